@@ -1,0 +1,1 @@
+"""Deep Compression: prune -> share (trained k-means codebooks) -> quantize -> Huffman storage."""

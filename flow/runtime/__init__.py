@@ -1,0 +1,1 @@
+"""On-board runtime: imports only numpy and (lazily) pynq, never TensorFlow."""

@@ -1,0 +1,45 @@
+"""Shared fixtures and marker-based skips (vendor tools, g++, MNIST data)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def mnist_dir() -> Path | None:
+    """The MNIST idx folder: FLOW_DATA_DIR, else ../shared/data/mnist beside the repo."""
+    env = os.environ.get("FLOW_DATA_DIR")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO.parent / "shared" / "data" / "mnist")
+    for c in candidates:
+        if (c / "train-images-idx3-ubyte.gz").exists() or (c / "train-images-idx3-ubyte").exists():
+            return c
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    skips = {
+        "csim": (shutil.which("g++") is None, "g++ is not on PATH"),
+        "vivado": (
+            shutil.which("vitis_hls") is None and shutil.which("vivado_hls") is None,
+            "Vitis HLS is not on PATH",
+        ),
+        "board": (not Path("/dev/xlnk").exists() and not Path("/dev/dma_heap").exists(), "not on a PYNQ board"),
+        "mnist": (mnist_dir() is None, "MNIST idx files not found (set FLOW_DATA_DIR)"),
+    }
+    for item in items:
+        for marker, (skip, why) in skips.items():
+            if skip and marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=why))
+
+
+@pytest.fixture
+def mnist_path() -> Path:
+    path = mnist_dir()
+    assert path is not None  # guarded by the `mnist` marker
+    return path
