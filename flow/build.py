@@ -1,0 +1,168 @@
+"""`flow build`: named steps in a registry, each with a fingerprint, a checkpoint and a timing.
+
+The build works in a staging copy of the output folder and swaps it into place only when every
+step has succeeded, so an interrupted or failed build leaves the previous bundle intact. A step
+whose fingerprint (its config sections, the fingerprints of the steps before it and the flow
+version) matches the previous build's record is skipped: rebuilding is cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from flow import __version__
+from flow.config import FlowConfig
+from flow.configtools import to_dict
+from flow.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "build_state.json"
+
+
+@dataclass
+class BuildContext:
+    """What steps share: the config, the staging folder, and objects made by earlier steps."""
+
+    cfg: FlowConfig
+    out: Path  # the staging folder; paths recorded in reports are relative to it
+    options: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    func: Callable[[BuildContext], dict | None]
+    #: config sections (and CLI options) whose values decide whether the step must rerun
+    depends_on: tuple[str, ...]
+    #: files/folders (relative to the build folder) that must exist for a skip
+    outputs: tuple[str, ...]
+    #: how to re-create in-memory artifacts when the step is skipped
+    restore: Callable[[BuildContext], None] | None = None
+    doc: str = ""
+
+
+STEPS: dict[str, Step] = {}
+
+
+def step(name: str, *, depends_on: tuple[str, ...], outputs: tuple[str, ...], restore=None):
+    """Register a build step (order of registration is build order)."""
+
+    def wrap(func):
+        STEPS[name] = Step(name, func, depends_on, outputs, restore, (func.__doc__ or "").strip().split("\n")[0])
+        return func
+
+    return wrap
+
+
+def _fingerprint(ctx: BuildContext, st: Step, previous: str) -> str:
+    cfg = to_dict(ctx.cfg)
+    parts = {"version": __version__, "previous": previous}
+    for key in st.depends_on:
+        parts[key] = cfg.get(key, ctx.options.get(key))
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _read_state(out: Path) -> dict:
+    try:
+        return json.loads((out / STATE_FILE).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _stage(out: Path) -> Path:
+    """A staging folder beside `out`, seeded with the previous build so steps can be skipped."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".building", dir=out.parent))
+    if out.is_dir():
+        shutil.copytree(out, staging, dirs_exist_ok=True, symlinks=True)
+    return staging
+
+
+def _swap_into_place(staging: Path, out: Path) -> None:
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{int(time.time() * 1000)}")
+        out.rename(old)
+    staging.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def check_output_dir(out: Path) -> None:
+    """Refuse to build into something that is not a previous build folder (never clobber user files)."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / STATE_FILE).exists())):
+        raise UsageError(
+            f"output folder {out} exists and is not an eie-flow build; pass another --out or remove it"
+        )
+
+
+def run_build(
+    cfg: FlowConfig,
+    out: Path,
+    *,
+    options: dict[str, Any] | None = None,
+    only: list[str] | None = None,
+    force: bool = False,
+    on_step: Callable[[str, str, float], None] | None = None,
+) -> BuildContext:
+    """Run the registered steps into `out`; returns the context with summary and notes.
+
+    `on_step(name, status, seconds)` is called after each step with status 'done' or 'skipped'.
+    """
+    import flow.steps  # noqa: F401  (registers the steps)
+
+    out = Path(out).resolve()
+    check_output_dir(out)
+    previous_state = {} if force else _read_state(out)
+    staging = _stage(out)
+    ctx = BuildContext(cfg=cfg, out=staging, options=dict(options or {}))
+    state: dict[str, Any] = {"flow_version": __version__, "steps": {}}
+    fingerprint = ""
+    try:
+        for name, st in STEPS.items():
+            fingerprint = _fingerprint(ctx, st, fingerprint)
+            record = previous_state.get("steps", {}).get(name, {})
+            up_to_date = (
+                record.get("fingerprint") == fingerprint
+                and all((staging / p).exists() for p in st.outputs)
+                and (only is None or name not in only)
+            )
+            t0 = time.perf_counter()
+            if up_to_date:
+                if st.restore is not None:
+                    st.restore(ctx)
+                info = record.get("info", {})
+                status = "skipped"
+            else:
+                info = st.func(ctx) or {}
+                status = "done"
+            seconds = time.perf_counter() - t0
+            state["steps"][name] = {
+                "fingerprint": fingerprint,
+                "seconds": round(seconds if status == "done" else record.get("seconds", 0.0), 3),
+                "status": status,
+                "info": info,
+            }
+            if on_step is not None:
+                on_step(name, status, seconds)
+        state["summary"] = ctx.summary
+        state["notes"] = ctx.notes
+        (staging / STATE_FILE).write_text(json.dumps(state, indent=2, default=str))
+        _swap_into_place(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    ctx.out = out
+    return ctx
