@@ -1,10 +1,204 @@
-"""Datasets (owned by the compression work; placeholder)."""
+"""Datasets: digits (offline, scikit-learn), MNIST (idx folder), or a user's .npz.
+
+`load_dataset(cfg)` returns float32 images in [0, 1] (flattened for the MLPs; the
+model builder reshapes for convolutions) and integer labels.
+"""
 
 from __future__ import annotations
 
+import gzip
+import os
+import struct
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from flow.errors import DataError
+
+MNIST_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
 
 
 @dataclass
 class DataConfig:
-    name: str = "digits"
+    #: digits (scikit-learn 8x8, offline), mnist (idx files in data_dir), npz (a user's file at `path`)
+    name: Literal["digits", "mnist", "npz"] = "digits"
+    #: MNIST idx folder; None uses $FLOW_DATA_DIR
+    data_dir: str | None = None
+    #: the .npz file (keys x_train, y_train, x_test, y_test) when name is npz
+    path: str | None = None
+    #: fraction of the training set held out for validation during training
+    validation_split: float = 0.1
+    #: use only the first n training samples (0 = all); handy for quick runs
+    train_subset: int = 0
+    #: use only the first n test samples (0 = all)
+    test_subset: int = 0
+    #: samples used to profile activation ranges for the fixed-point types
+    calibration_samples: int = 1000
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.validation_split < 1.0:
+            raise ValueError(f"validation_split={self.validation_split} is out of range; use 0 <= v < 1")
+        for key in ("train_subset", "test_subset", "calibration_samples"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"{key}={getattr(self, key)} must be >= 0")
+
+
+@dataclass
+class Dataset:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+    name: str
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    def calibration(self, n: int) -> np.ndarray:
+        return self.x_train[: n or len(self.x_train)]
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as exc:
+        raise DataError(f"cannot read {path}: {exc}; re-download the MNIST idx files") from None
+    if len(raw) < 4:
+        raise DataError(f"{path} is not an idx file (too short)")
+    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
+    if zero != 0 or dtype_code != 0x08:
+        raise DataError(f"{path} is not an unsigned-byte idx file (magic {raw[:4].hex()})")
+    dims = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise DataError(f"{path}: header says {dims} but holds {data.size} bytes; the file is truncated")
+    return data.reshape(dims)
+
+
+def mnist_dir(cfg: DataConfig) -> Path:
+    if cfg.data_dir:
+        return Path(cfg.data_dir)
+    env = os.environ.get("FLOW_DATA_DIR")
+    if env:
+        return Path(env)
+    raise DataError(
+        "MNIST needs its idx folder: pass --data-dir DIR, set data.data_dir in the config, "
+        "or set FLOW_DATA_DIR (files train-images-idx3-ubyte[.gz] etc.)"
+    )
+
+
+def _load_mnist(cfg: DataConfig) -> dict[str, np.ndarray]:
+    folder = mnist_dir(cfg)
+    out = {}
+    for key, stem in MNIST_FILES.items():
+        for cand in (folder / f"{stem}.gz", folder / stem):
+            if cand.is_file():
+                out[key] = _read_idx(cand)
+                break
+        else:
+            raise DataError(
+                f"MNIST file {stem}[.gz] not found in {folder}; download the four idx files there "
+                "or point --data-dir / FLOW_DATA_DIR at the folder that holds them"
+            )
+    n = {k: len(v) for k, v in out.items()}
+    if n["x_train"] != n["y_train"] or n["x_test"] != n["y_test"]:
+        raise DataError(f"MNIST in {folder}: image and label counts differ {n}")
+    return {
+        "x_train": out["x_train"].reshape(n["x_train"], -1).astype(np.float32) / 255.0,
+        "y_train": out["y_train"].astype(np.int64),
+        "x_test": out["x_test"].reshape(n["x_test"], -1).astype(np.float32) / 255.0,
+        "y_test": out["y_test"].astype(np.int64),
+    }
+
+
+def _load_digits() -> dict[str, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = (d.data / 16.0).astype(np.float32)
+    y = d.target.astype(np.int64)
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(x))
+    x, y = x[order], y[order]
+    n_test = len(x) // 5
+    return {"x_train": x[n_test:], "y_train": y[n_test:], "x_test": x[:n_test], "y_test": y[:n_test]}
+
+
+def _load_npz(cfg: DataConfig) -> dict[str, np.ndarray]:
+    if not cfg.path:
+        raise DataError("data.name is npz but data.path is not set; give the .npz file path")
+    path = Path(cfg.path)
+    if not path.is_file():
+        raise DataError(f"dataset file {path} does not exist; fix data.path")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in MNIST_FILES if k not in z.files]
+            if missing:
+                raise DataError(f"{path} lacks key(s) {missing}; it needs x_train, y_train, x_test, y_test")
+            raw = {k: np.asarray(z[k]) for k in MNIST_FILES}
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {path} as .npz: {exc}") from None
+    out = {}
+    for k in ("x_train", "x_test"):
+        x = raw[k]
+        if not np.issubdtype(x.dtype, np.number):
+            raise DataError(f"{path}: {k} has dtype {x.dtype}; it must be numeric")
+        x = x.astype(np.float32)
+        if x.size and np.isfinite(x).all() and x.max() > 1.0:
+            x = x / 255.0 if x.max() <= 255.0 else x / x.max()
+        out[k] = x.reshape(len(x), -1) if x.ndim > 2 and x.shape[-1] not in (1, 3) else x
+    for k in ("y_train", "y_test"):
+        y = raw[k]
+        if y.ndim == 2:  # one-hot
+            y = y.argmax(axis=1)
+        out[k] = y.astype(np.int64)
+    return out
+
+
+def _check(name: str, arrays: dict[str, np.ndarray]) -> None:
+    for key in ("x_train", "x_test"):
+        x = arrays[key]
+        bad = ~np.isfinite(x)
+        if bad.any():
+            first = np.argwhere(bad)[0].tolist()
+            raise DataError(
+                f"dataset {name}: {key} holds {int(bad.sum())} NaN/Inf value(s) (first at index {first}); "
+                "clean the data before compressing"
+            )
+    for xk, yk in (("x_train", "y_train"), ("x_test", "y_test")):
+        if len(arrays[xk]) != len(arrays[yk]):
+            raise DataError(f"dataset {name}: {xk} has {len(arrays[xk])} rows but {yk} has {len(arrays[yk])}")
+        if len(arrays[xk]) == 0:
+            raise DataError(f"dataset {name}: {xk} is empty")
+        if (arrays[yk] < 0).any():
+            raise DataError(f"dataset {name}: {yk} has negative labels")
+
+
+def load_dataset(cfg: DataConfig | None = None) -> Dataset:
+    cfg = cfg or DataConfig()
+    if cfg.name == "digits":
+        arrays = _load_digits()
+    elif cfg.name == "mnist":
+        arrays = _load_mnist(cfg)
+    elif cfg.name == "npz":
+        arrays = _load_npz(cfg)
+    else:  # guarded by the Literal type, but a DataConfig may be built by hand
+        raise DataError(f"unknown dataset {cfg.name!r}; use digits, mnist or npz")
+    _check(cfg.name, arrays)
+    if cfg.train_subset:
+        arrays["x_train"], arrays["y_train"] = arrays["x_train"][: cfg.train_subset], arrays["y_train"][: cfg.train_subset]
+    if cfg.test_subset:
+        arrays["x_test"], arrays["y_test"] = arrays["x_test"][: cfg.test_subset], arrays["y_test"][: cfg.test_subset]
+    n_classes = int(max(arrays["y_train"].max(), arrays["y_test"].max())) + 1
+    return Dataset(n_classes=n_classes, name=cfg.name, **arrays)

@@ -1,10 +1,158 @@
-"""Example networks (owned by the compression work; placeholder)."""
+"""Example networks (digits MLP, LeNet-300-100, LeNet-5) and loading a user's Keras model.
+
+Every model comes out in one canonical form: weight layers (Dense, Conv2D) are linear and
+each nonlinearity is its own `Activation` layer, so the final softmax is a separate
+`Activation('softmax')` (the hardware stops at the logits) and the quantize stage can put
+a quantizer on every activation tensor.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flow.errors import UsageError
+
+BUILTIN = ("digits_mlp", "lenet300", "lenet5")
+WEIGHT_LAYERS = ("Dense", "Conv2D")
+SUPPORTED = WEIGHT_LAYERS + (
+    "InputLayer", "Activation", "ReLU", "Flatten", "Reshape", "MaxPooling2D", "AveragePooling2D", "Dropout",
+)
 
 
 @dataclass
 class ModelConfig:
+    #: digits_mlp | lenet300 | lenet5, or the path of a user .h5/.keras model
     name: str = "digits_mlp"
+    #: hidden widths of digits_mlp
+    hidden: list[int] = field(default_factory=lambda: [64, 32])
+
+    def __post_init__(self) -> None:
+        if any(h < 1 for h in self.hidden):
+            raise ValueError(f"hidden={self.hidden}: every width must be >= 1")
+        if self.name not in BUILTIN and not self.name.endswith((".h5", ".keras")):
+            raise ValueError(
+                f"name={self.name!r} is neither a built-in model ({', '.join(BUILTIN)}) nor a .h5/.keras path"
+            )
+
+
+def _mlp(input_shape, widths, n_classes, prefix):
+    import tensorflow as tf
+
+    L = tf.keras.layers
+    layers = [L.Input(shape=input_shape, name="input")]
+    if len(input_shape) > 1:
+        layers.append(L.Flatten(name="flatten"))
+    for i, w in enumerate(widths, start=1):
+        layers += [L.Dense(w, name=f"{prefix}{i}"), L.Activation("relu", name=f"relu{i}")]
+    layers += [L.Dense(n_classes, name=f"{prefix}{len(widths) + 1}"), L.Activation("softmax", name="softmax")]
+    return layers
+
+
+def _lenet5(input_shape, n_classes):
+    import tensorflow as tf
+
+    L = tf.keras.layers
+    n = int(math.prod(input_shape))
+    side = int(round(math.sqrt(n)))
+    if len(input_shape) == 1 and side * side != n:
+        raise UsageError(f"lenet5 needs square images; got {n} features per sample")
+    if side < 12:
+        raise UsageError(f"lenet5 needs images of at least 12x12 (two 5x5 convs + pools); got {side}x{side}; "
+                         "use model digits_mlp for the 8x8 digits")
+    layers = [L.Input(shape=input_shape, name="input")]
+    if len(input_shape) == 1:
+        layers.append(L.Reshape((side, side, 1), name="reshape"))
+    layers += [
+        L.Conv2D(20, 5, name="conv1"), L.MaxPooling2D(2, name="pool1"),
+        L.Conv2D(50, 5, name="conv2"), L.MaxPooling2D(2, name="pool2"),
+        L.Flatten(name="flatten"),
+        L.Dense(500, name="ip1"), L.Activation("relu", name="relu1"),
+        L.Dense(n_classes, name="ip2"), L.Activation("softmax", name="softmax"),
+    ]
+    return layers
+
+
+def _sequential(layers, name):
+    import tensorflow as tf
+
+    return tf.keras.Sequential(layers, name=name)
+
+
+def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], n_classes: int):
+    """A fresh (untrained) model, or the user's model in canonical form."""
+    input_shape = tuple(int(d) for d in input_shape)
+    if cfg.name == "digits_mlp":
+        return _sequential(_mlp(input_shape, cfg.hidden, n_classes, "fc"), "digits_mlp")
+    if cfg.name == "lenet300":
+        return _sequential(_mlp(input_shape, [300, 100], n_classes, "ip"), "lenet300")
+    if cfg.name == "lenet5":
+        return _sequential(_lenet5(input_shape, n_classes), "lenet5")
+    return load_user_model(Path(cfg.name), input_shape, n_classes)
+
+
+def load_user_model(path: Path, input_shape=None, n_classes=None):
+    import tensorflow as tf
+
+    if not path.is_file():
+        raise UsageError(f"model file {path} does not exist; give a .h5/.keras file or a built-in name "
+                         f"({', '.join(BUILTIN)})")
+    try:
+        from qkeras.utils import _add_supported_quantized_objects
+
+        objects: dict = {}
+        _add_supported_quantized_objects(objects)
+        model = tf.keras.models.load_model(path, custom_objects=objects, compile=False)
+    except (OSError, ValueError, TypeError) as exc:
+        raise UsageError(f"cannot load Keras model {path}: {exc}") from None
+    model = canonical(model)
+    if input_shape is not None and tuple(model.input_shape[1:]) != tuple(input_shape):
+        raise UsageError(f"model {path} takes inputs of shape {model.input_shape[1:]} but the dataset has "
+                         f"{tuple(input_shape)}; pick the matching dataset")
+    if n_classes is not None and model.output_shape[-1] != n_classes:
+        raise UsageError(f"model {path} has {model.output_shape[-1]} outputs but the dataset has {n_classes} classes")
+    return model
+
+
+def canonical(model):
+    """Check the layer types and split fused activations into their own Activation layers."""
+    import tensorflow as tf
+
+    L = tf.keras.layers
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind not in SUPPORTED:
+            raise UsageError(
+                f"layer {layer.name!r} has type {kind}, which the flow does not support; "
+                f"use only {', '.join(SUPPORTED)}"
+            )
+        inbound = getattr(layer, "_inbound_nodes", [])
+        if kind != "InputLayer" and inbound and len(tf.nest.flatten(inbound[0].inbound_layers)) != 1:
+            raise UsageError(f"layer {layer.name!r} has several inputs; only a chain of layers is supported")
+    out = [L.Input(shape=model.input_shape[1:], name="input")]
+    weights = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "InputLayer":
+            continue
+        conf = layer.get_config()
+        act = conf.get("activation", "linear") if kind in WEIGHT_LAYERS else None
+        if kind in WEIGHT_LAYERS:
+            conf["activation"] = "linear"
+        new = type(layer).from_config(conf)
+        out.append(new)
+        weights.append((new, layer.get_weights()))
+        if act and act != "linear":
+            out.append(L.Activation(act, name=f"{layer.name}_{act}"))
+    if not (isinstance(out[-1], L.Activation) and out[-1].get_config()["activation"] == "softmax"):
+        out.append(L.Activation("softmax", name="softmax"))
+    new_model = tf.keras.Sequential(out, name=model.name)
+    for layer, w in weights:
+        layer.set_weights(w)
+    return new_model
+
+
+def weight_layers(model) -> list:
+    """The layers the compression works on, in order."""
+    return [layer for layer in model.layers if type(layer).__name__ in WEIGHT_LAYERS]
