@@ -1,0 +1,1 @@
+"""The build steps, one per module, registered in build order with `flow.build.step`."""
