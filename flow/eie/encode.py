@@ -1,0 +1,203 @@
+"""EIE storage format: rows interleaved over PEs, CSC per PE, codebook codes + relative row indices.
+
+Row i of W (out, in) lives on PE ``i % P`` at local row ``i // P``. Each PE stores its rows column
+by column: ``codes`` (codebook index), ``rel_index`` (zero rows skipped since the previous stored
+entry of this column in this PE, counting from local row 0 at each column start) and ``colptr``
+(length in + 1). A zero run longer than ``2**index_bits - 1`` gets a filler entry: code 0 with the
+maximal index, which stands for ``2**index_bits`` rows (the skipped zeros plus the filler itself).
+Reproduces EIE (Han et al., ISCA 2016) Fig. 3; see tests/test_eie_encode.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from flow.errors import UsageError
+
+
+@dataclass
+class PEData:
+    """One PE's slice of the matrix: ``n_rows`` local rows in CSC form."""
+
+    codes: np.ndarray  # uint8 [n_entries]
+    rel_index: np.ndarray  # uint8 [n_entries]
+    colptr: np.ndarray  # int64 [n_in + 1]
+    n_rows: int
+
+    @property
+    def n_entries(self) -> int:
+        return int(self.codes.size)
+
+    @property
+    def n_fillers(self) -> int:
+        return int(np.count_nonzero(self.codes == 0))
+
+    @property
+    def nnz(self) -> int:
+        return self.n_entries - self.n_fillers
+
+    def column_entries(self) -> np.ndarray:
+        """Entries (incl. fillers) per column."""
+        return np.diff(self.colptr)
+
+
+@dataclass
+class Encoding:
+    codebook: np.ndarray  # float64 [2**code_bits], codebook[0] == 0
+    shape: tuple  # (n_out, n_in) of W
+    n_pe: int
+    code_bits: int
+    index_bits: int
+    pes: list = field(default_factory=list)
+
+    @property
+    def nnz(self) -> int:
+        return sum(p.nnz for p in self.pes)
+
+    @property
+    def n_entries(self) -> int:
+        return sum(p.n_entries for p in self.pes)
+
+    @property
+    def n_fillers(self) -> int:
+        return sum(p.n_fillers for p in self.pes)
+
+    @property
+    def entries_per_pe(self) -> np.ndarray:
+        return np.array([p.n_entries for p in self.pes], dtype=np.int64)
+
+    @property
+    def nnz_per_pe(self) -> np.ndarray:
+        return np.array([p.nnz for p in self.pes], dtype=np.int64)
+
+    @property
+    def pe_capacity(self) -> int:
+        """ROM depth per PE: the largest entry count, at least 1 (HLS arrays cannot be empty)."""
+        return max(1, int(self.entries_per_pe.max()))
+
+    @property
+    def max_local_rows(self) -> int:
+        return max(1, -(-self.shape[0] // self.n_pe))
+
+    def column_entries(self) -> np.ndarray:
+        """[n_pe, n_in] entries (incl. fillers) of each column on each PE."""
+        return np.stack([p.column_entries() for p in self.pes])
+
+
+def _check_bits(name: str, bits: int) -> int:
+    if not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 8:
+        raise UsageError(f"{name}={bits!r}: must be an integer 1..8 (codes and indices are stored as uint8)")
+    return int(bits)
+
+
+def _codes_for(W: np.ndarray, code_bits: int, codebook) -> tuple[np.ndarray, np.ndarray]:
+    """The padded float codebook and the code of every element of W (0 where W == 0)."""
+    n_codes = 1 << code_bits
+    nonzero = W != 0
+    if codebook is None:
+        values = np.unique(W[nonzero])
+        if values.size > n_codes - 1:
+            raise UsageError(
+                f"the matrix has {values.size} distinct non-zero values but code_bits={code_bits} "
+                f"allows {n_codes - 1}: share weights first (flow compress) or raise code_bits"
+            )
+        cb = np.zeros(n_codes)
+        cb[1 : 1 + values.size] = values
+        codes = np.zeros(W.shape, dtype=np.uint8)
+        codes[nonzero] = (np.searchsorted(values, W[nonzero]) + 1).astype(np.uint8)
+        return cb, codes
+    cb_in = np.asarray(codebook, dtype=np.float64).ravel()
+    if cb_in.size == 0 or cb_in[0] != 0:
+        raise UsageError(f"codebook[0] must be 0 (code 0 is the pruned weight); got {cb_in[:1]}")
+    if cb_in.size > n_codes:
+        raise UsageError(f"codebook has {cb_in.size} entries but code_bits={code_bits} allows {n_codes}")
+    cb = np.zeros(n_codes)
+    cb[: cb_in.size] = cb_in
+    codes = np.zeros(W.shape, dtype=np.uint8)
+    if nonzero.any():
+        cand = np.flatnonzero(cb != 0)
+        if cand.size == 0:
+            raise UsageError("the codebook has no non-zero value but the matrix has non-zero weights")
+        vals = W[nonzero]
+        dist = np.abs(vals[:, None] - cb[cand][None, :])
+        best = dist.argmin(axis=1)
+        tol = 1e-6 * max(1.0, float(np.abs(cb).max()))
+        bad = dist[np.arange(vals.size), best] > tol
+        if bad.any():
+            raise UsageError(
+                f"{int(bad.sum())} non-zero weights are not codebook values (e.g. {vals[bad][0]!r}); "
+                "encode the shared (clustered) weights or pass codebook=None"
+            )
+        codes[nonzero] = cand[best].astype(np.uint8)
+    return cb, codes
+
+
+def _encode_pe(codes_local: np.ndarray, index_bits: int) -> PEData:
+    """CSC of one PE's local rows (codes_local: [n_rows, n_in], 0 = zero weight)."""
+    n_rows, n_in = codes_local.shape
+    span = 1 << index_bits  # rows covered by one filler
+    cols, rows = np.nonzero(codes_local.T)  # column-major order: by column, then row
+    code = codes_local[rows, cols]
+    prev = np.full(rows.size, -1, dtype=np.int64)
+    same_col = np.zeros(rows.size, dtype=bool)
+    same_col[1:] = cols[1:] == cols[:-1]
+    prev[1:][same_col[1:]] = rows[:-1][same_col[1:]]
+    gap = rows - prev - 1
+    n_fill = gap // span
+    per = n_fill + 1  # slots used by each non-zero: its fillers then itself
+    ends = np.cumsum(per) - 1
+    total = int(per.sum())
+    out_codes = np.zeros(total, dtype=np.uint8)
+    out_index = np.full(total, span - 1, dtype=np.uint8)
+    out_codes[ends] = code
+    out_index[ends] = (gap % span).astype(np.uint8)
+    counts = np.bincount(cols, weights=per, minlength=n_in).astype(np.int64)
+    colptr = np.zeros(n_in + 1, dtype=np.int64)
+    colptr[1:] = np.cumsum(counts)
+    return PEData(out_codes, out_index, colptr, n_rows)
+
+
+def encode(W, n_pe: int, code_bits: int = 4, index_bits: int = 4, codebook=None) -> Encoding:
+    """Encode W (out, in) for ``n_pe`` PEs. ``codebook=None`` derives it from W's distinct values."""
+    W = np.asarray(W, dtype=np.float64)
+    if W.ndim != 2 or 0 in W.shape:
+        raise UsageError(f"encode needs a non-empty 2-D matrix (out, in); got shape {W.shape}")
+    if not np.all(np.isfinite(W)):
+        raise UsageError("the matrix holds NaN or Inf")
+    if not isinstance(n_pe, (int, np.integer)) or n_pe < 1:
+        raise UsageError(f"n_pe={n_pe!r}: need at least 1 processing element")
+    code_bits = _check_bits("code_bits", code_bits)
+    index_bits = _check_bits("index_bits", index_bits)
+    cb, codes = _codes_for(W, code_bits, codebook)
+    enc = Encoding(cb, tuple(W.shape), int(n_pe), code_bits, index_bits)
+    enc.pes = [_encode_pe(codes[k :: n_pe], index_bits) for k in range(n_pe)]
+    return enc
+
+
+def decode_codes(enc: Encoding) -> np.ndarray:
+    """The code matrix (out, in) back from the per-PE CSC."""
+    n_out, n_in = enc.shape
+    codes = np.zeros((n_out, n_in), dtype=np.uint8)
+    for k, pe in enumerate(enc.pes):
+        if pe.n_entries == 0:
+            continue
+        step = pe.rel_index.astype(np.int64) + 1
+        pos = np.cumsum(step)
+        col_of = np.repeat(np.arange(n_in), np.diff(pe.colptr))
+        starts = pe.colptr[:-1][col_of]  # first entry of each entry's column
+        base = np.where(starts > 0, pos[np.maximum(starts - 1, 0)], 0)
+        local = pos - base - 1
+        keep = pe.codes != 0
+        if np.any(local[keep] >= pe.n_rows):
+            raise UsageError(f"PE {k}: a relative index runs past its {pe.n_rows} local rows")
+        codes[local[keep] * enc.n_pe + k, col_of[keep]] = pe.codes[keep]
+    return codes
+
+
+def decode(enc: Encoding, shape=None) -> np.ndarray:
+    """W back from the encoding (float, codebook values)."""
+    if shape is not None and tuple(shape) != tuple(enc.shape):
+        raise UsageError(f"decode shape {tuple(shape)} differs from the encoded {enc.shape}")
+    return enc.codebook[decode_codes(enc)]

@@ -1,0 +1,131 @@
+"""One EIE layer: encoding, fixed-point types and the integer ROM contents, built from a Dense kernel."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from flow.eie.encode import Encoding, decode_codes, encode
+from flow.eie.fixed import MAX_WIDTH, FixedType
+from flow.errors import UsageError
+
+ACTIVATIONS = ("relu", "linear")
+
+
+@dataclass(eq=False)
+class EIELayer:
+    """y = act(W x + b) on ``n_pe`` PEs; W = kernel.T is stored in the EIE format (see encode.py)."""
+
+    name: str
+    n_in: int
+    n_out: int
+    n_pe: int
+    fifo_depth: int
+    code_bits: int
+    index_bits: int
+    activation: str
+    input_t: FixedType
+    weight_t: FixedType
+    bias_t: FixedType
+    accum_t: FixedType
+    output_t: FixedType
+    encoding: Encoding
+    codebook_raw: np.ndarray  # int64 [2**code_bits], weight_t raw, [0] == 0
+    bias_raw: np.ndarray  # int64 [n_out], bias_t raw
+
+    @classmethod
+    def from_dense(cls, name, kernel, bias, *, n_pe, fifo_depth, code_bits, index_bits, activation,
+                   input_t, weight_t, bias_t, output_t, codebook=None) -> EIELayer:
+        """Build from a Keras Dense kernel (n_in, n_out) and bias (n_out,) or None.
+
+        ``codebook`` (optional, float, [0] == 0) fixes the code numbering, e.g. the one of
+        flow compress; without it the codes follow W's sorted distinct values.
+        """
+        kernel = np.asarray(kernel, dtype=np.float64)
+        if kernel.ndim != 2:
+            raise UsageError(f"layer {name!r}: the Dense kernel must be 2-D (n_in, n_out); got {kernel.shape}")
+        n_in, n_out = kernel.shape
+        bias = np.zeros(n_out) if bias is None else np.asarray(bias, dtype=np.float64).ravel()
+        if bias.shape != (n_out,):
+            raise UsageError(f"layer {name!r}: bias has shape {bias.shape}, the kernel has {n_out} outputs")
+        if not isinstance(n_pe, (int, np.integer)) or n_pe < 1:
+            raise UsageError(f"layer {name!r}: n_pe={n_pe!r}; set EIE n_pe to at least 1")
+        if not isinstance(fifo_depth, (int, np.integer)) or fifo_depth < 1:
+            raise UsageError(f"layer {name!r}: fifo_depth={fifo_depth!r}; set EIE fifo_depth to at least 1")
+        if activation not in ACTIVATIONS:
+            raise UsageError(
+                f"layer {name!r}: activation {activation!r} is not supported by the EIE engine; "
+                f"use one of {ACTIVATIONS} (keep softmax as a separate layer)"
+            )
+        for tname, t in (("input_t", input_t), ("weight_t", weight_t), ("bias_t", bias_t),
+                         ("output_t", output_t)):
+            if not isinstance(t, FixedType):
+                raise UsageError(f"layer {name!r}: {tname} must be a FixedType, got {t!r}")
+        try:
+            enc = encode(kernel.T, int(n_pe), code_bits, index_bits, codebook)
+        except UsageError as exc:
+            raise UsageError(f"layer {name!r}: {exc}") from None
+        codebook_raw = weight_t.quantize(enc.codebook)
+        codebook_raw[0] = 0
+        bias_raw = bias_t.quantize(bias)
+        accum_t = derive_accum_t(name, enc, codebook_raw, bias_raw, input_t, weight_t, bias_t)
+        return cls(name, int(n_in), int(n_out), int(n_pe), int(fifo_depth), enc.code_bits, enc.index_bits,
+                   activation, input_t, weight_t, bias_t, accum_t, output_t, enc, codebook_raw, bias_raw)
+
+    # -- derived -----------------------------------------------------------------------------------
+    @property
+    def bias_shift(self) -> int:
+        """Left shift that brings bias_t raw values to the accumulator's fractional bits."""
+        return self.accum_t.frac - self.bias_t.frac
+
+    @property
+    def pe_capacity(self) -> int:
+        return self.encoding.pe_capacity
+
+    @functools.cached_property
+    def weight_raw(self) -> np.ndarray:
+        """Dense int64 (n_out, n_in) weight_t raw matrix, as the engine sees it."""
+        return self.codebook_raw[decode_codes(self.encoding)]
+
+    def weights_float(self) -> np.ndarray:
+        """The quantized W (n_out, n_in) as floats."""
+        return self.weight_t.to_float(self.weight_raw)
+
+
+def derive_accum_t(name, enc, codebook_raw, bias_raw, input_t, weight_t, bias_t) -> FixedType:
+    """The narrowest signed accumulator that can hold any row sum plus its bias (never overflows)."""
+    frac = input_t.frac + weight_t.frac
+    if bias_t.frac > frac:
+        raise UsageError(
+            f"layer {name!r}: bias_t {bias_t.cpp} has {bias_t.frac} fractional bits, more than the "
+            f"accumulator's {frac} (input + weight): give the bias at most {frac} fractional bits"
+        )
+    x_max = max(abs(input_t.min_raw), abs(input_t.max_raw))
+    w_abs = np.abs(codebook_raw)[decode_codes(enc)].astype(object)  # exact, no int64 overflow
+    row_bound = w_abs.sum(axis=1) * x_max + np.abs(bias_raw.astype(object)) * (1 << (frac - bias_t.frac))
+    bound = int(max(row_bound.max(), 1))
+    width = bound.bit_length() + 1
+    if width > MAX_WIDTH:
+        raise UsageError(
+            f"layer {name!r}: the accumulator would need {width} bits (> {MAX_WIDTH}); "
+            "use narrower input/weight/bias types"
+        )
+    return FixedType(width, width - frac, True, "TRN", "WRAP")
+
+
+def random_layer(rng, n_in, n_out, *, density=0.1, n_pe=4, fifo_depth=8, code_bits=4, index_bits=4,
+                 activation="relu", input_t=None, weight_t=None, bias_t=None, output_t=None,
+                 name="dense") -> EIELayer:
+    """A random layer with shared weights (for tests, demos and benchmarks)."""
+    input_t = input_t or FixedType(16, 6, True, "RND", "SAT")
+    weight_t = weight_t or FixedType(8, 1, True, "RND", "SAT")
+    bias_t = bias_t or FixedType(16, 6, True, "RND", "SAT")
+    output_t = output_t or input_t
+    values = rng.uniform(-1, 1, size=(1 << code_bits) - 1)
+    kernel = np.where(rng.random((n_in, n_out)) < density, rng.choice(values, size=(n_in, n_out)), 0.0)
+    bias = rng.normal(scale=0.5, size=n_out)
+    return EIELayer.from_dense(name, kernel, bias, n_pe=n_pe, fifo_depth=fifo_depth, code_bits=code_bits,
+                               index_bits=index_bits, activation=activation, input_t=input_t,
+                               weight_t=weight_t, bias_t=bias_t, output_t=output_t)

@@ -1,0 +1,56 @@
+"""Bit-exact integer reference of the EIE engine: the oracle for csim and for the board.
+
+acc = (bias_raw << (accum.frac - bias.frac)) + sum_j codebook_raw[code] * x_raw[j]   (int64, exact)
+ReLU (if any) on acc; y_raw = output_t.cast(acc, from_frac=accum.frac).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flow.errors import UsageError
+
+
+def _check_input(x_raw, layer) -> np.ndarray:
+    x = np.asarray(x_raw)
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[1] != layer.n_in:
+        raise UsageError(f"layer {layer.name!r}: input has shape {np.shape(x_raw)}, expected (batch, {layer.n_in})")
+    if not np.issubdtype(x.dtype, np.integer):
+        raise UsageError(f"layer {layer.name!r}: inputs must be raw integers of {layer.input_t.cpp} "
+                         "(use input_t.quantize on floats)")
+    x = x.astype(np.int64)
+    if not layer.input_t.representable(x):
+        raise UsageError(f"layer {layer.name!r}: input raw values outside {layer.input_t.cpp} "
+                         f"[{layer.input_t.min_raw}, {layer.input_t.max_raw}]: {x.min()}..{x.max()}")
+    return x
+
+
+def accumulate(x_raw, layer) -> np.ndarray:
+    """int64 [batch, n_out] accumulators before activation and requantisation."""
+    x = _check_input(x_raw, layer)
+    acc = x @ layer.weight_raw.T  # integer matmul: exact, bounded by accum_t (see layer.derive_accum_t)
+    return acc + (layer.bias_raw << np.int64(layer.bias_shift))[None, :]
+
+
+def eie_dense(x_raw, layer) -> np.ndarray:
+    """int64 [batch, n_out] raw outputs in layer.output_t."""
+    acc = accumulate(x_raw, layer)
+    if layer.activation == "relu":
+        acc = np.maximum(acc, 0)
+    return layer.output_t.cast(acc, from_frac=layer.accum_t.frac)
+
+
+def eie_network(x_raw, layers) -> np.ndarray:
+    """Chain layers; layer k's output_t must be layer k+1's input_t."""
+    for a, b in zip(layers, layers[1:]):
+        if a.output_t != b.input_t or a.n_out != b.n_in:
+            raise UsageError(
+                f"layers {a.name!r} -> {b.name!r} do not chain: {a.n_out} x {a.output_t.cpp} "
+                f"into {b.n_in} x {b.input_t.cpp}"
+            )
+    y = np.asarray(x_raw)
+    for layer in layers:
+        y = eie_dense(y, layer)
+    return y
