@@ -55,8 +55,8 @@ class DMASpec:
     """AXI DMA setup the bundle was built with (the real driver reads it from the .hwh; the simulated
     board builds its DMA from this)."""
 
-    length_width: int = 26  # c_sg_length_width: one transfer moves at most 2**length_width - 1 bytes
-    mm_data_width: int = 64  # c_m_axi_mm2s/s2mm_data_width (bits); buffers align to it
+    length_bits: int = 26  # board.yaml dma.length_bits (c_sg_length_width): <= 2**length_bits - 1 bytes/transfer
+    mm_bits: int = 64  # board.yaml dma.mm_bits (c_m_axi_mm2s/s2mm_data_width); buffers align to it
 
 
 @dataclass
@@ -191,10 +191,10 @@ class BundleMeta:
         if not isinstance(self.bitstream, str) or not self.bitstream.endswith(".bit") or "/" in self.bitstream:
             raise bad(f"bitstream must be a .bit file name inside the bundle, got {self.bitstream!r}")
         d = self.dma
-        if not isinstance(d.length_width, int) or not 8 <= d.length_width <= 26:
-            raise bad(f"dma.length_width must be in 8..26 (AXI DMA c_sg_length_width), got {d.length_width!r}")
-        if d.mm_data_width not in (32, 64, 128, 256, 512, 1024):
-            raise bad(f"dma.mm_data_width must be a power of two from 32 to 1024, got {d.mm_data_width!r}")
+        if not isinstance(d.length_bits, int) or not 8 <= d.length_bits <= 26:
+            raise bad(f"dma.length_bits must be in 8..26 (AXI DMA c_sg_length_width), got {d.length_bits!r}")
+        if d.mm_bits not in (32, 64, 128, 256, 512, 1024):
+            raise bad(f"dma.mm_bits must be a power of two from 32 to 1024, got {d.mm_bits!r}")
         if not isinstance(self.layers, list):
             raise bad(f"layers must be a list, got {type(self.layers).__name__}")
         if not isinstance(self.versions, dict):
