@@ -1,0 +1,1 @@
+"""Optimizer passes of the EIE backend, one per file (loaded by hls4ml's backend machinery)."""

@@ -1,0 +1,91 @@
+"""Pass: Dense (and QDense) [+ ReLU] -> EIEDense carrying an EIELayer.
+
+A ReLU activation that follows the Dense node (hls4ml splits `Dense(activation='relu')` into two
+nodes) is fused, since the EIE PE applies ReLU before re-quantization. Other activations stay hls4ml
+nodes. The per-layer knobs are `config['LayerName'][name]['EIE']` with model defaults in
+`config['Model']['EIE']`, else HLSConfig's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hls4ml.model.optimizer import OptimizerPass
+
+from flow.errors import UsageError
+from flow.hls.config import eie_knobs
+from flow.hls.layer import EIEDense
+from flow.hls.types import from_hls
+
+
+def _single_consumer(model, node):
+    out = node.outputs[0]
+    if out in model.outputs:
+        return None
+    users = [n for n in model.graph.values() if out in n.inputs]
+    return users[0] if len(users) == 1 else None
+
+
+def _fusable_relu(model, node):
+    nxt = _single_consumer(model, node)
+    if nxt is None or nxt.class_name != "Activation":
+        return None
+    if str(nxt.get_attr("activation", "")).lower() != "relu":
+        return None
+    return nxt
+
+
+class ReplaceDenseWithEIE(OptimizerPass):
+    name = "replace_dense_with_eie"
+
+    def match(self, node):
+        return node.class_name == "Dense"
+
+    def transform(self, model, node):
+        from flow.eie.layer import EIELayer
+
+        name = node.name
+        knobs = eie_knobs(model.config, name)
+        kernel = np.asarray(node.get_weights("weight").data, dtype=np.float64)
+        if kernel.ndim != 2:
+            raise UsageError(
+                f"layer '{name}': Dense kernel of shape {kernel.shape}; the EIE engine needs a 2-D kernel "
+                "(flatten the input first)"
+            )
+        bias_var = node.get_weights("bias")
+        bias = np.zeros(kernel.shape[1]) if bias_var is None else np.asarray(bias_var.data, dtype=np.float64)
+        n_values = int(np.unique(kernel[kernel != 0]).size)
+        capacity = 2 ** knobs["code_bits"] - 1
+        if n_values > capacity:
+            raise UsageError(
+                f"layer '{name}' has {n_values} distinct non-zero weights but a {knobs['code_bits']}-bit "
+                f"codebook holds {capacity}; fix: compress the model with weight sharing (flow compress) "
+                f"or raise code_bits for this layer to {int(np.ceil(np.log2(n_values + 1)))}"
+            )
+        relu = _fusable_relu(model, node)
+        out_node = relu if relu is not None else node
+        where = f"layer '{name}'"
+        eie = EIELayer.from_dense(
+            name,
+            kernel,
+            bias,
+            n_pe=knobs["n_pe"],
+            fifo_depth=knobs["fifo_depth"],
+            code_bits=knobs["code_bits"],
+            index_bits=knobs["index_bits"],
+            activation="relu" if relu is not None else "linear",
+            input_t=from_hls(node.get_input_variable().type.precision, f"{where} input"),
+            weight_t=from_hls(node.get_attr("weight_t").precision, f"{where} weight"),
+            bias_t=from_hls(node.get_attr("bias_t").precision, f"{where} bias"),
+            output_t=from_hls(out_node.get_output_variable().type.precision, f"{where} output"),
+        )
+        if relu is not None:
+            model.remove_node(relu)
+        new = model.make_node(
+            EIEDense,
+            name,
+            {"n_in": eie.n_in, "n_out": eie.n_out, "eie_layer": eie},
+            list(node.inputs),
+            list(node.outputs),
+        )
+        model.replace_node(node, new)
+        return True
