@@ -1,0 +1,151 @@
+"""The compressed-model folder (docs/internals.md): save, load, and atomic replacement.
+
+Folder: model.keras (QKeras model, Dense/Conv kernels hold only codebook values), compression.npz
+(`<layer>/codebook`, `<layer>/mask`, `<layer>/codes`), compression.json (per layer: name, codebook,
+code_bits, index_bits, activation, input/weight/bias/output types as FixedType dicts),
+report.json, config.yaml and plots.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from flow.errors import FlowError, UsageError
+
+FORMAT = 1
+
+
+@dataclass
+class CompressedLayer:
+    name: str
+    codebook: np.ndarray  # float32, len 2**code_bits, [0] == 0 (rounded to weight_type)
+    mask: np.ndarray  # bool, kernel shape
+    codes: np.ndarray  # int, kernel shape, 0 where pruned
+    code_bits: int
+    index_bits: int
+    activation: str  # relu | linear
+    input_type: dict
+    weight_type: dict
+    bias_type: dict
+    output_type: dict
+
+    def meta(self) -> dict:
+        return {"name": self.name, "codebook": [float(c) for c in self.codebook], "code_bits": self.code_bits,
+                "index_bits": self.index_bits, "activation": self.activation,
+                "kept": int(self.mask.sum()), "params": int(self.mask.size), "kernel_shape": list(self.mask.shape),
+                "input_type": self.input_type, "weight_type": self.weight_type,
+                "bias_type": self.bias_type, "output_type": self.output_type}
+
+
+@dataclass
+class CompressedModel:
+    model: object  # the QKeras model
+    layers: dict[str, CompressedLayer]
+    report: dict = field(default_factory=dict)
+    path: Path | None = None
+
+
+def custom_objects() -> dict:
+    from qkeras.utils import _add_supported_quantized_objects
+
+    objects: dict = {}
+    _add_supported_quantized_objects(objects)
+    return objects
+
+
+def save_compressed(cm: CompressedModel, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():  # Keras warns that QKeras quantizers are not Constraints; they load fine
+        warnings.simplefilter("ignore", UserWarning)
+        cm.model.save(folder / "model.keras")
+    arrays = {}
+    for name, layer in cm.layers.items():
+        arrays[f"{name}/codebook"] = layer.codebook.astype(np.float32)
+        arrays[f"{name}/mask"] = layer.mask.astype(bool)
+        arrays[f"{name}/codes"] = layer.codes.astype(np.uint8)
+    np.savez_compressed(folder / "compression.npz", **arrays)
+    meta = {"format": FORMAT, "layers": [layer.meta() for layer in cm.layers.values()]}
+    (folder / "compression.json").write_text(json.dumps(meta, indent=1))
+    if cm.report:
+        (folder / "report.json").write_text(json.dumps(cm.report, indent=1))
+
+
+def load_compressed(path: str | Path) -> CompressedModel:
+    """Read a folder written by `flow compress`; checks kernels against codebooks and masks."""
+    import tensorflow as tf
+
+    folder = Path(path)
+    for name in ("model.keras", "compression.npz", "compression.json"):
+        if not (folder / name).is_file():
+            raise UsageError(f"{folder} is not a compressed-model folder: {name} is missing; run `flow compress`")
+    meta = json.loads((folder / "compression.json").read_text())
+    if meta.get("format") != FORMAT:
+        raise UsageError(f"{folder}/compression.json has format {meta.get('format')!r}; this flow reads {FORMAT}")
+    import logging
+
+    logging.disable(logging.INFO)
+    try:
+        model = tf.keras.models.load_model(folder / "model.keras", custom_objects=custom_objects(), compile=False)
+    finally:
+        logging.disable(logging.NOTSET)
+    layers = {}
+    with np.load(folder / "compression.npz") as z:
+        for m in meta["layers"]:
+            name = m["name"]
+            layer = CompressedLayer(
+                name=name, codebook=z[f"{name}/codebook"], mask=z[f"{name}/mask"],
+                codes=z[f"{name}/codes"].astype(np.int64), code_bits=m["code_bits"], index_bits=m["index_bits"],
+                activation=m["activation"], input_type=m["input_type"], weight_type=m["weight_type"],
+                bias_type=m["bias_type"], output_type=m["output_type"])
+            _check(model, layer, folder)
+            layers[name] = layer
+    report = json.loads((folder / "report.json").read_text()) if (folder / "report.json").is_file() else {}
+    return CompressedModel(model=model, layers=layers, report=report, path=folder)
+
+
+def _check(model, layer: CompressedLayer, folder: Path) -> None:
+    try:
+        kernel = model.get_layer(layer.name).get_weights()[0]
+    except ValueError:
+        raise FlowError(f"{folder}: compression.json names layer {layer.name!r}, absent from model.keras") from None
+    if kernel.shape != layer.mask.shape or not np.array_equal(kernel, layer.codebook[layer.codes]):
+        raise FlowError(f"{folder}: layer {layer.name!r} kernel does not match its codebook/codes; the folder is "
+                        "corrupt, run `flow compress` again")
+    if not np.array_equal(kernel != 0, layer.mask) and np.count_nonzero(layer.codebook[1:] == 0) == 0:
+        raise FlowError(f"{folder}: layer {layer.name!r} kernel does not match its mask")
+
+
+@contextmanager
+def atomic_folder(out_dir: Path, force: bool):
+    """Yield a temporary folder beside `out_dir`; on success it replaces `out_dir` in one rename."""
+    out_dir = Path(out_dir)
+    check_target(out_dir, force)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        yield tmp
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+            out_dir.rename(old / "x")
+            tmp.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_target(out_dir: Path, force: bool) -> None:
+    if out_dir.exists() and not force:
+        raise UsageError(f"output folder {out_dir} already exists; pass --force to replace it or choose --out")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"output {out_dir} exists and is not a folder; choose another --out")

@@ -1,0 +1,169 @@
+"""One training loop for every phase: dense, masked (after pruning), and shared (centroids).
+
+A custom step (GradientTape) so the three phases share the same code:
+- dense: all variables, cross-entropy on the logits + L2 weight decay on kernels;
+- masked: kernel gradients and kernels multiplied by the fixed mask after every update;
+- shared: a kernel is `centroids[codes]`; each centroid's gradient is the sum of its
+  members' kernel gradients (`unsorted_segment_sum` by code), code 0 (the pruned zero)
+  never moves. Biases keep training normally.
+Progress goes through a Keras callback (`RichProgress`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from flow.errors import FlowError
+from flow.models import weight_layers
+
+
+@dataclass
+class Shared:
+    """One layer's weight sharing: `codes` (int, kernel shape, 0 = pruned) and `centroids` (2**bits)."""
+
+    codes: np.ndarray
+    centroids: np.ndarray
+
+
+class RichProgress(tf.keras.callbacks.Callback):
+    """A rich progress bar per training phase, with loss and validation accuracy."""
+
+    def __init__(self, label: str, epochs: int, steps: int):
+        super().__init__()
+        self.label, self.epochs, self.steps = label, epochs, steps
+        self._progress = None
+
+    def on_train_begin(self, logs=None):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"), TimeElapsedColumn(), transient=False,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task(self.label, total=self.epochs * self.steps, info="")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._progress.advance(self._task)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        info = f"epoch {epoch + 1}/{self.epochs} loss {logs.get('loss', float('nan')):.4f}"
+        if "val_accuracy" in logs:
+            info += f" val acc {logs['val_accuracy']:.4f}"
+        self._progress.update(self._task, info=info)
+
+    def on_train_end(self, logs=None):
+        self._progress.stop()
+
+
+def logits_model(model):
+    """The model without its final softmax (shares the weights)."""
+    last = model.layers[-1]
+    if type(last).__name__ == "Activation" and last.get_config()["activation"] == "softmax":
+        return tf.keras.Model(model.inputs, model.layers[-2].output)
+    return model
+
+
+def evaluate(model, x: np.ndarray, y: np.ndarray, batch_size: int = 2048) -> float:
+    """Top-1 accuracy."""
+    net = logits_model(model)
+    correct = 0
+    for i in range(0, len(x), batch_size):
+        out = net(x[i : i + batch_size], training=False).numpy()
+        correct += int((out.argmax(axis=1) == y[i : i + batch_size]).sum())
+    return correct / max(len(x), 1)
+
+
+def check_finite(model, stage: str) -> None:
+    for layer in model.layers:
+        for w in layer.weights:
+            if not np.isfinite(w.numpy()).all():
+                raise FlowError(
+                    f"{stage}: weights of layer {layer.name!r} ({w.name}) became NaN/Inf; "
+                    "lower the learning rate or check the data"
+                )
+
+
+def fit(model, x, y, *, epochs: int, batch_size: int, lr: float, weight_decay: float = 0.0,
+        schedule: str = "cosine", masks: dict | None = None, shared: dict | None = None,
+        validation: tuple | None = None, progress: bool = True, label: str = "train", seed: int = 0) -> dict:
+    """Train `model` in place; returns the history (loss and val accuracy per epoch)."""
+    history: dict[str, list] = {"loss": [], "val_accuracy": []}
+    if epochs <= 0:
+        return history
+    masks = masks or {}
+    shared = shared or {}
+    net = logits_model(model)
+    layers = {layer.name: layer for layer in weight_layers(model)}
+    steps = math.ceil(len(x) / batch_size)
+    total = max(epochs * steps, 1)
+    sched = (tf.keras.optimizers.schedules.CosineDecay(lr, total, alpha=0.01) if schedule == "cosine" else lr)
+    opt = tf.keras.optimizers.Adam(learning_rate=sched)
+
+    kernels = [layers[n].kernel for n in layers]
+    mask_t = {n: tf.constant(m.astype(np.float32)) for n, m in masks.items()}
+    cents = {n: tf.Variable(s.centroids.astype(np.float32), name=f"{n}_centroids") for n, s in shared.items()}
+    codes = {n: tf.constant(s.codes.astype(np.int32)) for n, s in shared.items()}
+    for n in shared:  # start from the exact shared values
+        layers[n].kernel.assign(tf.gather(cents[n], codes[n]))
+    kernel_ids = {id(layers[n].kernel): n for n in shared}
+    plain = [v for v in net.trainable_variables if id(v) not in kernel_ids]
+    train_vars = plain + list(cents.values())
+    lossf = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    n_plain = len(plain)
+    masked_of = {i: name for i, v in enumerate(plain) for name in masks if v is layers[name].kernel}
+    shared_names = list(cents)
+
+    @tf.function
+    def step(xb, yb):
+        with tf.GradientTape() as tape:
+            logits = net(xb, training=True)
+            loss = lossf(yb, logits)
+            if weight_decay > 0:
+                loss += weight_decay * tf.add_n([tf.reduce_sum(tf.square(k)) for k in kernels])
+        grads = tape.gradient(loss, plain + [layers[n].kernel for n in shared_names])
+        g_plain = list(grads[:n_plain])
+        for i, name in masked_of.items():
+            g_plain[i] = g_plain[i] * mask_t[name]
+        g_cent = []
+        for j, name in enumerate(shared_names):
+            g = tf.math.unsorted_segment_sum(tf.reshape(grads[n_plain + j], [-1]),
+                                             tf.reshape(codes[name], [-1]), tf.shape(cents[name])[0])
+            g_cent.append(g * tf.concat([[0.0], tf.ones_like(g[1:])], axis=0))  # code 0 stays 0
+        opt.apply_gradients(zip(g_plain + g_cent, train_vars))
+        for i, name in masked_of.items():
+            plain[i].assign(plain[i] * mask_t[name])
+        for name in shared_names:
+            layers[name].kernel.assign(tf.gather(cents[name], codes[name]))
+        return loss
+
+    cb = tf.keras.callbacks.CallbackList([RichProgress(label, epochs, steps)] if progress else [], model=model)
+    rng = np.random.default_rng(seed)
+    cb.on_train_begin()
+    for epoch in range(epochs):
+        order = rng.permutation(len(x))
+        losses = []
+        cb.on_epoch_begin(epoch)
+        for b in range(steps):
+            cb.on_train_batch_begin(b)
+            idx = order[b * batch_size : (b + 1) * batch_size]
+            losses.append(float(step(tf.constant(x[idx]), tf.constant(y[idx]))))
+            cb.on_train_batch_end(b)
+        logs = {"loss": float(np.mean(losses))}
+        if not np.isfinite(logs["loss"]):
+            raise FlowError(f"{label}: the loss became NaN/Inf at epoch {epoch + 1}; lower the learning rate")
+        if validation is not None and len(validation[0]):
+            logs["val_accuracy"] = evaluate(model, *validation)
+            history["val_accuracy"].append(logs["val_accuracy"])
+        history["loss"].append(logs["loss"])
+        cb.on_epoch_end(epoch, logs)
+    cb.on_train_end()
+    check_finite(model, label)
+    for name, s in shared.items():  # hand the trained centroids back
+        s.centroids = cents[name].numpy()
+    return history
