@@ -42,6 +42,7 @@ DENSITY = 0.10
 CODE_BITS, INDEX_BITS, WEIGHT_BITS, ACT_BITS = 4, 4, 8, 16
 PAPER_DENSITY = (0.08, 0.09, 0.26)
 LIMIT = 0.90
+URAM_MIN_DEPTH = 4096  # boards with UltraRAM: per-PE sparse-matrix ROMs this deep go to URAM
 OUT = Path(__file__).resolve().parent / "results" / "board_fit.json"
 
 
@@ -82,12 +83,17 @@ def eie_estimate(h, p):
     return estimate(eie_layers(shapes, [DENSITY] * 3, p))
 
 
+def eie_uram_estimate(h, p):
+    shapes = family(h)
+    return estimate(eie_layers(shapes, [DENSITY] * 3, p), uram_min_depth=URAM_MIN_DEPTH)
+
+
 def dense_estimate(h, p):
     shapes = family(h)
     return estimate_dense(shapes, [min(p, n_out) for _, n_out in shapes], weight_bits=16)
 
 
-def largest(make, board, p, lo=30, hi=8000):
+def largest(make, board, p, lo=30, hi=12000):
     """Largest h in [lo, hi] whose design fits (bisection; fit is monotone in h up to noise)."""
     if not fits(make(lo, p), board):
         return None
@@ -113,7 +119,7 @@ def fit_row(board, design, make):
         "board": board.name, "design": design, "fits": True, "h": h, "layers": shapes, "P": p,
         "dense_params": dense_params(shapes),
         "spmat_words": sum(m.depth * m.copies for m in est.memories if m.name.endswith(".spmat")),
-        "bram18": est.total.bram18, "dsp": est.total.dsp, "lut": est.total.lut,
+        "bram18": est.total.bram18, "uram": est.total.uram, "dsp": est.total.dsp, "lut": est.total.lut,
         "utilisation": {k: round(v, 3) for k, v in util.items()},
     }
 
@@ -200,18 +206,20 @@ def main() -> int:
     fit = []
     for b in boards:
         fit.append(fit_row(b, f"EIE {DENSITY:.0%} density, {CODE_BITS}b code + {INDEX_BITS}b index", eie_estimate))
+        if b.resources.uram:
+            fit.append(fit_row(b, "EIE, same, deep ROMs in UltraRAM", eie_uram_estimate))
         fit.append(fit_row(b, "dense 16-bit (hls4ml-style)", dense_estimate))
     t_fit = time.perf_counter() - t0
     table = Table(title=f"Largest 784-h-h/3-10 MLP on chip (estimate <= {LIMIT:.0%} of every resource)")
-    for col in ("board", "design", "h", "P", "dense params", "BRAM18", "DSP", "LUT", "BRAM %", "LUT %"):
+    for col in ("board", "design", "h", "P", "dense params", "BRAM18", "URAM", "DSP", "LUT", "BRAM %", "LUT %"):
         table.add_column(col, justify="left" if col in ("board", "design") else "right")
     for r in fit:
         if not r["fits"]:
-            table.add_row(r["board"], r["design"], "-", "-", "none fits", "", "", "", "", "")
+            table.add_row(r["board"], r["design"], "-", "-", "none fits", "", "", "", "", "", "")
             continue
         u = r["utilisation"]
         table.add_row(r["board"], r["design"], str(r["h"]), str(r["P"]), f"{r['dense_params']:,}",
-                      str(r["bram18"]), str(r["dsp"]), f"{r['lut']:,}", f"{u['bram18']:.0%}", f"{u['lut']:.0%}")
+                      str(r["bram18"]), str(r["uram"]), str(r["dsp"]), f"{r['lut']:,}", f"{u['bram18']:.0%}", f"{u['lut']:.0%}")
     console.print(table)
 
     thr = [lenet_throughput(b) for b in boards]

@@ -70,7 +70,7 @@ PS_TYPES: dict[str, PSType] = {
         external_intfs=("DDR", "FIXED_IO"),
     ),
     "zynq_us": PSType(
-        vlnv="xilinx.com:ip:zynq_ultra_ps_e:3.5",
+        vlnv="xilinx.com:ip:zynq_ultra_ps_e",  # no version: 3.3 (2020.2) ... 3.5 (2023.x) all work
         cell="zynq_ultra_ps_e_0",
         automation_rule="xilinx.com:bd_rule:zynq_ultra_ps_e",
         automation_config='apply_board_preset "1"',

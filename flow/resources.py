@@ -16,6 +16,9 @@ Memories (one entry per array, `copies` = one per PE where the kernel partitions
   written (RAM), as logic when read-only (ROM). Larger arrays go to block RAM, in whichever RAMB18
   (16Kx1, 8Kx2, 4Kx4, 2Kx9, 1Kx18, 512x36) or RAMB36 (32Kx1 ... 512x72, counted as 2 RAMB18)
   shape needs the fewest blocks: ceil(depth / shape_depth) x ceil(width / shape_width).
+  Optionally (`uram_min_depth`) deep per-PE sparse-matrix ROMs go to UltraRAM (4K x 72 per block),
+  reshaped so that a 72-bit word holds 72 // width entries: ceil(depth / (4096 x (72 // width))).
+  The kernel then needs `array_reshape` + `bind_storage impl=uram` on those ROMs.
 DSP: one multiplier per PE (activation x codebook value), 1 DSP when it fits 25x18 (DSP48E1; the
   DSP48E2's 27x18 is not counted on), else ceil(a/25) x ceil(b/18). Bias add, ReLU and the output
   re-quantisation are adders and muxes in LUTs, no DSP.
@@ -43,6 +46,7 @@ RAMB18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 
 RAMB36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
 LUTRAM_MAX_BITS = 1024
 LUTRAM_MAX_DEPTH = 64
+URAM_DEPTH, URAM_WIDTH = 4096, 72
 PE_LUT, PE_FF = 90, 120
 LAYER_LUT, LAYER_FF = 300, 400
 DEFAULT_LIMIT = 0.90
@@ -80,9 +84,14 @@ class Usage:
     dsp: int = 0
     #: LUTs used as distributed RAM (a subset of `lut`)
     lutram: int = 0
+    #: UltraRAM blocks (288 Kb, 4K x 72), only where asked for (`estimate(..., uram_min_depth=...)`)
+    uram: int = 0
 
     def __add__(self, other: "Usage") -> "Usage":
-        return Usage(*(getattr(self, k) + getattr(other, k) for k in ("lut", "ff", "bram18", "dsp", "lutram")))
+        return Usage(*(getattr(self, k) + getattr(other, k) for k in _KEYS))
+
+
+_KEYS = ("lut", "ff", "bram18", "dsp", "lutram", "uram")
 
 
 @dataclass(frozen=True)
@@ -92,20 +101,28 @@ class Memory:
     width: int
     copies: int = 1
     writable: bool = False
+    #: bound to UltraRAM (HLS `bind_storage ... impl=uram`) instead of the automatic choice
+    uram: bool = False
 
     @property
     def in_lut(self) -> bool:
-        return self.depth * self.width <= LUTRAM_MAX_BITS or self.depth <= LUTRAM_MAX_DEPTH
+        return not self.uram and (self.depth * self.width <= LUTRAM_MAX_BITS or self.depth <= LUTRAM_MAX_DEPTH)
 
     def usage(self) -> Usage:
+        if self.uram:
+            if self.width <= URAM_WIDTH:  # reshaped: 72 // width entries per 72-bit word
+                blocks = math.ceil(self.depth / (URAM_DEPTH * (URAM_WIDTH // self.width)))
+            else:
+                blocks = math.ceil(self.depth / URAM_DEPTH) * math.ceil(self.width / URAM_WIDTH)
+            return Usage(uram=blocks * self.copies)
         if self.in_lut:
             luts = lut_blocks(self.depth, self.width) * self.copies
             return Usage(lut=luts, lutram=luts if self.writable else 0)
         return Usage(bram18=bram18_blocks(self.depth, self.width) * self.copies)
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "bits": self.depth * self.width * self.copies, "in": "lut" if self.in_lut else
-                "bram", **asdict(self.usage())}
+        where = "uram" if self.uram else "lut" if self.in_lut else "bram"
+        return {**asdict(self), "bits": self.depth * self.width * self.copies, "in": where, **asdict(self.usage())}
 
 
 @dataclass(frozen=True)
@@ -199,9 +216,8 @@ class ResourceEstimate:
         return total
 
     def utilisation(self, board) -> dict:
-        r, t = board.resources, self.total
-        avail = {"lut": r.lut, "ff": r.ff, "bram18": r.bram18, "dsp": r.dsp, "lutram": r.lutram}
-        return {k: (getattr(t, k) / v if v else math.inf) for k, v in avail.items()}
+        t, avail = self.total, _available(board)
+        return {k: (getattr(t, k) / v if v else (math.inf if getattr(t, k) else 0.0)) for k, v in avail.items()}
 
     def to_dict(self, board=None) -> dict:
         d = {"design": self.design, "total": asdict(self.total), "platform": asdict(self.platform),
@@ -230,17 +246,28 @@ def _sum(memories) -> Usage:
     return total
 
 
-def estimate(layers, *, packed: bool = True, platform: Usage = PLATFORM) -> ResourceEstimate:
-    """Resources of the EIE design for `layers` (LayerFootprint, in network order)."""
+def _available(board) -> dict:
+    r = board.resources
+    return {"lut": r.lut, "ff": r.ff, "bram18": r.bram18, "dsp": r.dsp, "lutram": r.lutram, "uram": r.uram}
+
+
+def estimate(layers, *, packed: bool = True, uram_min_depth: int | None = None,
+             platform: Usage = PLATFORM) -> ResourceEstimate:
+    """Resources of the EIE design for `layers` (LayerFootprint, in network order).
+
+    `uram_min_depth`: put per-PE sparse-matrix ROMs at least this deep into UltraRAM (boards that
+    have it, e.g. 4096 on the KV260); see the module docstring for what the kernel must do then.
+    """
     est = ResourceEstimate("eie", platform=platform)
     layers = list(layers)
     for i, ly in enumerate(layers):
         p = ly.n_pe
+        big = uram_min_depth is not None and ly.pe_capacity >= uram_min_depth
         mems = (
-            [Memory(f"{ly.name}.spmat", ly.pe_capacity, ly.code_bits + ly.index_bits, p)]
+            [Memory(f"{ly.name}.spmat", ly.pe_capacity, ly.code_bits + ly.index_bits, p, uram=big)]
             if packed
-            else [Memory(f"{ly.name}.codes", ly.pe_capacity, ly.code_bits, p),
-                  Memory(f"{ly.name}.index", ly.pe_capacity, ly.index_bits, p)]
+            else [Memory(f"{ly.name}.codes", ly.pe_capacity, ly.code_bits, p, uram=big),
+                  Memory(f"{ly.name}.index", ly.pe_capacity, ly.index_bits, p, uram=big)]
         )
         mems += [
             Memory(f"{ly.name}.colptr", ly.n_in + 1, ly.pointer_bits, p),
@@ -256,6 +283,11 @@ def estimate(layers, *, packed: bool = True, platform: Usage = PLATFORM) -> Reso
         est.layers[ly.name] = usage
         est.memories += mems
     return est
+
+
+def estimate_eie_layers(eie_layers, **kw) -> ResourceEstimate:
+    """`estimate` of flow.eie EIELayers (the build's entry point)."""
+    return estimate([LayerFootprint.from_eie_layer(ly) for ly in eie_layers], **kw)
 
 
 def estimate_dense(shapes, n_mult, *, weight_bits: int = 16, input_bits: int = 16, accum_bits: int = 32,
@@ -288,8 +320,10 @@ _ADVICE = {
     "dsp": "fewer PEs (one multiplier each)",
     "lut": "fewer PEs",
     "ff": "fewer PEs",
+    "uram": "keep the sparse-matrix ROMs in block RAM (no uram_min_depth) or prune more",
 }
-_NAMES = {"bram18": "BRAM (RAMB18)", "lutram": "LUT as memory", "dsp": "DSP", "lut": "LUT", "ff": "FF"}
+_NAMES = {"bram18": "BRAM (RAMB18)", "lutram": "LUT as memory", "dsp": "DSP", "lut": "LUT", "ff": "FF",
+          "uram": "UltraRAM"}
 
 
 def check_fit(est: ResourceEstimate, board, limit: float = DEFAULT_LIMIT) -> dict:
@@ -298,8 +332,7 @@ def check_fit(est: ResourceEstimate, board, limit: float = DEFAULT_LIMIT) -> dic
     over = [k for k, u in util.items() if u > limit]
     if not over:
         return util
-    total, r = est.total, board.resources
-    avail = {"lut": r.lut, "ff": r.ff, "bram18": r.bram18, "dsp": r.dsp, "lutram": r.lutram}
+    total, avail = est.total, _available(board)
     lines = [f"{_NAMES[k]} {getattr(total, k):,} of {avail[k]:,} ({util[k]:.0%} > {limit:.0%})" for k in over]
     advice_for = dict(_ADVICE)
     if not est.design.startswith("eie"):

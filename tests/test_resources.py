@@ -16,6 +16,7 @@ from flow.resources import (
     dsp_per_mult,
     estimate,
     estimate_dense,
+    estimate_eie_layers,
     lut_blocks,
     pe_entry_counts,
 )
@@ -99,6 +100,7 @@ def test_from_eie_layer():
     assert fp.pe_entries == tuple(int(x) for x in layer.encoding.entries_per_pe)
     assert (fp.n_in, fp.n_out, fp.n_pe, fp.accum_bits) == (50, 40, 4, layer.accum_t.width)
     assert fp.pe_capacity == layer.pe_capacity
+    assert estimate_eie_layers([layer]).total == estimate([fp]).total
 
 
 def test_dense_by_hand():
@@ -112,7 +114,7 @@ def test_dense_by_hand():
 def test_check_fit_passes_and_reports_utilisation():
     board = load_board("pynq-z2")
     util = check_fit(estimate([hand_layer()]), board)
-    assert 0 < util["bram18"] < 0.1 and set(util) == {"lut", "ff", "bram18", "dsp", "lutram"}
+    assert 0 < util["bram18"] < 0.1 and set(util) == {"lut", "ff", "bram18", "dsp", "lutram", "uram"}
 
 
 def test_check_fit_refuses_with_numbers_and_advice():
@@ -139,3 +141,14 @@ def test_dense_lenet_300_100_does_not_fit_pynq_z2_but_eie_does():
     layers = [LayerFootprint.from_mask(f"fc{i}", rng.random((o, n)) < d, p)
               for i, ((n, o), d, p) in enumerate(zip(shapes, (0.08, 0.09, 0.26), (32, 16, 10)))]
     check_fit(estimate(layers), board)
+
+
+def test_uram_for_deep_sparse_matrix_roms():
+    est = estimate([hand_layer()], uram_min_depth=512, platform=Usage())
+    assert (est.total.uram, est.total.bram18) == (4, 1)  # 1000x8 -> one 4Kx72 URAM per PE; in_buf stays
+    deep = LayerFootprint("fc", n_in=100, n_out=64, n_pe=1, pe_entries=(40000,))
+    assert estimate([deep], uram_min_depth=4096, platform=Usage()).total.uram == 2  # 9 x 4096 per URAM
+    assert estimate([hand_layer()], uram_min_depth=4096, platform=Usage()).total.uram == 0  # not deep enough
+    check_fit(est, load_board("kv260"))
+    with pytest.raises(FitError, match="UltraRAM 4 of 0"):
+        check_fit(est, load_board("pynq-z2"))
