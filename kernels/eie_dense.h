@@ -1,0 +1,264 @@
+// EIE sparse fully-connected layer (Han et al., ISCA 2016) as a Vitis HLS template.
+//
+//   y = act(W x + b), W (n_out x n_in) stored per PE in CSC form (flow/eie/encode.py):
+//   row i lives on PE i % n_pe at local row i / n_pe; codes index the codebook, rel_index counts the
+//   zero rows skipped since the previous entry of the column, fillers (code 0) bridge long runs.
+//
+// Structure, as in EIE:
+//   1. non-zero detector: scans the input and queues (column, value) of the non-zero activations;
+//   2. PE array, one pipelined loop at II=1, one iteration = one clock cycle:
+//        - the detector broadcasts the next non-zero to every PE's activation FIFO (depth fifo_depth)
+//          unless some FIFO was full at the start of the cycle;
+//        - each PE that has no entries left pops its FIFO and reads its column pointers
+//          (start, end); each PE with an entry left decodes it (codebook, zero run -> local row)
+//          and multiply-accumulates into its local accumulator. An empty column costs one cycle.
+//   3. gather: bias was preloaded into the accumulators; ReLU; requantise to res_T (ap_fixed cast).
+// flow/eie/perf.py models exactly this schedule; csim counts the cycles (eie::cycle_counter()).
+//
+// Arithmetic is on raw integers (bit-exact with flow/eie/reference.py):
+//   acc = (bias_raw << bias_shift) + sum codebook_raw[code] * x_raw;  res = (res_T)(accum_t)acc.
+#ifndef EIE_DENSE_H_
+#define EIE_DENSE_H_
+
+#include <stdint.h>
+
+#include "ap_fixed.h"
+#include "ap_int.h"
+
+#define EIE_PRAGMA_SUB(x) _Pragma(#x)
+#define EIE_PRAGMA(x) EIE_PRAGMA_SUB(x)
+
+// ROM implementation of codes, indices and pointers: bram or lutram (set before including).
+#ifndef EIE_ROM_IMPL
+#define EIE_ROM_IMPL bram
+#endif
+
+namespace eie {
+
+enum activation_kind { linear = 0, relu = 1 };
+
+// Defaults of a layer config; flow/eie/codegen.py emits `struct configN : eie::dense_config`.
+struct dense_config {
+  static const unsigned n_in = 1;         // input activations (columns of W)
+  static const unsigned n_out = 1;        // outputs (rows of W)
+  static const unsigned n_pe = 1;         // processing elements; row i on PE i % n_pe
+  static const unsigned n_local = 1;      // accumulators per PE: ceil(n_out / n_pe)
+  static const unsigned pe_capacity = 1;  // ROM depth per PE: max entries (incl. fillers), >= 1
+  static const unsigned fifo_depth = 8;   // activation FIFO per PE (EIE: 8)
+  static const unsigned code_bits = 4;    // codebook of 2^code_bits weights, code 0 == 0
+  static const unsigned index_bits = 4;   // relative row index; a filler spans 2^index_bits rows
+  static const int activation = linear;   // eie::linear or eie::relu
+  static const int bias_shift = 0;        // accum frac - bias frac (>= 0)
+  static const unsigned max_cycles = 1;   // loop trip-count hint: n_in * max column length per PE
+
+  typedef uint8_t code_t;    // codes ROM element (plain integer)
+  typedef uint8_t index_t;   // rel_index ROM element
+  typedef uint16_t ptr_t;    // colptr ROM element
+  typedef ap_int<8> weight_t;  // raw bits of the codebook (weight fixed type's raw integer)
+  typedef ap_int<16> bias_t;   // raw bits of the bias
+  typedef ap_fixed<32, 12> accum_t;  // accumulator fixed type (frac = input frac + weight frac), <= 62 bits
+};
+
+#ifndef __SYNTHESIS__
+// C simulation only: cycles of the last PE-array run (compared with flow/eie/perf.py in the tests).
+inline unsigned long long& cycle_counter() {
+  static unsigned long long cycles = 0;
+  return cycles;
+}
+#endif
+
+// Raw two's complement integer of an ap_fixed / ap_ufixed value (sign- or zero-extended).
+template <class T>
+inline long long raw_bits(const T& x) {
+#ifdef __SYNTHESIS__
+  ap_int<T::width> s = x.range(T::width - 1, 0);
+  ap_uint<T::width> u = x.range(T::width - 1, 0);
+  return x < 0 ? (long long)s.to_int64() : (long long)u.to_int64();
+#else
+  return (long long)x.V.to_int64();  // csim: ap_private keeps the raw value extended to 64 bits
+#endif
+}
+
+// Set the raw bits of an ap_fixed value (the value must fit: accum_t never overflows).
+template <class T>
+inline void set_raw_bits(T& x, long long raw) {
+#ifdef __SYNTHESIS__
+  x.range(T::width - 1, 0) = ap_int<T::width>(raw);
+#else
+  x.V = raw;
+#endif
+}
+
+template <class data_T, class res_T, typename CONFIG_T>
+void dense(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
+           const typename CONFIG_T::code_t codes[CONFIG_T::n_pe][CONFIG_T::pe_capacity],
+           const typename CONFIG_T::index_t rel_index[CONFIG_T::n_pe][CONFIG_T::pe_capacity],
+           const typename CONFIG_T::ptr_t colptr[CONFIG_T::n_pe][CONFIG_T::n_in + 1],
+           const typename CONFIG_T::weight_t codebook[1 << CONFIG_T::code_bits],
+           const typename CONFIG_T::bias_t bias[CONFIG_T::n_out]) {
+#ifdef __SYNTHESIS__
+  typedef ap_int<CONFIG_T::accum_t::width> acc_t;  // exact width: accum_t holds every sum
+#else
+  typedef long long acc_t;  // same values as the line above (accum_t never overflows), fast in csim
+#endif
+  const unsigned P = CONFIG_T::n_pe;
+  const unsigned D = CONFIG_T::fifo_depth;
+  const unsigned n_codes = 1u << CONFIG_T::code_bits;
+
+  // Each PE owns one slice of every ROM; codes/indices/pointers are ROMs (never DRAM).
+#pragma HLS ARRAY_PARTITION variable = codes complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = rel_index complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = colptr complete dim = 1
+  EIE_PRAGMA(HLS BIND_STORAGE variable = codes type = rom_1p impl = EIE_ROM_IMPL)
+  EIE_PRAGMA(HLS BIND_STORAGE variable = rel_index type = rom_1p impl = EIE_ROM_IMPL)
+  EIE_PRAGMA(HLS BIND_STORAGE variable = colptr type = rom_2p impl = EIE_ROM_IMPL)
+#pragma HLS ARRAY_PARTITION variable = codebook complete
+
+  // Per-PE state: accumulators, activation FIFO, current column.
+  acc_t acc[CONFIG_T::n_pe][CONFIG_T::n_local];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 1
+  unsigned fifo_col[CONFIG_T::n_pe][CONFIG_T::fifo_depth];
+  acc_t fifo_val[CONFIG_T::n_pe][CONFIG_T::fifo_depth];
+#pragma HLS ARRAY_PARTITION variable = fifo_col complete dim = 0
+#pragma HLS ARRAY_PARTITION variable = fifo_val complete dim = 0
+  unsigned fifo_head[CONFIG_T::n_pe], fifo_count[CONFIG_T::n_pe];
+  unsigned cur[CONFIG_T::n_pe], end[CONFIG_T::n_pe], next_row[CONFIG_T::n_pe];
+  acc_t cur_val[CONFIG_T::n_pe];
+  acc_t last_sum[CONFIG_T::n_pe];  // accumulator bypass (EIE): the sum written in the previous cycle
+  unsigned last_row[CONFIG_T::n_pe];
+#pragma HLS ARRAY_PARTITION variable = fifo_head complete
+#pragma HLS ARRAY_PARTITION variable = fifo_count complete
+#pragma HLS ARRAY_PARTITION variable = cur complete
+#pragma HLS ARRAY_PARTITION variable = end complete
+#pragma HLS ARRAY_PARTITION variable = next_row complete
+#pragma HLS ARRAY_PARTITION variable = cur_val complete
+#pragma HLS ARRAY_PARTITION variable = last_sum complete
+#pragma HLS ARRAY_PARTITION variable = last_row complete
+
+  acc_t weight[1 << CONFIG_T::code_bits];
+#pragma HLS ARRAY_PARTITION variable = weight complete
+decode_codebook:
+  for (unsigned c = 0; c < n_codes; c++) {
+#pragma HLS UNROLL
+    weight[c] = codebook[c].to_int64();
+  }
+
+init_pe:
+  for (unsigned p = 0; p < P; p++) {
+#pragma HLS UNROLL
+    fifo_head[p] = 0;
+    fifo_count[p] = 0;
+    cur[p] = 0;
+    end[p] = 0;
+    next_row[p] = 0;
+    cur_val[p] = 0;
+    last_row[p] = CONFIG_T::n_local;  // no row: the bypass is off
+    last_sum[p] = 0;
+  }
+  // Preload the bias: acc[i % P][i / P] = bias_i << bias_shift (row i of W on PE i % P).
+init_acc:
+  for (unsigned r = 0; r < CONFIG_T::n_local; r++) {
+#pragma HLS PIPELINE II = 1
+    for (unsigned p = 0; p < P; p++) {
+      const unsigned i = r * P + p;
+      const acc_t b = i < CONFIG_T::n_out ? (acc_t)bias[i < CONFIG_T::n_out ? i : 0].to_int64() : (acc_t)0;
+      acc[p][r] = b << CONFIG_T::bias_shift;
+    }
+  }
+
+  // 1. Non-zero detector: queue (column, value) of the non-zero activations in input order.
+  unsigned nz_col[CONFIG_T::n_in];
+  acc_t nz_val[CONFIG_T::n_in];
+  unsigned n_nz = 0;
+detect:
+  for (unsigned j = 0; j < CONFIG_T::n_in; j++) {
+#pragma HLS PIPELINE II = 1
+    const acc_t x = raw_bits(data[j]);
+    if (x != 0) {
+      nz_col[n_nz] = j;
+      nz_val[n_nz] = x;
+      n_nz++;
+    }
+  }
+
+  // 2. PE array. Invariants at the top of each iteration (= cycle):
+  //    - bcast <= n_nz non-zeros have been broadcast; every PE's FIFO holds the ones it has not popped;
+  //    - PE p works on entries [cur[p], end[p]) of its current column, next_row[p] is the local row
+  //      after its last decoded entry;
+  //    - the loop ends when every non-zero is broadcast, every FIFO is empty and every PE is idle.
+  unsigned bcast = 0;
+  bool any_full = false;  // some FIFO was full at the end of the previous cycle
+  unsigned long long cycles = 0;
+pe_array:
+  for (;;) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = CONFIG_T::max_cycles
+#pragma HLS DEPENDENCE variable = acc inter false
+    // The bypass (last_row/last_sum) makes the false inter-iteration dependence on acc safe:
+    // two MACs to one accumulator in adjacent cycles use the forwarded sum, not the RAM.
+    const bool push = bcast < n_nz && !any_full;  // broadcast one non-zero to every FIFO
+    const unsigned b = bcast < n_nz ? bcast : 0;
+    const unsigned push_col = nz_col[b];
+    const acc_t push_val = nz_val[b];
+    bool busy = push;
+    any_full = false;
+    for (unsigned p = 0; p < P; p++) {
+#pragma HLS UNROLL
+      if (cur[p] == end[p] && fifo_count[p] != 0) {  // idle: pop the next column, read its pointers
+        const unsigned h = fifo_head[p];
+        const unsigned col = fifo_col[p][h];
+        cur_val[p] = fifo_val[p][h];
+        fifo_head[p] = h + 1 == D ? 0 : h + 1;
+        fifo_count[p]--;
+        cur[p] = colptr[p][col];
+        end[p] = colptr[p][col + 1];
+        next_row[p] = 0;
+        busy = true;
+      }
+      if (cur[p] != end[p]) {  // decode one entry (a filler has code 0, weight 0) and MAC
+        const unsigned e = cur[p];
+        const unsigned row = next_row[p] + rel_index[p][e];
+        const acc_t prev = row == last_row[p] ? last_sum[p] : acc[p][row];
+        const acc_t sum = prev + weight[codes[p][e]] * cur_val[p];
+        acc[p][row] = sum;
+        last_row[p] = row;
+        last_sum[p] = sum;
+        next_row[p] = row + 1;
+        cur[p] = e + 1;
+        busy = true;
+      } else {
+        last_row[p] = CONFIG_T::n_local;
+      }
+      if (push) {  // the pushed value is visible to the PE from the next cycle on
+        unsigned t = fifo_head[p] + fifo_count[p];
+        if (t >= D) t -= D;
+        fifo_col[p][t] = push_col;
+        fifo_val[p][t] = push_val;
+        fifo_count[p]++;
+      }
+      any_full = any_full || fifo_count[p] == D;
+    }
+    if (push) bcast++;
+    // No pop, MAC or broadcast happened: all FIFOs are empty, all PEs idle, all non-zeros sent.
+    if (!busy) break;
+    cycles++;
+  }
+#ifndef __SYNTHESIS__
+  cycle_counter() = cycles;
+#endif
+
+  // 3. Gather: ReLU and requantise accumulator raw values to res_T (ap_fixed rounding/saturation).
+gather:
+  for (unsigned i = 0; i < CONFIG_T::n_out; i++) {
+#pragma HLS PIPELINE II = 1
+    acc_t a = acc[i % P][i / P];
+    if (CONFIG_T::activation == relu && a < 0) a = 0;
+    typename CONFIG_T::accum_t fixed;
+    set_raw_bits(fixed, (long long)a);
+    res[i] = fixed;  // ap_fixed cast: res_T's rounding and saturation
+  }
+}
+
+}  // namespace eie
+
+#endif  // EIE_DENSE_H_
