@@ -1,0 +1,132 @@
+"""eie::dense in C simulation (g++) against the integer reference, bit for bit, and its cycle count
+against flow.eie.perf. One shared library holds the whole pool of layers (one g++ run, cached)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flow.eie import EIELayer, FixedType
+from flow.eie.layer import random_layer
+from flow.eie.perf import layer_cycles
+from flow.eie.reference import eie_dense, eie_network
+
+pytestmark = pytest.mark.csim
+
+Q16 = FixedType(16, 6, True, "RND", "SAT")
+
+
+def _layer(name, kernel, bias=None, **kw):
+    args = dict(n_pe=4, fifo_depth=8, code_bits=4, index_bits=4, activation="relu", input_t=Q16,
+                weight_t=FixedType(8, 1, True, "RND", "SAT"), bias_t=Q16, output_t=Q16)
+    args.update(kw)
+    return EIELayer.from_dense(name, kernel, bias, **args)
+
+
+def pool() -> list[EIELayer]:
+    """Edge cases first, then seeded random layers (shapes up to 64)."""
+    rng = np.random.default_rng(2024)
+    k = np.where(rng.random((20, 12)) < 0.4, rng.choice([-0.75, -0.25, 0.5, 0.875], (20, 12)), 0.0)
+    k[3, :] = 0  # an all-zero column of W (input 3 has no weights)
+    k[:, 5] = 0  # an all-zero row of W
+    tall = np.zeros((5, 70))
+    tall[0, 69] = tall[1, 40] = tall[1, 41] = tall[2, 0] = tall[4, 17] = 0.5
+    wide8 = np.where(rng.random((30, 10)) < 0.9, rng.uniform(-1, 1, (30, 10)).round(2), 0.0)
+    layers = [
+        _layer("zero_col_row", k, rng.normal(size=12) * 0.3),
+        _layer("all_zero", np.zeros((9, 6)), np.linspace(-1, 1, 6)),
+        _layer("runs_p1_i4", tall, None, n_pe=1, index_bits=4, activation="linear"),
+        _layer("runs_p2_i1", tall, None, n_pe=2, index_bits=1, activation="linear"),
+        _layer("saturate", np.full((16, 4), 0.875), [3.0, -3.0, 0.0, 1.0], activation="linear",
+               output_t=FixedType(6, 2, True, "RND", "SAT")),
+        _layer("wrap_trn", np.full((16, 4), -0.875), [1.0, 0.0, -1.0, 0.5], activation="linear",
+               output_t=FixedType(7, 3, True, "TRN", "WRAP")),
+        _layer("pe_gt_rows", k[:, :3], None, n_pe=8),
+        _layer("unsigned_io", k, None, input_t=FixedType(8, 3, False, "RND", "SAT"),
+               output_t=FixedType(8, 3, False, "TRN", "SAT")),
+        _layer("code8_idx8", wide8, None, code_bits=8, index_bits=8, n_pe=3, fifo_depth=1),
+        _layer("code1", np.where(k != 0, 0.5, 0.0), None, code_bits=1, n_pe=5, fifo_depth=2),
+        _layer("wide_weights", k, None, weight_t=FixedType(18, 2, True, "RND", "SAT"),
+               bias_t=FixedType(10, 4, True, "TRN", "SAT"), output_t=FixedType(20, 8, True, "RND", "SAT")),
+    ]
+    for i in range(8):
+        layers.append(random_layer(
+            rng, int(rng.integers(1, 65)), int(rng.integers(1, 65)), density=float(rng.choice([0.02, 0.1, 0.4, 1])),
+            n_pe=int(rng.integers(1, 20)), fifo_depth=int(rng.integers(1, 9)), code_bits=int(rng.integers(1, 6)),
+            index_bits=int(rng.integers(1, 9)), activation=str(rng.choice(["relu", "linear"])),
+            output_t=FixedType(int(rng.integers(6, 17)), int(rng.integers(1, 8)), True,
+                               str(rng.choice(["TRN", "RND"])), str(rng.choice(["SAT", "WRAP"]))),
+            name=f"random{i}"))
+    return layers
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    from flow.eie.layer_csim import compile_chains
+
+    layers = pool()
+    a = random_layer(np.random.default_rng(7), 40, 24, density=0.2, n_pe=4, name="c1")
+    b = random_layer(np.random.default_rng(8), 24, 10, density=0.3, n_pe=3, name="c2", activation="linear")
+    chains = compile_chains([[layer] for layer in layers] + [[a, b]])
+    return chains[:-1], chains[-1]
+
+
+def _inputs(rng, t: FixedType, n_in: int, kind: str, batch: int) -> np.ndarray:
+    if kind == "zero":
+        return np.zeros((batch, n_in), dtype=np.int64)
+    if kind == "extreme":
+        return rng.choice([t.min_raw, t.max_raw, 0], size=(batch, n_in))
+    x = rng.integers(t.min_raw, t.max_raw + 1, size=(batch, n_in))
+    return np.where(rng.random((batch, n_in)) < float(kind), x, 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_csim_equals_reference(compiled, data):
+    singles, _ = compiled
+    chain = singles[data.draw(st.integers(0, len(singles) - 1), label="layer")]
+    layer = chain.layers[0]
+    kind = data.draw(st.sampled_from(["zero", "extreme", "0.1", "0.5", "1.0"]), label="inputs")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31)))
+    x = _inputs(rng, layer.input_t, layer.n_in, kind, batch=4)
+    y = chain(x)
+    ref = eie_dense(x, layer)
+    assert np.array_equal(y, ref), f"{layer.name}: first mismatch at {np.argwhere(y != ref)[0]}"
+    # the kernel's PE-array loop ran exactly the modelled number of cycles (last sample)
+    assert chain.last_cycles()[0] == layer_cycles(layer, x[-1]).cycles
+
+
+def test_chain_equals_network(compiled):
+    _, chain = compiled
+    rng = np.random.default_rng(0)
+    x = _inputs(rng, Q16, chain.layers[0].n_in, "0.5", batch=32)
+    assert np.array_equal(chain(x), eie_network(x, chain.layers))
+
+
+def test_edge_cases_hit_their_paths(compiled):
+    singles, _ = compiled
+    by_name = {c.layers[0].name: c for c in singles}
+    assert by_name["runs_p1_i4"].layers[0].encoding.n_fillers > 0
+    sat = by_name["saturate"]
+    y = sat(np.full((1, 16), Q16.max_raw))
+    assert list(y[0]) == [31, 31, 31, 31]
+    assert list(by_name["all_zero"](np.zeros((1, 9), dtype=np.int64))[0]) == list(
+        eie_dense(np.zeros((1, 9), dtype=np.int64), by_name["all_zero"].layers[0])[0])
+
+
+@pytest.mark.slow
+@settings(max_examples=4, deadline=None)
+@given(n_in=st.integers(1, 300), n_out=st.integers(1, 300), density=st.floats(0, 0.5), n_pe=st.integers(1, 64),
+       index_bits=st.integers(1, 8), fifo_depth=st.integers(1, 8), seed=st.integers(0, 2**31))
+def test_csim_equals_reference_large(n_in, n_out, density, n_pe, index_bits, fifo_depth, seed):
+    from flow.eie.layer_csim import CsimChain
+
+    rng = np.random.default_rng(seed)
+    layer = random_layer(rng, n_in, n_out, density=density, n_pe=n_pe, index_bits=index_bits,
+                         fifo_depth=fifo_depth)
+    x = _inputs(rng, layer.input_t, n_in, "0.5", batch=16)
+    chain = CsimChain([layer])
+    assert np.array_equal(chain(x), eie_dense(x, layer))
+    assert chain.last_cycles()[0] == layer_cycles(layer, x[-1]).cycles
