@@ -20,6 +20,8 @@ import tensorflow as tf
 from flow.errors import FlowError
 from flow.models import weight_layers
 
+CHUNK = 32  # minibatches per compiled call
+
 
 @dataclass
 class Shared:
@@ -62,11 +64,18 @@ class RichProgress(tf.keras.callbacks.Callback):
 
 
 def logits_model(model):
-    """The model without its final softmax (shares the weights)."""
-    last = model.layers[-1]
+    """A callable: the model without its final softmax (same layers, same weights)."""
+    layers = list(model.layers)
+    last = layers[-1]
     if type(last).__name__ == "Activation" and last.get_config()["activation"] == "softmax":
-        return tf.keras.Model(model.inputs, model.layers[-2].output)
-    return model
+        layers = layers[:-1]
+
+    def forward(x, training=False):
+        for layer in layers:
+            x = layer(x, training=training)
+        return x
+
+    return forward
 
 
 def evaluate(model, x: np.ndarray, y: np.ndarray, batch_size: int = 2048) -> float:
@@ -112,7 +121,7 @@ def fit(model, x, y, *, epochs: int, batch_size: int, lr: float, weight_decay: f
     for n in shared:  # start from the exact shared values
         layers[n].kernel.assign(tf.gather(cents[n], codes[n]))
     kernel_ids = {id(layers[n].kernel): n for n in shared}
-    plain = [v for v in net.trainable_variables if id(v) not in kernel_ids]
+    plain = [v for v in model.trainable_variables if id(v) not in kernel_ids]
     train_vars = plain + list(cents.values())
     lossf = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     n_plain = len(plain)
@@ -142,6 +151,16 @@ def fit(model, x, y, *, epochs: int, batch_size: int, lr: float, weight_decay: f
             layers[name].kernel.assign(tf.gather(cents[name], codes[name]))
         return loss
 
+    spec = (tf.TensorSpec([None, *x.shape[1:]], tf.float32), tf.TensorSpec([None], tf.int64))
+
+    @tf.function(input_signature=spec)
+    def run_chunk(xc, yc):  # several steps per call: far less Python overhead per batch
+        n = (tf.shape(xc)[0] + batch_size - 1) // batch_size
+        total_loss = tf.constant(0.0)
+        for i in tf.range(n):
+            total_loss += step(xc[i * batch_size : (i + 1) * batch_size], yc[i * batch_size : (i + 1) * batch_size])
+        return total_loss / tf.cast(n, tf.float32)
+
     cb = tf.keras.callbacks.CallbackList([RichProgress(label, epochs, steps)] if progress else [], model=model)
     rng = np.random.default_rng(seed)
     cb.on_train_begin()
@@ -149,12 +168,14 @@ def fit(model, x, y, *, epochs: int, batch_size: int, lr: float, weight_decay: f
         order = rng.permutation(len(x))
         losses = []
         cb.on_epoch_begin(epoch)
-        for b in range(steps):
+        for b in range(0, steps, CHUNK):
             cb.on_train_batch_begin(b)
-            idx = order[b * batch_size : (b + 1) * batch_size]
-            losses.append(float(step(tf.constant(x[idx]), tf.constant(y[idx]))))
-            cb.on_train_batch_end(b)
-        logs = {"loss": float(np.mean(losses))}
+            idx = order[b * batch_size : (b + CHUNK) * batch_size]
+            n = math.ceil(len(idx) / batch_size)
+            losses.append((float(run_chunk(tf.constant(x[idx], tf.float32), tf.constant(y[idx], tf.int64))), n))
+            for k in range(n):
+                cb.on_train_batch_end(b + k)
+        logs = {"loss": sum(v * n for v, n in losses) / sum(n for _, n in losses)}
         if not np.isfinite(logs["loss"]):
             raise FlowError(f"{label}: the loss became NaN/Inf at epoch {epoch + 1}; lower the learning rate")
         if validation is not None and len(validation[0]):
