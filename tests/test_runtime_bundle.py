@@ -87,3 +87,18 @@ print(bad)
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "[]"  # pynq too: it loads only when an overlay is opened
+
+
+def test_write_bundle_copies_the_files(tmp_path):
+    from flow.runtime.bundle import write_bundle
+
+    (tmp_path / "impl.bit").write_bytes(b"bit")
+    (tmp_path / "impl.hwh").write_text("<hwh/>")
+    with pytest.raises(BundleError, match="both the .bit and the .hwh"):
+        write_bundle(tmp_path / "b", _meta(), bitstream=tmp_path / "impl.bit")
+    with pytest.raises(BundleError, match="simulation library .* not found"):
+        write_bundle(tmp_path / "b", _meta(), sim_library=tmp_path / "nope.so")
+    out = write_bundle(tmp_path / "b", _meta(), bitstream=tmp_path / "impl.bit", hwh=tmp_path / "impl.hwh",
+                       test_vectors={"x": [[0.0] * 7]})
+    assert (out / "tiny.bit").read_bytes() == b"bit" and (out / "tiny.hwh").is_file()
+    assert BundleMeta.load(out).test_vectors == "test_vectors.npz" and (out / "test_vectors.npz").is_file()

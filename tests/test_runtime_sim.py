@@ -25,6 +25,7 @@ from flow.runtime.overlay import DeviceTimeout, EIEOverlay
 from flow.runtime.sim import run_vectors, sim_overlay, write_test_vectors
 
 pytestmark = pytest.mark.csim
+pytest.importorskip("pynq", reason="the simulated board runs pynq's own Overlay/allocate/DMA code")
 
 PROJECT = "tiny"
 N_IN, N_HIDDEN, N_OUT = 7, 5, 3
@@ -240,15 +241,21 @@ def test_download_false_uses_what_is_loaded(bundle):
     assert again.predict(np.zeros((2, N_IN))).shape == (2, N_OUT)
 
 
-def test_run_vectors_and_cli(bundle, tiny, capsys):
+def test_write_bundle_and_flow_run_sim(tmp_path, tiny, capsys):
     from flow.cli import main
+    from flow.runtime.bundle import write_bundle
 
     rng = np.random.RandomState(5)
     x = rng.uniform(-6, 6, (30, N_IN)).astype(np.float32)
     y_raw = tiny[2].raw(x)
     labels = y_raw.argmax(axis=1)
     labels[:3] = (labels[:3] + 1) % N_OUT  # 27/30 correct
-    write_test_vectors(bundle, x, y_raw, labels)
+    meta = BundleMeta(project=PROJECT, board="pynq-z2",
+                      io=IOSpec(n_in=N_IN, n_out=N_OUT, in_type=T, out_type=T, stream_bits=STREAM_BITS))
+    bundle = write_bundle(tmp_path / "bundle", meta, sim_library=tiny[1],
+                          test_vectors={"x": x, "y_raw": y_raw, "labels": labels})
+    back = BundleMeta.load(bundle)
+    assert back.sim_library == f"sim/{tiny[1].name}" and back.test_vectors == "test_vectors.npz"
     assert main(["run", str(bundle), "--sim", "--batch-size", "8"]) == 0
     out = capsys.readouterr().out
     assert "bit agreement       1.0000 of samples" in out and "accuracy            0.9000" in out
@@ -258,11 +265,14 @@ def test_run_vectors_and_cli(bundle, tiny, capsys):
     y_bad = y_raw.copy()
     y_bad[7, 1] += 1
     write_test_vectors(bundle, x, y_bad, labels)
-    assert main(["run", str(bundle), "--sim"]) == 1
+    assert main(["run", str(bundle), "--sim", "--limit", "20"]) == 1
     assert "first mismatch      sample 7" in capsys.readouterr().out
     report = run_vectors(sim_overlay(bundle), {"x": x, "y_raw": y_bad})
     assert report["first_mismatch"] == 7 and report["max_raw_diff"] == 1
-    # no data
+    # no data; no hardware
     (bundle / "test_vectors.npz").unlink()
     assert main(["run", str(bundle), "--sim"]) == 2
     assert "test vectors" in capsys.readouterr().err
+    write_test_vectors(bundle, x)
+    assert main(["run", str(bundle)]) == 2  # no .bit/.hwh in this bundle: a usage error, not a crash
+    assert "lacks tiny.bit and tiny.hwh" in capsys.readouterr().err

@@ -9,7 +9,7 @@ The simulated board runs the same driver against the C simulation of the IP:
     ol = sim_overlay("bundle/")           # EIEOverlay(bundle, device=SimDevice(bundle))
 """
 
-from flow.runtime.bundle import BundleError, BundleMeta, DMASpec, IOSpec
+from flow.runtime.bundle import BundleError, BundleMeta, DMASpec, IOSpec, write_bundle
 from flow.runtime.overlay import DeviceTimeout, EIEOverlay
 
-__all__ = ["BundleError", "BundleMeta", "DMASpec", "DeviceTimeout", "EIEOverlay", "IOSpec"]
+__all__ = ["BundleError", "BundleMeta", "DMASpec", "DeviceTimeout", "EIEOverlay", "IOSpec", "write_bundle"]

@@ -199,3 +199,39 @@ class BundleMeta:
             raise bad(f"layers must be a list, got {type(self.layers).__name__}")
         if not isinstance(self.versions, dict):
             raise bad(f"versions must be an object, got {type(self.versions).__name__}")
+
+
+def write_bundle(bundle_dir, meta: BundleMeta, *, bitstream=None, hwh=None, sim_library=None,
+                 test_vectors: dict | None = None) -> Path:
+    """Assemble a deploy bundle; returns its folder.
+
+    Copies `bitstream` and `hwh` (both or neither: pynq needs the .hwh beside the .bit) to the names
+    model.json gives, the compiled AXI-top simulation library to `sim/` (sets `meta.sim_library`),
+    writes `test_vectors` ({"x", "y_raw", "labels"}, see flow.runtime.sim) to test_vectors.npz (sets
+    `meta.test_vectors`), then model.json.
+    """
+    import shutil
+
+    out = Path(bundle_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if (bitstream is None) != (hwh is None):
+        raise BundleError("give both the .bit and the .hwh (pynq reads the block design from the .hwh)")
+    if bitstream is not None:
+        for src, name in ((Path(bitstream), meta.bitstream), (Path(hwh), meta.hwh)):
+            if not src.is_file():
+                raise BundleError(f"{src} not found")
+            shutil.copyfile(src, out / name)
+    if sim_library is not None:
+        src = Path(sim_library)
+        if not src.is_file():
+            raise BundleError(f"simulation library {src} not found (build it with flow.hls.axi_top.build_sim_library)")
+        (out / "sim").mkdir(exist_ok=True)
+        shutil.copyfile(src, out / "sim" / src.name)
+        meta.sim_library = f"sim/{src.name}"
+    if test_vectors is not None:
+        from flow.runtime.sim import TEST_VECTORS, write_test_vectors
+
+        write_test_vectors(out, **test_vectors)
+        meta.test_vectors = TEST_VECTORS
+    meta.save(out)
+    return out

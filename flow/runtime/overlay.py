@@ -245,7 +245,8 @@ class EIEOverlay:
         n = x_raw.shape[0]
         inbuf, outbuf = self._buffers(n)
         inbuf[:] = self.in_layout.pack(x_raw)
-        outbuf[:] = 0
+        outbuf[:] = 0  # stale results must not pass for new ones ...
+        outbuf.flush()  # ... and the dirty cache lines must not land on the DMA's data later
         send, recv = self.dma.sendchannel, self.dma.recvchannel
         recv.transfer(outbuf)
         send.transfer(inbuf)

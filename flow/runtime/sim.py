@@ -14,7 +14,6 @@ import numpy as np
 
 from flow.errors import DataError
 from flow.runtime import packing
-from flow.runtime.bundle import BundleMeta
 from flow.runtime.overlay import EIEOverlay
 
 TEST_VECTORS = "test_vectors.npz"
@@ -40,8 +39,8 @@ def write_test_vectors(bundle_dir, x, y_raw=None, labels=None, name: str = TEST_
     return path
 
 
-def load_test_vectors(path, meta: BundleMeta) -> dict:
-    """Read and check a test-vector npz against the bundle's io."""
+def load_test_vectors(path, meta) -> dict:
+    """Read and check a test-vector npz against the bundle's io (`meta`: a BundleMeta)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"test vectors {path} not found (write them with flow.runtime.sim.write_test_vectors)")

@@ -49,6 +49,15 @@ AP_READY = 0x8
 FAULTS = (None, "hang", "no_done")
 
 
+def _check_pynq_lib() -> None:
+    """pynq.Overlay imports pynq.lib (all drivers); say how to fix it when that fails."""
+    try:
+        import pynq.lib.dma  # noqa: F401
+    except ImportError as exc:
+        hint = " (pynq 3.0.1 needs pycparser < 3: pip install 'pycparser<3')" if "pycparser" in str(exc) else ""
+        raise FlowError(f"pynq's drivers do not import: {exc}{hint}") from exc
+
+
 class SimLibrary:
     """ctypes wrapper of `<project>_axi_sim` (see flow/hls/axi_top.py)."""
 
@@ -121,6 +130,7 @@ class SimDevice(Device):
 
     def __init__(self, bundle_dir, *, library=None, board: str | None = None, fault: str | None = None):
         super().__init__("sim")
+        _check_pynq_lib()
         if fault not in FAULTS:
             raise ValueError(f"fault must be one of {FAULTS}, got {fault!r}")
         self.bundle_dir = Path(bundle_dir)
