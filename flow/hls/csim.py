@@ -101,12 +101,14 @@ def reference_covers(hls_model) -> bool:
     return all(n.class_name in _DATA_ONLY or n.class_name == "EIEDense" for n in hls_model.get_layers())
 
 
-def check_agreement(hls_model, keras_model, x, eie_layers, *, min_agreement: float = 0.99) -> dict:
+def check_agreement(hls_model, keras_model, x, eie_layers, *, min_agreement: float = 0.99,
+                    raise_on_failure: bool = True) -> dict:
     """Run csim on float inputs x (n, n_in) and compare with Keras (top-1) and the reference (bits).
 
     Returns {'n', 'top1_agreement', 'agreeing', 'bit_mismatches', 'mismatched_samples', 'reference_checked',
-    'csim_s_per_sample'}; raises FlowError if any output bit differs from flow.eie.reference or the
-    top-1 agreement with Keras is below min_agreement, naming the layer and the numbers.
+    'csim_s_per_sample', 'predictions' (csim top-1), 'failures' (messages)}. Any output bit that differs
+    from flow.eie.reference, or a top-1 agreement with Keras below min_agreement, is a failure; with
+    raise_on_failure (the default) the first is raised as a FlowError naming the layer and the numbers.
     """
     from flow.eie.reference import eie_network
 
@@ -120,6 +122,7 @@ def check_agreement(hls_model, keras_model, x, eie_layers, *, min_agreement: flo
     per_sample = (time.perf_counter() - t0) / x.shape[0]
     result = {"n": int(x.shape[0]), "csim_s_per_sample": per_sample, "reference_checked": False,
               "bit_mismatches": None, "mismatched_samples": None}
+    failures = []
     last = eie_layers[-1] if eie_layers else None
     if eie_layers and reference_covers(hls_model):
         ref = eie_network(x_raw, eie_layers)
@@ -128,7 +131,7 @@ def check_agreement(hls_model, keras_model, x, eie_layers, *, min_agreement: flo
                       mismatched_samples=int(diff.any(axis=1).sum()))
         if diff.any():
             s, j = map(int, np.argwhere(diff)[0])
-            raise FlowError(
+            failures.append(
                 f"csim differs from the reference at the output of layer '{last.name}': "
                 f"{result['bit_mismatches']} of {diff.size} outputs in {result['mismatched_samples']} of "
                 f"{diff.shape[0]} samples; first at sample {s}, output {j}: csim {y_raw[s, j]} vs "
@@ -137,12 +140,16 @@ def check_agreement(hls_model, keras_model, x, eie_layers, *, min_agreement: flo
     keras_top1 = np.argmax(np.asarray(keras_model.predict(x.reshape((-1, *keras_model.input_shape[1:])),
                                                            verbose=0, batch_size=256)), axis=1)
     agreeing = int(np.sum(np.argmax(y_raw, axis=1) == keras_top1))
-    result.update(top1_agreement=agreeing / x.shape[0], agreeing=agreeing)
+    result.update(top1_agreement=agreeing / x.shape[0], agreeing=agreeing,
+                  predictions=np.argmax(y_raw, axis=1))
     if result["top1_agreement"] < min_agreement:
-        name = last.name if last is not None else hls_model.get_layers()[-1].name
-        raise FlowError(
+        name = last.name if last is not None else list(hls_model.get_layers())[-1].name
+        failures.append(
             f"csim top-1 agrees with Keras on {agreeing} of {x.shape[0]} samples "
             f"({result['top1_agreement']:.2%} < {min_agreement:.0%}) at the output of layer '{name}'; "
             "the fixed-point types are too narrow: widen the activation types (quantize stage) and compress again"
         )
+    result["failures"] = failures
+    if failures and raise_on_failure:
+        raise FlowError(failures[0])
     return result
