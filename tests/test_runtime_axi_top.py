@@ -17,9 +17,19 @@ from flow.paths import ap_types_dir, kernels_dir
 @pytest.mark.parametrize("stream_bits", [64, 16])
 def test_axi_top_testbench(request, stream_bits):
     tb = kernels_dir() / "tb" / "axi_top_tb.cpp"
-    cmd = ["g++", "-std=c++14", "-O1", "-w", f"-I{ap_types_dir()}", f"-I{kernels_dir()}",
-           f"-DEIE_STREAM_BITS={stream_bits}", str(tb)]
-    key = hashlib.sha256((" ".join(cmd) + tb.read_text() + (kernels_dir() / "eie_axi_top.h").read_text()).encode())
+    cmd = [
+        "g++",
+        "-std=c++14",
+        "-O1",
+        "-w",
+        f"-I{ap_types_dir()}",
+        f"-I{kernels_dir()}",
+        f"-DEIE_STREAM_BITS={stream_bits}",
+        str(tb),
+    ]
+    key = hashlib.sha256(
+        (" ".join(cmd) + tb.read_text() + (kernels_dir() / "eie_axi_top.h").read_text()).encode()
+    )
     exe = Path(request.config.cache.mkdir("eie_axi_top_tb")) / f"tb-{key.hexdigest()[:16]}"
     if not exe.is_file():  # compiled once per source version
         subprocess.run([*cmd, "-o", str(exe)], check=True, capture_output=True, timeout=300)
@@ -43,18 +53,27 @@ def test_generated_top_follows_the_contract(tmp_path):
     header = (project / "firmware" / "net_axi.h").read_text()
     assert "#define EIE_STREAM_BITS 32" in header and '#include "net.h"' in header
     src = (project / "firmware" / "net_axi.cpp").read_text()
-    assert ("void net_axi(hls::stream<eie::axis_word> &in_stream, hls::stream<eie::axis_word> &out_stream,\n"
-            "                    unsigned n_samples)") in src
-    for pragma in ("INTERFACE axis port = in_stream", "INTERFACE axis port = out_stream",
-                   "INTERFACE s_axilite port = n_samples bundle = control",
-                   "INTERFACE s_axilite port = return bundle = control"):
+    assert (
+        "void net_axi(hls::stream<eie::axis_word> &in_stream, hls::stream<eie::axis_word> &out_stream,\n"
+        "                    unsigned n_samples)"
+    ) in src
+    for pragma in (
+        "INTERFACE axis port = in_stream",
+        "INTERFACE axis port = out_stream",
+        "INTERFACE s_axilite port = n_samples bundle = control",
+        "INTERFACE s_axilite port = return bundle = control",
+    ):
         assert f"#pragma HLS {pragma}" in src
     assert "eie::read_sample<input_t, 10>(in_stream, x);" in src and "net(x, y);" in src
     assert "eie::write_sample<result_t, 3>(out_stream, y, s + 1 == n_samples);" in src
     bridge = (project / "net_axi_sim.cpp").read_text()
-    assert 'extern "C" {' in bridge and "int net_axi_sim(const uint64_t *in_words, size_t n_in_words" in bridge
+    assert (
+        'extern "C" {' in bridge and "int net_axi_sim(const uint64_t *in_words, size_t n_in_words" in bridge
+    )
     assert "bool trace_enabled = false;" in bridge  # hls4ml's helpers declare it extern
-    assert (project / "firmware" / "eie_axi_top.h").read_text() == (kernels_dir() / "eie_axi_top.h").read_text()
+    assert (project / "firmware" / "eie_axi_top.h").read_text() == (
+        kernels_dir() / "eie_axi_top.h"
+    ).read_text()
 
 
 def test_write_axi_top_errors(tmp_path):

@@ -26,7 +26,9 @@ def _write(tmp_path, data: dict):
 
 
 def test_round_trip(tmp_path):
-    meta = _meta(classes=["a", "b", "c"], softmax_on_host=True, clock_mhz=100.0, versions={"eie-flow": "0.1.0"})
+    meta = _meta(
+        classes=["a", "b", "c"], softmax_on_host=True, clock_mhz=100.0, versions={"eie-flow": "0.1.0"}
+    )
     meta.save(tmp_path)
     back = BundleMeta.load(tmp_path)
     assert back == meta
@@ -98,7 +100,12 @@ def test_write_bundle_copies_the_files(tmp_path):
         write_bundle(tmp_path / "b", _meta(), bitstream=tmp_path / "impl.bit")
     with pytest.raises(BundleError, match="simulation library .* not found"):
         write_bundle(tmp_path / "b", _meta(), sim_library=tmp_path / "nope.so")
-    out = write_bundle(tmp_path / "b", _meta(), bitstream=tmp_path / "impl.bit", hwh=tmp_path / "impl.hwh",
-                       test_vectors={"x": [[0.0] * 7]})
+    out = write_bundle(
+        tmp_path / "b",
+        _meta(),
+        bitstream=tmp_path / "impl.bit",
+        hwh=tmp_path / "impl.hwh",
+        test_vectors={"x": [[0.0] * 7]},
+    )
     assert (out / "tiny.bit").read_bytes() == b"bit" and (out / "tiny.hwh").is_file()
     assert BundleMeta.load(out).test_vectors == "test_vectors.npz" and (out / "test_vectors.npz").is_file()

@@ -35,7 +35,8 @@ STREAM_BITS = 64
 
 _GENERATE = r"""
 import sys, numpy as np, tensorflow as tf, hls4ml
-out, project, n_in, n_hidden, n_out, precision = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6]), sys.argv[6]
+out, project, precision = sys.argv[1], sys.argv[2], sys.argv[6]
+n_in, n_hidden, n_out = map(int, sys.argv[3:6])
 tf.random.set_seed(1)
 model = tf.keras.Sequential([
     tf.keras.layers.Input((n_in,)),
@@ -46,8 +47,9 @@ rng = np.random.RandomState(1)
 model.set_weights([rng.uniform(-1.5, 1.5, w.shape).astype("float32") for w in model.get_weights()])
 cfg = hls4ml.utils.config_from_keras_model(model, granularity="model", backend="Vivado")
 cfg["Model"]["Precision"] = precision
-hm = hls4ml.converters.convert_from_keras_model(model, backend="Vivado", io_type="io_parallel", output_dir=out,
-                                                 hls_config=cfg, project_name=project)
+hm = hls4ml.converters.convert_from_keras_model(
+    model, backend="Vivado", io_type="io_parallel", output_dir=out, hls_config=cfg, project_name=project
+)
 hm.compile()
 x = rng.uniform(-4, 4, (16, n_in)).astype("float32")
 np.savez(out + "/gen_check.npz", x=x, y=hm.predict(x).reshape(16, n_out))
@@ -86,14 +88,27 @@ def tiny(request):
     from flow.hls.axi_top import build_sim_library, write_axi_top
 
     key = hashlib.sha256(
-        json.dumps([PROJECT, N_IN, N_HIDDEN, N_OUT, PRECISION, _GENERATE, sys.modules["hls4ml"].__version__]).encode()
+        json.dumps(
+            [PROJECT, N_IN, N_HIDDEN, N_OUT, PRECISION, _GENERATE, sys.modules["hls4ml"].__version__]
+        ).encode()
     ).hexdigest()[:12]
     project_dir = Path(request.config.cache.mkdir("eie_runtime_sim")) / f"{PROJECT}-{key}"
     if not (project_dir / "gen_check.npz").is_file():
         subprocess.run(
-            [sys.executable, "-c", _GENERATE, str(project_dir), PROJECT, str(N_IN), str(N_HIDDEN), str(N_OUT),
-             PRECISION],
-            check=True, capture_output=True, timeout=600,
+            [
+                sys.executable,
+                "-c",
+                _GENERATE,
+                str(project_dir),
+                PROJECT,
+                str(N_IN),
+                str(N_HIDDEN),
+                str(N_OUT),
+                PRECISION,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=600,
         )
     defines = (project_dir / "firmware" / "defines.h").read_text()
     for name in ("input_t", "result_t"):  # the bundle's FixedType dicts must describe the project's types
@@ -102,7 +117,9 @@ def tiny(request):
     lib = build_sim_library(project_dir, PROJECT)
     csim = HLS4MLCsim(project_dir)
     check = np.load(project_dir / "gen_check.npz")
-    np.testing.assert_array_equal(csim.raw(check["x"]), packing.quantize(check["y"], T))  # ctypes == predict()
+    np.testing.assert_array_equal(
+        csim.raw(check["x"]), packing.quantize(check["y"], T)
+    )  # ctypes == predict()
     return project_dir, lib, csim
 
 
@@ -135,14 +152,16 @@ def test_bit_exact_with_hls4ml_csim(bundle, tiny, n, batch_size):
 
 def test_zero_saturating_and_extreme_inputs(bundle, tiny):
     lo, hi = packing.raw_range(T)
-    x = np.stack([
-        np.zeros(N_IN),
-        np.full(N_IN, 1e4),
-        np.full(N_IN, -1e4),
-        np.full(N_IN, packing.to_float(hi, T)),
-        np.full(N_IN, packing.to_float(lo, T)),
-        np.tile([1e4, -1e4], N_IN)[:N_IN],
-    ]).astype(np.float32)
+    x = np.stack(
+        [
+            np.zeros(N_IN),
+            np.full(N_IN, 1e4),
+            np.full(N_IN, -1e4),
+            np.full(N_IN, packing.to_float(hi, T)),
+            np.full(N_IN, packing.to_float(lo, T)),
+            np.tile([1e4, -1e4], N_IN)[:N_IN],
+        ]
+    ).astype(np.float32)
     ol = sim_overlay(bundle)
     np.testing.assert_array_equal(_raw_out(ol.predict(x)), tiny[2].raw(x))
     # raw mode: integers in, integers out
@@ -213,7 +232,9 @@ def test_wrong_board(bundle, monkeypatch):
         EIEOverlay(bundle)
 
 
-@pytest.mark.parametrize("fault, channel", [("hang", r"axi_dma_0 send channel \(MM2S\)"), ("no_done", r"eie_0 \(ap_done\)")])
+@pytest.mark.parametrize(
+    "fault, channel", [("hang", r"axi_dma_0 send channel \(MM2S\)"), ("no_done", r"eie_0 \(ap_done\)")]
+)
 def test_timeout_names_the_channel(bundle, fault, channel):
     ol = sim_overlay(bundle, fault=fault, timeout=0.2)
     with pytest.raises(DeviceTimeout, match=f"timeout after 0.2 s waiting for {channel}"):
@@ -250,10 +271,17 @@ def test_write_bundle_and_flow_run_sim(tmp_path, tiny, capsys):
     y_raw = tiny[2].raw(x)
     labels = y_raw.argmax(axis=1)
     labels[:3] = (labels[:3] + 1) % N_OUT  # 27/30 correct
-    meta = BundleMeta(project=PROJECT, board="pynq-z2",
-                      io=IOSpec(n_in=N_IN, n_out=N_OUT, in_type=T, out_type=T, stream_bits=STREAM_BITS))
-    bundle = write_bundle(tmp_path / "bundle", meta, sim_library=tiny[1],
-                          test_vectors={"x": x, "y_raw": y_raw, "labels": labels})
+    meta = BundleMeta(
+        project=PROJECT,
+        board="pynq-z2",
+        io=IOSpec(n_in=N_IN, n_out=N_OUT, in_type=T, out_type=T, stream_bits=STREAM_BITS),
+    )
+    bundle = write_bundle(
+        tmp_path / "bundle",
+        meta,
+        sim_library=tiny[1],
+        test_vectors={"x": x, "y_raw": y_raw, "labels": labels},
+    )
     back = BundleMeta.load(bundle)
     assert back.sim_library == f"sim/{tiny[1].name}" and back.test_vectors == "test_vectors.npz"
     assert main(["run", str(bundle), "--sim", "--batch-size", "8"]) == 0

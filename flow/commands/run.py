@@ -20,12 +20,22 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("bundle", type=Path, help="deploy bundle folder (model.json, .bit, .hwh)")
     p.add_argument("--sim", action="store_true", help="simulated board: same driver, C simulation of the IP")
-    p.add_argument("--data", type=Path, default=None,
-                   help="test-vector npz (x, y_raw, labels); default: the bundle's test_vectors")
-    p.add_argument("--batch-size", type=int, default=None, help="samples per DMA transfer (default: as large as fits)")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="test-vector npz (x, y_raw, labels); default: the bundle's test_vectors",
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=None, help="samples per DMA transfer (default: as large as fits)"
+    )
     p.add_argument("--limit", type=int, default=None, help="run only the first N samples")
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each DMA transfer (default 5)")
-    p.add_argument("--library", type=Path, default=None, help="--sim: compiled AXI-top simulation library to use")
+    p.add_argument(
+        "--timeout", type=float, default=5.0, help="seconds to wait for each DMA transfer (default 5)"
+    )
+    p.add_argument(
+        "--library", type=Path, default=None, help="--sim: compiled AXI-top simulation library to use"
+    )
     p.add_argument("--no-download", action="store_true", help="use the bitstream already loaded")
     p.add_argument("--no-board-check", action="store_true", help="run even if the bundle names another board")
     p.add_argument("--json", type=Path, default=None, help="where to write the JSON report")
@@ -55,17 +65,26 @@ def run(args) -> int:
         overlay = EIEOverlay(args.bundle, **kwargs)
     with overlay:
         report = run_vectors(overlay, vectors, batch_size=args.batch_size)
-    report.update(bundle=str(args.bundle), project=meta.project, board=meta.board, simulated=bool(args.sim),
-                  data=str(data))
+    report.update(
+        bundle=str(args.bundle),
+        project=meta.project,
+        board=meta.board,
+        simulated=bool(args.sim),
+        data=str(data),
+    )
     where = "simulated board" if args.sim else f"board {meta.board}"
     t = report["timings"]
-    print(f"{meta.project} on the {where}: {report['samples']} samples, {t.get('batches', 0)} DMA batch(es), "
-          f"{t.get('inferences_per_s', 0):.0f} inferences/s")
+    print(
+        f"{meta.project} on the {where}: {report['samples']} samples, {t.get('batches', 0)} DMA batch(es), "
+        f"{t.get('inferences_per_s', 0):.0f} inferences/s"
+    )
     if "accuracy" in report:
         print(f"  accuracy            {report['accuracy']:.4f}")
     if "bit_agreement" in report:
-        print(f"  bit agreement       {report['bit_agreement']:.4f} of samples "
-              f"({report['value_agreement']:.4f} of values, max raw diff {report['max_raw_diff']})")
+        print(
+            f"  bit agreement       {report['bit_agreement']:.4f} of samples "
+            f"({report['value_agreement']:.4f} of values, max raw diff {report['max_raw_diff']})"
+        )
         if report["first_mismatch"] is not None:
             print(f"  first mismatch      sample {report['first_mismatch']}")
     out = args.json or (args.bundle / ("run_report_sim.json" if args.sim else "run_report.json"))

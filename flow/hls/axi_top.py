@@ -171,7 +171,9 @@ def write_axi_top(project_dir, project_name: str, n_in: int, n_out: int, stream_
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise UsageError(f"{name} must be a positive integer, got {v!r}")
     if stream_bits not in STREAM_BITS:
-        raise UsageError(f"stream_bits must be one of {STREAM_BITS} (board.yaml dma.stream_bits), got {stream_bits!r}")
+        raise UsageError(
+            f"stream_bits must be one of {STREAM_BITS} (board.yaml dma.stream_bits), got {stream_bits!r}"
+        )
     fw = project_dir / "firmware"
     values = dict(
         project=project_name,
@@ -217,7 +219,7 @@ def _fingerprint(project_dir: Path, sources: list[Path], flags: list[str]) -> st
 
 
 def build_sim_library(project_dir, project_name: str, *, cxx: str = "g++", jobs: int = 2) -> Path:
-    """Compile firmware/*.cpp + the AXI top + the bridge into `<project_dir>/sim/lib<project>_axi_sim-<hash>.so`.
+    """Compile firmware/*.cpp, the AXI top and the bridge into `sim/lib<project>_axi_sim-<hash>.so`.
 
     Returns the cached library when the sources have not changed.
     """
@@ -245,16 +247,20 @@ def build_sim_library(project_dir, project_name: str, *, cxx: str = "g++", jobs:
 
     def compile_one(pair):
         src, obj = pair
-        return subprocess.run([compiler, *flags, "-c", str(src), "-o", str(obj)], capture_output=True, text=True)
+        return subprocess.run(
+            [compiler, *flags, "-c", str(src), "-o", str(obj)], capture_output=True, text=True
+        )
 
     log.info("compiling the C simulation of %s_axi (%d files)", project_name, len(sources))
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results = list(pool.map(compile_one, zip(sources, objs)))
-    for src, res in zip(sources, results):
+        results = list(pool.map(compile_one, zip(sources, objs, strict=False)))
+    for src, res in zip(sources, results, strict=False):
         if res.returncode != 0:
             raise FlowError(f"g++ failed on {src}:\n{res.stderr[-3000:]}")
     tmp = lib.with_suffix(f".tmp{os.getpid()}")
-    res = subprocess.run([compiler, "-shared", *map(str, objs), "-o", str(tmp)], capture_output=True, text=True)
+    res = subprocess.run(
+        [compiler, "-shared", *map(str, objs), "-o", str(tmp)], capture_output=True, text=True
+    )
     if res.returncode != 0:
         raise FlowError(f"linking {lib.name} failed:\n{res.stderr[-3000:]}")
     tmp.replace(lib)  # atomic: a concurrent build never sees a half-written library

@@ -55,7 +55,9 @@ class DMASpec:
     """AXI DMA setup the bundle was built with (the real driver reads it from the .hwh; the simulated
     board builds its DMA from this)."""
 
-    length_bits: int = 26  # board.yaml dma.length_bits (c_sg_length_width): <= 2**length_bits - 1 bytes/transfer
+    length_bits: int = (
+        26  # board.yaml dma.length_bits (c_sg_length_width): <= 2**length_bits - 1 bytes/transfer
+    )
     mm_bits: int = 64  # board.yaml dma.mm_bits (c_m_axi_mm2s/s2mm_data_width); buffers align to it
 
 
@@ -96,18 +98,20 @@ class BundleMeta:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict, source: str = "model.json") -> "BundleMeta":
+    def from_dict(cls, d: dict, source: str = "model.json") -> BundleMeta:
         if not isinstance(d, dict):
             raise BundleError(f"{source}: expected a JSON object, got {type(d).__name__}")
         if d.get("format") != FORMAT:
             raise BundleError(
-                f"{source}: format {d.get('format')!r} is not supported (this eie-flow reads format {FORMAT}); "
+                f"{source}: format {d.get('format')!r} is not supported (this eie-flow reads {FORMAT}); "
                 "rebuild the bundle with this version of eie-flow"
             )
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(d) - known)
         if unknown:
-            raise BundleError(f"{source}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise BundleError(
+                f"{source}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
         for key in ("project", "board", "io"):
             if key not in d:
                 raise BundleError(f"{source}: missing field '{key}'")
@@ -123,21 +127,21 @@ class BundleMeta:
             raise BundleError(f"{source}: unknown io field(s) {', '.join(io_unknown)}")
         dma = d.get("dma", {})
         if not isinstance(dma, dict) or set(dma) - set(DMASpec.__dataclass_fields__):
-            raise BundleError(f"{source}: 'dma' must be an object with {sorted(DMASpec.__dataclass_fields__)}")
+            raise BundleError(
+                f"{source}: 'dma' must be an object with {sorted(DMASpec.__dataclass_fields__)}"
+            )
         meta = cls(**d)
         meta.validate(source)
         return meta
 
     @classmethod
-    def load(cls, bundle: str | Path) -> "BundleMeta":
+    def load(cls, bundle: str | Path) -> BundleMeta:
         """Read `<bundle>/model.json` (or the .json file given) and validate it."""
         path = Path(bundle)
         if path.is_dir():
             path = path / MODEL_JSON
         if not path.is_file():
-            raise BundleError(
-                f"no {MODEL_JSON} at {path}: not a deploy bundle (build one with `flow build`)"
-            )
+            raise BundleError(f"no {MODEL_JSON} at {path}: not a deploy bundle (build one with `flow build`)")
         try:
             data = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
@@ -179,16 +183,25 @@ class BundleMeta:
         for key, t in (("in_bits", io.in_type), ("out_bits", io.out_type)):
             v = getattr(io, key)
             if v != t["width"]:
-                raise bad(f"io.{key}={v!r} differs from the type's width {t['width']} (raw values are packed at full width)")
+                raise bad(
+                    f"io.{key}={v!r} differs from the type's width {t['width']} "
+                    "(raw values are packed at full width)"
+                )
             if v > io.stream_bits:
                 raise bad(f"io.{key}={v} is wider than io.stream_bits={io.stream_bits}")
         if self.classes is not None and (not isinstance(self.classes, list) or len(self.classes) != io.n_out):
             raise bad(f"classes must be a list of io.n_out={io.n_out} names, got {self.classes!r}")
         if not isinstance(self.softmax_on_host, bool):
             raise bad(f"softmax_on_host must be true or false, got {self.softmax_on_host!r}")
-        if self.clock_mhz is not None and (not isinstance(self.clock_mhz, (int, float)) or self.clock_mhz <= 0):
+        if self.clock_mhz is not None and (
+            not isinstance(self.clock_mhz, (int, float)) or self.clock_mhz <= 0
+        ):
             raise bad(f"clock_mhz must be a positive number, got {self.clock_mhz!r}")
-        if not isinstance(self.bitstream, str) or not self.bitstream.endswith(".bit") or "/" in self.bitstream:
+        if (
+            not isinstance(self.bitstream, str)
+            or not self.bitstream.endswith(".bit")
+            or "/" in self.bitstream
+        ):
             raise bad(f"bitstream must be a .bit file name inside the bundle, got {self.bitstream!r}")
         d = self.dma
         if not isinstance(d.length_bits, int) or not 8 <= d.length_bits <= 26:
@@ -201,8 +214,15 @@ class BundleMeta:
             raise bad(f"versions must be an object, got {type(self.versions).__name__}")
 
 
-def write_bundle(bundle_dir, meta: BundleMeta, *, bitstream=None, hwh=None, sim_library=None,
-                 test_vectors: dict | None = None) -> Path:
+def write_bundle(
+    bundle_dir,
+    meta: BundleMeta,
+    *,
+    bitstream=None,
+    hwh=None,
+    sim_library=None,
+    test_vectors: dict | None = None,
+) -> Path:
     """Assemble a deploy bundle; returns its folder.
 
     Copies `bitstream` and `hwh` (both or neither: pynq needs the .hwh beside the .bit) to the names
@@ -224,7 +244,9 @@ def write_bundle(bundle_dir, meta: BundleMeta, *, bitstream=None, hwh=None, sim_
     if sim_library is not None:
         src = Path(sim_library)
         if not src.is_file():
-            raise BundleError(f"simulation library {src} not found (build it with flow.hls.axi_top.build_sim_library)")
+            raise BundleError(
+                f"simulation library {src} not found (build it with flow.hls.axi_top.build_sim_library)"
+            )
         (out / "sim").mkdir(exist_ok=True)
         shutil.copyfile(src, out / "sim" / src.name)
         meta.sim_library = f"sim/{src.name}"

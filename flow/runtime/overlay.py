@@ -90,8 +90,15 @@ class EIEOverlay:
     check_board : refuse a bundle built for another board than the running one (when knowable)
     """
 
-    def __init__(self, bundle_dir, *, download: bool = True, device=None, timeout: float = DEFAULT_TIMEOUT_S,
-                 check_board: bool = True):
+    def __init__(
+        self,
+        bundle_dir,
+        *,
+        download: bool = True,
+        device=None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        check_board: bool = True,
+    ):
         self.bundle_dir = Path(bundle_dir)
         self.meta = BundleMeta.load(self.bundle_dir)
         self.timeout = float(timeout)
@@ -209,7 +216,9 @@ class EIEOverlay:
         DMA transfer (default: as many as the DMA length register allows).
         """
         if self._stuck:
-            raise FlowError(f"the device timed out before ({self._stuck}); reload the overlay (download=True)")
+            raise FlowError(
+                f"the device timed out before ({self._stuck}); reload the overlay (download=True)"
+            )
         x_raw = self._check_input(X, raw)
         n = x_raw.shape[0]
         out_raw = np.zeros((n, self.io.n_out), dtype=np.int64)
@@ -252,8 +261,9 @@ class EIEOverlay:
         send.transfer(inbuf)
         self.ip.start_batch(n)
         self._wait_channel(send, f"{DMA_CELL} send channel (MM2S)", "the IP did not take all input words")
-        self._wait_channel(recv, f"{DMA_CELL} receive channel (S2MM)",
-                           "the IP produced fewer output words or no TLAST")
+        self._wait_channel(
+            recv, f"{DMA_CELL} receive channel (S2MM)", "the IP produced fewer output words or no TLAST"
+        )
         self._wait_ip()
         got = int(recv.transferred)
         if got != outbuf.nbytes:

@@ -43,7 +43,9 @@ def load_test_vectors(path, meta) -> dict:
     """Read and check a test-vector npz against the bundle's io (`meta`: a BundleMeta)."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"test vectors {path} not found (write them with flow.runtime.sim.write_test_vectors)")
+        raise DataError(
+            f"test vectors {path} not found (write them with flow.runtime.sim.write_test_vectors)"
+        )
     with np.load(path) as z:
         data = {k: z[k] for k in z.files}
     if "x" not in data:

@@ -54,7 +54,9 @@ def _check_pynq_lib() -> None:
     try:
         import pynq.lib.dma  # noqa: F401
     except ImportError as exc:
-        hint = " (pynq 3.0.1 needs pycparser < 3: pip install 'pycparser<3')" if "pycparser" in str(exc) else ""
+        hint = (
+            " (pynq 3.0.1 needs pycparser < 3: pip install 'pycparser<3')" if "pycparser" in str(exc) else ""
+        )
         raise FlowError(f"pynq's drivers do not import: {exc}{hint}") from exc
 
 
@@ -68,7 +70,9 @@ class SimLibrary:
             self._run = getattr(self._lib, f"{project}_axi_sim")
             layout = getattr(self._lib, f"{project}_axi_sim_layout")
         except (OSError, AttributeError) as exc:
-            raise BundleError(f"{self.path} is not the AXI-top simulation library of '{project}': {exc}") from exc
+            raise BundleError(
+                f"{self.path} is not the AXI-top simulation library of '{project}': {exc}"
+            ) from exc
         u64p = np.ctypeslib.ndpointer(np.uint64, flags="C_CONTIGUOUS")
         self._run.argtypes = [u64p, ctypes.c_size_t, u64p, ctypes.c_size_t, ctypes.c_uint]
         self._run.restype = ctypes.c_int
@@ -81,8 +85,12 @@ class SimLibrary:
         out = np.zeros(n_samples * self.out_words, dtype=np.uint64)
         n = self._run(in_words, in_words.size, out, out.size, n_samples)
         if n < 0:
-            reasons = {-1: "too few input words", -2: "input words left over", -3: "output overflow",
-                       -4: "TLAST not on the last output word"}
+            reasons = {
+                -1: "too few input words",
+                -2: "input words left over",
+                -3: "output overflow",
+                -4: "TLAST not on the last output word",
+            }
             raise FlowError(f"{self.path.name}: C simulation failed ({reasons.get(n, n)})")
         return out[:n]
 
@@ -109,7 +117,7 @@ class _Channel:
 class _SimMemory:
     """`device.default_memory`: numpy-backed PynqBuffers at fake, page-aligned physical addresses."""
 
-    def __init__(self, device: "SimDevice"):
+    def __init__(self, device: SimDevice):
         self.device = device
 
     def allocate(self, shape, dtype, **kwargs):
@@ -174,11 +182,18 @@ class SimDevice(Device):
 
     def _check_layout(self) -> None:
         io, lib = self.meta.io, self.library
-        want = (io.stream_bits, io.in_bits, io.in_layout.words_per_sample, io.out_bits, io.out_layout.words_per_sample)
+        want = (
+            io.stream_bits,
+            io.in_bits,
+            io.in_layout.words_per_sample,
+            io.out_bits,
+            io.out_layout.words_per_sample,
+        )
         have = (lib.stream_bits, lib.in_bits, lib.in_words, lib.out_bits, lib.out_words)
         if want != have:
             names = ("stream_bits", "in_bits", "in words/sample", "out_bits", "out words/sample")
-            diff = ", ".join(f"{n}: model.json {w} vs IP {h}" for n, w, h in zip(names, want, have) if w != h)
+            rows = zip(names, want, have, strict=True)
+            diff = ", ".join(f"{n}: model.json {w} vs IP {h}" for n, w, h in rows if w != h)
             raise BundleError(f"model.json does not match the IP in {lib.path.name} ({diff})")
 
     def _reset_registers(self) -> None:
@@ -201,10 +216,15 @@ class SimDevice(Device):
     def _ip_dict(self) -> dict:
         dma = self.meta.dma
         params = {
-            "c_include_sg": "0", "c_micro_dma": "0", "c_sg_length_width": str(dma.length_bits),
-            "c_include_mm2s": "1", "c_include_s2mm": "1",
-            "c_include_mm2s_dre": "0", "c_include_s2mm_dre": "0",
-            "c_m_axi_mm2s_data_width": str(dma.mm_bits), "c_m_axi_s2mm_data_width": str(dma.mm_bits),
+            "c_include_sg": "0",
+            "c_micro_dma": "0",
+            "c_sg_length_width": str(dma.length_bits),
+            "c_include_mm2s": "1",
+            "c_include_s2mm": "1",
+            "c_include_mm2s_dre": "0",
+            "c_include_s2mm_dre": "0",
+            "c_m_axi_mm2s_data_width": str(dma.mm_bits),
+            "c_m_axi_s2mm_data_width": str(dma.mm_bits),
             "c_m_axis_mm2s_tdata_width": str(self.meta.io.stream_bits),
             "c_s_axis_s2mm_tdata_width": str(self.meta.io.stream_bits),
         }
@@ -212,8 +232,16 @@ class SimDevice(Device):
 
         def cell(name, vlnv, base, parameters):
             return {
-                "fullpath": name, "type": vlnv, "phys_addr": base, "addr_range": SPAN, "mem_id": "S_AXI_LITE",
-                "parameters": parameters, "registers": {}, "interrupts": {}, "gpio": {}, "state": None,
+                "fullpath": name,
+                "type": vlnv,
+                "phys_addr": base,
+                "addr_range": SPAN,
+                "mem_id": "S_AXI_LITE",
+                "parameters": parameters,
+                "registers": {},
+                "interrupts": {},
+                "gpio": {},
+                "state": None,
                 "bdtype": None,
             }
 
@@ -225,8 +253,15 @@ class SimDevice(Device):
     def get_bitfile_metadata(self, bitfile_name):
         """What pynq would parse from the .hwh, built from model.json and the known cell names."""
         return types.SimpleNamespace(
-            ip_dict=self._ip_dict(), gpio_dict={}, interrupt_controllers={}, interrupt_pins={},
-            hierarchy_dict={}, mem_dict={}, clock_dict={}, systemgraph=None, partial=False,
+            ip_dict=self._ip_dict(),
+            gpio_dict={},
+            interrupt_controllers={},
+            interrupt_pins={},
+            hierarchy_dict={},
+            mem_dict={},
+            clock_dict={},
+            systemgraph=None,
+            partial=False,
         )
 
     def download(self, bitstream, parser=None):
@@ -270,7 +305,9 @@ class SimDevice(Device):
 
     def _require_loaded(self) -> None:
         if self.loaded_bitfile is None:
-            raise FlowError("the simulated board has no bitstream loaded: open the overlay with download=True")
+            raise FlowError(
+                "the simulated board has no bitstream loaded: open the overlay with download=True"
+            )
 
     def read_registers(self, address, length):
         self._require_loaded()
@@ -305,8 +342,13 @@ class SimDevice(Device):
                 return self.n_samples
             return 0
         ch, reg = self._channel(offset)
-        return {DMACR: ch.cr, DMASR: ch.sr, ADDR: ch.addr & 0xFFFFFFFF, ADDR_MSB: ch.addr >> 32,
-                LENGTH: ch.length}.get(reg, 0)
+        return {
+            DMACR: ch.cr,
+            DMASR: ch.sr,
+            ADDR: ch.addr & 0xFFFFFFFF,
+            ADDR_MSB: ch.addr >> 32,
+            LENGTH: ch.length,
+        }.get(reg, 0)
 
     def _write(self, address, value) -> None:
         what, offset = self._decode(address)

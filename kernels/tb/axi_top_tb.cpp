@@ -17,7 +17,8 @@ static std::vector<uint64_t> golden_pack(const std::vector<int64_t> &raw, int W,
     const size_t words = (raw.size() + vpw - 1) / vpw;
     std::vector<uint64_t> out(words, 0);
     const uint64_t mask = W == 64 ? ~0ull : ((1ull << W) - 1);
-    for (size_t k = 0; k < raw.size(); k++) out[k / vpw] |= ((uint64_t)raw[k] & mask) << ((k % vpw) * W);
+    for (size_t k = 0; k < raw.size(); k++)
+        out[k / vpw] |= ((uint64_t)raw[k] & mask) << ((k % vpw) * W);
     return out;
 }
 
@@ -31,7 +32,8 @@ template <class T, unsigned N, bool is_signed> int check(const char *name, int n
     std::vector<uint64_t> expect;
     for (int s = 0; s < n_samples; s++) {
         std::vector<int64_t> raw(N);
-        for (unsigned k = 0; k < N; k++) raw[k] = (k == 0) ? lo : (k == 1 ? hi : dist(rng));
+        for (unsigned k = 0; k < N; k++)
+            raw[k] = (k == 0) ? lo : (k == 1 ? hi : dist(rng));
         samples.push_back(raw);
         std::vector<uint64_t> w = golden_pack(raw, W, EIE_STREAM_BITS);
         for (size_t i = 0; i < w.size(); i++) {
@@ -51,10 +53,11 @@ template <class T, unsigned N, bool is_signed> int check(const char *name, int n
             ap_int<64> got_bits = 0;
             got_bits.range(W - 1, 0) = x[k].range(W - 1, 0);
             int64_t got = got_bits.to_int64();
-            if (is_signed && W < 64 && (got >> (W - 1)) & 1) got -= int64_t(1) << W;
+            if (is_signed && W < 64 && (got >> (W - 1)) & 1)
+                got -= int64_t(1) << W;
             if (got != samples[s][k]) {
-                printf("FAIL %s: read_sample sample %d value %u: got %lld expected %lld\n", name, s, k,
-                       (long long)got, (long long)samples[s][k]);
+                printf("FAIL %s: read_sample sample %d value %u: got %lld expected %lld\n", name, s, k, (long long)got,
+                       (long long)samples[s][k]);
                 return 1;
             }
         }
