@@ -29,6 +29,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 SPARSITY = {"ip1": 0.93, "ip2": 0.91, "ip3": 0.75}
 BITS = {"ip1": 4, "ip2": 4, "ip3": 5}
+INDEX_BITS = {"ip1": 5, "ip2": 5, "ip3": 4}  # 5-bit runs: at ~8 % density a 4-bit index needs many fillers
 
 
 def flow_config(data_dir: str, quick: bool):
@@ -39,8 +40,8 @@ def flow_config(data_dir: str, quick: bool):
 
     data = DataConfig(name="mnist", data_dir=data_dir, validation_split=0.0,
                       train_subset=6000 if quick else 0, test_subset=2000 if quick else 0)
-    comp = CompressConfig(epochs=4 if quick else 40, batch_size=128, learning_rate=1e-3, weight_decay=3e-4,
-                          layer_sparsity=dict(SPARSITY), layer_bits=dict(BITS), index_bits=4,
+    comp = CompressConfig(epochs=4 if quick else 40, batch_size=128, learning_rate=2e-3, weight_decay=1e-4,
+                          layer_sparsity=dict(SPARSITY), layer_bits=dict(BITS), layer_index_bits=dict(INDEX_BITS),
                           prune_steps=2 if quick else 4, prune_epochs=1 if quick else 6, prune_learning_rate=1e-3,
                           finetune_epochs=1 if quick else 8, finetune_learning_rate=2e-4, plots=not quick)
     return FlowConfig(seed=0, data=data, model=ModelConfig(name="lenet300"), compress=comp)
@@ -95,7 +96,7 @@ def off_the_shelf(dense, ds, epochs: int, batch_size: int) -> dict:
         layer.set_weights([decoded.astype(np.float32), bias])
         # storage: zeros stay free only where the zero cluster's centroid is exactly 0
         codes = np.where(decoded != 0, 1, 0)
-        s = layer_storage(name, codes, bias.size, BITS[name], 4)
+        s = layer_storage(name, codes, bias.size, BITS[name], INDEX_BITS[name])
         s.codebook_bits = n_books * 2 ** BITS[name] * 32
         storage.append(s)
         layers[name] = {"note": note, "codebooks": n_books, "kept": float(np.mean(decoded != 0)),
@@ -149,7 +150,7 @@ def run(data_dir: str, quick: bool, out: Path) -> dict:
     ]
     result = {
         "quick": quick, "train_samples": len(ds.x_train), "test_samples": len(ds.x_test),
-        "config": {"sparsity": SPARSITY, "bits": BITS, "index_bits": c.index_bits, "epochs": cfg.compress.epochs,
+        "config": {"sparsity": SPARSITY, "bits": BITS, "index_bits": INDEX_BITS, "epochs": cfg.compress.epochs,
                    "dense_epochs": 4 if quick else 40, "prune_steps": c.prune_steps, "prune_epochs": c.prune_epochs,
                    "finetune_epochs": c.finetune_epochs, "weight_decay": c.weight_decay},
         "stages": [{"stage": s, "error": e, "bytes": b, "ratio": dense_bytes / b} for s, e, b in stages],

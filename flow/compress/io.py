@@ -91,9 +91,12 @@ def load_compressed(path: str | Path) -> CompressedModel:
         raise UsageError(f"{folder}/compression.json has format {meta.get('format')!r}; this flow reads {FORMAT}")
     import logging
 
-    logging.disable(logging.INFO)
+    logging.disable(logging.INFO)  # QKeras logs each quantizer it parses
     try:
-        model = tf.keras.models.load_model(folder / "model.keras", custom_objects=custom_objects(), compile=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            model = tf.keras.models.load_model(folder / "model.keras", custom_objects=custom_objects(),
+                                               compile=False)
     finally:
         logging.disable(logging.NOTSET)
     layers = {}

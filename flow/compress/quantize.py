@@ -35,7 +35,7 @@ def integer_bits(max_abs: float, margin: int = 0, signed: bool = True) -> int:
     if not np.isfinite(max_abs):
         raise ValueError(f"cannot size a fixed-point type for max |x| = {max_abs}")
     need = math.floor(math.log2(max_abs)) + 1 if max_abs > 0 else 0
-    return max(1, need + (1 if signed else 0) + margin)
+    return max(1, need + (1 if signed else 0)) + margin
 
 
 def quantize_values(x: np.ndarray, t: dict) -> np.ndarray:
