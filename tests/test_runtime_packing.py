@@ -38,7 +38,7 @@ def layout_and_raw(draw):
     return layout, signed, raw
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(layout_and_raw())
 def test_pack_unpack_round_trip(case):
     layout, signed, raw = case
@@ -48,7 +48,7 @@ def test_pack_unpack_round_trip(case):
     np.testing.assert_array_equal(layout.unpack(words, raw.shape[0], signed=signed), raw)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(layout_and_raw())
 def test_pack_matches_a_bit_by_bit_golden_model(case):
     layout, _, raw = case
@@ -83,7 +83,7 @@ def fixed_types(draw):
     }
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(fixed_types(), st.data())
 def test_quantize_is_exact_on_representable_values(t, data):
     lo, hi = raw_range(t)
@@ -93,7 +93,7 @@ def test_quantize_is_exact_on_representable_values(t, data):
     np.testing.assert_array_equal(unpack_floats(words, 1, raw.size, t, 32), to_float(raw, t)[None, :])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(fixed_types(), st.lists(st.floats(-1e4, 1e4, allow_nan=False), min_size=1, max_size=20))
 def test_quantize_rounding_and_overflow_semantics(t, xs):
     x = np.array(xs)
@@ -138,3 +138,11 @@ def test_errors_name_the_bad_value():
         check_raw(np.array([[0, 128]]), {"width": 8, "integer": 4})
     with pytest.raises(ValueError, match="integers"):
         check_raw(np.array([0.5]), {"width": 8, "integer": 4})
+
+
+@settings(max_examples=50, deadline=None)
+@given(fixed_types(), st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=1, max_size=20))
+def test_quantize_agrees_with_flow_eie_fixed(t, xs):
+    from flow.eie.fixed import FixedType
+
+    np.testing.assert_array_equal(quantize(np.array(xs), t), FixedType(**t).quantize(np.array(xs)))
