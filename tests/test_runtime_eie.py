@@ -1,4 +1,4 @@
-"""The simulated board on an EIE-backend project: driver, packing, AXI top and EIE engine == numpy reference."""
+"""The simulated board on an EIE-backend project: driver, packing, AXI top, engine == numpy reference."""
 
 from __future__ import annotations
 
