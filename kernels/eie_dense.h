@@ -33,6 +33,12 @@
 #define EIE_ROM_IMPL bram
 #endif
 
+// Synthesis uses exact-width ap_int arithmetic; csim uses native integers holding the same values.
+// Define EIE_HLS_TYPES to run the synthesis arithmetic in csim (tests/test_kernel_csim.py does).
+#if defined(__SYNTHESIS__) && !defined(EIE_HLS_TYPES)
+#define EIE_HLS_TYPES
+#endif
+
 namespace eie {
 
 enum activation_kind { linear = 0, relu = 1 };
@@ -70,7 +76,7 @@ inline unsigned long long& cycle_counter() {
 // Raw two's complement integer of an ap_fixed / ap_ufixed value (sign- or zero-extended).
 template <class T>
 inline long long raw_bits(const T& x) {
-#ifdef __SYNTHESIS__
+#ifdef EIE_HLS_TYPES
   ap_int<T::width> s = x.range(T::width - 1, 0);
   ap_uint<T::width> u = x.range(T::width - 1, 0);
   return x < 0 ? (long long)s.to_int64() : (long long)u.to_int64();
@@ -82,7 +88,7 @@ inline long long raw_bits(const T& x) {
 // Set the raw bits of an ap_fixed value (the value must fit: accum_t never overflows).
 template <class T>
 inline void set_raw_bits(T& x, long long raw) {
-#ifdef __SYNTHESIS__
+#ifdef EIE_HLS_TYPES
   x.range(T::width - 1, 0) = ap_int<T::width>(raw);
 #else
   x.V = raw;
@@ -96,11 +102,18 @@ void dense(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
            const typename CONFIG_T::ptr_t colptr[CONFIG_T::n_pe][CONFIG_T::n_in + 1],
            const typename CONFIG_T::weight_t codebook[1 << CONFIG_T::code_bits],
            const typename CONFIG_T::bias_t bias[CONFIG_T::n_out]) {
-#ifdef __SYNTHESIS__
-  typedef ap_int<CONFIG_T::accum_t::width> acc_t;  // exact width: accum_t holds every sum
+#ifdef EIE_HLS_TYPES
+  // Exact hardware widths: a weight_t x input product, accumulated in accum_t (never overflows).
+  typedef ap_int<CONFIG_T::accum_t::width> acc_t;
+  typedef ap_int<data_T::width + 1> x_t;  // raw input (+1 bit: unsigned inputs stay non-negative)
+  typedef ap_int<CONFIG_T::weight_t::width + 1> w_t;
 #else
-  typedef long long acc_t;  // same values as the line above (accum_t never overflows), fast in csim
+  // csim: native integers hold the same values (all fit in 62 bits) and run ~10x faster.
+  typedef long long acc_t;
+  typedef long long x_t;
+  typedef long long w_t;
 #endif
+  const unsigned max_cycles = CONFIG_T::max_cycles;
   const unsigned P = CONFIG_T::n_pe;
   const unsigned D = CONFIG_T::fifo_depth;
   const unsigned n_codes = 1u << CONFIG_T::code_bits;
@@ -118,12 +131,12 @@ void dense(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
   acc_t acc[CONFIG_T::n_pe][CONFIG_T::n_local];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 1
   unsigned fifo_col[CONFIG_T::n_pe][CONFIG_T::fifo_depth];
-  acc_t fifo_val[CONFIG_T::n_pe][CONFIG_T::fifo_depth];
+  x_t fifo_val[CONFIG_T::n_pe][CONFIG_T::fifo_depth];
 #pragma HLS ARRAY_PARTITION variable = fifo_col complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = fifo_val complete dim = 0
   unsigned fifo_head[CONFIG_T::n_pe], fifo_count[CONFIG_T::n_pe];
   unsigned cur[CONFIG_T::n_pe], end[CONFIG_T::n_pe], next_row[CONFIG_T::n_pe];
-  acc_t cur_val[CONFIG_T::n_pe];
+  x_t cur_val[CONFIG_T::n_pe];
   acc_t last_sum[CONFIG_T::n_pe];  // accumulator bypass (EIE): the sum written in the previous cycle
   unsigned last_row[CONFIG_T::n_pe];
 #pragma HLS ARRAY_PARTITION variable = fifo_head complete
@@ -135,7 +148,7 @@ void dense(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
 #pragma HLS ARRAY_PARTITION variable = last_sum complete
 #pragma HLS ARRAY_PARTITION variable = last_row complete
 
-  acc_t weight[1 << CONFIG_T::code_bits];
+  w_t weight[1 << CONFIG_T::code_bits];
 #pragma HLS ARRAY_PARTITION variable = weight complete
 decode_codebook:
   for (unsigned c = 0; c < n_codes; c++) {
@@ -168,12 +181,12 @@ init_acc:
 
   // 1. Non-zero detector: queue (column, value) of the non-zero activations in input order.
   unsigned nz_col[CONFIG_T::n_in];
-  acc_t nz_val[CONFIG_T::n_in];
+  x_t nz_val[CONFIG_T::n_in];
   unsigned n_nz = 0;
 detect:
   for (unsigned j = 0; j < CONFIG_T::n_in; j++) {
 #pragma HLS PIPELINE II = 1
-    const acc_t x = raw_bits(data[j]);
+    const x_t x = raw_bits(data[j]);
     if (x != 0) {
       nz_col[n_nz] = j;
       nz_val[n_nz] = x;
@@ -192,14 +205,14 @@ detect:
 pe_array:
   for (;;) {
 #pragma HLS PIPELINE II = 1
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = CONFIG_T::max_cycles
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = max_cycles
 #pragma HLS DEPENDENCE variable = acc inter false
     // The bypass (last_row/last_sum) makes the false inter-iteration dependence on acc safe:
     // two MACs to one accumulator in adjacent cycles use the forwarded sum, not the RAM.
     const bool push = bcast < n_nz && !any_full;  // broadcast one non-zero to every FIFO
     const unsigned b = bcast < n_nz ? bcast : 0;
     const unsigned push_col = nz_col[b];
-    const acc_t push_val = nz_val[b];
+    const x_t push_val = nz_val[b];
     bool busy = push;
     any_full = false;
     for (unsigned p = 0; p < P; p++) {
@@ -219,7 +232,7 @@ pe_array:
         const unsigned e = cur[p];
         const unsigned row = next_row[p] + rel_index[p][e];
         const acc_t prev = row == last_row[p] ? last_sum[p] : acc[p][row];
-        const acc_t sum = prev + weight[codes[p][e]] * cur_val[p];
+        const acc_t sum = prev + (acc_t)(weight[codes[p][e]] * cur_val[p]);
         acc[p][row] = sum;
         last_row[p] = row;
         last_sum[p] = sum;
@@ -249,13 +262,18 @@ pe_array:
 
   // 3. Gather: ReLU and requantise accumulator raw values to res_T (ap_fixed rounding/saturation).
 gather:
-  for (unsigned i = 0; i < CONFIG_T::n_out; i++) {
+  for (unsigned r = 0; r < CONFIG_T::n_local; r++) {
+    for (unsigned p = 0; p < P; p++) {
 #pragma HLS PIPELINE II = 1
-    acc_t a = acc[i % P][i / P];
-    if (CONFIG_T::activation == relu && a < 0) a = 0;
-    typename CONFIG_T::accum_t fixed;
-    set_raw_bits(fixed, (long long)a);
-    res[i] = fixed;  // ap_fixed cast: res_T's rounding and saturation
+      const unsigned i = r * P + p;  // row i of W is local row r of PE p
+      if (i < CONFIG_T::n_out) {
+        acc_t a = acc[p][r];
+        if (CONFIG_T::activation == relu && a < 0) a = 0;
+        typename CONFIG_T::accum_t fixed;
+        set_raw_bits(fixed, (long long)a);
+        res[i] = fixed;  // ap_fixed cast: res_T's rounding and saturation
+      }
+    }
   }
 }
 

@@ -7,8 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from flow.eie import EIELayer, FixedType
-from flow.eie import codegen
+from flow.eie import EIELayer, FixedType, codegen
 from flow.eie.layer import random_layer
 from flow.errors import UsageError
 
@@ -32,17 +31,30 @@ def test_config_struct_fields():
 def test_rom_header_padding_and_call():
     k = np.zeros((4, 3))
     k[0, 0] = k[3, 0] = 0.5  # PE0 gets 2 entries, PE1 none, ...
-    layer = EIELayer.from_dense("tiny", k, [0.25, 0, 0], n_pe=2, fifo_depth=8, code_bits=2, index_bits=4,
-                                activation="linear", input_t=Q16, weight_t=FixedType(8, 1), bias_t=Q16,
-                                output_t=Q16)
+    layer = EIELayer.from_dense(
+        "tiny",
+        k,
+        [0.25, 0, 0],
+        n_pe=2,
+        fifo_depth=8,
+        code_bits=2,
+        index_bits=4,
+        activation="linear",
+        input_t=Q16,
+        weight_t=FixedType(8, 1),
+        bias_t=Q16,
+        output_t=Q16,
+    )
     text = codegen.rom_header(layer, "_3")
     assert "static const uint8_t eie_codes_3[2][2] = {\n    {1,1},\n    {0,0},\n};" in text
     assert "static const uint16_t eie_colptr_3[2][5]" in text
     assert "static const ap_int<8> eie_codebook_3[4] = {0,64,0,0};" in text
     assert "static const ap_int<16> eie_bias_3[3] = {256,0,0};" in text
     call = codegen.function_call(layer, "_3", "in", "out", "in_t", "out_t", "config3")
-    assert call == ("eie::dense<in_t, out_t, config3>(in, out, eie_codes_3, eie_index_3, eie_colptr_3, "
-                    "eie_codebook_3, eie_bias_3);")
+    assert call == (
+        "eie::dense<in_t, out_t, config3>(in, out, eie_codes_3, eie_index_3, eie_colptr_3, "
+        "eie_codebook_3, eie_bias_3);"
+    )
 
 
 def test_wide_pointers():

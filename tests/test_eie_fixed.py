@@ -35,7 +35,8 @@ def _cpp_program() -> str:
     for i, (w, f, s, dst) in enumerate(CASES):
         src = f"{'ap_fixed' if s else 'ap_ufixed'}<{w},{w - f}>"
         lines.append(f"    case {i}: return run<{src}, {dst.cpp} >(kind, v);")
-    return """#include <ap_fixed.h>
+    return (
+        """#include <ap_fixed.h>
 #include <cstdio>
 template <class T> long long raw_of(const T& x) {
   ap_int<T::width> s = x.range(T::width - 1, 0);
@@ -50,7 +51,9 @@ template <class S, class D> long long run(char kind, double v) {
 }
 long long dispatch(int c, char kind, double v) {
   switch (c) {
-""" + "\n".join(lines) + """
+"""
+        + "\n".join(lines)
+        + """
   }
   return 0;
 }
@@ -60,6 +63,7 @@ int main() {
   return 0;
 }
 """
+    )
 
 
 @pytest.fixture(scope="module")

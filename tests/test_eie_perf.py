@@ -15,9 +15,20 @@ Q16 = FixedType(16, 6, True, "RND", "SAT")
 
 
 def _layer(kernel, n_pe, fifo_depth=8):
-    return EIELayer.from_dense("l", kernel, None, n_pe=n_pe, fifo_depth=fifo_depth, code_bits=4, index_bits=4,
-                               activation="linear", input_t=Q16, weight_t=FixedType(8, 1), bias_t=Q16,
-                               output_t=Q16)
+    return EIELayer.from_dense(
+        "l",
+        kernel,
+        None,
+        n_pe=n_pe,
+        fifo_depth=fifo_depth,
+        code_bits=4,
+        index_bits=4,
+        activation="linear",
+        input_t=Q16,
+        weight_t=FixedType(8, 1),
+        bias_t=Q16,
+        output_t=Q16,
+    )
 
 
 def test_hand_schedules():
@@ -36,8 +47,14 @@ def test_hand_schedules():
 
 
 @settings(max_examples=40, deadline=None)
-@given(n_in=st.integers(1, 80), n_out=st.integers(1, 80), density=st.floats(0, 1), n_pe=st.integers(1, 70),
-       seed=st.integers(0, 2**31), x_density=st.floats(0, 1))
+@given(
+    n_in=st.integers(1, 80),
+    n_out=st.integers(1, 80),
+    density=st.floats(0, 1),
+    n_pe=st.integers(1, 70),
+    seed=st.integers(0, 2**31),
+    x_density=st.floats(0, 1),
+)
 def test_efficiency_bounded_and_deeper_fifo_never_slower(n_in, n_out, density, n_pe, seed, x_density):
     rng = np.random.default_rng(seed)
     layer = random_layer(rng, n_in, n_out, density=density, n_pe=n_pe)

@@ -17,16 +17,32 @@ W8 = FixedType(8, 1, True, "RND", "SAT")
 
 
 def _kw(**over):
-    kw = dict(n_pe=4, fifo_depth=8, code_bits=4, index_bits=4, activation="relu",
-              input_t=Q16, weight_t=W8, bias_t=Q16, output_t=Q16)
+    kw = {
+        "n_pe": 4,
+        "fifo_depth": 8,
+        "code_bits": 4,
+        "index_bits": 4,
+        "activation": "relu",
+        "input_t": Q16,
+        "weight_t": W8,
+        "bias_t": Q16,
+        "output_t": Q16,
+    }
     kw.update(over)
     return kw
 
 
 @settings(max_examples=40, deadline=None)
-@given(n_in=st.integers(1, 120), n_out=st.integers(1, 120), density=st.floats(0, 1), n_pe=st.integers(1, 70),
-       rounding=st.sampled_from(["TRN", "RND"]), activation=st.sampled_from(["relu", "linear"]),
-       out_int=st.integers(1, 10), seed=st.integers(0, 2**31))
+@given(
+    n_in=st.integers(1, 120),
+    n_out=st.integers(1, 120),
+    density=st.floats(0, 1),
+    n_pe=st.integers(1, 70),
+    rounding=st.sampled_from(["TRN", "RND"]),
+    activation=st.sampled_from(["relu", "linear"]),
+    out_int=st.integers(1, 10),
+    seed=st.integers(0, 2**31),
+)
 def test_reference_within_quantization_bound(n_in, n_out, density, n_pe, rounding, activation, out_int, seed):
     rng = np.random.default_rng(seed)
     out_t = FixedType(12, out_int, True, rounding, "SAT")
@@ -60,8 +76,9 @@ def test_float_kernel_within_weight_and_output_bound():
 
 def test_accumulator_never_overflows_at_extremes():
     rng = np.random.default_rng(1)
-    layer = random_layer(rng, 200, 30, density=1.0, activation="linear",
-                         output_t=FixedType(8, 2, True, "RND", "SAT"))
+    layer = random_layer(
+        rng, 200, 30, density=1.0, activation="linear", output_t=FixedType(8, 2, True, "RND", "SAT")
+    )
     for x in (Q16.min_raw, Q16.max_raw):
         acc = accumulate(np.full((1, 200), x), layer)
         assert layer.accum_t.representable(acc)
@@ -71,8 +88,12 @@ def test_accumulator_never_overflows_at_extremes():
 
 
 def test_saturation_and_all_zero():
-    layer = EIELayer.from_dense("sat", np.full((4, 2), 0.5), [0.0, 0.0],
-                                **_kw(activation="linear", output_t=FixedType(6, 2, True, "RND", "SAT")))
+    layer = EIELayer.from_dense(
+        "sat",
+        np.full((4, 2), 0.5),
+        [0.0, 0.0],
+        **_kw(activation="linear", output_t=FixedType(6, 2, True, "RND", "SAT")),
+    )
     y = eie_dense(np.full((1, 4), Q16.max_raw), layer)
     assert list(y[0]) == [31, 31]
     zero = EIELayer.from_dense("zero", np.zeros((6, 3)), np.array([0.5, -0.5, 0.0]), **_kw())

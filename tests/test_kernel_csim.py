@@ -19,8 +19,17 @@ Q16 = FixedType(16, 6, True, "RND", "SAT")
 
 
 def _layer(name, kernel, bias=None, **kw):
-    args = dict(n_pe=4, fifo_depth=8, code_bits=4, index_bits=4, activation="relu", input_t=Q16,
-                weight_t=FixedType(8, 1, True, "RND", "SAT"), bias_t=Q16, output_t=Q16)
+    args = {
+        "n_pe": 4,
+        "fifo_depth": 8,
+        "code_bits": 4,
+        "index_bits": 4,
+        "activation": "relu",
+        "input_t": Q16,
+        "weight_t": FixedType(8, 1, True, "RND", "SAT"),
+        "bias_t": Q16,
+        "output_t": Q16,
+    }
     args.update(kw)
     return EIELayer.from_dense(name, kernel, bias, **args)
 
@@ -39,26 +48,61 @@ def pool() -> list[EIELayer]:
         _layer("all_zero", np.zeros((9, 6)), np.linspace(-1, 1, 6)),
         _layer("runs_p1_i4", tall, None, n_pe=1, index_bits=4, activation="linear"),
         _layer("runs_p2_i1", tall, None, n_pe=2, index_bits=1, activation="linear"),
-        _layer("saturate", np.full((16, 4), 0.875), [3.0, -3.0, 0.0, 1.0], activation="linear",
-               output_t=FixedType(6, 2, True, "RND", "SAT")),
-        _layer("wrap_trn", np.full((16, 4), -0.875), [1.0, 0.0, -1.0, 0.5], activation="linear",
-               output_t=FixedType(7, 3, True, "TRN", "WRAP")),
+        _layer(
+            "saturate",
+            np.full((16, 4), 0.875),
+            [3.0, -3.0, 0.0, 1.0],
+            activation="linear",
+            output_t=FixedType(6, 2, True, "RND", "SAT"),
+        ),
+        _layer(
+            "wrap_trn",
+            np.full((16, 4), -0.875),
+            [1.0, 0.0, -1.0, 0.5],
+            activation="linear",
+            output_t=FixedType(7, 3, True, "TRN", "WRAP"),
+        ),
         _layer("pe_gt_rows", k[:, :3], None, n_pe=8),
-        _layer("unsigned_io", k, None, input_t=FixedType(8, 3, False, "RND", "SAT"),
-               output_t=FixedType(8, 3, False, "TRN", "SAT")),
+        _layer(
+            "unsigned_io",
+            k,
+            None,
+            input_t=FixedType(8, 3, False, "RND", "SAT"),
+            output_t=FixedType(8, 3, False, "TRN", "SAT"),
+        ),
         _layer("code8_idx8", wide8, None, code_bits=8, index_bits=8, n_pe=3, fifo_depth=1),
         _layer("code1", np.where(k != 0, 0.5, 0.0), None, code_bits=1, n_pe=5, fifo_depth=2),
-        _layer("wide_weights", k, None, weight_t=FixedType(18, 2, True, "RND", "SAT"),
-               bias_t=FixedType(10, 4, True, "TRN", "SAT"), output_t=FixedType(20, 8, True, "RND", "SAT")),
+        _layer(
+            "wide_weights",
+            k,
+            None,
+            weight_t=FixedType(18, 2, True, "RND", "SAT"),
+            bias_t=FixedType(10, 4, True, "TRN", "SAT"),
+            output_t=FixedType(20, 8, True, "RND", "SAT"),
+        ),
     ]
     for i in range(8):
-        layers.append(random_layer(
-            rng, int(rng.integers(1, 65)), int(rng.integers(1, 65)), density=float(rng.choice([0.02, 0.1, 0.4, 1])),
-            n_pe=int(rng.integers(1, 20)), fifo_depth=int(rng.integers(1, 9)), code_bits=int(rng.integers(1, 6)),
-            index_bits=int(rng.integers(1, 9)), activation=str(rng.choice(["relu", "linear"])),
-            output_t=FixedType(int(rng.integers(6, 17)), int(rng.integers(1, 8)), True,
-                               str(rng.choice(["TRN", "RND"])), str(rng.choice(["SAT", "WRAP"]))),
-            name=f"random{i}"))
+        layers.append(
+            random_layer(
+                rng,
+                int(rng.integers(1, 65)),
+                int(rng.integers(1, 65)),
+                density=float(rng.choice([0.02, 0.1, 0.4, 1])),
+                n_pe=int(rng.integers(1, 20)),
+                fifo_depth=int(rng.integers(1, 9)),
+                code_bits=int(rng.integers(1, 6)),
+                index_bits=int(rng.integers(1, 9)),
+                activation=str(rng.choice(["relu", "linear"])),
+                output_t=FixedType(
+                    int(rng.integers(6, 17)),
+                    int(rng.integers(1, 8)),
+                    True,
+                    str(rng.choice(["TRN", "RND"])),
+                    str(rng.choice(["SAT", "WRAP"])),
+                ),
+                name=f"random{i}",
+            )
+        )
     return layers
 
 
@@ -71,6 +115,13 @@ def compiled():
     b = random_layer(np.random.default_rng(8), 24, 10, density=0.3, n_pe=3, name="c2", activation="linear")
     chains = compile_chains([[layer] for layer in layers] + [[a, b]])
     return chains[:-1], chains[-1]
+
+
+@pytest.fixture(scope="module")
+def compiled_hls_types():
+    from flow.eie.layer_csim import compile_chains
+
+    return compile_chains([[layer] for layer in pool()], hls_types=True)
 
 
 def _inputs(rng, t: FixedType, n_in: int, kind: str, batch: int) -> np.ndarray:
@@ -98,6 +149,16 @@ def test_csim_equals_reference(compiled, data):
     assert chain.last_cycles()[0] == layer_cycles(layer, x[-1]).cycles
 
 
+def test_hls_types_path_equals_reference(compiled_hls_types):
+    """The exact-width ap_int arithmetic of synthesis (EIE_HLS_TYPES) gives the same integers."""
+    rng = np.random.default_rng(1)
+    for chain in compiled_hls_types:
+        layer = chain.layers[0]
+        for kind in ("zero", "extreme", "0.3", "1.0"):
+            x = _inputs(rng, layer.input_t, layer.n_in, kind, batch=3)
+            assert np.array_equal(chain(x), eie_dense(x, layer)), f"{layer.name} ({kind} inputs)"
+
+
 def test_chain_equals_network(compiled):
     _, chain = compiled
     rng = np.random.default_rng(0)
@@ -113,19 +174,28 @@ def test_edge_cases_hit_their_paths(compiled):
     y = sat(np.full((1, 16), Q16.max_raw))
     assert list(y[0]) == [31, 31, 31, 31]
     assert list(by_name["all_zero"](np.zeros((1, 9), dtype=np.int64))[0]) == list(
-        eie_dense(np.zeros((1, 9), dtype=np.int64), by_name["all_zero"].layers[0])[0])
+        eie_dense(np.zeros((1, 9), dtype=np.int64), by_name["all_zero"].layers[0])[0]
+    )
 
 
 @pytest.mark.slow
 @settings(max_examples=4, deadline=None)
-@given(n_in=st.integers(1, 300), n_out=st.integers(1, 300), density=st.floats(0, 0.5), n_pe=st.integers(1, 64),
-       index_bits=st.integers(1, 8), fifo_depth=st.integers(1, 8), seed=st.integers(0, 2**31))
+@given(
+    n_in=st.integers(1, 300),
+    n_out=st.integers(1, 300),
+    density=st.floats(0, 0.5),
+    n_pe=st.integers(1, 64),
+    index_bits=st.integers(1, 8),
+    fifo_depth=st.integers(1, 8),
+    seed=st.integers(0, 2**31),
+)
 def test_csim_equals_reference_large(n_in, n_out, density, n_pe, index_bits, fifo_depth, seed):
     from flow.eie.layer_csim import CsimChain
 
     rng = np.random.default_rng(seed)
-    layer = random_layer(rng, n_in, n_out, density=density, n_pe=n_pe, index_bits=index_bits,
-                         fifo_depth=fifo_depth)
+    layer = random_layer(
+        rng, n_in, n_out, density=density, n_pe=n_pe, index_bits=index_bits, fifo_depth=fifo_depth
+    )
     x = _inputs(rng, layer.input_t, n_in, "0.5", batch=16)
     chain = CsimChain([layer])
     assert np.array_equal(chain(x), eie_dense(x, layer))

@@ -7,8 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from flow.eie import FixedType
-from flow.eie import codegen
+from flow.eie import FixedType, codegen
 from flow.eie.layer import random_layer
 from flow.eie.reference import eie_dense
 from flow.paths import kernels_dir
@@ -20,8 +19,16 @@ pytestmark = pytest.mark.csim
 def tb():
     from flow.eie.layer_csim import compile_cached
 
-    layer = random_layer(np.random.default_rng(11), 70, 37, density=0.15, n_pe=6, fifo_depth=2, index_bits=3,
-                         output_t=FixedType(10, 3, True, "RND", "SAT"))
+    layer = random_layer(
+        np.random.default_rng(11),
+        70,
+        37,
+        density=0.15,
+        n_pe=6,
+        fifo_depth=2,
+        index_bits=3,
+        output_t=FixedType(10, 3, True, "RND", "SAT"),
+    )
     tb_dir = kernels_dir() / "tb"
     names = ("eie_dense_top.cpp", "eie_dense_top.h", "eie_dense_tb.cpp")
     sources = {name: (tb_dir / name).read_text() for name in names}
@@ -41,8 +48,12 @@ def test_testbench_passes_on_reference_vectors(tb, tmp_path):
     x[0] = 0  # an all-zero input
     _write(tmp_path / "in.txt", x)
     _write(tmp_path / "out.txt", eie_dense(x, layer))
-    proc = subprocess.run([str(exe), str(tmp_path / "in.txt"), str(tmp_path / "out.txt")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(exe), str(tmp_path / "in.txt"), str(tmp_path / "out.txt")],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("PASS 20 samples")
 
@@ -54,7 +65,11 @@ def test_testbench_reports_first_mismatch(tb, tmp_path):
     y[1, 4] += 1
     _write(tmp_path / "in.txt", x)
     _write(tmp_path / "out.txt", y)
-    proc = subprocess.run([str(exe), str(tmp_path / "in.txt"), str(tmp_path / "out.txt")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(exe), str(tmp_path / "in.txt"), str(tmp_path / "out.txt")],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1
     assert proc.stdout.startswith("MISMATCH sample 1 output 4")

@@ -101,12 +101,23 @@ def config_struct(layer, struct_name: str) -> str:
     """``struct <struct_name> : eie::dense_config {...}`` for this layer."""
     return _CONFIG.substitute(
         name=_ident(struct_name, "config struct name"),
-        n_in=layer.n_in, n_out=layer.n_out, n_pe=layer.n_pe,
-        n_local=layer.encoding.max_local_rows, pe_capacity=layer.pe_capacity,
-        fifo_depth=layer.fifo_depth, code_bits=layer.code_bits, index_bits=layer.index_bits,
-        activation=layer.activation, bias_shift=layer.bias_shift, max_cycles=max_cycles(layer),
-        ptr_t=ptr_cpp(layer), weight_raw=raw_cpp(layer.weight_t), weight_fixed=layer.weight_t.cpp,
-        bias_raw=raw_cpp(layer.bias_t), bias_fixed=layer.bias_t.cpp, accum_fixed=layer.accum_t.cpp,
+        n_in=layer.n_in,
+        n_out=layer.n_out,
+        n_pe=layer.n_pe,
+        n_local=layer.encoding.max_local_rows,
+        pe_capacity=layer.pe_capacity,
+        fifo_depth=layer.fifo_depth,
+        code_bits=layer.code_bits,
+        index_bits=layer.index_bits,
+        activation=layer.activation,
+        bias_shift=layer.bias_shift,
+        max_cycles=max_cycles(layer),
+        ptr_t=ptr_cpp(layer),
+        weight_raw=raw_cpp(layer.weight_t),
+        weight_fixed=layer.weight_t.cpp,
+        bias_raw=raw_cpp(layer.bias_t),
+        bias_fixed=layer.bias_t.cpp,
+        accum_fixed=layer.accum_t.cpp,
     )
 
 
@@ -114,21 +125,31 @@ def rom_header(layer, suffix: str) -> str:
     """The ROM header: eie_codes/eie_index/eie_colptr/eie_codebook/eie_bias + suffix."""
     _ident("eie" + str(suffix), "ROM suffix")
     return _ROM.substitute(
-        layer=layer.name, suffix=suffix, n_pe=layer.n_pe, pe_capacity=layer.pe_capacity,
-        nnz=layer.encoding.nnz, fillers=layer.encoding.n_fillers,
-        codes=_rows(_padded(layer, "codes")), index=_rows(_padded(layer, "rel_index")),
-        ptr_t=ptr_cpp(layer), n_ptr=layer.n_in + 1,
+        layer=layer.name,
+        suffix=suffix,
+        n_pe=layer.n_pe,
+        pe_capacity=layer.pe_capacity,
+        nnz=layer.encoding.nnz,
+        fillers=layer.encoding.n_fillers,
+        codes=_rows(_padded(layer, "codes")),
+        index=_rows(_padded(layer, "rel_index")),
+        ptr_t=ptr_cpp(layer),
+        n_ptr=layer.n_in + 1,
         colptr=_rows(np.stack([pe.colptr for pe in layer.encoding.pes])),
-        weight_raw=raw_cpp(layer.weight_t), n_codes=1 << layer.code_bits,
+        weight_raw=raw_cpp(layer.weight_t),
+        n_codes=1 << layer.code_bits,
         codebook=_lits(layer.codebook_raw),
-        bias_raw=raw_cpp(layer.bias_t), n_out=layer.n_out, bias=_lits(layer.bias_raw),
+        bias_raw=raw_cpp(layer.bias_t),
+        n_out=layer.n_out,
+        bias=_lits(layer.bias_raw),
     )
 
 
 def function_call(layer, suffix, in_var, out_var, data_t, res_t, config) -> str:
     """The call of eie::dense for this layer (ROM names from rom_header(layer, suffix))."""
-    return _CALL.substitute(data_t=data_t, res_t=res_t, config=config, in_var=in_var, out_var=out_var,
-                            suffix=suffix)
+    return _CALL.substitute(
+        data_t=data_t, res_t=res_t, config=config, in_var=in_var, out_var=out_var, suffix=suffix
+    )
 
 
 _TB_CONFIG = Template("""\
@@ -148,6 +169,12 @@ typedef ${output_t} output_t;
 
 def testbench_config(layer) -> str:
     """eie_dense_config.h for kernels/tb/ (ROMs with suffix _tb, struct config_tb, input_t/output_t)."""
-    return _TB_CONFIG.substitute(layer=layer.name, rom=rom_header(layer, "_tb"),
-                                 config=config_struct(layer, "config_tb"), input_t=layer.input_t.cpp,
-                                 output_t=layer.output_t.cpp, n_in=layer.n_in, n_out=layer.n_out)
+    return _TB_CONFIG.substitute(
+        layer=layer.name,
+        rom=rom_header(layer, "_tb"),
+        config=config_struct(layer, "config_tb"),
+        input_t=layer.input_t.cpp,
+        output_t=layer.output_t.cpp,
+        n_in=layer.n_in,
+        n_out=layer.n_out,
+    )

@@ -172,7 +172,7 @@ def encode(W, n_pe: int, code_bits: int = 4, index_bits: int = 4, codebook=None)
     index_bits = _check_bits("index_bits", index_bits)
     cb, codes = _codes_for(W, code_bits, codebook)
     enc = Encoding(cb, tuple(W.shape), int(n_pe), code_bits, index_bits)
-    enc.pes = [_encode_pe(codes[k :: n_pe], index_bits) for k in range(n_pe)]
+    enc.pes = [_encode_pe(codes[k::n_pe], index_bits) for k in range(n_pe)]
     return enc
 
 

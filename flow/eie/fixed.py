@@ -55,7 +55,7 @@ class FixedType:
 
     @property
     def lsb(self) -> float:
-        return 2.0 ** -self.frac
+        return 2.0**-self.frac
 
     @property
     def cpp(self) -> str:
@@ -120,8 +120,13 @@ class FixedType:
         if unknown:
             raise UsageError(f"FixedType dict has unknown keys {sorted(unknown)}: {d}")
         try:
-            return cls(int(d["width"]), int(d["integer"]), bool(d.get("signed", True)),
-                       str(d.get("rounding", "TRN")), str(d.get("saturation", "WRAP")))
+            return cls(
+                int(d["width"]),
+                int(d["integer"]),
+                bool(d.get("signed", True)),
+                str(d.get("rounding", "TRN")),
+                str(d.get("saturation", "WRAP")),
+            )
         except KeyError as exc:
             raise UsageError(f"FixedType dict {d} lacks {exc}; it needs 'width' and 'integer'") from None
 

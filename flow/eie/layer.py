@@ -36,8 +36,23 @@ class EIELayer:
     bias_raw: np.ndarray  # int64 [n_out], bias_t raw
 
     @classmethod
-    def from_dense(cls, name, kernel, bias, *, n_pe, fifo_depth, code_bits, index_bits, activation,
-                   input_t, weight_t, bias_t, output_t, codebook=None) -> EIELayer:
+    def from_dense(
+        cls,
+        name,
+        kernel,
+        bias,
+        *,
+        n_pe,
+        fifo_depth,
+        code_bits,
+        index_bits,
+        activation,
+        input_t,
+        weight_t,
+        bias_t,
+        output_t,
+        codebook=None,
+    ) -> EIELayer:
         """Build from a Keras Dense kernel (n_in, n_out) and bias (n_out,) or None.
 
         ``codebook`` (optional, float, [0] == 0) fixes the code numbering, e.g. the one of
@@ -45,7 +60,9 @@ class EIELayer:
         """
         kernel = np.asarray(kernel, dtype=np.float64)
         if kernel.ndim != 2:
-            raise UsageError(f"layer {name!r}: the Dense kernel must be 2-D (n_in, n_out); got {kernel.shape}")
+            raise UsageError(
+                f"layer {name!r}: the Dense kernel must be 2-D (n_in, n_out); got {kernel.shape}"
+            )
         n_in, n_out = kernel.shape
         bias = np.zeros(n_out) if bias is None else np.asarray(bias, dtype=np.float64).ravel()
         if bias.shape != (n_out,):
@@ -59,8 +76,12 @@ class EIELayer:
                 f"layer {name!r}: activation {activation!r} is not supported by the EIE engine; "
                 f"use one of {ACTIVATIONS} (keep softmax as a separate layer)"
             )
-        for tname, t in (("input_t", input_t), ("weight_t", weight_t), ("bias_t", bias_t),
-                         ("output_t", output_t)):
+        for tname, t in (
+            ("input_t", input_t),
+            ("weight_t", weight_t),
+            ("bias_t", bias_t),
+            ("output_t", output_t),
+        ):
             if not isinstance(t, FixedType):
                 raise UsageError(f"layer {name!r}: {tname} must be a FixedType, got {t!r}")
         try:
@@ -71,8 +92,24 @@ class EIELayer:
         codebook_raw[0] = 0
         bias_raw = bias_t.quantize(bias)
         accum_t = derive_accum_t(name, enc, codebook_raw, bias_raw, input_t, weight_t, bias_t)
-        return cls(name, int(n_in), int(n_out), int(n_pe), int(fifo_depth), enc.code_bits, enc.index_bits,
-                   activation, input_t, weight_t, bias_t, accum_t, output_t, enc, codebook_raw, bias_raw)
+        return cls(
+            name,
+            int(n_in),
+            int(n_out),
+            int(n_pe),
+            int(fifo_depth),
+            enc.code_bits,
+            enc.index_bits,
+            activation,
+            input_t,
+            weight_t,
+            bias_t,
+            accum_t,
+            output_t,
+            enc,
+            codebook_raw,
+            bias_raw,
+        )
 
     # -- derived -----------------------------------------------------------------------------------
     @property
@@ -115,9 +152,23 @@ def derive_accum_t(name, enc, codebook_raw, bias_raw, input_t, weight_t, bias_t)
     return FixedType(width, width - frac, True, "TRN", "WRAP")
 
 
-def random_layer(rng, n_in, n_out, *, density=0.1, n_pe=4, fifo_depth=8, code_bits=4, index_bits=4,
-                 activation="relu", input_t=None, weight_t=None, bias_t=None, output_t=None,
-                 name="dense") -> EIELayer:
+def random_layer(
+    rng,
+    n_in,
+    n_out,
+    *,
+    density=0.1,
+    n_pe=4,
+    fifo_depth=8,
+    code_bits=4,
+    index_bits=4,
+    activation="relu",
+    input_t=None,
+    weight_t=None,
+    bias_t=None,
+    output_t=None,
+    name="dense",
+) -> EIELayer:
     """A random layer with shared weights (for tests, demos and benchmarks)."""
     input_t = input_t or FixedType(16, 6, True, "RND", "SAT")
     weight_t = weight_t or FixedType(8, 1, True, "RND", "SAT")
@@ -126,6 +177,17 @@ def random_layer(rng, n_in, n_out, *, density=0.1, n_pe=4, fifo_depth=8, code_bi
     values = rng.uniform(-1, 1, size=(1 << code_bits) - 1)
     kernel = np.where(rng.random((n_in, n_out)) < density, rng.choice(values, size=(n_in, n_out)), 0.0)
     bias = rng.normal(scale=0.5, size=n_out)
-    return EIELayer.from_dense(name, kernel, bias, n_pe=n_pe, fifo_depth=fifo_depth, code_bits=code_bits,
-                               index_bits=index_bits, activation=activation, input_t=input_t,
-                               weight_t=weight_t, bias_t=bias_t, output_t=output_t)
+    return EIELayer.from_dense(
+        name,
+        kernel,
+        bias,
+        n_pe=n_pe,
+        fifo_depth=fifo_depth,
+        code_bits=code_bits,
+        index_bits=index_bits,
+        activation=activation,
+        input_t=input_t,
+        weight_t=weight_t,
+        bias_t=bias_t,
+        output_t=output_t,
+    )

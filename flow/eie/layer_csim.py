@@ -65,7 +65,7 @@ def compile_cached(sources: dict[str, str], *, shared: bool = True, extra_flags=
     tmp_out = work / out.name
     cmd = [compiler, *flags, f"-I{work}", *(["-shared"] if shared else []), *cpps, "-o", str(tmp_out)]
     log.info("compiling %s", " ".join(cmd))
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # stderr goes into the error
     if proc.returncode != 0:
         raise FlowError(f"g++ failed on {work} (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
     os.replace(tmp_out, out)  # atomic: concurrent builders see a whole file or none
@@ -92,14 +92,20 @@ def bridge_source(layers, tag: str = "") -> str:
         parts.append(codegen.config_struct(layer, f"config{n}"))
         parts.append(f"typedef {layer.input_t.cpp} in{n}_t;\ntypedef {layer.output_t.cpp} out{n}_t;\n")
     n0 = names[0]
-    body = [f"    in{n0}_t x[{layers[0].n_in}];",
+    body = [
+        f"    in{n0}_t x[{layers[0].n_in}];",
+        (
             f"    for (int j = 0; j < {layers[0].n_in}; j++) "
-            f"eie::set_raw_bits(x[j], (long long)in[(long long)s * {layers[0].n_in} + j]);"]
+            f"eie::set_raw_bits(x[j], (long long)in[(long long)s * {layers[0].n_in} + j]);"
+        ),
+    ]
     for k, layer in enumerate(layers):
         n = names[k]
         src = "x" if k == 0 else f"y{names[k - 1]}"
         body.append(f"    out{n}_t y{n}[{layer.n_out}];")
-        body.append("    " + codegen.function_call(layer, n, src, f"y{n}", f"in{n}_t", f"out{n}_t", f"config{n}"))
+        body.append(
+            "    " + codegen.function_call(layer, n, src, f"y{n}", f"in{n}_t", f"out{n}_t", f"config{n}")
+        )
         body.append(f"    cycles{tag}[{k}] = eie::cycle_counter();")
     parts.append(
         f"static unsigned long long cycles{tag}[{len(layers)}];\n"
@@ -116,12 +122,16 @@ def bridge_source(layers, tag: str = "") -> str:
 class CsimChain:
     """A compiled chain of EIE layers: ``chain(x_raw) -> y_raw`` (int64), like reference.eie_network."""
 
-    def __init__(self, layers, *, _lib=None, _tag: str = ""):
+    def __init__(self, layers, *, hls_types: bool = False, _lib=None, _tag: str = ""):
         if not layers:
             raise UsageError("CsimChain needs at least one layer")
         self.layers = list(layers)
         if _lib is None:
-            path = compile_cached({"eie_chain.cpp": _BRIDGE_HEAD + bridge_source(self.layers)}, tag="eiechain")
+            path = compile_cached(
+                {"eie_chain.cpp": _BRIDGE_HEAD + bridge_source(self.layers)},
+                tag="eiechain",
+                extra_flags=_flags(hls_types),
+            )
             _lib = ctypes.CDLL(str(path))
         self._run = getattr(_lib, f"eie_run{_tag}")
         self._run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
@@ -143,11 +153,18 @@ class CsimChain:
         return [int(c) for c in out]
 
 
-def compile_chains(chains) -> list[CsimChain]:
+def _flags(hls_types: bool) -> tuple:
+    # EIE_HLS_TYPES: the exact-width ap_int arithmetic that synthesis uses (slower csim, same results)
+    return ("-DEIE_HLS_TYPES",) if hls_types else ()
+
+
+def compile_chains(chains, *, hls_types: bool = False) -> list[CsimChain]:
     """Several independent chains in one shared library (one g++ run: much faster than one each)."""
     chains = [list(c) for c in chains]
     src = _BRIDGE_HEAD + "".join(bridge_source(c, tag=f"c{i}") for i, c in enumerate(chains))
-    lib = ctypes.CDLL(str(compile_cached({"eie_chains.cpp": src}, tag="eiechains")))
+    lib = ctypes.CDLL(
+        str(compile_cached({"eie_chains.cpp": src}, tag="eiechains", extra_flags=_flags(hls_types)))
+    )
     return [CsimChain(c, _lib=lib, _tag=f"c{i}") for i, c in enumerate(chains)]
 
 

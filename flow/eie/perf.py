@@ -113,18 +113,28 @@ class PEMemory:
         return math.ceil(self.total_bits / 8)
 
     def to_dict(self) -> dict:
-        return {"codes_bits": self.codes_bits, "index_bits": self.index_bits, "pointer_bits": self.pointer_bits,
-                "codebook_bits": self.codebook_bits, "accum_bits": self.accum_bits,
-                "total_bits": self.total_bits, "total_bytes": self.total_bytes}
+        return {
+            "codes_bits": self.codes_bits,
+            "index_bits": self.index_bits,
+            "pointer_bits": self.pointer_bits,
+            "codebook_bits": self.codebook_bits,
+            "accum_bits": self.accum_bits,
+            "total_bits": self.total_bits,
+            "total_bytes": self.total_bytes,
+        }
 
 
 def pe_memory(layer) -> PEMemory:
     """On-chip storage of one PE (every PE is sized for the fullest one: pe_capacity entries)."""
     cap = layer.pe_capacity
     ptr_bits = max(1, cap.bit_length())  # pointers count 0..cap
-    return PEMemory(cap * layer.code_bits, cap * layer.index_bits, (layer.n_in + 1) * ptr_bits,
-                    (1 << layer.code_bits) * layer.weight_t.width,
-                    layer.encoding.max_local_rows * layer.accum_t.width)
+    return PEMemory(
+        cap * layer.code_bits,
+        cap * layer.index_bits,
+        (layer.n_in + 1) * ptr_bits,
+        (1 << layer.code_bits) * layer.weight_t.width,
+        layer.encoding.max_local_rows * layer.accum_t.width,
+    )
 
 
 def energy(layer, x_raw=None) -> dict:
@@ -153,8 +163,13 @@ def energy(layer, x_raw=None) -> dict:
         "activation_sram": layer.n_in * PJ_SRAM_READ,
     }
     eie_total, dense_total = sum(eie.values()), sum(dense.values())
-    return {"eie_pj": eie, "eie_total_pj": eie_total, "dense_dram_pj": dense,
-            "dense_dram_total_pj": dense_total, "ratio": dense_total / eie_total if eie_total else math.inf}
+    return {
+        "eie_pj": eie,
+        "eie_total_pj": eie_total,
+        "dense_dram_pj": dense,
+        "dense_dram_total_pj": dense_total,
+        "ratio": dense_total / eie_total if eie_total else math.inf,
+    }
 
 
 def layer_report(layer, x_raw=None) -> dict:
@@ -162,10 +177,18 @@ def layer_report(layer, x_raw=None) -> dict:
     cyc = layer_cycles(layer, x_raw)
     mem = pe_memory(layer)
     return {
-        "name": layer.name, "n_pe": layer.n_pe, "fifo_depth": layer.fifo_depth,
-        "nonzero_inputs": cyc.n_nonzero, "entries": cyc.entries, "nnz": layer.encoding.nnz,
-        "fillers": layer.encoding.n_fillers, "cycles": cyc.cycles, "ideal_cycles": cyc.ideal,
-        "load_efficiency": cyc.efficiency, "overhead_cycles": cyc.overhead_cycles,
-        "memory_per_pe": mem.to_dict(), "memory_total_bytes": mem.total_bytes * layer.n_pe,
+        "name": layer.name,
+        "n_pe": layer.n_pe,
+        "fifo_depth": layer.fifo_depth,
+        "nonzero_inputs": cyc.n_nonzero,
+        "entries": cyc.entries,
+        "nnz": layer.encoding.nnz,
+        "fillers": layer.encoding.n_fillers,
+        "cycles": cyc.cycles,
+        "ideal_cycles": cyc.ideal,
+        "load_efficiency": cyc.efficiency,
+        "overhead_cycles": cyc.overhead_cycles,
+        "memory_per_pe": mem.to_dict(),
+        "memory_total_bytes": mem.total_bytes * layer.n_pe,
         "energy": energy(layer, x_raw),
     }

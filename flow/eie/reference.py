@@ -6,6 +6,8 @@ ReLU (if any) on acc; y_raw = output_t.cast(acc, from_frac=accum.frac).
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from flow.errors import UsageError
@@ -16,14 +18,20 @@ def _check_input(x_raw, layer) -> np.ndarray:
     if x.ndim == 1:
         x = x[None, :]
     if x.ndim != 2 or x.shape[1] != layer.n_in:
-        raise UsageError(f"layer {layer.name!r}: input has shape {np.shape(x_raw)}, expected (batch, {layer.n_in})")
+        raise UsageError(
+            f"layer {layer.name!r}: input has shape {np.shape(x_raw)}, expected (batch, {layer.n_in})"
+        )
     if not np.issubdtype(x.dtype, np.integer):
-        raise UsageError(f"layer {layer.name!r}: inputs must be raw integers of {layer.input_t.cpp} "
-                         "(use input_t.quantize on floats)")
+        raise UsageError(
+            f"layer {layer.name!r}: inputs must be raw integers of {layer.input_t.cpp} "
+            "(use input_t.quantize on floats)"
+        )
     x = x.astype(np.int64)
     if not layer.input_t.representable(x):
-        raise UsageError(f"layer {layer.name!r}: input raw values outside {layer.input_t.cpp} "
-                         f"[{layer.input_t.min_raw}, {layer.input_t.max_raw}]: {x.min()}..{x.max()}")
+        raise UsageError(
+            f"layer {layer.name!r}: input raw values outside {layer.input_t.cpp} "
+            f"[{layer.input_t.min_raw}, {layer.input_t.max_raw}]: {x.min()}..{x.max()}"
+        )
     return x
 
 
@@ -44,7 +52,7 @@ def eie_dense(x_raw, layer) -> np.ndarray:
 
 def eie_network(x_raw, layers) -> np.ndarray:
     """Chain layers; layer k's output_t must be layer k+1's input_t."""
-    for a, b in zip(layers, layers[1:]):
+    for a, b in itertools.pairwise(layers):
         if a.output_t != b.input_t or a.n_out != b.n_in:
             raise UsageError(
                 f"layers {a.name!r} -> {b.name!r} do not chain: {a.n_out} x {a.output_t.cpp} "
