@@ -1,0 +1,242 @@
+"""EIE engine vs hls4ml's dense Vivado code on LeNet-300-100: csim speed, modelled cycles, on-chip bytes.
+
+Run:  /work/venv/bin/python bench/engine.py [--model-dir DIR] [--n 200] [--skip-vivado]
+      (writes bench/results/engine.json)
+
+Model: a compressed LeNet-300-100 folder (--model-dir, from `flow compress --model lenet300`), else
+LeNet-300-100 re-created with Deep Compression's per-layer density (8 %, 9 %, 26 %) and 4-bit shared
+weights, random values (flow.hls.synthetic.lenet300): timing does not depend on the values. Inputs
+are MNIST test images when the idx files are found (FLOW_DATA_DIR or ../shared/data/mnist), else
+uniform noise with MNIST's ~19 % non-zero pixels.
+
+Measured on the same weights and fixed-point types:
+- EIE csim (hls4ml backend 'EIE'): g++ build time, time per sample through the raw bridge (one
+  call for the batch) and through hls4ml's float predict (one ctypes call per sample);
+- hls4ml's Vivado backend, io_parallel, Strategy Latency and Resource: build time and time per sample
+  (hls4ml's predict, one call per sample);
+- numpy float32 dense, batch 1 (one matrix-vector chain per sample);
+- flow.eie.perf: modelled PE-array cycles for P = 4, 16, 64 PEs and FIFO depth 1, 2, 8 (mean over
+  the samples), with two efficiencies: load balance as the EIE paper defines it (1 - bubble cycles
+  due to starvation / total computation cycles: sum of PE busy cycles / (P x cycles), where a PE
+  popping an empty column is busy) and work efficiency ((entries / P) / cycles, perf's
+  LayerCycles.efficiency, which also charges the one cycle an empty column costs); and on-chip bytes
+  (EIE ROMs + codebooks + accumulators vs dense 16-bit weights).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PES = (4, 16, 64)
+FIFO_DEPTHS = (1, 2, 8)
+
+
+def mnist_test(n: int):
+    from flow.data import DataConfig, load_dataset
+
+    for candidate in (None, str(ROOT.parent / "shared" / "data" / "mnist")):
+        try:
+            ds = load_dataset(DataConfig(name="mnist", data_dir=candidate, test_subset=n))
+            return ds.x_test[:n].reshape(n, -1), "mnist"
+        except Exception:  # noqa: BLE001 - any missing/unreadable dataset falls back to noise
+            continue
+    rng = np.random.default_rng(0)
+    x = rng.random((n, 784)) * (rng.random((n, 784)) < 0.19)
+    return x, "noise (19 % non-zero)"
+
+
+def load_model(args, x):
+    from flow.hls.synthetic import as_compressed, lenet300
+
+    if args.model_dir:
+        from flow.compress.io import load_compressed
+
+        return load_compressed(args.model_dir), str(args.model_dir)
+    model, types = lenet300(seed=0, calib_x=x)
+    return as_compressed(model, types), "synthetic LeNet-300-100 (8/9/26 % kept, 4-bit shared weights)"
+
+
+def time_per_sample(fn, x, repeat: int = 1) -> float:
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn(x)
+        best = min(best, (time.perf_counter() - t0) / len(x))
+    return best
+
+
+def bench_eie(cm, x, out_dir: Path, n_pe: int) -> tuple[dict, object]:
+    from flow.eie.reference import eie_network
+    from flow.hls import csim
+    from flow.hls.config import HLSConfig
+    from flow.hls.convert import convert
+
+    hm = convert(cm, HLSConfig(n_pe=n_pe, project_name="lenet_eie"), out_dir / "eie")
+    compile_s = csim.compile_model(hm)
+    x_raw = hm.input_t.quantize(x)
+    raw_s = time_per_sample(lambda v: csim.predict_raw(hm, v), x_raw, repeat=3)
+    float_s = time_per_sample(lambda v: csim.predict(hm, v), x)
+    mismatches = int(np.sum(csim.predict_raw(hm, x_raw) != eie_network(x_raw, hm.eie_layers)))
+    return {"n_pe": n_pe, "compile_s": compile_s, "raw_s_per_sample": raw_s, "float_s_per_sample": float_s,
+            "reference_bit_mismatches": mismatches}, hm
+
+
+def bench_vivado(hm, x, out_dir: Path, strategy: str, n: int) -> dict:
+    import hls4ml
+
+    cfg = copy.deepcopy(hm.config.config["HLSConfig"])
+    cfg["Model"].pop("EIE", None)
+    cfg["Model"]["Strategy"] = strategy
+    cfg["Model"]["ReuseFactor"] = 1 if strategy == "Latency" else 100
+    for lcfg in cfg["LayerName"].values():
+        lcfg.pop("EIE", None)
+        if strategy == "Resource":
+            lcfg.pop("ReuseFactor", None)
+    vm = hls4ml.converters.convert_from_keras_model(
+        hm.keras_twin, hls_config=cfg, output_dir=str(out_dir / f"vivado_{strategy.lower()}"), backend="Vivado",
+        io_type="io_parallel", project_name=f"lenet_{strategy.lower()}",
+    )
+    t0 = time.perf_counter()
+    vm.compile()
+    compile_s = time.perf_counter() - t0
+    xs = np.ascontiguousarray(x[:n], dtype=np.float64)
+    per_sample = time_per_sample(lambda v: vm.predict(v), xs)
+    y_v = np.asarray(vm.predict(xs))
+    from flow.hls import csim
+
+    y_e = csim.predict(hm, xs)
+    return {"strategy": strategy, "compile_s": compile_s, "s_per_sample": per_sample, "samples": int(n),
+            "top1_agreement_with_eie": float(np.mean(np.argmax(y_v, 1) == np.argmax(y_e, 1)))}
+
+
+def bench_numpy(hm, x) -> dict:
+    weights = [(lyr.get_weights()[0].astype(np.float32), lyr.get_weights()[1].astype(np.float32))
+               for lyr in hm.keras_twin.layers if lyr.get_weights()]
+    xs = x.astype(np.float32)
+
+    def run(batch):
+        for v in batch:
+            a = v[None, :]
+            for i, (w, b) in enumerate(weights):
+                a = a @ w + b
+                if i < len(weights) - 1:
+                    a = np.maximum(a, 0)
+
+    return {"s_per_sample": time_per_sample(run, xs, repeat=3)}
+
+
+def bench_model(hm, x, n: int) -> list[dict]:
+    from flow.eie.layer import EIELayer
+    from flow.eie.perf import network_cycles, pe_memory
+
+    x_raw = hm.input_t.quantize(x[:n])
+    rows = []
+    for p in PES:
+        for d in FIFO_DEPTHS:
+            layers = [
+                EIELayer.from_dense(
+                    lyr.name, lyr.weights_float().T, lyr.bias_t.to_float(lyr.bias_raw), n_pe=p, fifo_depth=d,
+                    code_bits=lyr.code_bits, index_bits=lyr.index_bits, activation=lyr.activation,
+                    input_t=lyr.input_t, weight_t=lyr.weight_t, bias_t=lyr.bias_t, output_t=lyr.output_t,
+                )
+                for lyr in hm.eie_layers
+            ]
+            per_sample = network_cycles(layers, x_raw)
+            cycles = np.array([[c.cycles for c in s] for s in per_sample])
+            ideal = np.array([[c.ideal for c in s] for s in per_sample])
+            total = np.array([[c.total_cycles for c in s] for s in per_sample])
+            busy = np.array([[c.pe_busy.sum() for c in s] for s in per_sample])  # PE-cycles not starved
+            slots = np.array([[c.n_pe * c.cycles for c in s] for s in per_sample])
+            rows.append({
+                "n_pe": p, "fifo_depth": d,
+                "pe_array_cycles": float(cycles.sum(axis=1).mean()),
+                "total_cycles": float(total.sum(axis=1).mean()),
+                "load_balance_efficiency": float(busy.sum() / slots.sum()),
+                "load_balance_efficiency_per_layer": [float(v) for v in busy.sum(axis=0) / slots.sum(axis=0)],
+                "work_efficiency": float(ideal.sum() / cycles.sum()),
+                "work_efficiency_per_layer": [float(v) for v in ideal.sum(axis=0) / cycles.sum(axis=0)],
+                "onchip_bytes": int(sum(pe_memory(lyr).total_bytes * lyr.n_pe for lyr in layers)),
+            })
+    return rows
+
+
+def dense_bytes(hm) -> int:
+    return int(sum(2 * (lyr.n_in * lyr.n_out + lyr.n_out) for lyr in hm.eie_layers))
+
+
+def print_table(res: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=150)
+    t = Table(title=f"csim per sample, LeNet-300-100 ({res['inputs']}, {res['n']} samples)")
+    for col in ("implementation", "build (s)", "time / sample", "vs EIE csim"):
+        t.add_column(col, justify="right" if col != "implementation" else "left")
+    eie = res["eie"]["float_s_per_sample"]
+    t.add_row("EIE csim, raw bridge (batch call)", f"{res['eie']['compile_s']:.1f}",
+              f"{res['eie']['raw_s_per_sample'] * 1e6:.1f} us", "")
+    t.add_row("EIE csim, hls4ml predict (per sample)", "", f"{eie * 1e6:.1f} us", "1.0x")
+    for v in res["vivado"]:
+        t.add_row(f"hls4ml Vivado io_parallel {v['strategy']}", f"{v['compile_s']:.1f}",
+                  f"{v['s_per_sample'] * 1e6:.1f} us", f"{v['s_per_sample'] / eie:.1f}x slower")
+    t.add_row("numpy float32 dense, batch 1", "", f"{res['numpy']['s_per_sample'] * 1e6:.1f} us",
+              f"{res['numpy']['s_per_sample'] / eie:.2f}x")
+    console.print(t)
+    m = Table(title="modelled EIE (flow.eie.perf), mean per sample")
+    for col in ("PEs", "FIFO", "PE-array cycles", "total cycles", "load-balance eff.", "per layer", "work eff.",
+                "on-chip KB"):
+        m.add_column(col, justify="right")
+    for r in res["cycle_model"]:
+        m.add_row(str(r["n_pe"]), str(r["fifo_depth"]), f"{r['pe_array_cycles']:.0f}", f"{r['total_cycles']:.0f}",
+                  f"{r['load_balance_efficiency']:.3f}",
+                  " ".join(f"{v:.2f}" for v in r["load_balance_efficiency_per_layer"]),
+                  f"{r['work_efficiency']:.3f}", f"{r['onchip_bytes'] / 1024:.1f}")
+    console.print(m)
+    console.print("load-balance eff. = 1 - starvation bubbles / PE cycles (EIE paper, Fig. 8); "
+                  "work eff. = (entries / P) / cycles (flow.eie.perf's LayerCycles.efficiency)")
+    console.print(f"dense 16-bit weights + biases on chip: {res['dense_16bit_bytes'] / 1024:.1f} KB; "
+                  f"EIE reference bit mismatches: {res['eie']['reference_bit_mismatches']}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model-dir", type=Path, help="compressed LeNet-300-100 folder (default: synthetic)")
+    ap.add_argument("--n", type=int, default=200, help="samples for the EIE csim and the cycle model")
+    ap.add_argument("--n-vivado", type=int, default=50, help="samples for the (slow) hls4ml Vivado csim")
+    ap.add_argument("--pe", type=int, default=16, help="PEs of the EIE csim build")
+    ap.add_argument("--skip-vivado", action="store_true", help="skip the hls4ml Vivado builds")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/eie-bench-engine"), help="HLS project folder")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "engine.json")
+    args = ap.parse_args(argv)
+
+    x, inputs = mnist_test(args.n)
+    cm, source = load_model(args, x)
+    eie, hm = bench_eie(cm, x, args.work, args.pe)
+    res = {"source": source, "inputs": inputs, "n": int(len(x)), "eie": eie,
+           "vivado": [], "numpy": bench_numpy(hm, x), "dense_16bit_bytes": dense_bytes(hm),
+           "host": {"python": platform.python_version(), "machine": platform.machine(),
+                    "processor": platform.processor()}}
+    if not args.skip_vivado:
+        for strategy in ("Latency", "Resource"):
+            res["vivado"].append(bench_vivado(hm, x, args.work, strategy, args.n_vivado))
+    res["cycle_model"] = bench_model(hm, x, min(args.n, 100))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(res, indent=1))
+    print_table(res)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
