@@ -5,14 +5,16 @@
 //   zero rows skipped since the previous entry of the column, fillers (code 0) bridge long runs.
 //
 // Structure, as in EIE:
-//   1. non-zero detector: scans the input and queues (column, value) of the non-zero activations;
+//   1. non-zero detector: scans detect_width inputs per cycle and queues (column, value) of the
+//      non-zero activations;
 //   2. PE array, one pipelined loop at II=1, one iteration = one clock cycle:
 //        - the detector broadcasts the next non-zero to every PE's activation FIFO (depth fifo_depth)
 //          unless some FIFO was full at the start of the cycle;
 //        - each PE that has no entries left pops its FIFO and reads its column pointers
 //          (start, end); each PE with an entry left decodes it (codebook, zero run -> local row)
 //          and multiply-accumulates into its local accumulator. An empty column costs one cycle.
-//   3. gather: bias was preloaded into the accumulators; ReLU; requantise to res_T (ap_fixed cast).
+//   3. gather, one local row of all PEs per cycle: the bias was preloaded into the accumulators;
+//      ReLU; requantise to res_T (ap_fixed cast).
 // flow/eie/perf.py models exactly this schedule; csim counts the cycles (eie::cycle_counter()).
 //
 // Arithmetic is on raw integers (bit-exact with flow/eie/reference.py):
@@ -51,6 +53,7 @@ struct dense_config {
   static const unsigned n_local = 1;      // accumulators per PE: ceil(n_out / n_pe)
   static const unsigned pe_capacity = 1;  // ROM depth per PE: max entries (incl. fillers), >= 1
   static const unsigned fifo_depth = 8;   // activation FIFO per PE (EIE: 8)
+  static const unsigned detect_width = 4; // inputs the non-zero detector scans per cycle
   static const unsigned code_bits = 4;    // codebook of 2^code_bits weights, code 0 == 0
   static const unsigned index_bits = 4;   // relative row index; a filler spans 2^index_bits rows
   static const int activation = linear;   // eie::linear or eie::relu
@@ -114,6 +117,8 @@ void dense(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
   typedef long long w_t;
 #endif
   const unsigned max_cycles = CONFIG_T::max_cycles;
+  const unsigned W = CONFIG_T::detect_width;
+  const unsigned detect_width = CONFIG_T::detect_width;
   const unsigned P = CONFIG_T::n_pe;
   const unsigned D = CONFIG_T::fifo_depth;
   const unsigned n_codes = 1u << CONFIG_T::code_bits;
@@ -183,14 +188,22 @@ init_acc:
   unsigned nz_col[CONFIG_T::n_in];
   x_t nz_val[CONFIG_T::n_in];
   unsigned n_nz = 0;
+  // detect_width inputs per cycle (EIE's leading non-zero detector tree also looks at several).
+#pragma HLS ARRAY_PARTITION variable = data cyclic factor = detect_width
 detect:
-  for (unsigned j = 0; j < CONFIG_T::n_in; j++) {
+  for (unsigned j0 = 0; j0 < CONFIG_T::n_in; j0 += W) {
 #pragma HLS PIPELINE II = 1
-    const x_t x = raw_bits(data[j]);
-    if (x != 0) {
-      nz_col[n_nz] = j;
-      nz_val[n_nz] = x;
-      n_nz++;
+    for (unsigned u = 0; u < W; u++) {
+#pragma HLS UNROLL
+      const unsigned j = j0 + u;
+      if (j < CONFIG_T::n_in) {
+        const x_t x = raw_bits(data[j]);
+        if (x != 0) {
+          nz_col[n_nz] = j;
+          nz_val[n_nz] = x;
+          n_nz++;
+        }
+      }
     }
   }
 
@@ -261,10 +274,13 @@ pe_array:
 #endif
 
   // 3. Gather: ReLU and requantise accumulator raw values to res_T (ap_fixed rounding/saturation).
+  // One local row of every PE per cycle (res is written n_pe values per cycle: partition it, as
+  // hls4ml's io_parallel does for layer outputs).
 gather:
   for (unsigned r = 0; r < CONFIG_T::n_local; r++) {
-    for (unsigned p = 0; p < P; p++) {
 #pragma HLS PIPELINE II = 1
+    for (unsigned p = 0; p < P; p++) {
+#pragma HLS UNROLL
       const unsigned i = r * P + p;  // row i of W is local row r of PE p
       if (i < CONFIG_T::n_out) {
         acc_t a = acc[p][r];

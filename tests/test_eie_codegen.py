@@ -60,3 +60,12 @@ def test_rom_header_padding_and_call():
 def test_wide_pointers():
     layer = random_layer(np.random.default_rng(1), 300, 240, density=1.0, n_pe=1)
     assert layer.pe_capacity > 65535 and codegen.ptr_cpp(layer) == "uint32_t"
+
+
+def test_missing_compiler_is_a_clear_error(monkeypatch):
+    from flow.eie import layer_csim
+    from flow.errors import ToolMissing
+
+    monkeypatch.setenv("CXX", "no-such-g++")
+    with pytest.raises(ToolMissing, match="no-such-g\\+\\+ is not on PATH"):
+        layer_csim.gxx()

@@ -14,6 +14,9 @@ import numpy as np
 from flow.eie.fixed import FixedType
 from flow.errors import UsageError
 
+#: inputs the non-zero detector scans per cycle (eie::dense_config::detect_width)
+DETECT_WIDTH = 4
+
 _CONFIG = Template("""\
 struct ${name} : eie::dense_config {
     static const unsigned n_in = ${n_in};
@@ -22,6 +25,7 @@ struct ${name} : eie::dense_config {
     static const unsigned n_local = ${n_local};
     static const unsigned pe_capacity = ${pe_capacity};
     static const unsigned fifo_depth = ${fifo_depth};
+    static const unsigned detect_width = ${detect_width};
     static const unsigned code_bits = ${code_bits};
     static const unsigned index_bits = ${index_bits};
     static const int activation = eie::${activation};
@@ -107,6 +111,7 @@ def config_struct(layer, struct_name: str) -> str:
         n_local=layer.encoding.max_local_rows,
         pe_capacity=layer.pe_capacity,
         fifo_depth=layer.fifo_depth,
+        detect_width=DETECT_WIDTH,
         code_bits=layer.code_bits,
         index_bits=layer.index_bits,
         activation=layer.activation,

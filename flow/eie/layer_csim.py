@@ -33,9 +33,13 @@ def cache_dir() -> Path:
 
 
 def gxx() -> str:
-    exe = shutil.which(os.environ.get("CXX", "g++"))
+    name = os.environ.get("CXX", "g++")
+    exe = shutil.which(name)
     if exe is None:
-        raise ToolMissing("g++ is not on PATH: install g++ (apt-get install g++) to run C simulation")
+        raise ToolMissing(
+            f"{name} is not on PATH: install g++ (apt-get install g++) or set CXX to a C++14 compiler "
+            "to run C simulation"
+        )
     return exe
 
 
