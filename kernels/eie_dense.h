@@ -58,7 +58,7 @@ struct dense_config {
   static const unsigned index_bits = 4;   // relative row index; a filler spans 2^index_bits rows
   static const int activation = linear;   // eie::linear or eie::relu
   static const int bias_shift = 0;        // accum frac - bias frac (>= 0)
-  static const unsigned max_cycles = 1;   // loop trip-count hint: n_in * max column length per PE
+  static const unsigned max_cycles = 1;   // trip-count hint: sum over columns of max(1, longest PE slice)
 
   typedef uint8_t code_t;    // codes ROM element (plain integer)
   typedef uint8_t index_t;   // rel_index ROM element
