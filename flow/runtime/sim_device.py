@@ -32,6 +32,7 @@ from pynq.pl_server.device import Device
 from flow.errors import FlowError
 from flow.runtime.bundle import BundleError, BundleMeta
 from flow.runtime.overlay import AP_CTRL, AP_DONE, AP_IDLE, AP_START, DMA_CELL, IP_CELL, N_SAMPLES
+from flow.runtime.sim_library import SimLibrary, check_layout
 
 DMA_BASE = 0x4040_0000
 IP_BASE = 0x43C0_0000
@@ -58,41 +59,6 @@ def _check_pynq_lib() -> None:
             " (pynq 3.0.1 needs pycparser < 3: pip install 'pycparser<3')" if "pycparser" in str(exc) else ""
         )
         raise FlowError(f"pynq's drivers do not import: {exc}{hint}") from exc
-
-
-class SimLibrary:
-    """ctypes wrapper of `<project>_axi_sim` (see flow/hls/axi_top.py)."""
-
-    def __init__(self, path, project: str):
-        self.path = Path(path)
-        try:
-            self._lib = ctypes.CDLL(str(self.path))
-            self._run = getattr(self._lib, f"{project}_axi_sim")
-            layout = getattr(self._lib, f"{project}_axi_sim_layout")
-        except (OSError, AttributeError) as exc:
-            raise BundleError(
-                f"{self.path} is not the AXI-top simulation library of '{project}': {exc}"
-            ) from exc
-        u64p = np.ctypeslib.ndpointer(np.uint64, flags="C_CONTIGUOUS")
-        self._run.argtypes = [u64p, ctypes.c_size_t, u64p, ctypes.c_size_t, ctypes.c_uint]
-        self._run.restype = ctypes.c_int
-        info = (ctypes.c_uint * 5)()
-        layout(info)
-        self.stream_bits, self.in_bits, self.in_words, self.out_bits, self.out_words = list(info)
-
-    def run(self, in_words: np.ndarray, n_samples: int) -> np.ndarray:
-        in_words = np.ascontiguousarray(in_words, dtype=np.uint64)
-        out = np.zeros(n_samples * self.out_words, dtype=np.uint64)
-        n = self._run(in_words, in_words.size, out, out.size, n_samples)
-        if n < 0:
-            reasons = {
-                -1: "too few input words",
-                -2: "input words left over",
-                -3: "output overflow",
-                -4: "TLAST not on the last output word",
-            }
-            raise FlowError(f"{self.path.name}: C simulation failed ({reasons.get(n, n)})")
-        return out[:n]
 
 
 class _Channel:
@@ -149,7 +115,7 @@ class SimDevice(Device):
         self.capabilities = {"REGISTER_RW": True, "MEMORY_MAPPED": False, "CALLABLE": False}
         self.default_memory = _SimMemory(self)
         self.library = SimLibrary(self._resolve_library(library), self.meta.project)
-        self._check_layout()
+        check_layout(self.meta, self.library)
         self._mem: dict[int, tuple[int, np.ndarray]] = {}  # bo -> (physical base, device-side bytes)
         self._next_addr = MEM_BASE
         self._bo = itertools.count(1)
@@ -179,22 +145,6 @@ class SimDevice(Device):
             f"bundle {self.bundle_dir} has neither sim_library nor hls_project in model.json: "
             "the simulated board needs the C simulation of the IP (pass library=...)"
         )
-
-    def _check_layout(self) -> None:
-        io, lib = self.meta.io, self.library
-        want = (
-            io.stream_bits,
-            io.in_bits,
-            io.in_layout.words_per_sample,
-            io.out_bits,
-            io.out_layout.words_per_sample,
-        )
-        have = (lib.stream_bits, lib.in_bits, lib.in_words, lib.out_bits, lib.out_words)
-        if want != have:
-            names = ("stream_bits", "in_bits", "in words/sample", "out_bits", "out words/sample")
-            rows = zip(names, want, have, strict=True)
-            diff = ", ".join(f"{n}: model.json {w} vs IP {h}" for n, w, h in rows if w != h)
-            raise BundleError(f"model.json does not match the IP in {lib.path.name} ({diff})")
 
     def _reset_registers(self) -> None:
         self.channels = {"mm2s": _Channel(), "s2mm": _Channel()}
