@@ -49,8 +49,8 @@ def mnist_test(n: int):
         try:
             ds = load_dataset(DataConfig(name="mnist", data_dir=candidate, test_subset=n))
             return ds.x_test[:n].reshape(n, -1), "mnist"
-        except Exception:  # noqa: BLE001 - any missing/unreadable dataset falls back to noise
-            continue
+        except Exception as exc:  # noqa: BLE001 - any missing/unreadable dataset falls back to noise
+            print(f"MNIST not used ({candidate or 'FLOW_DATA_DIR'}): {exc}")
     rng = np.random.default_rng(0)
     x = rng.random((n, 784)) * (rng.random((n, 784)) < 0.19)
     return x, "noise (19 % non-zero)"
@@ -86,10 +86,15 @@ def bench_eie(cm, x, out_dir: Path, n_pe: int) -> tuple[dict, object]:
     compile_s = csim.compile_model(hm)
     x_raw = hm.input_t.quantize(x)
     raw_s = time_per_sample(lambda v: csim.predict_raw(hm, v), x_raw, repeat=3)
-    float_s = time_per_sample(lambda v: csim.predict(hm, v), x)
+    float_s = time_per_sample(lambda v: csim.predict(hm, v), x, repeat=3)
     mismatches = int(np.sum(csim.predict_raw(hm, x_raw) != eie_network(x_raw, hm.eie_layers)))
-    return {"n_pe": n_pe, "compile_s": compile_s, "raw_s_per_sample": raw_s, "float_s_per_sample": float_s,
-            "reference_bit_mismatches": mismatches}, hm
+    return {
+        "n_pe": n_pe,
+        "compile_s": compile_s,
+        "raw_s_per_sample": raw_s,
+        "float_s_per_sample": float_s,
+        "reference_bit_mismatches": mismatches,
+    }, hm
 
 
 def bench_vivado(hm, x, out_dir: Path, strategy: str, n: int) -> dict:
@@ -104,25 +109,37 @@ def bench_vivado(hm, x, out_dir: Path, strategy: str, n: int) -> dict:
         if strategy == "Resource":
             lcfg.pop("ReuseFactor", None)
     vm = hls4ml.converters.convert_from_keras_model(
-        hm.keras_twin, hls_config=cfg, output_dir=str(out_dir / f"vivado_{strategy.lower()}"), backend="Vivado",
-        io_type="io_parallel", project_name=f"lenet_{strategy.lower()}",
+        hm.keras_twin,
+        hls_config=cfg,
+        output_dir=str(out_dir / f"vivado_{strategy.lower()}"),
+        backend="Vivado",
+        io_type="io_parallel",
+        project_name=f"lenet_{strategy.lower()}",
     )
     t0 = time.perf_counter()
     vm.compile()
     compile_s = time.perf_counter() - t0
     xs = np.ascontiguousarray(x[:n], dtype=np.float64)
-    per_sample = time_per_sample(lambda v: vm.predict(v), xs)
+    per_sample = time_per_sample(lambda v: vm.predict(v), xs, repeat=3)
     y_v = np.asarray(vm.predict(xs))
     from flow.hls import csim
 
     y_e = csim.predict(hm, xs)
-    return {"strategy": strategy, "compile_s": compile_s, "s_per_sample": per_sample, "samples": int(n),
-            "top1_agreement_with_eie": float(np.mean(np.argmax(y_v, 1) == np.argmax(y_e, 1)))}
+    return {
+        "strategy": strategy,
+        "compile_s": compile_s,
+        "s_per_sample": per_sample,
+        "samples": int(n),
+        "top1_agreement_with_eie": float(np.mean(np.argmax(y_v, 1) == np.argmax(y_e, 1))),
+    }
 
 
 def bench_numpy(hm, x) -> dict:
-    weights = [(lyr.get_weights()[0].astype(np.float32), lyr.get_weights()[1].astype(np.float32))
-               for lyr in hm.keras_twin.layers if lyr.get_weights()]
+    weights = [
+        (lyr.get_weights()[0].astype(np.float32), lyr.get_weights()[1].astype(np.float32))
+        for lyr in hm.keras_twin.layers
+        if lyr.get_weights()
+    ]
     xs = x.astype(np.float32)
 
     def run(batch):
@@ -146,9 +163,18 @@ def bench_model(hm, x, n: int) -> list[dict]:
         for d in FIFO_DEPTHS:
             layers = [
                 EIELayer.from_dense(
-                    lyr.name, lyr.weights_float().T, lyr.bias_t.to_float(lyr.bias_raw), n_pe=p, fifo_depth=d,
-                    code_bits=lyr.code_bits, index_bits=lyr.index_bits, activation=lyr.activation,
-                    input_t=lyr.input_t, weight_t=lyr.weight_t, bias_t=lyr.bias_t, output_t=lyr.output_t,
+                    lyr.name,
+                    lyr.weights_float().T,
+                    lyr.bias_t.to_float(lyr.bias_raw),
+                    n_pe=p,
+                    fifo_depth=d,
+                    code_bits=lyr.code_bits,
+                    index_bits=lyr.index_bits,
+                    activation=lyr.activation,
+                    input_t=lyr.input_t,
+                    weight_t=lyr.weight_t,
+                    bias_t=lyr.bias_t,
+                    output_t=lyr.output_t,
                 )
                 for lyr in hm.eie_layers
             ]
@@ -158,16 +184,21 @@ def bench_model(hm, x, n: int) -> list[dict]:
             total = np.array([[c.total_cycles for c in s] for s in per_sample])
             busy = np.array([[c.pe_busy.sum() for c in s] for s in per_sample])  # PE-cycles not starved
             slots = np.array([[c.n_pe * c.cycles for c in s] for s in per_sample])
-            rows.append({
-                "n_pe": p, "fifo_depth": d,
-                "pe_array_cycles": float(cycles.sum(axis=1).mean()),
-                "total_cycles": float(total.sum(axis=1).mean()),
-                "load_balance_efficiency": float(busy.sum() / slots.sum()),
-                "load_balance_efficiency_per_layer": [float(v) for v in busy.sum(axis=0) / slots.sum(axis=0)],
-                "work_efficiency": float(ideal.sum() / cycles.sum()),
-                "work_efficiency_per_layer": [float(v) for v in ideal.sum(axis=0) / cycles.sum(axis=0)],
-                "onchip_bytes": int(sum(pe_memory(lyr).total_bytes * lyr.n_pe for lyr in layers)),
-            })
+            rows.append(
+                {
+                    "n_pe": p,
+                    "fifo_depth": d,
+                    "pe_array_cycles": float(cycles.sum(axis=1).mean()),
+                    "total_cycles": float(total.sum(axis=1).mean()),
+                    "load_balance_efficiency": float(busy.sum() / slots.sum()),
+                    "load_balance_efficiency_per_layer": [
+                        float(v) for v in busy.sum(axis=0) / slots.sum(axis=0)
+                    ],
+                    "work_efficiency": float(ideal.sum() / cycles.sum()),
+                    "work_efficiency_per_layer": [float(v) for v in ideal.sum(axis=0) / cycles.sum(axis=0)],
+                    "onchip_bytes": int(sum(pe_memory(lyr).total_bytes * lyr.n_pe for lyr in layers)),
+                }
+            )
     return rows
 
 
@@ -184,29 +215,59 @@ def print_table(res: dict) -> None:
     for col in ("implementation", "build (s)", "time / sample", "vs EIE csim"):
         t.add_column(col, justify="right" if col != "implementation" else "left")
     eie = res["eie"]["float_s_per_sample"]
-    t.add_row("EIE csim, raw bridge (batch call)", f"{res['eie']['compile_s']:.1f}",
-              f"{res['eie']['raw_s_per_sample'] * 1e6:.1f} us", "")
+    t.add_row(
+        "EIE csim, raw bridge (batch call)",
+        f"{res['eie']['compile_s']:.1f}",
+        f"{res['eie']['raw_s_per_sample'] * 1e6:.1f} us",
+        "",
+    )
     t.add_row("EIE csim, hls4ml predict (per sample)", "", f"{eie * 1e6:.1f} us", "1.0x")
     for v in res["vivado"]:
-        t.add_row(f"hls4ml Vivado io_parallel {v['strategy']}", f"{v['compile_s']:.1f}",
-                  f"{v['s_per_sample'] * 1e6:.1f} us", f"{v['s_per_sample'] / eie:.1f}x slower")
-    t.add_row("numpy float32 dense, batch 1", "", f"{res['numpy']['s_per_sample'] * 1e6:.1f} us",
-              f"{res['numpy']['s_per_sample'] / eie:.2f}x")
+        t.add_row(
+            f"hls4ml Vivado io_parallel {v['strategy']}",
+            f"{v['compile_s']:.1f}",
+            f"{v['s_per_sample'] * 1e6:.1f} us",
+            f"{v['s_per_sample'] / eie:.1f}x slower",
+        )
+    t.add_row(
+        "numpy float32 dense, batch 1",
+        "",
+        f"{res['numpy']['s_per_sample'] * 1e6:.1f} us",
+        f"{res['numpy']['s_per_sample'] / eie:.2f}x",
+    )
     console.print(t)
     m = Table(title="modelled EIE (flow.eie.perf), mean per sample")
-    for col in ("PEs", "FIFO", "PE-array cycles", "total cycles", "load-balance eff.", "per layer", "work eff.",
-                "on-chip KB"):
+    for col in (
+        "PEs",
+        "FIFO",
+        "PE-array cycles",
+        "total cycles",
+        "load-balance eff.",
+        "per layer",
+        "work eff.",
+        "on-chip KB",
+    ):
         m.add_column(col, justify="right")
     for r in res["cycle_model"]:
-        m.add_row(str(r["n_pe"]), str(r["fifo_depth"]), f"{r['pe_array_cycles']:.0f}", f"{r['total_cycles']:.0f}",
-                  f"{r['load_balance_efficiency']:.3f}",
-                  " ".join(f"{v:.2f}" for v in r["load_balance_efficiency_per_layer"]),
-                  f"{r['work_efficiency']:.3f}", f"{r['onchip_bytes'] / 1024:.1f}")
+        m.add_row(
+            str(r["n_pe"]),
+            str(r["fifo_depth"]),
+            f"{r['pe_array_cycles']:.0f}",
+            f"{r['total_cycles']:.0f}",
+            f"{r['load_balance_efficiency']:.3f}",
+            " ".join(f"{v:.2f}" for v in r["load_balance_efficiency_per_layer"]),
+            f"{r['work_efficiency']:.3f}",
+            f"{r['onchip_bytes'] / 1024:.1f}",
+        )
     console.print(m)
-    console.print("load-balance eff. = 1 - starvation bubbles / PE cycles (EIE paper, Fig. 8); "
-                  "work eff. = (entries / P) / cycles (flow.eie.perf's LayerCycles.efficiency)")
-    console.print(f"dense 16-bit weights + biases on chip: {res['dense_16bit_bytes'] / 1024:.1f} KB; "
-                  f"EIE reference bit mismatches: {res['eie']['reference_bit_mismatches']}")
+    console.print(
+        "load-balance eff. = 1 - starvation bubbles / PE cycles (EIE paper, Fig. 8); "
+        "work eff. = (entries / P) / cycles (flow.eie.perf's LayerCycles.efficiency)"
+    )
+    console.print(
+        f"dense 16-bit weights + biases on chip: {res['dense_16bit_bytes'] / 1024:.1f} KB; "
+        f"EIE reference bit mismatches: {res['eie']['reference_bit_mismatches']}"
+    )
 
 
 def main(argv=None) -> int:
@@ -223,10 +284,20 @@ def main(argv=None) -> int:
     x, inputs = mnist_test(args.n)
     cm, source = load_model(args, x)
     eie, hm = bench_eie(cm, x, args.work, args.pe)
-    res = {"source": source, "inputs": inputs, "n": int(len(x)), "eie": eie,
-           "vivado": [], "numpy": bench_numpy(hm, x), "dense_16bit_bytes": dense_bytes(hm),
-           "host": {"python": platform.python_version(), "machine": platform.machine(),
-                    "processor": platform.processor()}}
+    res = {
+        "source": source,
+        "inputs": inputs,
+        "n": len(x),
+        "eie": eie,
+        "vivado": [],
+        "numpy": bench_numpy(hm, x),
+        "dense_16bit_bytes": dense_bytes(hm),
+        "host": {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "processor": platform.processor(),
+        },
+    }
     if not args.skip_vivado:
         for strategy in ("Latency", "Resource"):
             res["vivado"].append(bench_vivado(hm, x, args.work, strategy, args.n_vivado))

@@ -10,8 +10,8 @@ import pytest
 hls4ml = pytest.importorskip("hls4ml")
 tf = pytest.importorskip("tensorflow")
 
-from flow.errors import UsageError  # noqa: E402
-from flow.hls.synthetic import shared_kernel  # noqa: E402
+from flow.errors import UsageError
+from flow.hls.synthetic import shared_kernel
 
 L = tf.keras.layers
 PREC = "ap_fixed<16,6,AP_RND,AP_SAT>"
@@ -20,8 +20,12 @@ PREC = "ap_fixed<16,6,AP_RND,AP_SAT>"
 def _mlp(seed=0, n_values_layer1=None):
     rng = np.random.default_rng(seed)
     model = tf.keras.Sequential(
-        [L.Input(shape=(20,), name="x"), L.Dense(12, activation="relu", name="d1"), L.Dense(6, name="d2"),
-         L.Activation("softmax", name="sm")]
+        [
+            L.Input(shape=(20,), name="x"),
+            L.Dense(12, activation="relu", name="d1"),
+            L.Dense(6, name="d2"),
+            L.Activation("softmax", name="sm"),
+        ]
     )
     k1 = shared_kernel(rng, (20, 12), 0.4)
     if n_values_layer1:
@@ -32,7 +36,9 @@ def _mlp(seed=0, n_values_layer1=None):
 
 
 def _config(model, **layer_eie):
-    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", default_precision=PREC, backend="Vivado")
+    cfg = hls4ml.utils.config_from_keras_model(
+        model, granularity="name", default_precision=PREC, backend="Vivado"
+    )
     for lcfg in cfg["LayerName"].values():
         for key in lcfg.get("Precision", {}):
             lcfg["Precision"][key] = PREC
@@ -74,8 +80,11 @@ def test_dense_becomes_eiedense_with_fused_relu_and_per_layer_knobs(tmp_path):
 
 @pytest.mark.parametrize(
     "knobs, message",
-    [({"n_pe": 0}, r"layer 'd1': EIE n_pe=0"), ({"pes": 4}, r"unknown keys \['pes'\]"),
-     ({"code_bits": 9}, r"at most 8")],
+    [
+        ({"n_pe": 0}, r"layer 'd1': EIE n_pe=0"),
+        ({"pes": 4}, r"unknown keys \['pes'\]"),
+        ({"code_bits": 9}, r"at most 8"),
+    ],
 )
 def test_bad_eie_knobs_name_the_layer(tmp_path, knobs, message):
     model = _mlp()
@@ -85,7 +94,9 @@ def test_bad_eie_knobs_name_the_layer(tmp_path, knobs, message):
 
 def test_more_distinct_values_than_the_codebook_holds(tmp_path):
     model = _mlp(n_values_layer1=20)
-    with pytest.raises(UsageError, match=r"layer 'd1' has 20 distinct non-zero weights.*4-bit codebook holds 15"):
+    with pytest.raises(
+        UsageError, match=r"layer 'd1' has 20 distinct non-zero weights.*4-bit codebook holds 15"
+    ):
         _convert(model, _config(model), tmp_path / "prj")
     hm = _convert(model, _config(model, d1={"code_bits": 5}), tmp_path / "prj5")  # the fix works
     assert list(hm.get_layers())[1].get_attr("eie_layer").code_bits == 5
@@ -95,8 +106,14 @@ def test_more_distinct_values_than_the_codebook_holds(tmp_path):
 def test_conv_and_dense_model_compiles_with_conv_left_to_hls4ml(tmp_path):
     rng = np.random.default_rng(1)
     model = tf.keras.Sequential(
-        [L.Input(shape=(8, 8, 1), name="img"), L.Conv2D(3, 3, name="conv"), L.Activation("relu", name="crelu"),
-         L.MaxPooling2D(2, name="pool"), L.Flatten(name="flat"), L.Dense(5, name="fc")]
+        [
+            L.Input(shape=(8, 8, 1), name="img"),
+            L.Conv2D(3, 3, name="conv"),
+            L.Activation("relu", name="crelu"),
+            L.MaxPooling2D(2, name="pool"),
+            L.Flatten(name="flat"),
+            L.Dense(5, name="fc"),
+        ]
     )
     model.get_layer("conv").set_weights([rng.normal(0, 0.3, (3, 3, 1, 3)), np.zeros(3)])
     model.get_layer("fc").set_weights([shared_kernel(rng, (27, 5), 0.5), rng.normal(0, 0.1, 5)])

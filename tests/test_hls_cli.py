@@ -10,10 +10,10 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 pytest.importorskip("hls4ml")
 
-from flow.cli import main  # noqa: E402
-from flow.compress.io import save_compressed  # noqa: E402
-from flow.config import FlowConfig, dump_config  # noqa: E402
-from flow.hls.synthetic import as_compressed, shared_mlp  # noqa: E402
+from flow.cli import main
+from flow.compress.io import save_compressed
+from flow.config import FlowConfig, dump_config
+from flow.hls.synthetic import as_compressed, shared_mlp
 
 
 def _save(folder, cm):
@@ -46,8 +46,11 @@ def test_flow_csim_reports_and_writes_json(model_dir, tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "argv, message",
-    [(["--pe", "0"], "--pe=0: the engine needs at least 1"), (["--n", "-1"], "--n=-1"),
-     (["--fifo-depth", "0"], "--fifo-depth=0")],
+    [
+        (["--pe", "0"], "--pe=0: the engine needs at least 1"),
+        (["--n", "-1"], "--n=-1"),
+        (["--fifo-depth", "0"], "--fifo-depth=0"),
+    ],
 )
 def test_flow_csim_bad_options_exit_2(model_dir, argv, message, capsys):
     assert main(["csim", str(model_dir), *argv]) == 2

@@ -9,16 +9,16 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 pytest.importorskip("hls4ml")
-from hypothesis import HealthCheck, example, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from hypothesis.extra.numpy import arrays  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
-from flow.eie.reference import eie_network  # noqa: E402
-from flow.errors import FlowError, UsageError  # noqa: E402
-from flow.hls import csim  # noqa: E402
-from flow.hls.config import HLSConfig  # noqa: E402
-from flow.hls.convert import convert  # noqa: E402
-from flow.hls.synthetic import as_compressed, shared_mlp  # noqa: E402
+from flow.eie.reference import eie_network
+from flow.errors import FlowError, UsageError
+from flow.hls import csim
+from flow.hls.config import HLSConfig
+from flow.hls.convert import convert
+from flow.hls.synthetic import as_compressed, shared_mlp
 
 pytestmark = pytest.mark.csim
 
@@ -71,9 +71,13 @@ def test_raw_csim_equals_reference_on_any_input(compiled, x):
 
 def test_float_predict_is_the_raw_path_with_saturation(compiled, digits):
     _, hm, _ = compiled
-    x = np.concatenate([digits.x_test[:20], digits.x_test[:5] * 1e4, -digits.x_test[:5] * 1e4, np.zeros((1, 64))])
+    x = np.concatenate(
+        [digits.x_test[:20], digits.x_test[:5] * 1e4, -digits.x_test[:5] * 1e4, np.zeros((1, 64))]
+    )
     x_raw = hm.input_t.quantize(x)
-    assert x_raw.max() == hm.input_t.max_raw and x_raw.min() == hm.input_t.min_raw  # saturating inputs present
+    assert (
+        x_raw.max() == hm.input_t.max_raw and x_raw.min() == hm.input_t.min_raw
+    )  # saturating inputs present
     out_t = hm.eie_layers[-1].output_t
     np.testing.assert_array_equal(csim.predict(hm, x), out_t.to_float(csim.predict_raw(hm, x_raw)))
 
@@ -89,7 +93,7 @@ def test_generated_project_has_no_ap_fixed_weight_arrays(compiled):
     top = (prj / "firmware" / "digits_eie.cpp").read_text()
     assert "weights/w" not in params and "weights/b" not in params
     assert "load_weights_from_txt" not in top
-    assert "extern \"C\"" in (prj / "digits_eie_raw_bridge.cpp").read_text()
+    assert 'extern "C"' in (prj / "digits_eie_raw_bridge.cpp").read_text()
 
 
 def test_bad_inputs_are_usage_errors(compiled):
@@ -118,8 +122,9 @@ def test_check_agreement_reports_a_wrong_layer(compiled, digits):
 
 def test_unsupported_activation_is_named(tmp_path):
     L = tf.keras.layers
-    model = tf.keras.Sequential([L.Input(shape=(8,)), L.Dense(4, name="h"), L.Activation("tanh", name="t"),
-                                 L.Dense(2, name="o")])
+    model = tf.keras.Sequential(
+        [L.Input(shape=(8,)), L.Dense(4, name="h"), L.Activation("tanh", name="t"), L.Dense(2, name="o")]
+    )
     with pytest.raises(UsageError, match=r"layer 't': activation 'tanh'.*relu"):
         convert(model, HLSConfig(), tmp_path / "prj", calib_x=np.ones((4, 8)))
     with pytest.raises(UsageError, match="calib_x"):

@@ -17,15 +17,21 @@ from flow.errors import FlowError, UsageError
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("csim", help="C simulation of the EIE HLS code: accuracy, agreement, bit-exactness",
-                              description=__doc__)
+    p = subparsers.add_parser(
+        "csim",
+        help="C simulation of the EIE HLS code: accuracy, agreement, bit-exactness",
+        description=__doc__,
+    )
     p.add_argument("model_dir", type=Path, help="compressed-model folder written by `flow compress`")
     p.add_argument("--data-dir", help="MNIST idx folder (sets data.data_dir; digits becomes mnist)")
     p.add_argument("--n", type=int, default=1000, help="test samples to simulate (default 1000, 0 = all)")
-    p.add_argument("--pe", type=int, help="processing elements per layer (default: the folder's config, hls.n_pe)")
+    p.add_argument(
+        "--pe", type=int, help="processing elements per layer (default: the folder's config, hls.n_pe)"
+    )
     p.add_argument("--fifo-depth", type=int, help="activation FIFO depth per PE (default: hls.fifo_depth)")
-    p.add_argument("--min-agreement", type=float, default=0.99,
-                   help="minimum top-1 agreement with Keras (default 0.99)")
+    p.add_argument(
+        "--min-agreement", type=float, default=0.99, help="minimum top-1 agreement with Keras (default 0.99)"
+    )
     p.add_argument("--out", type=Path, help="output folder (default: <model_dir>/csim)")
     p.set_defaults(func=run)
 
@@ -79,8 +85,9 @@ def simulate(model_dir: Path, cfg, out_dir: Path, n: int, min_agreement: float =
     hls_model = convert(cm, cfg.hls, out_dir / "hls")
     convert_s = time.perf_counter() - t0
     compile_s = csim.compile_model(hls_model)
-    res = csim.check_agreement(hls_model, cm.model, x, hls_model.eie_layers, min_agreement=min_agreement,
-                               raise_on_failure=False)
+    res = csim.check_agreement(
+        hls_model, cm.model, x, hls_model.eie_layers, min_agreement=min_agreement, raise_on_failure=False
+    )
     keras_pred = np.argmax(cm.model.predict(x, verbose=0, batch_size=256), axis=1)
     summary = {
         "model_dir": str(model_dir),
@@ -97,9 +104,19 @@ def simulate(model_dir: Path, cfg, out_dir: Path, n: int, min_agreement: float =
         "compile_s": compile_s,
         "hls_project": str(out_dir / "hls"),
         "layers": [
-            {"name": lyr.name, "n_in": lyr.n_in, "n_out": lyr.n_out, "n_pe": lyr.n_pe, "fifo_depth": lyr.fifo_depth,
-             "nnz": int(lyr.encoding.nnz), "code_bits": lyr.code_bits, "index_bits": lyr.index_bits,
-             "activation": lyr.activation, "input_type": lyr.input_t.to_dict(), "output_type": lyr.output_t.to_dict()}
+            {
+                "name": lyr.name,
+                "n_in": lyr.n_in,
+                "n_out": lyr.n_out,
+                "n_pe": lyr.n_pe,
+                "fifo_depth": lyr.fifo_depth,
+                "nnz": int(lyr.encoding.nnz),
+                "code_bits": lyr.code_bits,
+                "index_bits": lyr.index_bits,
+                "activation": lyr.activation,
+                "input_type": lyr.input_t.to_dict(),
+                "output_type": lyr.output_t.to_dict(),
+            }
             for lyr in hls_model.eie_layers
         ],
         "failures": res["failures"],
@@ -120,8 +137,11 @@ def print_summary(summary: dict, console=None) -> None:
     t.add_row("accuracy (csim)", f"{summary['accuracy_csim']:.4f}")
     t.add_row("accuracy (Keras)", f"{summary['accuracy_keras']:.4f}")
     t.add_row("top-1 agreement with Keras", f"{summary['top1_agreement']:.4f}")
-    ref = "not covered (non-EIE layers)" if not summary["reference_checked"] else (
-        f"{summary['bit_mismatches']} bits in {summary['mismatched_samples']} samples")
+    ref = (
+        "not covered (non-EIE layers)"
+        if not summary["reference_checked"]
+        else (f"{summary['bit_mismatches']} bits in {summary['mismatched_samples']} samples")
+    )
     t.add_row("mismatches vs reference", ref)
     t.add_row("csim time per sample", f"{summary['csim_us_per_sample']:.1f} us")
     t.add_row("g++ build", f"{summary['compile_s']:.1f} s")
@@ -131,9 +151,16 @@ def print_summary(summary: dict, console=None) -> None:
         lt.add_column(col)
     for lyr in summary["layers"]:
         o = lyr["output_type"]
-        lt.add_row(lyr["name"], f"{lyr['n_in']}x{lyr['n_out']}", str(lyr["n_pe"]), str(lyr["fifo_depth"]),
-                   str(lyr["nnz"]), f"{lyr['code_bits']}/{lyr['index_bits']}", lyr["activation"],
-                   f"<{o['width']},{o['integer']}>")
+        lt.add_row(
+            lyr["name"],
+            f"{lyr['n_in']}x{lyr['n_out']}",
+            str(lyr["n_pe"]),
+            str(lyr["fifo_depth"]),
+            str(lyr["nnz"]),
+            f"{lyr['code_bits']}/{lyr['index_bits']}",
+            lyr["activation"],
+            f"<{o['width']},{o['integer']}>",
+        )
     console.print(lt)
 
 

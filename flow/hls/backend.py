@@ -56,7 +56,9 @@ class EIEBackend(VivadoBackend):
     def create_initial_config(self, part="xc7z020clg400-1", clock_period=10, io_type="io_parallel", **kwargs):
         if io_type != "io_parallel":
             raise UsageError(f"io_type={io_type!r}: the EIE backend supports io_parallel only")
-        config = super().create_initial_config(part=part, clock_period=clock_period, io_type=io_type, **kwargs)
+        config = super().create_initial_config(
+            part=part, clock_period=clock_period, io_type=io_type, **kwargs
+        )
         return config
 
     # -- csim ------------------------------------------------------------------------------------
@@ -72,7 +74,11 @@ class EIEBackend(VivadoBackend):
             raise FlowError(
                 f"csim build of {out_dir} failed (exit {exc.returncode}); the last compiler lines:\n{tail}"
             ) from None
-        lib = out_dir / "firmware" / f"{model.config.get_project_name()}-{model.config.get_config_value('Stamp')}.so"
+        lib = (
+            out_dir
+            / "firmware"
+            / f"{model.config.get_project_name()}-{model.config.get_config_value('Stamp')}.so"
+        )
         return str(lib)
 
     def predict(self, model, x):
@@ -92,5 +98,7 @@ class EIEBackend(VivadoBackend):
 
     def build(self, model, **kwargs):
         if shutil.which("vivado_hls") is None and shutil.which("vitis_hls") is None:
-            raise ToolMissing("neither vivado_hls nor vitis_hls is on PATH; source the Xilinx settings script")
+            raise ToolMissing(
+                "neither vivado_hls nor vitis_hls is on PATH; source the Xilinx settings script"
+            )
         return super().build(model, **kwargs)

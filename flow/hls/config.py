@@ -51,7 +51,10 @@ def eie_knobs(model_config, layer_name: str) -> dict:
     knobs = HLSConfig().eie_defaults()
     for source, where in (
         (hls.get("Model", {}).get("EIE", {}), "config['Model']['EIE']"),
-        (hls.get("LayerName", {}).get(layer_name, {}).get("EIE", {}), f"config['LayerName']['{layer_name}']['EIE']"),
+        (
+            hls.get("LayerName", {}).get(layer_name, {}).get("EIE", {}),
+            f"config['LayerName']['{layer_name}']['EIE']",
+        ),
     ):
         unknown = set(source) - set(EIE_KNOBS)
         if unknown:

@@ -11,6 +11,7 @@ the softmax an ap_fixed<40,20> that outputs a constant.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from dataclasses import dataclass
@@ -109,7 +110,11 @@ def hardware_layers(model) -> list:
                 continue
             raise UsageError(
                 f"layer '{layer.name}': activation '{act}' "
-                + ("is only supported as the last layer" if act == "softmax" else "is not supported by the EIE flow")
+                + (
+                    "is only supported as the last layer"
+                    if act == "softmax"
+                    else "is not supported by the EIE flow"
+                )
                 + "; fix: use relu directly after a Dense/Conv2D layer and a final softmax"
             )
         elif kind in PASS_THROUGH:
@@ -140,7 +145,11 @@ def build_twin(model, items):
             else:
                 src = model.get_layer(it.name).get_config()
                 layer = L.Conv2D(
-                    it.kernel.shape[-1], src["kernel_size"], strides=src["strides"], padding=src["padding"], **conf
+                    it.kernel.shape[-1],
+                    src["kernel_size"],
+                    strides=src["strides"],
+                    padding=src["padding"],
+                    **conf,
                 )
             x = layer(x)
             layer.set_weights([it.kernel] + ([it.bias] if it.bias is not None else []))
@@ -172,11 +181,11 @@ def types_from_records(compressed, wlayers: list[WeightLayer]) -> None:
             raise UsageError(
                 f"layer '{w.name}' has no record in compression.json; run `flow compress` on this model again"
             )
-        get = (lambda k: rec[k]) if isinstance(rec, dict) else (lambda k: getattr(rec, k))
+        fields = rec if isinstance(rec, dict) else vars(rec)
         w.input_t, w.weight_t, w.bias_t, w.output_t = (
-            FixedType.from_dict(get(k)) for k in ("input_type", "weight_type", "bias_type", "output_type")
+            FixedType.from_dict(fields[k]) for k in ("input_type", "weight_type", "bias_type", "output_type")
         )
-        w.code_bits, w.index_bits = int(get("code_bits")), int(get("index_bits"))
+        w.code_bits, w.index_bits = int(fields["code_bits"]), int(fields["index_bits"])
 
 
 def types_from_dicts(layer_types: dict, wlayers: list[WeightLayer]) -> None:
@@ -210,11 +219,15 @@ def types_from_profile(twin, wlayers: list[WeightLayer], calib_x: np.ndarray) ->
 
 
 def _check_chain(wlayers: list[WeightLayer]) -> None:
-    for a, b in zip(wlayers, wlayers[1:]):
+    for a, b in itertools.pairwise(wlayers):
         if a.output_t != b.input_t:
             log.warning(
                 "layer '%s' records input %s but '%s' outputs %s; the hardware uses %s",
-                b.name, b.input_t.cpp, a.name, a.output_t.cpp, a.output_t.cpp,
+                b.name,
+                b.input_t.cpp,
+                a.name,
+                a.output_t.cpp,
+                a.output_t.cpp,
             )
 
 
@@ -224,7 +237,9 @@ def hls_config(twin, wlayers: list[WeightLayer], hls_cfg: HLSConfig, layer_knobs
     import hls4ml
 
     default = to_config_string(wlayers[0].input_t)
-    cfg = hls4ml.utils.config_from_keras_model(twin, granularity="name", default_precision=default, backend="Vivado")
+    cfg = hls4ml.utils.config_from_keras_model(
+        twin, granularity="name", default_precision=default, backend="Vivado"
+    )
     cfg["Model"].update({"Strategy": "Latency", "ReuseFactor": 1, "EIE": hls_cfg.eie_defaults()})
     by_name = {w.name: w for w in wlayers}
     current = wlayers[0].input_t  # the type flowing along the chain
@@ -233,12 +248,15 @@ def hls_config(twin, wlayers: list[WeightLayer], hls_cfg: HLSConfig, layer_knobs
         if name in by_name:
             w = by_name[name]
             prec.update(
-                weight=to_config_string(w.weight_t), bias=to_config_string(w.bias_t),
+                weight=to_config_string(w.weight_t),
+                bias=to_config_string(w.bias_t),
                 result=to_config_string(w.output_t),
             )
             acc_frac = current.frac + w.weight_t.frac  # exact products; EIEDense derives its own accum_t
             prec["accum"] = f"ap_fixed<48,{48 - acc_frac}>"
-            knobs = {k: v for k, v in (("code_bits", w.code_bits), ("index_bits", w.index_bits)) if v is not None}
+            knobs = {
+                k: v for k, v in (("code_bits", w.code_bits), ("index_bits", w.index_bits)) if v is not None
+            }
             knobs.update((layer_knobs or {}).get(name, {}))
             if w.kind == "Dense" and knobs:
                 lcfg["EIE"] = knobs
@@ -260,8 +278,15 @@ def hls_config(twin, wlayers: list[WeightLayer], hls_cfg: HLSConfig, layer_knobs
     return cfg
 
 
-def convert(compressed, hls_cfg: HLSConfig | None, output_dir, calib_x=None, *, layer_types: dict | None = None,
-            layer_knobs: dict | None = None):
+def convert(
+    compressed,
+    hls_cfg: HLSConfig | None,
+    output_dir,
+    calib_x=None,
+    *,
+    layer_types: dict | None = None,
+    layer_knobs: dict | None = None,
+):
     """The hls4ml ModelGraph (backend 'EIE', io_parallel) of a compressed model; ends at the logits.
 
     compressed: a flow.compress.io.CompressedModel (types from its records), or a Keras model
@@ -281,7 +306,7 @@ def convert(compressed, hls_cfg: HLSConfig | None, output_dir, calib_x=None, *, 
     items = hardware_layers(model)
     wlayers = [it for it in items if isinstance(it, WeightLayer)]
     twin = build_twin(model, items)
-    if hasattr(compressed, "layers") and isinstance(getattr(compressed, "layers"), dict):
+    if hasattr(compressed, "layers") and isinstance(compressed.layers, dict):
         types_from_records(compressed, wlayers)
     elif layer_types is not None:
         types_from_dicts(layer_types, wlayers)
@@ -304,7 +329,9 @@ def convert(compressed, hls_cfg: HLSConfig | None, output_dir, calib_x=None, *, 
         clock_period=hls_cfg.clock_period,
         io_type="io_parallel",
     )
-    hls_model.eie_layers = [n.get_attr("eie_layer") for n in hls_model.get_layers() if n.class_name == "EIEDense"]
+    hls_model.eie_layers = [
+        n.get_attr("eie_layer") for n in hls_model.get_layers() if n.class_name == "EIEDense"
+    ]
     hls_model.keras_twin = twin
     from flow.hls.types import from_hls
 

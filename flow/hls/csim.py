@@ -33,7 +33,9 @@ def compile_model(hls_model) -> float:
 def _require_compiled(hls_model):
     lib = getattr(hls_model, "_top_function_lib", None)
     if lib is None:
-        raise UsageError("the hls4ml model is not compiled; call flow.hls.csim.compile_model(hls_model) first")
+        raise UsageError(
+            "the hls4ml model is not compiled; call flow.hls.csim.compile_model(hls_model) first"
+        )
     return lib
 
 
@@ -79,7 +81,9 @@ def predict_raw(hls_model, x_raw) -> np.ndarray:
         ) from None
     x = _as_batch(x_raw, n_inputs(hls_model), "predict_raw()")
     if not np.issubdtype(x.dtype, np.integer):
-        raise UsageError(f"predict_raw(): inputs must be raw integers (got {x.dtype}); quantize with input_t.quantize")
+        raise UsageError(
+            f"predict_raw(): inputs must be raw integers (got {x.dtype}); quantize with input_t.quantize"
+        )
     in_t = from_hls(hls_model.get_input_variables()[0].type.precision, "model input")
     if x.size and not in_t.representable(x):
         raise UsageError(
@@ -89,8 +93,11 @@ def predict_raw(hls_model, x_raw) -> np.ndarray:
     x = np.ascontiguousarray(x, dtype=np.int64)
     out = np.zeros((x.shape[0], n_outputs(hls_model)), dtype=np.int64)
     fn.restype = None
-    fn.argtypes = [npc.ndpointer(np.int64, flags="C_CONTIGUOUS"), npc.ndpointer(np.int64, flags="C_CONTIGUOUS"),
-                   ctypes.c_int]
+    fn.argtypes = [
+        npc.ndpointer(np.int64, flags="C_CONTIGUOUS"),
+        npc.ndpointer(np.int64, flags="C_CONTIGUOUS"),
+        ctypes.c_int,
+    ]
     if x.shape[0]:
         fn(x, out, int(x.shape[0]))
     return out
@@ -101,8 +108,9 @@ def reference_covers(hls_model) -> bool:
     return all(n.class_name in _DATA_ONLY or n.class_name == "EIEDense" for n in hls_model.get_layers())
 
 
-def check_agreement(hls_model, keras_model, x, eie_layers, *, min_agreement: float = 0.99,
-                    raise_on_failure: bool = True) -> dict:
+def check_agreement(
+    hls_model, keras_model, x, eie_layers, *, min_agreement: float = 0.99, raise_on_failure: bool = True
+) -> dict:
     """Run csim on float inputs x (n, n_in) and compare with Keras (top-1) and the reference (bits).
 
     Returns {'n', 'top1_agreement', 'agreeing', 'bit_mismatches', 'mismatched_samples', 'reference_checked',
@@ -120,15 +128,23 @@ def check_agreement(hls_model, keras_model, x, eie_layers, *, min_agreement: flo
     t0 = time.perf_counter()
     y_raw = predict_raw(hls_model, x_raw)
     per_sample = (time.perf_counter() - t0) / x.shape[0]
-    result = {"n": int(x.shape[0]), "csim_s_per_sample": per_sample, "reference_checked": False,
-              "bit_mismatches": None, "mismatched_samples": None}
+    result = {
+        "n": int(x.shape[0]),
+        "csim_s_per_sample": per_sample,
+        "reference_checked": False,
+        "bit_mismatches": None,
+        "mismatched_samples": None,
+    }
     failures = []
     last = eie_layers[-1] if eie_layers else None
     if eie_layers and reference_covers(hls_model):
         ref = eie_network(x_raw, eie_layers)
         diff = ref != y_raw
-        result.update(reference_checked=True, bit_mismatches=int(diff.sum()),
-                      mismatched_samples=int(diff.any(axis=1).sum()))
+        result.update(
+            reference_checked=True,
+            bit_mismatches=int(diff.sum()),
+            mismatched_samples=int(diff.any(axis=1).sum()),
+        )
         if diff.any():
             s, j = map(int, np.argwhere(diff)[0])
             failures.append(
@@ -137,11 +153,16 @@ def check_agreement(hls_model, keras_model, x, eie_layers, *, min_agreement: flo
                 f"{diff.shape[0]} samples; first at sample {s}, output {j}: csim {y_raw[s, j]} vs "
                 f"reference {ref[s, j]} (raw {last.output_t.cpp}); the kernel or its config is wrong"
             )
-    keras_top1 = np.argmax(np.asarray(keras_model.predict(x.reshape((-1, *keras_model.input_shape[1:])),
-                                                           verbose=0, batch_size=256)), axis=1)
+    keras_top1 = np.argmax(
+        np.asarray(
+            keras_model.predict(x.reshape((-1, *keras_model.input_shape[1:])), verbose=0, batch_size=256)
+        ),
+        axis=1,
+    )
     agreeing = int(np.sum(np.argmax(y_raw, axis=1) == keras_top1))
-    result.update(top1_agreement=agreeing / x.shape[0], agreeing=agreeing,
-                  predictions=np.argmax(y_raw, axis=1))
+    result.update(
+        top1_agreement=agreeing / x.shape[0], agreeing=agreeing, predictions=np.argmax(y_raw, axis=1)
+    )
     if result["top1_agreement"] < min_agreement:
         name = last.name if last is not None else list(hls_model.get_layers())[-1].name
         failures.append(

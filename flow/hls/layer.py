@@ -14,11 +14,11 @@ from flow.hls.types import to_hls
 
 
 class EIEDense(Layer):
-    _expected_attributes = [
+    _expected_attributes = (
         Attribute("n_in"),
         Attribute("n_out"),
         Attribute("eie_layer", value_type=object),
-    ]
+    )
 
     def initialize(self):
         eie = self.get_attr("eie_layer")

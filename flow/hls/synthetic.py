@@ -34,7 +34,9 @@ def shared_kernel(rng, shape, density: float, code_bits: int = 4, scale: float =
     return kernel
 
 
-def shared_mlp(widths, densities, *, code_bits: int = 4, seed: int = 0, calib_x=None, name: str = "shared_mlp"):
+def shared_mlp(
+    widths, densities, *, code_bits: int = 4, seed: int = 0, calib_x=None, name: str = "shared_mlp"
+):
     """(Keras model, {layer: FixedType dicts}) for an MLP widths[0] -> ... -> widths[-1] (+ softmax).
 
     The types are 16-bit RND/SAT with integer bits from the activation ranges on calib_x (default:
@@ -73,8 +75,13 @@ def shared_mlp(widths, densities, *, code_bits: int = 4, seed: int = 0, calib_x=
         if b_t.frac > acc_frac:
             b_t = FixedType(16, 16 - acc_frac, True, "RND", "SAT")
         out_t = _type(np.max(np.abs(a)))
-        types[dense.name] = {"input_type": prev.to_dict(), "weight_type": w_t.to_dict(), "bias_type": b_t.to_dict(),
-                             "output_type": out_t.to_dict(), "activation": "relu" if i < len(widths) - 1 else "linear"}
+        types[dense.name] = {
+            "input_type": prev.to_dict(),
+            "weight_type": w_t.to_dict(),
+            "bias_type": b_t.to_dict(),
+            "output_type": out_t.to_dict(),
+            "activation": "relu" if i < len(widths) - 1 else "linear",
+        }
         prev = out_t
     return model, types
 
@@ -92,14 +99,28 @@ def as_compressed(model, types: dict, code_bits: int = 4, index_bits: int = 4):
         codes = np.searchsorted(values, kernel) + 1
         codes[kernel == 0] = 0
         layers[name] = CompressedLayer(
-            name=name, codebook=codebook, mask=kernel != 0, codes=codes, code_bits=code_bits, index_bits=index_bits,
-            activation=t["activation"], input_type=t["input_type"], weight_type=t["weight_type"],
-            bias_type=t["bias_type"], output_type=t["output_type"],
+            name=name,
+            codebook=codebook,
+            mask=kernel != 0,
+            codes=codes,
+            code_bits=code_bits,
+            index_bits=index_bits,
+            activation=t["activation"],
+            input_type=t["input_type"],
+            weight_type=t["weight_type"],
+            bias_type=t["bias_type"],
+            output_type=t["output_type"],
         )
     return CompressedModel(model=model, layers=layers)
 
 
 def lenet300(seed: int = 0, calib_x=None, code_bits: int = 4):
     """LeNet-300-100 (784-300-100-10) with the paper's densities and shared weights."""
-    return shared_mlp([784, 300, 100, 10], LENET300_DENSITY, code_bits=code_bits, seed=seed, calib_x=calib_x,
-                      name="lenet300")
+    return shared_mlp(
+        [784, 300, 100, 10],
+        LENET300_DENSITY,
+        code_bits=code_bits,
+        seed=seed,
+        calib_x=calib_x,
+        name="lenet300",
+    )

@@ -57,7 +57,9 @@ def raw_io(var) -> dict:
 class EIEWriter(VivadoWriter):
     def write_hls(self, model, is_multigraph=False):
         if is_multigraph:
-            raise UsageError("the EIE backend does not support multi-graph (stitched) models; convert one graph")
+            raise UsageError(
+                "the EIE backend does not support multi-graph (stitched) models; convert one graph"
+            )
         self.write_project_dir(model)
         self.write_project_cpp(model)
         self.write_project_header(model)
@@ -103,15 +105,30 @@ class EIEWriter(VivadoWriter):
             target.unlink(missing_ok=True)  # predict_raw supports one input and one output only
             return
         i, o = raw_io(inputs[0]), raw_io(outputs[0])
-        text = _env().get_template("raw_bridge.cpp.j2").render(
-            project=project,
-            namespace=model.config.get_writer_config().get("Namespace", None),
-            n_in=inputs[0].size(),
-            n_out=outputs[0].size(),
-            in_name=i["name"], in_type=i["type"], in_size=i["size"], in_width=i["width"],
-            in_frac=i["frac"], in_bits_t=i["bits_t"], in_cpp=i["cpp"],
-            out_name=o["name"], out_type=o["type"], out_size=o["size"], out_width=o["width"],
-            out_frac=o["frac"], out_bits_t=o["bits_t"], out_to_int=o["to_int"], out_cpp=o["cpp"],
+        text = (
+            _env()
+            .get_template("raw_bridge.cpp.j2")
+            .render(
+                project=project,
+                namespace=model.config.get_writer_config().get("Namespace", None),
+                n_in=inputs[0].size(),
+                n_out=outputs[0].size(),
+                in_name=i["name"],
+                in_type=i["type"],
+                in_size=i["size"],
+                in_width=i["width"],
+                in_frac=i["frac"],
+                in_bits_t=i["bits_t"],
+                in_cpp=i["cpp"],
+                out_name=o["name"],
+                out_type=o["type"],
+                out_size=o["size"],
+                out_width=o["width"],
+                out_frac=o["frac"],
+                out_bits_t=o["bits_t"],
+                out_to_int=o["to_int"],
+                out_cpp=o["cpp"],
+            )
         )
         target.write_text(text)
 
@@ -123,11 +140,15 @@ class EIEWriter(VivadoWriter):
         if (out_dir / f"{project}_raw_bridge.cpp").exists():
             sources.append(f"{project}_raw_bridge.cpp")
         unity = f"{project}_csim.cpp"
-        (out_dir / unity).write_text(_env().get_template("csim_unity.cpp.j2").render(project=project, sources=sources))
+        (out_dir / unity).write_text(
+            _env().get_template("csim_unity.cpp.j2").render(project=project, sources=sources)
+        )
         script = out_dir / "build_lib.sh"
         script.write_text(
             _env()
             .get_template("build_lib.sh.j2")
-            .render(project=project, stamp=model.config.get_config_value("Stamp"), unity=unity, cflags=CSIM_CFLAGS)
+            .render(
+                project=project, stamp=model.config.get_config_value("Stamp"), unity=unity, cflags=CSIM_CFLAGS
+            )
         )
         script.chmod(script.stat().st_mode | stat.S_IEXEC)
