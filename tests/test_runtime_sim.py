@@ -304,3 +304,36 @@ def test_write_bundle_and_flow_run_sim(tmp_path, tiny, capsys):
     write_test_vectors(bundle, x)
     assert main(["run", str(bundle)]) == 2  # no .bit/.hwh in this bundle: a usage error, not a crash
     assert "lacks tiny.bit and tiny.hwh" in capsys.readouterr().err
+
+
+def test_sim_dma_stalls_like_the_hardware(bundle):
+    """Register level: wrong transfer lengths stall the channel they would stall on the board."""
+    import pynq
+
+    ol = sim_overlay(bundle)
+    dev, send, recv = ol.device, ol.dma.sendchannel, ol.dma.recvchannel
+    words = ol.in_layout.pack(np.zeros((2, N_IN), dtype=np.int64))
+
+    def run(n_in_words, n_out_words, n_samples=2):
+        inbuf = pynq.allocate((n_in_words,), np.uint64, target=dev)
+        outbuf = pynq.allocate((n_out_words,), np.uint64, target=dev)
+        inbuf[: min(n_in_words, words.size)] = words[:n_in_words]
+        recv.transfer(outbuf)
+        send.transfer(inbuf)
+        ol.ip.start_batch(n_samples)
+        return send.idle, recv.idle, bool(ol.ip.ctrl & 0x2)
+
+    def reload():  # a stalled design needs the bitstream again; the DMA channels restart
+        ol.overlay.download()
+        send.start()
+        recv.start()
+
+    assert run(4, 2) == (True, True, True)  # exact sizes: all done
+    reload()
+    assert run(5, 2) == (False, True, True)  # a word too many: MM2S never drains
+    reload()
+    assert run(3, 2) == (True, False, False)  # a word short: the IP waits, no TLAST
+    reload()
+    assert run(4, 1) == (True, True, False)  # output buffer full: S2MM ends, the IP stalls
+    recv.wait()
+    assert recv.transferred == 8 and dev.downloads == 4
