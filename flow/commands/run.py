@@ -27,7 +27,10 @@ def add_parser(subparsers) -> None:
         help="test-vector npz (x, y_raw, labels); default: the bundle's test_vectors",
     )
     p.add_argument(
-        "--batch-size", type=int, default=None, help="samples per DMA transfer (default: as large as fits)"
+        "--batch-size",
+        type=int,
+        default=None,
+        help="samples per DMA transfer (default 8192, fewer if the DMA length limit says so)",
     )
     p.add_argument("--limit", type=int, default=None, help="run only the first N samples")
     p.add_argument(

@@ -30,6 +30,8 @@ N_SAMPLES = 0x10
 AP_START, AP_DONE, AP_IDLE = 0x1, 0x2, 0x4
 
 DEFAULT_TIMEOUT_S = 5.0
+#: samples per DMA transfer unless batch_size says otherwise: keeps one transfer well inside the timeout
+DEFAULT_MAX_BATCH = 8192
 _POLL_S = 1e-4
 
 
@@ -136,7 +138,7 @@ class EIEOverlay:
         self.timings: dict = {}
         max_bytes = int(getattr(self.dma, "buffer_max_size", (1 << self.meta.dma.length_bits) - 1))
         per_sample = max(self.in_layout.bytes_per_sample, self.out_layout.bytes_per_sample)
-        self.max_transfer_samples = max(1, max_bytes // per_sample)
+        self.max_transfer_samples = max(1, max_bytes // per_sample)  # the DMA length register's limit
 
     # -- setup -------------------------------------------------------------------------------
 
@@ -213,7 +215,7 @@ class EIEOverlay:
         Floats are quantized to the input type (its rounding and saturation) and the outputs are
         returned as floats, softmax applied when the bundle says so. With raw=True, X holds raw
         fixed-point integers and the raw int64 outputs are returned. batch_size caps the samples per
-        DMA transfer (default: as many as the DMA length register allows).
+        DMA transfer (default: 8192, or fewer if the DMA length register allows fewer).
         """
         if self._stuck:
             raise FlowError(
@@ -222,11 +224,11 @@ class EIEOverlay:
         x_raw = self._check_input(X, raw)
         n = x_raw.shape[0]
         out_raw = np.zeros((n, self.io.n_out), dtype=np.int64)
-        chunk = self.max_transfer_samples
+        chunk = min(self.max_transfer_samples, DEFAULT_MAX_BATCH)
         if batch_size is not None:
             if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
                 raise UsageError(f"batch_size must be a positive integer, got {batch_size!r}")
-            chunk = min(chunk, int(batch_size))
+            chunk = min(self.max_transfer_samples, int(batch_size))
         latencies = []
         t0 = time.perf_counter()
         for start in range(0, n, chunk):
