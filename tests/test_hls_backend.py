@@ -133,3 +133,15 @@ def test_conv_and_dense_model_compiles_with_conv_left_to_hls4ml(tmp_path):
     rom = (tmp_path / "prj" / "firmware" / "weights" / f"eie{fc.index}.h").read_text()
     assert "ap_fixed" not in rom
     assert re.search(r"uint8_t eie_codes\d+\[", rom)
+
+
+def test_io_stream_is_refused(tmp_path):
+    model = _mlp()
+    with pytest.raises(UsageError, match="io_parallel only"):
+        hls4ml.converters.convert_from_keras_model(
+            model,
+            hls_config=_config(model),
+            output_dir=str(tmp_path / "prj"),
+            backend="EIE",
+            io_type="io_stream",
+        )

@@ -127,5 +127,10 @@ def test_unsupported_activation_is_named(tmp_path):
     )
     with pytest.raises(UsageError, match=r"layer 't': activation 'tanh'.*relu"):
         convert(model, HLSConfig(), tmp_path / "prj", calib_x=np.ones((4, 8)))
+    leaky = tf.keras.Sequential(
+        [L.Input(shape=(8,)), L.Dense(4, name="h"), L.ReLU(negative_slope=0.1, name="r")]
+    )
+    with pytest.raises(UsageError, match=r"layer 'r': activation 'relu with max_value/negative_slope"):
+        convert(leaky, HLSConfig(), tmp_path / "prj1", calib_x=np.ones((4, 8)))
     with pytest.raises(UsageError, match="calib_x"):
         convert(tf.keras.Sequential([L.Input(shape=(8,)), L.Dense(2)]), HLSConfig(), tmp_path / "prj2")

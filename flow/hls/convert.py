@@ -53,9 +53,10 @@ class WeightLayer:
 def _activation_name(layer) -> str:
     """'relu', 'linear', 'softmax', ... of an Activation/ReLU/QActivation or a layer's activation."""
     kind = type(layer).__name__
-    if kind == "ReLU":
-        return "relu"
     conf = layer.get_config()
+    if kind == "ReLU":
+        plain = not conf.get("max_value") and not conf.get("negative_slope") and not conf.get("threshold")
+        return "relu" if plain else "relu with max_value/negative_slope/threshold"
     act = conf.get("activation", "linear")
     if isinstance(act, dict):  # a serialised QKeras quantizer
         act = act.get("class_name", "linear")
