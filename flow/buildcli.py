@@ -33,7 +33,9 @@ def config_from_args(args: argparse.Namespace):
     if args.epochs is not None:
         if args.epochs < 1:
             raise UsageError(f"--epochs {args.epochs}: need at least 1")
-        cfg.compress = cfg.compress.with_epochs(args.epochs)
+        cfg.compress = dataclasses.replace(
+            cfg.compress, epochs=args.epochs, prune_epochs=args.epochs, finetune_epochs=args.epochs
+        )
     return cfg
 
 
@@ -51,10 +53,14 @@ def run_build_command(args: argparse.Namespace) -> int:
     if args.model is not None:
         if not args.model.exists():
             raise UsageError(f"--model {args.model} does not exist; pass a compressed-model folder or a .h5/.keras file")
-        options["model"] = str(args.model.resolve())
+        options["model_path"] = str(args.model.resolve())
     elif args.skip_train:
         raise UsageError("--skip-train needs --model <compressed-model folder> (from `flow compress`)")
     options["skip_train"] = bool(args.skip_train)
+    from flow.vendor import find_tools
+
+    # a tool that appears (or goes) on PATH makes the vendor step rerun
+    options["vendor_tools"] = sorted(k for k, t in find_tools(probe_versions=False).items() if t is not None)
 
     t0 = time.perf_counter()
 

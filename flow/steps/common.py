@@ -1,0 +1,80 @@
+"""Helpers shared by the build steps: folders, JSON reports, the board and the test set."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+COMPRESSED = "compressed"
+HLS = "hls"
+BUNDLE = "bundle"
+REPORTS = "reports"
+
+
+def write_json(ctx, name: str, data: dict) -> Path:
+    path = ctx.out / REPORTS / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=_jsonable))
+    return path
+
+
+def read_json(ctx, name: str) -> dict:
+    return json.loads((ctx.out / REPORTS / name).read_text())
+
+
+def _jsonable(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    return str(obj)
+
+
+def board(ctx):
+    from flow.boards import load_board
+
+    if "board" not in ctx.artifacts:
+        ctx.artifacts["board"] = load_board(ctx.cfg.build.board)
+    return ctx.artifacts["board"]
+
+
+def hls_config(ctx):
+    """The HLS section with the board's part and clock (the board file is their only source)."""
+    from flow.vendor import resolve_clock
+
+    b = board(ctx)
+    clock = resolve_clock(b, ctx.cfg.build.clock_mhz)
+    return dataclasses.replace(ctx.cfg.hls, part=b.part, clock_period=round(1000.0 / clock, 4))
+
+
+def dataset(ctx):
+    from flow.data import load_dataset
+
+    if "dataset" not in ctx.artifacts:
+        ctx.artifacts["dataset"] = load_dataset(ctx.cfg.data)
+    return ctx.artifacts["dataset"]
+
+
+def test_set(ctx):
+    """Flattened float test inputs and labels for the csim and simulated-board checks."""
+    ds = dataset(ctx)
+    x = ds.x_test.reshape(len(ds.x_test), -1).astype(np.float32)
+    return x, ds.y_test.astype(np.int64)
+
+
+def hls_model(ctx):
+    """The converted and compiled hls4ml model (made by step `hls`, or re-made here after a skip)."""
+    if "hls_model" not in ctx.artifacts:
+        from flow.hls.convert import convert
+        from flow.hls.csim import compile_model
+
+        compressed = ctx.artifacts["compressed"]
+        model = convert(compressed, hls_config(ctx), ctx.out / HLS)
+        ctx.artifacts["csim_compile_s"] = compile_model(model)
+        ctx.artifacts["hls_model"] = model
+    return ctx.artifacts["hls_model"]
