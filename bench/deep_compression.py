@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -131,6 +132,8 @@ def run(data_dir: str, quick: bool, out: Path) -> dict:
     fit(dense, ds.x_train, ds.y_train, epochs=c.epochs, batch_size=c.batch_size, lr=c.learning_rate,
         weight_decay=c.weight_decay, label="dense training", progress=sys.stdout.isatty())
     t_dense = time.perf_counter() - t0
+    logging.info("dense: %.2f%% error after %d epochs (%.0f s)", 100 * (1 - evaluate(dense, ds.x_test, ds.y_test)),
+                 c.epochs, t_dense)
     c.epochs = 0  # the pipeline starts from this trained model
     with tempfile.TemporaryDirectory() as tmp:
         cm = compress(cfg, Path(tmp) / "lenet300", progress=sys.stdout.isatty(), model=dense, dataset=ds)
@@ -150,7 +153,7 @@ def run(data_dir: str, quick: bool, out: Path) -> dict:
     ]
     result = {
         "quick": quick, "train_samples": len(ds.x_train), "test_samples": len(ds.x_test),
-        "config": {"sparsity": SPARSITY, "bits": BITS, "index_bits": INDEX_BITS, "epochs": cfg.compress.epochs,
+        "config": {"sparsity": SPARSITY, "bits": BITS, "index_bits": INDEX_BITS,
                    "dense_epochs": 4 if quick else 40, "prune_steps": c.prune_steps, "prune_epochs": c.prune_epochs,
                    "finetune_epochs": c.finetune_epochs, "weight_decay": c.weight_decay},
         "stages": [{"stage": s, "error": e, "bytes": b, "ratio": dense_bytes / b} for s, e, b in stages],
@@ -183,14 +186,33 @@ def run(data_dir: str, quick: bool, out: Path) -> dict:
     return result
 
 
+def _layer_values(kind):
+    def parse(text: str) -> dict:
+        out = {}
+        for item in text.split(","):
+            name, _, value = item.partition("=")
+            if name not in SPARSITY or not value:
+                raise argparse.ArgumentTypeError(f"{item!r}: use layer=value with a layer of {sorted(SPARSITY)}")
+            out[name] = kind(value)
+        return out
+
+    return parse
+
+
 def main(argv=None) -> int:
     os.environ.setdefault("TQDM_DISABLE", "1")  # qkeras.codebook wraps its loop in tqdm
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_dir = os.environ.get("FLOW_DATA_DIR") or str(HERE.parents[1] / "shared" / "data" / "mnist")
     p.add_argument("--data-dir", default=default_dir, help="MNIST idx folder (default: FLOW_DATA_DIR or ../shared/data/mnist)")
     p.add_argument("--quick", action="store_true", help="6000 training samples, a few epochs (a smoke test)")
     p.add_argument("--out", type=Path, default=HERE / "results" / "deep_compression.json")
+    p.add_argument("--sparsity", type=_layer_values(float), help="pruned fraction per layer, e.g. ip1=0.95,ip2=0.93")
+    p.add_argument("--bits", type=_layer_values(int), help="code bits per layer, e.g. ip1=4,ip3=5")
+    p.add_argument("--index-bits", type=_layer_values(int), help="relative-index bits per layer, e.g. ip1=5")
     args = p.parse_args(argv)
+    for table, given in ((SPARSITY, args.sparsity), (BITS, args.bits), (INDEX_BITS, args.index_bits)):
+        table.update(given or {})
     run(args.data_dir, args.quick, args.out)
     return 0
 

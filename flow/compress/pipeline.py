@@ -11,8 +11,6 @@ import logging
 import time
 from pathlib import Path
 
-import numpy as np
-
 from flow.compress import io, plots, report
 from flow.compress.io import CompressedLayer, CompressedModel
 from flow.compress.prune import prune
@@ -71,6 +69,8 @@ def compress(cfg, out_dir: Path, *, progress: bool = True, model=None, force: bo
     masks = prune(model, x, y, c, validation=val, progress=progress, seed=cfg.seed)
     acc["pruned"] = evaluate(model, ds.x_test, ds.y_test)
     secs["prune"] = time.perf_counter() - t0
+    log.info("pruned accuracy %.4f (kept %s)", acc["pruned"],
+             {n: round(float(m.mean()), 4) for n, m in masks.items()})
     before = {layer.name: layer.kernel.numpy().copy() for layer in weight_layers(model)}
 
     t0 = time.perf_counter()
@@ -80,6 +80,7 @@ def compress(cfg, out_dir: Path, *, progress: bool = True, model=None, force: bo
                                 seed=cfg.seed)["val_accuracy"]
     acc["shared"] = evaluate(model, ds.x_test, ds.y_test)
     secs["share"] = time.perf_counter() - t0
+    log.info("shared accuracy %.4f after k-means, %.4f after fine-tuning", acc["kmeans"], acc["shared"])
 
     t0 = time.perf_counter()
     calib = ds.calibration(cfg.data.calibration_samples)
@@ -87,6 +88,7 @@ def compress(cfg, out_dir: Path, *, progress: bool = True, model=None, force: bo
     qmodel, codebooks = quantized_model(model, shared, types)
     acc["quantized"] = evaluate(qmodel, ds.x_test, ds.y_test)
     secs["quantize"] = time.perf_counter() - t0
+    log.info("quantized (fixed-point QKeras) accuracy %.4f", acc["quantized"])
 
     n_pe = c.n_pe or cfg.hls.n_pe
     storage = []
@@ -115,6 +117,3 @@ def compress(cfg, out_dir: Path, *, progress: bool = True, model=None, force: bo
     cm.path = out_dir
     return cm
 
-
-def kernels_of(model) -> dict[str, np.ndarray]:
-    return {layer.name: layer.get_weights()[0] for layer in weight_layers(model)}

@@ -107,6 +107,9 @@ def choose_types(model, codebooks: dict[str, np.ndarray], x_calib: np.ndarray, c
         w_t = fixed_type(cfg.weight_width, integer_bits(float(np.abs(cb).max())))
         bias = layer.bias.numpy() if layer.use_bias else np.zeros(1)
         b_t = fixed_type(cfg.bias_width, integer_bits(float(np.abs(bias).max())))
+        acc_frac = (prev["width"] - prev["integer"]) + (w_t["width"] - w_t["integer"])
+        if b_t["width"] - b_t["integer"] > acc_frac:  # the bias is added to the accumulator by a left shift
+            b_t = fixed_type(cfg.bias_width, cfg.bias_width - acc_frac)
         types[layer.name] = LayerTypes(prev, w_t, b_t, out_t, acts[layer.name])
         prev = out_t
     return types
