@@ -45,12 +45,14 @@ FIFO_DEPTHS = (1, 2, 8)
 def mnist_test(n: int):
     from flow.data import DataConfig, load_dataset
 
+    errors = []
     for candidate in (None, str(ROOT.parent / "shared" / "data" / "mnist")):
         try:
             ds = load_dataset(DataConfig(name="mnist", data_dir=candidate, test_subset=n))
             return ds.x_test[:n].reshape(n, -1), "mnist"
         except Exception as exc:  # noqa: BLE001 - any missing/unreadable dataset falls back to noise
-            print(f"MNIST not used ({candidate or 'FLOW_DATA_DIR'}): {exc}")
+            errors.append(f"{candidate or 'FLOW_DATA_DIR'}: {exc}")
+    print("MNIST not found, using noise inputs:", "; ".join(errors))
     rng = np.random.default_rng(0)
     x = rng.random((n, 784)) * (rng.random((n, 784)) < 0.19)
     return x, "noise (19 % non-zero)"
