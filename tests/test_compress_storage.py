@@ -57,3 +57,11 @@ def test_eie_fillers_restart_per_column():
     W[39, 0] = 5  # one PE, 39 zeros before the entry: 39 // 16 = 2 fillers
     out = eie_storage(W.T, n_pe=1, code_bits=4, index_bits=4, weight_width=16)
     assert out["detail"]["entries_per_pe"] == [3]
+
+
+def test_conv_layers_have_no_eie_figure():
+    codes = np.zeros((3, 3, 2, 4), dtype=int)
+    codes[1, 1, 0, 2] = 1
+    s = layer_storage("conv", codes, n_bias=4, code_bits=4, index_bits=4, eie=False)
+    assert s.eie_bytes == 0 and s.eie_detail is None
+    assert s.params == 72 and s.nonzero == 1

@@ -97,7 +97,7 @@ def compress(cfg, out_dir: Path, *, progress: bool = True, model=None, force: bo
         n = layer.name
         n_bias = int(layer.bias.shape[0]) if layer.use_bias else 0
         storage.append(layer_storage(n, shared[n].codes, n_bias, c.bits_of(n), c.index_bits_of(n), n_pe=n_pe,
-                                     weight_width=c.weight_width))
+                                     weight_width=c.weight_width, eie=type(layer).__name__ == "Dense"))
         t = types[n]
         layers[n] = CompressedLayer(name=n, codebook=codebooks[n], mask=masks[n], codes=shared[n].codes,
                                     code_bits=c.bits_of(n), index_bits=c.index_bits_of(n), activation=t.activation,

@@ -36,7 +36,8 @@ def table(report: dict):
     for d in report["layers"]:
         t.add_row(d["name"], f"{d['params']:,}", f"{100 * d['kept']:.1f}%", f"{d['code_bits']}/{d['index_bits']}",
                   _kb(d["dense_bits"] / 8), f"{_kb(d['total_bits'] / 8)} {d['ratio']:.1f}x",
-                  f"{_kb(d['huffman_total_bits'] / 8)} {d['huffman_ratio']:.1f}x", _kb(d["eie_bytes"]))
+                  f"{_kb(d['huffman_total_bits'] / 8)} {d['huffman_ratio']:.1f}x",
+                  _kb(d["eie_bytes"]) if d["eie_detail"] else "-")
     tot = report["total"]
     t.add_section()
     t.add_row("total", f"{tot['params']:,}", f"{100 * tot['kept']:.1f}%", "", _kb(tot["dense_bytes"]),

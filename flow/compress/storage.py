@@ -71,8 +71,8 @@ class LayerStorage:
     bias_bits: int
     huffman_code_bits: int
     huffman_index_bits: int
-    eie_bytes: int
-    eie_detail: dict
+    eie_bytes: int  # 0 when the layer does not run on the EIE engine
+    eie_detail: dict | None
 
     @property
     def total_bits(self) -> int:
@@ -116,13 +116,14 @@ def eie_storage(codes: np.ndarray, n_pe: int, code_bits: int, index_bits: int, w
 
 
 def layer_storage(name: str, codes: np.ndarray, n_bias: int, code_bits: int, index_bits: int, *,
-                  n_pe: int = 8, weight_width: int = 16) -> LayerStorage:
+                  n_pe: int = 8, weight_width: int = 16, eie: bool = True) -> LayerStorage:
+    """Storage of one layer; `eie=False` (convolutions, which the EIE engine does not run) skips the EIE figure."""
     stored, rel = stream(codes, index_bits)
     hc = HuffmanCode(dict(zip(*np.unique(stored, return_counts=True))))
     hi = HuffmanCode(dict(zip(*np.unique(rel, return_counts=True))))
     code_hist = dict(zip(*np.unique(stored, return_counts=True)))
     index_hist = dict(zip(*np.unique(rel, return_counts=True)))
-    eie = eie_storage(codes, n_pe, code_bits, index_bits, weight_width)
+    eie = eie_storage(codes, n_pe, code_bits, index_bits, weight_width) if eie else {"bytes": 0, "detail": None}
     return LayerStorage(
         name=name, params=int(codes.size), nonzero=int(np.count_nonzero(codes)), entries=int(len(stored)),
         code_bits=code_bits, index_bits=index_bits, dense_bits=32 * (int(codes.size) + n_bias),
