@@ -144,9 +144,15 @@ def run_build(
                 if st.restore is not None:
                     st.restore(ctx)
                 info = record.get("info", {})
+                summary, notes = record.get("summary", {}), record.get("notes", [])
+                ctx.summary.update(summary)
+                ctx.notes.extend(notes)
                 status = "skipped"
             else:
+                before_summary, before_notes = dict(ctx.summary), len(ctx.notes)
                 info = st.func(ctx) or {}
+                summary = {k: v for k, v in ctx.summary.items() if before_summary.get(k) != v}
+                notes = ctx.notes[before_notes:]
                 status = "done"
             seconds = time.perf_counter() - t0
             state["steps"][name] = {
@@ -154,6 +160,8 @@ def run_build(
                 "seconds": round(seconds if status == "done" else record.get("seconds", 0.0), 3),
                 "status": status,
                 "info": info,
+                "summary": summary,
+                "notes": notes,
             }
             if on_step is not None:
                 on_step(name, status, seconds)

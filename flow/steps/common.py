@@ -73,8 +73,16 @@ def hls_model(ctx):
         from flow.hls.convert import convert
         from flow.hls.csim import compile_model
 
-        compressed = ctx.artifacts["compressed"]
-        model = convert(compressed, hls_config(ctx), ctx.out / HLS)
+        model = convert(compressed(ctx), hls_config(ctx), ctx.out / HLS)
         ctx.artifacts["csim_compile_s"] = compile_model(model)
         ctx.artifacts["hls_model"] = model
     return ctx.artifacts["hls_model"]
+
+
+def compressed(ctx):
+    """The compressed model (made by step `compress`, or loaded from the build folder after a skip)."""
+    if "compressed" not in ctx.artifacts:
+        from flow.compress.io import load_compressed
+
+        ctx.artifacts["compressed"] = load_compressed(ctx.out / COMPRESSED)
+    return ctx.artifacts["compressed"]

@@ -10,17 +10,10 @@ from flow.errors import UsageError
 from flow.steps.common import COMPRESSED
 
 
-def _restore(ctx) -> None:
-    from flow.compress.io import load_compressed
-
-    ctx.artifacts["compressed"] = load_compressed(ctx.out / COMPRESSED)
-
-
 @step(
     "compress",
     depends_on=("seed", "data", "model", "compress", "model_path", "skip_train"),
     outputs=(f"{COMPRESSED}/compression.json", f"{COMPRESSED}/model.keras"),
-    restore=_restore,
 )
 def compress(ctx) -> dict:
     """Train + prune + share + quantize (Deep Compression), or copy a compressed model in."""
@@ -32,8 +25,8 @@ def compress(ctx) -> dict:
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(given, target)
-        ctx.artifacts["compressed"] = load_compressed(target)
-        return {"source": given, "trained": False}
+        ctx.artifacts["compressed"] = cm = load_compressed(target)
+        return {"source": given, "trained": False, **summarize(ctx, cm)}
     if ctx.options.get("skip_train"):
         raise UsageError(f"--skip-train needs a compressed-model folder, but {given} has no compression.json")
     from flow.compress.pipeline import compress as run_compression
@@ -45,6 +38,16 @@ def compress(ctx) -> dict:
         model = load_user_model(given)
     cm = run_compression(ctx.cfg, target, progress=ctx.options.get("progress", True), model=model, force=True)
     ctx.artifacts["compressed"] = cm
+    return {"trained": True, **summarize(ctx, cm)}
+
+
+def summarize(ctx, cm) -> dict:
     acc = cm.report.get("accuracy", {})
-    ctx.summary["accuracy (dense -> compressed)"] = " -> ".join(f"{k} {v:.4f}" for k, v in acc.items())
-    return {"trained": True, "accuracy": acc}
+    total = cm.report.get("total", {})
+    ctx.summary["accuracy by stage"] = ", ".join(f"{k} {v:.4f}" for k, v in acc.items())
+    if total:
+        ctx.summary["compression"] = (
+            f"{total['kept']:.1%} of {total['params']:,} weights kept; {total['ratio']:.1f}x, "
+            f"{total['huffman_ratio']:.1f}x with Huffman; EIE on-chip {total['eie_bytes']:,} B"
+        )
+    return {"accuracy": acc}
