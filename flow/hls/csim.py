@@ -108,6 +108,32 @@ def reference_covers(hls_model) -> bool:
     return all(n.class_name in _DATA_ONLY or n.class_name == "EIEDense" for n in hls_model.get_layers())
 
 
+def locate_mismatch(x_raw, eie_layers) -> str:
+    """Which EIE layer, run alone (flow.eie.layer_csim) on the reference's input, differs from the reference."""
+    from flow.eie.layer_csim import compile_chains
+    from flow.eie.reference import eie_dense
+
+    try:
+        chains = compile_chains([[layer] for layer in eie_layers])
+    except FlowError as exc:  # a diagnostic only: never hide the mismatch itself
+        return f"(could not build the per-layer check: {str(exc).splitlines()[0]})"
+    x = np.asarray(x_raw, dtype=np.int64)
+    for layer, chain in zip(eie_layers, chains):
+        ref = eie_dense(x, layer)
+        alone = chain(x)
+        if not np.array_equal(alone, ref):
+            s = int(np.argwhere(alone != ref)[0][0])
+            return (
+                f"layer '{layer.name}' alone already differs ({int(np.sum(alone != ref))} outputs, first in "
+                f"sample {s}): the kernel or its config struct for this layer is wrong"
+            )
+        x = ref
+    return (
+        "every layer alone matches the reference: the hls4ml graph around them (types, wiring, I/O bridge) "
+        "differs from the EIELayers"
+    )
+
+
 def check_agreement(
     hls_model, keras_model, x, eie_layers, *, min_agreement: float = 0.99, raise_on_failure: bool = True
 ) -> dict:
@@ -151,7 +177,7 @@ def check_agreement(
                 f"csim differs from the reference at the output of layer '{last.name}': "
                 f"{result['bit_mismatches']} of {diff.size} outputs in {result['mismatched_samples']} of "
                 f"{diff.shape[0]} samples; first at sample {s}, output {j}: csim {y_raw[s, j]} vs "
-                f"reference {ref[s, j]} (raw {last.output_t.cpp}); the kernel or its config is wrong"
+                f"reference {ref[s, j]} (raw {last.output_t.cpp}); " + locate_mismatch(x_raw, eie_layers)
             )
     keras_top1 = np.argmax(
         np.asarray(
