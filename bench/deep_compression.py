@@ -39,12 +39,28 @@ def flow_config(data_dir: str, quick: bool):
     from flow.data import DataConfig
     from flow.models import ModelConfig
 
-    data = DataConfig(name="mnist", data_dir=data_dir, validation_split=0.0,
-                      train_subset=6000 if quick else 0, test_subset=2000 if quick else 0)
-    comp = CompressConfig(epochs=4 if quick else 40, batch_size=128, learning_rate=2e-3, weight_decay=1e-4,
-                          layer_sparsity=dict(SPARSITY), layer_bits=dict(BITS), layer_index_bits=dict(INDEX_BITS),
-                          prune_steps=2 if quick else 4, prune_epochs=1 if quick else 6, prune_learning_rate=1e-3,
-                          finetune_epochs=1 if quick else 8, finetune_learning_rate=2e-4, plots=not quick)
+    data = DataConfig(
+        name="mnist",
+        data_dir=data_dir,
+        validation_split=0.0,
+        train_subset=6000 if quick else 0,
+        test_subset=2000 if quick else 0,
+    )
+    comp = CompressConfig(
+        epochs=4 if quick else 40,
+        batch_size=128,
+        learning_rate=2e-3,
+        weight_decay=1e-4,
+        layer_sparsity=dict(SPARSITY),
+        layer_bits=dict(BITS),
+        layer_index_bits=dict(INDEX_BITS),
+        prune_steps=2 if quick else 4,
+        prune_epochs=1 if quick else 6,
+        prune_learning_rate=1e-3,
+        finetune_epochs=1 if quick else 8,
+        finetune_learning_rate=2e-4,
+        plots=not quick,
+    )
     return FlowConfig(seed=0, data=data, model=ModelConfig(name="lenet300"), compress=comp)
 
 
@@ -69,15 +85,22 @@ def off_the_shelf(dense, ds, epochs: int, batch_size: int) -> dict:
 
     def wrap(layer):
         if layer.name in SPARSITY:
-            sched = tfmot.sparsity.keras.PolynomialDecay(0.0, SPARSITY[layer.name], 0, max(1, int(0.7 * steps)),
-                                                         frequency=max(1, steps // 40))
+            sched = tfmot.sparsity.keras.PolynomialDecay(
+                0.0, SPARSITY[layer.name], 0, max(1, int(0.7 * steps)), frequency=max(1, steps // 40)
+            )
             return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=sched)
         return layer
 
     pruned = tf.keras.models.clone_model(model, clone_function=wrap)
     pruned.compile(tf.keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    pruned.fit(ds.x_train, ds.y_train, epochs=epochs, batch_size=batch_size, verbose=0,
-               callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
+    pruned.fit(
+        ds.x_train,
+        ds.y_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        verbose=0,
+        callbacks=[tfmot.sparsity.keras.UpdatePruningStep()],
+    )
     pruned = tfmot.sparsity.keras.strip_pruning(pruned)
     acc_pruned = evaluate(pruned, ds.x_test, ds.y_test)
     layers, storage = {}, []
@@ -100,15 +123,28 @@ def off_the_shelf(dense, ds, epochs: int, batch_size: int) -> dict:
         s = layer_storage(name, codes, bias.size, BITS[name], INDEX_BITS[name])
         s.codebook_bits = n_books * 2 ** BITS[name] * 32
         storage.append(s)
-        layers[name] = {"note": note, "codebooks": n_books, "kept": float(np.mean(decoded != 0)),
-                        "distinct_values": int(np.unique(decoded).size), "bytes": s.total_bits / 8,
-                        "huffman_bytes": s.huffman_total_bits / 8, "dense_bytes": s.dense_bits / 8}
+        layers[name] = {
+            "note": note,
+            "codebooks": n_books,
+            "kept": float(np.mean(decoded != 0)),
+            "distinct_values": int(np.unique(decoded).size),
+            "bytes": s.total_bits / 8,
+            "huffman_bytes": s.huffman_total_bits / 8,
+            "dense_bytes": s.dense_bits / 8,
+        }
     dense_b = sum(s.dense_bits for s in storage) / 8
     comp_b = sum(s.total_bits for s in storage) / 8
     huff_b = sum(s.huffman_total_bits for s in storage) / 8
-    return {"error_pruned": 1 - acc_pruned, "error_shared": 1 - evaluate(pruned, ds.x_test, ds.y_test),
-            "bytes": comp_b, "huffman_bytes": huff_b, "ratio": dense_b / comp_b, "huffman_ratio": dense_b / huff_b,
-            "layers": layers, "seconds": time.perf_counter() - t0}
+    return {
+        "error_pruned": 1 - acc_pruned,
+        "error_shared": 1 - evaluate(pruned, ds.x_test, ds.y_test),
+        "bytes": comp_b,
+        "huffman_bytes": huff_b,
+        "ratio": dense_b / comp_b,
+        "huffman_ratio": dense_b / huff_b,
+        "layers": layers,
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 def run(data_dir: str, quick: bool, out: Path) -> dict:
@@ -129,11 +165,24 @@ def run(data_dir: str, quick: bool, out: Path) -> dict:
     tf.keras.utils.set_random_seed(cfg.seed)
     dense = build_model(cfg.model, ds.input_shape, ds.n_classes)
     t0 = time.perf_counter()
-    fit(dense, ds.x_train, ds.y_train, epochs=c.epochs, batch_size=c.batch_size, lr=c.learning_rate,
-        weight_decay=c.weight_decay, label="dense training", progress=sys.stdout.isatty())
+    fit(
+        dense,
+        ds.x_train,
+        ds.y_train,
+        epochs=c.epochs,
+        batch_size=c.batch_size,
+        lr=c.learning_rate,
+        weight_decay=c.weight_decay,
+        label="dense training",
+        progress=sys.stdout.isatty(),
+    )
     t_dense = time.perf_counter() - t0
-    logging.info("dense: %.2f%% error after %d epochs (%.0f s)", 100 * (1 - evaluate(dense, ds.x_test, ds.y_test)),
-                 c.epochs, t_dense)
+    logging.getLogger("bench").info(
+        "dense: %.2f%% error after %d epochs (%.0f s)",
+        100 * (1 - evaluate(dense, ds.x_test, ds.y_test)),
+        c.epochs,
+        t_dense,
+    )
     c.epochs = 0  # the pipeline starts from this trained model
     with tempfile.TemporaryDirectory() as tmp:
         cm = compress(cfg, Path(tmp) / "lenet300", progress=sys.stdout.isatty(), model=dense, dataset=ds)
@@ -152,34 +201,76 @@ def run(data_dir: str, quick: bool, out: Path) -> dict:
         ("+ Huffman", err["quantized"], rep["total"]["huffman_bytes"]),
     ]
     result = {
-        "quick": quick, "train_samples": len(ds.x_train), "test_samples": len(ds.x_test),
-        "config": {"sparsity": SPARSITY, "bits": BITS, "index_bits": INDEX_BITS,
-                   "dense_epochs": 4 if quick else 40, "prune_steps": c.prune_steps, "prune_epochs": c.prune_epochs,
-                   "finetune_epochs": c.finetune_epochs, "weight_decay": c.weight_decay},
+        "quick": quick,
+        "train_samples": len(ds.x_train),
+        "test_samples": len(ds.x_test),
+        "config": {
+            "sparsity": SPARSITY,
+            "bits": BITS,
+            "index_bits": INDEX_BITS,
+            "dense_epochs": 4 if quick else 40,
+            "prune_steps": c.prune_steps,
+            "prune_epochs": c.prune_epochs,
+            "finetune_epochs": c.finetune_epochs,
+            "weight_decay": c.weight_decay,
+        },
         "stages": [{"stage": s, "error": e, "bytes": b, "ratio": dense_bytes / b} for s, e, b in stages],
         "errors": err,
-        "layers": [{k: d[k] for k in ("name", "params", "nonzero", "kept", "code_bits", "index_bits", "entries",
-                                      "ratio", "huffman_ratio", "bits_per_weight", "eie_bytes")} for d in rep["layers"]],
-        "ratio": rep["total"]["ratio"], "huffman_ratio": rep["total"]["huffman_ratio"],
+        "layers": [
+            {
+                k: d[k]
+                for k in (
+                    "name",
+                    "params",
+                    "nonzero",
+                    "kept",
+                    "code_bits",
+                    "index_bits",
+                    "entries",
+                    "ratio",
+                    "huffman_ratio",
+                    "bits_per_weight",
+                    "eie_bytes",
+                )
+            }
+            for d in rep["layers"]
+        ],
+        "ratio": rep["total"]["ratio"],
+        "huffman_ratio": rep["total"]["huffman_ratio"],
         "off_the_shelf": shelf,
         "paper": {"dense_error": 0.0164, "compressed_error": 0.0158, "ratio": 40},
-        "seconds": {"dense": t_dense, **rep["seconds"], "off_the_shelf": shelf["seconds"],
-                    "total": time.perf_counter() - t_start},
+        "seconds": {
+            "dense": t_dense,
+            **rep["seconds"],
+            "off_the_shelf": shelf["seconds"],
+            "total": time.perf_counter() - t_start,
+        },
     }
     console = Console(width=max(Console().width, 110))
     t = Table(title="LeNet-300-100 on MNIST: Deep Compression (this flow) vs off-the-shelf")
     for col in ("route / stage", "test error", "size", "ratio"):
         t.add_column(col, justify="left" if col.startswith("route") else "right")
     for s in result["stages"]:
-        t.add_row(f"flow: {s['stage']}", f"{100 * s['error']:.2f}%", f"{s['bytes'] / 1024:.1f} KB", f"{s['ratio']:.1f}x")
+        t.add_row(
+            f"flow: {s['stage']}",
+            f"{100 * s['error']:.2f}%",
+            f"{s['bytes'] / 1024:.1f} KB",
+            f"{s['ratio']:.1f}x",
+        )
     t.add_section()
-    t.add_row("tfmot + qkeras.codebook", f"{100 * shelf['error_shared']:.2f}%",
-              f"{shelf['bytes'] / 1024:.1f} KB", f"{shelf['ratio']:.1f}x")
+    t.add_row(
+        "tfmot + qkeras.codebook",
+        f"{100 * shelf['error_shared']:.2f}%",
+        f"{shelf['bytes'] / 1024:.1f} KB",
+        f"{shelf['ratio']:.1f}x",
+    )
     t.add_row("  + Huffman", "", f"{shelf['huffman_bytes'] / 1024:.1f} KB", f"{shelf['huffman_ratio']:.1f}x")
     t.add_row("paper (Deep Compression)", "1.58%", "27 KB", "40x")
     console.print(t)
     for name, d in shelf["layers"].items():
-        console.print(f"off-the-shelf {name}: {d['note']}, {d['codebooks']} codebook(s), kept {100 * d['kept']:.1f}%")
+        console.print(
+            f"off-the-shelf {name}: {d['note']}, {d['codebooks']} codebook(s), kept {100 * d['kept']:.1f}%"
+        )
     console.print(f"wall time {result['seconds']['total']:.0f} s")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
@@ -192,7 +283,9 @@ def _layer_values(kind):
         for item in text.split(","):
             name, _, value = item.partition("=")
             if name not in SPARSITY or not value:
-                raise argparse.ArgumentTypeError(f"{item!r}: use layer=value with a layer of {sorted(SPARSITY)}")
+                raise argparse.ArgumentTypeError(
+                    f"{item!r}: use layer=value with a layer of {sorted(SPARSITY)}"
+                )
             out[name] = kind(value)
         return out
 
@@ -204,10 +297,16 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_dir = os.environ.get("FLOW_DATA_DIR") or str(HERE.parents[1] / "shared" / "data" / "mnist")
-    p.add_argument("--data-dir", default=default_dir, help="MNIST idx folder (default: FLOW_DATA_DIR or ../shared/data/mnist)")
+    p.add_argument(
+        "--data-dir",
+        default=default_dir,
+        help="MNIST idx folder (default: FLOW_DATA_DIR or ../shared/data/mnist)",
+    )
     p.add_argument("--quick", action="store_true", help="6000 training samples, a few epochs (a smoke test)")
     p.add_argument("--out", type=Path, default=HERE / "results" / "deep_compression.json")
-    p.add_argument("--sparsity", type=_layer_values(float), help="pruned fraction per layer, e.g. ip1=0.95,ip2=0.93")
+    p.add_argument(
+        "--sparsity", type=_layer_values(float), help="pruned fraction per layer, e.g. ip1=0.95,ip2=0.93"
+    )
     p.add_argument("--bits", type=_layer_values(int), help="code bits per layer, e.g. ip1=4,ip3=5")
     p.add_argument("--index-bits", type=_layer_values(int), help="relative-index bits per layer, e.g. ip1=5")
     args = p.parse_args(argv)

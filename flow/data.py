@@ -197,8 +197,14 @@ def load_dataset(cfg: DataConfig | None = None) -> Dataset:
         raise DataError(f"unknown dataset {cfg.name!r}; use digits, mnist or npz")
     _check(cfg.name, arrays)
     if cfg.train_subset:
-        arrays["x_train"], arrays["y_train"] = arrays["x_train"][: cfg.train_subset], arrays["y_train"][: cfg.train_subset]
+        arrays["x_train"], arrays["y_train"] = (
+            arrays["x_train"][: cfg.train_subset],
+            arrays["y_train"][: cfg.train_subset],
+        )
     if cfg.test_subset:
-        arrays["x_test"], arrays["y_test"] = arrays["x_test"][: cfg.test_subset], arrays["y_test"][: cfg.test_subset]
+        arrays["x_test"], arrays["y_test"] = (
+            arrays["x_test"][: cfg.test_subset],
+            arrays["y_test"][: cfg.test_subset],
+        )
     n_classes = int(max(arrays["y_train"].max(), arrays["y_test"].max())) + 1
     return Dataset(n_classes=n_classes, name=cfg.name, **arrays)

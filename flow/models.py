@@ -17,7 +17,14 @@ from flow.errors import UsageError
 BUILTIN = ("digits_mlp", "lenet300", "lenet5")
 WEIGHT_LAYERS = ("Dense", "Conv2D")
 SUPPORTED = WEIGHT_LAYERS + (
-    "InputLayer", "Activation", "ReLU", "Flatten", "Reshape", "MaxPooling2D", "AveragePooling2D", "Dropout",
+    "InputLayer",
+    "Activation",
+    "ReLU",
+    "Flatten",
+    "Reshape",
+    "MaxPooling2D",
+    "AveragePooling2D",
+    "Dropout",
 )
 
 
@@ -55,21 +62,27 @@ def _lenet5(input_shape, n_classes):
 
     L = tf.keras.layers
     n = int(math.prod(input_shape))
-    side = int(round(math.sqrt(n)))
+    side = round(math.sqrt(n))
     if len(input_shape) == 1 and side * side != n:
         raise UsageError(f"lenet5 needs square images; got {n} features per sample")
     if side < 12:
-        raise UsageError(f"lenet5 needs images of at least 12x12 (two 5x5 convs + pools); got {side}x{side}; "
-                         "use model digits_mlp for the 8x8 digits")
+        raise UsageError(
+            f"lenet5 needs images of at least 12x12 (two 5x5 convs + pools); got {side}x{side}; "
+            "use model digits_mlp for the 8x8 digits"
+        )
     layers = [L.Input(shape=input_shape, name="input")]
     if len(input_shape) == 1:
         layers.append(L.Reshape((side, side, 1), name="reshape"))
     layers += [
-        L.Conv2D(20, 5, name="conv1"), L.MaxPooling2D(2, name="pool1"),
-        L.Conv2D(50, 5, name="conv2"), L.MaxPooling2D(2, name="pool2"),
+        L.Conv2D(20, 5, name="conv1"),
+        L.MaxPooling2D(2, name="pool1"),
+        L.Conv2D(50, 5, name="conv2"),
+        L.MaxPooling2D(2, name="pool2"),
         L.Flatten(name="flatten"),
-        L.Dense(500, name="ip1"), L.Activation("relu", name="relu1"),
-        L.Dense(n_classes, name="ip2"), L.Activation("softmax", name="softmax"),
+        L.Dense(500, name="ip1"),
+        L.Activation("relu", name="relu1"),
+        L.Dense(n_classes, name="ip2"),
+        L.Activation("softmax", name="softmax"),
     ]
     return layers
 
@@ -96,8 +109,10 @@ def load_user_model(path: Path, input_shape=None, n_classes=None):
     import tensorflow as tf
 
     if not path.is_file():
-        raise UsageError(f"model file {path} does not exist; give a .h5/.keras file or a built-in name "
-                         f"({', '.join(BUILTIN)})")
+        raise UsageError(
+            f"model file {path} does not exist; give a .h5/.keras file or a built-in name "
+            f"({', '.join(BUILTIN)})"
+        )
     try:
         from qkeras.utils import _add_supported_quantized_objects
 
@@ -108,10 +123,14 @@ def load_user_model(path: Path, input_shape=None, n_classes=None):
         raise UsageError(f"cannot load Keras model {path}: {exc}") from None
     model = canonical(model)
     if input_shape is not None and tuple(model.input_shape[1:]) != tuple(input_shape):
-        raise UsageError(f"model {path} takes inputs of shape {model.input_shape[1:]} but the dataset has "
-                         f"{tuple(input_shape)}; pick the matching dataset")
+        raise UsageError(
+            f"model {path} takes inputs of shape {model.input_shape[1:]} but the dataset has "
+            f"{tuple(input_shape)}; pick the matching dataset"
+        )
     if n_classes is not None and model.output_shape[-1] != n_classes:
-        raise UsageError(f"model {path} has {model.output_shape[-1]} outputs but the dataset has {n_classes} classes")
+        raise UsageError(
+            f"model {path} has {model.output_shape[-1]} outputs but the dataset has {n_classes} classes"
+        )
     return model
 
 

@@ -17,7 +17,9 @@ def _load(tmp_path, text):
 
 
 def test_defaults_and_per_layer_overrides(tmp_path):
-    cfg = _load(tmp_path, "compress:\n  sparsity: 0.5\n  layer_sparsity: {fc1: 0.9}\n  layer_bits: {fc3: 5}\n")
+    cfg = _load(
+        tmp_path, "compress:\n  sparsity: 0.5\n  layer_sparsity: {fc1: 0.9}\n  layer_bits: {fc3: 5}\n"
+    )
     c = cfg.compress
     assert c.sparsity_of("fc1") == 0.9 and c.sparsity_of("fc2") == 0.5
     assert c.bits_of("fc3") == 5 and c.bits_of("fc1") == c.bits
@@ -35,15 +37,18 @@ def test_wrong_type_named(tmp_path):
         _load(tmp_path, "compress:\n  layer_sparsity: {fc1: lots}\n")
 
 
-@pytest.mark.parametrize("text, word", [
-    ("sparsity: 1.0", "sparsity=1.0"),
-    ("sparsity: -0.1", "sparsity=-0.1"),
-    ("layer_sparsity: {fc1: 1.5}", "layer_sparsity.fc1=1.5"),
-    ("bits: 0", "bits=0"),
-    ("bits: 9", "bits=9"),
-    ("layer_bits: {fc2: 12}", "layer_bits.fc2=12"),
-    ("epochs: -1", "epochs=-1"),
-])
+@pytest.mark.parametrize(
+    "text, word",
+    [
+        ("sparsity: 1.0", "sparsity=1.0"),
+        ("sparsity: -0.1", "sparsity=-0.1"),
+        ("layer_sparsity: {fc1: 1.5}", "layer_sparsity.fc1=1.5"),
+        ("bits: 0", "bits=0"),
+        ("bits: 9", "bits=9"),
+        ("layer_bits: {fc2: 12}", "layer_bits.fc2=12"),
+        ("epochs: -1", "epochs=-1"),
+    ],
+)
 def test_out_of_range_refused(tmp_path, text, word):
     with pytest.raises(ConfigError, match=word.replace(".", r"\.")):
         _load(tmp_path, f"compress:\n  {text}\n")

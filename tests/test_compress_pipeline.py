@@ -37,11 +37,12 @@ def compressed(tmp_path_factory):
 
 
 def test_folder_contents(compressed):
-    cm, out = compressed
+    _, out = compressed
     for name in ("model.keras", "compression.npz", "compression.json", "report.json", "config.yaml"):
         assert (out / name).is_file(), name
     assert sorted(p.name for p in (out / "plots").iterdir()) == sorted(
-        [f"hist_fc{i}.png" for i in (1, 2, 3)] + [f"mask_fc{i}.png" for i in (1, 2, 3)])
+        [f"hist_fc{i}.png" for i in (1, 2, 3)] + [f"mask_fc{i}.png" for i in (1, 2, 3)]
+    )
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no temporary folder left
     meta = json.loads((out / "compression.json").read_text())
     for layer in meta["layers"]:
@@ -85,8 +86,20 @@ def test_existing_output_refused_then_replaced_with_force(tmp_path, capsys):
     assert (out / "keep.txt").exists()
     cfg_path = tmp_path / "c.yaml"
     cfg_path.write_text("compress:\n  sparsity: 0.4\n  prune_steps: 1\n")
-    argv = ["compress", "--config", str(cfg_path), "--out", str(out), "--epochs", "2", "--prune-epochs", "1",
-            "--finetune-epochs", "0", "--no-progress"]
+    argv = [
+        "compress",
+        "--config",
+        str(cfg_path),
+        "--out",
+        str(out),
+        "--epochs",
+        "2",
+        "--prune-epochs",
+        "1",
+        "--finetune-epochs",
+        "0",
+        "--no-progress",
+    ]
     assert main(argv) == 2  # exists, no --force
     assert main(argv + ["--force"]) == 0
     assert not (out / "keep.txt").exists() and (out / "model.keras").is_file()
@@ -105,7 +118,9 @@ def test_nan_data_and_weights_reported(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.random((20, 4)).astype(np.float32)
     x[2, 1] = np.inf
-    np.savez(tmp_path / "d.npz", x_train=x, y_train=rng.integers(0, 2, 20), x_test=x[:5], y_test=np.zeros(5, int))
+    np.savez(
+        tmp_path / "d.npz", x_train=x, y_train=rng.integers(0, 2, 20), x_test=x[:5], y_test=np.zeros(5, int)
+    )
     cfg = quick_cfg()
     cfg.data = DataConfig(name="npz", path=str(tmp_path / "d.npz"))
     with pytest.raises(DataError, match="NaN/Inf"):

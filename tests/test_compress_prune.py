@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -33,7 +35,7 @@ def test_masks_only_shrink():
 
 def test_schedule_reaches_target_monotonically():
     s = schedule(0.9, 4)
-    assert s[-1] == pytest.approx(0.9) and all(a < b for a, b in zip(s, s[1:]))
+    assert s[-1] == pytest.approx(0.9) and all(a < b for a, b in itertools.pairwise(s))
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,9 @@ def test_qkeras_quantizers_match_the_recorded_types():
     t = fixed_type(10, 4)
     x = rng.uniform(-12, 12, size=2000).astype(np.float32)
     frac = t["width"] - t["integer"]
-    x = x[np.abs(x * 2**frac - np.floor(x * 2**frac) - 0.5) > 1e-3]  # avoid exact ties (QKeras rounds half-even)
+    x = x[
+        np.abs(x * 2**frac - np.floor(x * 2**frac) - 0.5) > 1e-3
+    ]  # avoid exact ties (QKeras rounds half-even)
     q = QActivation(_qbits(t))(x[None]).numpy()[0]
     assert np.array_equal(q, quantize_values(x, t))
     r = QActivation(_qrelu(t))(x[None]).numpy()[0]

@@ -49,8 +49,9 @@ def test_finetune_lowers_loss_and_keeps_mask_and_codes():
     ds = load_dataset(DataConfig(train_subset=400))
     model = build_model(ModelConfig(hidden=[32, 16]), ds.input_shape, 10)
     fit(model, ds.x_train, ds.y_train, epochs=6, batch_size=64, lr=3e-3, progress=False)
-    cfg = CompressConfig(sparsity=0.6, prune_steps=1, prune_epochs=1, bits=2, finetune_epochs=8,
-                         finetune_learning_rate=1e-3)
+    cfg = CompressConfig(
+        sparsity=0.6, prune_steps=1, prune_epochs=1, bits=2, finetune_epochs=8, finetune_learning_rate=1e-3
+    )
     masks = prune(model, ds.x_train, ds.y_train, cfg, progress=False)
     shared = share(model, masks, cfg)
     codes_before = {n: s.codes.copy() for n, s in shared.items()}

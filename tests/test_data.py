@@ -70,8 +70,12 @@ def test_truncated_idx_refused(tmp_path):
 
 def test_npz_and_nan(tmp_path):
     rng = np.random.default_rng(1)
-    arrays = {"x_train": rng.random((30, 5)), "y_train": rng.integers(0, 3, 30),
-              "x_test": rng.random((10, 5)), "y_test": rng.integers(0, 3, 10)}
+    arrays = {
+        "x_train": rng.random((30, 5)),
+        "y_train": rng.integers(0, 3, 30),
+        "x_test": rng.random((10, 5)),
+        "y_test": rng.integers(0, 3, 10),
+    }
     np.savez(tmp_path / "d.npz", **arrays)
     ds = load_dataset(DataConfig(name="npz", path=str(tmp_path / "d.npz")))
     assert ds.x_train.shape == (30, 5) and ds.n_classes == 3

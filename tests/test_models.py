@@ -31,8 +31,13 @@ def test_lenet300_and_lenet5_shapes():
 
 
 def test_user_model_split_and_reloaded(tmp_path):
-    u = tf.keras.Sequential([tf.keras.Input((8,)), tf.keras.layers.Dense(4, activation="relu", name="a"),
-                             tf.keras.layers.Dense(3, activation="softmax", name="b")])
+    u = tf.keras.Sequential(
+        [
+            tf.keras.Input((8,)),
+            tf.keras.layers.Dense(4, activation="relu", name="a"),
+            tf.keras.layers.Dense(3, activation="softmax", name="b"),
+        ]
+    )
     path = tmp_path / "u.keras"
     u.save(path)
     m = build_model(ModelConfig(str(path)), (8,), 3)
@@ -44,8 +49,14 @@ def test_user_model_split_and_reloaded(tmp_path):
 
 
 def test_unsupported_layer_named(tmp_path):
-    u = tf.keras.Sequential([tf.keras.Input((8,)), tf.keras.layers.Dense(4, name="a"),
-                             tf.keras.layers.BatchNormalization(name="bn"), tf.keras.layers.Dense(3, name="b")])
+    u = tf.keras.Sequential(
+        [
+            tf.keras.Input((8,)),
+            tf.keras.layers.Dense(4, name="a"),
+            tf.keras.layers.BatchNormalization(name="bn"),
+            tf.keras.layers.Dense(3, name="b"),
+        ]
+    )
     path = tmp_path / "bn.h5"
     u.save(path)
     with pytest.raises(UsageError, match=r"'bn'.*BatchNormalization"):

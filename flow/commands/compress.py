@@ -8,12 +8,19 @@ from flow.errors import ConfigError
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("compress", help="Deep Compression: prune + trained weight sharing + Huffman report",
-                              description=__doc__)
+    p = subparsers.add_parser(
+        "compress",
+        help="Deep Compression: prune + trained weight sharing + Huffman report",
+        description=__doc__,
+    )
     p.add_argument("--config", type=Path, help="YAML config (default: the built-in digits example)")
-    p.add_argument("--data-dir", help="MNIST idx folder (sets data.data_dir; implies data.name=mnist unless npz)")
+    p.add_argument(
+        "--data-dir", help="MNIST idx folder (sets data.data_dir; implies data.name=mnist unless npz)"
+    )
     p.add_argument("--model", help="digits_mlp | lenet300 | lenet5 | a .h5/.keras file")
-    p.add_argument("--out", type=Path, default=Path("compressed"), help="output folder (default: ./compressed)")
+    p.add_argument(
+        "--out", type=Path, default=Path("compressed"), help="output folder (default: ./compressed)"
+    )
     p.add_argument("--epochs", type=int, help="dense training epochs")
     p.add_argument("--prune-epochs", type=int, help="retraining epochs after each pruning step")
     p.add_argument("--finetune-epochs", type=int, help="centroid fine-tuning epochs")
@@ -32,7 +39,11 @@ def run(args) -> int:
             cfg.data.name = "mnist"
     if args.model:
         cfg.model.name = args.model
-    for opt, key in (("epochs", "epochs"), ("prune_epochs", "prune_epochs"), ("finetune_epochs", "finetune_epochs")):
+    for opt, key in (
+        ("epochs", "epochs"),
+        ("prune_epochs", "prune_epochs"),
+        ("finetune_epochs", "finetune_epochs"),
+    ):
         value = getattr(args, opt)
         if value is not None:
             if value < 0:
@@ -50,6 +61,8 @@ def run(args) -> int:
 
         print_table(cm.report)
     tot = cm.report["total"]
-    print(f"wrote {args.out}: {100 * (1 - cm.report['accuracy']['quantized']):.2f}% error, "
-          f"{tot['ratio']:.1f}x ({tot['huffman_ratio']:.1f}x with Huffman)")
+    print(
+        f"wrote {args.out}: {100 * (1 - cm.report['accuracy']['quantized']):.2f}% error, "
+        f"{tot['ratio']:.1f}x ({tot['huffman_ratio']:.1f}x with Huffman)"
+    )
     return 0

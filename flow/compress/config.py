@@ -100,8 +100,10 @@ class CompressConfig:
         for key in ("layer_sparsity", "layer_bits", "layer_index_bits"):
             unknown = sorted(set(getattr(self, key)) - set(names))
             if unknown:
-                raise ValueError(f"compress.{key} names unknown layer(s) {unknown}; the model's Dense/Conv2D "
-                                 f"layers are {names}")
+                raise ValueError(
+                    f"compress.{key} names unknown layer(s) {unknown}; the model's Dense/Conv2D "
+                    f"layers are {names}"
+                )
 
 
 def _sparsity(key: str, s: float) -> None:

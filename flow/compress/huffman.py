@@ -87,4 +87,4 @@ class HuffmanCode:
 
 
 def kraft_sum(lengths: Mapping[Hashable, int]) -> float:
-    return sum(2.0 ** -n for n in lengths.values())
+    return sum(2.0**-n for n in lengths.values())

@@ -38,11 +38,20 @@ class CompressedLayer:
     output_type: dict
 
     def meta(self) -> dict:
-        return {"name": self.name, "codebook": [float(c) for c in self.codebook], "code_bits": self.code_bits,
-                "index_bits": self.index_bits, "activation": self.activation,
-                "kept": int(self.mask.sum()), "params": int(self.mask.size), "kernel_shape": list(self.mask.shape),
-                "input_type": self.input_type, "weight_type": self.weight_type,
-                "bias_type": self.bias_type, "output_type": self.output_type}
+        return {
+            "name": self.name,
+            "codebook": [float(c) for c in self.codebook],
+            "code_bits": self.code_bits,
+            "index_bits": self.index_bits,
+            "activation": self.activation,
+            "kept": int(self.mask.sum()),
+            "params": int(self.mask.size),
+            "kernel_shape": list(self.mask.shape),
+            "input_type": self.input_type,
+            "weight_type": self.weight_type,
+            "bias_type": self.bias_type,
+            "output_type": self.output_type,
+        }
 
 
 @dataclass
@@ -85,18 +94,23 @@ def load_compressed(path: str | Path) -> CompressedModel:
     folder = Path(path)
     for name in ("model.keras", "compression.npz", "compression.json"):
         if not (folder / name).is_file():
-            raise UsageError(f"{folder} is not a compressed-model folder: {name} is missing; run `flow compress`")
+            raise UsageError(
+                f"{folder} is not a compressed-model folder: {name} is missing; run `flow compress`"
+            )
     meta = json.loads((folder / "compression.json").read_text())
     if meta.get("format") != FORMAT:
-        raise UsageError(f"{folder}/compression.json has format {meta.get('format')!r}; this flow reads {FORMAT}")
+        raise UsageError(
+            f"{folder}/compression.json has format {meta.get('format')!r}; this flow reads {FORMAT}"
+        )
     import logging
 
     logging.disable(logging.INFO)  # QKeras logs each quantizer it parses
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            model = tf.keras.models.load_model(folder / "model.keras", custom_objects=custom_objects(),
-                                               compile=False)
+            model = tf.keras.models.load_model(
+                folder / "model.keras", custom_objects=custom_objects(), compile=False
+            )
     finally:
         logging.disable(logging.NOTSET)
     layers = {}
@@ -104,10 +118,18 @@ def load_compressed(path: str | Path) -> CompressedModel:
         for m in meta["layers"]:
             name = m["name"]
             layer = CompressedLayer(
-                name=name, codebook=z[f"{name}/codebook"], mask=z[f"{name}/mask"],
-                codes=z[f"{name}/codes"].astype(np.int64), code_bits=m["code_bits"], index_bits=m["index_bits"],
-                activation=m["activation"], input_type=m["input_type"], weight_type=m["weight_type"],
-                bias_type=m["bias_type"], output_type=m["output_type"])
+                name=name,
+                codebook=z[f"{name}/codebook"],
+                mask=z[f"{name}/mask"],
+                codes=z[f"{name}/codes"].astype(np.int64),
+                code_bits=m["code_bits"],
+                index_bits=m["index_bits"],
+                activation=m["activation"],
+                input_type=m["input_type"],
+                weight_type=m["weight_type"],
+                bias_type=m["bias_type"],
+                output_type=m["output_type"],
+            )
             _check(model, layer, folder)
             layers[name] = layer
     report = json.loads((folder / "report.json").read_text()) if (folder / "report.json").is_file() else {}
@@ -118,10 +140,14 @@ def _check(model, layer: CompressedLayer, folder: Path) -> None:
     try:
         kernel = model.get_layer(layer.name).get_weights()[0]
     except ValueError:
-        raise FlowError(f"{folder}: compression.json names layer {layer.name!r}, absent from model.keras") from None
+        raise FlowError(
+            f"{folder}: compression.json names layer {layer.name!r}, absent from model.keras"
+        ) from None
     if kernel.shape != layer.mask.shape or not np.array_equal(kernel, layer.codebook[layer.codes]):
-        raise FlowError(f"{folder}: layer {layer.name!r} kernel does not match its codebook/codes; the folder is "
-                        "corrupt, run `flow compress` again")
+        raise FlowError(
+            f"{folder}: layer {layer.name!r} kernel does not match its codebook/codes; the folder is "
+            "corrupt, run `flow compress` again"
+        )
     if not np.array_equal(kernel != 0, layer.mask) and np.count_nonzero(layer.codebook[1:] == 0) == 0:
         raise FlowError(f"{folder}: layer {layer.name!r} kernel does not match its mask")
 
@@ -149,6 +175,8 @@ def atomic_folder(out_dir: Path, force: bool):
 
 def check_target(out_dir: Path, force: bool) -> None:
     if out_dir.exists() and not force:
-        raise UsageError(f"output folder {out_dir} already exists; pass --force to replace it or choose --out")
+        raise UsageError(
+            f"output folder {out_dir} already exists; pass --force to replace it or choose --out"
+        )
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"output {out_dir} exists and is not a folder; choose another --out")

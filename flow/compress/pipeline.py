@@ -32,8 +32,15 @@ def _split(ds: Dataset, fraction: float):
     return ds.x_train[:-n_val], ds.y_train[:-n_val], (ds.x_train[-n_val:], ds.y_train[-n_val:])
 
 
-def compress(cfg, out_dir: Path, *, progress: bool = True, model=None, force: bool = False,
-             dataset: Dataset | None = None) -> CompressedModel:
+def compress(
+    cfg,
+    out_dir: Path,
+    *,
+    progress: bool = True,
+    model=None,
+    force: bool = False,
+    dataset: Dataset | None = None,
+) -> CompressedModel:
     """Run the whole pipeline with `cfg` (a FlowConfig) and write the compressed-model folder."""
     import tensorflow as tf
 
@@ -54,12 +61,23 @@ def compress(cfg, out_dir: Path, *, progress: bool = True, model=None, force: bo
         raise ConfigError(str(exc)) from None
     x, y, val = _split(ds, cfg.data.validation_split)
     if ds.y_train.max() >= model.output_shape[-1]:
-        raise DataError(f"labels go up to {ds.y_train.max()} but the model has {model.output_shape[-1]} outputs")
-    common = dict(batch_size=c.batch_size, validation=val, progress=progress, seed=cfg.seed)
+        raise DataError(
+            f"labels go up to {ds.y_train.max()} but the model has {model.output_shape[-1]} outputs"
+        )
+    common = {"batch_size": c.batch_size, "validation": val, "progress": progress, "seed": cfg.seed}
     acc, secs, hist = {}, {}, {}
     t0 = time.perf_counter()
-    hist["dense"] = fit(model, x, y, epochs=c.epochs, lr=c.learning_rate, weight_decay=c.weight_decay,
-                        schedule=c.lr_schedule, label="dense training", **common)["val_accuracy"]
+    hist["dense"] = fit(
+        model,
+        x,
+        y,
+        epochs=c.epochs,
+        lr=c.learning_rate,
+        weight_decay=c.weight_decay,
+        schedule=c.lr_schedule,
+        label="dense training",
+        **common,
+    )["val_accuracy"]
     check_finite(model, "dense model")
     acc["dense"] = evaluate(model, ds.x_test, ds.y_test)
     secs["dense"] = time.perf_counter() - t0
@@ -69,15 +87,19 @@ def compress(cfg, out_dir: Path, *, progress: bool = True, model=None, force: bo
     masks = prune(model, x, y, c, validation=val, progress=progress, seed=cfg.seed)
     acc["pruned"] = evaluate(model, ds.x_test, ds.y_test)
     secs["prune"] = time.perf_counter() - t0
-    log.info("pruned accuracy %.4f (kept %s)", acc["pruned"],
-             {n: round(float(m.mean()), 4) for n, m in masks.items()})
+    log.info(
+        "pruned accuracy %.4f (kept %s)",
+        acc["pruned"],
+        {n: round(float(m.mean()), 4) for n, m in masks.items()},
+    )
     before = {layer.name: layer.kernel.numpy().copy() for layer in weight_layers(model)}
 
     t0 = time.perf_counter()
     shared = share(model, masks, c, seed=cfg.seed)
     acc["kmeans"] = evaluate(model, ds.x_test, ds.y_test)
-    hist["finetune"] = finetune(model, shared, x, y, c, validation=val, progress=progress,
-                                seed=cfg.seed)["val_accuracy"]
+    hist["finetune"] = finetune(model, shared, x, y, c, validation=val, progress=progress, seed=cfg.seed)[
+        "val_accuracy"
+    ]
     acc["shared"] = evaluate(model, ds.x_test, ds.y_test)
     secs["share"] = time.perf_counter() - t0
     log.info("shared accuracy %.4f after k-means, %.4f after fine-tuning", acc["kmeans"], acc["shared"])
@@ -96,15 +118,41 @@ def compress(cfg, out_dir: Path, *, progress: bool = True, model=None, force: bo
     for layer in weight_layers(model):
         n = layer.name
         n_bias = int(layer.bias.shape[0]) if layer.use_bias else 0
-        storage.append(layer_storage(n, shared[n].codes, n_bias, c.bits_of(n), c.index_bits_of(n), n_pe=n_pe,
-                                     weight_width=c.weight_width, eie=type(layer).__name__ == "Dense"))
+        storage.append(
+            layer_storage(
+                n,
+                shared[n].codes,
+                n_bias,
+                c.bits_of(n),
+                c.index_bits_of(n),
+                n_pe=n_pe,
+                weight_width=c.weight_width,
+                eie=type(layer).__name__ == "Dense",
+            )
+        )
         t = types[n]
-        layers[n] = CompressedLayer(name=n, codebook=codebooks[n], mask=masks[n], codes=shared[n].codes,
-                                    code_bits=c.bits_of(n), index_bits=c.index_bits_of(n), activation=t.activation,
-                                    input_type=t.input_type, weight_type=t.weight_type, bias_type=t.bias_type,
-                                    output_type=t.output_type)
-    rep = report.build_report(model_name=model.name, dataset=ds.name, accuracy=acc, storage=storage, types=types,
-                              timings=secs, history=hist)
+        layers[n] = CompressedLayer(
+            name=n,
+            codebook=codebooks[n],
+            mask=masks[n],
+            codes=shared[n].codes,
+            code_bits=c.bits_of(n),
+            index_bits=c.index_bits_of(n),
+            activation=t.activation,
+            input_type=t.input_type,
+            weight_type=t.weight_type,
+            bias_type=t.bias_type,
+            output_type=t.output_type,
+        )
+    rep = report.build_report(
+        model_name=model.name,
+        dataset=ds.name,
+        accuracy=acc,
+        storage=storage,
+        types=types,
+        timings=secs,
+        history=hist,
+    )
     if progress:
         report.print_table(rep)
     cm = CompressedModel(model=qmodel, layers=layers, report=rep)
@@ -116,4 +164,3 @@ def compress(cfg, out_dir: Path, *, progress: bool = True, model=None, force: bo
             plots.write_plots(tmp / "plots", before, after, codebooks, masks)
     cm.path = out_dir
     return cm
-

@@ -16,13 +16,18 @@ def _plt():
     return plt
 
 
-def weight_histogram(name: str, before: np.ndarray, after: np.ndarray, codebook: np.ndarray, path: Path) -> Path:
+def weight_histogram(
+    name: str, before: np.ndarray, after: np.ndarray, codebook: np.ndarray, path: Path
+) -> Path:
     """Surviving weights before sharing vs after (fine-tuned, quantized), centroids marked."""
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharex=True)
     nz_before, nz_after = before[before != 0], after[after != 0]
-    bins = np.linspace(min(nz_before.min(initial=0), nz_after.min(initial=0)),
-                       max(nz_before.max(initial=0), nz_after.max(initial=0)) + 1e-9, 80)
+    bins = np.linspace(
+        min(nz_before.min(initial=0), nz_after.min(initial=0)),
+        max(nz_before.max(initial=0), nz_after.max(initial=0)) + 1e-9,
+        80,
+    )
     axes[0].hist(nz_before, bins=bins, color="tab:blue")
     axes[0].set_title(f"{name}: pruned weights ({nz_before.size:,} non-zero)")
     vals, counts = np.unique(nz_after, return_counts=True)
@@ -43,7 +48,8 @@ def mask_image(name: str, mask: np.ndarray, path: Path) -> Path:
     """The keep-mask as an image: W (out, in), conv kernels flattened."""
     plt = _plt()
     W = mask.reshape(-1, mask.shape[-1]).T
-    fig, ax = plt.subplots(figsize=(min(12, 2 + W.shape[1] / 60), min(8, 1.5 + W.shape[0] / 60)))
+    size = (min(12, max(5, 2 + W.shape[1] / 60)), min(8, max(3.5, 1.5 + W.shape[0] / 60)))
+    fig, ax = plt.subplots(figsize=size)
     ax.imshow(W, cmap="Greys", interpolation="nearest", aspect="auto")
     ax.set_title(f"{name}: kept {100 * mask.mean():.1f}% ({int(mask.sum()):,} of {mask.size:,})")
     ax.set_xlabel("input")
@@ -57,7 +63,9 @@ def mask_image(name: str, mask: np.ndarray, path: Path) -> Path:
 def write_plots(folder: Path, before: dict, after: dict, codebooks: dict, masks: dict) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     out = []
-    for name in masks:
-        out.append(weight_histogram(name, before[name], after[name], codebooks[name], folder / f"hist_{name}.png"))
-        out.append(mask_image(name, masks[name], folder / f"mask_{name}.png"))
+    for name, mask in masks.items():
+        out.append(
+            weight_histogram(name, before[name], after[name], codebooks[name], folder / f"hist_{name}.png")
+        )
+        out.append(mask_image(name, mask, folder / f"mask_{name}.png"))
     return out

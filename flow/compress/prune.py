@@ -25,7 +25,7 @@ def magnitude_mask(kernel: np.ndarray, sparsity: float, previous: np.ndarray | N
     flat = np.abs(kernel).ravel().astype(np.float64)
     if previous is not None:
         flat = np.where(previous.ravel(), flat, -1.0)
-    n_prune = int(round(sparsity * flat.size))
+    n_prune = round(sparsity * flat.size)
     keep = np.ones(flat.size, dtype=bool)
     if n_prune:
         keep[np.argsort(flat, kind="stable")[:n_prune]] = False
@@ -54,7 +54,19 @@ def prune(model, x, y, cfg, *, validation=None, progress=True, seed=0) -> dict[s
         for layer in layers:
             masks[layer.name] = magnitude_mask(layer.kernel.numpy(), plans[layer.name][k], masks[layer.name])
         apply_masks(model, masks)
-        fit(model, x, y, epochs=cfg.prune_epochs, batch_size=cfg.batch_size, lr=cfg.prune_learning_rate,
-            weight_decay=cfg.weight_decay, schedule=cfg.lr_schedule, masks=masks, validation=validation,
-            progress=progress, label=f"prune {k + 1}/{cfg.prune_steps}", seed=seed + 100 + k)
+        fit(
+            model,
+            x,
+            y,
+            epochs=cfg.prune_epochs,
+            batch_size=cfg.batch_size,
+            lr=cfg.prune_learning_rate,
+            weight_decay=cfg.weight_decay,
+            schedule=cfg.lr_schedule,
+            masks=masks,
+            validation=validation,
+            progress=progress,
+            label=f"prune {k + 1}/{cfg.prune_steps}",
+            seed=seed + 100 + k,
+        )
     return masks

@@ -24,10 +24,16 @@ import numpy as np
 from flow.models import WEIGHT_LAYERS
 
 
-def fixed_type(width: int, integer: int, signed: bool = True, rounding: str = "RND",
-               saturation: str = "SAT") -> dict:
-    return {"width": int(width), "integer": int(integer), "signed": bool(signed), "rounding": rounding,
-            "saturation": saturation}
+def fixed_type(
+    width: int, integer: int, signed: bool = True, rounding: str = "RND", saturation: str = "SAT"
+) -> dict:
+    return {
+        "width": int(width),
+        "integer": int(integer),
+        "signed": bool(signed),
+        "rounding": rounding,
+        "saturation": saturation,
+    }
 
 
 def integer_bits(max_abs: float, margin: int = 0, signed: bool = True) -> int:
@@ -64,7 +70,11 @@ def _followers(model) -> dict[str, str]:
     for i, layer in enumerate(layers):
         if type(layer).__name__ in WEIGHT_LAYERS:
             nxt = layers[i + 1] if i + 1 < len(layers) else None
-            act = nxt.get_config().get("activation") if nxt is not None and type(nxt).__name__ == "Activation" else None
+            act = (
+                nxt.get_config().get("activation")
+                if nxt is not None and type(nxt).__name__ == "Activation"
+                else None
+            )
             out[layer.name] = "relu" if act == "relu" or type(nxt).__name__ == "ReLU" else "linear"
     return out
 
@@ -144,8 +154,10 @@ def _quantized_model(model, shared: dict, types: dict[str, LayerTypes]):
 
     L = tf.keras.layers
     first = next(iter(types.values()))
-    out = [L.Input(shape=model.input_shape[1:], name="input"),
-           QActivation(_qbits(first.input_type), name="input_quant")]
+    out = [
+        L.Input(shape=model.input_shape[1:], name="input"),
+        QActivation(_qbits(first.input_type), name="input_quant"),
+    ]
     weights, codebooks = [], {}
     layers = model.layers
     for i, layer in enumerate(layers):
@@ -154,8 +166,13 @@ def _quantized_model(model, shared: dict, types: dict[str, LayerTypes]):
         if layer.name in types:
             t = types[layer.name]
             conf.update(kernel_quantizer=None, bias_quantizer=_qbits(t.bias_type))
-            for key in ("kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
-                        "bias_constraint"):
+            for key in (
+                "kernel_regularizer",
+                "bias_regularizer",
+                "activity_regularizer",
+                "kernel_constraint",
+                "bias_constraint",
+            ):
                 conf.pop(key, None)
             new = (QDense if kind == "Dense" else QConv2D).from_config(conf)
             cb = quantize_values(shared[layer.name].centroids, t.weight_type)

@@ -5,19 +5,40 @@ from __future__ import annotations
 from flow.compress.storage import LayerStorage, totals
 
 
-def build_report(*, model_name: str, dataset: str, accuracy: dict, storage: list[LayerStorage], types: dict,
-                 timings: dict, history: dict | None = None) -> dict:
+def build_report(
+    *,
+    model_name: str,
+    dataset: str,
+    accuracy: dict,
+    storage: list[LayerStorage],
+    types: dict,
+    timings: dict,
+    history: dict | None = None,
+) -> dict:
     layers = []
     for s in storage:
         d = s.to_dict()
         t = types.get(s.name)
         if t is not None:
-            d.update(input_type=t.input_type, weight_type=t.weight_type, bias_type=t.bias_type,
-                     output_type=t.output_type, activation=t.activation)
+            d.update(
+                input_type=t.input_type,
+                weight_type=t.weight_type,
+                bias_type=t.bias_type,
+                output_type=t.output_type,
+                activation=t.activation,
+            )
         layers.append(d)
-    return {"format": 1, "model": model_name, "dataset": dataset,
-            "accuracy": accuracy, "error": {k: 1.0 - v for k, v in accuracy.items()},
-            "layers": layers, "total": totals(storage), "seconds": timings, "history": history or {}}
+    return {
+        "format": 1,
+        "model": model_name,
+        "dataset": dataset,
+        "accuracy": accuracy,
+        "error": {k: 1.0 - v for k, v in accuracy.items()},
+        "layers": layers,
+        "total": totals(storage),
+        "seconds": timings,
+        "history": history or {},
+    }
 
 
 def _kb(nbytes: float) -> str:
@@ -34,15 +55,28 @@ def table(report: dict):
     for col in ("layer", "weights", "kept", "bits c/i", "dense", "compressed", "+Huffman", "EIE chip"):
         t.add_column(col, justify="left" if col == "layer" else "right", no_wrap=True)
     for d in report["layers"]:
-        t.add_row(d["name"], f"{d['params']:,}", f"{100 * d['kept']:.1f}%", f"{d['code_bits']}/{d['index_bits']}",
-                  _kb(d["dense_bits"] / 8), f"{_kb(d['total_bits'] / 8)} {d['ratio']:.1f}x",
-                  f"{_kb(d['huffman_total_bits'] / 8)} {d['huffman_ratio']:.1f}x",
-                  _kb(d["eie_bytes"]) if d["eie_detail"] else "-")
+        t.add_row(
+            d["name"],
+            f"{d['params']:,}",
+            f"{100 * d['kept']:.1f}%",
+            f"{d['code_bits']}/{d['index_bits']}",
+            _kb(d["dense_bits"] / 8),
+            f"{_kb(d['total_bits'] / 8)} {d['ratio']:.1f}x",
+            f"{_kb(d['huffman_total_bits'] / 8)} {d['huffman_ratio']:.1f}x",
+            _kb(d["eie_bytes"]) if d["eie_detail"] else "-",
+        )
     tot = report["total"]
     t.add_section()
-    t.add_row("total", f"{tot['params']:,}", f"{100 * tot['kept']:.1f}%", "", _kb(tot["dense_bytes"]),
-              f"{_kb(tot['compressed_bytes'])} {tot['ratio']:.1f}x",
-              f"{_kb(tot['huffman_bytes'])} {tot['huffman_ratio']:.1f}x", _kb(tot["eie_bytes"]))
+    t.add_row(
+        "total",
+        f"{tot['params']:,}",
+        f"{100 * tot['kept']:.1f}%",
+        "",
+        _kb(tot["dense_bytes"]),
+        f"{_kb(tot['compressed_bytes'])} {tot['ratio']:.1f}x",
+        f"{_kb(tot['huffman_bytes'])} {tot['huffman_ratio']:.1f}x",
+        _kb(tot["eie_bytes"]),
+    )
     return t
 
 

@@ -55,6 +55,18 @@ def share(model, masks: dict[str, np.ndarray], cfg, seed: int = 0) -> dict[str, 
 
 def finetune(model, shared: dict[str, Shared], x, y, cfg, *, validation=None, progress=True, seed=0) -> dict:
     """Centroid fine-tuning in place (the codes, hence the mask, never change)."""
-    return fit(model, x, y, epochs=cfg.finetune_epochs, batch_size=cfg.batch_size, lr=cfg.finetune_learning_rate,
-               weight_decay=0.0, schedule=cfg.lr_schedule, shared=shared, validation=validation,
-               progress=progress, label="centroid fine-tuning", seed=seed + 200)
+    return fit(
+        model,
+        x,
+        y,
+        epochs=cfg.finetune_epochs,
+        batch_size=cfg.batch_size,
+        lr=cfg.finetune_learning_rate,
+        weight_decay=0.0,
+        schedule=cfg.lr_schedule,
+        shared=shared,
+        validation=validation,
+        progress=progress,
+        label="centroid fine-tuning",
+        seed=seed + 200,
+    )

@@ -84,17 +84,21 @@ class LayerStorage:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d.update(kept=self.nonzero / max(self.params, 1), total_bits=self.total_bits,
-                 huffman_total_bits=self.huffman_total_bits, ratio=self.dense_bits / self.total_bits,
-                 huffman_ratio=self.dense_bits / self.huffman_total_bits,
-                 bits_per_weight=self.total_bits / max(self.nonzero, 1))
+        d.update(
+            kept=self.nonzero / max(self.params, 1),
+            total_bits=self.total_bits,
+            huffman_total_bits=self.huffman_total_bits,
+            ratio=self.dense_bits / self.total_bits,
+            huffman_ratio=self.dense_bits / self.huffman_total_bits,
+            bits_per_weight=self.total_bits / max(self.nonzero, 1),
+        )
         return d
 
 
 def eie_storage(codes: np.ndarray, n_pe: int, code_bits: int, index_bits: int, weight_width: int) -> dict:
     """Bytes an EIE array of `n_pe` PEs keeps on chip for this layer (DESIGN.md format)."""
     W = as_matrix(codes)
-    n_out, n_in = W.shape
+    n_in = W.shape[1]
     per_pe = []
     for k in range(n_pe):
         sub = W[k::n_pe]
@@ -109,29 +113,55 @@ def eie_storage(codes: np.ndarray, n_pe: int, code_bits: int, index_bits: int, w
     index_b = n_pe * cap * index_bits
     ptr_b = n_pe * (n_in + 1) * ptr_bits
     book_b = n_pe * (2**code_bits) * weight_width
-    detail = {"n_pe": n_pe, "entries_per_pe": per_pe, "pe_capacity": cap, "ptr_bits": ptr_bits,
-              "codes_bytes": code_b / 8, "index_bytes": index_b / 8, "colptr_bytes": ptr_b / 8,
-              "codebook_bytes": book_b / 8}
+    detail = {
+        "n_pe": n_pe,
+        "entries_per_pe": per_pe,
+        "pe_capacity": cap,
+        "ptr_bits": ptr_bits,
+        "codes_bytes": code_b / 8,
+        "index_bytes": index_b / 8,
+        "colptr_bytes": ptr_b / 8,
+        "codebook_bytes": book_b / 8,
+    }
     return {"bytes": math.ceil((code_b + index_b + ptr_b + book_b) / 8), "detail": detail}
 
 
-def layer_storage(name: str, codes: np.ndarray, n_bias: int, code_bits: int, index_bits: int, *,
-                  n_pe: int = 8, weight_width: int = 16, eie: bool = True) -> LayerStorage:
+def layer_storage(
+    name: str,
+    codes: np.ndarray,
+    n_bias: int,
+    code_bits: int,
+    index_bits: int,
+    *,
+    n_pe: int = 8,
+    weight_width: int = 16,
+    eie: bool = True,
+) -> LayerStorage:
     """Storage of one layer; `eie=False` (convolutions, which the EIE engine does not run) skips the EIE figure."""
     stored, rel = stream(codes, index_bits)
     hc = HuffmanCode(dict(zip(*np.unique(stored, return_counts=True))))
     hi = HuffmanCode(dict(zip(*np.unique(rel, return_counts=True))))
     code_hist = dict(zip(*np.unique(stored, return_counts=True)))
     index_hist = dict(zip(*np.unique(rel, return_counts=True)))
-    eie = eie_storage(codes, n_pe, code_bits, index_bits, weight_width) if eie else {"bytes": 0, "detail": None}
+    eie = (
+        eie_storage(codes, n_pe, code_bits, index_bits, weight_width) if eie else {"bytes": 0, "detail": None}
+    )
     return LayerStorage(
-        name=name, params=int(codes.size), nonzero=int(np.count_nonzero(codes)), entries=int(len(stored)),
-        code_bits=code_bits, index_bits=index_bits, dense_bits=32 * (int(codes.size) + n_bias),
-        code_stream_bits=len(stored) * code_bits, index_stream_bits=len(rel) * index_bits,
-        codebook_bits=32 * 2**code_bits, bias_bits=32 * n_bias,
+        name=name,
+        params=int(codes.size),
+        nonzero=int(np.count_nonzero(codes)),
+        entries=len(stored),
+        code_bits=code_bits,
+        index_bits=index_bits,
+        dense_bits=32 * (int(codes.size) + n_bias),
+        code_stream_bits=len(stored) * code_bits,
+        index_stream_bits=len(rel) * index_bits,
+        codebook_bits=32 * 2**code_bits,
+        bias_bits=32 * n_bias,
         huffman_code_bits=hc.encoded_bits(code_hist) + 8 * len(hc.lengths),
         huffman_index_bits=hi.encoded_bits(index_hist) + 8 * len(hi.lengths),
-        eie_bytes=eie["bytes"], eie_detail=eie["detail"],
+        eie_bytes=eie["bytes"],
+        eie_detail=eie["detail"],
     )
 
 
@@ -140,8 +170,14 @@ def totals(layers: list[LayerStorage]) -> dict:
     comp = sum(s.total_bits for s in layers)
     huff = sum(s.huffman_total_bits for s in layers)
     params = sum(s.params for s in layers)
-    return {"params": params, "nonzero": sum(s.nonzero for s in layers),
-            "kept": sum(s.nonzero for s in layers) / max(params, 1),
-            "dense_bytes": dense / 8, "compressed_bytes": comp / 8, "huffman_bytes": huff / 8,
-            "ratio": dense / comp, "huffman_ratio": dense / huff,
-            "eie_bytes": sum(s.eie_bytes for s in layers)}
+    return {
+        "params": params,
+        "nonzero": sum(s.nonzero for s in layers),
+        "kept": sum(s.nonzero for s in layers) / max(params, 1),
+        "dense_bytes": dense / 8,
+        "compressed_bytes": comp / 8,
+        "huffman_bytes": huff / 8,
+        "ratio": dense / comp,
+        "huffman_ratio": dense / huff,
+        "eie_bytes": sum(s.eie_bytes for s in layers),
+    }

@@ -43,8 +43,12 @@ class RichProgress(tf.keras.callbacks.Callback):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"), TimeElapsedColumn(), transient=False,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            transient=False,
         )
         self._progress.start()
         self._task = self._progress.add_task(self.label, total=self.epochs * self.steps, info="")
@@ -98,9 +102,23 @@ def check_finite(model, stage: str) -> None:
                 )
 
 
-def fit(model, x, y, *, epochs: int, batch_size: int, lr: float, weight_decay: float = 0.0,
-        schedule: str = "cosine", masks: dict | None = None, shared: dict | None = None,
-        validation: tuple | None = None, progress: bool = True, label: str = "train", seed: int = 0) -> dict:
+def fit(
+    model,
+    x,
+    y,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    weight_decay: float = 0.0,
+    schedule: str = "cosine",
+    masks: dict | None = None,
+    shared: dict | None = None,
+    validation: tuple | None = None,
+    progress: bool = True,
+    label: str = "train",
+    seed: int = 0,
+) -> dict:
     """Train `model` in place; returns the history (loss and val accuracy per epoch)."""
     history: dict[str, list] = {"loss": [], "val_accuracy": []}
     if epochs <= 0:
@@ -111,7 +129,7 @@ def fit(model, x, y, *, epochs: int, batch_size: int, lr: float, weight_decay: f
     layers = {layer.name: layer for layer in weight_layers(model)}
     steps = math.ceil(len(x) / batch_size)
     total = max(epochs * steps, 1)
-    sched = (tf.keras.optimizers.schedules.CosineDecay(lr, total, alpha=0.01) if schedule == "cosine" else lr)
+    sched = tf.keras.optimizers.schedules.CosineDecay(lr, total, alpha=0.01) if schedule == "cosine" else lr
     opt = tf.keras.optimizers.Adam(learning_rate=sched)
 
     kernels = [layers[n].kernel for n in layers]
@@ -141,8 +159,9 @@ def fit(model, x, y, *, epochs: int, batch_size: int, lr: float, weight_decay: f
             g_plain[i] = g_plain[i] * mask_t[name]
         g_cent = []
         for j, name in enumerate(shared_names):
-            g = tf.math.unsorted_segment_sum(tf.reshape(grads[n_plain + j], [-1]),
-                                             tf.reshape(codes[name], [-1]), tf.shape(cents[name])[0])
+            g = tf.math.unsorted_segment_sum(
+                tf.reshape(grads[n_plain + j], [-1]), tf.reshape(codes[name], [-1]), tf.shape(cents[name])[0]
+            )
             g_cent.append(g * tf.concat([[0.0], tf.ones_like(g[1:])], axis=0))  # code 0 stays 0
         opt.apply_gradients(zip(g_plain + g_cent, train_vars))
         for i, name in masked_of.items():
@@ -158,10 +177,14 @@ def fit(model, x, y, *, epochs: int, batch_size: int, lr: float, weight_decay: f
         n = (tf.shape(xc)[0] + batch_size - 1) // batch_size
         total_loss = tf.constant(0.0)
         for i in tf.range(n):
-            total_loss += step(xc[i * batch_size : (i + 1) * batch_size], yc[i * batch_size : (i + 1) * batch_size])
+            total_loss += step(
+                xc[i * batch_size : (i + 1) * batch_size], yc[i * batch_size : (i + 1) * batch_size]
+            )
         return total_loss / tf.cast(n, tf.float32)
 
-    cb = tf.keras.callbacks.CallbackList([RichProgress(label, epochs, steps)] if progress else [], model=model)
+    cb = tf.keras.callbacks.CallbackList(
+        [RichProgress(label, epochs, steps)] if progress else [], model=model
+    )
     rng = np.random.default_rng(seed)
     cb.on_train_begin()
     for epoch in range(epochs):
@@ -172,7 +195,9 @@ def fit(model, x, y, *, epochs: int, batch_size: int, lr: float, weight_decay: f
             cb.on_train_batch_begin(b)
             idx = order[b * batch_size : (b + CHUNK) * batch_size]
             n = math.ceil(len(idx) / batch_size)
-            losses.append((float(run_chunk(tf.constant(x[idx], tf.float32), tf.constant(y[idx], tf.int64))), n))
+            losses.append(
+                (float(run_chunk(tf.constant(x[idx], tf.float32), tf.constant(y[idx], tf.int64))), n)
+            )
             for k in range(n):
                 cb.on_train_batch_end(b + k)
         logs = {"loss": sum(v * n for v, n in losses) / sum(n for _, n in losses)}
