@@ -90,6 +90,21 @@ def _stage(out: Path) -> Path:
     return staging
 
 
+#: text files that may name the staging folder (generated scripts, hls4ml's config, reports)
+_RELOCATE_SUFFIXES = {".tcl", ".yml", ".yaml", ".json", ".sh", ".txt", ".cfg"}
+
+
+def _relocate(staging: Path, out: Path) -> None:
+    """Rewrite absolute staging paths in generated scripts to the final folder, so that the TCL a user
+    runs later (e.g. on a machine with Vivado) points at the build folder, not a vanished staging one."""
+    old, new = str(staging), str(out)
+    for path in staging.rglob("*"):
+        if path.suffix in _RELOCATE_SUFFIXES and path.is_file() and path.stat().st_size < 4_000_000:
+            text = path.read_text(errors="surrogateescape")
+            if old in text:
+                path.write_text(text.replace(old, new), errors="surrogateescape")
+
+
 def _swap_into_place(staging: Path, out: Path) -> None:
     old = None
     if out.exists():
@@ -168,6 +183,7 @@ def run_build(
         state["summary"] = ctx.summary
         state["notes"] = ctx.notes
         (staging / STATE_FILE).write_text(json.dumps(state, indent=2, default=str))
+        _relocate(staging, out)
         _swap_into_place(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

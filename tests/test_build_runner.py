@@ -23,6 +23,7 @@ def fake_steps(monkeypatch):
     def first(ctx):
         calls.append("first")
         (ctx.out / "a.txt").write_text(str(ctx.cfg.seed))
+        (ctx.out / "script.tcl").write_text(f"source {ctx.out}/x.tcl\n")
         return {"seed": ctx.cfg.seed}
 
     @build.step("second", depends_on=("hls",), outputs=("b.txt",))
@@ -83,3 +84,9 @@ def test_refuses_to_clobber_a_foreign_folder(tmp_path, fake_steps):
     with pytest.raises(UsageError, match="not an eie-flow build"):
         build.run_build(FlowConfig(), out)
     assert (out / "thesis.tex").read_text() == "precious"
+
+
+def test_generated_scripts_point_at_the_final_folder(tmp_path, fake_steps):
+    out = tmp_path / "b"
+    build.run_build(FlowConfig(), out)
+    assert (out / "script.tcl").read_text() == f"source {out.resolve()}/x.tcl\n"
