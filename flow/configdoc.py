@@ -33,7 +33,8 @@ def _field_docs(cls) -> dict[str, str]:
 
 
 def _type_name(tp) -> str:
-XX
+    name = str(tp).replace("typing.", "").replace("<class '", "").replace("'>", "")
+    return name.replace("|", "\\|")  # inside a table cell
 
 
 def render() -> str:
