@@ -145,3 +145,15 @@ def test_io_stream_is_refused(tmp_path):
             backend="EIE",
             io_type="io_stream",
         )
+
+
+@pytest.mark.parametrize("first", ["flow.hls.writer", "flow.hls.backend", "flow.hls.csim"])
+def test_backend_registered_whatever_module_is_imported_first(first):
+    import subprocess
+    import sys
+
+    code = (
+        f"import {first}; from hls4ml.backends import get_available_backends; print(get_available_backends())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert "'eie'" in out.stdout and "WARNING" not in out.stdout, out.stdout
