@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flow import __version__
 from flow.build import step
-from flow.steps.common import BUNDLE, HLS, board, hls_model, test_set
+from flow.steps.common import BUNDLE, HLS, board, expected_raw, hls_model, io_types, test_set
 
 #: test vectors stored in the bundle (run on the simulated board by the build, on hardware by `flow run`)
 MAX_VECTORS = 1000
@@ -34,7 +34,7 @@ def bundle(ctx) -> dict:
     """Assemble the deploy bundle the board (or the simulated board) runs."""
     import hls4ml
 
-    from flow.eie.reference import eie_network
+    from flow.hls.csim import n_inputs, n_outputs
     from flow.hls.axi_top import build_sim_library
     from flow.runtime.bundle import BundleMeta, IOSpec, write_bundle
     from flow.vendor import resolve_clock
@@ -45,8 +45,9 @@ def bundle(ctx) -> dict:
     project = model.config.get_project_name()
     out = ctx.out / BUNDLE
     out.mkdir(parents=True, exist_ok=True)
-    io = IOSpec(n_in=layers[0].n_in, n_out=layers[-1].n_out, in_type=layers[0].input_t.to_dict(),
-                out_type=layers[-1].output_t.to_dict(), stream_bits=b.dma.stream_bits)
+    in_t, out_t = io_types(ctx)
+    io = IOSpec(n_in=n_inputs(model), n_out=n_outputs(model), in_type=in_t.to_dict(), out_type=out_t.to_dict(),
+                stream_bits=b.dma.stream_bits)
     meta = BundleMeta(
         project=project,
         board=b.name,
@@ -54,7 +55,7 @@ def bundle(ctx) -> dict:
         clock_mhz=resolve_clock(b, ctx.cfg.build.clock_mhz),
         layers=[{"name": ly.name, "n_in": ly.n_in, "n_out": ly.n_out, "n_pe": ly.n_pe,
                  "activation": ly.activation, "nnz": int(ly.encoding.nnz)} for ly in layers],
-        classes=[str(i) for i in range(layers[-1].n_out)],
+        classes=[str(i) for i in range(io.n_out)],
         softmax_on_host=True,
         dma={"length_bits": b.dma.length_bits, "mm_bits": b.dma.mm_bits},
         versions={"eie-flow": __version__, "hls4ml": hls4ml.__version__},
@@ -63,9 +64,9 @@ def bundle(ctx) -> dict:
     have_bit = bit.is_file() and hwh.is_file()
     x, labels = test_set(ctx)
     x, labels = x[:MAX_VECTORS], labels[:MAX_VECTORS]
-    y_raw = eie_network(layers[0].input_t.quantize(x), layers)
+    y_raw, oracle = expected_raw(ctx, in_t.quantize(x))
     lib = build_sim_library(ctx.out / HLS, project)
     write_bundle(out, meta, sim_library=lib, test_vectors={"x": x, "y_raw": y_raw, "labels": labels})
     copy_driver(out / "driver")
     ctx.summary["bundle"] = f"{BUNDLE}/ ({'bitstream included' if have_bit else 'no bitstream: Vivado did not run'})"
-    return {"bitstream": have_bit, "vectors": int(len(x))}
+    return {"bitstream": have_bit, "vectors": int(len(x)), "oracle": oracle}

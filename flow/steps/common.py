@@ -86,3 +86,25 @@ def compressed(ctx):
 
         ctx.artifacts["compressed"] = load_compressed(ctx.out / COMPRESSED)
     return ctx.artifacts["compressed"]
+
+
+def io_types(ctx):
+    """FixedTypes of the network's input and output (the IP's stream values)."""
+    from flow.hls.types import from_hls
+
+    model = hls_model(ctx)
+    in_t = model.input_t
+    out_t = from_hls(model.get_output_variables()[0].type.precision, "model output")
+    return in_t, out_t
+
+
+def expected_raw(ctx, x_raw):
+    """The oracle's raw outputs: the numpy reference when it covers the graph (Dense-only networks),
+    else the C simulation (e.g. LeNet-5, whose convolutions run on hls4ml's own code)."""
+    from flow.eie.reference import eie_network
+    from flow.hls.csim import predict_raw, reference_covers
+
+    model = hls_model(ctx)
+    if reference_covers(model):
+        return eie_network(x_raw, model.eie_layers), "reference"
+    return predict_raw(model, x_raw), "csim"

@@ -29,6 +29,6 @@ def sim_board(ctx) -> dict:
             "see reports/sim_board.json"
         )
     ctx.summary["simulated board"] = (
-        f"{report['samples']} samples bit-exact with the reference, accuracy {report.get('accuracy', float('nan')):.4f}"
+        f"{report['samples']} samples bit-exact with the expected outputs (reference, or csim where hls4ml layers run), accuracy {report.get('accuracy', float('nan')):.4f}"
     )
     return {"samples": report["samples"], "bit_agreement": report["bit_agreement"]}
