@@ -33,7 +33,7 @@ BITS = {"ip1": 4, "ip2": 4, "ip3": 5}
 INDEX_BITS = {"ip1": 5, "ip2": 5, "ip3": 4}  # 5-bit runs: at ~8 % density a 4-bit index needs many fillers
 
 
-def flow_config(data_dir: str, quick: bool):
+def flow_config(data_dir: str, quick: bool, finetune_epochs: int = 8):
     from flow.compress.config import CompressConfig
     from flow.config import FlowConfig
     from flow.data import DataConfig
@@ -57,7 +57,7 @@ def flow_config(data_dir: str, quick: bool):
         prune_steps=2 if quick else 4,
         prune_epochs=1 if quick else 6,
         prune_learning_rate=1e-3,
-        finetune_epochs=1 if quick else 8,
+        finetune_epochs=1 if quick else finetune_epochs,
         finetune_learning_rate=2e-4,
         plots=not quick,
     )
@@ -147,7 +147,7 @@ def off_the_shelf(dense, ds, epochs: int, batch_size: int) -> dict:
     }
 
 
-def run(data_dir: str, quick: bool, out: Path) -> dict:
+def run(data_dir: str, quick: bool, out: Path, finetune_epochs: int = 8) -> dict:
     import tensorflow as tf
     from rich.console import Console
     from rich.table import Table
@@ -159,7 +159,7 @@ def run(data_dir: str, quick: bool, out: Path) -> dict:
     from flow.models import build_model
 
     t_start = time.perf_counter()
-    cfg = flow_config(data_dir, quick)
+    cfg = flow_config(data_dir, quick, finetune_epochs)
     c = cfg.compress
     ds = load_dataset(cfg.data)
     tf.keras.utils.set_random_seed(cfg.seed)
@@ -309,10 +309,11 @@ def main(argv=None) -> int:
     )
     p.add_argument("--bits", type=_layer_values(int), help="code bits per layer, e.g. ip1=4,ip3=5")
     p.add_argument("--index-bits", type=_layer_values(int), help="relative-index bits per layer, e.g. ip1=5")
+    p.add_argument("--finetune-epochs", type=int, default=8, help="centroid fine-tuning epochs (default 8)")
     args = p.parse_args(argv)
     for table, given in ((SPARSITY, args.sparsity), (BITS, args.bits), (INDEX_BITS, args.index_bits)):
         table.update(given or {})
-    run(args.data_dir, args.quick, args.out)
+    run(args.data_dir, args.quick, args.out, args.finetune_epochs)
     return 0
 
 

@@ -41,7 +41,14 @@ def compress(
     force: bool = False,
     dataset: Dataset | None = None,
 ) -> CompressedModel:
-    """Run the whole pipeline with `cfg` (a FlowConfig) and write the compressed-model folder."""
+    """Run the whole pipeline with `cfg` (a FlowConfig) and write the compressed-model folder `out_dir`.
+
+    model: a Keras model to compress instead of building `cfg.model` (a canonical copy is used, the
+      caller's model is untouched); it is still trained for `cfg.compress.epochs`, so pass 0 for a
+      trained model. dataset: an already loaded Dataset instead of `load_dataset(cfg.data)`.
+    force: replace an existing `out_dir` (atomically); without it an existing folder is refused
+      before any training. Returns the CompressedModel (QKeras model, per-layer records, report).
+    """
     import tensorflow as tf
 
     from flow.config import dump_config
