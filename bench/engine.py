@@ -15,8 +15,9 @@ Measured on the same weights and fixed-point types:
 - hls4ml's Vivado backend, io_parallel, Strategy Latency and Resource: build time and time per sample
   (hls4ml's predict, one call per sample);
 - numpy float32 dense, batch 1 (one matrix-vector chain per sample);
-- flow.eie.perf: modelled PE-array cycles for P = 4, 16, 64 PEs and FIFO depth 1, 2, 8 (mean over
-  the samples), with two efficiencies: load balance as the EIE paper defines it (1 - bubble cycles
+- flow.eie.perf: modelled PE-array cycles for P = 4, 16, 64 PEs, FIFO depth 1, 2, 8 and broadcast
+  B = 1, 2, 4, 8 non-zeros per cycle (B = 1: original EIE) (mean over the samples), with two
+  efficiencies: load balance as the EIE paper defines it (1 - bubble cycles
   due to starvation / total computation cycles: sum of PE busy cycles / (P x cycles), where a PE
   popping an empty column is busy) and work efficiency ((entries / P) / cycles, perf's
   LayerCycles.efficiency, which also charges the one cycle an empty column costs); and on-chip bytes
@@ -40,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 PES = (4, 16, 64)
 FIFO_DEPTHS = (1, 2, 8)
+BROADCASTS = (1, 2, 4, 8)
 
 
 def mnist_test(n: int):
@@ -78,13 +80,15 @@ def time_per_sample(fn, x, repeat: int = 1) -> float:
     return best
 
 
-def bench_eie(cm, x, out_dir: Path, n_pe: int) -> tuple[dict, object]:
+def bench_eie(cm, x, out_dir: Path, n_pe: int, broadcast: int | None = None) -> tuple[dict, object]:
     from flow.eie.reference import eie_network
     from flow.hls import csim
     from flow.hls.config import HLSConfig
     from flow.hls.convert import convert
 
-    hm = convert(cm, HLSConfig(n_pe=n_pe, project_name="lenet_eie"), out_dir / "eie")
+    knobs = {} if broadcast is None else {"broadcast": broadcast}
+    hls_cfg = HLSConfig(n_pe=n_pe, project_name="lenet_eie", **knobs)
+    hm = convert(cm, hls_cfg, out_dir / "eie")
     compile_s = csim.compile_model(hm)
     x_raw = hm.input_t.quantize(x)
     raw_s = time_per_sample(lambda v: csim.predict_raw(hm, v), x_raw, repeat=3)
@@ -92,6 +96,7 @@ def bench_eie(cm, x, out_dir: Path, n_pe: int) -> tuple[dict, object]:
     mismatches = int(np.sum(csim.predict_raw(hm, x_raw) != eie_network(x_raw, hm.eie_layers)))
     return {
         "n_pe": n_pe,
+        "broadcast": hls_cfg.broadcast,
         "compile_s": compile_s,
         "raw_s_per_sample": raw_s,
         "float_s_per_sample": float_s,
@@ -180,27 +185,31 @@ def bench_model(hm, x, n: int) -> list[dict]:
                 )
                 for lyr in hm.eie_layers
             ]
-            per_sample = network_cycles(layers, x_raw)
-            cycles = np.array([[c.cycles for c in s] for s in per_sample])
-            ideal = np.array([[c.ideal for c in s] for s in per_sample])
-            total = np.array([[c.total_cycles for c in s] for s in per_sample])
-            busy = np.array([[c.pe_busy.sum() for c in s] for s in per_sample])  # PE-cycles not starved
-            slots = np.array([[c.n_pe * c.cycles for c in s] for s in per_sample])
-            rows.append(
-                {
-                    "n_pe": p,
-                    "fifo_depth": d,
-                    "pe_array_cycles": float(cycles.sum(axis=1).mean()),
-                    "total_cycles": float(total.sum(axis=1).mean()),
-                    "load_balance_efficiency": float(busy.sum() / slots.sum()),
-                    "load_balance_efficiency_per_layer": [
-                        float(v) for v in busy.sum(axis=0) / slots.sum(axis=0)
-                    ],
-                    "work_efficiency": float(ideal.sum() / cycles.sum()),
-                    "work_efficiency_per_layer": [float(v) for v in ideal.sum(axis=0) / cycles.sum(axis=0)],
-                    "onchip_bytes": int(sum(pe_memory(lyr).total_bytes * lyr.n_pe for lyr in layers)),
-                }
-            )
+            for bw in BROADCASTS:
+                per_sample = network_cycles(layers, x_raw, broadcast=bw)
+                cycles = np.array([[c.cycles for c in s] for s in per_sample])
+                ideal = np.array([[c.ideal for c in s] for s in per_sample])
+                total = np.array([[c.total_cycles for c in s] for s in per_sample])
+                busy = np.array([[c.pe_busy.sum() for c in s] for s in per_sample])  # PE-cycles not starved
+                slots = np.array([[c.n_pe * c.cycles for c in s] for s in per_sample])
+                rows.append(
+                    {
+                        "n_pe": p,
+                        "fifo_depth": d,
+                        "broadcast": bw,
+                        "pe_array_cycles": float(cycles.sum(axis=1).mean()),
+                        "total_cycles": float(total.sum(axis=1).mean()),
+                        "load_balance_efficiency": float(busy.sum() / slots.sum()),
+                        "load_balance_efficiency_per_layer": [
+                            float(v) for v in busy.sum(axis=0) / slots.sum(axis=0)
+                        ],
+                        "work_efficiency": float(ideal.sum() / cycles.sum()),
+                        "work_efficiency_per_layer": [
+                            float(v) for v in ideal.sum(axis=0) / cycles.sum(axis=0)
+                        ],
+                        "onchip_bytes": int(sum(pe_memory(lyr).total_bytes * lyr.n_pe for lyr in layers)),
+                    }
+                )
     return rows
 
 
@@ -213,7 +222,10 @@ def print_table(res: dict) -> None:
     from rich.table import Table
 
     console = Console(width=150)
-    t = Table(title=f"csim per sample, LeNet-300-100 ({res['inputs']}, {res['n']} samples)")
+    t = Table(
+        title=f"csim per sample, LeNet-300-100 ({res['inputs']}, {res['n']} samples, "
+        f"{res['eie']['n_pe']} PEs, B={res['eie']['broadcast']})"
+    )
     for col in ("implementation", "build (s)", "time / sample", "vs EIE csim"):
         t.add_column(col, justify="right" if col != "implementation" else "left")
     eie = res["eie"]["float_s_per_sample"]
@@ -242,6 +254,7 @@ def print_table(res: dict) -> None:
     for col in (
         "PEs",
         "FIFO",
+        "B",
         "PE-array cycles",
         "total cycles",
         "load-balance eff.",
@@ -254,6 +267,7 @@ def print_table(res: dict) -> None:
         m.add_row(
             str(r["n_pe"]),
             str(r["fifo_depth"]),
+            str(r["broadcast"]),
             f"{r['pe_array_cycles']:.0f}",
             f"{r['total_cycles']:.0f}",
             f"{r['load_balance_efficiency']:.3f}",
@@ -278,6 +292,7 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=200, help="samples for the EIE csim and the cycle model")
     ap.add_argument("--n-vivado", type=int, default=50, help="samples for the (slow) hls4ml Vivado csim")
     ap.add_argument("--pe", type=int, default=16, help="PEs of the EIE csim build")
+    ap.add_argument("--broadcast", type=int, help="broadcast B of the EIE csim build (default: HLSConfig's)")
     ap.add_argument("--skip-vivado", action="store_true", help="skip the hls4ml Vivado builds")
     ap.add_argument("--work", type=Path, default=Path("/tmp/eie-bench-engine"), help="HLS project folder")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "engine.json")
@@ -285,7 +300,7 @@ def main(argv=None) -> int:
 
     x, inputs = mnist_test(args.n)
     cm, source = load_model(args, x)
-    eie, hm = bench_eie(cm, x, args.work, args.pe)
+    eie, hm = bench_eie(cm, x, args.work, args.pe, args.broadcast)
     res = {
         "source": source,
         "inputs": inputs,

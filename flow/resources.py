@@ -7,7 +7,8 @@ Memories (one entry per array, `copies` = one per PE where the kernel partitions
 - per PE: the sparse-matrix ROM, `pe_capacity` deep (the largest PE's entry count: the HLS array
   is [n_pe][pe_capacity]) and `code_bits + index_bits` wide (code and relative index packed in one
   word; `packed=False` counts them as two ROMs); the column-pointer ROM, `n_in + 1` deep and
-  `ptr_bits` wide; the accumulators, ceil(n_out / n_pe) deep, `accum_bits` wide (RAM); the
+  `ptr_bits` wide; the 1-bit column-has-entries ROM (colnz), `n_in` deep, one copy per read port:
+  min(broadcast, fifo_depth) per PE; the accumulators, ceil(n_out / n_pe) deep, `accum_bits` wide (RAM); the
   codebook, 2**code_bits x weight_bits (ROM).
 - per layer: its input activation buffer (n_in x input_bits, RAM) and biases (n_out x bias_bits);
   the last layer's output buffer (n_out x output_bits).
@@ -145,6 +146,9 @@ class LayerFootprint:
     bias_bits: int = 16
     output_bits: int = 16
     fifo_depth: int = 8
+    #: non-zeros broadcast per cycle (EIELayer.broadcast): the 1-bit colnz ROM has min(broadcast,
+    #: fifo_depth) read ports per PE, i.e. as many LUT copies
+    broadcast: int = 4
 
     def __post_init__(self) -> None:
         if len(self.pe_entries) != self.n_pe:
@@ -172,6 +176,7 @@ class LayerFootprint:
             accum_bits=int(layer.accum_t.width), input_bits=int(layer.input_t.width),
             weight_bits=int(layer.weight_t.width), bias_bits=int(layer.bias_t.width),
             output_bits=int(layer.output_t.width), fifo_depth=int(getattr(layer, "fifo_depth", 8)),
+            broadcast=int(getattr(layer, "broadcast", 1)),
         )
 
     @classmethod
@@ -271,6 +276,7 @@ def estimate(layers, *, packed: bool = True, uram_min_depth: int | None = None,
         )
         mems += [
             Memory(f"{ly.name}.colptr", ly.n_in + 1, ly.pointer_bits, p),
+            Memory(f"{ly.name}.colnz", ly.n_in, 1, p * min(ly.broadcast, ly.fifo_depth)),
             Memory(f"{ly.name}.accum", ly.rows_per_pe, ly.accum_bits, p, writable=True),
             Memory(f"{ly.name}.codebook", 1 << ly.code_bits, ly.weight_bits, p),
             Memory(f"{ly.name}.bias", ly.n_out, ly.bias_bits),

@@ -3,19 +3,30 @@
 //   y = act(W x + b), W (n_out x n_in) stored per PE in CSC form (flow/eie/encode.py):
 //   row i lives on PE i % n_pe at local row i / n_pe; codes index the codebook, rel_index counts the
 //   zero rows skipped since the previous entry of the column, fillers (code 0) bridge long runs.
+//   colnz[p][j] != 0 iff column j has entries (fillers included) on PE p.
 //
 // Structure, as in EIE:
 //   1. non-zero detector: scans detect_width inputs per cycle and queues (column, value) of the
 //      non-zero activations;
 //   2. PE array, one pipelined loop at II=1, one iteration = one clock cycle:
-//        - the detector broadcasts the next non-zero to every PE's activation FIFO (depth fifo_depth)
-//          unless some FIFO was full at the start of the cycle;
-//        - each PE that has no entries left pops its FIFO and reads its column pointers
-//          (start, end); each PE with an entry left decodes it (codebook, zero run -> local row)
-//          and multiply-accumulates into its local accumulator. An empty column costs one cycle.
+//        - the detector broadcasts the next n non-zeros to every PE's activation FIFO (depth
+//          fifo_depth), n = min(broadcast, non-zeros left, free slots of the fullest FIFO at the end
+//          of the previous cycle); each PE tags each pushed column with its colnz bit;
+//        - each PE that has no entries left looks at the first min(broadcast, fifo_depth) queued
+//          columns: it pops the leading columns that are empty for it and the first non-empty one,
+//          if any in that window, and reads that one's column pointers (start, end); each PE with an
+//          entry left decodes it (codebook, zero run -> local row) and multiply-accumulates into its
+//          local accumulator: at most one entry (one MAC) per PE per cycle. Up to `broadcast` empty
+//          columns cost one cycle together (broadcast = 1: every empty column costs its own cycle).
 //   3. gather, one local row of all PEs per cycle: the bias was preloaded into the accumulators;
 //      ReLU; requantise to res_T (ap_fixed cast).
 // flow/eie/perf.py models exactly this schedule; csim counts the cycles (eie::cycle_counter()).
+//
+// Memory ports per PE and cycle: colptr is read at one pair of addresses (start/end of the popped
+// column: rom_2p, as with broadcast = 1); colnz is read at up to `broadcast` addresses (the pushed
+// columns): a 1-bit x n_in ROM bound to rom_np in LUTRAM, which HLS replicates per read port
+// (broadcast x ceil(n_in / 64) LUT6 per PE, no BRAM port); nz_col/nz_val are read at `broadcast`
+// consecutive addresses (cyclic partition, conflict free); the FIFOs are registers.
 //
 // Arithmetic is on raw integers (bit-exact with flow/eie/reference.py):
 //   acc = (bias_raw << bias_shift) + sum codebook_raw[code] * x_raw;  res = (res_T)(accum_t)acc.
@@ -54,11 +65,12 @@ struct dense_config {
   static const unsigned pe_capacity = 1;  // ROM depth per PE: max entries (incl. fillers), >= 1
   static const unsigned fifo_depth = 8;   // activation FIFO per PE (EIE: 8)
   static const unsigned detect_width = 4; // inputs the non-zero detector scans per cycle
+  static const unsigned broadcast = 4;    // non-zeros broadcast per cycle = empty columns a PE skips per cycle
   static const unsigned code_bits = 4;    // codebook of 2^code_bits weights, code 0 == 0
   static const unsigned index_bits = 4;   // relative row index; a filler spans 2^index_bits rows
   static const int activation = linear;   // eie::linear or eie::relu
   static const int bias_shift = 0;        // accum frac - bias frac (>= 0)
-  static const unsigned max_cycles = 1;   // trip-count hint: sum over columns of max(1, longest PE slice)
+  static const unsigned max_cycles = 1;   // trip-count bound: sum over columns of max(1, longest PE slice)
 
   typedef uint8_t code_t;    // codes ROM element (plain integer)
   typedef uint8_t index_t;   // rel_index ROM element
@@ -103,6 +115,7 @@ void dense(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
            const typename CONFIG_T::code_t codes[CONFIG_T::n_pe][CONFIG_T::pe_capacity],
            const typename CONFIG_T::index_t rel_index[CONFIG_T::n_pe][CONFIG_T::pe_capacity],
            const typename CONFIG_T::ptr_t colptr[CONFIG_T::n_pe][CONFIG_T::n_in + 1],
+           const uint8_t colnz[CONFIG_T::n_pe][CONFIG_T::n_in],
            const typename CONFIG_T::weight_t codebook[1 << CONFIG_T::code_bits],
            const typename CONFIG_T::bias_t bias[CONFIG_T::n_out]) {
 #ifdef EIE_HLS_TYPES
@@ -121,15 +134,20 @@ void dense(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
   const unsigned detect_width = CONFIG_T::detect_width;
   const unsigned P = CONFIG_T::n_pe;
   const unsigned D = CONFIG_T::fifo_depth;
+  const unsigned B = CONFIG_T::broadcast;
+  const unsigned BW = B < D ? B : D;  // pushes per cycle and pop window: a FIFO holds at most D
+  const unsigned nz_banks = BW > W ? BW : W;  // nz_col/nz_val: W writes, BW reads, consecutive addresses
   const unsigned n_codes = 1u << CONFIG_T::code_bits;
 
   // Each PE owns one slice of every ROM; codes/indices/pointers are ROMs (never DRAM).
 #pragma HLS ARRAY_PARTITION variable = codes complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = rel_index complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = colptr complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = colnz complete dim = 1
   EIE_PRAGMA(HLS BIND_STORAGE variable = codes type = rom_1p impl = EIE_ROM_IMPL)
   EIE_PRAGMA(HLS BIND_STORAGE variable = rel_index type = rom_1p impl = EIE_ROM_IMPL)
   EIE_PRAGMA(HLS BIND_STORAGE variable = colptr type = rom_2p impl = EIE_ROM_IMPL)
+#pragma HLS BIND_STORAGE variable = colnz type = rom_np impl = lutram
 #pragma HLS ARRAY_PARTITION variable = codebook complete
 
   // Per-PE state: accumulators, activation FIFO, current column.
@@ -137,8 +155,10 @@ void dense(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 1
   unsigned fifo_col[CONFIG_T::n_pe][CONFIG_T::fifo_depth];
   x_t fifo_val[CONFIG_T::n_pe][CONFIG_T::fifo_depth];
+  bool fifo_nz[CONFIG_T::n_pe][CONFIG_T::fifo_depth];  // the column has entries on this PE
 #pragma HLS ARRAY_PARTITION variable = fifo_col complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = fifo_val complete dim = 0
+#pragma HLS ARRAY_PARTITION variable = fifo_nz complete dim = 0
   unsigned fifo_head[CONFIG_T::n_pe], fifo_count[CONFIG_T::n_pe];
   unsigned cur[CONFIG_T::n_pe], end[CONFIG_T::n_pe], next_row[CONFIG_T::n_pe];
   x_t cur_val[CONFIG_T::n_pe];
@@ -187,6 +207,8 @@ init_acc:
   // 1. Non-zero detector: queue (column, value) of the non-zero activations in input order.
   unsigned nz_col[CONFIG_T::n_in];
   x_t nz_val[CONFIG_T::n_in];
+#pragma HLS ARRAY_PARTITION variable = nz_col cyclic factor = nz_banks
+#pragma HLS ARRAY_PARTITION variable = nz_val cyclic factor = nz_banks
   unsigned n_nz = 0;
   // detect_width inputs per cycle (EIE's leading non-zero detector tree also looks at several).
 #pragma HLS ARRAY_PARTITION variable = data cyclic factor = detect_width
@@ -213,7 +235,7 @@ detect:
   //      after its last decoded entry;
   //    - the loop ends when every non-zero is broadcast, every FIFO is empty and every PE is idle.
   unsigned bcast = 0;
-  bool any_full = false;  // some FIFO was full at the end of the previous cycle
+  unsigned max_count = 0;  // fullest FIFO at the end of the previous cycle
   unsigned long long cycles = 0;
 pe_array:
   for (;;) {
@@ -222,23 +244,51 @@ pe_array:
 #pragma HLS DEPENDENCE variable = acc inter false
     // The bypass (last_row/last_sum) makes the false inter-iteration dependence on acc safe:
     // two MACs to one accumulator in adjacent cycles use the forwarded sum, not the RAM.
-    const bool push = bcast < n_nz && !any_full;  // broadcast one non-zero to every FIFO
-    const unsigned b = bcast < n_nz ? bcast : 0;
-    const unsigned push_col = nz_col[b];
-    const x_t push_val = nz_val[b];
-    bool busy = push;
-    any_full = false;
+    unsigned n_push = n_nz - bcast;  // broadcast n_push non-zeros to every FIFO
+    if (n_push > BW) n_push = BW;
+    if (n_push > D - max_count) n_push = D - max_count;
+    unsigned push_col[BW];
+    x_t push_val[BW];
+#pragma HLS ARRAY_PARTITION variable = push_col complete
+#pragma HLS ARRAY_PARTITION variable = push_val complete
+    for (unsigned u = 0; u < BW; u++) {
+#pragma HLS UNROLL
+      const unsigned k = bcast + u < n_nz ? bcast + u : 0;
+      push_col[u] = nz_col[k];
+      push_val[u] = nz_val[k];
+    }
+    bool busy = n_push != 0;
+    max_count = 0;
     for (unsigned p = 0; p < P; p++) {
 #pragma HLS UNROLL
-      if (cur[p] == end[p] && fifo_count[p] != 0) {  // idle: pop the next column, read its pointers
+      if (cur[p] == end[p] && fifo_count[p] != 0) {
+        // idle: pop the leading columns that are empty for this PE and the first non-empty one,
+        // within the first BW queued columns; read that one's pointers.
         const unsigned h = fifo_head[p];
-        const unsigned col = fifo_col[p][h];
-        cur_val[p] = fifo_val[p][h];
-        fifo_head[p] = h + 1 == D ? 0 : h + 1;
-        fifo_count[p]--;
-        cur[p] = colptr[p][col];
-        end[p] = colptr[p][col + 1];
-        next_row[p] = 0;
+        unsigned n_pop = 0;
+        bool found = false;
+        unsigned col = 0;
+        x_t val = 0;
+        for (unsigned j = 0; j < BW; j++) {
+#pragma HLS UNROLL
+          if (!found && j < fifo_count[p]) {
+            const unsigned slot = h + j >= D ? h + j - D : h + j;
+            n_pop = j + 1;
+            if (fifo_nz[p][slot]) {
+              found = true;
+              col = fifo_col[p][slot];
+              val = fifo_val[p][slot];
+            }
+          }
+        }
+        fifo_head[p] = h + n_pop >= D ? h + n_pop - D : h + n_pop;
+        fifo_count[p] -= n_pop;
+        if (found) {
+          cur_val[p] = val;
+          cur[p] = colptr[p][col];
+          end[p] = colptr[p][col + 1];
+          next_row[p] = 0;
+        }
         busy = true;
       }
       if (cur[p] != end[p]) {  // decode one entry (a filler has code 0, weight 0) and MAC
@@ -255,16 +305,22 @@ pe_array:
       } else {
         last_row[p] = CONFIG_T::n_local;
       }
-      if (push) {  // the pushed value is visible to the PE from the next cycle on
-        unsigned t = fifo_head[p] + fifo_count[p];
-        if (t >= D) t -= D;
-        fifo_col[p][t] = push_col;
-        fifo_val[p][t] = push_val;
-        fifo_count[p]++;
+      // push: the pushed values are visible to the PE from the next cycle on
+      for (unsigned u = 0; u < BW; u++) {
+#pragma HLS UNROLL
+        if (u < n_push) {
+          // count + n_push <= D (n_push <= D - max_count), so t < 2 D
+          const unsigned t0 = fifo_head[p] + fifo_count[p] + u;
+          const unsigned t = t0 >= D ? t0 - D : t0;
+          fifo_col[p][t] = push_col[u];
+          fifo_val[p][t] = push_val[u];
+          fifo_nz[p][t] = colnz[p][push_col[u]] != 0;
+        }
       }
-      any_full = any_full || fifo_count[p] == D;
+      fifo_count[p] += n_push;
+      if (fifo_count[p] > max_count) max_count = fifo_count[p];
     }
-    if (push) bcast++;
+    bcast += n_push;
     // No pop, MAC or broadcast happened: all FIFOs are empty, all PEs idle, all non-zeros sent.
     if (!busy) break;
     cycles++;

@@ -15,14 +15,16 @@ Q16 = FixedType(16, 6, True, "RND", "SAT")
 
 
 def test_config_struct_fields():
-    layer = random_layer(np.random.default_rng(0), 30, 11, density=0.3, n_pe=4, fifo_depth=2, index_bits=3)
+    layer = random_layer(
+        np.random.default_rng(0), 30, 11, density=0.3, n_pe=4, fifo_depth=2, index_bits=3, broadcast=3
+    )
     text = codegen.config_struct(layer, "config2")
     assert text.startswith("struct config2 : eie::dense_config {")
     fields = dict(re.findall(r"static const \w+ (\w+) = ([\w:]+);", text))
     assert fields["n_in"] == "30" and fields["n_out"] == "11" and fields["n_pe"] == "4"
     assert fields["n_local"] == "3" and fields["pe_capacity"] == str(layer.pe_capacity)
     assert fields["fifo_depth"] == "2" and fields["index_bits"] == "3" and fields["activation"] == "eie::relu"
-    assert fields["bias_shift"] == str(layer.bias_shift)
+    assert fields["bias_shift"] == str(layer.bias_shift) and fields["broadcast"] == "3"
     assert f"typedef {layer.accum_t.cpp} accum_t;" in text and "typedef ap_int<8> weight_t;" in text
     with pytest.raises(UsageError, match="identifier"):
         codegen.config_struct(layer, "2bad name")
@@ -48,11 +50,12 @@ def test_rom_header_padding_and_call():
     text = codegen.rom_header(layer, "_3")
     assert "static const uint8_t eie_codes_3[2][2] = {\n    {1,1},\n    {0,0},\n};" in text
     assert "static const uint16_t eie_colptr_3[2][5]" in text
+    assert "static const uint8_t eie_colnz_3[2][4] = {\n    {1,0,0,1},\n    {0,0,0,0},\n};" in text
     assert "static const ap_int<8> eie_codebook_3[4] = {0,64,0,0};" in text
     assert "static const ap_int<16> eie_bias_3[3] = {256,0,0};" in text
     call = codegen.function_call(layer, "_3", "in", "out", "in_t", "out_t", "config3")
     assert call == (
-        "eie::dense<in_t, out_t, config3>(in, out, eie_codes_3, eie_index_3, eie_colptr_3, "
+        "eie::dense<in_t, out_t, config3>(in, out, eie_codes_3, eie_index_3, eie_colptr_3, eie_colnz_3, "
         "eie_codebook_3, eie_bias_3);"
     )
 

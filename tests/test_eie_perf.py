@@ -14,13 +14,14 @@ from flow.eie.plots import plot_pe_load
 Q16 = FixedType(16, 6, True, "RND", "SAT")
 
 
-def _layer(kernel, n_pe, fifo_depth=8):
+def _layer(kernel, n_pe, fifo_depth=8, broadcast=1):
     return EIELayer.from_dense(
         "l",
         kernel,
         None,
         n_pe=n_pe,
         fifo_depth=fifo_depth,
+        broadcast=broadcast,
         code_bits=4,
         index_bits=4,
         activation="linear",
@@ -46,6 +47,29 @@ def test_hand_schedules():
     assert layer_cycles(_layer(k, 2), x_raw=[0, 0]).cycles == 0
 
 
+def test_hand_schedules_broadcast():
+    # 8 columns, one PE, entries only in columns 0 and 5 (one each)
+    k = np.zeros((8, 1))
+    k[[0, 5], 0] = 0.5
+    assert layer_cycles(_layer(k, 1, broadcast=1)).cycles == 9  # every column its own cycle
+    # B=4: cycle 0 pushes 0-3; 1: pop 0 (MAC), push 4-7; 2: pop 1-3 (empty); 3: pop 4, 5 (MAC);
+    # 4: pop 6, 7 (empty)
+    cyc = layer_cycles(_layer(k, 1, broadcast=4))
+    assert (cyc.cycles, cyc.broadcast, list(cyc.pe_busy), list(cyc.pe_entries)) == (5, 4, [4], [2])
+    # depth 2: a slot freed by a pop in cycle t is seen by the detector in t + 1 and its new value
+    # popped in t + 2, so depth D sustains D / 2 broadcasts per cycle: here 1, as with B=1
+    assert layer_cycles(_layer(k, 1, fifo_depth=2, broadcast=4)).cycles == 9
+    assert layer_cycles(_layer(k, 1, broadcast=1), broadcast=4).cycles == 5  # what-if override
+    # a long column keeps its PE busy while the other PE skips ahead: column 0 has rows 0, 2, 4
+    # (PE0), columns 1 and 2 are empty, column 3 has rows 0 (PE0) and 1 (PE1)
+    k2 = np.zeros((4, 6))
+    k2[0, [0, 2, 4]] = k2[3, [0, 1]] = 0.5
+    # B=4: PE0 pops col 0 in cycle 1 (MACs 1-3), cols 1-3 in 4 (MAC 4); PE1 pops cols 0-3 in 1 (MAC 1)
+    cyc = layer_cycles(_layer(k2, 2, broadcast=4))
+    assert (cyc.cycles, list(cyc.pe_busy), list(cyc.pe_entries), cyc.ideal) == (5, [4, 1], [4, 1], 3)
+    assert layer_cycles(_layer(k2, 2, broadcast=1)).cycles == 7
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     n_in=st.integers(1, 80),
@@ -55,16 +79,22 @@ def test_hand_schedules():
     seed=st.integers(0, 2**31),
     x_density=st.floats(0, 1),
 )
-def test_efficiency_bounded_and_deeper_fifo_never_slower(n_in, n_out, density, n_pe, seed, x_density):
+def test_efficiency_bounded_deeper_fifo_and_wider_broadcast_never_slower(
+    n_in, n_out, density, n_pe, seed, x_density
+):
     rng = np.random.default_rng(seed)
     layer = random_layer(rng, n_in, n_out, density=density, n_pe=n_pe)
     x = (rng.random(n_in) < x_density).astype(np.int64)
-    by_depth = {d: layer_cycles(layer, x, fifo_depth=d) for d in (1, 2, 8)}
-    for cyc in by_depth.values():
-        assert 0 <= cyc.efficiency <= 1
-        assert cyc.cycles >= cyc.n_nonzero  # one broadcast per cycle
-        assert cyc.cycles >= cyc.pe_busy.max(initial=0)
-    assert by_depth[8].cycles <= by_depth[2].cycles <= by_depth[1].cycles
+    cyc = {(d, b): layer_cycles(layer, x, fifo_depth=d, broadcast=b) for d in (1, 2, 8) for b in (1, 2, 4, 8)}
+    for (d, b), c in cyc.items():
+        assert 0 <= c.efficiency <= 1
+        assert c.cycles >= -(-c.n_nonzero // min(b, d))  # at most min(B, D) broadcasts per cycle
+        assert c.cycles >= c.pe_busy.max(initial=0) >= c.pe_entries.max(initial=0)
+        assert c.cycles >= c.ideal
+    for b in (1, 2, 4, 8):
+        assert cyc[8, b].cycles <= cyc[2, b].cycles <= cyc[1, b].cycles
+    for d in (1, 2, 8):
+        assert cyc[d, 8].cycles <= cyc[d, 4].cycles <= cyc[d, 2].cycles <= cyc[d, 1].cycles
 
 
 def test_memory_and_energy():

@@ -104,6 +104,9 @@ def test_saturation_and_all_zero():
 def test_layer_errors_name_the_layer():
     with pytest.raises(UsageError, match="'fc1'.*n_pe=0"):
         EIELayer.from_dense("fc1", np.ones((3, 2)), None, **_kw(n_pe=0))
+    for bad in (0, 65, 2.0, True):
+        with pytest.raises(UsageError, match="'fc1'.*broadcast="):
+            EIELayer.from_dense("fc1", np.ones((3, 2)), None, **_kw(broadcast=bad))
     with pytest.raises(UsageError, match="'fc1'.*tanh"):
         EIELayer.from_dense("fc1", np.ones((3, 2)), None, **_kw(activation="tanh"))
     with pytest.raises(UsageError, match="'fc1'.*24 distinct"):

@@ -45,9 +45,11 @@ def pool() -> list[EIELayer]:
     wide8 = np.where(rng.random((30, 10)) < 0.9, rng.uniform(-1, 1, (30, 10)).round(2), 0.0)
     layers = [
         _layer("zero_col_row", k, rng.normal(size=12) * 0.3),
+        _layer("zero_col_row_b1", k, rng.normal(size=12) * 0.3, broadcast=1),
+        _layer("b8_d3", k, None, n_pe=3, fifo_depth=3, broadcast=8),
         _layer("all_zero", np.zeros((9, 6)), np.linspace(-1, 1, 6)),
         _layer("runs_p1_i4", tall, None, n_pe=1, index_bits=4, activation="linear"),
-        _layer("runs_p2_i1", tall, None, n_pe=2, index_bits=1, activation="linear"),
+        _layer("runs_p2_i1", tall, None, n_pe=2, index_bits=1, activation="linear", broadcast=2),
         _layer(
             "saturate",
             np.full((16, 4), 0.875),
@@ -90,6 +92,7 @@ def pool() -> list[EIELayer]:
                 density=float(rng.choice([0.02, 0.1, 0.4, 1])),
                 n_pe=int(rng.integers(1, 20)),
                 fifo_depth=int(rng.integers(1, 9)),
+                broadcast=int(rng.integers(1, 9)),
                 code_bits=int(rng.integers(1, 6)),
                 index_bits=int(rng.integers(1, 9)),
                 activation=str(rng.choice(["relu", "linear"])),
@@ -149,6 +152,11 @@ def test_csim_equals_reference(compiled, data):
     assert chain.last_cycles()[0] == layer_cycles(layer, x[-1]).cycles
 
 
+def test_pool_covers_broadcast_widths():
+    widths = {layer.broadcast for layer in pool()}
+    assert 1 in widths and len(widths) >= 4
+
+
 def test_hls_types_path_equals_reference(compiled_hls_types):
     """The exact-width ap_int arithmetic of synthesis (EIE_HLS_TYPES) gives the same integers."""
     rng = np.random.default_rng(1)
@@ -187,14 +195,22 @@ def test_edge_cases_hit_their_paths(compiled):
     n_pe=st.integers(1, 64),
     index_bits=st.integers(1, 8),
     fifo_depth=st.integers(1, 8),
+    broadcast=st.integers(1, 8),
     seed=st.integers(0, 2**31),
 )
-def test_csim_equals_reference_large(n_in, n_out, density, n_pe, index_bits, fifo_depth, seed):
+def test_csim_equals_reference_large(n_in, n_out, density, n_pe, index_bits, fifo_depth, broadcast, seed):
     from flow.eie.layer_csim import CsimChain
 
     rng = np.random.default_rng(seed)
     layer = random_layer(
-        rng, n_in, n_out, density=density, n_pe=n_pe, index_bits=index_bits, fifo_depth=fifo_depth
+        rng,
+        n_in,
+        n_out,
+        density=density,
+        n_pe=n_pe,
+        index_bits=index_bits,
+        fifo_depth=fifo_depth,
+        broadcast=broadcast,
     )
     x = _inputs(rng, layer.input_t, n_in, "0.5", batch=16)
     chain = CsimChain([layer])

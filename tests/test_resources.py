@@ -73,12 +73,13 @@ def test_eie_layer_by_hand():
     est = estimate([hand_layer()], platform=Usage())
     # spmat 1000x8 -> 2Kx9 per PE: 4 BRAM18; in_buf 100x16 = 1600 b -> 1 BRAM18
     # colptr 101x10 (1010 b) -> 20 LUT/PE; accum 16x32 -> 32 LUTRAM/PE; codebook 16x8 -> 8 LUT/PE;
-    # bias 64x16 (1024 b) -> 16 LUT; out_buf 64x16 -> 16 LUTRAM
+    # bias 64x16 (1024 b) -> 16 LUT; out_buf 64x16 -> 16 LUTRAM; colnz 100x1 -> 2 LUT per copy,
+    # 4 copies (broadcast 4) per PE
     # logic per PE: 90 + 2*32 + 10 + FIFO (16+10) + 2 = 192 LUT; 120 + 64 + 20 + 16 = 220 FF; + layer 300/400
     u = est.layers["fc"]
     assert u.bram18 == 5
     assert u.dsp == 4
-    assert u.lut == (80 + 128 + 32 + 16 + 16) + (4 * 192 + 300)
+    assert u.lut == (80 + 128 + 32 + 16 + 16 + 4 * 4 * 2) + (4 * 192 + 300)
     assert u.ff == 4 * 220 + 400
     assert u.lutram == (128 + 16) + 4 * 26
     names = {m.name: m for m in est.memories}

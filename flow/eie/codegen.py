@@ -3,6 +3,8 @@
 Codes, indices and pointers are plain uint8_t/uint16_t/uint32_t arrays (g++ handles big integer
 initialisers quickly); codebook and bias are ap_int/ap_uint arrays of the weight/bias raw bits.
 Each PE's slice is padded with zeros to pe_capacity = max entries per PE (>= 1).
+eie_colnz[p][j] (uint8_t 0/1) flags the columns that have entries on PE p: the kernel tags each
+broadcast column with it so a PE can skip several empty columns in one cycle.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ struct ${name} : eie::dense_config {
     static const unsigned pe_capacity = ${pe_capacity};
     static const unsigned fifo_depth = ${fifo_depth};
     static const unsigned detect_width = ${detect_width};
+    static const unsigned broadcast = ${broadcast};
     static const unsigned code_bits = ${code_bits};
     static const unsigned index_bits = ${index_bits};
     static const int activation = eie::${activation};
@@ -53,6 +56,8 @@ static const uint8_t eie_index${suffix}[${n_pe}][${pe_capacity}] = {
 ${index}};
 static const ${ptr_t} eie_colptr${suffix}[${n_pe}][${n_ptr}] = {
 ${colptr}};
+static const uint8_t eie_colnz${suffix}[${n_pe}][${n_in}] = {
+${colnz}};
 static const ${weight_raw} eie_codebook${suffix}[${n_codes}] = {${codebook}};
 static const ${bias_raw} eie_bias${suffix}[${n_out}] = {${bias}};
 #endif
@@ -60,7 +65,7 @@ static const ${bias_raw} eie_bias${suffix}[${n_out}] = {${bias}};
 
 _CALL = Template(
     "eie::dense<${data_t}, ${res_t}, ${config}>(${in_var}, ${out_var}, eie_codes${suffix}, eie_index${suffix}, "
-    "eie_colptr${suffix}, eie_codebook${suffix}, eie_bias${suffix});"
+    "eie_colptr${suffix}, eie_colnz${suffix}, eie_codebook${suffix}, eie_bias${suffix});"
 )
 
 
@@ -112,6 +117,7 @@ def config_struct(layer, struct_name: str) -> str:
         pe_capacity=layer.pe_capacity,
         fifo_depth=layer.fifo_depth,
         detect_width=DETECT_WIDTH,
+        broadcast=layer.broadcast,
         code_bits=layer.code_bits,
         index_bits=layer.index_bits,
         activation=layer.activation,
@@ -127,7 +133,7 @@ def config_struct(layer, struct_name: str) -> str:
 
 
 def rom_header(layer, suffix: str) -> str:
-    """The ROM header: eie_codes/eie_index/eie_colptr/eie_codebook/eie_bias + suffix."""
+    """The ROM header: eie_codes/eie_index/eie_colptr/eie_colnz/eie_codebook/eie_bias + suffix."""
     _ident("eie" + str(suffix), "ROM suffix")
     return _ROM.substitute(
         layer=layer.name,
@@ -141,6 +147,8 @@ def rom_header(layer, suffix: str) -> str:
         ptr_t=ptr_cpp(layer),
         n_ptr=layer.n_in + 1,
         colptr=_rows(np.stack([pe.colptr for pe in layer.encoding.pes])),
+        n_in=layer.n_in,
+        colnz=_rows((layer.encoding.column_entries() > 0).astype(np.int64)),
         weight_raw=raw_cpp(layer.weight_t),
         n_codes=1 << layer.code_bits,
         codebook=_lits(layer.codebook_raw),

@@ -13,6 +13,12 @@ from flow.errors import UsageError
 
 ACTIVATIONS = ("relu", "linear")
 
+#: default non-zero activations broadcast per cycle (= empty columns a PE retires per cycle);
+#: 1 is the original EIE schedule
+DEFAULT_BROADCAST = 4
+#: upper bound of broadcast: the kernel unrolls broadcast-wide push and pop windows per PE
+MAX_BROADCAST = 64
+
 
 @dataclass(eq=False)
 class EIELayer:
@@ -34,6 +40,7 @@ class EIELayer:
     encoding: Encoding
     codebook_raw: np.ndarray  # int64 [2**code_bits], weight_t raw, [0] == 0
     bias_raw: np.ndarray  # int64 [n_out], bias_t raw
+    broadcast: int = DEFAULT_BROADCAST  # non-zeros broadcast per cycle; empty columns skipped per cycle
 
     @classmethod
     def from_dense(
@@ -52,11 +59,14 @@ class EIELayer:
         bias_t,
         output_t,
         codebook=None,
+        broadcast=DEFAULT_BROADCAST,
     ) -> EIELayer:
         """Build from a Keras Dense kernel (n_in, n_out) and bias (n_out,) or None.
 
         ``codebook`` (optional, float, [0] == 0) fixes the code numbering, e.g. the one of
         flow compress; without it the codes follow W's sorted distinct values.
+        ``broadcast``: non-zero activations broadcast per cycle, also the number of queued columns
+        that are empty for a PE which it retires in one cycle (1 = the original EIE schedule).
         """
         kernel = np.asarray(kernel, dtype=np.float64)
         if kernel.ndim != 2:
@@ -71,6 +81,16 @@ class EIELayer:
             raise UsageError(f"layer {name!r}: n_pe={n_pe!r}; set EIE n_pe to at least 1")
         if not isinstance(fifo_depth, (int, np.integer)) or fifo_depth < 1:
             raise UsageError(f"layer {name!r}: fifo_depth={fifo_depth!r}; set EIE fifo_depth to at least 1")
+        if (
+            not isinstance(broadcast, (int, np.integer))
+            or isinstance(broadcast, bool)
+            or not 1 <= broadcast <= MAX_BROADCAST
+        ):
+            raise UsageError(
+                f"layer {name!r}: broadcast={broadcast!r}; set EIE broadcast (non-zero activations "
+                f"broadcast per cycle) to an integer 1..{MAX_BROADCAST} (1 = original EIE, default "
+                f"{DEFAULT_BROADCAST})"
+            )
         if activation not in ACTIVATIONS:
             raise UsageError(
                 f"layer {name!r}: activation {activation!r} is not supported by the EIE engine; "
@@ -109,6 +129,7 @@ class EIELayer:
             enc,
             codebook_raw,
             bias_raw,
+            int(broadcast),
         )
 
     # -- derived -----------------------------------------------------------------------------------
@@ -160,6 +181,7 @@ def random_layer(
     density=0.1,
     n_pe=4,
     fifo_depth=8,
+    broadcast=DEFAULT_BROADCAST,
     code_bits=4,
     index_bits=4,
     activation="relu",
@@ -190,4 +212,5 @@ def random_layer(
         weight_t=weight_t,
         bias_t=bias_t,
         output_t=output_t,
+        broadcast=broadcast,
     )

@@ -1,15 +1,21 @@
 """Cycle, memory and energy models of the EIE engine (kernels/eie_dense.h), numpy only.
 
-Cycles (the PE-array loop of the kernel, one iteration per clock, II=1):
-- the non-zero detector broadcasts one non-zero activation per cycle to every PE's FIFO (depth D),
-  unless some FIFO was full at the end of the previous cycle;
-- a PE pops a column when it has finished the previous one; a column with n entries (fillers
-  included) on that PE costs max(1, n) cycles (the pop shares a cycle with the first entry; an
-  empty column still costs its pop cycle). A value broadcast in cycle t can be popped in t + 1.
+Cycles (the PE-array loop of the kernel, one iteration per clock, II=1), with B = broadcast and
+W = min(B, D):
+- the detector broadcasts the next n non-zero activations to every PE's FIFO (depth D) in a cycle,
+  n = min(W, non-zeros left, free slots of the fullest FIFO at the end of the previous cycle);
+  a value broadcast in cycle t can be popped from t + 1 on;
+- a PE that has finished its column pops, in one cycle, the leading queued columns that are empty
+  for it and the first non-empty one, all within the first W queued (available) columns; a popped
+  column with n >= 1 entries (fillers included) costs n cycles (the pop shares a cycle with the
+  first entry); a pop of only empty columns costs one cycle. B = 1 is the original EIE schedule:
+  every column costs max(1, n).
 The recurrence below is exactly that schedule (the tests compare it with csim's cycle count):
-  b_k = max(b_{k-1} + 1, max_p s_{p,k-D} + 1)          broadcast cycle of non-zero k
-  s_{p,k} = max(b_k + 1, s_{p,k-1} + c_{p,k-1})         pop cycle of non-zero k on PE p
-  cycles = max_p (s_{p,K-1} + c_{p,K-1})
+  b_k = max(b_{k-1}, b_{k-W} + 1, max_p s_{p,k-D} + 1)       broadcast cycle of non-zero k
+  on PE p, non-zero k joins the pop of cycle t (whose first column is i) iff columns i..k-1 are
+  empty on p, k - i < W and b_k < t; otherwise it starts a pop at s_{p,k} = max(b_k + 1, F_p),
+  F_p = t + (entries of the group's non-empty column, or 1 if the group is all empty).
+  cycles = max_p F_p after the last non-zero.
 Ideal = ceil(entries of the broadcast columns / P); load efficiency = ideal / cycles (<= 1).
 Around the PE array the kernel spends ceil(n_in / detect_width) cycles in the detector scan and
 n_local each in the bias preload and the gather (reported separately as overhead_cycles: the same
@@ -37,12 +43,14 @@ class LayerCycles:
     name: str
     n_pe: int
     fifo_depth: int
+    broadcast: int  # non-zeros broadcast per cycle
     n_nonzero: int  # broadcast activations
     entries: int  # entries (incl. fillers) of the broadcast columns, all PEs
     cycles: int  # PE-array loop
-    pe_busy: np.ndarray  # [n_pe] cycles each PE spent on columns (sum of max(1, n))
+    pe_busy: np.ndarray  # [n_pe] cycles each PE spent popping or MACing (entries + all-empty pops)
     pe_entries: np.ndarray  # [n_pe] entries each PE processed
     overhead_cycles: int  # detector scan + bias preload + gather
+    n_nonempty: int = 0  # (broadcast column, PE) pairs with entries: pointer reads
 
     @property
     def ideal(self) -> int:
@@ -61,32 +69,74 @@ def _column_costs(layer) -> np.ndarray:
     return layer.encoding.column_entries()  # [P, n_in]
 
 
-def layer_cycles(layer, x_raw=None, fifo_depth: int | None = None) -> LayerCycles:
-    """Cycles for one input vector (raw ints or floats; only its non-zeros matter; None = all non-zero)."""
+def layer_cycles(
+    layer, x_raw=None, fifo_depth: int | None = None, broadcast: int | None = None
+) -> LayerCycles:
+    """Cycles for one input vector (raw ints or floats; only its non-zeros matter; None = all non-zero).
+
+    fifo_depth / broadcast override the layer's (what-if sweeps; the kernel uses the layer's).
+    """
     depth = int(fifo_depth or layer.fifo_depth)
+    bw = int(broadcast or getattr(layer, "broadcast", 1))
     if depth < 1:
         raise ValueError(f"fifo_depth={depth}: need at least 1")
+    if bw < 1:
+        raise ValueError(f"broadcast={bw}: need at least 1")
+    window = min(bw, depth)
     entries = _column_costs(layer)
     cols = np.arange(layer.n_in) if x_raw is None else np.flatnonzero(np.asarray(x_raw).ravel())
-    n = entries[:, cols]  # [P, K]
-    c = np.maximum(n, 1)
-    P, K = c.shape
-    s = np.zeros((P, K), dtype=np.int64)
-    b_prev, s_prev, c_prev = -1, np.full(P, -(10**9)), np.zeros(P, dtype=np.int64)
+    n = entries[:, cols].astype(np.int64)  # [P, K]
+    P, K = n.shape
+    s = np.zeros((P, K), dtype=np.int64)  # pop cycle of non-zero k on PE p
+    b = np.zeros(K, dtype=np.int64)  # broadcast cycle of non-zero k
+    g_t = np.full(P, -(10**9), dtype=np.int64)  # cycle of the PE's current pop group
+    g_i = np.zeros(P, dtype=np.int64)  # first non-zero of that group
+    g_open = np.zeros(P, dtype=bool)  # the group holds only empty columns so far (can take more)
+    free = np.zeros(P, dtype=np.int64)  # first cycle the PE is idle after its current group
+    empty_pops = np.zeros(P, dtype=np.int64)  # groups without a non-empty column (1 cycle each)
     for k in range(K):
-        b = b_prev + 1
+        bk = b[k - 1] if k else 0
+        if k >= window:
+            bk = max(bk, b[k - window] + 1)
         if k >= depth:
-            b = max(b, int(s[:, k - depth].max()) + 1)
-        s[:, k] = np.maximum(b + 1, s_prev + c_prev)
-        b_prev, s_prev, c_prev = b, s[:, k], c[:, k]
-    cycles = int((s[:, -1] + c[:, -1]).max()) if K else 0
+            bk = max(bk, int(s[:, k - depth].max()) + 1)
+        b[k] = bk
+        joins = g_open & (k - g_i < window) & (bk < g_t)
+        start = np.maximum(bk + 1, free)
+        new = ~joins  # k starts a pop group of its own (the previous group's cost is in `free`)
+        g_t = np.where(new, start, g_t)
+        g_i = np.where(new, k, g_i)
+        s[:, k] = g_t
+        nk = n[:, k]
+        g_open = nk == 0  # a joining k found the group open: it stays open iff k is empty too
+        # free: an all-empty group ends one cycle after it; a non-empty column takes n cycles
+        free = np.where(nk > 0, g_t + nk, np.where(new, g_t + 1, free))
+        empty_pops += new & (nk == 0)
+        # a group that was counted all-empty and now gets its non-empty column is no empty pop
+        empty_pops -= joins & (nk > 0)
+    cycles = int(free.max()) if K else 0
     from flow.eie.codegen import DETECT_WIDTH
 
     overhead = math.ceil(layer.n_in / DETECT_WIDTH) + 2 * layer.encoding.max_local_rows
-    return LayerCycles(layer.name, P, depth, K, int(n.sum()), cycles, c.sum(axis=1), n.sum(axis=1), overhead)
+    pe_entries = n.sum(axis=1)
+    return LayerCycles(
+        layer.name,
+        P,
+        depth,
+        bw,
+        K,
+        int(n.sum()),
+        cycles,
+        pe_entries + empty_pops,
+        pe_entries,
+        overhead,
+        int((n > 0).sum()),
+    )
 
 
-def network_cycles(layers, x_raw, fifo_depth: int | None = None) -> list[list[LayerCycles]]:
+def network_cycles(
+    layers, x_raw, fifo_depth: int | None = None, broadcast: int | None = None
+) -> list[list[LayerCycles]]:
     """Per sample, per layer cycles, with each layer fed the reference's output of the previous one."""
     from flow.eie.reference import eie_dense
 
@@ -94,7 +144,7 @@ def network_cycles(layers, x_raw, fifo_depth: int | None = None) -> list[list[La
     out = [[] for _ in range(x.shape[0])]
     for layer in layers:
         for i in range(x.shape[0]):
-            out[i].append(layer_cycles(layer, x[i], fifo_depth))
+            out[i].append(layer_cycles(layer, x[i], fifo_depth, broadcast))
         x = eie_dense(x, layer)
     return out
 
@@ -106,10 +156,18 @@ class PEMemory:
     pointer_bits: int
     codebook_bits: int
     accum_bits: int
+    colnz_bits: int = 0  # one bit per column: the column has entries on this PE
 
     @property
     def total_bits(self) -> int:
-        return self.codes_bits + self.index_bits + self.pointer_bits + self.codebook_bits + self.accum_bits
+        return (
+            self.codes_bits
+            + self.index_bits
+            + self.pointer_bits
+            + self.colnz_bits
+            + self.codebook_bits
+            + self.accum_bits
+        )
 
     @property
     def total_bytes(self) -> int:
@@ -120,6 +178,7 @@ class PEMemory:
             "codes_bits": self.codes_bits,
             "index_bits": self.index_bits,
             "pointer_bits": self.pointer_bits,
+            "colnz_bits": self.colnz_bits,
             "codebook_bits": self.codebook_bits,
             "accum_bits": self.accum_bits,
             "total_bits": self.total_bits,
@@ -137,6 +196,7 @@ def pe_memory(layer) -> PEMemory:
         (layer.n_in + 1) * ptr_bits,
         (1 << layer.code_bits) * layer.weight_t.width,
         layer.encoding.max_local_rows * layer.accum_t.width,
+        layer.n_in,
     )
 
 
@@ -145,8 +205,9 @@ def energy(layer, x_raw=None) -> dict:
 
     EIE counts: per processed entry one MAC (multiply + add, fillers too), the (code, index) pair read
     from SRAM (code_bits + index_bits per 32-bit read) and an accumulator read-modify-write (2 x 32-bit
-    accesses at the read cost); per broadcast column and PE one 32-bit pointer read (start and end
-    pointers, 16 bits each); one 32-bit read per input activation in the detector. The dense
+    accesses at the read cost); per broadcast column and PE one colnz bit (1/32 of a read), and one
+    32-bit pointer read (start and end pointers, 16 bits each) when the column has entries on that
+    PE; one 32-bit read per input activation in the detector. The dense
     baseline streams all n_in x n_out weights (weight_t bits) from DRAM and does every MAC;
     activations from SRAM.
     """
@@ -155,7 +216,7 @@ def energy(layer, x_raw=None) -> dict:
     eie = {
         "mac": cyc.entries * (PJ_INT_MULT + PJ_INT_ADD),
         "weight_sram": entry_reads * PJ_SRAM_READ,
-        "pointer_sram": cyc.n_nonzero * layer.n_pe * PJ_SRAM_READ,
+        "pointer_sram": (cyc.n_nonempty + cyc.n_nonzero * layer.n_pe / 32) * PJ_SRAM_READ,
         "accumulator": 2 * cyc.entries * PJ_SRAM_READ,
         "activation_sram": layer.n_in * PJ_SRAM_READ,
     }
@@ -183,6 +244,7 @@ def layer_report(layer, x_raw=None) -> dict:
         "name": layer.name,
         "n_pe": layer.n_pe,
         "fifo_depth": layer.fifo_depth,
+        "broadcast": cyc.broadcast,
         "nonzero_inputs": cyc.n_nonzero,
         "entries": cyc.entries,
         "nnz": layer.encoding.nnz,

@@ -24,7 +24,7 @@ def plot_pe_load(cyc, path) -> Path:
     ax.axhline(cyc.cycles, color="red", lw=1, label=f"modelled {cyc.cycles} (eff. {cyc.efficiency:.0%})")
     ax.set_xlabel("PE")
     ax.set_ylabel("cycles")
-    ax.set_title(f"{cyc.name}: {cyc.n_pe} PEs, FIFO depth {cyc.fifo_depth}")
+    ax.set_title(f"{cyc.name}: {cyc.n_pe} PEs, FIFO depth {cyc.fifo_depth}, B={cyc.broadcast}")
     ax.set_ylim(0, 1.45 * max(cyc.cycles, cyc.ideal, 1))
     ax.legend(fontsize=7, loc="upper right", ncol=2)
     fig.tight_layout()

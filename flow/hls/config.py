@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from flow.errors import UsageError
 
 #: the per-layer EIE knobs accepted in config['LayerName'][name]['EIE'] and config['Model']['EIE']
-EIE_KNOBS = ("n_pe", "fifo_depth", "code_bits", "index_bits")
+EIE_KNOBS = ("n_pe", "fifo_depth", "broadcast", "code_bits", "index_bits")
 
 
 @dataclass
@@ -16,6 +16,8 @@ class HLSConfig:
     n_pe: int = 8
     #: activation FIFO depth per PE (EIE used 8)
     fifo_depth: int = 8
+    #: non-zero activations broadcast per cycle, = empty columns a PE retires per cycle (EIE: 1)
+    broadcast: int = 4
     #: default codebook index width, used when the compressed model does not record one (EIE: 4)
     code_bits: int = 4
     #: default relative-index width (EIE: 4)
@@ -32,6 +34,10 @@ class HLSConfig:
             raise ValueError(f"n_pe={self.n_pe}: need at least 1 processing element")
         if self.fifo_depth < 1:
             raise ValueError(f"fifo_depth={self.fifo_depth}: need a FIFO depth of at least 1")
+        if not 1 <= self.broadcast <= 64:
+            raise ValueError(
+                f"broadcast={self.broadcast}: non-zeros broadcast per cycle must be 1..64 (EIE: 1)"
+            )
         for key in ("code_bits", "index_bits"):
             value = getattr(self, key)
             if not 1 <= value <= 8:

@@ -70,6 +70,7 @@ class ReplaceDenseWithEIE(OptimizerPass):
             bias,
             n_pe=knobs["n_pe"],
             fifo_depth=knobs["fifo_depth"],
+            broadcast=knobs["broadcast"],
             code_bits=knobs["code_bits"],
             index_bits=knobs["index_bits"],
             activation="relu" if relu is not None else "linear",
