@@ -118,8 +118,9 @@ def off_the_shelf(dense, ds, epochs: int, batch_size: int) -> dict:
             decoded = books[0][idx].reshape(kernel.shape)
             n_books = 1
         layer.set_weights([decoded.astype(np.float32), bias])
-        # storage: zeros stay free only where the zero cluster's centroid is exactly 0
-        codes = np.where(decoded != 0, 1, 0)
+        # storage: zeros stay free only where the zero cluster's centroid is exactly 0; the stored
+        # codes are the real cluster indices (their histogram feeds the Huffman figure)
+        codes = np.where(decoded != 0, np.asarray(idx).reshape(kernel.shape) + 1, 0)
         s = layer_storage(name, codes, bias.size, BITS[name], INDEX_BITS[name])
         s.codebook_bits = n_books * 2 ** BITS[name] * 32
         storage.append(s)
