@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -186,7 +187,10 @@ def run_build(
         _relocate(staging, out)
         _swap_into_place(staging, out)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        if os.environ.get("FLOW_KEEP_FAILED"):
+            log.error("build failed; its staging folder is kept for inspection: %s", staging)
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
     ctx.out = out
     return ctx

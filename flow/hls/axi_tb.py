@@ -119,5 +119,8 @@ def run_axi_testbench(project_dir: Path, project: str) -> str:
         raise FlowError(f"g++ could not build the IP testbench {exe.name}:\n{res.stderr[-3000:]}")
     run = subprocess.run([str(exe)], cwd=project_dir, capture_output=True, text=True, timeout=600)
     if run.returncode != 0:
-        raise FlowError(f"the IP testbench {exe.name} failed: {run.stdout.strip()[-2000:]}")
+        why = f"signal {-run.returncode}" if run.returncode < 0 else f"exit code {run.returncode}"
+        raise FlowError(
+            f"the IP testbench {exe} failed ({why}): {(run.stdout + run.stderr).strip()[-2000:] or 'no output'}"
+        )
     return run.stdout.strip()
