@@ -101,7 +101,7 @@ def run_axi_testbench(project_dir: Path, project: str) -> str:
     """Compile the testbench with the whole firmware under g++ and run it; FlowError on a mismatch."""
     import shutil
 
-    from flow.hls.axi_top import CXXFLAGS, _sources
+    from flow.hls.axi_top import CXXFLAGS, _sources, weights_dir_flags
     from flow.paths import ap_types_dir
 
     project_dir = Path(project_dir).resolve()
@@ -112,7 +112,8 @@ def run_axi_testbench(project_dir: Path, project: str) -> str:
     exe.parent.mkdir(exist_ok=True)
     fw = project_dir / "firmware"
     flags = [f for f in CXXFLAGS if f not in ("-fPIC", "-fno-gnu-unique")]
-    cmd = ["g++", *flags, f"-I{ap_types_dir()}", f"-I{fw}", f"-I{project_dir}", *map(str, sources),
+    cmd = ["g++", *flags, f"-I{ap_types_dir()}", f"-I{fw}", f"-I{project_dir}", *weights_dir_flags(project_dir),
+           *map(str, sources),
            str(project_dir / f"{project}_axi_tb.cpp"), "-o", str(exe)]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import os
 import struct
 import tempfile
 import types
@@ -133,6 +134,9 @@ class SimDevice(Device):
         if library is not None:
             return Path(library)
         if self.meta.sim_library:
+            weights = self.bundle_dir / "sim" / "weights"
+            if weights.is_dir():  # hls4ml layers that read text weights in csim (see flow.hls.axi_top)
+                os.environ["EIE_WEIGHTS_DIR"] = str(weights.resolve())
             return self.bundle_dir / self.meta.sim_library
         if self.meta.hls_project:
             from flow.hls.axi_top import build_sim_library

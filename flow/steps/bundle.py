@@ -68,5 +68,10 @@ def bundle(ctx) -> dict:
     lib = build_sim_library(ctx.out / HLS, project)
     write_bundle(out, meta, sim_library=lib, test_vectors={"x": x, "y_raw": y_raw, "labels": labels})
     copy_driver(out / "driver")
+    texts = sorted((ctx.out / HLS / "firmware" / "weights").glob("*.txt"))
+    if texts:  # hls4ml's own layers (e.g. convolutions) read these in csim; the sim library finds them here
+        (out / "sim" / "weights").mkdir(parents=True, exist_ok=True)
+        for t in texts:
+            shutil.copyfile(t, out / "sim" / "weights" / t.name)
     ctx.summary["bundle"] = f"{BUNDLE}/ ({'bitstream included' if have_bit else 'no bitstream: Vivado did not run'})"
     return {"bitstream": have_bit, "vectors": int(len(x)), "oracle": oracle}
