@@ -26,3 +26,13 @@ def test_readme_names_the_setup_commands_and_every_cli_command():
 def test_ci_runs_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text()
     assert "\n.venv/bin/python -m pytest\n" in ci
+
+
+def test_example_configs_validate():
+    from flow.config import load_config
+
+    examples = sorted((REPO / "examples").glob("*.yaml"))
+    assert examples
+    for path in examples:
+        cfg = load_config(path)
+        assert cfg.data.name == "mnist"
