@@ -1,4 +1,5 @@
-"""Step `sim_board`: the bundle on the simulated board (driver + packing + AXI top + kernel) vs the reference."""
+"""Step `sim_board`: the bundle on the simulated board (driver + packing + AXI top + kernel) vs the
+expected outputs stored in the bundle (the numpy reference, or csim where hls4ml layers run)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def sim_board(ctx) -> dict:
     write_json(ctx, "sim_board.json", report)
     if report.get("bit_agreement") != 1.0:
         raise FlowError(
-            f"the simulated board differs from the numpy reference: {report.get('bit_agreement', 0):.2%} of "
+            f"the simulated board differs from the bundle's expected outputs: "
+            f"{report.get('bit_agreement', 0):.2%} of "
             f"{report['samples']} samples agree bit for bit (first mismatch at sample {report.get('first_mismatch')}); "
             "see reports/sim_board.json"
         )
