@@ -21,10 +21,6 @@ def write_json(ctx, name: str, data: dict) -> Path:
     return path
 
 
-def read_json(ctx, name: str) -> dict:
-    return json.loads((ctx.out / REPORTS / name).read_text())
-
-
 def _jsonable(obj):
     if isinstance(obj, np.generic):
         return obj.item()
