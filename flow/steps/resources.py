@@ -27,7 +27,7 @@ def resources(ctx) -> dict:
 
     x, _ = test_set(ctx)
     x_raw = layers[0].input_t.quantize(x[:SAMPLES])
-    chained = layers[0].n_in == x.shape[1] and all(a.n_out == b.n_in for a, b in zip(layers, layers[1:]))
+    chained = layers[0].n_in == x.shape[1] and all(u.n_out == v.n_in for u, v in zip(layers, layers[1:]))
     per_layer = []
     for ly in layers:
         if not chained:  # EIE layers behind hls4ml convolutions: model every input as non-zero
