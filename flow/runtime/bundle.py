@@ -2,7 +2,7 @@
 
 A bundle is a folder holding `<project>.bit`, `<project>.hwh`, `model.json`, optionally
 `test_vectors.npz` (see `flow.runtime.sim.load_test_vectors`) and, for the simulated board,
-a compiled C-simulation library of the AXI top (`sim/lib<project>_axi_sim.so`) or the path of
+a compiled C-simulation library of the AXI top (`sim/lib<project>_axi_sim-<hash>.so`) or the path of
 the HLS project it can be built from.
 """
 
