@@ -7,7 +7,7 @@ missing, the build skips its steps and `VendorStatus.message()` says so once. Ru
 `subprocess.run([...], check=True)` with output in a log file; a failure raises FlowError naming
 the log and quoting its tail.
 
-Public API (called by flow/build.py):
+Public API (called by the build steps flow/steps/board.py and flow/steps/vendor.py):
     write_hls_tcl(out_dir, board, project, sources, testbench=(), ...) -> Path
     write_bd_tcl(out_dir, board, project, ip_repo=..., export_dir=..., ...) -> Path
     find_tools() -> {"hls": Tool | None, "vivado": Tool | None}
