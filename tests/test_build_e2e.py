@@ -97,3 +97,32 @@ def test_flow_run_sim_cli(build_dir):
     assert res.returncode == 0, res.stderr
     report = json.loads((build_dir / "bundle" / "run_report_sim.json").read_text())
     assert report["bit_agreement"] == 1.0
+
+
+def test_board_driver_installs_and_imports_without_tensorflow(build_dir, tmp_path):
+    """What the README tells a board user to do: pip install the bundle's driver (no network, no
+    TensorFlow), then import EIEOverlay from it."""
+    target = tmp_path / "site"
+    res = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps", "--no-index",
+         "--target", str(target), str(build_dir / "bundle" / "driver")],
+        capture_output=True, text=True,
+    )
+    assert res.returncode == 0, res.stderr
+    code = (
+        "import sys, builtins\n"
+        "real = builtins.__import__\n"
+        "def guard(name, *a, **k):\n"
+        "    if name.split('.')[0] in ('tensorflow', 'hls4ml', 'keras', 'qkeras'):\n"
+        "        raise ImportError('blocked: ' + name)\n"
+        "    return real(name, *a, **k)\n"
+        "builtins.__import__ = guard\n"
+        "from flow.runtime import EIEOverlay, BundleMeta\n"
+        "import flow\n"
+        f"assert flow.__file__.startswith({str(target)!r}), flow.__file__\n"
+        f"print(BundleMeta.load({str(build_dir / 'bundle')!r}).io.n_in)\n"
+    )
+    run = subprocess.run([sys.executable, "-S", "-c", f"import sys; sys.path.insert(0, {str(target)!r}); "
+                          "import site; site.main()\n" + code], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "64"

@@ -16,8 +16,27 @@ MAX_VECTORS = 1000
 DRIVER_FILES = ("__init__.py", "errors.py", "runtime")
 
 
+#: makes bundle/driver pip-installable on a board without network (the PYNQ image has setuptools)
+DRIVER_PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "eie-flow-runtime"
+version = "{version}"
+description = "eie-flow's board runtime (EIEOverlay): numpy + pynq, no TensorFlow"
+requires-python = ">=3.8"
+dependencies = ["numpy"]
+
+[tool.setuptools]
+packages = ["flow", "flow.runtime"]
+"""
+
+
 def copy_driver(dest: Path) -> Path:
-    """Copy the numpy-only runtime package into `dest/flow` (sys.path-importable on the board)."""
+    """Copy the numpy-only runtime into `dest/flow`: importable from sys.path, or installable with
+    `pip install --no-build-isolation --no-deps dest` on the board."""
     src = Path(__file__).resolve().parents[1]
     pkg = dest / "flow"
     pkg.mkdir(parents=True, exist_ok=True)
@@ -26,6 +45,7 @@ def copy_driver(dest: Path) -> Path:
             shutil.copytree(src / name, pkg / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
         else:
             shutil.copyfile(src / name, pkg / name)
+    (dest / "pyproject.toml").write_text(DRIVER_PYPROJECT.format(version=__version__))
     return pkg
 
 
