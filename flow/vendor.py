@@ -331,7 +331,7 @@ class VendorStatus:
         if self.hls:
             parts.append(f"HLS: {self.hls}")
         else:
-            hls_steps = ["csynth"] + (["cosim"] if cosim else []) + ["export"]
+            hls_steps = self.skipped(cosim=cosim, bitstream=False)
             parts.append(f"Vitis HLS not found on PATH: skipped {', '.join(hls_steps)}")
         if self.vivado and bitstream:
             parts.append(f"Vivado: {self.vivado}" + ("" if self.hls else " (no bitstream without the HLS IP)"))
