@@ -86,6 +86,13 @@ def _read_idx(path: Path) -> np.ndarray:
     return data.reshape(dims)
 
 
+def set_data_dir(cfg: DataConfig, data_dir) -> None:
+    """`flow compress/csim --data-dir`: the idx folder; the built-in digits set becomes mnist."""
+    cfg.data_dir = data_dir
+    if cfg.name == "digits":
+        cfg.name = "mnist"
+
+
 def mnist_dir(cfg: DataConfig) -> Path:
     if cfg.data_dir:
         return Path(cfg.data_dir)

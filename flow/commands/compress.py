@@ -31,12 +31,11 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from flow.config import load_config
+    from flow.data import set_data_dir
 
     cfg = load_config(args.config)
     if args.data_dir:
-        cfg.data.data_dir = args.data_dir
-        if cfg.data.name == "digits":
-            cfg.data.name = "mnist"
+        set_data_dir(cfg.data, args.data_dir)
     if args.model:
         cfg.model.name = args.model
     for opt, key in (

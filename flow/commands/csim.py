@@ -51,13 +51,12 @@ def _check_args(args) -> None:
 
 def _config(args):
     from flow.config import FlowConfig, load_config
+    from flow.data import set_data_dir
 
     cfg_path = args.model_dir / "config.yaml"
     cfg = load_config(cfg_path) if cfg_path.is_file() else FlowConfig()
     if args.data_dir:
-        cfg.data.data_dir = args.data_dir
-        if cfg.data.name == "digits":
-            cfg.data.name = "mnist"
+        set_data_dir(cfg.data, args.data_dir)
     if args.pe is not None:
         cfg.hls.n_pe = args.pe
     if args.fifo_depth is not None:
