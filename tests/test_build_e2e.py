@@ -126,3 +126,12 @@ def test_board_driver_installs_and_imports_without_tensorflow(build_dir, tmp_pat
                           "import site; site.main()\n" + code], capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "64"
+    # `flow run` without the flow: the runtime's own entry point, here on the simulated board
+    bundle = build_dir / "bundle"
+    run = subprocess.run([sys.executable, "-S", "-c", f"import sys; sys.path.insert(0, {str(target)!r}); "
+                          "import site; site.main()\n" + code.split("from flow.runtime")[0]
+                          + f"from flow.runtime.__main__ import main; sys.exit(main(['--sim', {str(bundle)!r}, "
+                          f"'--json', {str(tmp_path / 'r.json')!r}]))"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["bit_agreement"] == 1.0

@@ -13,7 +13,7 @@ from flow.steps.common import BUNDLE, HLS, board, expected_raw, hls_model, io_ty
 MAX_VECTORS = 1000
 
 #: the runtime's import closure: what a board needs besides numpy and pynq
-DRIVER_FILES = ("__init__.py", "errors.py", "runtime")
+DRIVER_FILES = ("__init__.py", "errors.py", "runtime", "commands/__init__.py", "commands/run.py")
 
 
 #: makes bundle/driver pip-installable on a board without network (the PYNQ image has setuptools)
@@ -30,7 +30,7 @@ requires-python = ">=3.8"
 dependencies = ["numpy"]
 
 [tool.setuptools]
-packages = ["flow", "flow.runtime"]
+packages = ["flow", "flow.runtime", "flow.commands"]
 """
 
 
@@ -44,6 +44,7 @@ def copy_driver(dest: Path) -> Path:
         if (src / name).is_dir():
             shutil.copytree(src / name, pkg / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
         else:
+            (pkg / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src / name, pkg / name)
     (dest / "pyproject.toml").write_text(DRIVER_PYPROJECT.format(version=__version__))
     return pkg
