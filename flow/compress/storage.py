@@ -139,10 +139,9 @@ def layer_storage(
 ) -> LayerStorage:
     """Storage of one layer; `eie=False` (convolutions, which the EIE engine does not run) skips the EIE figure."""
     stored, rel = stream(codes, index_bits)
-    hc = HuffmanCode(dict(zip(*np.unique(stored, return_counts=True))))
-    hi = HuffmanCode(dict(zip(*np.unique(rel, return_counts=True))))
     code_hist = dict(zip(*np.unique(stored, return_counts=True)))
     index_hist = dict(zip(*np.unique(rel, return_counts=True)))
+    hc, hi = HuffmanCode(code_hist), HuffmanCode(index_hist)
     eie = (
         eie_storage(codes, n_pe, code_bits, index_bits, weight_width) if eie else {"bytes": 0, "detail": None}
     )
