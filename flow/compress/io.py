@@ -154,7 +154,8 @@ def _check(model, layer: CompressedLayer, folder: Path) -> None:
 
 @contextmanager
 def atomic_folder(out_dir: Path, force: bool):
-    """Yield a temporary folder beside `out_dir`; on success it replaces `out_dir` in one rename."""
+    """Yield a temporary folder beside `out_dir`; on success it takes `out_dir`'s place by renames
+    (an existing `out_dir` is first moved aside, then deleted), so `out_dir` is never half written."""
     out_dir = Path(out_dir)
     check_target(out_dir, force)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
