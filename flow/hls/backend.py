@@ -2,7 +2,7 @@
 
 Flows (all registered under the 'eie:' prefix):
 - `eie:dense_to_eie`  (after hls4ml's 'optimize'): replace_dense_with_eie, Dense[+ReLU] -> EIEDense,
-  and dataflow_style (DATAFLOW pipeline style when the model has EIEDense layers);
+  and dataflow_style (DATAFLOW pipeline style when the model has Dense or EIEDense layers);
 - `eie:apply_templates`: the EIEDense config struct and function call;
 - `eie:ip`: Vivado's IP flow with the two above inserted;
 - `eie:write`: the EIE writer (Vivado project + ROMs + kernel + raw csim bridge).
