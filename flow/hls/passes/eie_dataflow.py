@@ -1,4 +1,4 @@
-"""Pass: a model with EIEDense layers uses the DATAFLOW pipeline style.
+"""Pass: a model with EIEDense (or Dense) layers uses the DATAFLOW pipeline style.
 
 hls4ml's io_parallel default is `#pragma HLS PIPELINE` on the top function, which would ask HLS to
 unroll the EIE kernel's data-dependent loops; DATAFLOW keeps each layer a process with its own
