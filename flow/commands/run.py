@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from flow.errors import UsageError
+from flow.runtime.overlay import DEFAULT_MAX_BATCH, DEFAULT_TIMEOUT_S
 
 
 def add_parser(subparsers) -> None:
@@ -30,11 +31,14 @@ def add_parser(subparsers) -> None:
         "--batch-size",
         type=int,
         default=None,
-        help="samples per DMA transfer (default 8192, fewer if the DMA length limit says so)",
+        help=f"samples per DMA transfer (default {DEFAULT_MAX_BATCH}, fewer if the DMA length limit says so)",
     )
     p.add_argument("--limit", type=int, default=None, help="run only the first N samples")
     p.add_argument(
-        "--timeout", type=float, default=5.0, help="seconds to wait for each DMA transfer (default 5)"
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        help=f"seconds to wait for each DMA transfer (default {DEFAULT_TIMEOUT_S:g})",
     )
     p.add_argument(
         "--library", type=Path, default=None, help="--sim: compiled AXI-top simulation library to use"
