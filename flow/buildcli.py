@@ -29,7 +29,9 @@ def config_from_args(args: argparse.Namespace):
     if args.data_dir is not None:
         if not args.data_dir.is_dir():
             raise UsageError(f"--data-dir {args.data_dir} is not a folder; pass the folder holding the dataset files")
-        cfg.data = dataclasses.replace(cfg.data, data_dir=str(args.data_dir))
+        from flow.data import set_data_dir
+
+        set_data_dir(cfg.data, str(args.data_dir))  # as in flow compress/csim: digits becomes mnist
     if args.epochs is not None:
         if args.epochs < 1:
             raise UsageError(f"--epochs {args.epochs}: need at least 1")

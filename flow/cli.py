@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _quiet_libraries() -> None:
     """TensorFlow's start-up chatter and a Keras warning about QKeras quantizers bury the flow's own
     output; -v brings TensorFlow's back."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore", message=r"The `keras.constraints.serialize\(\)` API", category=UserWarning)
 
 

@@ -135,3 +135,30 @@ def test_board_driver_installs_and_imports_without_tensorflow(build_dir, tmp_pat
                          capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert json.loads((tmp_path / "r.json").read_text())["bit_agreement"] == 1.0
+
+
+@pytest.mark.slow
+def test_build_from_a_users_trained_h5(tmp_path):
+    """A user's trained Keras model (Dense with fused ReLU, softmax output) goes through the whole build."""
+    import tensorflow as tf
+
+    from flow.data import DataConfig, load_dataset
+
+    ds = load_dataset(DataConfig())
+    tf.keras.utils.set_random_seed(1)
+    model = tf.keras.Sequential([
+        tf.keras.layers.Input((64,)),
+        tf.keras.layers.Dense(24, activation="relu", name="hidden"),
+        tf.keras.layers.Dense(10, activation="softmax", name="out"),
+    ])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(ds.x_train.reshape(-1, 64), ds.y_train, epochs=20, verbose=0)
+    path = tmp_path / "user.h5"
+    model.save(path)
+    out = tmp_path / "b"
+    assert main(["build", "--model", str(path), "--out", str(out), "--epochs", "2", "--no-progress"]) == 0
+    state = json.loads((out / "build_state.json").read_text())
+    assert state["steps"]["compress"]["info"]["accuracy"]["dense"] > 0.9  # trained, and not retrained from scratch
+    assert json.loads((out / "reports" / "sim_board.json").read_text())["bit_agreement"] == 1.0
+    names = [ly["name"] for ly in json.loads((out / "bundle" / "model.json").read_text())["layers"]]
+    assert names == ["hidden", "out"]

@@ -23,7 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--model",
         type=Path,
         default=None,
-        help="a compressed-model folder from `flow compress` (skips training), or a Keras .h5/.keras to compress",
+        help="a compressed-model folder from `flow compress` (skips training), or a trained Keras .h5/.keras "
+        "to compress (pruned, shared and fine-tuned; no dense training)",
     )
     p.add_argument("--data-dir", type=Path, default=None, help="dataset folder (MNIST idx files); or FLOW_DATA_DIR")
     p.add_argument("--out", type=Path, default=Path("flow-build"), help="build folder (default ./flow-build)")

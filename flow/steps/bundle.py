@@ -26,7 +26,7 @@ build-backend = "setuptools.build_meta"
 name = "eie-flow-runtime"
 version = "{version}"
 description = "eie-flow's board runtime (EIEOverlay): numpy + pynq, no TensorFlow"
-requires-python = ">=3.8"
+requires-python = ">=3.10"  # PYNQ images >= 3.0 ship Python 3.10
 dependencies = ["numpy"]
 
 [tool.setuptools]

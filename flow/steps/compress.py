@@ -31,12 +31,16 @@ def compress(ctx) -> dict:
         raise UsageError(f"--skip-train needs a compressed-model folder, but {given} has no compression.json")
     from flow.compress.pipeline import compress as run_compression
 
-    model = None
+    model, cfg = None, ctx.cfg
     if given:
+        import dataclasses
+
         from flow.models import load_user_model
 
-        model = load_user_model(given)
-    cm = run_compression(ctx.cfg, target, progress=ctx.options.get("progress", True), model=model, force=True)
+        model = load_user_model(Path(given))
+        # a user's model comes trained: prune, share and fine-tune it, but no dense training from scratch
+        cfg = dataclasses.replace(cfg, compress=dataclasses.replace(cfg.compress, epochs=0))
+    cm = run_compression(cfg, target, progress=ctx.options.get("progress", True), model=model, force=True)
     ctx.artifacts["compressed"] = cm
     return {"trained": True, **summarize(ctx, cm)}
 
