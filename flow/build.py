@@ -49,19 +49,18 @@ class Step:
     depends_on: tuple[str, ...]
     #: files/folders (relative to the build folder) that must exist for a skip
     outputs: tuple[str, ...]
-    #: how to re-create in-memory artifacts when the step is skipped
-    restore: Callable[[BuildContext], None] | None = None
     doc: str = ""
 
 
 STEPS: dict[str, Step] = {}
 
 
-def step(name: str, *, depends_on: tuple[str, ...], outputs: tuple[str, ...], restore=None):
-    """Register a build step (order of registration is build order)."""
+def step(name: str, *, depends_on: tuple[str, ...], outputs: tuple[str, ...]):
+    """Register a build step (order of registration is build order). A skipped step's in-memory
+    products are re-made lazily by whoever needs them (see flow.steps.common)."""
 
     def wrap(func):
-        STEPS[name] = Step(name, func, depends_on, outputs, restore, (func.__doc__ or "").strip().split("\n")[0])
+        STEPS[name] = Step(name, func, depends_on, outputs, (func.__doc__ or "").strip().split("\n")[0])
         return func
 
     return wrap
@@ -129,7 +128,6 @@ def run_build(
     out: Path,
     *,
     options: dict[str, Any] | None = None,
-    only: list[str] | None = None,
     force: bool = False,
     on_step: Callable[[str, str, float], None] | None = None,
 ) -> BuildContext:
@@ -153,12 +151,9 @@ def run_build(
             up_to_date = (
                 record.get("fingerprint") == fingerprint
                 and all((staging / p).exists() for p in st.outputs)
-                and (only is None or name not in only)
             )
             t0 = time.perf_counter()
             if up_to_date:
-                if st.restore is not None:
-                    st.restore(ctx)
                 info = record.get("info", {})
                 summary, notes = record.get("summary", {}), record.get("notes", [])
                 ctx.summary.update(summary)
