@@ -51,6 +51,8 @@ def test_reports_show_exact_agreement(build_dir):
     assert sim["bit_agreement"] == 1.0 and sim["samples"] == csim["n"]
     res = json.loads((build_dir / "reports" / "resources.json").read_text())
     assert 0 < res["utilisation"]["bram18"] < 0.9 and res["cycles_per_inference"] > 0
+    for layer in res["layers"]:
+        assert (build_dir / "reports" / f"pe_load_{layer['name']}.png").stat().st_size > 1000
 
 
 def test_simulated_board_equals_an_independent_reference(build_dir, tmp_path):

@@ -12,10 +12,11 @@ from flow.steps.common import board, hls_model, test_set, write_json
 SAMPLES = 100
 
 
-@step("resources", depends_on=("hls", "build"), outputs=("reports/resources.json",))
+@step("resources", depends_on=("hls", "build", "data"), outputs=("reports/resources.json",))
 def resources(ctx) -> dict:
     """Estimate per board resource (FitError with numbers and advice when over the limit) and cycles."""
     from flow.eie import perf
+    from flow.eie.plots import plot_pe_load
     from flow.resources import check_fit, estimate_eie_layers
 
     b = board(ctx)
@@ -29,11 +30,13 @@ def resources(ctx) -> dict:
     x_raw = layers[0].input_t.quantize(x[:SAMPLES])
     chained = layers[0].n_in == x.shape[1] and all(u.n_out == v.n_in for u, v in zip(layers, layers[1:]))
     per_layer = []
+    (ctx.out / "reports").mkdir(exist_ok=True)
     for ly in layers:
         if not chained:  # EIE layers behind hls4ml convolutions: model every input as non-zero
             x_raw = np.ones((1, ly.n_in), dtype=np.int64)
         rep = perf.layer_report(ly)  # worst case: every input non-zero
         runs = [perf.layer_cycles(ly, row) for row in x_raw]
+        plot_pe_load(runs[0], ctx.out / "reports" / f"pe_load_{ly.name}.png")  # first test input
         rep["mean_total_cycles_on_test_inputs"] = float(np.mean([r.total_cycles for r in runs]))
         rep["mean_load_efficiency_on_test_inputs"] = float(np.mean([r.efficiency for r in runs]))
         per_layer.append(rep)
