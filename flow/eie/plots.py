@@ -17,7 +17,7 @@ def plot_pe_load(cyc, path) -> Path:
 
     path = Path(path)
     pes = np.arange(cyc.n_pe)
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.18 * cyc.n_pe + 2), 3.2))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.18 * cyc.n_pe + 2), 3.6))
     ax.bar(pes, cyc.pe_busy, color="#9ecae1", label="busy cycles (max(1, entries) per column)")
     ax.bar(pes, cyc.pe_entries, color="#3182bd", width=0.5, label="entries (incl. fillers)")
     ax.axhline(cyc.ideal, color="green", ls="--", lw=1, label=f"ideal {cyc.ideal}")
@@ -25,10 +25,9 @@ def plot_pe_load(cyc, path) -> Path:
     ax.set_xlabel("PE")
     ax.set_ylabel("cycles")
     ax.set_title(f"{cyc.name}: {cyc.n_pe} PEs, FIFO depth {cyc.fifo_depth}, B={cyc.broadcast}")
-    ax.set_ylim(0, 1.45 * max(cyc.cycles, cyc.ideal, 1))
-    ax.legend(fontsize=7, loc="upper right", ncol=2)
-    fig.tight_layout()
+    ax.set_ylim(0, 1.1 * max(cyc.cycles, cyc.ideal, 1))
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight", dpi=110)
     plt.close(fig)
     return path
