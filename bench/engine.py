@@ -161,30 +161,13 @@ def bench_numpy(hm, x) -> dict:
 
 
 def bench_model(hm, x, n: int) -> list[dict]:
-    from flow.eie.layer import EIELayer
     from flow.eie.perf import network_cycles, pe_memory
 
     x_raw = hm.input_t.quantize(x[:n])
     rows = []
     for p in PES:
         for d in FIFO_DEPTHS:
-            layers = [
-                EIELayer.from_dense(
-                    lyr.name,
-                    lyr.weights_float().T,
-                    lyr.bias_t.to_float(lyr.bias_raw),
-                    n_pe=p,
-                    fifo_depth=d,
-                    code_bits=lyr.code_bits,
-                    index_bits=lyr.index_bits,
-                    activation=lyr.activation,
-                    input_t=lyr.input_t,
-                    weight_t=lyr.weight_t,
-                    bias_t=lyr.bias_t,
-                    output_t=lyr.output_t,
-                )
-                for lyr in hm.eie_layers
-            ]
+            layers = [lyr.with_array(n_pe=p, fifo_depth=d) for lyr in hm.eie_layers]
             for bw in BROADCASTS:
                 per_sample = network_cycles(layers, x_raw, broadcast=bw)
                 cycles = np.array([[c.cycles for c in s] for s in per_sample])

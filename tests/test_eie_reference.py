@@ -126,3 +126,14 @@ def test_network_chains_and_checks_types():
         eie_network(x, [a, c])
     with pytest.raises(UsageError, match="outside"):
         eie_dense(np.full((1, 10), 10**6), a)
+
+
+def test_with_array_keeps_weights_and_codes():
+    rng = np.random.default_rng(3)
+    layer = random_layer(rng, 40, 23, density=0.3, n_pe=4, fifo_depth=8)
+    moved = layer.with_array(n_pe=7, fifo_depth=2, broadcast=1)
+    assert (moved.n_pe, moved.fifo_depth, moved.broadcast) == (7, 2, 1)
+    np.testing.assert_array_equal(moved.weight_raw, layer.weight_raw)
+    np.testing.assert_array_equal(moved.codebook_raw, layer.codebook_raw)
+    x = rng.integers(-(1 << 12), 1 << 12, size=(5, 40))
+    np.testing.assert_array_equal(eie_dense(x, moved), eie_dense(x, layer))

@@ -151,6 +151,25 @@ class EIELayer:
         """The quantized W (n_out, n_in) as floats."""
         return self.weight_t.to_float(self.weight_raw)
 
+    def with_array(self, *, n_pe=None, fifo_depth=None, broadcast=None) -> EIELayer:
+        """The same weights, types and code numbering on another PE array (for sweeps)."""
+        return EIELayer.from_dense(
+            self.name,
+            self.weights_float().T,
+            self.bias_t.to_float(self.bias_raw),
+            n_pe=self.n_pe if n_pe is None else n_pe,
+            fifo_depth=self.fifo_depth if fifo_depth is None else fifo_depth,
+            broadcast=self.broadcast if broadcast is None else broadcast,
+            code_bits=self.code_bits,
+            index_bits=self.index_bits,
+            activation=self.activation,
+            input_t=self.input_t,
+            weight_t=self.weight_t,
+            bias_t=self.bias_t,
+            output_t=self.output_t,
+            codebook=self.weight_t.to_float(self.codebook_raw),
+        )
+
 
 def derive_accum_t(name, enc, codebook_raw, bias_raw, input_t, weight_t, bias_t) -> FixedType:
     """The narrowest signed accumulator that can hold any row sum plus its bias (never overflows)."""
