@@ -90,8 +90,16 @@ def compress(
     secs["dense"] = time.perf_counter() - t0
     log.info("dense accuracy %.4f", acc["dense"])
 
+    row_pes = None
+    if c.load_balance:  # ESE: equal non-zeros per row-PE in every column of each Dense layer
+        row_pes = {}
+        for layer in weight_layers(model):
+            if type(layer).__name__ == "Dense":
+                k = cfg.hls.knobs_of(layer.name)
+                row_pes[layer.name] = k["n_pe"] // k["col_groups"]
+        log.info("load-balance-aware pruning, row PEs per Dense layer: %s", row_pes)
     t0 = time.perf_counter()
-    masks = prune(model, x, y, c, validation=val, progress=progress, seed=cfg.seed)
+    masks = prune(model, x, y, c, validation=val, progress=progress, seed=cfg.seed, row_pes=row_pes)
     acc["pruned"] = evaluate(model, ds.x_test, ds.y_test)
     secs["prune"] = time.perf_counter() - t0
     log.info(
@@ -159,6 +167,7 @@ def compress(
         types=types,
         timings=secs,
         history=hist,
+        load_balance=row_pes,
     )
     if progress:
         report.print_table(rep)

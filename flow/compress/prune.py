@@ -7,6 +7,15 @@ update. A weight once pruned stays pruned (masks only shrink). We keep our own m
 instead of tfmot's wrapper layers because the same mask must survive weight sharing,
 centroid fine-tuning and quantization, and be saved with the model; the benchmark runs
 tfmot's `prune_low_magnitude` as the off-the-shelf comparison.
+
+Load-balance-aware pruning (ESE, Han et al., FPGA 2017), `balanced_mask`: on the EIE array row o
+of W = kernel.T lives on row-PE o % R, and every non-zero activation j is broadcast to all R
+row-PEs, each of which walks its own non-zeros of column j; the slowest PE sets the pace. Plain
+magnitude pruning leaves some PEs with many more non-zeros of a column than others. The balanced
+mask keeps the same number k_j of weights of column j on every row-PE, so every broadcast
+activation costs every PE the same number of cycles, whatever the input: no PE idles waiting
+for another. Layers named in `prune(..., row_pes=...)` use it (the pipeline names the Dense
+layers when `compress.load_balance` is set); the others keep `magnitude_mask`.
 """
 
 from __future__ import annotations
@@ -34,6 +43,78 @@ def magnitude_mask(kernel: np.ndarray, sparsity: float, previous: np.ndarray | N
     return keep.reshape(kernel.shape)
 
 
+def balanced_mask(
+    kernel: np.ndarray, sparsity: float, row_pes: int, previous: np.ndarray | None = None
+) -> np.ndarray:
+    """Keep-mask (kernel layout, (n_in, n_out)) that gives every row-PE the same load per column.
+
+    W = kernel.T; row o of W is on row-PE q = o % row_pes (R). Per column j and row-PE q the
+    weights are ranked by |w|; "block" (j, l) is the l-th largest weight of every row-PE in
+    column j, i.e. R weights, or only the PEs that have an l-th row (n_out < R, or the last
+    level when R does not divide n_out: those PEs hold one row fewer and simply sit that level
+    out). A block scores the sum of its |w|; blocks are taken best-first, and a column's levels
+    always in order 0, 1, 2, ... (the scores are made non-increasing down the levels by a running
+    minimum, and ties go to the lower level, then to the lower column), so column j keeps its
+    k_j top levels and the mask is
+
+      keep[j, o] = previous[j, o] and rank of |w[j, o]| among PE (o % R)'s rows of column j < k_j.
+
+    Weights with previous == False count as |w| = -1: they rank below every live weight, add
+    -1 to a block's score and are not counted as kept (the result is ANDed with previous).
+
+    Guarantees (size = n_in * n_out, target T = round((1 - sparsity) * size), V = previous.sum()
+    or size):
+      - mask <= previous (masks only shrink);
+      - within a (column, row-PE) the kept weights are that PE's largest live |w| of the column
+        (ties broken by row order);
+      - balance: each row-PE q keeps exactly min(k_j, live_qj) weights of column j, live_qj =
+        its weights of column j with previous True. With previous None (live_qj = rows of q), or
+        previous balanced for the same R (as this function makes it), column j has one count c_j
+        and row-PE q keeps exactly min(c_j, rows of q) of it: equal on every PE with >= c_j rows;
+      - count: if T >= V everything live is kept (kept == V); otherwise the block sequence is cut
+        where the kept count first reaches T, at the closer of the two counts around T (a tie
+        goes to the smaller), so |kept - T| <= min(R, n_out) // 2 (< R for R > 1, exact for R=1).
+    For R = 1 this is `magnitude_mask` up to ties and the round() of the target.
+    """
+    kernel = np.asarray(kernel)
+    if kernel.ndim != 2:
+        raise ValueError(f"balanced_mask needs a Dense kernel (n_in, n_out), got shape {kernel.shape}")
+    r = int(row_pes)
+    if r < 1:
+        raise ValueError(f"row_pes={row_pes} must be >= 1")
+    if not 0.0 <= sparsity <= 1.0:
+        raise ValueError(f"sparsity={sparsity} must be in [0, 1]")
+    n_in, n_out = kernel.shape
+    w = np.abs(kernel.T).astype(np.float64)  # W: (n_out, n_in)
+    live = np.ones(w.shape, dtype=bool) if previous is None else np.asarray(previous, dtype=bool).T
+    if live.shape != w.shape:
+        raise ValueError(f"previous has shape {live.T.shape}, the kernel {kernel.shape}")
+    w = np.where(live, w, -1.0)
+    levels = -(-n_out // r)  # rows of the fullest PE
+    # (levels, R, n_in): [l, q, j] = W[l * R + q, j]; rows past n_out are padding (-inf)
+    padded = np.full((levels * r, n_in), -np.inf)
+    padded[:n_out] = w
+    padded = padded.reshape(levels, r, n_in)
+    order = np.argsort(-padded, axis=0, kind="stable")  # per (PE, column): largest first, padding last
+    ranked = np.take_along_axis(padded, order, axis=0)
+    score = np.where(np.isfinite(ranked), ranked, 0.0).sum(axis=1)  # (levels, n_in)
+    score = np.minimum.accumulate(score, axis=0)  # never better than the level above
+    count = (ranked >= 0).sum(axis=1)  # live weights a block keeps
+    best = np.argsort(-score.ravel(), kind="stable")  # level-major: ties -> lower level first
+    kept = np.concatenate([[0], np.cumsum(count.ravel()[best])])
+    target = round((1.0 - sparsity) * w.size)
+    n = min(int(np.searchsorted(kept, target, side="left")), best.size)
+    if n and kept[n] > target and target - kept[n - 1] <= kept[n] - target:
+        n -= 1
+    take = np.zeros(score.size, dtype=bool)
+    take[best[:n]] = True
+    keep_ranked = np.broadcast_to(take.reshape(levels, 1, n_in), ranked.shape)
+    keep = np.empty(ranked.shape, dtype=bool)
+    np.put_along_axis(keep, order, keep_ranked, axis=0)
+    keep = keep.reshape(levels * r, n_in)[:n_out] & live
+    return np.ascontiguousarray(keep.T)
+
+
 def schedule(target: float, steps: int) -> list[float]:
     """Pruned fraction after each step: cubic ramp ending exactly at the target."""
     return [target * (1.0 - (1.0 - k / steps) ** 3) for k in range(1, steps + 1)]
@@ -45,14 +126,36 @@ def apply_masks(model, masks: dict[str, np.ndarray]) -> None:
             layer.kernel.assign(layer.kernel.numpy() * masks[layer.name])
 
 
-def prune(model, x, y, cfg, *, validation=None, progress=True, seed=0) -> dict[str, np.ndarray]:
-    """Prune `model` in place to `cfg.sparsity_of(layer)` per layer; returns the keep-masks."""
+def prune(
+    model,
+    x,
+    y,
+    cfg,
+    *,
+    validation=None,
+    progress=True,
+    seed=0,
+    row_pes: dict[str, int] | None = None,
+) -> dict[str, np.ndarray]:
+    """Prune `model` in place to `cfg.sparsity_of(layer)` per layer; returns the keep-masks.
+
+    row_pes: {Dense layer name: row PEs of its EIE array}; those layers get `balanced_mask`
+    (every row-PE keeps the same number of weights per input column), the others `magnitude_mask`.
+    """
     layers = weight_layers(model)
+    row_pes = dict(row_pes or {})
+    unknown = sorted(set(row_pes) - {layer.name for layer in layers})
+    if unknown:
+        raise ValueError(f"row_pes names unknown layer(s) {unknown}")
     masks = {layer.name: np.ones(layer.kernel.shape, dtype=bool) for layer in layers}
     plans = {layer.name: schedule(cfg.sparsity_of(layer.name), cfg.prune_steps) for layer in layers}
     for k in range(cfg.prune_steps):
         for layer in layers:
-            masks[layer.name] = magnitude_mask(layer.kernel.numpy(), plans[layer.name][k], masks[layer.name])
+            n, kernel = layer.name, layer.kernel.numpy()
+            if n in row_pes:
+                masks[n] = balanced_mask(kernel, plans[n][k], row_pes[n], masks[n])
+            else:
+                masks[n] = magnitude_mask(kernel, plans[n][k], masks[n])
         apply_masks(model, masks)
         fit(
             model,

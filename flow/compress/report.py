@@ -14,7 +14,9 @@ def build_report(
     types: dict,
     timings: dict,
     history: dict | None = None,
+    load_balance: dict[str, int] | None = None,
 ) -> dict:
+    """load_balance: {Dense layer: row PEs} of load-balance-aware pruning, None if it was off."""
     layers = []
     for s in storage:
         d = s.to_dict()
@@ -38,6 +40,7 @@ def build_report(
         "total": totals(storage),
         "seconds": timings,
         "history": history or {},
+        "load_balance": load_balance,
     }
 
 
