@@ -6,12 +6,14 @@ pruning mask with `from_mask`, or by hand). Model, stated so that it can be chec
 Memories (one entry per array, `copies` = one per PE where the kernel partitions by PE):
 - per PE: the sparse-matrix ROM, `pe_capacity` deep (the largest PE's entry count: the HLS array
   is [n_pe][pe_capacity]) and `code_bits + index_bits` wide (code and relative index packed in one
-  word; `packed=False` counts them as two ROMs); the column-pointer ROM, `n_in + 1` deep and
-  `ptr_bits` wide; the 1-bit column-has-entries ROM (colnz), `n_in` deep, one copy per read port:
-  min(broadcast, fifo_depth) per PE; the accumulators, ceil(n_out / n_pe) deep, `accum_bits` wide (RAM); the
-  codebook, 2**code_bits x weight_bits (ROM).
-- per layer: its input activation buffer (n_in x input_bits, RAM) and biases (n_out x bias_bits);
-  the last layer's output buffer (n_out x output_bits).
+  word; `packed=False` counts them as two ROMs); the column-pointer ROM, `n_cols + 1` deep and
+  `ptr_bits` wide (n_cols = ceil(n_in / col_groups): a PE only points into its group's columns);
+  the 1-bit column-has-entries ROM (colnz), `n_cols` deep, one copy per read port:
+  min(broadcast, fifo_depth) per PE; the accumulators, ceil(n_out / (n_pe / col_groups)) deep,
+  `accum_bits` wide (RAM); the codebook, 2**code_bits x weight_bits (ROM).
+- per layer: its input activation buffer (n_in x input_bits, RAM), biases (n_out x bias_bits) and
+  the detector's 1-bit column-has-any-entry ROM (colany, n_in deep); the last layer's output buffer
+  (n_out x output_bits).
 - Mapping: an array of at most `LUTRAM_MAX_BITS` bits or at most 64 deep goes to LUTs (as Vivado
   does for small arrays): width x ceil(depth / 64) LUT6s, counted as "LUT as memory" when it is
   written (RAM), as logic when read-only (ROM). Larger arrays go to block RAM, in whichever RAMB18
@@ -26,7 +28,8 @@ DSP: one multiplier per PE (activation x codebook value), 1 DSP when it fits 25x
 LUT/FF (logic, rough, +-30 % against typical HLS results): per PE `PE_LUT` + 2 x accum_bits (adder
   and write-back mux) + ptr_bits (row counter) + FIFO in SRLs ((input_bits + ptr_bits) x
   ceil(fifo_depth / 32)); per PE FF `PE_FF` + 2 x accum_bits + 2 x ptr_bits + input_bits; per layer
-  `LAYER_LUT`/`LAYER_FF` (non-zero detector, broadcast, output gather) + 2 LUT per PE of fan-out.
+  `LAYER_LUT`/`LAYER_FF` (non-zero detector, broadcast, output gather) + 2 LUT per PE of fan-out;
+  with column groups, the gather's (col_groups - 1) x (n_pe / col_groups) adders of accum_bits LUTs.
 Platform (AXI DMA without SG, AXI interconnect, SmartConnect, reset, AXI-stream top): `PLATFORM`.
 
 The dense estimate models hls4ml's Dense with `n_mult` multipliers per layer (reuse factor
@@ -149,10 +152,14 @@ class LayerFootprint:
     #: non-zeros broadcast per cycle (EIELayer.broadcast): the 1-bit colnz ROM has min(broadcast,
     #: fifo_depth) read ports per PE, i.e. as many LUT copies
     broadcast: int = 4
+    #: column groups (EIELayer.col_groups): n_pe / col_groups PEs per group, n_in / col_groups columns
+    col_groups: int = 1
 
     def __post_init__(self) -> None:
         if len(self.pe_entries) != self.n_pe:
             raise ValueError(f"layer {self.name!r}: {len(self.pe_entries)} PE entry counts for n_pe={self.n_pe}")
+        if self.col_groups < 1 or self.n_pe % self.col_groups:
+            raise ValueError(f"layer {self.name!r}: col_groups={self.col_groups} must divide n_pe={self.n_pe}")
 
     @property
     def pe_capacity(self) -> int:
@@ -160,7 +167,11 @@ class LayerFootprint:
 
     @property
     def rows_per_pe(self) -> int:
-        return -(-self.n_out // self.n_pe)
+        return -(-self.n_out // (self.n_pe // self.col_groups))
+
+    @property
+    def n_cols(self) -> int:
+        return -(-self.n_in // self.col_groups)
 
     @property
     def pointer_bits(self) -> int:
@@ -176,12 +187,13 @@ class LayerFootprint:
             accum_bits=int(layer.accum_t.width), input_bits=int(layer.input_t.width),
             weight_bits=int(layer.weight_t.width), bias_bits=int(layer.bias_t.width),
             output_bits=int(layer.output_t.width), fifo_depth=int(getattr(layer, "fifo_depth", 8)),
-            broadcast=int(getattr(layer, "broadcast", 1)),
+            broadcast=int(getattr(layer, "broadcast", 1)), col_groups=int(getattr(layer, "col_groups", 1)),
         )
 
     @classmethod
     def from_mask(cls, name: str, mask, n_pe: int, *, index_bits: int = 4, **kw) -> "LayerFootprint":
-        """From the kept-weight mask of W (n_out, n_in): exact entry counts with EIE filler entries."""
+        """From the kept-weight mask of W (n_out, n_in): exact entry counts with EIE filler entries
+        (row interleaving, col_groups = 1)."""
         mask = np.asarray(mask, dtype=bool)
         n_out, n_in = mask.shape
         return cls(name=name, n_in=n_in, n_out=n_out, n_pe=n_pe, index_bits=index_bits,
@@ -275,8 +287,9 @@ def estimate(layers, *, packed: bool = True, uram_min_depth: int | None = None,
                   Memory(f"{ly.name}.index", ly.pe_capacity, ly.index_bits, p, uram=big)]
         )
         mems += [
-            Memory(f"{ly.name}.colptr", ly.n_in + 1, ly.pointer_bits, p),
-            Memory(f"{ly.name}.colnz", ly.n_in, 1, p * min(ly.broadcast, ly.fifo_depth)),
+            Memory(f"{ly.name}.colptr", ly.n_cols + 1, ly.pointer_bits, p),
+            Memory(f"{ly.name}.colnz", ly.n_cols, 1, p * min(ly.broadcast, ly.fifo_depth)),
+            Memory(f"{ly.name}.colany", ly.n_in, 1),
             Memory(f"{ly.name}.accum", ly.rows_per_pe, ly.accum_bits, p, writable=True),
             Memory(f"{ly.name}.codebook", 1 << ly.code_bits, ly.weight_bits, p),
             Memory(f"{ly.name}.bias", ly.n_out, ly.bias_bits),
@@ -285,6 +298,7 @@ def estimate(layers, *, packed: bool = True, uram_min_depth: int | None = None,
         if i == len(layers) - 1:
             mems.append(Memory(f"{ly.name}.out_buf", ly.n_out, ly.output_bits, writable=True))
         usage = _sum(mems) + _logic(p, ly.accum_bits, ly.pointer_bits, ly.input_bits, ly.fifo_depth)
+        usage.lut += (ly.col_groups - 1) * (p // ly.col_groups) * ly.accum_bits  # gather adders
         usage.dsp = p * dsp_per_mult(ly.input_bits, ly.weight_bits)
         est.layers[ly.name] = usage
         est.memories += mems

@@ -1,35 +1,49 @@
 // EIE sparse fully-connected layer (Han et al., ISCA 2016) as a Vitis HLS template.
 //
-//   y = act(W x + b), W (n_out x n_in) stored per PE in CSC form (flow/eie/encode.py):
-//   row i lives on PE i % n_pe at local row i / n_pe; codes index the codebook, rel_index counts the
-//   zero rows skipped since the previous entry of the column, fillers (code 0) bridge long runs.
-//   colnz[p][j] != 0 iff column j has entries (fillers included) on PE p.
+//   y = act(W x + b), W (n_out x n_in) stored per PE in CSC form (flow/eie/encode.py).
+// Column groups: the P = n_pe PEs form G = col_groups groups of R = P / G PEs. Group g owns the input
+// columns j with j % G == g, as its local columns c = j / G (n_cols = ceil(n_in / G) per PE; a group
+// with fewer columns has an empty padding column); within group g, row i of W lives on PE g * R + i % R
+// at local row i / R (n_local = ceil(n_out / R) accumulators per PE), so each PE holds a partial sum of
+// its rows over its group's columns. G = 1 is EIE's layout: row i on PE i % P, local column = column.
+// Per local column, codes index the codebook, rel_index counts the zero rows skipped since the previous
+// entry of the column, fillers (code 0) bridge long runs. colnz[p][c] != 0 iff local column c has
+// entries (fillers included) on PE p; colany[j] != 0 iff column j has entries on some PE.
 //
-// Structure, as in EIE:
-//   1. non-zero detector: scans detect_width inputs per cycle and queues (column, value) of the
-//      non-zero activations;
-//   2. PE array, one pipelined loop at II=1, one iteration = one clock cycle:
-//        - the detector broadcasts the next n non-zeros to every PE's activation FIFO (depth
-//          fifo_depth), n = min(broadcast, non-zeros left, free slots of the fullest FIFO at the end
-//          of the previous cycle); each PE tags each pushed column with its colnz bit;
+// Structure, as in EIE, with one detector and one PE array per column group:
+//   1. non-zero detector: scans detect_width inputs per cycle and appends (local column, value) of each
+//      non-zero activation j with colany[j] to group j % G's queue (columns empty on every PE are never
+//      broadcast);
+//   2. PE array, one pipelined loop at II=1, one iteration = one clock cycle; the groups run side by
+//      side, each on its own queue, broadcast counter and fullest FIFO; the loop ends when no group did
+//      anything in a cycle (cycles = those of the slowest group). In each group:
+//        - the detector broadcasts the next n non-zeros to each of its PEs' activation FIFOs (depth
+//          fifo_depth), n = min(broadcast, non-zeros left, free slots of the group's fullest FIFO at the
+//          end of the previous cycle); each PE tags each pushed column with its colnz bit;
 //        - each PE that has no entries left looks at the first min(broadcast, fifo_depth) queued
 //          columns: it pops the leading columns that are empty for it and the first non-empty one,
 //          if any in that window, and reads that one's column pointers (start, end); each PE with an
 //          entry left decodes it (codebook, zero run -> local row) and multiply-accumulates into its
 //          local accumulator: at most one entry (one MAC) per PE per cycle. Up to `broadcast` empty
 //          columns cost one cycle together (broadcast = 1: every empty column costs its own cycle).
-//   3. gather, one local row of all PEs per cycle: the bias was preloaded into the accumulators;
+//   3. gather, one local row of every group per cycle: the bias was preloaded into group 0's
+//      accumulators; output i = sum over the groups of their partial sums (a G-input adder per output);
 //      ReLU; requantise to res_T (ap_fixed cast).
 // flow/eie/perf.py models exactly this schedule; csim counts the cycles (eie::cycle_counter()).
 //
 // Memory ports per PE and cycle: colptr is read at one pair of addresses (start/end of the popped
-// column: rom_2p, as with broadcast = 1); colnz is read at up to `broadcast` addresses (the pushed
-// columns): a 1-bit x n_in ROM bound to rom_np in LUTRAM, which HLS replicates per read port
-// (broadcast x ceil(n_in / 64) LUT6 per PE, no BRAM port); nz_col/nz_val are read at `broadcast`
-// consecutive addresses (cyclic partition, conflict free); the FIFOs are registers.
+// local column: rom_2p, as with broadcast = 1); colnz is read at up to `broadcast` addresses (the pushed
+// columns): a 1-bit x n_cols ROM bound to rom_np in LUTRAM, which HLS replicates per read port
+// (broadcast x ceil(n_cols / 64) LUT6 per PE, no BRAM port); acc is read and written at one row per
+// cycle (the bypass covers adjacent updates), and read at one row in the gather. Per group, nz_col /
+// nz_val are written at up to detect_width and read at up to `broadcast` consecutive addresses (cyclic
+// partition, conflict free; complete over the groups). colany (1 bit x n_in) is read at detect_width
+// consecutive addresses per cycle, like data (cyclic partition). The FIFOs are registers.
 //
 // Arithmetic is on raw integers (bit-exact with flow/eie/reference.py):
 //   acc = (bias_raw << bias_shift) + sum codebook_raw[code] * x_raw;  res = (res_T)(accum_t)acc.
+// accum_t holds the sum of the absolute values of a row's products and bias, so neither a group's
+// partial sum nor the gather's sum of partial sums can overflow (the order of the additions is free).
 #ifndef EIE_DENSE_H_
 #define EIE_DENSE_H_
 
@@ -60,8 +74,10 @@ enum activation_kind { linear = 0, relu = 1 };
 struct dense_config {
   static const unsigned n_in = 1;         // input activations (columns of W)
   static const unsigned n_out = 1;        // outputs (rows of W)
-  static const unsigned n_pe = 1;         // processing elements; row i on PE i % n_pe
-  static const unsigned n_local = 1;      // accumulators per PE: ceil(n_out / n_pe)
+  static const unsigned n_pe = 1;         // processing elements: col_groups groups of n_pe / col_groups
+  static const unsigned col_groups = 1;   // G: group g owns the columns j with j % G == g (divides n_pe)
+  static const unsigned n_cols = 1;       // local columns per PE: ceil(n_in / col_groups)
+  static const unsigned n_local = 1;      // accumulators per PE: ceil(n_out / (n_pe / col_groups))
   static const unsigned pe_capacity = 1;  // ROM depth per PE: max entries (incl. fillers), >= 1
   static const unsigned fifo_depth = 8;   // activation FIFO per PE (EIE: 8)
   static const unsigned detect_width = 4; // inputs the non-zero detector scans per cycle
@@ -70,7 +86,7 @@ struct dense_config {
   static const unsigned index_bits = 4;   // relative row index; a filler spans 2^index_bits rows
   static const int activation = linear;   // eie::linear or eie::relu
   static const int bias_shift = 0;        // accum frac - bias frac (>= 0)
-  static const unsigned max_cycles = 1;   // trip-count bound: sum over columns of max(1, longest PE slice)
+  static const unsigned max_cycles = 1;   // PE-array trip-count bound (flow/eie/codegen.py max_cycles)
 
   typedef uint8_t code_t;    // codes ROM element (plain integer)
   typedef uint8_t index_t;   // rel_index ROM element
@@ -114,10 +130,18 @@ template <class data_T, class res_T, typename CONFIG_T>
 void dense(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
            const typename CONFIG_T::code_t codes[CONFIG_T::n_pe][CONFIG_T::pe_capacity],
            const typename CONFIG_T::index_t rel_index[CONFIG_T::n_pe][CONFIG_T::pe_capacity],
-           const typename CONFIG_T::ptr_t colptr[CONFIG_T::n_pe][CONFIG_T::n_in + 1],
-           const uint8_t colnz[CONFIG_T::n_pe][CONFIG_T::n_in],
+           const typename CONFIG_T::ptr_t colptr[CONFIG_T::n_pe][CONFIG_T::n_cols + 1],
+           const uint8_t colnz[CONFIG_T::n_pe][CONFIG_T::n_cols],
+           const uint8_t colany[CONFIG_T::n_in],
            const typename CONFIG_T::weight_t codebook[1 << CONFIG_T::code_bits],
            const typename CONFIG_T::bias_t bias[CONFIG_T::n_out]) {
+  static_assert(CONFIG_T::col_groups >= 1 && CONFIG_T::n_pe % CONFIG_T::col_groups == 0,
+                "col_groups must divide n_pe");
+  static_assert(CONFIG_T::n_cols * CONFIG_T::col_groups >= CONFIG_T::n_in &&
+                    (CONFIG_T::n_cols - 1) * CONFIG_T::col_groups < CONFIG_T::n_in,
+                "n_cols must be ceil(n_in / col_groups)");
+  static_assert(CONFIG_T::n_local * (CONFIG_T::n_pe / CONFIG_T::col_groups) >= CONFIG_T::n_out,
+                "n_local must be at least ceil(n_out / (n_pe / col_groups))");
 #ifdef EIE_HLS_TYPES
   // Exact hardware widths: a weight_t x input product, accumulated in accum_t (never overflows).
   typedef ap_int<CONFIG_T::accum_t::width> acc_t;
@@ -133,6 +157,8 @@ void dense(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
   const unsigned W = CONFIG_T::detect_width;
   const unsigned detect_width = CONFIG_T::detect_width;
   const unsigned P = CONFIG_T::n_pe;
+  const unsigned G = CONFIG_T::col_groups;
+  const unsigned R = CONFIG_T::n_pe / CONFIG_T::col_groups;  // PEs per group
   const unsigned D = CONFIG_T::fifo_depth;
   const unsigned B = CONFIG_T::broadcast;
   const unsigned BW = B < D ? B : D;  // pushes per cycle and pop window: a FIFO holds at most D
@@ -153,7 +179,7 @@ void dense(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
   // Per-PE state: accumulators, activation FIFO, current column.
   acc_t acc[CONFIG_T::n_pe][CONFIG_T::n_local];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 1
-  unsigned fifo_col[CONFIG_T::n_pe][CONFIG_T::fifo_depth];
+  unsigned fifo_col[CONFIG_T::n_pe][CONFIG_T::fifo_depth];  // local column
   x_t fifo_val[CONFIG_T::n_pe][CONFIG_T::fifo_depth];
   bool fifo_nz[CONFIG_T::n_pe][CONFIG_T::fifo_depth];  // the column has entries on this PE
 #pragma HLS ARRAY_PARTITION variable = fifo_col complete dim = 0
@@ -193,25 +219,38 @@ init_pe:
     last_row[p] = CONFIG_T::n_local;  // no row: the bypass is off
     last_sum[p] = 0;
   }
-  // Preload the bias: acc[i % P][i / P] = bias_i << bias_shift (row i of W on PE i % P).
+  // Preload the bias into group 0: acc[i % R][i / R] = bias_i << bias_shift (row i of W on PE
+  // g * R + i % R of every group g); the other groups' partial sums start at 0.
 init_acc:
   for (unsigned r = 0; r < CONFIG_T::n_local; r++) {
 #pragma HLS PIPELINE II = 1
     for (unsigned p = 0; p < P; p++) {
-      const unsigned i = r * P + p;
-      const acc_t b = i < CONFIG_T::n_out ? (acc_t)bias[i < CONFIG_T::n_out ? i : 0].to_int64() : (acc_t)0;
+      const unsigned i = r * R + p;
+      const bool has_bias = p < R && i < CONFIG_T::n_out;
+      const acc_t b = has_bias ? (acc_t)bias[has_bias ? i : 0].to_int64() : (acc_t)0;
       acc[p][r] = b << CONFIG_T::bias_shift;
     }
   }
 
-  // 1. Non-zero detector: queue (column, value) of the non-zero activations in input order.
-  unsigned nz_col[CONFIG_T::n_in];
-  x_t nz_val[CONFIG_T::n_in];
-#pragma HLS ARRAY_PARTITION variable = nz_col cyclic factor = nz_banks
-#pragma HLS ARRAY_PARTITION variable = nz_val cyclic factor = nz_banks
-  unsigned n_nz = 0;
+  // 1. Non-zero detector: queue (local column, value) of each non-zero activation whose column has
+  //    an entry somewhere, in input order, on its group's queue.
+  unsigned nz_col[CONFIG_T::col_groups][CONFIG_T::n_cols];
+  x_t nz_val[CONFIG_T::col_groups][CONFIG_T::n_cols];
+  unsigned n_nz[CONFIG_T::col_groups];
+#pragma HLS ARRAY_PARTITION variable = nz_col complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = nz_val complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = nz_col cyclic factor = nz_banks dim = 2
+#pragma HLS ARRAY_PARTITION variable = nz_val cyclic factor = nz_banks dim = 2
+#pragma HLS ARRAY_PARTITION variable = n_nz complete
+init_detect:
+  for (unsigned g = 0; g < G; g++) {
+#pragma HLS UNROLL
+    n_nz[g] = 0;
+  }
   // detect_width inputs per cycle (EIE's leading non-zero detector tree also looks at several).
 #pragma HLS ARRAY_PARTITION variable = data cyclic factor = detect_width
+#pragma HLS ARRAY_PARTITION variable = colany cyclic factor = detect_width
+#pragma HLS BIND_STORAGE variable = colany type = rom_1p impl = lutram
 detect:
   for (unsigned j0 = 0; j0 < CONFIG_T::n_in; j0 += W) {
 #pragma HLS PIPELINE II = 1
@@ -220,22 +259,33 @@ detect:
       const unsigned j = j0 + u;
       if (j < CONFIG_T::n_in) {
         const x_t x = raw_bits(data[j]);
-        if (x != 0) {
-          nz_col[n_nz] = j;
-          nz_val[n_nz] = x;
-          n_nz++;
+        if (x != 0 && colany[j] != 0) {
+          const unsigned g = j % G;  // constant divisor: a multiply and shift (none for G = 1)
+          nz_col[g][n_nz[g]] = j / G;
+          nz_val[g][n_nz[g]] = x;
+          n_nz[g]++;
         }
       }
     }
   }
 
-  // 2. PE array. Invariants at the top of each iteration (= cycle):
-  //    - bcast <= n_nz non-zeros have been broadcast; every PE's FIFO holds the ones it has not popped;
+  // 2. PE array. Invariants at the top of each iteration (= cycle), per group g:
+  //    - bcast[g] <= n_nz[g] non-zeros have been broadcast; every FIFO of the group holds the ones its
+  //      PE has not popped; max_count[g] is the group's fullest FIFO at the end of the previous cycle;
   //    - PE p works on entries [cur[p], end[p]) of its current column, next_row[p] is the local row
   //      after its last decoded entry;
-  //    - the loop ends when every non-zero is broadcast, every FIFO is empty and every PE is idle.
-  unsigned bcast = 0;
-  unsigned max_count = 0;  // fullest FIFO at the end of the previous cycle
+  //    - the loop ends when every group has broadcast every non-zero, every FIFO is empty and every
+  //      PE is idle (a group that is done stays done: it only waits for the others).
+  unsigned bcast[CONFIG_T::col_groups];
+  unsigned max_count[CONFIG_T::col_groups];
+#pragma HLS ARRAY_PARTITION variable = bcast complete
+#pragma HLS ARRAY_PARTITION variable = max_count complete
+init_groups:
+  for (unsigned g = 0; g < G; g++) {
+#pragma HLS UNROLL
+    bcast[g] = 0;
+    max_count[g] = 0;
+  }
   unsigned long long cycles = 0;
 pe_array:
   for (;;) {
@@ -244,23 +294,31 @@ pe_array:
 #pragma HLS DEPENDENCE variable = acc inter false
     // The bypass (last_row/last_sum) makes the false inter-iteration dependence on acc safe:
     // two MACs to one accumulator in adjacent cycles use the forwarded sum, not the RAM.
-    unsigned n_push = n_nz - bcast;  // broadcast n_push non-zeros to every FIFO
-    if (n_push > BW) n_push = BW;
-    if (n_push > D - max_count) n_push = D - max_count;
-    unsigned push_col[BW];
-    x_t push_val[BW];
-#pragma HLS ARRAY_PARTITION variable = push_col complete
-#pragma HLS ARRAY_PARTITION variable = push_val complete
-    for (unsigned u = 0; u < BW; u++) {
+    bool busy = false;
+    unsigned n_push[CONFIG_T::col_groups];  // broadcast n_push[g] non-zeros to every FIFO of group g
+    unsigned push_col[CONFIG_T::col_groups][BW];
+    x_t push_val[CONFIG_T::col_groups][BW];
+#pragma HLS ARRAY_PARTITION variable = n_push complete
+#pragma HLS ARRAY_PARTITION variable = push_col complete dim = 0
+#pragma HLS ARRAY_PARTITION variable = push_val complete dim = 0
+    for (unsigned g = 0; g < G; g++) {
 #pragma HLS UNROLL
-      const unsigned k = bcast + u < n_nz ? bcast + u : 0;
-      push_col[u] = nz_col[k];
-      push_val[u] = nz_val[k];
+      unsigned n = n_nz[g] - bcast[g];
+      if (n > BW) n = BW;
+      if (n > D - max_count[g]) n = D - max_count[g];
+      n_push[g] = n;
+      for (unsigned u = 0; u < BW; u++) {
+#pragma HLS UNROLL
+        const unsigned k = bcast[g] + u < n_nz[g] ? bcast[g] + u : 0;
+        push_col[g][u] = nz_col[g][k];
+        push_val[g][u] = nz_val[g][k];
+      }
+      if (n != 0) busy = true;
+      max_count[g] = 0;
     }
-    bool busy = n_push != 0;
-    max_count = 0;
     for (unsigned p = 0; p < P; p++) {
 #pragma HLS UNROLL
+      const unsigned g = p / R;  // the PE's group (a constant after unrolling)
       if (cur[p] == end[p] && fifo_count[p] != 0) {
         // idle: pop the leading columns that are empty for this PE and the first non-empty one,
         // within the first BW queued columns; read that one's pointers.
@@ -308,19 +366,22 @@ pe_array:
       // push: the pushed values are visible to the PE from the next cycle on
       for (unsigned u = 0; u < BW; u++) {
 #pragma HLS UNROLL
-        if (u < n_push) {
+        if (u < n_push[g]) {
           // count + n_push <= D (n_push <= D - max_count), so t < 2 D
           const unsigned t0 = fifo_head[p] + fifo_count[p] + u;
           const unsigned t = t0 >= D ? t0 - D : t0;
-          fifo_col[p][t] = push_col[u];
-          fifo_val[p][t] = push_val[u];
-          fifo_nz[p][t] = colnz[p][push_col[u]] != 0;
+          fifo_col[p][t] = push_col[g][u];
+          fifo_val[p][t] = push_val[g][u];
+          fifo_nz[p][t] = colnz[p][push_col[g][u]] != 0;
         }
       }
-      fifo_count[p] += n_push;
-      if (fifo_count[p] > max_count) max_count = fifo_count[p];
+      fifo_count[p] += n_push[g];
+      if (fifo_count[p] > max_count[g]) max_count[g] = fifo_count[p];
     }
-    bcast += n_push;
+    for (unsigned g = 0; g < G; g++) {
+#pragma HLS UNROLL
+      bcast[g] += n_push[g];
+    }
     // No pop, MAC or broadcast happened: all FIFOs are empty, all PEs idle, all non-zeros sent.
     if (!busy) break;
     cycles++;
@@ -329,17 +390,21 @@ pe_array:
   cycle_counter() = cycles;
 #endif
 
-  // 3. Gather: ReLU and requantise accumulator raw values to res_T (ap_fixed rounding/saturation).
-  // One local row of every PE per cycle (res is written n_pe values per cycle: partition it, as
-  // hls4ml's io_parallel does for layer outputs).
+  // 3. Gather: add the groups' partial sums, ReLU and requantise the accumulator raw values to res_T
+  // (ap_fixed rounding/saturation). One local row of every PE per cycle (res is written R values per
+  // cycle: partition it, as hls4ml's io_parallel does for layer outputs).
 gather:
   for (unsigned r = 0; r < CONFIG_T::n_local; r++) {
 #pragma HLS PIPELINE II = 1
-    for (unsigned p = 0; p < P; p++) {
+    for (unsigned q = 0; q < R; q++) {
 #pragma HLS UNROLL
-      const unsigned i = r * P + p;  // row i of W is local row r of PE p
+      const unsigned i = r * R + q;  // row i of W is local row r of PE g * R + q in every group g
       if (i < CONFIG_T::n_out) {
-        acc_t a = acc[p][r];
+        acc_t a = 0;
+        for (unsigned g = 0; g < G; g++) {
+#pragma HLS UNROLL
+          a += acc[g * R + q][r];
+        }
         if (CONFIG_T::activation == relu && a < 0) a = 0;
         typename CONFIG_T::accum_t fixed;
         set_raw_bits(fixed, (long long)a);

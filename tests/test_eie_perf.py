@@ -48,26 +48,36 @@ def test_hand_schedules():
 
 
 def test_hand_schedules_broadcast():
-    # 8 columns, one PE, entries only in columns 0 and 5 (one each)
-    k = np.zeros((8, 1))
+    # columns empty on every PE are never broadcast: 8 columns, entries only in 0 and 5
+    k1 = np.zeros((8, 1))
+    k1[[0, 5], 0] = 0.5
+    assert layer_cycles(_layer(k1, 1, broadcast=1)).cycles == 3  # push 0; pop 0, push 5; pop 5
+    assert layer_cycles(_layer(k1, 1, broadcast=1)).n_nonzero == 2
+    # two PEs: row 0 (PE0) has entries in columns 0 and 5, row 1 (PE1) in 1-4, 6, 7
+    k = np.zeros((8, 2))
     k[[0, 5], 0] = 0.5
-    assert layer_cycles(_layer(k, 1, broadcast=1)).cycles == 9  # every column its own cycle
-    # B=4: cycle 0 pushes 0-3; 1: pop 0 (MAC), push 4-7; 2: pop 1-3 (empty); 3: pop 4, 5 (MAC);
-    # 4: pop 6, 7 (empty)
-    cyc = layer_cycles(_layer(k, 1, broadcast=4))
-    assert (cyc.cycles, cyc.broadcast, list(cyc.pe_busy), list(cyc.pe_entries)) == (5, 4, [4], [2])
+    k[[1, 2, 3, 4, 6, 7], 1] = 0.5
+    assert layer_cycles(_layer(k, 2, broadcast=1)).cycles == 9  # every column its own cycle
+    # B=4: cycle 0 pushes 0-3; 1 pushes 4-7, PE0 pops 0 (MAC), PE1 pops 0, 1 (MAC 1);
+    # 2: PE0 pops 1-4 (empty), PE1 MACs 2; 3: PE0 pops 5 (MAC), PE1 MACs 3; 4: PE0 pops 6, 7 (empty),
+    # PE1 MACs 4; 5: PE1 pops 5, 6 (MAC 6); 6: PE1 MACs 7
+    cyc = layer_cycles(_layer(k, 2, broadcast=4))
+    assert (cyc.cycles, cyc.broadcast, list(cyc.pe_busy), list(cyc.pe_entries)) == (7, 4, [4, 6], [2, 6])
     # depth 2: a slot freed by a pop in cycle t is seen by the detector in t + 1 and its new value
     # popped in t + 2, so depth D sustains D / 2 broadcasts per cycle: here 1, as with B=1
-    assert layer_cycles(_layer(k, 1, fifo_depth=2, broadcast=4)).cycles == 9
-    assert layer_cycles(_layer(k, 1, broadcast=1), broadcast=4).cycles == 5  # what-if override
+    assert layer_cycles(_layer(k, 2, fifo_depth=2, broadcast=4)).cycles == 9
+    assert layer_cycles(_layer(k, 2, broadcast=1), broadcast=4).cycles == 7  # what-if override
     # a long column keeps its PE busy while the other PE skips ahead: column 0 has rows 0, 2, 4
     # (PE0), columns 1 and 2 are empty, column 3 has rows 0 (PE0) and 1 (PE1)
     k2 = np.zeros((4, 6))
     k2[0, [0, 2, 4]] = k2[3, [0, 1]] = 0.5
-    # B=4: PE0 pops col 0 in cycle 1 (MACs 1-3), cols 1-3 in 4 (MAC 4); PE1 pops cols 0-3 in 1 (MAC 1)
+    # columns 1 and 2 are empty everywhere: never broadcast
+    # B=4: PE0 pops col 0 in cycle 1 (MACs 1-3), col 3 in 4 (MAC 4); PE1 pops cols 0, 3 in 1 (MAC 1)
     cyc = layer_cycles(_layer(k2, 2, broadcast=4))
     assert (cyc.cycles, list(cyc.pe_busy), list(cyc.pe_entries), cyc.ideal) == (5, [4, 1], [4, 1], 3)
-    assert layer_cycles(_layer(k2, 2, broadcast=1)).cycles == 7
+    # B=1: PE1 pops col 0 (empty) in 1 and col 3 in 2; PE0 as with B=4
+    cyc = layer_cycles(_layer(k2, 2, broadcast=1))
+    assert (cyc.cycles, list(cyc.pe_busy)) == (5, [4, 2])
 
 
 @settings(max_examples=40, deadline=None)

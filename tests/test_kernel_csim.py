@@ -83,6 +83,17 @@ def pool() -> list[EIELayer]:
             output_t=FixedType(20, 8, True, "RND", "SAT"),
         ),
     ]
+    # column groups (G = col_groups, R = n_pe / G PEs per group)
+    k7 = np.where(rng.random((7, 9)) < 0.5, rng.choice([-0.5, 0.25, 0.75], (7, 9)), 0.0)
+    k7[2, :] = 0  # input 2 has no weights: never broadcast
+    layers += [
+        _layer("g4_r1", k, rng.normal(size=12) * 0.3, n_pe=4, col_groups=4),  # G = n_pe
+        _layer("g3_r2_ragged", k, rng.normal(size=12) * 0.3, n_pe=6, col_groups=3, broadcast=2),  # 20 % 3
+        _layer("g8_gt_in", k7[:3], np.linspace(-1, 1, 9), n_pe=8, col_groups=8),  # 3 inputs < G = 8
+        _layer("g2_rows_lt_r", k7[:, :3], [0.25, -0.5, 1.0], n_pe=8, col_groups=2, fifo_depth=1),  # 3 < R = 4
+        _layer("g2_all_zero", np.zeros((9, 6)), np.linspace(-1, 1, 6), n_pe=4, col_groups=2),
+        _layer("g2_runs_i1", tall, None, n_pe=4, col_groups=2, index_bits=1, activation="linear"),
+    ]
     for i in range(8):
         layers.append(
             random_layer(
@@ -104,6 +115,24 @@ def pool() -> list[EIELayer]:
                     str(rng.choice(["SAT", "WRAP"])),
                 ),
                 name=f"random{i}",
+            )
+        )
+    grng = np.random.default_rng(2025)
+    for i in range(6):
+        groups, row_pes = int(grng.integers(2, 7)), int(grng.integers(1, 5))
+        layers.append(
+            random_layer(
+                grng,
+                int(grng.integers(1, 65)),
+                int(grng.integers(1, 33)),
+                density=float(grng.choice([0.05, 0.2, 0.6])),
+                n_pe=groups * row_pes,
+                col_groups=groups,
+                fifo_depth=int(grng.integers(1, 9)),
+                broadcast=int(grng.integers(1, 9)),
+                index_bits=int(grng.integers(1, 6)),
+                activation=str(grng.choice(["relu", "linear"])),
+                name=f"random_g{i}",
             )
         )
     return layers
@@ -157,6 +186,30 @@ def test_pool_covers_broadcast_widths():
     assert 1 in widths and len(widths) >= 4
 
 
+def test_pool_covers_column_groups():
+    grouped = [layer for layer in pool() if layer.col_groups > 1]
+    assert any(layer.row_pes == 1 for layer in grouped)  # G = n_pe
+    assert any(layer.n_in % layer.col_groups for layer in grouped)  # a padding column
+    assert any(layer.col_groups > layer.n_in for layer in grouped)  # groups without columns
+    assert any(layer.n_out < layer.row_pes for layer in grouped)  # PEs without rows
+    assert any(layer.encoding.nnz == 0 for layer in grouped)  # all-zero layer
+    assert any(layer.encoding.n_fillers for layer in grouped)
+    assert any(layer.fifo_depth == 1 for layer in grouped)
+    assert len({layer.col_groups for layer in grouped}) >= 3
+
+
+def test_every_layer_bits_and_cycles(compiled):
+    """Each pooled layer on every kind of input (hypothesis above samples them at random)."""
+    singles, _ = compiled
+    rng = np.random.default_rng(3)
+    for chain in singles:
+        layer = chain.layers[0]
+        for kind in ("zero", "extreme", "0.1", "0.5", "1.0"):
+            x = _inputs(rng, layer.input_t, layer.n_in, kind, batch=2)
+            assert np.array_equal(chain(x), eie_dense(x, layer)), f"{layer.name} ({kind} inputs)"
+            assert chain.last_cycles()[0] == layer_cycles(layer, x[-1]).cycles, f"{layer.name} ({kind})"
+
+
 def test_hls_types_path_equals_reference(compiled_hls_types):
     """The exact-width ap_int arithmetic of synthesis (EIE_HLS_TYPES) gives the same integers."""
     rng = np.random.default_rng(1)
@@ -181,9 +234,20 @@ def test_edge_cases_hit_their_paths(compiled):
     sat = by_name["saturate"]
     y = sat(np.full((1, 16), Q16.max_raw))
     assert list(y[0]) == [31, 31, 31, 31]
-    assert list(by_name["all_zero"](np.zeros((1, 9), dtype=np.int64))[0]) == list(
-        eie_dense(np.zeros((1, 9), dtype=np.int64), by_name["all_zero"].layers[0])[0]
-    )
+    for name in ("all_zero", "g2_all_zero"):  # only the bias, and no cycle in the PE array
+        chain = by_name[name]
+        x = np.full((1, 9), 100, dtype=np.int64)
+        assert list(chain(x)[0]) == list(eie_dense(x, chain.layers[0])[0]) and chain.last_cycles() == [0]
+    # all-zero input: nothing is broadcast; the bias only reaches the output once (group 0)
+    for name in ("g4_r1", "g8_gt_in", "g2_rows_lt_r"):
+        chain = by_name[name]
+        x = np.zeros((1, chain.layers[0].n_in), dtype=np.int64)
+        assert np.array_equal(chain(x), eie_dense(x, chain.layers[0])) and chain.last_cycles() == [0]
+    # columns with no weights are never broadcast: input 2 of g2_rows_lt_r alone costs no cycle
+    chain = by_name["g2_rows_lt_r"]
+    x = np.zeros((1, 7), dtype=np.int64)
+    x[0, 2] = 64
+    assert np.array_equal(chain(x), eie_dense(x, chain.layers[0])) and chain.last_cycles() == [0]
 
 
 @pytest.mark.slow
@@ -192,13 +256,16 @@ def test_edge_cases_hit_their_paths(compiled):
     n_in=st.integers(1, 300),
     n_out=st.integers(1, 300),
     density=st.floats(0, 0.5),
-    n_pe=st.integers(1, 64),
+    col_groups=st.sampled_from([1, 1, 2, 3, 4, 8]),
+    row_pes=st.integers(1, 16),
     index_bits=st.integers(1, 8),
     fifo_depth=st.integers(1, 8),
     broadcast=st.integers(1, 8),
     seed=st.integers(0, 2**31),
 )
-def test_csim_equals_reference_large(n_in, n_out, density, n_pe, index_bits, fifo_depth, broadcast, seed):
+def test_csim_equals_reference_large(
+    n_in, n_out, density, col_groups, row_pes, index_bits, fifo_depth, broadcast, seed
+):
     from flow.eie.layer_csim import CsimChain
 
     rng = np.random.default_rng(seed)
@@ -207,7 +274,8 @@ def test_csim_equals_reference_large(n_in, n_out, density, n_pe, index_bits, fif
         n_in,
         n_out,
         density=density,
-        n_pe=n_pe,
+        n_pe=col_groups * row_pes,
+        col_groups=col_groups,
         index_bits=index_bits,
         fifo_depth=fifo_depth,
         broadcast=broadcast,

@@ -15,16 +15,19 @@ from flow.paths import kernels_dir
 pytestmark = pytest.mark.csim
 
 
-@pytest.fixture(scope="module")
-def tb():
+@pytest.fixture(scope="module", params=[1, 4], ids=["g1", "g4"])
+def tb(request):
+    """The testbench on one layer: 6 PEs in one group; 8 PEs in 4 column groups (70 % 4: padding)."""
     from flow.eie.layer_csim import compile_cached
 
+    col_groups = request.param
     layer = random_layer(
         np.random.default_rng(11),
         70,
         37,
         density=0.15,
-        n_pe=6,
+        n_pe=6 if col_groups == 1 else 8,
+        col_groups=col_groups,
         fifo_depth=2,
         index_bits=3,
         output_t=FixedType(10, 3, True, "RND", "SAT"),

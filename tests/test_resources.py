@@ -74,18 +74,31 @@ def test_eie_layer_by_hand():
     # spmat 1000x8 -> 2Kx9 per PE: 4 BRAM18; in_buf 100x16 = 1600 b -> 1 BRAM18
     # colptr 101x10 (1010 b) -> 20 LUT/PE; accum 16x32 -> 32 LUTRAM/PE; codebook 16x8 -> 8 LUT/PE;
     # bias 64x16 (1024 b) -> 16 LUT; out_buf 64x16 -> 16 LUTRAM; colnz 100x1 -> 2 LUT per copy,
-    # 4 copies (broadcast 4) per PE
+    # 4 copies (broadcast 4) per PE; colany 100x1 -> 2 LUT
     # logic per PE: 90 + 2*32 + 10 + FIFO (16+10) + 2 = 192 LUT; 120 + 64 + 20 + 16 = 220 FF; + layer 300/400
     u = est.layers["fc"]
     assert u.bram18 == 5
     assert u.dsp == 4
-    assert u.lut == (80 + 128 + 32 + 16 + 16 + 4 * 4 * 2) + (4 * 192 + 300)
+    assert u.lut == (80 + 128 + 32 + 16 + 16 + 4 * 4 * 2 + 2) + (4 * 192 + 300)
     assert u.ff == 4 * 220 + 400
     assert u.lutram == (128 + 16) + 4 * 26
     names = {m.name: m for m in est.memories}
     assert (names["fc.spmat"].depth, names["fc.spmat"].width, names["fc.spmat"].copies) == (1000, 8, 4)
     assert names["fc.colptr"].width == 10  # enough for 0..1000
     assert est.total == u
+
+
+def test_column_groups_shrink_pointers_and_add_gather_adders():
+    one = estimate([hand_layer()], platform=Usage())
+    two = estimate([hand_layer(col_groups=2)], platform=Usage())
+    names = {m.name: m for m in two.memories}
+    # 2 groups of 2 PEs: each PE points into 50 columns and holds 32 rows
+    assert names["fc.colptr"].depth == 51 and names["fc.colnz"].depth == 50
+    assert names["fc.accum"].depth == 32 and names["fc.colany"].depth == 100
+    # colptr 51x10 -> 10 LUT/PE (was 20), colnz 50x1 -> 1 LUT per copy (was 2), + 1 x 2 adders x 32 bits
+    assert two.total.lut - one.total.lut == 4 * (10 - 20) + 4 * 4 * (1 - 2) + 64
+    with pytest.raises(ValueError, match="col_groups=3 must divide n_pe=4"):
+        hand_layer(col_groups=3)
 
 
 def test_unpacked_code_and_index_roms_cost_more():

@@ -3,8 +3,12 @@
 Codes, indices and pointers are plain uint8_t/uint16_t/uint32_t arrays (g++ handles big integer
 initialisers quickly); codebook and bias are ap_int/ap_uint arrays of the weight/bias raw bits.
 Each PE's slice is padded with zeros to pe_capacity = max entries per PE (>= 1).
-eie_colnz[p][j] (uint8_t 0/1) flags the columns that have entries on PE p: the kernel tags each
-broadcast column with it so a PE can skip several empty columns in one cycle.
+With col_groups G (encode.py), the pointer ROMs are over each PE's n_cols = ceil(n_in / G) local
+columns (local column c of a PE in group g is input column c * G + g; G = 1: the input columns):
+eie_colptr[p][n_cols + 1], and eie_colnz[p][c] (uint8_t 0/1) flags the local columns that have
+entries on PE p: the kernel tags each broadcast column with it so a PE can skip several empty
+columns in one cycle. eie_colany[j] (uint8_t 0/1) flags the input columns that have entries on some
+PE: the non-zero detector never broadcasts the others.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ struct ${name} : eie::dense_config {
     static const unsigned n_in = ${n_in};
     static const unsigned n_out = ${n_out};
     static const unsigned n_pe = ${n_pe};
+    static const unsigned col_groups = ${col_groups};
+    static const unsigned n_cols = ${n_cols};
     static const unsigned n_local = ${n_local};
     static const unsigned pe_capacity = ${pe_capacity};
     static const unsigned fifo_depth = ${fifo_depth};
@@ -44,7 +50,8 @@ struct ${name} : eie::dense_config {
 """)
 
 _ROM = Template("""\
-// EIE ROMs of layer '${layer}': ${n_pe} PEs x ${pe_capacity} entries, ${nnz} non-zeros + ${fillers} fillers.
+// EIE ROMs of layer '${layer}': ${n_pe} PEs in ${col_groups} column group(s) x ${pe_capacity} entries,
+// ${nnz} non-zeros + ${fillers} fillers.
 #ifndef EIE_ROM${suffix}_H_
 #define EIE_ROM${suffix}_H_
 #include <stdint.h>
@@ -56,8 +63,9 @@ static const uint8_t eie_index${suffix}[${n_pe}][${pe_capacity}] = {
 ${index}};
 static const ${ptr_t} eie_colptr${suffix}[${n_pe}][${n_ptr}] = {
 ${colptr}};
-static const uint8_t eie_colnz${suffix}[${n_pe}][${n_in}] = {
+static const uint8_t eie_colnz${suffix}[${n_pe}][${n_cols}] = {
 ${colnz}};
+static const uint8_t eie_colany${suffix}[${n_in}] = {${colany}};
 static const ${weight_raw} eie_codebook${suffix}[${n_codes}] = {${codebook}};
 static const ${bias_raw} eie_bias${suffix}[${n_out}] = {${bias}};
 #endif
@@ -65,7 +73,7 @@ static const ${bias_raw} eie_bias${suffix}[${n_out}] = {${bias}};
 
 _CALL = Template(
     "eie::dense<${data_t}, ${res_t}, ${config}>(${in_var}, ${out_var}, eie_codes${suffix}, eie_index${suffix}, "
-    "eie_colptr${suffix}, eie_colnz${suffix}, eie_codebook${suffix}, eie_bias${suffix});"
+    "eie_colptr${suffix}, eie_colnz${suffix}, eie_colany${suffix}, eie_codebook${suffix}, eie_bias${suffix});"
 )
 
 
@@ -95,9 +103,24 @@ def _padded(layer, field: str) -> np.ndarray:
 
 
 def max_cycles(layer) -> int:
-    """Trip-count bound of the PE-array loop: every column costs at most its longest PE slice."""
-    per_col = np.maximum(layer.encoding.column_entries().max(axis=0), 1)
-    return int(per_col.sum()) + 1
+    """Trip-count bound of the PE-array loop, for any input: its cycles (flow/eie/perf.py) + 1 exit.
+
+    Per group, the cycles are at most the sum over its broadcastable columns (entries on some PE) of
+    max(m, longest PE slice), plus 1 for the first broadcast, with m = 1, or m = 2 for fifo_depth 1 (a
+    freed slot is refilled one cycle after the pop, so a single slot takes a new column every other
+    cycle at best); the groups run side by side: the largest group sum. Any input broadcasts a subset
+    of those columns, so this bounds every input. Proof by induction over a group's broadcast columns
+    k, in perf.py's recurrence, with T_k the sum of the costs of columns 0..k (T_{-1} = 0): b_k <=
+    T_{k-1}, every pop s_{p,k} <= T_{k-1} + 1 and every PE is free by T_k + 1. The FIFO term
+    s_{p,k-D} + 1 <= T_{k-D-1} + 2 stays <= T_{k-1} because D columns add at least 2 (hence m = 2
+    when D = 1). The loop runs one more iteration than it has cycles: the one that finds nothing to do.
+    """
+    enc = layer.encoding
+    entries = enc.column_entries()  # [P, n_in], 0 off a PE's group
+    floor = 2 if layer.fifo_depth == 1 else 1
+    per_col = np.maximum(entries.max(axis=0), floor) * entries.any(axis=0)  # 0: never broadcast
+    groups = np.arange(layer.n_in) % enc.col_groups
+    return int(np.bincount(groups, weights=per_col, minlength=enc.col_groups).max()) + 2
 
 
 def _ident(name: str, what: str) -> str:
@@ -113,6 +136,8 @@ def config_struct(layer, struct_name: str) -> str:
         n_in=layer.n_in,
         n_out=layer.n_out,
         n_pe=layer.n_pe,
+        col_groups=layer.encoding.col_groups,
+        n_cols=layer.encoding.n_cols,
         n_local=layer.encoding.max_local_rows,
         pe_capacity=layer.pe_capacity,
         fifo_depth=layer.fifo_depth,
@@ -133,22 +158,26 @@ def config_struct(layer, struct_name: str) -> str:
 
 
 def rom_header(layer, suffix: str) -> str:
-    """The ROM header: eie_codes/eie_index/eie_colptr/eie_colnz/eie_codebook/eie_bias + suffix."""
+    """The ROM header: eie_codes/eie_index/eie_colptr/eie_colnz/eie_colany/eie_codebook/eie_bias + suffix."""
     _ident("eie" + str(suffix), "ROM suffix")
+    enc = layer.encoding
     return _ROM.substitute(
         layer=layer.name,
         suffix=suffix,
         n_pe=layer.n_pe,
+        col_groups=enc.col_groups,
         pe_capacity=layer.pe_capacity,
-        nnz=layer.encoding.nnz,
-        fillers=layer.encoding.n_fillers,
+        nnz=enc.nnz,
+        fillers=enc.n_fillers,
         codes=_rows(_padded(layer, "codes")),
         index=_rows(_padded(layer, "rel_index")),
         ptr_t=ptr_cpp(layer),
-        n_ptr=layer.n_in + 1,
-        colptr=_rows(np.stack([pe.colptr for pe in layer.encoding.pes])),
+        n_ptr=enc.n_cols + 1,
+        colptr=_rows(np.stack([pe.colptr for pe in enc.pes])),  # local columns
+        n_cols=enc.n_cols,
+        colnz=_rows((enc.local_column_entries() > 0).astype(np.int64)),
         n_in=layer.n_in,
-        colnz=_rows((layer.encoding.column_entries() > 0).astype(np.int64)),
+        colany=",".join(map(str, enc.column_entries().any(axis=0).astype(np.int64).tolist())),
         weight_raw=raw_cpp(layer.weight_t),
         n_codes=1 << layer.code_bits,
         codebook=_lits(layer.codebook_raw),

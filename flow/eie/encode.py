@@ -1,7 +1,12 @@
 """EIE storage format: rows interleaved over PEs, CSC per PE, codebook codes + relative row indices.
 
-Row i of W (out, in) lives on PE ``i % P`` at local row ``i // P``. Each PE stores its rows column
-by column: ``codes`` (codebook index), ``rel_index`` (zero rows skipped since the previous stored
+Row i of W (out, in) lives on PE ``i % P`` at local row ``i // P``. With ``col_groups`` G > 1 the P
+PEs form G groups of R = P / G: group g owns the input columns j with ``j % G == g`` (its local
+column ``j // G``), and within a group row i lives on PE ``g * R + i % R`` at local row ``i // R``;
+the kernel adds the G partial sums of a row in its gather. G = 1 is EIE's layout. Small layers on
+many PEs need G > 1: 100 rows on 64 PEs leave most PEs with one or two rows, and whole-column work
+then sets the pace. Each PE stores its rows, over its local columns,
+column by column: ``codes`` (codebook index), ``rel_index`` (zero rows skipped since the previous stored
 entry of this column in this PE, counting from local row 0 at each column start) and ``colptr``
 (length in + 1). A zero run longer than ``2**index_bits - 1`` gets a filler entry: code 0 with the
 maximal index, which stands for ``2**index_bits`` rows (the skipped zeros plus the filler itself).
@@ -23,7 +28,7 @@ class PEData:
 
     codes: np.ndarray  # uint8 [n_entries]
     rel_index: np.ndarray  # uint8 [n_entries]
-    colptr: np.ndarray  # int64 [n_in + 1]
+    colptr: np.ndarray  # int64 [n_cols + 1], local columns (global column = local * G + group)
     n_rows: int
 
     @property
@@ -39,7 +44,7 @@ class PEData:
         return self.n_entries - self.n_fillers
 
     def column_entries(self) -> np.ndarray:
-        """Entries (incl. fillers) per column."""
+        """Entries (incl. fillers) per local column."""
         return np.diff(self.colptr)
 
 
@@ -51,6 +56,24 @@ class Encoding:
     code_bits: int
     index_bits: int
     pes: list = field(default_factory=list)
+    col_groups: int = 1
+
+    @property
+    def row_pes(self) -> int:
+        """PEs per column group (R): row i is on PE g * R + i % R of group g."""
+        return self.n_pe // self.col_groups
+
+    @property
+    def n_cols(self) -> int:
+        """Local columns per PE (the longest group's): ceil(n_in / G); shorter groups are padded."""
+        return -(-self.shape[1] // self.col_groups)
+
+    def group_of(self, pe: int) -> int:
+        return pe // self.row_pes
+
+    def pe_columns(self, pe: int) -> np.ndarray:
+        """Global input columns of PE ``pe``'s local columns, in order."""
+        return np.arange(self.group_of(pe), self.shape[1], self.col_groups)
 
     @property
     def nnz(self) -> int:
@@ -79,10 +102,18 @@ class Encoding:
 
     @property
     def max_local_rows(self) -> int:
-        return max(1, -(-self.shape[0] // self.n_pe))
+        return max(1, -(-self.shape[0] // self.row_pes))
 
     def column_entries(self) -> np.ndarray:
-        """[n_pe, n_in] entries (incl. fillers) of each column on each PE."""
+        """[n_pe, n_in] entries (incl. fillers) of each global column on each PE (0 off its group)."""
+        out = np.zeros((self.n_pe, self.shape[1]), dtype=np.int64)
+        for k, p in enumerate(self.pes):
+            cols = self.pe_columns(k)
+            out[k, cols] = p.column_entries()[: cols.size]
+        return out
+
+    def local_column_entries(self) -> np.ndarray:
+        """[n_pe, n_cols] entries of each local column on each PE (the kernel's ROM layout)."""
         return np.stack([p.column_entries() for p in self.pes])
 
 
@@ -159,8 +190,13 @@ def _encode_pe(codes_local: np.ndarray, index_bits: int) -> PEData:
     return PEData(out_codes, out_index, colptr, n_rows)
 
 
-def encode(W, n_pe: int, code_bits: int = 4, index_bits: int = 4, codebook=None) -> Encoding:
-    """Encode W (out, in) for ``n_pe`` PEs. ``codebook=None`` derives it from W's distinct values."""
+def encode(
+    W, n_pe: int, code_bits: int = 4, index_bits: int = 4, codebook=None, col_groups: int = 1
+) -> Encoding:
+    """Encode W (out, in) for ``n_pe`` PEs in ``col_groups`` groups (see the module docstring).
+
+    ``codebook=None`` derives the codebook from W's distinct values.
+    """
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2 or 0 in W.shape:
         raise UsageError(f"encode needs a non-empty 2-D matrix (out, in); got shape {W.shape}")
@@ -170,29 +206,50 @@ def encode(W, n_pe: int, code_bits: int = 4, index_bits: int = 4, codebook=None)
         raise UsageError(f"n_pe={n_pe!r}: need at least 1 processing element")
     code_bits = _check_bits("code_bits", code_bits)
     index_bits = _check_bits("index_bits", index_bits)
+    if (
+        not isinstance(col_groups, (int, np.integer))
+        or isinstance(col_groups, bool)
+        or col_groups < 1
+        or n_pe % col_groups
+    ):
+        raise UsageError(
+            f"col_groups={col_groups!r}: must be a positive divisor of n_pe={n_pe} "
+            "(each column group has n_pe / col_groups PEs)"
+        )
     cb, codes = _codes_for(W, code_bits, codebook)
-    enc = Encoding(cb, tuple(W.shape), int(n_pe), code_bits, index_bits)
-    enc.pes = [_encode_pe(codes[k::n_pe], index_bits) for k in range(n_pe)]
+    G = int(col_groups)
+    R = int(n_pe) // G
+    n_cols = -(-W.shape[1] // G)
+    enc = Encoding(cb, tuple(W.shape), int(n_pe), code_bits, index_bits, col_groups=G)
+    for g in range(G):
+        block = codes[:, g::G]
+        if block.shape[1] < n_cols:  # pad a short group with an empty column: every PE has n_cols
+            block = np.concatenate([block, np.zeros((W.shape[0], n_cols - block.shape[1]), np.uint8)], 1)
+        enc.pes += [_encode_pe(block[q::R], index_bits) for q in range(R)]
     return enc
 
 
 def decode_codes(enc: Encoding) -> np.ndarray:
     """The code matrix (out, in) back from the per-PE CSC."""
     n_out, n_in = enc.shape
+    R, G = enc.row_pes, enc.col_groups
     codes = np.zeros((n_out, n_in), dtype=np.uint8)
     for k, pe in enumerate(enc.pes):
         if pe.n_entries == 0:
             continue
+        cols = enc.pe_columns(k)
         step = pe.rel_index.astype(np.int64) + 1
         pos = np.cumsum(step)
-        col_of = np.repeat(np.arange(n_in), np.diff(pe.colptr))
+        col_of = np.repeat(np.arange(pe.colptr.size - 1), np.diff(pe.colptr))
         starts = pe.colptr[:-1][col_of]  # first entry of each entry's column
         base = np.where(starts > 0, pos[np.maximum(starts - 1, 0)], 0)
         local = pos - base - 1
         keep = pe.codes != 0
         if np.any(local[keep] >= pe.n_rows):
             raise UsageError(f"PE {k}: a relative index runs past its {pe.n_rows} local rows")
-        codes[local[keep] * enc.n_pe + k, col_of[keep]] = pe.codes[keep]
+        if np.any(col_of[keep] >= cols.size):
+            raise UsageError(f"PE {k}: an entry in a padding column (past input {n_in})")
+        codes[local[keep] * R + k % R, cols[col_of[keep]]] = pe.codes[keep]
     return codes
 
 

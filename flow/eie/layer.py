@@ -41,6 +41,7 @@ class EIELayer:
     codebook_raw: np.ndarray  # int64 [2**code_bits], weight_t raw, [0] == 0
     bias_raw: np.ndarray  # int64 [n_out], bias_t raw
     broadcast: int = DEFAULT_BROADCAST  # non-zeros broadcast per cycle; empty columns skipped per cycle
+    col_groups: int = 1  # independent PE groups, each owning the columns j % col_groups (encode.py)
 
     @classmethod
     def from_dense(
@@ -60,6 +61,7 @@ class EIELayer:
         output_t,
         codebook=None,
         broadcast=DEFAULT_BROADCAST,
+        col_groups=1,
     ) -> EIELayer:
         """Build from a Keras Dense kernel (n_in, n_out) and bias (n_out,) or None.
 
@@ -67,6 +69,8 @@ class EIELayer:
         flow compress; without it the codes follow W's sorted distinct values.
         ``broadcast``: non-zero activations broadcast per cycle, also the number of queued columns
         that are empty for a PE which it retires in one cycle (1 = the original EIE schedule).
+        ``col_groups``: split the PEs into groups that each own every col_groups-th input column,
+        with their own detector and broadcast; partial sums are added in the gather (encode.py).
         """
         kernel = np.asarray(kernel, dtype=np.float64)
         if kernel.ndim != 2:
@@ -91,6 +95,16 @@ class EIELayer:
                 f"broadcast per cycle) to an integer 1..{MAX_BROADCAST} (1 = original EIE, default "
                 f"{DEFAULT_BROADCAST})"
             )
+        if (
+            not isinstance(col_groups, (int, np.integer))
+            or isinstance(col_groups, bool)
+            or col_groups < 1
+            or n_pe % col_groups
+        ):
+            raise UsageError(
+                f"layer {name!r}: col_groups={col_groups!r} with n_pe={n_pe}; set EIE col_groups to a "
+                "divisor of n_pe (1 = EIE's row interleaving)"
+            )
         if activation not in ACTIVATIONS:
             raise UsageError(
                 f"layer {name!r}: activation {activation!r} is not supported by the EIE engine; "
@@ -105,7 +119,7 @@ class EIELayer:
             if not isinstance(t, FixedType):
                 raise UsageError(f"layer {name!r}: {tname} must be a FixedType, got {t!r}")
         try:
-            enc = encode(kernel.T, int(n_pe), code_bits, index_bits, codebook)
+            enc = encode(kernel.T, int(n_pe), code_bits, index_bits, codebook, col_groups=int(col_groups))
         except UsageError as exc:
             raise UsageError(f"layer {name!r}: {exc}") from None
         codebook_raw = weight_t.quantize(enc.codebook)
@@ -130,6 +144,7 @@ class EIELayer:
             codebook_raw,
             bias_raw,
             int(broadcast),
+            int(col_groups),
         )
 
     # -- derived -----------------------------------------------------------------------------------
@@ -151,7 +166,11 @@ class EIELayer:
         """The quantized W (n_out, n_in) as floats."""
         return self.weight_t.to_float(self.weight_raw)
 
-    def with_array(self, *, n_pe=None, fifo_depth=None, broadcast=None) -> EIELayer:
+    @property
+    def row_pes(self) -> int:
+        return self.n_pe // self.col_groups
+
+    def with_array(self, *, n_pe=None, fifo_depth=None, broadcast=None, col_groups=None) -> EIELayer:
         """The same weights, types and code numbering on another PE array (for sweeps)."""
         return EIELayer.from_dense(
             self.name,
@@ -160,6 +179,7 @@ class EIELayer:
             n_pe=self.n_pe if n_pe is None else n_pe,
             fifo_depth=self.fifo_depth if fifo_depth is None else fifo_depth,
             broadcast=self.broadcast if broadcast is None else broadcast,
+            col_groups=(1 if n_pe is not None else self.col_groups) if col_groups is None else col_groups,
             code_bits=self.code_bits,
             index_bits=self.index_bits,
             activation=self.activation,
@@ -201,6 +221,7 @@ def random_layer(
     n_pe=4,
     fifo_depth=8,
     broadcast=DEFAULT_BROADCAST,
+    col_groups=1,
     code_bits=4,
     index_bits=4,
     activation="relu",
@@ -232,4 +253,5 @@ def random_layer(
         bias_t=bias_t,
         output_t=output_t,
         broadcast=broadcast,
+        col_groups=col_groups,
     )

@@ -1,7 +1,10 @@
 """Cycle, memory and energy models of the EIE engine (kernels/eie_dense.h), numpy only.
 
 Cycles (the PE-array loop of the kernel, one iteration per clock, II=1), with B = broadcast and
-W = min(B, D):
+W = min(B, D). Each of the G column groups (encode.py) is an independent array of R = P / G PEs
+with its own detector, fed the non-zero activations of its columns that have an entry on at least
+one PE (columns empty on every PE are never broadcast); the layer ends with its slowest group.
+Within a group:
 - the detector broadcasts the next n non-zero activations to every PE's FIFO (depth D) in a cycle,
   n = min(W, non-zeros left, free slots of the fullest FIFO at the end of the previous cycle);
   a value broadcast in cycle t can be popped from t + 1 on;
@@ -49,7 +52,7 @@ class LayerCycles:
     cycles: int  # PE-array loop
     pe_busy: np.ndarray  # [n_pe] cycles each PE spent popping or MACing (entries + all-empty pops)
     pe_entries: np.ndarray  # [n_pe] entries each PE processed
-    overhead_cycles: int  # detector scan + bias preload + gather
+    overhead_cycles: int  # detector scan + bias preload + gather (with the G-way partial-sum adds)
     n_nonempty: int = 0  # (broadcast column, PE) pairs with entries: pointer reads
 
     @property
@@ -66,26 +69,11 @@ class LayerCycles:
 
 
 def _column_costs(layer) -> np.ndarray:
-    return layer.encoding.column_entries()  # [P, n_in]
+    return layer.encoding.column_entries()  # [P, n_in], 0 off a PE's column group
 
 
-def layer_cycles(
-    layer, x_raw=None, fifo_depth: int | None = None, broadcast: int | None = None
-) -> LayerCycles:
-    """Cycles for one input vector (raw ints or floats; only its non-zeros matter; None = all non-zero).
-
-    fifo_depth / broadcast override the layer's (what-if sweeps; the kernel uses the layer's).
-    """
-    depth = int(fifo_depth or layer.fifo_depth)
-    bw = int(broadcast or getattr(layer, "broadcast", 1))
-    if depth < 1:
-        raise ValueError(f"fifo_depth={depth}: need at least 1")
-    if bw < 1:
-        raise ValueError(f"broadcast={bw}: need at least 1")
-    window = min(bw, depth)
-    entries = _column_costs(layer)
-    cols = np.arange(layer.n_in) if x_raw is None else np.flatnonzero(np.asarray(x_raw).ravel())
-    n = entries[:, cols].astype(np.int64)  # [P, K]
+def _array_schedule(n: np.ndarray, depth: int, window: int) -> tuple[int, np.ndarray]:
+    """(cycles, all-empty pops per PE) of one PE array fed the columns of n [P, K] in order."""
     P, K = n.shape
     s = np.zeros((P, K), dtype=np.int64)  # pop cycle of non-zero k on PE p
     b = np.zeros(K, dtype=np.int64)  # broadcast cycle of non-zero k
@@ -114,23 +102,66 @@ def layer_cycles(
         empty_pops += new & (nk == 0)
         # a group that was counted all-empty and now gets its non-empty column is no empty pop
         empty_pops -= joins & (nk > 0)
-    cycles = int(free.max()) if K else 0
+    return (int(free.max()) if K else 0), empty_pops
+
+
+def broadcast_columns(layer, x_raw=None) -> np.ndarray:
+    """Input columns the detectors broadcast: non-zero activations of columns with any entry."""
+    entries = _column_costs(layer)
+    has = entries.any(axis=0)
+    if x_raw is None:
+        return np.flatnonzero(has)
+    return np.flatnonzero((np.asarray(x_raw).ravel() != 0) & has)
+
+
+def layer_cycles(
+    layer, x_raw=None, fifo_depth: int | None = None, broadcast: int | None = None
+) -> LayerCycles:
+    """Cycles for one input vector (raw ints or floats; only its non-zeros matter; None = all non-zero).
+
+    Each column group is an independent array of R = P / G PEs fed by its own detector; the layer
+    takes as long as the slowest group. fifo_depth / broadcast override the layer's (what-if
+    sweeps; the kernel uses the layer's).
+    """
+    depth = int(fifo_depth or layer.fifo_depth)
+    bw = int(broadcast or getattr(layer, "broadcast", 1))
+    if depth < 1:
+        raise ValueError(f"fifo_depth={depth}: need at least 1")
+    if bw < 1:
+        raise ValueError(f"broadcast={bw}: need at least 1")
+    window = min(bw, depth)
+    entries = _column_costs(layer)
+    P = entries.shape[0]
+    G = int(getattr(layer.encoding, "col_groups", 1))
+    R = P // G
+    cols = broadcast_columns(layer, x_raw)
+    cycles = 0
+    empty_pops = np.zeros(P, dtype=np.int64)
+    pe_entries = np.zeros(P, dtype=np.int64)
+    n_nonempty = 0
+    for g in range(G):
+        gcols = cols[cols % G == g]
+        n = entries[g * R : (g + 1) * R][:, gcols].astype(np.int64)  # [R, K_g]
+        c, pops = _array_schedule(n, depth, window)
+        cycles = max(cycles, c)
+        empty_pops[g * R : (g + 1) * R] = pops
+        pe_entries[g * R : (g + 1) * R] = n.sum(axis=1)
+        n_nonempty += int((n > 0).sum())
     from flow.eie.codegen import DETECT_WIDTH
 
     overhead = math.ceil(layer.n_in / DETECT_WIDTH) + 2 * layer.encoding.max_local_rows
-    pe_entries = n.sum(axis=1)
     return LayerCycles(
         layer.name,
         P,
         depth,
         bw,
-        K,
-        int(n.sum()),
+        int(cols.size),
+        int(pe_entries.sum()),
         cycles,
         pe_entries + empty_pops,
         pe_entries,
         overhead,
-        int((n > 0).sum()),
+        n_nonempty,
     )
 
 
@@ -193,10 +224,10 @@ def pe_memory(layer) -> PEMemory:
     return PEMemory(
         cap * layer.code_bits,
         cap * layer.index_bits,
-        (layer.n_in + 1) * ptr_bits,
+        (layer.encoding.n_cols + 1) * ptr_bits,
         (1 << layer.code_bits) * layer.weight_t.width,
         layer.encoding.max_local_rows * layer.accum_t.width,
-        layer.n_in,
+        layer.encoding.n_cols,
     )
 
 

@@ -258,6 +258,7 @@ def hls_config(twin, wlayers: list[WeightLayer], hls_cfg: HLSConfig, layer_knobs
             knobs = {
                 k: v for k, v in (("code_bits", w.code_bits), ("index_bits", w.index_bits)) if v is not None
             }
+            knobs.update(hls_cfg.layers.get(name, {}))
             knobs.update((layer_knobs or {}).get(name, {}))
             if w.kind == "Dense" and knobs:
                 lcfg["EIE"] = knobs
@@ -273,9 +274,12 @@ def hls_config(twin, wlayers: list[WeightLayer], hls_cfg: HLSConfig, layer_knobs
         for key, value in list(prec.items()):
             if value == "auto":
                 raise UsageError(f"layer '{name}': precision '{key}' is still 'auto'; the flow must set it")
-    unknown = set(layer_knobs or {}) - set(by_name)
-    if unknown:
-        raise UsageError(f"EIE knobs given for unknown layers {sorted(unknown)}; layers: {sorted(by_name)}")
+    for where, given in (("hls.layers", hls_cfg.layers), ("layer_knobs", layer_knobs or {})):
+        unknown = set(given) - set(by_name)
+        if unknown:
+            raise UsageError(
+                f"{where}: EIE knobs given for unknown layers {sorted(unknown)}; the layers are {sorted(by_name)}"
+            )
     return cfg
 
 
@@ -293,7 +297,8 @@ def convert(
     compressed: a flow.compress.io.CompressedModel (types from its records), or a Keras model
       with `layer_types` ({name: {input_type, weight_type, bias_type, output_type}}) or `calib_x`
       (16-bit types profiled on it).
-    layer_knobs: optional {layer name: {'n_pe', 'fifo_depth', 'broadcast', 'code_bits', 'index_bits'}}.
+    layer_knobs: optional {layer name: {'n_pe', 'fifo_depth', 'broadcast', 'code_bits', 'index_bits',
+      'col_groups'}}, over `hls_cfg.layers`.
     The result has `.eie_layers` (the EIELayers in order), `.keras_twin` (the float hardware twin,
     logits) and `.input_t` (FixedType of the input).
     """

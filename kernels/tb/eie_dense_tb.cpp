@@ -11,16 +11,20 @@
 
 // Golden model: decode every PE's CSC slice (rel_index zero runs, fillers) into dense W raw values,
 // then acc = (bias << bias_shift) + sum W x, ReLU, and an ap_fixed cast through accum_t.
+// Column groups: PE p is PE q = p % R of group g = p / R; its local column c is input column c * G + g
+// and its local row r is row r * R + q (R = n_pe / G); a group's padding column (j >= N_IN) is empty.
 static void golden(const std::vector<long long>& x, std::vector<long long>& y) {
   static std::vector<long long> w;
   if (w.empty()) {
+    const unsigned G = config_tb::col_groups, R = config_tb::n_pe / config_tb::col_groups;
     w.assign((size_t)N_OUT * N_IN, 0);
     for (unsigned p = 0; p < config_tb::n_pe; p++) {
-      for (unsigned j = 0; j < N_IN; j++) {
+      for (unsigned c = 0; c < config_tb::n_cols; c++) {
+        const unsigned j = c * G + p / R;
         long long row = -1;
-        for (unsigned e = eie_colptr_tb[p][j]; e < eie_colptr_tb[p][j + 1]; e++) {
+        for (unsigned e = eie_colptr_tb[p][c]; e < eie_colptr_tb[p][c + 1]; e++) {
           row += eie_index_tb[p][e] + 1;
-          const long long i = row * config_tb::n_pe + p;
+          const long long i = row * R + p % R;
           if (eie_codes_tb[p][e] != 0) w[(size_t)i * N_IN + j] = eie_codebook_tb[eie_codes_tb[p][e]].to_int64();
         }
       }

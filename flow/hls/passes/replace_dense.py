@@ -71,6 +71,7 @@ class ReplaceDenseWithEIE(OptimizerPass):
             n_pe=knobs["n_pe"],
             fifo_depth=knobs["fifo_depth"],
             broadcast=knobs["broadcast"],
+            col_groups=knobs["col_groups"],
             code_bits=knobs["code_bits"],
             index_bits=knobs["index_bits"],
             activation="relu" if relu is not None else "linear",
