@@ -50,17 +50,29 @@ class Step:
     #: files/folders (relative to the build folder) that must exist for a skip
     outputs: tuple[str, ...]
     doc: str = ""
+    #: optional cfg -> value of settings outside depends_on that also decide the step (None: nothing)
+    also_depends: Callable[[FlowConfig], Any] | None = None
 
 
 STEPS: dict[str, Step] = {}
 
 
-def step(name: str, *, depends_on: tuple[str, ...], outputs: tuple[str, ...]):
+def step(
+    name: str,
+    *,
+    depends_on: tuple[str, ...],
+    outputs: tuple[str, ...],
+    also_depends: Callable[[FlowConfig], Any] | None = None,
+):
     """Register a build step (order of registration is build order). A skipped step's in-memory
-    products are re-made lazily by whoever needs them (see flow.steps.common)."""
+    products are re-made lazily by whoever needs them (see flow.steps.common).
+
+    also_depends(cfg): part of another section that matters to this step only in some configs
+    (e.g. the PE array to load-balanced pruning); its value joins the fingerprint unless None."""
 
     def wrap(func):
-        STEPS[name] = Step(name, func, depends_on, outputs, (func.__doc__ or "").strip().split("\n")[0])
+        doc = (func.__doc__ or "").strip().split("\n")[0]
+        STEPS[name] = Step(name, func, depends_on, outputs, doc, also_depends)
         return func
 
     return wrap
@@ -71,6 +83,9 @@ def _fingerprint(ctx: BuildContext, st: Step, previous: str) -> str:
     parts = {"version": __version__, "previous": previous}
     for key in st.depends_on:
         parts[key] = cfg.get(key, ctx.options.get(key))
+    extra = st.also_depends(ctx.cfg) if st.also_depends is not None else None
+    if extra is not None:  # absent otherwise: fingerprints of earlier builds stay valid
+        parts["also_depends"] = to_dict(extra)
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

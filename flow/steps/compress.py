@@ -10,10 +10,23 @@ from flow.errors import UsageError
 from flow.steps.common import COMPRESSED
 
 
+def _pe_layout(cfg):
+    """The hls knobs load-balanced pruning reads (row PEs = n_pe / col_groups per layer), else None."""
+    if not cfg.compress.load_balance:
+        return None
+    h = cfg.hls
+    layers = {
+        name: {k: v for k, v in sorted(knobs.items()) if k in ("n_pe", "col_groups")}
+        for name, knobs in sorted(h.layers.items())
+    }
+    return {"n_pe": h.n_pe, "col_groups": h.col_groups, "layers": {n: k for n, k in layers.items() if k}}
+
+
 @step(
     "compress",
     depends_on=("seed", "data", "model", "compress", "model_path", "skip_train"),
     outputs=(f"{COMPRESSED}/compression.json", f"{COMPRESSED}/model.keras"),
+    also_depends=_pe_layout,
 )
 def compress(ctx) -> dict:
     """Train + prune + share + quantize (Deep Compression), or copy a compressed model in."""
