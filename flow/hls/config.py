@@ -65,6 +65,8 @@ class HLSConfig:
             for key, value in knobs.items():
                 if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                     raise ValueError(f"layers.{name}.{key}={value!r}: must be a positive integer")
+                if key == "broadcast" and value > 64:  # as the section's broadcast (EIELayer's limit)
+                    raise ValueError(f"layers.{name}.broadcast={value}: must be 1..64 (EIE: 1)")
             k = self.knobs_of(name)
             if k["n_pe"] % k["col_groups"]:
                 raise ValueError(
