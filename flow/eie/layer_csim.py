@@ -11,19 +11,21 @@ import ctypes
 import hashlib
 import logging
 import os
+import shlex
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from flow.errors import FlowError, ToolMissing, UsageError
-from flow.paths import ap_types_dir, kernels_dir
+from flow import cxx
+from flow.errors import UsageError
+from flow.paths import kernels_dir
 
 log = logging.getLogger(__name__)
 
-CXXFLAGS = ("-std=c++14", "-O2", "-fPIC", "-w")
+#: compiler flags before the include dirs (flow.cxx's common set)
+CXXFLAGS = tuple(cxx.flags())
 
 
 def cache_dir() -> Path:
@@ -33,14 +35,8 @@ def cache_dir() -> Path:
 
 
 def gxx() -> str:
-    name = os.environ.get("CXX", "g++")
-    exe = shutil.which(name)
-    if exe is None:
-        raise ToolMissing(
-            f"{name} is not on PATH: install g++ (apt-get install g++) or set CXX to a C++14 compiler "
-            "to run C simulation"
-        )
-    return exe
+    """The C++ compiler command ($CXX, else g++; flow.cxx.compiler) as one string; ToolMissing if absent."""
+    return shlex.join(cxx.compiler())
 
 
 def _kernel_headers_digest() -> str:
@@ -52,8 +48,8 @@ def _kernel_headers_digest() -> str:
 
 def compile_cached(sources: dict[str, str], *, shared: bool = True, extra_flags=(), tag: str = "eie") -> Path:
     """Write ``sources`` (name -> text), compile the .cpp ones, return the cached binary or .so."""
-    compiler = gxx()
-    flags = [*CXXFLAGS, *extra_flags, f"-I{ap_types_dir()}", f"-I{kernels_dir()}"]
+    compiler = cxx.compiler()
+    flags = [*CXXFLAGS, *extra_flags, *cxx.include_flags()]
     h = hashlib.sha256()
     for name in sorted(sources):
         h.update(name.encode() + b"\0" + sources[name].encode() + b"\0")
@@ -67,11 +63,9 @@ def compile_cached(sources: dict[str, str], *, shared: bool = True, extra_flags=
         (work / name).write_text(text)
     cpps = [str(work / n) for n in sources if n.endswith(".cpp")]
     tmp_out = work / out.name
-    cmd = [compiler, *flags, f"-I{work}", *(["-shared"] if shared else []), *cpps, "-o", str(tmp_out)]
+    cmd = [*compiler, *flags, f"-I{work}", *(["-shared"] if shared else []), *cpps, "-o", str(tmp_out)]
     log.info("compiling %s", " ".join(cmd))
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # stderr goes into the error
-    if proc.returncode != 0:
-        raise FlowError(f"g++ failed on {work} (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+    cxx.run_compiler(cmd, what=str(work))  # FlowError with the compiler's stderr, or on the time limit
     os.replace(tmp_out, out)  # atomic: concurrent builders see a whole file or none
     shutil.rmtree(work, ignore_errors=True)
     return out

@@ -14,7 +14,7 @@ from string import Template
 
 import numpy as np
 
-from flow.errors import FlowError, ToolMissing
+from flow.errors import FlowError
 
 TB_DATA = "tb_data"
 
@@ -98,26 +98,21 @@ def write_axi_testbench(project_dir: Path, project: str, words_in, words_out, n_
 
 
 def run_axi_testbench(project_dir: Path, project: str) -> str:
-    """Compile the testbench with the whole firmware under g++ and run it; FlowError on a mismatch."""
-    import shutil
-
-    from flow.hls.axi_top import CXXFLAGS, _sources, weights_dir_flags
-    from flow.paths import ap_types_dir
+    """Compile the testbench with the whole firmware (flow.cxx: $CXX, else g++) and run it; FlowError on a
+    mismatch."""
+    from flow import cxx
+    from flow.hls.axi_top import _sources, weights_dir_flags
 
     project_dir = Path(project_dir).resolve()
-    if shutil.which("g++") is None:
-        raise ToolMissing("g++ is not on PATH; it compiles the C simulation of the IP testbench")
+    compiler = cxx.compiler(purpose="to compile the C simulation of the IP testbench")
     sources = [s for s in _sources(project_dir, project) if not s.name.endswith("_axi_sim.cpp")]
     exe = project_dir / "sim" / f"{project}_axi_tb"
     exe.parent.mkdir(exist_ok=True)
     fw = project_dir / "firmware"
-    flags = [f for f in CXXFLAGS if f not in ("-fPIC", "-fno-gnu-unique")]
-    cmd = ["g++", *flags, f"-I{ap_types_dir()}", f"-I{fw}", f"-I{project_dir}", *weights_dir_flags(project_dir),
-           *map(str, sources),
+    cmd = [*compiler, *cxx.flags(pic=False), *cxx.include_flags(fw, project_dir, kernels=False),
+           *weights_dir_flags(project_dir), *map(str, sources),
            str(project_dir / f"{project}_axi_tb.cpp"), "-o", str(exe)]
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    if res.returncode != 0:
-        raise FlowError(f"g++ could not build the IP testbench {exe.name}:\n{res.stderr[-3000:]}")
+    cxx.run_compiler(cmd, what=f"the IP testbench {exe.name}")
     run = subprocess.run([str(exe)], cwd=project_dir, capture_output=True, text=True, timeout=600)
     if run.returncode != 0:
         why = f"signal {-run.returncode}" if run.returncode < 0 else f"exit code {run.returncode}"

@@ -6,7 +6,7 @@
   <project>_axi_sim.cpp          (extern "C" bridge for the simulated board)
 around the project's io_parallel top `void <project>(input_t in[N_IN], result_t out[N_OUT])`.
 `build_sim_library(project_dir, project_name)` compiles the network, the AXI top and the bridge
-with g++ into a shared library, cached by the hash of the sources.
+with the C++ compiler (flow.cxx: $CXX, else g++) into a shared library, cached by the hash of the sources.
 
 The bridge (docs/internals.md, "Board I/O"):
     extern "C" int <project>_axi_sim(const uint64_t* in_words, size_t n_in_words,
@@ -24,17 +24,16 @@ import hashlib
 import logging
 import os
 import shutil
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from string import Template
 
-from flow.errors import FlowError, ToolMissing, UsageError
+from flow import cxx as _cxx  # (build_sim_library's argument is named cxx)
+from flow.errors import UsageError
 
 log = logging.getLogger(__name__)
 
 STREAM_BITS = (8, 16, 32, 64)
-CXXFLAGS = ["-O2", "-std=c++14", "-fPIC", "-fno-gnu-unique", "-w"]
 
 _HEADER = Template(
     """\
@@ -243,26 +242,27 @@ def weights_dir_flags(project_dir: Path) -> list[str]:
     return ["-include", str(header), f'-DEIE_DEFAULT_WEIGHTS_DIR="{weights}"', "-DWEIGHTS_DIR=eie_weights_dir()"]
 
 
-def build_sim_library(project_dir, project_name: str, *, cxx: str = "g++", jobs: int = 2) -> Path:
-    """Compile firmware/*.cpp, the AXI top and the bridge into `sim/lib<project>_axi_sim-<hash>.so`.
-
-    Returns the cached library when the sources have not changed.
-    """
-    from flow.paths import ap_types_dir
-
-    project_dir = Path(project_dir).resolve()
-    _check_args(project_dir, project_name)
-    compiler = shutil.which(cxx)
-    if compiler is None:
-        raise ToolMissing(f"{cxx} is not on PATH; the simulated board compiles the C simulation with it")
-    sources = _sources(project_dir, project_name)
-    fw = project_dir / "firmware"
-    flags = CXXFLAGS + [
-        f"-I{ap_types_dir()}",
-        f"-I{fw}",
-        f"-I{project_dir}",
+def sim_flags(project_dir: Path, compiler: list[str] | None = None) -> list[str]:
+    """Compiler flags of the project's firmware (flow.cxx's, -fno-gnu-unique: loaded more than once)."""
+    fw = Path(project_dir) / "firmware"
+    return [
+        *_cxx.flags(no_gnu_unique=True, cxx=compiler),
+        *_cxx.include_flags(fw, project_dir, kernels=False),
         *weights_dir_flags(project_dir),
     ]
+
+
+def build_sim_library(project_dir, project_name: str, *, cxx: str | None = None, jobs: int = 2) -> Path:
+    """Compile firmware/*.cpp, the AXI top and the bridge into `sim/lib<project>_axi_sim-<hash>.so`.
+
+    ``cxx``: the compiler command (default $CXX, else g++). Returns the cached library when the
+    sources have not changed.
+    """
+    project_dir = Path(project_dir).resolve()
+    _check_args(project_dir, project_name)
+    compiler = _cxx.compiler(cxx, purpose="to compile the C simulation of the board")
+    sources = _sources(project_dir, project_name)
+    flags = sim_flags(project_dir, compiler)
     out_dir = project_dir / "sim"
     lib = out_dir / f"lib{project_name}_axi_sim-{_fingerprint(project_dir, sources, flags)}.so"
     if lib.is_file():
@@ -272,22 +272,13 @@ def build_sim_library(project_dir, project_name: str, *, cxx: str = "g++", jobs:
 
     def compile_one(pair):
         src, obj = pair
-        return subprocess.run(
-            [compiler, *flags, "-c", str(src), "-o", str(obj)], capture_output=True, text=True
-        )
+        _cxx.run_compiler([*compiler, *flags, "-c", str(src), "-o", str(obj)], what=str(src))
 
     log.info("compiling the C simulation of %s_axi (%d files)", project_name, len(sources))
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results = list(pool.map(compile_one, zip(sources, objs, strict=False)))
-    for src, res in zip(sources, results, strict=False):
-        if res.returncode != 0:
-            raise FlowError(f"g++ failed on {src}:\n{res.stderr[-3000:]}")
+        list(pool.map(compile_one, zip(sources, objs, strict=False)))  # the first FlowError is raised
     tmp = lib.with_suffix(f".tmp{os.getpid()}")
-    res = subprocess.run(
-        [compiler, "-shared", *map(str, objs), "-o", str(tmp)], capture_output=True, text=True
-    )
-    if res.returncode != 0:
-        raise FlowError(f"linking {lib.name} failed:\n{res.stderr[-3000:]}")
+    _cxx.run_compiler([*compiler, "-shared", *map(str, objs), "-o", str(tmp)], what=f"{lib.name} (link)")
     tmp.replace(lib)  # atomic: a concurrent build never sees a half-written library
     for obj in objs:
         obj.unlink(missing_ok=True)

@@ -12,15 +12,16 @@ Everything else (Conv, pooling, Flatten, Softmax, ...) runs Vivado's passes and 
 from __future__ import annotations
 
 import logging
+import os
+import shlex
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 from hls4ml.backends import VivadoBackend
 from hls4ml.model.flow import get_flow, register_flow
 
-from flow.errors import FlowError, ToolMissing, UsageError
+from flow.errors import ToolMissing, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +65,19 @@ class EIEBackend(VivadoBackend):
 
     # -- csim ------------------------------------------------------------------------------------
     def compile(self, model):
-        """Build the csim library with g++ (build_lib.sh); returns its path."""
-        if shutil.which("g++") is None and shutil.which("c++") is None:
-            raise ToolMissing("g++ is not on PATH; install a C++ compiler (apt-get install g++) to run csim")
+        """Build the csim library with build_lib.sh and the compiler of flow.cxx ($CXX, else g++, passed
+        to the script as CXX; the script's own flags), under flow.cxx's time limit; returns its path."""
+        from flow import cxx
+
+        compiler = cxx.compiler(purpose="to run csim")
         out_dir = Path(model.config.get_output_dir())
-        try:
-            subprocess.run(["bash", "build_lib.sh"], cwd=out_dir, check=True, capture_output=True, text=True)
-        except subprocess.CalledProcessError as exc:
-            tail = "\n".join((exc.stdout + exc.stderr).splitlines()[-30:])
-            raise FlowError(
-                f"csim build of {out_dir} failed (exit {exc.returncode}); the last compiler lines:\n{tail}"
-            ) from None
+        cxx.run_compiler(
+            ["bash", "build_lib.sh"],
+            cwd=out_dir,
+            env={**os.environ, cxx.CXX_ENV: shlex.join(compiler)},
+            what=f"the csim library of {out_dir}",
+            tool=f"build_lib.sh ({Path(compiler[0]).name})",
+        )
         lib = (
             out_dir
             / "firmware"
