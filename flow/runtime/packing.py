@@ -92,10 +92,12 @@ def wrap_raw(raw, t: dict) -> np.ndarray:
     u = a.astype(np.uint64)  # int64 -> uint64 wraps modulo 2**64, which keeps the low bits
     if w < 64:
         u = u & np.uint64((1 << w) - 1)
-    s = u.astype(np.int64)
     if t.get("signed", True) and w < 64:
-        s = np.where((u >> np.uint64(w - 1)) & np.uint64(1) != 0, s - (1 << w), s)
-    return s.astype(np.int64)
+        # sign-extend: move bit w-1 to bit 63, reinterpret, arithmetic shift back (no 2**w constant,
+        # which does not fit int64 for w = 63)
+        shift = np.uint64(64 - w)
+        return ((u << shift).view(np.int64) >> np.int64(64 - w)).astype(np.int64)
+    return u.view(np.int64).astype(np.int64)
 
 
 def to_float(raw, t: dict) -> np.ndarray:
