@@ -30,6 +30,16 @@ LUT/FF (logic, rough, +-30 % against typical HLS results): per PE `PE_LUT` + 2 x
   ceil(fifo_depth / 32)); per PE FF `PE_FF` + 2 x accum_bits + 2 x ptr_bits + input_bits; per layer
   `LAYER_LUT`/`LAYER_FF` (non-zero detector, broadcast, output gather) + 2 LUT per PE of fan-out;
   with column groups, the gather's (col_groups - 1) x (n_pe / col_groups) adders of accum_bits LUTs.
+  Detector width: LAYER_LUT covers the default detect_width of 4. The detector's compaction network
+  (each of the detect_width scanned inputs routed to the next free queue slot, as (value, local
+  column)) grows with the width: `DETECT_LUT_PER_BIT` x (detect_width - 4) x (input_bits +
+  col_bits) LUTs per layer, col_bits = bits_for(n_cols - 1), relative to 4 (so width 4 adds nothing
+  and width 1 saves 3 lanes; the lanes are shared by the column groups' queues). Linear in the
+  width, i.e. about one LUT per lane and bit: a rough lower-end figure (a log-depth compaction
+  network adds a log2(detect_width) factor, and the kernel's write muxes from detect_width lanes to
+  max(broadcast, detect_width) queue banks grow faster still; not checked against synthesis). The
+  detect_width-way cyclic partition of the input buffer and of colany is not counted (they stay
+  one memory each).
 Platform (AXI DMA without SG, AXI interconnect, SmartConnect, reset, AXI-stream top): `PLATFORM`.
 
 The dense estimate models hls4ml's Dense with `n_mult` multipliers per layer (reuse factor
@@ -53,6 +63,10 @@ LUTRAM_MAX_DEPTH = 64
 URAM_DEPTH, URAM_WIDTH = 4096, 72
 PE_LUT, PE_FF = 90, 120
 LAYER_LUT, LAYER_FF = 300, 400
+#: LUTs per detector lane (beyond the default 4) and per routed bit (input value + local column)
+DETECT_LUT_PER_BIT = 1
+#: the detect_width LAYER_LUT already covers
+DEFAULT_DETECT_WIDTH = 4
 DEFAULT_LIMIT = 0.90
 
 
@@ -154,12 +168,17 @@ class LayerFootprint:
     broadcast: int = 4
     #: column groups (EIELayer.col_groups): n_pe / col_groups PEs per group, n_in / col_groups columns
     col_groups: int = 1
+    #: inputs the non-zero detector scans per cycle (EIELayer.detect_width): the compaction
+    #: network's lanes
+    detect_width: int = DEFAULT_DETECT_WIDTH
 
     def __post_init__(self) -> None:
         if len(self.pe_entries) != self.n_pe:
             raise ValueError(f"layer {self.name!r}: {len(self.pe_entries)} PE entry counts for n_pe={self.n_pe}")
         if self.col_groups < 1 or self.n_pe % self.col_groups:
             raise ValueError(f"layer {self.name!r}: col_groups={self.col_groups} must divide n_pe={self.n_pe}")
+        if self.detect_width < 1:
+            raise ValueError(f"layer {self.name!r}: detect_width={self.detect_width} must be at least 1")
 
     @property
     def pe_capacity(self) -> int:
@@ -188,6 +207,7 @@ class LayerFootprint:
             weight_bits=int(layer.weight_t.width), bias_bits=int(layer.bias_t.width),
             output_bits=int(layer.output_t.width), fifo_depth=int(getattr(layer, "fifo_depth", 8)),
             broadcast=int(getattr(layer, "broadcast", 1)), col_groups=int(getattr(layer, "col_groups", 1)),
+            detect_width=int(getattr(layer, "detect_width", DEFAULT_DETECT_WIDTH)),
         )
 
     @classmethod
@@ -256,6 +276,12 @@ def _logic(n_pe: int, accum_bits: int, ptr_bits: int, input_bits: int, fifo_dept
     return Usage(lut=lut, ff=ff, lutram=n_pe * fifo)
 
 
+def detector_luts(ly: LayerFootprint) -> int:
+    """LUTs of the detector's compaction network beyond the default width (negative below it)."""
+    bits = ly.input_bits + bits_for(ly.n_cols - 1)
+    return DETECT_LUT_PER_BIT * (ly.detect_width - DEFAULT_DETECT_WIDTH) * bits
+
+
 def _sum(memories) -> Usage:
     total = Usage()
     for m in memories:
@@ -299,6 +325,7 @@ def estimate(layers, *, packed: bool = True, uram_min_depth: int | None = None,
             mems.append(Memory(f"{ly.name}.out_buf", ly.n_out, ly.output_bits, writable=True))
         usage = _sum(mems) + _logic(p, ly.accum_bits, ly.pointer_bits, ly.input_bits, ly.fifo_depth)
         usage.lut += (ly.col_groups - 1) * (p // ly.col_groups) * ly.accum_bits  # gather adders
+        usage.lut += detector_luts(ly)  # the detector's lanes beyond the default 4
         usage.dsp = p * dsp_per_mult(ly.input_bits, ly.weight_bits)
         est.layers[ly.name] = usage
         est.memories += mems

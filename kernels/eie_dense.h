@@ -29,7 +29,8 @@
 //   3. gather, one local row of every group per cycle: the bias was preloaded into group 0's
 //      accumulators; output i = sum over the groups of their partial sums (a G-input adder per output);
 //      ReLU; requantise to res_T (ap_fixed cast).
-// flow/eie/perf.py models exactly this schedule; csim counts the cycles (eie::cycle_counter()).
+// flow/eie/perf.py models exactly this schedule; csim counts the cycles (eie::cycle_counter()), and
+// the iterations of the loops around it (eie::overhead_counter(): bias preload + scan + gather).
 //
 // Memory ports per PE and cycle: colptr is read at one pair of addresses (start/end of the popped
 // local column: rom_2p, as with broadcast = 1); colnz is read at up to `broadcast` addresses (the pushed
@@ -39,6 +40,18 @@
 // nz_val are written at up to detect_width and read at up to `broadcast` consecutive addresses (cyclic
 // partition, conflict free; complete over the groups). colany (1 bit x n_in) is read at detect_width
 // consecutive addresses per cycle, like data (cyclic partition). The FIFOs are registers.
+//
+// detect_width W (1..64, a per-layer knob: EIELayer.detect_width) sets the detector's scan,
+// ceil(n_in / W) cycles before the PE array starts (flow/eie/perf.py overhead_cycles); it does not
+// change the PE-array schedule. The partitions hold for any W up to 64: data and colany are read at
+// W consecutive addresses (cyclic factor W), nz_col / nz_val are written at up to W and read at up
+// to BW consecutive addresses (cyclic factor nz_banks = max(BW, W)); each factor is clamped to its
+// array's size (a factor >= the size is a complete partition). What grows with W is logic: the
+// compaction that routes the non-zeros among W lanes to consecutive queue slots (a W-lane count
+// chain and W x nz_banks write muxes per group; flow/resources.py adds a LUT term for it). The
+// loop-carried part of the scan is one add per group (n_nz[g] += the iteration's count), whatever
+// W. Pick W a multiple of col_groups (or 1): then lane u always feeds group u % G, otherwise each
+// lane needs a G-way mux as well.
 //
 // Arithmetic is on raw integers (bit-exact with flow/eie/reference.py):
 //   acc = (bias_raw << bias_shift) + sum codebook_raw[code] * x_raw;  res = (res_T)(accum_t)acc.
@@ -80,7 +93,7 @@ struct dense_config {
   static const unsigned n_local = 1;      // accumulators per PE: ceil(n_out / (n_pe / col_groups))
   static const unsigned pe_capacity = 1;  // ROM depth per PE: max entries (incl. fillers), >= 1
   static const unsigned fifo_depth = 8;   // activation FIFO per PE (EIE: 8)
-  static const unsigned detect_width = 4; // inputs the non-zero detector scans per cycle
+  static const unsigned detect_width = 4; // inputs the non-zero detector scans per cycle (1..64)
   static const unsigned broadcast = 4;    // non-zeros broadcast per cycle = empty columns a PE skips per cycle
   static const unsigned code_bits = 4;    // codebook of 2^code_bits weights, code 0 == 0
   static const unsigned index_bits = 4;   // relative row index; a filler spans 2^index_bits rows
@@ -102,6 +115,15 @@ inline unsigned long long& cycle_counter() {
   static unsigned long long cycles = 0;
   return cycles;
 }
+// C simulation only: iterations of init_acc, detect and gather in the last run (one cycle each at
+// II=1; flow/eie/perf.py overhead_cycles = n_local + ceil(n_in / detect_width) + n_local).
+inline unsigned long long& overhead_counter() {
+  static unsigned long long cycles = 0;
+  return cycles;
+}
+#define EIE_COUNT_OVERHEAD() (overhead_counter()++)
+#else
+#define EIE_COUNT_OVERHEAD() ((void)0)
 #endif
 
 // Raw two's complement integer of an ap_fixed / ap_ufixed value (sign- or zero-extended).
@@ -142,6 +164,7 @@ void dense(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
                 "n_cols must be ceil(n_in / col_groups)");
   static_assert(CONFIG_T::n_local * (CONFIG_T::n_pe / CONFIG_T::col_groups) >= CONFIG_T::n_out,
                 "n_local must be at least ceil(n_out / (n_pe / col_groups))");
+  static_assert(CONFIG_T::detect_width >= 1 && CONFIG_T::detect_width <= 64, "detect_width must be 1..64");
 #ifdef EIE_HLS_TYPES
   // Exact hardware widths: a weight_t x input product, accumulated in accum_t (never overflows).
   typedef ap_int<CONFIG_T::accum_t::width> acc_t;
@@ -155,14 +178,15 @@ void dense(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
 #endif
   const unsigned max_cycles = CONFIG_T::max_cycles;
   const unsigned W = CONFIG_T::detect_width;
-  const unsigned detect_width = CONFIG_T::detect_width;
   const unsigned P = CONFIG_T::n_pe;
   const unsigned G = CONFIG_T::col_groups;
   const unsigned R = CONFIG_T::n_pe / CONFIG_T::col_groups;  // PEs per group
   const unsigned D = CONFIG_T::fifo_depth;
   const unsigned B = CONFIG_T::broadcast;
   const unsigned BW = B < D ? B : D;  // pushes per cycle and pop window: a FIFO holds at most D
-  const unsigned nz_banks = BW > W ? BW : W;  // nz_col/nz_val: W writes, BW reads, consecutive addresses
+  const unsigned nz_wide = BW > W ? BW : W;  // nz_col/nz_val: W writes, BW reads, consecutive addresses
+  const unsigned nz_banks = nz_wide < CONFIG_T::n_cols ? nz_wide : CONFIG_T::n_cols;  // <= array size
+  const unsigned in_banks = W < CONFIG_T::n_in ? W : CONFIG_T::n_in;  // data/colany: W reads per cycle
   const unsigned n_codes = 1u << CONFIG_T::code_bits;
 
   // Each PE owns one slice of every ROM; codes/indices/pointers are ROMs (never DRAM).
@@ -221,9 +245,13 @@ init_pe:
   }
   // Preload the bias into group 0: acc[i % R][i / R] = bias_i << bias_shift (row i of W on PE
   // g * R + i % R of every group g); the other groups' partial sums start at 0.
+#ifndef __SYNTHESIS__
+  overhead_counter() = 0;
+#endif
 init_acc:
   for (unsigned r = 0; r < CONFIG_T::n_local; r++) {
 #pragma HLS PIPELINE II = 1
+    EIE_COUNT_OVERHEAD();
     for (unsigned p = 0; p < P; p++) {
       const unsigned i = r * R + p;
       const bool has_bias = p < R && i < CONFIG_T::n_out;
@@ -248,12 +276,19 @@ init_detect:
     n_nz[g] = 0;
   }
   // detect_width inputs per cycle (EIE's leading non-zero detector tree also looks at several).
-#pragma HLS ARRAY_PARTITION variable = data cyclic factor = detect_width
-#pragma HLS ARRAY_PARTITION variable = colany cyclic factor = detect_width
+#pragma HLS ARRAY_PARTITION variable = data cyclic factor = in_banks
+#pragma HLS ARRAY_PARTITION variable = colany cyclic factor = in_banks
 #pragma HLS BIND_STORAGE variable = colany type = rom_1p impl = lutram
 detect:
   for (unsigned j0 = 0; j0 < CONFIG_T::n_in; j0 += W) {
 #pragma HLS PIPELINE II = 1
+    EIE_COUNT_OVERHEAD();
+    unsigned cnt[CONFIG_T::col_groups];  // this cycle's non-zeros per group so far (lane offsets)
+#pragma HLS ARRAY_PARTITION variable = cnt complete
+    for (unsigned g = 0; g < G; g++) {
+#pragma HLS UNROLL
+      cnt[g] = 0;
+    }
     for (unsigned u = 0; u < W; u++) {
 #pragma HLS UNROLL
       const unsigned j = j0 + u;
@@ -261,11 +296,15 @@ detect:
         const x_t x = raw_bits(data[j]);
         if (x != 0 && colany[j] != 0) {
           const unsigned g = j % G;  // constant divisor: a multiply and shift (none for G = 1)
-          nz_col[g][n_nz[g]] = j / G;
-          nz_val[g][n_nz[g]] = x;
-          n_nz[g]++;
+          nz_col[g][n_nz[g] + cnt[g]] = j / G;
+          nz_val[g][n_nz[g] + cnt[g]] = x;
+          cnt[g]++;
         }
       }
+    }
+    for (unsigned g = 0; g < G; g++) {
+#pragma HLS UNROLL
+      n_nz[g] += cnt[g];
     }
   }
 
@@ -396,6 +435,7 @@ pe_array:
 gather:
   for (unsigned r = 0; r < CONFIG_T::n_local; r++) {
 #pragma HLS PIPELINE II = 1
+    EIE_COUNT_OVERHEAD();
     for (unsigned q = 0; q < R; q++) {
 #pragma HLS UNROLL
       const unsigned i = r * R + q;  // row i of W is local row r of PE g * R + q in every group g

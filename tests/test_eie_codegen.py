@@ -30,8 +30,16 @@ def test_config_struct_fields():
     assert fields["fifo_depth"] == "2" and fields["index_bits"] == "3" and fields["activation"] == "eie::relu"
     assert fields["bias_shift"] == str(layer.bias_shift) and fields["broadcast"] == "3"
     assert f"typedef {layer.accum_t.cpp} accum_t;" in text and "typedef ap_int<8> weight_t;" in text
+    assert fields["detect_width"] == "4" == str(codegen.DETECT_WIDTH)  # the default
     with pytest.raises(UsageError, match="identifier"):
         codegen.config_struct(layer, "2bad name")
+
+
+@pytest.mark.parametrize("width", [1, 3, 16, 64])
+def test_config_struct_detect_width(width):
+    layer = random_layer(np.random.default_rng(1), 30, 11, density=0.3, n_pe=4, detect_width=width)
+    fields = dict(re.findall(r"static const \w+ (\w+) = ([\w:]+);", codegen.config_struct(layer, "c")))
+    assert fields["detect_width"] == str(width)
 
 
 def test_rom_header_padding_and_call():

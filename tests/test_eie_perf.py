@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -105,6 +108,40 @@ def test_efficiency_bounded_deeper_fifo_and_wider_broadcast_never_slower(
         assert cyc[8, b].cycles <= cyc[2, b].cycles <= cyc[1, b].cycles
     for d in (1, 2, 8):
         assert cyc[d, 8].cycles <= cyc[d, 4].cycles <= cyc[d, 2].cycles <= cyc[d, 1].cycles
+
+
+@pytest.mark.parametrize("width", [1, 3, 4, 16, 64])
+@pytest.mark.parametrize("n_in, n_out, n_pe, col_groups", [(784, 300, 64, 2), (100, 10, 8, 8), (5, 7, 3, 1)])
+def test_overhead_cycles_detector_scan(width, n_in, n_out, n_pe, col_groups):
+    rng = np.random.default_rng(n_in)
+    layer = random_layer(
+        rng, n_in, n_out, density=0.1, n_pe=n_pe, col_groups=col_groups, detect_width=width
+    )
+    n_local = -(-n_out // (n_pe // col_groups))
+    assert layer.encoding.max_local_rows == n_local
+    expected = -(-n_in // width) + 2 * n_local  # scan + bias preload + gather
+    for x in (None, np.zeros(n_in, dtype=np.int64)):  # the same for any input
+        assert layer_cycles(layer, x).overhead_cycles == expected
+    assert layer_report(layer)["overhead_cycles"] == expected
+    assert layer_report(layer)["detect_width"] == width
+    # the PE array's schedule does not depend on the scan width
+    assert layer_cycles(layer).cycles == layer_cycles(layer.with_array(detect_width=4)).cycles
+
+
+def test_overhead_cycles_lenet_300_100_first_layer_by_hand():
+    """784 inputs on 64 PEs in 2 column groups (32 rows each): 300 rows -> 10 per PE."""
+    layer = random_layer(np.random.default_rng(0), 784, 300, density=0.05, n_pe=64, col_groups=2)
+    assert layer_cycles(layer).overhead_cycles == 196 + 20  # ceil(784 / 4) + 2 * 10
+    assert layer_cycles(layer.with_array(detect_width=64)).overhead_cycles == 13 + 20  # ceil(784 / 64)
+    assert layer_cycles(layer.with_array(detect_width=1)).overhead_cycles == 784 + 20
+
+
+def test_overhead_cycles_duck_typed_layer_defaults_to_width_4():
+    layer = random_layer(np.random.default_rng(5), 30, 8, n_pe=2)
+    duck = SimpleNamespace(
+        name="duck", n_in=30, n_pe=2, fifo_depth=8, broadcast=4, encoding=layer.encoding
+    )  # no detect_width attribute
+    assert layer_cycles(duck).overhead_cycles == 8 + 2 * layer.encoding.max_local_rows
 
 
 def test_memory_and_energy():

@@ -107,6 +107,12 @@ def test_layer_errors_name_the_layer():
     for bad in (0, 65, 2.0, True):
         with pytest.raises(UsageError, match="'fc1'.*broadcast="):
             EIELayer.from_dense("fc1", np.ones((3, 2)), None, **_kw(broadcast=bad))
+    for bad in (0, 65, -4, 4.0, True, "4", None):
+        with pytest.raises(UsageError, match=r"'fc1'.*detect_width=.*1\.\.64"):
+            EIELayer.from_dense("fc1", np.ones((3, 2)), None, **_kw(detect_width=bad))
+    for good in (1, 3, 64, np.int64(16)):
+        layer = EIELayer.from_dense("fc1", np.ones((3, 2)), None, **_kw(detect_width=good))
+        assert layer.detect_width == int(good) and type(layer.detect_width) is int
     with pytest.raises(UsageError, match="'fc1'.*tanh"):
         EIELayer.from_dense("fc1", np.ones((3, 2)), None, **_kw(activation="tanh"))
     with pytest.raises(UsageError, match="'fc1'.*24 distinct"):
@@ -137,3 +143,16 @@ def test_with_array_keeps_weights_and_codes():
     np.testing.assert_array_equal(moved.codebook_raw, layer.codebook_raw)
     x = rng.integers(-(1 << 12), 1 << 12, size=(5, 40))
     np.testing.assert_array_equal(eie_dense(x, moved), eie_dense(x, layer))
+
+
+def test_detect_width_default_and_carried():
+    rng = np.random.default_rng(4)
+    layer = random_layer(rng, 20, 9, n_pe=4)
+    assert layer.detect_width == 4
+    wide = random_layer(rng, 20, 9, n_pe=4, detect_width=16)
+    assert wide.detect_width == 16
+    assert wide.with_array(n_pe=2).detect_width == 16  # kept when another knob changes
+    assert wide.with_array(detect_width=1).detect_width == 1
+    assert layer.with_array(detect_width=64, col_groups=2).detect_width == 64
+    with pytest.raises(UsageError, match="'dense'.*detect_width=65"):
+        layer.with_array(detect_width=65)

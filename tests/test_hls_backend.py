@@ -68,12 +68,15 @@ def test_backend_registered_through_the_entry_point():
 
 def test_dense_becomes_eiedense_with_fused_relu_and_per_layer_knobs(tmp_path):
     model = _mlp()
-    hm = _convert(model, _config(model, d1={"n_pe": 3, "fifo_depth": 2, "broadcast": 2}), tmp_path / "prj")
+    hm = _convert(
+        model, _config(model, d1={"n_pe": 3, "fifo_depth": 2, "broadcast": 2, "detect_width": 16}), tmp_path / "prj"
+    )
     kinds = [(n.name, n.class_name) for n in hm.get_layers()]
     assert kinds == [("x", "Input"), ("d1", "EIEDense"), ("d2", "EIEDense"), ("sm", "Softmax")]
     d1, d2 = (n.get_attr("eie_layer") for n in list(hm.get_layers())[1:3])
     assert (d1.n_pe, d1.fifo_depth, d1.broadcast, d1.activation) == (3, 2, 2, "relu")
     assert (d2.n_pe, d2.broadcast, d2.activation) == (8, 4, "linear")  # HLSConfig default, no ReLU after d2
+    assert (d1.detect_width, d2.detect_width) == (16, 4)
     np.testing.assert_array_equal(d1.weights_float(), model.get_layer("d1").get_weights()[0].T)
     assert d1.output_t.cpp == PREC
 
@@ -86,6 +89,8 @@ def test_dense_becomes_eiedense_with_fused_relu_and_per_layer_knobs(tmp_path):
         ({"code_bits": 9}, r"at most 8"),
         ({"broadcast": 0}, r"layer 'd1': EIE broadcast=0"),
         ({"broadcast": 65}, r"layer 'd1': broadcast=65"),
+        ({"detect_width": 0}, r"layer 'd1': EIE detect_width=0"),
+        ({"detect_width": 65}, r"layer 'd1': EIE detect_width=65"),
     ],
 )
 def test_bad_eie_knobs_name_the_layer(tmp_path, knobs, message):

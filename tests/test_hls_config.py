@@ -75,7 +75,10 @@ def test_knobs_of_merges_layer_over_section():
         n_pe=16, fifo_depth=4, broadcast=2, col_groups=2,
         layers={"fc1": {"col_groups": 4}, "fc2": {"n_pe": 4, "fifo_depth": 2, "broadcast": 1, "col_groups": 1}},
     )
-    base = {"n_pe": 16, "fifo_depth": 4, "broadcast": 2, "code_bits": 4, "index_bits": 4, "col_groups": 2}
+    base = {
+        "n_pe": 16, "fifo_depth": 4, "broadcast": 2, "code_bits": 4, "index_bits": 4, "col_groups": 2,
+        "detect_width": 4,
+    }
     assert h.eie_defaults() == base
     assert h.knobs_of("fc1") == {**base, "col_groups": 4}
     assert h.knobs_of("fc2") == {**base, "n_pe": 4, "fifo_depth": 2, "broadcast": 1, "col_groups": 1}
@@ -156,3 +159,41 @@ def test_layer_broadcast_has_the_sections_range():
         HLSConfig(layers={"fc1": {"broadcast": 65}})
     with pytest.raises(ValueError, match=r"broadcast=65"):
         HLSConfig(broadcast=65)
+
+
+def test_detect_width_section_and_layers():
+    assert HLSConfig().detect_width == 4 and HLSConfig().eie_defaults()["detect_width"] == 4
+    assert "detect_width" in EIE_KNOBS and "detect_width" in LAYER_KNOBS
+    for good in (1, 3, 16, 64):
+        assert HLSConfig(detect_width=good).eie_defaults()["detect_width"] == good
+        assert HLSConfig(layers={"fc1": {"detect_width": good}}).knobs_of("fc1")["detect_width"] == good
+    h = HLSConfig(detect_width=8, layers={"fc1": {"detect_width": 64}})
+    assert h.knobs_of("fc1")["detect_width"] == 64 and h.knobs_of("fc2")["detect_width"] == 8
+
+
+@pytest.mark.parametrize("value", [0, -1, 65, 128])
+def test_detect_width_out_of_range_refused(value):
+    with pytest.raises(ValueError, match=rf"detect_width={value}.*1\.\.64"):
+        HLSConfig(detect_width=value)
+    with pytest.raises(ValueError, match=rf"layers\.fc1\.detect_width={value}: must be"):
+        HLSConfig(layers={"fc1": {"detect_width": value}})
+
+
+def test_yaml_detect_width(tmp_path):
+    cfg = _load(tmp_path, "hls:\n  detect_width: 16\n  layers: {fc1: {detect_width: 64}}\n")
+    assert cfg.hls.detect_width == 16 and cfg.hls.knobs_of("fc1")["detect_width"] == 64
+    with pytest.raises(ConfigError, match=r"c\.yaml\.hls: layers\.fc1\.detect_width=65: must be 1\.\.64"):
+        _load(tmp_path, "hls: {layers: {fc1: {detect_width: 65}}}\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml\.hls: detect_width=0"):
+        _load(tmp_path, "hls: {detect_width: 0}\n")
+
+
+def test_eie_knobs_detect_width():
+    mc = _model_config({"detect_width": 16}, {"detect_width": 64})
+    assert eie_knobs(mc, "fc1")["detect_width"] == 64 and eie_knobs(mc, "fc2")["detect_width"] == 16
+    assert eie_knobs(_model_config(), "fc1")["detect_width"] == 4
+    for bad, pattern in ((0, r"EIE detect_width=0; set it to a positive integer"),
+                         (65, r"layer 'fc1': EIE detect_width=65; .*1\.\.64"),
+                         (2.0, r"EIE detect_width=2\.0")):
+        with pytest.raises(UsageError, match=pattern):
+            eie_knobs(_model_config(None, {"detect_width": bad}), "fc1")

@@ -1,5 +1,6 @@
-"""eie::dense in C simulation (g++) against the integer reference, bit for bit, and its cycle count
-against flow.eie.perf. One shared library holds the whole pool of layers (one g++ run, cached)."""
+"""eie::dense in C simulation (g++) against the integer reference, bit for bit, and its cycle counts
+(PE array; bias preload + detector scan + gather) against flow.eie.perf. One shared library holds
+the whole pool of layers (one g++ run, cached); the pool covers detect_width 1, 3, 4, 16 and 64."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from flow.eie.reference import eie_dense, eie_network
 pytestmark = pytest.mark.csim
 
 Q16 = FixedType(16, 6, True, "RND", "SAT")
+#: detector scan widths the pool cycles through (the default 4 is in the edge cases)
+DETECT_WIDTHS = (1, 3, 16, 64)
 
 
 def _layer(name, kernel, bias=None, **kw):
@@ -46,9 +49,9 @@ def pool() -> list[EIELayer]:
     layers = [
         _layer("zero_col_row", k, rng.normal(size=12) * 0.3),
         _layer("zero_col_row_b1", k, rng.normal(size=12) * 0.3, broadcast=1),
-        _layer("b8_d3", k, None, n_pe=3, fifo_depth=3, broadcast=8),
+        _layer("b8_d3", k, None, n_pe=3, fifo_depth=3, broadcast=8, detect_width=3),  # 20 % 3 != 0
         _layer("all_zero", np.zeros((9, 6)), np.linspace(-1, 1, 6)),
-        _layer("runs_p1_i4", tall, None, n_pe=1, index_bits=4, activation="linear"),
+        _layer("runs_p1_i4", tall, None, n_pe=1, index_bits=4, activation="linear", detect_width=64),  # 70
         _layer("runs_p2_i1", tall, None, n_pe=2, index_bits=1, activation="linear", broadcast=2),
         _layer(
             "saturate",
@@ -72,7 +75,7 @@ def pool() -> list[EIELayer]:
             input_t=FixedType(8, 3, False, "RND", "SAT"),
             output_t=FixedType(8, 3, False, "TRN", "SAT"),
         ),
-        _layer("code8_idx8", wide8, None, code_bits=8, index_bits=8, n_pe=3, fifo_depth=1),
+        _layer("code8_idx8", wide8, None, code_bits=8, index_bits=8, n_pe=3, fifo_depth=1, detect_width=1),
         _layer("code1", np.where(k != 0, 0.5, 0.0), None, code_bits=1, n_pe=5, fifo_depth=2),
         _layer(
             "wide_weights",
@@ -87,12 +90,16 @@ def pool() -> list[EIELayer]:
     k7 = np.where(rng.random((7, 9)) < 0.5, rng.choice([-0.5, 0.25, 0.75], (7, 9)), 0.0)
     k7[2, :] = 0  # input 2 has no weights: never broadcast
     layers += [
-        _layer("g4_r1", k, rng.normal(size=12) * 0.3, n_pe=4, col_groups=4),  # G = n_pe
-        _layer("g3_r2_ragged", k, rng.normal(size=12) * 0.3, n_pe=6, col_groups=3, broadcast=2),  # 20 % 3
-        _layer("g8_gt_in", k7[:3], np.linspace(-1, 1, 9), n_pe=8, col_groups=8),  # 3 inputs < G = 8
+        _layer("g4_r1", k, rng.normal(size=12) * 0.3, n_pe=4, col_groups=4, detect_width=16),  # G = n_pe
+        _layer(  # 20 % 3; 16 % 3: a lane's group changes from cycle to cycle
+            "g3_r2_ragged", k, rng.normal(size=12) * 0.3, n_pe=6, col_groups=3, broadcast=2, detect_width=16
+        ),
+        _layer(  # 3 inputs < G = 8 < detect_width
+            "g8_gt_in", k7[:3], np.linspace(-1, 1, 9), n_pe=8, col_groups=8, detect_width=64
+        ),
         _layer("g2_rows_lt_r", k7[:, :3], [0.25, -0.5, 1.0], n_pe=8, col_groups=2, fifo_depth=1),  # 3 < R = 4
         _layer("g2_all_zero", np.zeros((9, 6)), np.linspace(-1, 1, 6), n_pe=4, col_groups=2),
-        _layer("g2_runs_i1", tall, None, n_pe=4, col_groups=2, index_bits=1, activation="linear"),
+        _layer("g2_runs_i1", tall, None, n_pe=4, col_groups=2, index_bits=1, activation="linear", detect_width=3),
     ]
     for i in range(8):
         layers.append(
@@ -107,6 +114,7 @@ def pool() -> list[EIELayer]:
                 code_bits=int(rng.integers(1, 6)),
                 index_bits=int(rng.integers(1, 9)),
                 activation=str(rng.choice(["relu", "linear"])),
+                detect_width=DETECT_WIDTHS[i % len(DETECT_WIDTHS)],  # not drawn: keeps the seeded layers
                 output_t=FixedType(
                     int(rng.integers(6, 17)),
                     int(rng.integers(1, 8)),
@@ -132,6 +140,7 @@ def pool() -> list[EIELayer]:
                 broadcast=int(grng.integers(1, 9)),
                 index_bits=int(grng.integers(1, 6)),
                 activation=str(grng.choice(["relu", "linear"])),
+                detect_width=DETECT_WIDTHS[(i + 1) % len(DETECT_WIDTHS)],
                 name=f"random_g{i}",
             )
         )
@@ -177,13 +186,27 @@ def test_csim_equals_reference(compiled, data):
     y = chain(x)
     ref = eie_dense(x, layer)
     assert np.array_equal(y, ref), f"{layer.name}: first mismatch at {np.argwhere(y != ref)[0]}"
-    # the kernel's PE-array loop ran exactly the modelled number of cycles (last sample)
-    assert chain.last_cycles()[0] == layer_cycles(layer, x[-1]).cycles
+    # the kernel's PE-array loop ran exactly the modelled number of cycles (last sample), and its
+    # bias preload + detector scan (detect_width per cycle) + gather the modelled overhead
+    cyc = layer_cycles(layer, x[-1])
+    assert chain.last_cycles()[0] == cyc.cycles
+    assert chain.last_overhead_cycles()[0] == cyc.overhead_cycles
 
 
 def test_pool_covers_broadcast_widths():
     widths = {layer.broadcast for layer in pool()}
     assert 1 in widths and len(widths) >= 4
+
+
+def test_pool_covers_detect_widths():
+    layers = pool()
+    widths = {layer.detect_width for layer in layers}
+    assert {1, 3, 4, 16, 64} <= widths
+    assert any(layer.detect_width > layer.n_in for layer in layers)  # one partial scan cycle
+    assert any(1 < layer.detect_width < layer.n_in and layer.n_in % layer.detect_width for layer in layers)
+    grouped = [layer for layer in layers if layer.col_groups > 1]
+    assert any(layer.detect_width % layer.col_groups for layer in grouped)  # a lane's group varies
+    assert any(layer.detect_width % layer.col_groups == 0 for layer in grouped)
 
 
 def test_pool_covers_column_groups():
@@ -207,7 +230,9 @@ def test_every_layer_bits_and_cycles(compiled):
         for kind in ("zero", "extreme", "0.1", "0.5", "1.0"):
             x = _inputs(rng, layer.input_t, layer.n_in, kind, batch=2)
             assert np.array_equal(chain(x), eie_dense(x, layer)), f"{layer.name} ({kind} inputs)"
-            assert chain.last_cycles()[0] == layer_cycles(layer, x[-1]).cycles, f"{layer.name} ({kind})"
+            cyc = layer_cycles(layer, x[-1])
+            assert chain.last_cycles()[0] == cyc.cycles, f"{layer.name} ({kind})"
+            assert chain.last_overhead_cycles()[0] == cyc.overhead_cycles, f"{layer.name} ({kind})"
 
 
 def test_hls_types_path_equals_reference(compiled_hls_types):
@@ -261,10 +286,11 @@ def test_edge_cases_hit_their_paths(compiled):
     index_bits=st.integers(1, 8),
     fifo_depth=st.integers(1, 8),
     broadcast=st.integers(1, 8),
+    detect_width=st.sampled_from([1, 3, 4, 16, 64]),
     seed=st.integers(0, 2**31),
 )
 def test_csim_equals_reference_large(
-    n_in, n_out, density, col_groups, row_pes, index_bits, fifo_depth, broadcast, seed
+    n_in, n_out, density, col_groups, row_pes, index_bits, fifo_depth, broadcast, detect_width, seed
 ):
     from flow.eie.layer_csim import CsimChain
 
@@ -279,8 +305,11 @@ def test_csim_equals_reference_large(
         index_bits=index_bits,
         fifo_depth=fifo_depth,
         broadcast=broadcast,
+        detect_width=detect_width,
     )
     x = _inputs(rng, layer.input_t, n_in, "0.5", batch=16)
     chain = CsimChain([layer])
     assert np.array_equal(chain(x), eie_dense(x, layer))
-    assert chain.last_cycles()[0] == layer_cycles(layer, x[-1]).cycles
+    cyc = layer_cycles(layer, x[-1])
+    assert chain.last_cycles()[0] == cyc.cycles
+    assert chain.last_overhead_cycles()[0] == cyc.overhead_cycles

@@ -101,6 +101,25 @@ def test_column_groups_shrink_pointers_and_add_gather_adders():
         hand_layer(col_groups=3)
 
 
+@pytest.mark.parametrize("width, extra", [(4, 0), (1, -3 * 23), (3, -23), (16, 12 * 23), (64, 60 * 23)])
+def test_detector_width_adds_compaction_luts(width, extra):
+    # lanes beyond the default 4 x (input 16 bits + local column 7 bits: 0..99); nothing else changes
+    base = estimate([hand_layer()], platform=Usage())
+    est = estimate([hand_layer(detect_width=width)], platform=Usage())
+    assert est.total.lut - base.total.lut == extra
+    assert (est.total.ff, est.total.bram18, est.total.dsp, est.total.lutram) == (
+        base.total.ff, base.total.bram18, base.total.dsp, base.total.lutram)
+    assert est.memories == base.memories
+
+
+def test_detector_width_column_bits_follow_the_groups():
+    # col_groups 2: 50 local columns, 6 bits -> (16 + 6) per lane
+    base = estimate([hand_layer(col_groups=2)], platform=Usage()).total.lut
+    assert estimate([hand_layer(col_groups=2, detect_width=16)], platform=Usage()).total.lut - base == 12 * 22
+    with pytest.raises(ValueError, match="detect_width=0"):
+        hand_layer(detect_width=0)
+
+
 def test_unpacked_code_and_index_roms_cost_more():
     packed = estimate([hand_layer()], platform=Usage()).total.bram18
     unpacked = estimate([hand_layer()], packed=False, platform=Usage()).total.bram18
@@ -115,6 +134,10 @@ def test_from_eie_layer():
     assert (fp.n_in, fp.n_out, fp.n_pe, fp.accum_bits) == (50, 40, 4, layer.accum_t.width)
     assert fp.pe_capacity == layer.pe_capacity
     assert estimate_eie_layers([layer]).total == estimate([fp]).total
+    assert fp.detect_width == 4
+    wide = layer.with_array(detect_width=32)
+    assert LayerFootprint.from_eie_layer(wide).detect_width == 32
+    assert estimate_eie_layers([wide]).total.lut > estimate_eie_layers([layer]).total.lut
 
 
 def test_dense_by_hand():

@@ -18,10 +18,12 @@ from string import Template
 import numpy as np
 
 from flow.eie.fixed import FixedType
+from flow.eie.layer import DEFAULT_DETECT_WIDTH
 from flow.errors import UsageError
 
-#: inputs the non-zero detector scans per cycle (eie::dense_config::detect_width)
-DETECT_WIDTH = 4
+#: default inputs the non-zero detector scans per cycle (eie::dense_config::detect_width); a layer's
+#: own is EIELayer.detect_width, which the config struct carries
+DETECT_WIDTH = DEFAULT_DETECT_WIDTH
 
 _CONFIG = Template("""\
 struct ${name} : eie::dense_config {
@@ -141,7 +143,7 @@ def config_struct(layer, struct_name: str) -> str:
         n_local=layer.encoding.max_local_rows,
         pe_capacity=layer.pe_capacity,
         fifo_depth=layer.fifo_depth,
-        detect_width=DETECT_WIDTH,
+        detect_width=int(getattr(layer, "detect_width", DETECT_WIDTH)),
         broadcast=layer.broadcast,
         code_bits=layer.code_bits,
         index_bits=layer.index_bits,

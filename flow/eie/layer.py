@@ -18,6 +18,10 @@ ACTIVATIONS = ("relu", "linear")
 DEFAULT_BROADCAST = 4
 #: upper bound of broadcast: the kernel unrolls broadcast-wide push and pop windows per PE
 MAX_BROADCAST = 64
+#: default inputs the non-zero detector scans per cycle (= flow.eie.codegen.DETECT_WIDTH)
+DEFAULT_DETECT_WIDTH = 4
+#: upper bound of detect_width: the kernel unrolls a detect_width-wide scan and compaction
+MAX_DETECT_WIDTH = 64
 
 
 @dataclass(eq=False)
@@ -42,6 +46,7 @@ class EIELayer:
     bias_raw: np.ndarray  # int64 [n_out], bias_t raw
     broadcast: int = DEFAULT_BROADCAST  # non-zeros broadcast per cycle; empty columns skipped per cycle
     col_groups: int = 1  # independent PE groups, each owning the columns j % col_groups (encode.py)
+    detect_width: int = DEFAULT_DETECT_WIDTH  # inputs the non-zero detector scans per cycle
 
     @classmethod
     def from_dense(
@@ -62,6 +67,7 @@ class EIELayer:
         codebook=None,
         broadcast=DEFAULT_BROADCAST,
         col_groups=1,
+        detect_width=DEFAULT_DETECT_WIDTH,
     ) -> EIELayer:
         """Build from a Keras Dense kernel (n_in, n_out) and bias (n_out,) or None.
 
@@ -71,6 +77,9 @@ class EIELayer:
         that are empty for a PE which it retires in one cycle (1 = the original EIE schedule).
         ``col_groups``: split the PEs into groups that each own every col_groups-th input column,
         with their own detector and broadcast; partial sums are added in the gather (encode.py).
+        ``detect_width``: inputs the non-zero detector scans per cycle (its scan takes
+        ceil(n_in / detect_width) cycles before the PE array starts; EIE's leading non-zero detector
+        is a tree over many inputs).
         """
         kernel = np.asarray(kernel, dtype=np.float64)
         if kernel.ndim != 2:
@@ -104,6 +113,16 @@ class EIELayer:
             raise UsageError(
                 f"layer {name!r}: col_groups={col_groups!r} with n_pe={n_pe}; set EIE col_groups to a "
                 "divisor of n_pe (1 = EIE's row interleaving)"
+            )
+        if (
+            not isinstance(detect_width, (int, np.integer))
+            or isinstance(detect_width, bool)
+            or not 1 <= detect_width <= MAX_DETECT_WIDTH
+        ):
+            raise UsageError(
+                f"layer {name!r}: detect_width={detect_width!r}; set EIE detect_width (inputs the "
+                f"non-zero detector scans per cycle) to an integer 1..{MAX_DETECT_WIDTH} (default "
+                f"{DEFAULT_DETECT_WIDTH})"
             )
         if activation not in ACTIVATIONS:
             raise UsageError(
@@ -145,6 +164,7 @@ class EIELayer:
             bias_raw,
             int(broadcast),
             int(col_groups),
+            int(detect_width),
         )
 
     # -- derived -----------------------------------------------------------------------------------
@@ -170,8 +190,13 @@ class EIELayer:
     def row_pes(self) -> int:
         return self.n_pe // self.col_groups
 
-    def with_array(self, *, n_pe=None, fifo_depth=None, broadcast=None, col_groups=None) -> EIELayer:
-        """The same weights, types and code numbering on another PE array (for sweeps)."""
+    def with_array(
+        self, *, n_pe=None, fifo_depth=None, broadcast=None, col_groups=None, detect_width=None
+    ) -> EIELayer:
+        """The same weights, types and code numbering on another PE array (for sweeps).
+
+        Unset knobs keep the layer's, except col_groups, which falls back to 1 when n_pe is given.
+        """
         return EIELayer.from_dense(
             self.name,
             self.weights_float().T,
@@ -180,6 +205,7 @@ class EIELayer:
             fifo_depth=self.fifo_depth if fifo_depth is None else fifo_depth,
             broadcast=self.broadcast if broadcast is None else broadcast,
             col_groups=(1 if n_pe is not None else self.col_groups) if col_groups is None else col_groups,
+            detect_width=self.detect_width if detect_width is None else detect_width,
             code_bits=self.code_bits,
             index_bits=self.index_bits,
             activation=self.activation,
@@ -222,6 +248,7 @@ def random_layer(
     fifo_depth=8,
     broadcast=DEFAULT_BROADCAST,
     col_groups=1,
+    detect_width=DEFAULT_DETECT_WIDTH,
     code_bits=4,
     index_bits=4,
     activation="relu",
@@ -254,4 +281,5 @@ def random_layer(
         output_t=output_t,
         broadcast=broadcast,
         col_groups=col_groups,
+        detect_width=detect_width,
     )

@@ -20,9 +20,10 @@ The recurrence below is exactly that schedule (the tests compare it with csim's 
   F_p = t + (entries of the group's non-empty column, or 1 if the group is all empty).
   cycles = max_p F_p after the last non-zero.
 Ideal = ceil(entries of the broadcast columns / P); load efficiency = ideal / cycles (<= 1).
-Around the PE array the kernel spends ceil(n_in / detect_width) cycles in the detector scan and
-n_local each in the bias preload and the gather (reported separately as overhead_cycles: the same
-for any input; a dataflow design could overlap them with the neighbouring layers).
+Around the PE array the kernel spends ceil(n_in / detect_width) cycles in the detector scan
+(detect_width: the layer's, default 4) and n_local each in the bias preload and the gather
+(reported separately as overhead_cycles: the same for any input; a dataflow design could overlap
+them with the neighbouring layers; csim counts them too).
 
 Energy uses the 45 nm table of Han et al. (32-bit SRAM read 5 pJ, 32-bit DRAM read 640 pJ,
 32-bit int multiply 3.1 pJ, int add 0.1 pJ); see ``energy`` for what is counted.
@@ -34,6 +35,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from flow.eie.layer import DEFAULT_DETECT_WIDTH
 
 PJ_SRAM_READ = 5.0  # 32-bit SRAM read
 PJ_DRAM_READ = 640.0  # 32-bit DRAM read
@@ -147,9 +150,8 @@ def layer_cycles(
         empty_pops[g * R : (g + 1) * R] = pops
         pe_entries[g * R : (g + 1) * R] = n.sum(axis=1)
         n_nonempty += int((n > 0).sum())
-    from flow.eie.codegen import DETECT_WIDTH
-
-    overhead = math.ceil(layer.n_in / DETECT_WIDTH) + 2 * layer.encoding.max_local_rows
+    detect_width = int(getattr(layer, "detect_width", DEFAULT_DETECT_WIDTH))
+    overhead = math.ceil(layer.n_in / detect_width) + 2 * layer.encoding.max_local_rows
     return LayerCycles(
         layer.name,
         P,
@@ -276,6 +278,7 @@ def layer_report(layer, x_raw=None) -> dict:
         "n_pe": layer.n_pe,
         "fifo_depth": layer.fifo_depth,
         "broadcast": cyc.broadcast,
+        "detect_width": int(getattr(layer, "detect_width", DEFAULT_DETECT_WIDTH)),
         "nonzero_inputs": cyc.n_nonzero,
         "entries": cyc.entries,
         "nnz": layer.encoding.nnz,

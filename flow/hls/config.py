@@ -7,9 +7,11 @@ from dataclasses import asdict, dataclass, field
 from flow.errors import UsageError
 
 #: the per-layer EIE knobs accepted in config['LayerName'][name]['EIE'] and config['Model']['EIE']
-EIE_KNOBS = ("n_pe", "fifo_depth", "broadcast", "code_bits", "index_bits", "col_groups")
+EIE_KNOBS = ("n_pe", "fifo_depth", "broadcast", "code_bits", "index_bits", "col_groups", "detect_width")
 #: the knobs a layer may override in the YAML `hls.layers: {name: {...}}`
-LAYER_KNOBS = ("n_pe", "fifo_depth", "broadcast", "col_groups")
+LAYER_KNOBS = ("n_pe", "fifo_depth", "broadcast", "col_groups", "detect_width")
+#: largest detect_width (the kernel unrolls the detector's scan and compaction that wide)
+MAX_DETECT_WIDTH = 64
 
 
 @dataclass
@@ -25,11 +27,17 @@ class HLSConfig:
     #: broadcast) and the partial sums are added in the gather; 1 = the original EIE row interleaving.
     #: Small layers on many PEs need it (LeNet-300-100 on 64 PEs: 2 / 8 / 8)
     col_groups: int = 1
+    #: inputs the non-zero detector scans per cycle (1..64): its scan takes ceil(n_in / detect_width)
+    #: cycles before the PE array starts, and its compaction logic (LUTs) grows with the width.
+    #: LeNet-300-100 on 64 PEs: 784 inputs at 4 per cycle = 196 cycles, longer than the PE array;
+    #: EIE's leading non-zero detector is a tree over many inputs
+    detect_width: int = 4
     #: default codebook index width, used when the compressed model does not record one (EIE: 4)
     code_bits: int = 4
     #: default relative-index width (EIE: 4)
     index_bits: int = 4
-    #: per-layer overrides of n_pe, fifo_depth, broadcast, col_groups, e.g. {ip1: {col_groups: 2}}
+    #: per-layer overrides of n_pe, fifo_depth, broadcast, col_groups, detect_width,
+    #: e.g. {ip1: {col_groups: 2, detect_width: 16}}
     layers: dict[str, dict[str, int]] = field(default_factory=dict)
     #: name of the generated HLS project (C++ top function and library)
     project_name: str = "eie_net"
@@ -46,6 +54,11 @@ class HLSConfig:
         if not 1 <= self.broadcast <= 64:
             raise ValueError(
                 f"broadcast={self.broadcast}: non-zeros broadcast per cycle must be 1..64 (EIE: 1)"
+            )
+        if not 1 <= self.detect_width <= MAX_DETECT_WIDTH:
+            raise ValueError(
+                f"detect_width={self.detect_width}: inputs the non-zero detector scans per cycle must be "
+                f"1..{MAX_DETECT_WIDTH}"
             )
         for key in ("code_bits", "index_bits"):
             value = getattr(self, key)
@@ -67,6 +80,8 @@ class HLSConfig:
                     raise ValueError(f"layers.{name}.{key}={value!r}: must be a positive integer")
                 if key == "broadcast" and value > 64:  # as the section's broadcast (EIELayer's limit)
                     raise ValueError(f"layers.{name}.broadcast={value}: must be 1..64 (EIE: 1)")
+                if key == "detect_width" and value > MAX_DETECT_WIDTH:
+                    raise ValueError(f"layers.{name}.detect_width={value}: must be 1..{MAX_DETECT_WIDTH}")
             k = self.knobs_of(name)
             if k["n_pe"] % k["col_groups"]:
                 raise ValueError(
@@ -109,6 +124,11 @@ def eie_knobs(model_config, layer_name: str) -> dict:
         raise UsageError(
             f"layer '{layer_name}': col_groups={knobs['col_groups']} does not divide n_pe={knobs['n_pe']}; "
             "pick a divisor (each column group has n_pe / col_groups PEs)"
+        )
+    if knobs["detect_width"] > MAX_DETECT_WIDTH:
+        raise UsageError(
+            f"layer '{layer_name}': EIE detect_width={knobs['detect_width']}; inputs the non-zero detector "
+            f"scans per cycle must be 1..{MAX_DETECT_WIDTH}"
         )
     if knobs["code_bits"] > 8 or knobs["index_bits"] > 8:
         raise UsageError(

@@ -298,7 +298,7 @@ def convert(
       with `layer_types` ({name: {input_type, weight_type, bias_type, output_type}}) or `calib_x`
       (16-bit types profiled on it).
     layer_knobs: optional {layer name: {'n_pe', 'fifo_depth', 'broadcast', 'code_bits', 'index_bits',
-      'col_groups'}}, over `hls_cfg.layers`.
+      'col_groups', 'detect_width'}}, over `hls_cfg.layers`.
     The result has `.eie_layers` (the EIELayers in order), `.keras_twin` (the float hardware twin,
     logits) and `.input_t` (FixedType of the input).
     """

@@ -72,6 +72,7 @@ class ReplaceDenseWithEIE(OptimizerPass):
             fifo_depth=knobs["fifo_depth"],
             broadcast=knobs["broadcast"],
             col_groups=knobs["col_groups"],
+            detect_width=knobs["detect_width"],
             code_bits=knobs["code_bits"],
             index_bits=knobs["index_bits"],
             activation="relu" if relu is not None else "linear",
