@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -337,3 +338,108 @@ def test_sim_dma_stalls_like_the_hardware(bundle):
     assert run(4, 1) == (True, True, False)  # output buffer full: S2MM ends, the IP stalls
     recv.wait()
     assert recv.transferred == 8 and dev.downloads == 4
+
+
+def _bundle_with_weights(path: Path, tiny, edit=None) -> Path:
+    """A bundle with its own copy of the library and of hls4ml's text weights (bundle/sim/weights),
+    as flow's bundle step writes it for networks whose hls4ml layers read them in csim."""
+    from flow.runtime.bundle import write_bundle
+
+    meta = BundleMeta(
+        project=PROJECT,
+        board="pynq-z2",
+        io=IOSpec(n_in=N_IN, n_out=N_OUT, in_type=T, out_type=T, stream_bits=STREAM_BITS),
+    )
+    bundle = write_bundle(path, meta, sim_library=tiny[1])
+    weights = bundle / "sim" / "weights"
+    weights.mkdir()
+    for txt in sorted((tiny[0] / "firmware" / "weights").glob("*.txt")):
+        (weights / txt.name).write_text(txt.read_text())
+    for name, values in (edit or {}).items():
+        (weights / f"{name}.txt").write_text(", ".join(repr(float(v)) for v in values))
+    return bundle
+
+
+def test_sim_board_leaves_the_environment_alone(tmp_path, tiny, monkeypatch):
+    """The bundle's weights go to its library, not to os.environ; a caller's $EIE_WEIGHTS_DIR stays."""
+    from flow.runtime.sim_library import WEIGHTS_ENV
+
+    x = np.random.RandomState(3).uniform(-6, 6, (9, N_IN)).astype(np.float32)
+    bundle = _bundle_with_weights(tmp_path / "a", tiny)
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    before = dict(os.environ)
+    with sim_overlay(bundle) as ol:
+        np.testing.assert_array_equal(_raw_out(ol.predict(x)), tiny[2].raw(x))
+    assert dict(os.environ) == before
+    # a value the caller set is neither overwritten nor used instead of the bundle's weights
+    other = _bundle_with_weights(
+        tmp_path / "other", tiny, {"w4": np.zeros(N_HIDDEN * N_OUT), "b4": [0, 0, 0]}
+    )
+    monkeypatch.setenv(WEIGHTS_ENV, str(other / "sim" / "weights"))
+    before = dict(os.environ)
+    with sim_overlay(_bundle_with_weights(tmp_path / "b", tiny)) as ol:
+        np.testing.assert_array_equal(_raw_out(ol.predict(x)), tiny[2].raw(x))
+    assert dict(os.environ) == before
+
+
+class _CDLLWithoutSetter(ctypes.CDLL):
+    """A simulation library built before `<project>_axi_sim_set_weights_dir` existed."""
+
+    def __getattr__(self, name):
+        if name.endswith("_axi_sim_set_weights_dir"):
+            raise AttributeError(name)
+        return super().__getattr__(name)
+
+
+@pytest.mark.parametrize("library", ["setter", "legacy"])
+def test_two_sim_boards_with_different_weights_in_one_process(tmp_path, tiny, monkeypatch, library):
+    """Each board runs its own bundle's weights, whatever the order boards are opened and used in (the
+    network reads its text weights lazily, on the first call); legacy libraries get $EIE_WEIGHTS_DIR
+    around each call only."""
+    from flow.runtime import sim_library
+
+    if library == "legacy":
+        monkeypatch.setattr(sim_library.ctypes, "CDLL", _CDLLWithoutSetter)
+    monkeypatch.delenv(sim_library.WEIGHTS_ENV, raising=False)
+    before = dict(os.environ)
+    x = np.random.RandomState(4).uniform(-6, 6, (11, N_IN)).astype(np.float32)
+    b4 = np.array([0.5, 0.25, -1.0])  # fc2 weights zero: the outputs are b4 for every sample
+    a = _bundle_with_weights(tmp_path / "a", tiny)
+    b = _bundle_with_weights(tmp_path / "b", tiny, {"w4": np.zeros(N_HIDDEN * N_OUT), "b4": b4})
+    want_a = tiny[2].raw(x)
+    want_b = np.tile(packing.quantize(b4, T), (len(x), 1))
+    assert not np.array_equal(want_a, want_b)
+    ol_a, ol_b = sim_overlay(a), sim_overlay(b)  # both open before either runs
+    np.testing.assert_array_equal(_raw_out(ol_a.predict(x)), want_a)
+    np.testing.assert_array_equal(_raw_out(ol_b.predict(x)), want_b)
+    np.testing.assert_array_equal(_raw_out(ol_a.predict(x)), want_a)
+    np.testing.assert_array_equal(_raw_out(sim_overlay(b).predict(x)), want_b)  # reopened: same library
+    assert ol_a.device.library._env_weights == (library == "legacy")
+    assert dict(os.environ) == before
+
+
+def test_one_library_file_cannot_take_two_weight_folders(tmp_path, tiny):
+    """The dynamic loader shares a file loaded twice, and its network keeps the weights it read first."""
+    from flow.runtime.sim_device import SimDevice
+    from flow.runtime.sim_library import SimLibrary
+
+    a = _bundle_with_weights(tmp_path / "a", tiny)
+    lib = a / BundleMeta.load(a).sim_library
+    SimDevice(a)
+    SimDevice(a)  # the same bundle again: the same folder
+    with pytest.raises(BundleError, match="already loaded in this process with the weights of"):
+        SimLibrary(lib, PROJECT, tmp_path)
+
+
+def test_env_var_restores(monkeypatch):
+    from flow.runtime.sim_library import env_var
+
+    monkeypatch.delenv("EIE_TEST_VAR", raising=False)
+    with env_var("EIE_TEST_VAR", "x"):
+        assert os.environ["EIE_TEST_VAR"] == "x"
+    assert "EIE_TEST_VAR" not in os.environ
+    monkeypatch.setenv("EIE_TEST_VAR", "old")
+    with pytest.raises(RuntimeError), env_var("EIE_TEST_VAR", None):
+        assert "EIE_TEST_VAR" not in os.environ
+        raise RuntimeError
+    assert os.environ["EIE_TEST_VAR"] == "old"

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ctypes
 import itertools
-import os
 import struct
 import tempfile
 import types
@@ -98,7 +97,9 @@ class SimDevice(Device):
     ----------
     bundle_dir : the deploy bundle (model.json; the .bit/.hwh are not needed)
     library : the compiled AXI-top simulation library; default: the bundle's `sim_library`, else
-        built from its `hls_project` with flow.hls.axi_top.build_sim_library
+        built from its `hls_project` with flow.hls.axi_top.build_sim_library. The bundle's
+        `sim/weights` (hls4ml's text weights), when present, is handed to the library, not to
+        os.environ (see SimLibrary)
     board : the board name this device reports (default: the bundle's, so the board check passes)
     fault : None, "hang" (the IP never takes its input) or "no_done" (data flows, ap_done never rises)
     """
@@ -115,7 +116,10 @@ class SimDevice(Device):
         self.fault = fault
         self.capabilities = {"REGISTER_RW": True, "MEMORY_MAPPED": False, "CALLABLE": False}
         self.default_memory = _SimMemory(self)
-        self.library = SimLibrary(self._resolve_library(library), self.meta.project)
+        weights = self.bundle_dir / "sim" / "weights"  # hls4ml's text weights (see flow.hls.axi_top)
+        self.library = SimLibrary(
+            self._resolve_library(library), self.meta.project, weights if weights.is_dir() else None
+        )
         check_layout(self.meta, self.library)
         self._mem: dict[int, tuple[int, np.ndarray]] = {}  # bo -> (physical base, device-side bytes)
         self._next_addr = MEM_BASE
@@ -134,9 +138,6 @@ class SimDevice(Device):
         if library is not None:
             return Path(library)
         if self.meta.sim_library:
-            weights = self.bundle_dir / "sim" / "weights"
-            if weights.is_dir():  # hls4ml layers that read text weights in csim (see flow.hls.axi_top)
-                os.environ["EIE_WEIGHTS_DIR"] = str(weights.resolve())
             return self.bundle_dir / self.meta.sim_library
         if self.meta.hls_project:
             from flow.hls.axi_top import build_sim_library

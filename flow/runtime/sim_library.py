@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +12,42 @@ import numpy as np
 from flow.errors import FlowError
 from flow.runtime.bundle import BundleError
 
+#: environment variable the library falls back to for hls4ml's text weights (flow.hls.axi_top.WEIGHTS_ENV)
+WEIGHTS_ENV = "EIE_WEIGHTS_DIR"
+
+# weights folder given to each library file loaded in this process, by (st_dev, st_ino): the dynamic
+# loader hands out one instance per file, and its network keeps the weights it read first
+_weights_of: dict[tuple[int, int], str | None] = {}
+
+
+@contextlib.contextmanager
+def env_var(name: str, value: str | None):
+    """Set (None: unset) the environment variable `name` inside the block; restore it afterwards."""
+    old = os.environ.get(name)
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
 
 class SimLibrary:
-    """ctypes wrapper of `<project>_axi_sim` (see flow/hls/axi_top.py)."""
+    """ctypes wrapper of `<project>_axi_sim` (see flow/hls/axi_top.py).
 
-    def __init__(self, path, project: str):
+    ``weights_dir``: the folder of hls4ml's text weights (bundle/sim/weights) for networks whose
+    hls4ml layers read them in csim; None: the library's default ($EIE_WEIGHTS_DIR, else the folder
+    of the project it was compiled from).
+    """
+
+    def __init__(self, path, project: str, weights_dir=None):
         self.path = Path(path)
+        self.weights_dir = None if weights_dir is None else str(Path(weights_dir).resolve())
         try:
             self._lib = ctypes.CDLL(str(self.path))
             self._run = getattr(self._lib, f"{project}_axi_sim")
@@ -24,6 +56,29 @@ class SimLibrary:
             raise BundleError(
                 f"{self.path} is not the AXI-top simulation library of '{project}': {exc}"
             ) from exc
+        # The weights folder goes to this library, not to os.environ: hls4ml's code reads WEIGHTS_DIR
+        # lazily, on the network's first call (a static loaded_weights flag), not at load time. A
+        # process-wide $EIE_WEIGHTS_DIR set when a board is opened would leak into the rest of the
+        # process, and a second board opened before the first one's first run would hand the first
+        # its weights. The setter stores the folder in this library's own instance (one per file:
+        # the dynamic loader shares a file loaded twice, hence the check). Libraries built before the
+        # setter existed get the variable only around each call (_weights_env), then restored.
+        st = os.stat(self.path)
+        key = (st.st_dev, st.st_ino)
+        if _weights_of.setdefault(key, self.weights_dir) != self.weights_dir:
+            raise BundleError(
+                f"{self.path} is already loaded in this process with the weights of "
+                f"{_weights_of[key] or 'its project'}, not {self.weights_dir or 'its project'}: the network "
+                "keeps the weights it read first (give each bundle its own copy of the library)"
+            )
+        self._env_weights = False
+        if self.weights_dir is not None:
+            setter = getattr(self._lib, f"{project}_axi_sim_set_weights_dir", None)
+            if setter is None:
+                self._env_weights = True
+            else:
+                setter.argtypes, setter.restype = [ctypes.c_char_p], None
+                setter(os.fsencode(self.weights_dir))
         u64p = np.ctypeslib.ndpointer(np.uint64, flags="C_CONTIGUOUS")
         self._run.argtypes = [u64p, ctypes.c_size_t, u64p, ctypes.c_size_t, ctypes.c_uint]
         self._run.restype = ctypes.c_int
@@ -34,7 +89,8 @@ class SimLibrary:
     def run(self, in_words: np.ndarray, n_samples: int) -> np.ndarray:
         in_words = np.ascontiguousarray(in_words, dtype=np.uint64)
         out = np.zeros(n_samples * self.out_words, dtype=np.uint64)
-        n = self._run(in_words, in_words.size, out, out.size, n_samples)
+        with self._weights_env():
+            n = self._run(in_words, in_words.size, out, out.size, n_samples)
         if n < 0:
             reasons = {
                 -1: "too few input words",
@@ -44,6 +100,10 @@ class SimLibrary:
             }
             raise FlowError(f"{self.path.name}: C simulation failed ({reasons.get(n, n)})")
         return out[:n]
+
+    def _weights_env(self):
+        """$EIE_WEIGHTS_DIR around a call, for libraries without the setter (their weights load lazily)."""
+        return env_var(WEIGHTS_ENV, self.weights_dir) if self._env_weights else contextlib.nullcontext()
 
 
 def check_layout(meta, lib: SimLibrary) -> None:
