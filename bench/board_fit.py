@@ -126,17 +126,19 @@ def fit_row(board, design, make):
 
 
 def mnist_inputs(n=100) -> tuple[np.ndarray, str]:
-    """The first n MNIST test images in [0, 1] (only their zero pattern matters), or a stand-in."""
-    import gzip
+    """The first n MNIST test images in [0, 1] (only their zero pattern matters), or a stand-in.
 
-    path = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"
-    if path.is_file():
-        with gzip.open(path) as fh:
-            data = np.frombuffer(fh.read(), dtype=np.uint8, offset=16)
-        return data[: n * 784].reshape(n, 784) / 255.0, f"first {n} MNIST test images"
+    The folder is flow.data.find_mnist_dir's: FLOW_DATA_DIR, else ../shared/data/mnist.
+    """
+    from flow.data import find_mnist_dir, read_mnist
+
+    folder = find_mnist_dir()
+    if folder is not None:
+        data = read_mnist(folder, "x_test")
+        return data[:n].reshape(n, 784) / 255.0, f"first {n} MNIST test images"
     rng = np.random.default_rng(2)
     x = np.where(rng.random((n, 784)) < 0.19, rng.random((n, 784)), 0.0)
-    return x, f"{n} random inputs with 19 % non-zero pixels (MNIST not found at {path})"
+    return x, f"{n} random inputs with 19 % non-zero pixels (MNIST idx files not found: set FLOW_DATA_DIR)"
 
 
 def lenet_layers(n_pe, seed=1):

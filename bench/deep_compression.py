@@ -299,10 +299,8 @@ def main(argv=None) -> int:
     os.environ.setdefault("TQDM_DISABLE", "1")  # qkeras.codebook wraps its loop in tqdm
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_dir = os.environ.get("FLOW_DATA_DIR") or str(HERE.parents[1] / "shared" / "data" / "mnist")
     p.add_argument(
         "--data-dir",
-        default=default_dir,
         help="MNIST idx folder (default: FLOW_DATA_DIR or ../shared/data/mnist)",
     )
     p.add_argument("--quick", action="store_true", help="6000 training samples, a few epochs (a smoke test)")
@@ -316,7 +314,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     for table, given in ((SPARSITY, args.sparsity), (BITS, args.bits), (INDEX_BITS, args.index_bits)):
         table.update(given or {})
-    run(args.data_dir, args.quick, args.out, args.finetune_epochs)
+    from flow.data import find_mnist_dir
+
+    data_dir = find_mnist_dir(args.data_dir)
+    if data_dir is None:
+        where = args.data_dir or "FLOW_DATA_DIR or ../shared/data/mnist"
+        p.error(f"MNIST idx files not found in {where}: pass --data-dir or set FLOW_DATA_DIR")
+    run(str(data_dir), args.quick, args.out, args.finetune_epochs)
     return 0
 
 

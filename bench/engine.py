@@ -45,16 +45,19 @@ BROADCASTS = (1, 2, 4, 8)
 
 
 def mnist_test(n: int):
-    from flow.data import DataConfig, load_dataset
+    """n MNIST test images from flow.data.find_mnist_dir's folder (FLOW_DATA_DIR, else
+    ../shared/data/mnist), else noise with MNIST's ~19 % non-zero pixels."""
+    from flow.data import DataConfig, find_mnist_dir, load_dataset
 
-    errors = []
-    for candidate in (None, str(ROOT.parent / "shared" / "data" / "mnist")):
+    folder = find_mnist_dir()
+    if folder is None:
+        print("MNIST idx files not found (set FLOW_DATA_DIR), using noise inputs")
+    else:
         try:
-            ds = load_dataset(DataConfig(name="mnist", data_dir=candidate, test_subset=n))
+            ds = load_dataset(DataConfig(name="mnist", data_dir=str(folder), test_subset=n))
             return ds.x_test[:n].reshape(n, -1), "mnist"
-        except Exception as exc:  # noqa: BLE001 - any missing/unreadable dataset falls back to noise
-            errors.append(f"{candidate or 'FLOW_DATA_DIR'}: {exc}")
-    print("MNIST not found, using noise inputs:", "; ".join(errors))
+        except Exception as exc:  # noqa: BLE001 - an unreadable dataset falls back to noise
+            print(f"MNIST in {folder} unreadable, using noise inputs: {exc}")
     rng = np.random.default_rng(0)
     x = rng.random((n, 784)) * (rng.random((n, 784)) < 0.19)
     return x, "noise (19 % non-zero)"

@@ -147,9 +147,13 @@ def main(argv=None) -> int:
                     "examples/lenet300_mnist_p64.yaml); only the total cycles depend on it")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "load_balance.json")
     args = ap.parse_args(argv)
-    data_dir = args.data_dir or os.environ.get("FLOW_DATA_DIR") or str(ROOT.parent / "shared" / "data" / "mnist")
-    if not Path(data_dir).is_dir():
-        ap.error(f"MNIST folder {data_dir} not found: pass --data-dir or set FLOW_DATA_DIR")
+    from flow.data import find_mnist_dir
+
+    found = find_mnist_dir(args.data_dir)
+    if found is None:
+        where = args.data_dir or "FLOW_DATA_DIR or ../shared/data/mnist"
+        ap.error(f"MNIST idx files not found in {where}: pass --data-dir or set FLOW_DATA_DIR")
+    data_dir = str(found)
     os.environ["FLOW_DATA_DIR"] = data_dir  # the test images below come from the same folder
     args.baseline = args.baseline or args.work / "magnitude"
     args.balanced = args.balanced or args.work / "balanced"

@@ -105,19 +105,57 @@ def mnist_dir(cfg: DataConfig) -> Path:
     )
 
 
+#: the MNIST folder used when neither an explicit folder nor $FLOW_DATA_DIR gives one: beside the repo
+SHARED_MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+
+
+def _mnist_file(folder: Path, key: str) -> Path | None:
+    stem = MNIST_FILES[key]
+    for cand in (folder / f"{stem}.gz", folder / stem):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def holds_mnist(folder) -> bool:
+    """True when `folder` holds the four MNIST idx files (each gzipped or not)."""
+    return all(_mnist_file(Path(folder), key) is not None for key in MNIST_FILES)
+
+
+def find_mnist_dir(explicit=None) -> Path | None:
+    """The MNIST idx folder for benchmarks and tests, or None when there is none.
+
+    Precedence: `explicit` (e.g. a script's --data-dir) when given, and then only it (no
+    fall-back: a wrong explicit folder gives None); else $FLOW_DATA_DIR; else
+    `<repo>/../shared/data/mnist`. Only a folder that holds the four idx files is returned, so a
+    $FLOW_DATA_DIR without them falls through to the shared folder.
+    `flow compress/csim --data-dir` do not use this: they take --data-dir or $FLOW_DATA_DIR only
+    (`mnist_dir`), and name the missing file.
+    """
+    if explicit:
+        return Path(explicit) if holds_mnist(explicit) else None
+    env = os.environ.get("FLOW_DATA_DIR")
+    for cand in ([Path(env)] if env else []) + [SHARED_MNIST_DIR]:
+        if holds_mnist(cand):
+            return cand
+    return None
+
+
+def read_mnist(folder, key: str) -> np.ndarray:
+    """One MNIST idx file as uint8 (key: x_train, y_train, x_test or y_test; .gz or not)."""
+    folder = Path(folder)
+    path = _mnist_file(folder, key)
+    if path is None:
+        raise DataError(
+            f"MNIST file {MNIST_FILES[key]}[.gz] not found in {folder}; download the four idx files there "
+            "or point --data-dir / FLOW_DATA_DIR at the folder that holds them"
+        )
+    return _read_idx(path)
+
+
 def _load_mnist(cfg: DataConfig) -> dict[str, np.ndarray]:
     folder = mnist_dir(cfg)
-    out = {}
-    for key, stem in MNIST_FILES.items():
-        for cand in (folder / f"{stem}.gz", folder / stem):
-            if cand.is_file():
-                out[key] = _read_idx(cand)
-                break
-        else:
-            raise DataError(
-                f"MNIST file {stem}[.gz] not found in {folder}; download the four idx files there "
-                "or point --data-dir / FLOW_DATA_DIR at the folder that holds them"
-            )
+    out = {key: read_mnist(folder, key) for key in MNIST_FILES}
     n = {k: len(v) for k, v in out.items()}
     if n["x_train"] != n["y_train"] or n["x_test"] != n["y_test"]:
         raise DataError(f"MNIST in {folder}: image and label counts differ {n}")

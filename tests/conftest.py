@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from flow.data import find_mnist_dir
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 def mnist_dir() -> Path | None:
-    """The MNIST idx folder: FLOW_DATA_DIR, else ../shared/data/mnist beside the repo."""
-    env = os.environ.get("FLOW_DATA_DIR")
-    candidates = [Path(env)] if env else []
-    candidates.append(REPO.parent / "shared" / "data" / "mnist")
-    for c in candidates:
-        if (c / "train-images-idx3-ubyte.gz").exists() or (c / "train-images-idx3-ubyte").exists():
-            return c
-    return None
+    """The MNIST idx folder: FLOW_DATA_DIR, else ../shared/data/mnist beside the repo (flow.data)."""
+    return find_mnist_dir()
 
 
 def pytest_collection_modifyitems(config, items):

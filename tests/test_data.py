@@ -8,7 +8,8 @@ import struct
 import numpy as np
 import pytest
 
-from flow.data import DataConfig, load_dataset
+from flow import data as flow_data
+from flow.data import DataConfig, find_mnist_dir, load_dataset, read_mnist
 from flow.errors import DataError
 
 
@@ -58,6 +59,29 @@ def test_mnist_missing_names_folder_and_fix(tmp_path, monkeypatch):
     monkeypatch.delenv("FLOW_DATA_DIR", raising=False)
     with pytest.raises(DataError, match="FLOW_DATA_DIR"):
         load_dataset(DataConfig(name="mnist"))
+
+
+def test_find_mnist_dir_precedence(tmp_path, monkeypatch):
+    explicit, env, shared, partial = (tmp_path / d for d in ("explicit", "env", "shared", "partial"))
+    for folder in (explicit, env, shared, partial):
+        folder.mkdir()
+    for folder in (explicit, env, shared):
+        _fake_mnist(folder, gz=folder is not env)
+    (partial / "train-images-idx3-ubyte").write_bytes(b"")  # not the four files: not an MNIST folder
+    monkeypatch.setattr(flow_data, "SHARED_MNIST_DIR", shared)
+    monkeypatch.setenv("FLOW_DATA_DIR", str(env))
+    assert find_mnist_dir(explicit) == explicit  # an explicit folder first
+    assert find_mnist_dir(str(partial)) is None  # and only it: no fall-back behind a wrong --data-dir
+    assert find_mnist_dir() == env  # then $FLOW_DATA_DIR (plain idx files count too)
+    monkeypatch.setenv("FLOW_DATA_DIR", str(partial))
+    assert find_mnist_dir() == shared  # a FLOW_DATA_DIR without the files falls through to ../shared
+    monkeypatch.delenv("FLOW_DATA_DIR")
+    assert find_mnist_dir() == shared
+    monkeypatch.setattr(flow_data, "SHARED_MNIST_DIR", tmp_path / "absent")
+    assert find_mnist_dir() is None
+    assert read_mnist(explicit, "x_test").shape == (10, 28, 28)
+    with pytest.raises(DataError, match=rf"t10k-images-idx3-ubyte.*{partial}"):
+        read_mnist(partial, "x_test")
 
 
 def test_truncated_idx_refused(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flow.eie.fixed import FixedType
+from flow.eie.fixed import FixedType, integer_bits
 from flow.errors import UsageError
 
 # (source width, source frac, source signed, destination type): frac up/down, all modes, wide accumulators
@@ -116,3 +116,19 @@ def test_cast_matches_ap_fixed(apfixed_exe, data):
     got = _run(apfixed_exe, queries)
     for q, e, g in zip(queries, expected, got):
         assert e == g, f"{q}: python {e} ap_fixed {g} ({CASES[q[1]][3].cpp})"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), np.float32("nan")])
+def test_integer_bits_refuses_nan_and_inf(bad):
+    with pytest.raises(UsageError, match=r"max \|x\| = .*(nan|inf).*NaN/Inf"):
+        integer_bits(bad)
+
+
+def test_integer_bits_one_definition():
+    from flow.compress import quantize
+    from flow.hls import convert
+
+    assert quantize.integer_bits is integer_bits and convert.integer_bits is integer_bits
+    assert [integer_bits(m) for m in (-1.0, 0.0, 0.99, 1.0, 3.9, 4.0)] == [1, 1, 1, 2, 3, 4]
+    assert integer_bits(3.9, signed=False) == 2 and integer_bits(3.9, margin=2) == 5
+    assert convert.profiled_type(3.9).integer == 3

@@ -6,13 +6,12 @@ compile time, time per sample and the modelled load efficiency. Prints the numbe
 
 from __future__ import annotations
 
-import gzip
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from flow.data import find_mnist_dir, read_mnist
 from flow.eie import FixedType
 from flow.eie.layer import random_layer
 from flow.eie.perf import layer_cycles
@@ -41,11 +40,13 @@ def lenet(n_pe: int, fifo_depth: int = 8, seed: int = 0, broadcast: int = 4):
 
 
 def inputs(n: int) -> np.ndarray:
-    """MNIST test digits in [0, 1] when ../shared/data/mnist is there (~19 % non-zero), else a stand-in."""
-    path = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"
-    if path.exists():
-        with gzip.open(path) as f:
-            x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)[:n] / 255.0
+    """MNIST test digits in [0, 1] when the idx files are found (~19 % non-zero), else a stand-in.
+
+    The folder is flow.data.find_mnist_dir's: FLOW_DATA_DIR, else ../shared/data/mnist.
+    """
+    folder = find_mnist_dir()
+    if folder is not None:
+        x = read_mnist(folder, "x_test").reshape(-1, 784)[:n] / 255.0
     else:
         rng = np.random.default_rng(0)
         x = np.where(rng.random((n, 784)) < 0.19, rng.random((n, 784)), 0.0)

@@ -16,11 +16,11 @@ ReLU outputs of the same signed type, quantized_relu(W - 1, I - 1).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from flow.eie.fixed import integer_bits
 from flow.models import WEIGHT_LAYERS
 
 
@@ -34,14 +34,6 @@ def fixed_type(
         "rounding": rounding,
         "saturation": saturation,
     }
-
-
-def integer_bits(max_abs: float, margin: int = 0, signed: bool = True) -> int:
-    """Smallest integer bits (sign included) with 2**(I-1) > max_abs, plus margin; at least 1."""
-    if not np.isfinite(max_abs):
-        raise ValueError(f"cannot size a fixed-point type for max |x| = {max_abs}")
-    need = math.floor(math.log2(max_abs)) + 1 if max_abs > 0 else 0
-    return max(1, need + (1 if signed else 0)) + margin
 
 
 def quantize_values(x: np.ndarray, t: dict) -> np.ndarray:

@@ -8,6 +8,7 @@ the real ap_fixed headers in tests/test_eie_fixed.py.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,24 @@ ROUNDING = ("TRN", "RND")
 SATURATION = ("WRAP", "SAT")
 #: raw values live in int64; one bit of headroom is kept for rounding and shifts
 MAX_WIDTH = 62
+
+
+def integer_bits(max_abs: float, margin: int = 0, signed: bool = True) -> int:
+    """Smallest integer bits (sign bit included when signed) with max_abs < 2**(I-1), plus margin.
+
+    At least 1 before the margin; max_abs <= 0 needs no magnitude bits. NaN or Inf cannot be
+    sized: UsageError naming the value (the weights or activations it came from are not finite).
+    One definition for flow.compress.quantize (types recorded by `flow compress`) and
+    flow.hls.convert (types profiled on a Keras model).
+    """
+    max_abs = float(max_abs)
+    if not math.isfinite(max_abs):
+        raise UsageError(
+            f"cannot size a fixed-point type for max |x| = {max_abs}: the values are NaN/Inf; "
+            "check the model weights and the calibration data"
+        )
+    need = math.floor(math.log2(max_abs)) + 1 if max_abs > 0 else 0
+    return max(1, need + (1 if signed else 0)) + margin
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from flow.eie.fixed import FixedType
+from flow.eie.fixed import FixedType, integer_bits
 from flow.errors import UsageError
 from flow.hls.config import HLSConfig
 from flow.hls.types import to_config_string
@@ -163,12 +162,6 @@ def build_twin(model, items):
 
 
 # -- fixed-point types ------------------------------------------------------------------------------
-def integer_bits(max_abs: float) -> int:
-    """Integer bits, sign included, so that max_abs < 2**(I-1); at least 1."""
-    need = math.floor(math.log2(max_abs)) + 1 if max_abs > 0 else 0
-    return max(1, need + 1)
-
-
 def profiled_type(max_abs: float, width: int = PROFILE_WIDTH, min_integer: int = 1) -> FixedType:
     integer = min(width, max(integer_bits(float(max_abs)), min_integer))
     return FixedType(width, integer, True, "RND", "SAT")
