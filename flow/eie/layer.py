@@ -24,6 +24,11 @@ DEFAULT_DETECT_WIDTH = 4
 MAX_DETECT_WIDTH = 64
 
 
+def _int_in(value, lo: int, hi: int) -> bool:
+    """An integer (not a bool) in lo..hi: the knobs come from YAML and hls4ml dicts."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and lo <= value <= hi
+
+
 @dataclass(eq=False)
 class EIELayer:
     """y = act(W x + b) on ``n_pe`` PEs; W = kernel.T is stored in the EIE format (see encode.py)."""
@@ -94,31 +99,18 @@ class EIELayer:
             raise UsageError(f"layer {name!r}: n_pe={n_pe!r}; set EIE n_pe to at least 1")
         if not isinstance(fifo_depth, (int, np.integer)) or fifo_depth < 1:
             raise UsageError(f"layer {name!r}: fifo_depth={fifo_depth!r}; set EIE fifo_depth to at least 1")
-        if (
-            not isinstance(broadcast, (int, np.integer))
-            or isinstance(broadcast, bool)
-            or not 1 <= broadcast <= MAX_BROADCAST
-        ):
+        if not _int_in(broadcast, 1, MAX_BROADCAST):
             raise UsageError(
                 f"layer {name!r}: broadcast={broadcast!r}; set EIE broadcast (non-zero activations "
                 f"broadcast per cycle) to an integer 1..{MAX_BROADCAST} (1 = original EIE, default "
                 f"{DEFAULT_BROADCAST})"
             )
-        if (
-            not isinstance(col_groups, (int, np.integer))
-            or isinstance(col_groups, bool)
-            or col_groups < 1
-            or n_pe % col_groups
-        ):
+        if not _int_in(col_groups, 1, n_pe) or n_pe % col_groups:
             raise UsageError(
                 f"layer {name!r}: col_groups={col_groups!r} with n_pe={n_pe}; set EIE col_groups to a "
                 "divisor of n_pe (1 = EIE's row interleaving)"
             )
-        if (
-            not isinstance(detect_width, (int, np.integer))
-            or isinstance(detect_width, bool)
-            or not 1 <= detect_width <= MAX_DETECT_WIDTH
-        ):
+        if not _int_in(detect_width, 1, MAX_DETECT_WIDTH):
             raise UsageError(
                 f"layer {name!r}: detect_width={detect_width!r}; set EIE detect_width (inputs the "
                 f"non-zero detector scans per cycle) to an integer 1..{MAX_DETECT_WIDTH} (default "
