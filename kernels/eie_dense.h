@@ -64,6 +64,7 @@
 
 #include "ap_fixed.h"
 #include "ap_int.h"
+#include "eie_support.h"
 
 #define EIE_PRAGMA_SUB(x) _Pragma(#x)
 #define EIE_PRAGMA(x) EIE_PRAGMA_SUB(x)
@@ -71,12 +72,6 @@
 // ROM implementation of codes, indices and pointers: bram or lutram (set before including).
 #ifndef EIE_ROM_IMPL
 #define EIE_ROM_IMPL bram
-#endif
-
-// Synthesis uses exact-width ap_int arithmetic; csim uses native integers holding the same values.
-// Define EIE_HLS_TYPES to run the synthesis arithmetic in csim (tests/test_kernel_csim.py does).
-#if defined(__SYNTHESIS__) && !defined(EIE_HLS_TYPES)
-#define EIE_HLS_TYPES
 #endif
 
 namespace eie {
@@ -108,45 +103,6 @@ struct dense_config {
   typedef ap_int<16> bias_t;   // raw bits of the bias
   typedef ap_fixed<32, 12> accum_t;  // accumulator fixed type (frac = input frac + weight frac), <= 62 bits
 };
-
-#ifndef __SYNTHESIS__
-// C simulation only: cycles of the last PE-array run (compared with flow/eie/perf.py in the tests).
-inline unsigned long long& cycle_counter() {
-  static unsigned long long cycles = 0;
-  return cycles;
-}
-// C simulation only: iterations of init_acc, detect and gather in the last run (one cycle each at
-// II=1; flow/eie/perf.py overhead_cycles = n_local + ceil(n_in / detect_width) + n_local).
-inline unsigned long long& overhead_counter() {
-  static unsigned long long cycles = 0;
-  return cycles;
-}
-#define EIE_COUNT_OVERHEAD() (overhead_counter()++)
-#else
-#define EIE_COUNT_OVERHEAD() ((void)0)
-#endif
-
-// Raw two's complement integer of an ap_fixed / ap_ufixed value (sign- or zero-extended).
-template <class T>
-inline long long raw_bits(const T& x) {
-#ifdef EIE_HLS_TYPES
-  ap_int<T::width> s = x.range(T::width - 1, 0);
-  ap_uint<T::width> u = x.range(T::width - 1, 0);
-  return x < 0 ? (long long)s.to_int64() : (long long)u.to_int64();
-#else
-  return (long long)x.V.to_int64();  // csim: ap_private keeps the raw value extended to 64 bits
-#endif
-}
-
-// Set the raw bits of an ap_fixed value (the value must fit: accum_t never overflows).
-template <class T>
-inline void set_raw_bits(T& x, long long raw) {
-#ifdef EIE_HLS_TYPES
-  x.range(T::width - 1, 0) = ap_int<T::width>(raw);
-#else
-  x.V = raw;
-#endif
-}
 
 template <class data_T, class res_T, typename CONFIG_T>
 void dense(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
