@@ -132,7 +132,9 @@ def compress(
 
     search = None
     if c.target is not None:
-        from flow.compress.search import search_settings
+        from flow.compress.search import check_target_against_dense, search_settings
+
+        check_target_against_dense(c, 1 - val_acc["dense"])
 
         t0 = time.perf_counter()
         search = search_settings(model, x, y, val, c, cfg, progress=progress)
@@ -226,6 +228,9 @@ def compress(
         methods={n: c.method_of(n) for n in layers},
     )
     if search is not None:
+        from flow.compress.search import finish
+
+        finish(search, rep)
         rep["search"] = search
     if progress:
         report.print_table(rep)
@@ -236,6 +241,10 @@ def compress(
         if c.plots:
             after = {n: qmodel.get_layer(n).get_weights()[0] for n in layers}
             plots.write_plots(tmp / "plots", before, after, codebooks, masks)
+            if search is not None:
+                from flow.compress.search import tradeoff_plot
+
+                tradeoff_plot(search, tmp / "plots" / "tradeoff.png")
     cm.path = out_dir
     return cm
 
