@@ -59,13 +59,19 @@ def test_config_method_keys():
         CompressConfig(layer_method={"nope": "ternary"}).check_layers(["fc1"])
 
 
-def test_ternary_layers_train_end_to_end(tmp_path):
+@pytest.fixture(scope="module")
+def ternary_digits(tmp_path_factory):
     cfg = FlowConfig()
     c = cfg.compress
     c.epochs, c.prune_steps, c.prune_epochs, c.finetune_epochs = 8, 1, 2, 3
     c.sparsity, c.plots = 0.5, False
     c.layer_method = {"fc1": "ternary", "fc2": "ternary"}
-    cm = compress(cfg, tmp_path / "o", progress=False)
+    out = tmp_path_factory.mktemp("t") / "digits"
+    return compress(cfg, out, progress=False), out
+
+
+def test_ternary_layers_train_end_to_end(ternary_digits):
+    cm, _ = ternary_digits
     for name in ("fc1", "fc2"):
         layer = cm.layers[name]
         assert layer.code_bits == 2 and len(layer.codebook) == 4
@@ -78,3 +84,23 @@ def test_ternary_layers_train_end_to_end(tmp_path):
     rep = cm.report
     assert [d["method"] for d in rep["layers"]] == ["ternary", "ternary", "kmeans"]
     assert rep["accuracy"]["quantized"] > 0.6  # a 64-32 MLP, 8 epochs, two ternary layers
+
+
+@pytest.mark.csim
+def test_ternary_layers_build_on_the_eie_engine_bit_exact(ternary_digits, tmp_path):
+    """2-bit ternary codebooks go through hls4ml's EIE backend; csim equals the numpy reference."""
+    pytest.importorskip("hls4ml")
+    from flow.compress.io import load_compressed
+    from flow.data import load_dataset
+    from flow.hls import csim
+    from flow.hls.config import HLSConfig
+    from flow.hls.convert import convert
+
+    _, folder = ternary_digits
+    cm = load_compressed(folder)
+    ds = load_dataset()
+    hm = convert(cm, HLSConfig(n_pe=4, fifo_depth=2, project_name="ternary_eie"), tmp_path / "hls", ds.x_train[:300])
+    csim.compile_model(hm)
+    res = csim.check_agreement(hm, cm.model, ds.x_test[:200], hm.eie_layers)
+    assert res["reference_checked"] is True and res["bit_mismatches"] == 0
+    assert [lyr.code_bits for lyr in hm.eie_layers][:2] == [2, 2]

@@ -78,7 +78,10 @@ class CompressConfig:
     dsd_sparsity: float = 0.5
     #: epochs of each DSD phase (sparse, then dense again)
     dsd_epochs: int = 4
-    #: automatic per-layer settings (see TargetConfig); None: the settings below as given
+    #: automatic per-layer settings searched on the validation split, overriding layer_sparsity,
+    #: layer_bits, layer_index_bits: {max_error_increase: pp over dense | max_error: % | storage_bytes:
+    #: B; huffman: true; bits: [3, 4, 5]; levels: [pp ...]; epochs: 1} (flow/compress/search.py);
+    #: None: the settings below as given
     target: TargetConfig | None = None
     #: default fraction of each layer's weights pruned (0.9 keeps 10 %)
     sparsity: float = 0.6

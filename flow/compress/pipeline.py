@@ -39,6 +39,13 @@ class _Snapshots:
     def take(self, stage: str, model) -> None:
         self.weights[stage] = [w.copy() for w in model.get_weights()]
 
+    def model(self, model, stage: str):
+        import tensorflow as tf
+
+        out = tf.keras.models.clone_model(model)
+        out.set_weights(self.weights[stage])
+        return out
+
     def test_accuracy(self, model, x, y) -> dict[str, float]:
         import tensorflow as tf
 
@@ -58,6 +65,7 @@ def compress(
     model=None,
     force: bool = False,
     dataset: Dataset | None = None,
+    save_dense: bool = False,
 ) -> CompressedModel:
     """Run the whole pipeline with `cfg` (a FlowConfig) and write the compressed-model folder `out_dir`.
 
@@ -65,7 +73,9 @@ def compress(
       caller's model is untouched); it is still trained for `cfg.compress.epochs`, so pass 0 for a
       trained model. dataset: an already loaded Dataset instead of `load_dataset(cfg.data)`.
     force: replace an existing `out_dir` (atomically); without it an existing folder is refused
-      before any training. Returns the CompressedModel (QKeras model, per-layer records, report).
+      before any training. save_dense: also write the trained dense model (after DSD, if on) as
+      `dense.keras` into the folder (benchmarks compare other routes on it).
+      Returns the CompressedModel (QKeras model, per-layer records, report).
     """
     import tensorflow as tf
 
@@ -238,6 +248,8 @@ def compress(
     with io.atomic_folder(out_dir, force) as tmp:
         io.save_compressed(cm, tmp)
         (tmp / "config.yaml").write_text(dump_config(cfg))
+        if save_dense:
+            snaps.model(model, "dense").save(tmp / "dense.keras")
         if c.plots:
             after = {n: qmodel.get_layer(n).get_weights()[0] for n in layers}
             plots.write_plots(tmp / "plots", before, after, codebooks, masks)
