@@ -108,3 +108,11 @@ def test_dsd_option_records_both_dense_models(tmp_path):
     assert {"dense_before_dsd", "dense"} <= set(rep["validation_accuracy"]) & set(rep["accuracy"])
     assert set(rep["history"]["dsd"]) == {"sparse", "redense"}
     assert rep["seconds"]["dsd"] > 0
+
+
+def test_same_seed_same_numbers(tmp_path):
+    """Two runs with the same seed give identical reports (the benchmark relies on it)."""
+    a = compress(quick_cfg(prune_epochs=1, finetune_epochs=1), tmp_path / "a", progress=False).report
+    b = compress(quick_cfg(prune_epochs=1, finetune_epochs=1), tmp_path / "b", progress=False).report
+    assert a["accuracy"] == b["accuracy"] and a["validation_accuracy"] == b["validation_accuracy"]
+    assert a["total"] == b["total"]
