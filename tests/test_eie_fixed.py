@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flow.eie.fixed import FixedType, integer_bits
+from flow.fixed import FixedType, integer_bits
 from flow.errors import UsageError
 
 # (source width, source frac, source signed, destination type): frac up/down, all modes, wide accumulators

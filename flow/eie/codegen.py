@@ -17,7 +17,7 @@ from string import Template
 
 import numpy as np
 
-from flow.eie.fixed import FixedType
+from flow.fixed import FixedType
 from flow.eie.layer import DEFAULT_DETECT_WIDTH
 from flow.errors import UsageError
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flow.eie.encode import Encoding, decode_codes, encode
-from flow.eie.fixed import MAX_WIDTH, FixedType
+from flow.fixed import MAX_WIDTH, FixedType
 from flow.errors import UsageError
 
 ACTIVATIONS = ("relu", "linear")

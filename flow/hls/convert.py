@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flow.eie.fixed import FixedType, integer_bits
+from flow.fixed import FixedType, integer_bits
 from flow.errors import UsageError
 from flow.hls.config import HLSConfig
 from flow.hls.types import to_config_string

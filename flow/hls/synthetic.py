@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flow.eie.fixed import FixedType
+from flow.fixed import FixedType
 
 #: Deep Compression (Han et al. 2016), Table 2: weights kept per layer of LeNet-300-100
 LENET300_DENSITY = (0.08, 0.09, 0.26)

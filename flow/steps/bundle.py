@@ -13,7 +13,7 @@ from flow.steps.common import BUNDLE, HLS, board, expected_raw, hls_model, io_ty
 MAX_VECTORS = 1000
 
 #: the runtime's import closure: what a board needs besides numpy and pynq
-DRIVER_FILES = ("__init__.py", "errors.py", "runtime", "commands/__init__.py", "commands/run.py")
+DRIVER_FILES = ("__init__.py", "errors.py", "fixed.py", "runtime", "commands/__init__.py", "commands/run.py")
 
 
 #: makes bundle/driver pip-installable on a board without network (the PYNQ image has setuptools)
