@@ -68,7 +68,7 @@ int main() {
 
 @pytest.fixture(scope="module")
 def apfixed_exe():
-    from flow.eie.layer_csim import compile_cached
+    from flow.eie.csim import compile_cached
 
     return compile_cached({"fixed_check.cpp": _cpp_program()}, shared=False, tag="fixedcheck")
 

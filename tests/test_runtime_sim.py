@@ -86,7 +86,7 @@ def tiny(request):
     """(project_dir, sim library, hls4ml csim) of the cached tiny project."""
     import hls4ml  # noqa: F401  (only to key the cache on its version)
 
-    from flow.hls.axi_top import build_sim_library, write_axi_top
+    from flow.board.axi_top import build_sim_library, write_axi_top
 
     key = hashlib.sha256(
         json.dumps(

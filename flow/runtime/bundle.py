@@ -254,7 +254,7 @@ def write_bundle(
         src = Path(sim_library)
         if not src.is_file():
             raise BundleError(
-                f"simulation library {src} not found (build it with flow.hls.axi_top.build_sim_library)"
+                f"simulation library {src} not found (build it with flow.board.axi_top.build_sim_library)"
             )
         (out / "sim").mkdir(exist_ok=True)
         shutil.copyfile(src, out / "sim" / src.name)

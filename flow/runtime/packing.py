@@ -4,7 +4,7 @@ A sample of n values, each the `bits`-bit two's complement raw integer of a fixe
 is packed little-endian: value k of the sample sits at bits [j*bits, (j+1)*bits) of word
 k // values_per_word, j = k % values_per_word, values_per_word = stream_bits // bits. A sample
 is padded to whole words with zero bits, so samples start on word boundaries (docs/internals.md,
-"Board I/O"). The kernel side of this contract is kernels/eie_axi_top.h.
+"Board I/O"). The kernel side of this contract is kernels/hls/eie_axi_top.h.
 
 Fixed types are the FixedType dicts of docs/internals.md; their rounding and overflow rules are
 flow.fixed's (the one implementation, shipped to the board with this package).
