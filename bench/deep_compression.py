@@ -65,11 +65,9 @@ log = logging.getLogger("bench")
 
 def load(config: str, data_dir: str, quick: bool):
     """The shipped example config as `flow compress --config ... --data-dir ...` reads it."""
-    from flow.config import load_config
-    from flow.data import set_data_dir
+    from flow.cli.options import load_config_with
 
-    cfg = load_config(EXAMPLES / config)
-    set_data_dir(cfg.data, data_dir)
+    cfg = load_config_with(argparse.Namespace(data_dir=Path(data_dir)), EXAMPLES / config)
     if quick:
         cfg.data.train_subset, cfg.data.test_subset, cfg.data.validation = 6000, 2000, 1000
         c = cfg.compress
@@ -312,7 +310,7 @@ def main(argv=None) -> int:
     bad = sorted(set(parts) - set(PARTS))
     if bad:
         p.error(f"--only: unknown part(s) {bad}; use {PARTS}")
-    from flow.data import find_mnist_dir
+    from flow.testing import find_mnist_dir
 
     data_dir = find_mnist_dir(args.data_dir)
     if data_dir is None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from flow.compress import pipeline
-from flow.compress.config import TargetConfig
+from flow.config.compress import TargetConfig
 from flow.compress.pipeline import compress
 from flow.compress.search import SPARSITIES, best_index_bits, choose, sparsity_at, _storage_bits
 from flow.config import FlowConfig

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flow.compress.config import CompressConfig
+from flow.config.compress import CompressConfig
 from flow.compress.pipeline import compress
 from flow.compress.ternary import NEG, POS, Ternary
 from flow.config import FlowConfig
@@ -93,7 +93,7 @@ def test_ternary_layers_build_on_the_eie_engine_bit_exact(ternary_digits, tmp_pa
     from flow.compress.io import load_compressed
     from flow.data import load_dataset
     from flow.hls import csim
-    from flow.hls.config import HLSConfig
+    from flow.config.hls import HLSConfig
     from flow.hls.convert import convert
 
     _, folder = ternary_digits

@@ -9,7 +9,8 @@ from flow.compress import pipeline, train
 from flow.compress.pipeline import compress
 from flow.compress.validation import split, validation_size
 from flow.config import FlowConfig
-from flow.data import DataConfig, load_dataset
+from flow.config import DataConfig
+from flow.data import load_dataset
 from flow.errors import DataError, UsageError
 
 

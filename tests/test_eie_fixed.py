@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flow.eie.fixed import FixedType, integer_bits
+from flow.fixed import FixedType, integer_bits
 from flow.errors import UsageError
 
 # (source width, source frac, source signed, destination type): frac up/down, all modes, wide accumulators
@@ -68,7 +68,7 @@ int main() {
 
 @pytest.fixture(scope="module")
 def apfixed_exe():
-    from flow.eie.layer_csim import compile_cached
+    from flow.eie.csim import compile_cached
 
     return compile_cached({"fixed_check.cpp": _cpp_program()}, shared=False, tag="fixedcheck")
 
