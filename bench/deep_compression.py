@@ -18,9 +18,12 @@ the rest, and crashes when a row has fewer weights than clusters; such a layer f
 codebook for the whole layer (recorded in the JSON).
 
     python bench/deep_compression.py [--data-dir DIR] [--only lenet300,lenet5,ternary,dsd]
-                                     [--quick] [--repeat] [--out bench/results/deep_compression.json]
+                                     [--quick] [--repeat] [--keep DIR [--reuse]]
+                                     [--out bench/results/deep_compression.json]
 
-Parts run with --only are merged into the existing JSON. --repeat runs each flow config twice and
+Parts run with --only are merged into the existing JSON. --keep DIR --reuse reads the report of a
+folder in DIR written by `flow compress` with the same settings instead of compressing again (the
+same numbers: runs are deterministic; see --repeat). --repeat runs each flow config twice and
 records whether the two runs gave identical numbers. --quick: 6,000 training images (1,000 of them
 validation), 2,000 test images, 1-2 epochs per phase (a smoke test; its numbers mean nothing).
 Paper (Han et al., ICLR 2016, Table 1): LeNet-300-100 1.64 % -> 1.58 %, 40x; LeNet-5 0.80 % -> 0.74 %, 39x.
@@ -78,14 +81,43 @@ def load(config: str, data_dir: str, quick: bool):
     return cfg
 
 
-def run_flow(config: str, data_dir: str, quick: bool, out: Path, save_dense: bool = False) -> dict:
-    """One `flow compress` run; the numbers of its report.json."""
+def _same_settings(cfg, folder: Path) -> bool:
+    """True when `folder` was written by `flow compress` with the seed, data, model and compress
+    settings of `cfg` (keys present in both; a key added to the config since then is ignored)."""
+    import yaml
+
+    try:
+        old = yaml.safe_load((folder / "config.yaml").read_text())
+    except OSError:
+        return False
+    new = cfg.to_dict()
+    if old.get("seed") != new["seed"]:
+        return False
+    for section in ("data", "model", "compress"):
+        a, b = old.get(section) or {}, new[section]
+        if any(a[k] != b[k] for k in set(a) & set(b)):
+            return False
+    return True
+
+
+def run_flow(config: str, data_dir: str, quick: bool, out: Path, save_dense: bool = False, reuse: bool = False) -> dict:
+    """One `flow compress` run; the numbers of its report.json. reuse: read the report of an earlier
+    run in `out` instead when it was made with the same settings (and holds dense.keras if needed)."""
     from flow.compress.pipeline import compress
 
     cfg = load(config, data_dir, quick)
     t0 = time.perf_counter()
-    cm = compress(cfg, out, progress=False, force=True, save_dense=save_dense)
-    rep = cm.report
+    reused = (
+        reuse
+        and (out / "report.json").is_file()
+        and (not save_dense or (out / "dense.keras").is_file())
+        and _same_settings(cfg, out)
+    )
+    if reused:
+        rep = json.loads((out / "report.json").read_text())
+        log.info("reusing %s (same settings as examples/%s)", out, config)
+    else:
+        rep = compress(cfg, out, progress=False, force=True, save_dense=save_dense).report
     err, val = rep["error"], rep.get("validation_error") or {}
     return {
         "config": f"examples/{config}",
@@ -111,7 +143,8 @@ def run_flow(config: str, data_dir: str, quick: bool, out: Path, save_dense: boo
         ],
         "selection": rep.get("selection"),
         "search": rep.get("search"),
-        "seconds": {**rep["seconds"], "wall": time.perf_counter() - t0},
+        "seconds": {**rep["seconds"], "wall": sum(rep["seconds"].values()) if reused else time.perf_counter() - t0},
+        "reused": bool(reused),
     }
 
 
@@ -217,11 +250,11 @@ def numbers(r: dict) -> tuple:
     return (r["dense_error"], r["error"], r["validation_error"], r["ratio"], r["huffman_ratio"])
 
 
-def run_part(part: str, data_dir: str, quick: bool, repeat: bool, workdir: Path) -> dict:
+def run_part(part: str, data_dir: str, quick: bool, repeat: bool, workdir: Path, reuse: bool = False) -> dict:
     if part in NETWORKS:
         net = NETWORKS[part]
         folder = workdir / part
-        res = run_flow(net["config"], data_dir, quick, folder, save_dense=True)
+        res = run_flow(net["config"], data_dir, quick, folder, save_dense=True, reuse=reuse)
         res["off_the_shelf"] = off_the_shelf(folder, net["config"], data_dir, quick, res)
         res["paper"], res["goal"] = net["paper"], net["goal"]
         res["goal_met"] = res["error"] <= net["goal"]["error"] and res["huffman_ratio"] >= net["goal"]["huffman_ratio"]
@@ -231,7 +264,7 @@ def run_part(part: str, data_dir: str, quick: bool, repeat: bool, workdir: Path)
         return res
     out = {}
     for label, config in COMPARISONS[part].items():
-        out[label] = run_flow(config, data_dir, quick, workdir / f"{part}_{label.split()[0]}")
+        out[label] = run_flow(config, data_dir, quick, workdir / f"{part}_{label.split()[0]}", reuse=reuse)
         if repeat:
             again = run_flow(config, data_dir, quick, workdir / f"{part}_{label.split()[0]}_again")
             out[label]["repeat_identical"] = numbers(again) == numbers(out[label])
@@ -305,6 +338,11 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", action="store_true", help="run each flow config twice, check identical numbers")
     p.add_argument("--out", type=Path, default=HERE / "results" / "deep_compression.json")
     p.add_argument("--keep", type=Path, help="keep the compressed folders here (default: a temporary folder)")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --keep: read the report of a folder there written by `flow compress` with the same settings",
+    )
     args = p.parse_args(argv)
     parts = [s for s in args.only.split(",") if s]
     bad = sorted(set(parts) - set(PARTS))
@@ -316,11 +354,15 @@ def main(argv=None) -> int:
     if data_dir is None:
         where = args.data_dir or "FLOW_DATA_DIR or ../shared/data/mnist"
         p.error(f"MNIST idx files not found in {where}: pass --data-dir or set FLOW_DATA_DIR")
-    run(str(data_dir), parts, args.quick, args.repeat, args.out, args.keep)
+    if args.reuse and not args.keep:
+        p.error("--reuse needs --keep DIR")
+    run(str(data_dir), parts, args.quick, args.repeat, args.out, args.keep, args.reuse)
     return 0
 
 
-def run(data_dir: str, parts: list[str], quick: bool, repeat: bool, out: Path, keep: Path | None = None) -> dict:
+def run(
+    data_dir: str, parts: list[str], quick: bool, repeat: bool, out: Path, keep: Path | None = None, reuse: bool = False
+) -> dict:
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(int(os.environ.get("TF_NUM_INTRAOP_THREADS", "2")))
@@ -334,7 +376,7 @@ def run(data_dir: str, parts: list[str], quick: bool, repeat: bool, out: Path, k
         for part in parts:
             t0 = time.perf_counter()
             log.info("part %s", part)
-            result[part] = run_part(part, data_dir, quick, repeat, workdir)
+            result[part] = run_part(part, data_dir, quick, repeat, workdir, reuse)
             result.setdefault("seconds", {})[part] = time.perf_counter() - t0
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(result, indent=1))
