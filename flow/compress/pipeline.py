@@ -77,67 +77,19 @@ def compress(
       `dense.keras` into the folder (benchmarks compare other routes on it).
       Returns the CompressedModel (QKeras model, per-layer records, report).
     """
-    import tensorflow as tf
-
     from flow.config import dump_config
 
     out_dir = Path(out_dir)
     io.check_target(out_dir, force)  # refuse before any training
     c = cfg.compress
-    tf.keras.utils.set_random_seed(cfg.seed)
-    ds = dataset or load_dataset(cfg.data)
-    model = build_model(cfg.model, ds.input_shape, ds.n_classes) if model is None else canonical(model)
-    names = [layer.name for layer in weight_layers(model)]
-    if not names:
-        raise ConfigError("the model has no Dense or Conv2D layer to compress")
-    try:
-        c.check_layers(names)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    if ds.y_train.max() >= model.output_shape[-1]:
-        raise DataError(
-            f"labels go up to {ds.y_train.max()} but the model has {model.output_shape[-1]} outputs"
-        )
-    sp = split(ds.x_train, ds.y_train, cfg.data)
+    ds, model, sp = prepare(cfg, model=model, dataset=dataset)
     x, y, val = sp.x_train, sp.y_train, sp.validation
-    if c.target is not None and val is None:
-        raise ConfigError("compress.target searches on the validation split; set data.validation > 0")
-    if c.target is not None:
-        from flow.compress.search import check_target_before_training
-
-        check_target_before_training(c, model, x.shape[1:])
-    common = {"batch_size": c.batch_size, "validation": val, "progress": progress, "seed": cfg.seed}
-    val_acc, secs, hist = {}, {}, {}
     snaps = _Snapshots()
 
     def on_val(m) -> float | None:
         return evaluate(m, *val) if val is not None else None
 
-    t0 = time.perf_counter()
-    hist["dense"] = fit(
-        model,
-        x,
-        y,
-        epochs=c.epochs,
-        lr=c.learning_rate,
-        weight_decay=c.weight_decay,
-        schedule=c.lr_schedule,
-        label="dense training",
-        restore_best=c.best_epoch,
-        **common,
-    )
-    check_finite(model, "dense model")
-    secs["dense"] = time.perf_counter() - t0
-    if c.dsd:
-        from flow.compress.dsd import dense_sparse_dense
-
-        val_acc["dense_before_dsd"] = on_val(model)
-        snaps.take("dense_before_dsd", model)
-        t0 = time.perf_counter()
-        hist["dsd"] = dense_sparse_dense(model, x, y, c, validation=val, progress=progress, seed=cfg.seed)
-        secs["dsd"] = time.perf_counter() - t0
-    val_acc["dense"] = on_val(model)
-    snaps.take("dense", model)
+    hist, secs, val_acc = train_dense(cfg, model, sp, progress=progress, snaps=snaps)
     log.info("dense validation accuracy %s", val_acc["dense"])
 
     search = None
@@ -278,3 +230,76 @@ def _selection(c, sp, hist: dict, search) -> dict:
         "chosen_by_config": [] if search is not None else ["per-layer sparsity, code bits and index bits"],
         "test": "evaluated once, after every choice, on snapshots of each stage; used for no choice",
     }
+
+
+def prepare(cfg, *, model=None, dataset: Dataset | None = None):
+    """(dataset, model, validation split) exactly as `compress` starts: seed, data, model, checks.
+
+    Refuses bad input (no weight layer, unknown layer names, labels beyond the outputs, a validation
+    split >= the training set, an impossible compress.target) before any training.
+    """
+    import tensorflow as tf
+
+    c = cfg.compress
+    tf.keras.utils.set_random_seed(cfg.seed)
+    ds = dataset or load_dataset(cfg.data)
+    model = build_model(cfg.model, ds.input_shape, ds.n_classes) if model is None else canonical(model)
+    names = [layer.name for layer in weight_layers(model)]
+    if not names:
+        raise ConfigError("the model has no Dense or Conv2D layer to compress")
+    try:
+        c.check_layers(names)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if ds.y_train.max() >= model.output_shape[-1]:
+        raise DataError(
+            f"labels go up to {ds.y_train.max()} but the model has {model.output_shape[-1]} outputs"
+        )
+    sp = split(ds.x_train, ds.y_train, cfg.data)
+    if c.target is not None and sp.validation is None:
+        raise ConfigError("compress.target searches on the validation split; set data.validation > 0")
+    if c.target is not None:
+        from flow.compress.search import check_target_before_training
+
+        check_target_before_training(c, model, sp.x_train.shape[1:])
+    return ds, model, sp
+
+
+def train_dense(cfg, model, sp, *, progress: bool = True, snaps: _Snapshots | None = None):
+    """Dense training (then DSD when compress.dsd) of `model` in place, as `compress` runs it.
+
+    Returns (history, seconds, validation accuracy) dicts keyed by phase/stage ("dense",
+    "dense_before_dsd"); `snaps` (if given) gets the weights of those stages.
+    """
+    c = cfg.compress
+    x, y, val = sp.x_train, sp.y_train, sp.validation
+    common = {"batch_size": c.batch_size, "validation": val, "progress": progress, "seed": cfg.seed}
+    val_acc, secs, hist = {}, {}, {}
+    t0 = time.perf_counter()
+    hist["dense"] = fit(
+        model,
+        x,
+        y,
+        epochs=c.epochs,
+        lr=c.learning_rate,
+        weight_decay=c.weight_decay,
+        schedule=c.lr_schedule,
+        label="dense training",
+        restore_best=c.best_epoch,
+        **common,
+    )
+    check_finite(model, "dense model")
+    secs["dense"] = time.perf_counter() - t0
+    if c.dsd:
+        from flow.compress.dsd import dense_sparse_dense
+
+        val_acc["dense_before_dsd"] = evaluate(model, *val) if val is not None else None
+        if snaps is not None:
+            snaps.take("dense_before_dsd", model)
+        t0 = time.perf_counter()
+        hist["dsd"] = dense_sparse_dense(model, x, y, c, validation=val, progress=progress, seed=cfg.seed)
+        secs["dsd"] = time.perf_counter() - t0
+    val_acc["dense"] = evaluate(model, *val) if val is not None else None
+    if snaps is not None:
+        snaps.take("dense", model)
+    return hist, secs, val_acc
