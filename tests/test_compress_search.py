@@ -70,10 +70,10 @@ def test_error_budget_below_dense_refused_before_compression(tmp_path, monkeypat
 
 
 def test_search_end_to_end(tmp_path):
-    t = TargetConfig(max_error_increase=3.0, levels=[1.0, 8.0, 30.0], bits=[3, 4], epochs=1)
+    t = TargetConfig(max_error_increase=3.0, levels=[1.0, 8.0, 30.0], bits=[3, 4], epochs=1, refine=1)
     cm = compress(quick_cfg(t), tmp_path / "o", progress=False)
     s = cm.report["search"]
-    assert s["split"] == "validation" and 1 <= len(s["curve"]) <= 3
+    assert s["split"] == "validation" and 1 <= len(s["curve"]) <= 4
     chosen = s["curve"][s["chosen"]]
     for d in cm.report["layers"]:
         assert d["code_bits"] == chosen["bits"][d["name"]]
@@ -83,3 +83,19 @@ def test_search_end_to_end(tmp_path):
     assert "compress.target" in cm.report["selection"]["chosen_on_validation"][-1]
     assert (tmp_path / "o" / "plots" / "tradeoff.png").is_file()
     assert json.loads((tmp_path / "o" / "report.json").read_text())["search"]["chosen"] == s["chosen"]
+
+
+def test_refinement_bisects_across_the_budget():
+    from flow.compress.search import neighbours
+
+    pts = [
+        {"bytes": 100, "validation_error": 3.0},
+        {"bytes": 50, "validation_error": 4.0},
+        {"bytes": 20, "validation_error": 9.0},
+    ]
+    assert neighbours(pts, TargetConfig(storage_bytes=60), 2.0) == (1, 0)
+    assert neighbours(pts, TargetConfig(max_error=5.0), 2.0) == (1, 2)
+    assert neighbours(pts, TargetConfig(storage_bytes=10), 2.0) is None  # nothing within
+    assert neighbours(pts, TargetConfig(storage_bytes=1000), 2.0) is None  # everything within
+    with pytest.raises(ValueError, match="refine=-1"):
+        TargetConfig(storage_bytes=10, refine=-1)

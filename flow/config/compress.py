@@ -37,6 +37,9 @@ class TargetConfig:
     levels: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0, 4.0, 8.0, 16.0])
     #: masked retraining epochs of each candidate (the search's proxy for the full pipeline)
     epochs: int = 1
+    #: bisection steps after the levels: a candidate halfway (per-layer sparsity) between the
+    #: chosen one and its neighbour across the budget, `refine` times
+    refine: int = 2
 
     def __post_init__(self) -> None:
         given = [k for k in ("max_error_increase", "max_error", "storage_bytes") if getattr(self, k) is not None]
@@ -56,6 +59,8 @@ class TargetConfig:
             raise ValueError(f"levels={self.levels}: give positive sensitivity levels")
         if self.epochs < 0:
             raise ValueError(f"epochs={self.epochs} must be >= 0")
+        if self.refine < 0:
+            raise ValueError(f"refine={self.refine} must be >= 0")
 
 
 @dataclass
@@ -82,7 +87,7 @@ class CompressConfig:
     dsd_epochs: int = 4
     #: automatic per-layer settings searched on the validation split, overriding layer_sparsity,
     #: layer_bits, layer_index_bits: {max_error_increase: pp over dense | max_error: % | storage_bytes:
-    #: B; huffman: true; bits: [3, 4, 5]; levels: [pp ...]; epochs: 1} (flow/compress/search.py);
+    #: B; huffman: true; bits: [3, 4, 5]; levels: [pp ...]; epochs: 1; refine: 2} (flow/compress/search.py);
     #: None: the settings below as given
     target: TargetConfig | None = None
     #: default fraction of each layer's weights pruned (0.9 keeps 10 %)
