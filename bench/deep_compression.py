@@ -277,9 +277,10 @@ def run_part(part: str, data_dir: str, quick: bool, repeat: bool, workdir: Path,
         return res
     out = {}
     for label, config in COMPARISONS[part].items():
-        out[label] = run_flow(config, data_dir, quick, workdir / f"{part}_{label.split()[0]}", reuse=reuse)
+        folder = workdir / Path(config).stem
+        out[label] = run_flow(config, data_dir, quick, folder, reuse=reuse)
         if repeat:
-            again = run_flow(config, data_dir, quick, workdir / f"{part}_{label.split()[0]}_again")
+            again = run_flow(config, data_dir, quick, workdir / f"{folder.name}_again")
             out[label]["repeat_identical"] = numbers(again) == numbers(out[label])
     return out
 
