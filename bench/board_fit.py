@@ -1,6 +1,6 @@
 """How big an MLP fits on chip, EIE-compressed vs dense 16-bit, and modelled EIE throughput.
 
-Run:  /work/venv/bin/python bench/board_fit.py        (writes bench/results/board_fit.json)
+Run:  python bench/board_fit.py        (with eie-flow installed; writes bench/results/board_fit.json)
 
 1. Fit. Network family 784-h-h/3-10 (LeNet-300-100 is h=300), ReLU, params counted as dense
    weights + biases. EIE: 10 % of the weights kept (random mask, seed 0), 4-bit codes, 4-bit
@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flow.board.boards import load_board  # noqa: E402
 from flow.errors import FitError  # noqa: E402

@@ -8,7 +8,7 @@ from pathlib import Path
 from flow.cli import COMMANDS
 from flow.config.doc import render
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_config_reference_is_current():

@@ -72,23 +72,31 @@ def test_validation_errors_name_the_field(tmp_path, edit, message):
         BundleMeta.load(_write(tmp_path, data))
 
 
-def test_runtime_imports_neither_tensorflow_nor_hls4ml():
+def test_runtime_imports_only_errors_fixed_and_itself():
+    """`import flow.runtime` (and its `run` command and simulated board) with TensorFlow, hls4ml,
+    Keras and QKeras blocked: it succeeds, loads no pynq, and no flow module but errors, fixed and runtime."""
     code = """
-import sys, importlib.abc
+import json, sys, importlib.abc
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split('.')[0] in ('tensorflow', 'hls4ml', 'keras', 'qkeras'):
+        if name.split('.')[0] in ('tensorflow', 'hls4ml', 'keras', 'qkeras', 'tf_keras'):
             raise ImportError('blocked: ' + name)
 sys.meta_path.insert(0, Block())
 import flow.runtime
 from flow.runtime import EIEOverlay, BundleMeta, packing, sim
-import flow.cli.run
+import flow.runtime.cli
+import flow.runtime.__main__
 bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'hls4ml', 'keras', 'qkeras', 'pynq'))
-print(bad)
+ours = sorted(m for m in sys.modules if m == 'flow' or m.startswith('flow.'))
+print(json.dumps([bad, ours]))
 """
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.strip() == "[]"  # pynq too: it loads only when an overlay is opened
+    bad, ours = json.loads(res.stdout.strip().splitlines()[-1])
+    assert bad == []  # pynq too: it loads only when an overlay is opened
+    outside = [m for m in ours if m not in ("flow", "flow.errors", "flow.fixed") and not m.startswith("flow.runtime")]
+    assert outside == [], f"flow.runtime imports {outside}"
+    assert "flow.runtime.overlay" in ours
 
 
 def test_write_bundle_copies_the_files(tmp_path):

@@ -7,29 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flow.eie import EIELayer, FixedType
-from flow.testing import random_layer
+from flow.eie import FixedType
+from flow.testing import Q16, W8, dense_layer, random_layer
 from flow.eie.reference import accumulate, eie_dense, eie_network
 from flow.errors import UsageError
 
-Q16 = FixedType(16, 6, True, "RND", "SAT")
-W8 = FixedType(8, 1, True, "RND", "SAT")
-
-
-def _kw(**over):
-    kw = {
-        "n_pe": 4,
-        "fifo_depth": 8,
-        "code_bits": 4,
-        "index_bits": 4,
-        "activation": "relu",
-        "input_t": Q16,
-        "weight_t": W8,
-        "bias_t": Q16,
-        "output_t": Q16,
-    }
-    kw.update(over)
-    return kw
 
 
 @settings(max_examples=40, deadline=None)
@@ -65,7 +47,7 @@ def test_float_kernel_within_weight_and_output_bound():
     values = rng.uniform(-1, 1, 15)
     kernel = np.where(rng.random((50, 20)) < 0.3, rng.choice(values, (50, 20)), 0.0)
     bias = rng.normal(size=20) * 0.1
-    layer = EIELayer.from_dense("fc", kernel, bias, **_kw(activation="linear"))
+    layer = dense_layer("fc", kernel, bias, activation="linear")
     x = rng.uniform(-4, 4, size=(8, 50))
     y = Q16.to_float(eie_dense(Q16.quantize(x), layer))
     xq = Q16.to_float(Q16.quantize(x))
@@ -88,37 +70,37 @@ def test_accumulator_never_overflows_at_extremes():
 
 
 def test_saturation_and_all_zero():
-    layer = EIELayer.from_dense(
+    layer = dense_layer(
         "sat",
         np.full((4, 2), 0.5),
         [0.0, 0.0],
-        **_kw(activation="linear", output_t=FixedType(6, 2, True, "RND", "SAT")),
+        activation="linear", output_t=FixedType(6, 2, True, "RND", "SAT"),
     )
     y = eie_dense(np.full((1, 4), Q16.max_raw), layer)
     assert list(y[0]) == [31, 31]
-    zero = EIELayer.from_dense("zero", np.zeros((6, 3)), np.array([0.5, -0.5, 0.0]), **_kw())
+    zero = dense_layer("zero", np.zeros((6, 3)), np.array([0.5, -0.5, 0.0]))
     assert zero.encoding.n_entries == 0
     assert list(Q16.to_float(eie_dense(np.zeros((1, 6), dtype=np.int64), zero))[0]) == [0.5, 0.0, 0.0]
 
 
 def test_layer_errors_name_the_layer():
     with pytest.raises(UsageError, match="'fc1'.*n_pe=0"):
-        EIELayer.from_dense("fc1", np.ones((3, 2)), None, **_kw(n_pe=0))
+        dense_layer("fc1", np.ones((3, 2)), None, n_pe=0)
     for bad in (0, 65, 2.0, True):
         with pytest.raises(UsageError, match="'fc1'.*broadcast="):
-            EIELayer.from_dense("fc1", np.ones((3, 2)), None, **_kw(broadcast=bad))
+            dense_layer("fc1", np.ones((3, 2)), None, broadcast=bad)
     for bad in (0, 65, -4, 4.0, True, "4", None):
         with pytest.raises(UsageError, match=r"'fc1'.*detect_width=.*1\.\.64"):
-            EIELayer.from_dense("fc1", np.ones((3, 2)), None, **_kw(detect_width=bad))
+            dense_layer("fc1", np.ones((3, 2)), None, detect_width=bad)
     for good in (1, 3, 64, np.int64(16)):
-        layer = EIELayer.from_dense("fc1", np.ones((3, 2)), None, **_kw(detect_width=good))
+        layer = dense_layer("fc1", np.ones((3, 2)), None, detect_width=good)
         assert layer.detect_width == int(good) and type(layer.detect_width) is int
     with pytest.raises(UsageError, match="'fc1'.*tanh"):
-        EIELayer.from_dense("fc1", np.ones((3, 2)), None, **_kw(activation="tanh"))
+        dense_layer("fc1", np.ones((3, 2)), None, activation="tanh")
     with pytest.raises(UsageError, match="'fc1'.*24 distinct"):
-        EIELayer.from_dense("fc1", np.arange(1, 25.0).reshape(6, 4), None, **_kw())
+        dense_layer("fc1", np.arange(1, 25.0).reshape(6, 4), None)
     with pytest.raises(UsageError, match="'fc1'.*fractional bits"):
-        EIELayer.from_dense("fc1", np.ones((3, 2)), None, **_kw(bias_t=FixedType(32, 2)))
+        dense_layer("fc1", np.ones((3, 2)), None, bias_t=FixedType(32, 2))
 
 
 def test_network_chains_and_checks_types():

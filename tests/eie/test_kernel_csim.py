@@ -10,31 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flow.eie import EIELayer, FixedType
-from flow.testing import random_layer
+from flow.testing import Q16, dense_layer, random_layer
 from flow.eie.perf import layer_cycles
 from flow.eie.reference import eie_dense, eie_network
 
 pytestmark = pytest.mark.csim
 
-Q16 = FixedType(16, 6, True, "RND", "SAT")
 #: detector scan widths the pool cycles through (the default 4 is in the edge cases)
 DETECT_WIDTHS = (1, 3, 16, 64)
-
-
-def _layer(name, kernel, bias=None, **kw):
-    args = {
-        "n_pe": 4,
-        "fifo_depth": 8,
-        "code_bits": 4,
-        "index_bits": 4,
-        "activation": "relu",
-        "input_t": Q16,
-        "weight_t": FixedType(8, 1, True, "RND", "SAT"),
-        "bias_t": Q16,
-        "output_t": Q16,
-    }
-    args.update(kw)
-    return EIELayer.from_dense(name, kernel, bias, **args)
 
 
 def pool() -> list[EIELayer]:
@@ -47,37 +30,37 @@ def pool() -> list[EIELayer]:
     tall[0, 69] = tall[1, 40] = tall[1, 41] = tall[2, 0] = tall[4, 17] = 0.5
     wide8 = np.where(rng.random((30, 10)) < 0.9, rng.uniform(-1, 1, (30, 10)).round(2), 0.0)
     layers = [
-        _layer("zero_col_row", k, rng.normal(size=12) * 0.3),
-        _layer("zero_col_row_b1", k, rng.normal(size=12) * 0.3, broadcast=1),
-        _layer("b8_d3", k, None, n_pe=3, fifo_depth=3, broadcast=8, detect_width=3),  # 20 % 3 != 0
-        _layer("all_zero", np.zeros((9, 6)), np.linspace(-1, 1, 6)),
-        _layer("runs_p1_i4", tall, None, n_pe=1, index_bits=4, activation="linear", detect_width=64),  # 70
-        _layer("runs_p2_i1", tall, None, n_pe=2, index_bits=1, activation="linear", broadcast=2),
-        _layer(
+        dense_layer("zero_col_row", k, rng.normal(size=12) * 0.3),
+        dense_layer("zero_col_row_b1", k, rng.normal(size=12) * 0.3, broadcast=1),
+        dense_layer("b8_d3", k, None, n_pe=3, fifo_depth=3, broadcast=8, detect_width=3),  # 20 % 3 != 0
+        dense_layer("all_zero", np.zeros((9, 6)), np.linspace(-1, 1, 6)),
+        dense_layer("runs_p1_i4", tall, None, n_pe=1, index_bits=4, activation="linear", detect_width=64),  # 70
+        dense_layer("runs_p2_i1", tall, None, n_pe=2, index_bits=1, activation="linear", broadcast=2),
+        dense_layer(
             "saturate",
             np.full((16, 4), 0.875),
             [3.0, -3.0, 0.0, 1.0],
             activation="linear",
             output_t=FixedType(6, 2, True, "RND", "SAT"),
         ),
-        _layer(
+        dense_layer(
             "wrap_trn",
             np.full((16, 4), -0.875),
             [1.0, 0.0, -1.0, 0.5],
             activation="linear",
             output_t=FixedType(7, 3, True, "TRN", "WRAP"),
         ),
-        _layer("pe_gt_rows", k[:, :3], None, n_pe=8),
-        _layer(
+        dense_layer("pe_gt_rows", k[:, :3], None, n_pe=8),
+        dense_layer(
             "unsigned_io",
             k,
             None,
             input_t=FixedType(8, 3, False, "RND", "SAT"),
             output_t=FixedType(8, 3, False, "TRN", "SAT"),
         ),
-        _layer("code8_idx8", wide8, None, code_bits=8, index_bits=8, n_pe=3, fifo_depth=1, detect_width=1),
-        _layer("code1", np.where(k != 0, 0.5, 0.0), None, code_bits=1, n_pe=5, fifo_depth=2),
-        _layer(
+        dense_layer("code8_idx8", wide8, None, code_bits=8, index_bits=8, n_pe=3, fifo_depth=1, detect_width=1),
+        dense_layer("code1", np.where(k != 0, 0.5, 0.0), None, code_bits=1, n_pe=5, fifo_depth=2),
+        dense_layer(
             "wide_weights",
             k,
             None,
@@ -90,16 +73,16 @@ def pool() -> list[EIELayer]:
     k7 = np.where(rng.random((7, 9)) < 0.5, rng.choice([-0.5, 0.25, 0.75], (7, 9)), 0.0)
     k7[2, :] = 0  # input 2 has no weights: never broadcast
     layers += [
-        _layer("g4_r1", k, rng.normal(size=12) * 0.3, n_pe=4, col_groups=4, detect_width=16),  # G = n_pe
-        _layer(  # 20 % 3; 16 % 3: a lane's group changes from cycle to cycle
+        dense_layer("g4_r1", k, rng.normal(size=12) * 0.3, n_pe=4, col_groups=4, detect_width=16),  # G = n_pe
+        dense_layer(  # 20 % 3; 16 % 3: a lane's group changes from cycle to cycle
             "g3_r2_ragged", k, rng.normal(size=12) * 0.3, n_pe=6, col_groups=3, broadcast=2, detect_width=16
         ),
-        _layer(  # 3 inputs < G = 8 < detect_width
+        dense_layer(  # 3 inputs < G = 8 < detect_width
             "g8_gt_in", k7[:3], np.linspace(-1, 1, 9), n_pe=8, col_groups=8, detect_width=64
         ),
-        _layer("g2_rows_lt_r", k7[:, :3], [0.25, -0.5, 1.0], n_pe=8, col_groups=2, fifo_depth=1),  # 3 < R = 4
-        _layer("g2_all_zero", np.zeros((9, 6)), np.linspace(-1, 1, 6), n_pe=4, col_groups=2),
-        _layer("g2_runs_i1", tall, None, n_pe=4, col_groups=2, index_bits=1, activation="linear", detect_width=3),
+        dense_layer("g2_rows_lt_r", k7[:, :3], [0.25, -0.5, 1.0], n_pe=8, col_groups=2, fifo_depth=1),  # 3 < R = 4
+        dense_layer("g2_all_zero", np.zeros((9, 6)), np.linspace(-1, 1, 6), n_pe=4, col_groups=2),
+        dense_layer("g2_runs_i1", tall, None, n_pe=4, col_groups=2, index_bits=1, activation="linear", detect_width=3),
     ]
     for i in range(8):
         layers.append(

@@ -48,7 +48,7 @@ def test_layer_override_reaches_the_eie_layers(converted):
     assert [ly.encoding.col_groups for ly in layers] == [4, 1, 1]
     assert [ly.n_pe for ly in layers] == [8, 8, 8]
     # the hls4ml config carries the knob for fc1 only; the model-level default stays 1
-    hls = hm.config.config["HLSConfig"]
+    hls = hm.graph.config.config["HLSConfig"]
     assert hls["Model"]["EIE"]["col_groups"] == 1
     assert hls["LayerName"]["fc1"]["EIE"]["col_groups"] == 4
     assert "col_groups" not in hls["LayerName"]["fc2"].get("EIE", {})

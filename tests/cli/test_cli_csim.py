@@ -47,9 +47,9 @@ def test_flow_csim_reports_and_writes_json(model_dir, tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--pe", "0"], "--pe=0: the engine needs at least 1"),
+        (["--pe", "0"], "--pe 0: config.hls: n_pe=0: must be a positive integer"),
         (["--n", "-1"], "--n=-1"),
-        (["--fifo-depth", "0"], "--fifo-depth=0"),
+        (["--fifo-depth", "0"], "--fifo-depth 0: config.hls: fifo_depth=0"),
     ],
 )
 def test_flow_csim_bad_options_exit_2(model_dir, argv, message, capsys):

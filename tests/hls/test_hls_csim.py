@@ -85,7 +85,7 @@ def test_float_predict_is_the_raw_path_with_saturation(compiled, digits):
 def test_generated_project_has_no_ap_fixed_weight_arrays(compiled):
     _, hm, prj = compiled
     weights = sorted(p.name for p in (prj / "firmware" / "weights").glob("*"))
-    assert weights == sorted(f"eie{n.index}.h" for n in hm.get_layers() if n.class_name == "EIEDense")
+    assert weights == sorted(f"eie{n.index}.h" for n in hm.graph.get_layers() if n.class_name == "EIEDense")
     for name in weights:
         rom = (prj / "firmware" / "weights" / name).read_text()
         assert "ap_fixed" not in rom and "eie_codes" in rom and "eie_colptr" in rom
@@ -101,7 +101,7 @@ def test_bad_inputs_are_usage_errors(compiled):
     with pytest.raises(UsageError, match=r"shape \(3, 63\).*64 values per sample"):
         csim.predict(hm, np.zeros((3, 63)))
     with pytest.raises(UsageError, match=r"64 values per sample"):
-        hm.predict(np.zeros((2, 65)))  # hls4ml's own predict goes through the backend's check
+        hm.graph.predict(np.zeros((2, 65)))  # hls4ml's own predict goes through the backend's check
     with pytest.raises(UsageError, match="raw integers"):
         csim.predict_raw(hm, np.zeros((2, 64)))
     with pytest.raises(UsageError, match="outside ap_fixed<16"):

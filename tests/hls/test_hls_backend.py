@@ -84,13 +84,13 @@ def test_dense_becomes_eiedense_with_fused_relu_and_per_layer_knobs(tmp_path):
 @pytest.mark.parametrize(
     "knobs, message",
     [
-        ({"n_pe": 0}, r"layer 'd1': EIE n_pe=0"),
-        ({"pes": 4}, r"unknown keys \['pes'\]"),
-        ({"code_bits": 9}, r"at most 8"),
-        ({"broadcast": 0}, r"layer 'd1': EIE broadcast=0"),
-        ({"broadcast": 65}, r"layer 'd1': broadcast=65"),
-        ({"detect_width": 0}, r"layer 'd1': EIE detect_width=0"),
-        ({"detect_width": 65}, r"layer 'd1': EIE detect_width=65"),
+        ({"n_pe": 0}, r"\['d1'\]\['EIE'\]: n_pe=0"),
+        ({"pes": 4}, r"unknown EIE knob\(s\) \['pes'\]"),
+        ({"code_bits": 9}, r"code_bits=9: must be an integer 1\.\.8"),
+        ({"broadcast": 0}, r"\['d1'\]\['EIE'\]: broadcast=0"),
+        ({"broadcast": 65}, r"\['d1'\]\['EIE'\]: broadcast=65"),
+        ({"detect_width": 0}, r"\['d1'\]\['EIE'\]: detect_width=0"),
+        ({"detect_width": 65}, r"\['d1'\]\['EIE'\]: detect_width=65"),
     ],
 )
 def test_bad_eie_knobs_name_the_layer(tmp_path, knobs, message):

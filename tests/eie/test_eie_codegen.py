@@ -11,12 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flow.eie import EIELayer, FixedType, codegen
-from flow.testing import random_layer
+from flow.eie import FixedType, codegen
+from flow.testing import Q16, dense_layer, random_layer
 from flow.eie.perf import layer_cycles
 from flow.errors import UsageError
 
-Q16 = FixedType(16, 6, True, "RND", "SAT")
 
 
 def test_config_struct_fields():
@@ -47,20 +46,7 @@ def test_config_struct_detect_width(width):
 def test_rom_header_padding_and_call():
     k = np.zeros((4, 3))
     k[0, 0] = k[3, 0] = 0.5  # PE0 gets 2 entries, PE1 none, ...
-    layer = EIELayer.from_dense(
-        "tiny",
-        k,
-        [0.25, 0, 0],
-        n_pe=2,
-        fifo_depth=8,
-        code_bits=2,
-        index_bits=4,
-        activation="linear",
-        input_t=Q16,
-        weight_t=FixedType(8, 1),
-        bias_t=Q16,
-        output_t=Q16,
-    )
+    layer = dense_layer("tiny", k, [0.25, 0, 0], n_pe=2, code_bits=2, activation="linear", weight_t=FixedType(8, 1))
     text = codegen.rom_header(layer, "_3")
     assert "static const uint8_t eie_codes_3[2][2] = {\n    {1,1},\n    {0,0},\n};" in text
     assert "static const uint16_t eie_colptr_3[2][5]" in text
@@ -84,21 +70,7 @@ def _grouped_layer():
     k[0, 0] = k[0, 2] = 0.5  # column 0, rows 0 and 2: PE 0, local rows 0 and 1
     k[3, 1] = 0.5  # column 3 (group 1, local 1), row 1: PE 3, local row 0
     k[4, 3] = 0.5  # column 4 (group 0, local 2), row 3: PE 1, local row 1
-    return EIELayer.from_dense(
-        "grouped",
-        k,
-        None,
-        n_pe=4,
-        col_groups=2,
-        fifo_depth=8,
-        code_bits=2,
-        index_bits=4,
-        activation="linear",
-        input_t=Q16,
-        weight_t=FixedType(8, 1),
-        bias_t=Q16,
-        output_t=Q16,
-    )
+    return dense_layer("grouped", k, None, col_groups=2, code_bits=2, activation="linear", weight_t=FixedType(8, 1))
 
 
 def test_column_groups_rom_layout():

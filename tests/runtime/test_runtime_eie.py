@@ -30,7 +30,7 @@ def eie_bundle(request, tmp_path_factory):
     hm = convert(
         as_compressed(model, types), HLSConfig(n_pe=4, fifo_depth=2, project_name=PROJECT), project_dir
     )
-    hm.write()
+    hm.graph.write()
     layers = hm.eie_layers
     write_axi_top(project_dir, PROJECT, 20, 5, 64)
     lib = build_sim_library(project_dir, PROJECT)

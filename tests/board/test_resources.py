@@ -127,8 +127,9 @@ def test_unpacked_code_and_index_roms_cost_more():
 
 
 def test_from_eie_layer():
-    layer_mod = pytest.importorskip("flow.eie.layer")
-    layer = layer_mod.random_layer(np.random.default_rng(0), 50, 40, n_pe=4)
+    from flow.testing import random_layer
+
+    layer = random_layer(np.random.default_rng(0), 50, 40, n_pe=4)
     fp = LayerFootprint.from_eie_layer(layer)
     assert fp.pe_entries == tuple(int(x) for x in layer.encoding.entries_per_pe)
     assert (fp.n_in, fp.n_out, fp.n_pe, fp.accum_bits) == (50, 40, 4, layer.accum_t.width)

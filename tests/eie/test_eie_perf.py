@@ -9,30 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flow.eie import EIELayer, FixedType
-from flow.testing import random_layer
+from flow.eie import FixedType
+from flow.testing import Q16, dense_layer, random_layer
 from flow.eie.perf import energy, layer_cycles, layer_report, pe_memory
 from flow.eie.plots import plot_pe_load
 
-Q16 = FixedType(16, 6, True, "RND", "SAT")
 
 
 def _layer(kernel, n_pe, fifo_depth=8, broadcast=1):
-    return EIELayer.from_dense(
-        "l",
-        kernel,
-        None,
-        n_pe=n_pe,
-        fifo_depth=fifo_depth,
-        broadcast=broadcast,
-        code_bits=4,
-        index_bits=4,
-        activation="linear",
-        input_t=Q16,
-        weight_t=FixedType(8, 1),
-        bias_t=Q16,
-        output_t=Q16,
-    )
+    return dense_layer("l", kernel, None, n_pe=n_pe, fifo_depth=fifo_depth, broadcast=broadcast,
+                       activation="linear", weight_t=FixedType(8, 1))
 
 
 def test_hand_schedules():
