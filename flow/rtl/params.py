@@ -177,3 +177,11 @@ def params_for(layers, **fixed) -> EngineParams:
     kw["ACCW"] = max(kw["XW"] + kw["WW"] + 1, max(l.accum_t.width for l in layers))
     kw.update(fixed)
     return EngineParams(**kw)
+
+
+#: the engine the test suite runs every generated network on (its memories and widths cover
+#: the hypothesis strategies: shapes <= 300, P <= 64, D <= 16, 16 codes, 8 index bits, 3 layers)
+TEST_ENGINE = EngineParams(
+    P=64, MAXG=8, DMAX=16, NL=3, NX=320, XW=16, WW=8, ACCW=40, CBW=4, IXW=8,
+    ENT_D=4096, PTR_D=1024, ACC_D=512, BIAS_D=1024, OL=16,
+)  # fmt: skip

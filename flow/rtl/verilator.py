@@ -22,7 +22,9 @@ from flow.rtl.params import EngineParams
 
 log = logging.getLogger(__name__)
 
-RTL_DIR = Path(__file__).resolve().parents[2] / "kernels" / "rtl"
+from flow.paths import kernels_dir
+
+RTL_DIR = kernels_dir() / "rtl"
 SOURCES = ("eie_ram.sv", "eie_detector.sv", "eie_requant.sv", "eie_pe.sv", "eie_engine.sv")
 
 

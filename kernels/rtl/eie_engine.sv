@@ -97,7 +97,7 @@ module eie_engine #(
   end
 
   // ---------------- layer table ----------------
-  logic [31:0] tbl[0:NL*16-1];
+  logic [31:0] tbl[0:(1<<LW)*16-1];
   initial begin
     if (INIT_DIR != "") $readmemh({INIT_DIR, "/table.mem"}, tbl);
   end
@@ -122,8 +122,8 @@ module eie_engine #(
 
   // ---------------- activation store ----------------
   logic [NX-1:0] nz;
-  logic [LA:0] lines_in, n_lines;
-  assign n_lines = {1'b0, n_in[NXW-1:4]} + {{LA{1'b0}}, n_in[3:0] != 4'd0};
+  logic [NXW-5:0] lines_in, n_lines;
+  assign n_lines = n_in[NXW-1:4] + {{(NXW - 5) {1'b0}}, n_in[3:0] != 4'd0};
   logic [15:0] bk_re;
   logic [LA-1:0] bk_raddr[0:15];
   logic [XW-1:0] bk_q[0:15];
@@ -155,9 +155,10 @@ module eie_engine #(
   generate
     for (g = 0; g < MAXG; g = g + 1) begin : g_det
       logic avail;
-      logic [LA+2:0] need;
-      assign need = {{(LA + 2 - WA) {1'b0}}, det_w[g], 2'b00} + 3'd4;
-      assign avail = (layer != '0) || (lines_in == n_lines) || (need <= {2'b00, lines_in});
+      logic [15:0] need, have;
+      assign need = {{(14 - WA) {1'b0}}, det_w[g], 2'b00} + 16'd4;
+      assign have = {{(16 - (NXW - 4)) {1'b0}}, lines_in};
+      assign avail = (layer != '0) || (lines_in == n_lines) || (need <= have);
       eie_detector #(.G_IDX(g), .NX(NX)) u_det (
           .clk(clk), .init(det_init), .run(det_run), .log2g(log2g), .n_in(n_in),
           .avail(avail), .gate(gate[g]), .win(nz[det_w[g]*64+:64]), .w(det_w[g]),
@@ -168,7 +169,9 @@ module eie_engine #(
           if (pe_active[i] && pe_grp[i*GW+:GW] == GW'(g) && !pe_ok[i]) gate[g] = 1'b0;
         end
       end
-      logic [NXW-1:0] col;
+      /* verilator lint_off UNUSEDSIGNAL */
+      logic [NXW-1:0] col;  // local column < NX: CW bits
+      /* verilator lint_on UNUSEDSIGNAL */
       assign col = det_j[g] >> log2g;
       always_ff @(posedge clk) begin
         bc_valid[g] <= det_emit[g];
@@ -237,7 +240,7 @@ module eie_engine #(
   assign gi_bias_addr = bias_base + {{(BA - RW) {1'b0}}, gr[RW-1:0]};
   assign gi_clear = gs == nchunk_last;
   assign gi_sel = gs;
-  assign i0_issue = ({{(NXW - RW) {1'b0}}, gr} << log2r) + ({{NXW{1'b0}}, gs} << log2e);
+  assign i0_issue = ({{(NXW - RW) {1'b0}}, gr} << log2r) + ({{(NXW - 5) {1'b0}}, gs} << log2e);
   assign gt_valid = v1;
 
   always_ff @(posedge clk) begin
@@ -379,7 +382,9 @@ module eie_engine #(
     for (int i = 0; i < 16; i++) begin
       g_mask[i] = v5 && ((4'(i) & ~e_mask) == i0_5[3:0]) &&
                   ({i0_5[NXW:4], 4'(i)} < {1'b0, n_out});
-      g_data[i*XW+:XW] = out_reg[4'(i) & e_mask];
+      /* verilator lint_off WIDTH */
+      g_data[i*XW+:XW] = out_reg[4'(i) & e_mask];  // OL = 1: index 0
+      /* verilator lint_on WIDTH */
     end
   end
   assign wr_mask = in_fire ? 16'hffff : g_mask;

@@ -96,17 +96,22 @@ module eie_pe #(
     // loader
     input  logic                 ld_we,
     input  logic [          2:0] ld_sel,
-    input  logic [         31:0] ld_addr,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  logic [         31:0] ld_addr,  // shared bus: the memories use their address bits
     input  logic [      LDW-1:0] ld_data
+    /* verilator lint_on UNUSEDSIGNAL */
 );
   localparam PW = WW + XW;
-  localparam [QA-1:0] QLAST = DMAX - 1;
+  localparam integer QLASTI = DMAX - 1;
+  localparam [QA-1:0] QLAST = QLASTI[QA-1:0];
   localparam SEL_ENT = 3'd0, SEL_PTR = 3'd1, SEL_CB = 3'd2, SEL_BIAS = 3'd3;
 
   // ---- group membership ----
   localparam [5:0] P6 = P_IDX;
   logic [5:0] p_idx;
-  logic [5:0] g_full;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [5:0] g_full;  // only GW bits address a broadcast bus
+  /* verilator lint_on UNUSEDSIGNAL */
   logic [5:0] q_idx;
   logic [5:0] q_sel;
   assign p_idx = P6;
@@ -148,7 +153,9 @@ module eie_pe #(
   logic [XW-1:0] c_x;
   logic [EW-1:0] ent_q;
   logic [PA-1:0] ptr_addr;
-  logic [PA+CW-1:0] ptr_sum;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [PA+CW-1:0] ptr_sum;  // fits PA bits (the fit check)
+  /* verilator lint_on UNUSEDSIGNAL */
   assign ptr_sum = {{CW{1'b0}}, ptr_base} + {{PA{1'b0}}, q_col[head]};
   assign ptr_addr = ptr_sum[PA-1:0];
   logic [CBW-1:0] c_code;
@@ -156,7 +163,9 @@ module eie_pe #(
   logic [RW-1:0] row, last_row;
   assign c_code = ent_q[IXW+:CBW];
   assign c_ri = ent_q[IXW-1:0];
-  logic [RW+IXW-1:0] row_wide;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [RW+IXW-1:0] row_wide;  // a row is < ACC_D (the fit check)
+  /* verilator lint_on UNUSEDSIGNAL */
   assign row_wide = c_first ? {{RW{1'b0}}, c_ri} : {{IXW{1'b0}}, last_row} + {{(RW+IXW-1){1'b0}}, 1'b1} + {{RW{1'b0}}, c_ri};
   assign row = row_wide[RW-1:0];
 
@@ -189,7 +198,7 @@ module eie_pe #(
   eie_ram #(.DEPTH(ENT_D), .WIDTH(EW), .INIT_FILE(ENT_FILE)) u_ent (
       .clk(clk), .re(b_active), .raddr(b_cur[$clog2(ENT_D)-1:0]), .q(ent_q),
       .we(ld_we && ld_sel == SEL_ENT), .waddr(ld_addr[$clog2(ENT_D)-1:0]), .wdata(ld_data[EW-1:0]));
-  eie_ram #(.DEPTH(NL << CBW), .WIDTH(WW), .INIT_FILE(CB_FILE)) u_cb (
+  eie_ram #(.DEPTH((1 << LW) << CBW), .WIDTH(WW), .INIT_FILE(CB_FILE)) u_cb (
       .clk(clk), .re(c_valid), .raddr({layer, c_code}), .q(cb_q),
       .we(ld_we && ld_sel == SEL_CB), .waddr(ld_addr[CBA-1:0]), .wdata(ld_data[WW-1:0]));
   eie_ram #(.DEPTH(BIAS_D), .WIDTH(ACCW), .INIT_FILE(BIAS_FILE)) u_bias (
