@@ -51,15 +51,19 @@ def run_cycles(layer, x_raw, first: bool) -> tuple[int, int, np.ndarray]:
     x = np.asarray(x_raw).ravel()
     ent = enc.local_column_entries().astype(np.int64)  # [Pa, n_cols]
     nzc = [np.flatnonzero(x[g::G] != 0) * G + g for g in range(G)]  # non-zero columns per group
+    n_nz = [int(c.size) for c in nzc]
+    # local column of the k-th broadcast of group g (the order the detector sends them)
+    sent = np.zeros((G, max(1, max(n_nz))), np.int64)
+    for g in range(G):
+        sent[g, : n_nz[g]] = nzc[g] // G
     n_lines = -(-n_in // LINE)
     lines_in = 0 if first else n_lines
     grp = np.arange(Pa) // R
-    # detector state
-    w = np.zeros(G, np.int64)
-    idx = np.zeros(G, np.int64)  # next non-zero (index into nzc[g]) not yet broadcast
+    rows = np.arange(Pa)
+    # detector state (python ints: G <= 16)
+    w = [0] * G
+    idx = [0] * G  # next non-zero (index into nzc[g]) not yet broadcast
     bc_valid = np.zeros(G, bool)
-    bc_col = np.zeros(G, np.int64)
-    sent = [[] for _ in range(G)]  # local columns written into the group's queues
     # PE state
     cnt = np.zeros(Pa, np.int64)
     popped = np.zeros(Pa, np.int64)
@@ -73,62 +77,54 @@ def run_cycles(layer, x_raw, first: bool) -> tuple[int, int, np.ndarray]:
     cycles = 0
     broadcasts = 0
     pe_entries = np.zeros(Pa, np.int64)
+    win_lines = WINDOW // LINE
     while True:
         cycles += 1
         if run_done_q:
             return cycles, broadcasts, pe_entries
         all_arrived = lines_in == n_lines
-        fire = not all_arrived
-        det_done = w * WINDOW >= n_in
         emit = np.zeros(G, bool)
-        emit_col = np.zeros(G, np.int64)
-        adv = np.zeros(G, bool)
+        dets_done = True
+        if Pa and G:
+            gmax = cnt.reshape(G, R).max(axis=1) + bc_valid  # fullest queue + in-flight, per group
         for g in range(G):
-            if det_done[g]:
+            if w[g] * WINDOW >= n_in:
                 continue
-            if not (all_arrived or (w[g] + 1) * (WINDOW // LINE) <= lines_in):
+            dets_done = False
+            if not (all_arrived or (w[g] + 1) * win_lines <= lines_in):
                 continue
             lim = (w[g] + 1) * WINDOW
             cols = nzc[g]
             i = idx[g]
-            if i < cols.size and cols[i] < lim:
-                ok = np.all(cnt[grp == g] + bc_valid[g] < D)
-                if ok:
+            if i < n_nz[g] and cols[i] < lim:
+                if gmax[g] < D:
                     emit[g] = True
-                    emit_col[g] = cols[i] // G
-                    if not (i + 1 < cols.size and cols[i + 1] < lim):
-                        adv[g] = True
+                    idx[g] = i + 1
+                    if not (i + 1 < n_nz[g] and cols[i + 1] < lim):
+                        w[g] += 1
             else:
-                adv[g] = True
+                w[g] += 1
         # PEs
         b_active = b_rem > 0
         accept = ~b_active | (b_rem == 1)
         pop = (cnt > 0) & (~a1 | accept)
         load = a1 & accept
-        new_rem = np.where(load, ent[np.arange(Pa), a1_col], np.where(b_active, b_rem - 1, b_rem))
-        pe_entries += np.where(load, ent[np.arange(Pa), a1_col], 0)
-        head = np.array(
-            [sent[grp[p]][popped[p]] if pop[p] else 0 for p in range(Pa)], dtype=np.int64
-        ) if pop.any() else a1_col
-        a1_col = np.where(pop, head, a1_col)
+        took = np.where(load, ent[rows, a1_col], 0)
+        new_rem = np.where(load, took, np.where(b_active, b_rem - 1, b_rem))
+        pe_entries += took
+        a1_col = np.where(pop, sent[grp, np.minimum(popped, sent.shape[1] - 1)], a1_col)
         push = bc_valid[grp]
-        busy = (cnt > 0) | a1 | b_active | c | d | e
-        run_done = bool(det_done.all() and not bc_valid.any() and not busy.any() and all_arrived)
+        busy = bool(((cnt > 0) | a1 | b_active | c | d | e).any())
+        run_done = dets_done and not bc_valid.any() and not busy and all_arrived
         # register updates
-        for g in range(G):
-            if bc_valid[g]:
-                sent[g].append(int(bc_col[g]))
         popped += pop
         cnt = cnt + push - pop
         a1 = pop | (a1 & ~accept)
         e, d, c = d, c, b_active
         b_rem = new_rem
         bc_valid = emit
-        bc_col = np.where(emit, emit_col, bc_col)
         broadcasts += int(emit.sum())
-        idx += emit
-        w += adv
-        if fire:
+        if not all_arrived:
             lines_in += 1
         run_done_q = run_done
 

@@ -97,7 +97,8 @@ module eie_engine #(
   end
 
   // ---------------- layer table ----------------
-  logic [31:0] tbl[0:(1<<LW)*16-1];
+  // registers (not a RAM): SETUP reads all fields of a layer in one cycle
+  (* mem2reg *) logic [31:0] tbl[0:(1<<LW)*16-1];
   initial begin
     if (INIT_DIR != "") $readmemh({INIT_DIR, "/table.mem"}, tbl);
   end
