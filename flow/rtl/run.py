@@ -13,30 +13,34 @@ from pathlib import Path
 import numpy as np
 
 from flow.errors import ToolMissing, UsageError
-from flow.rtl.images import Images, blank_mem
+from flow.rtl.images import Images
 from flow.rtl.params import EngineParams, check_fit, params_for
 
 log = logging.getLogger(__name__)
 
 
 def _trim_write(images: Images, folder: Path) -> None:
-    """$readmemh files without trailing zero words (the harness starts from zeroed memories)."""
+    """$readmemh files without trailing zero words, none for an all-zero memory (the harness
+    starts from zeroed memories)."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("ent", "ptr", "cb", "bias"):
         for k, words in enumerate(getattr(images, name)):
             nz = np.flatnonzero(words)
-            n = int(nz[-1]) + 1 if nz.size else 1
+            if not nz.size:  # a missing image leaves the memory zero (Verilator only warns)
+                continue
+            n = int(nz[-1]) + 1
             (folder / f"{name}_{k:03d}.mem").write_text("".join(f"{int(w):x}\n" for w in words[:n]))
     (folder / "table.mem").write_text("".join(f"{int(w):x}\n" for w in images.table))
 
 
 def simulate_layers(layers, x_raw, params: EngineParams | None = None, *, exe=None, workdir=None,
-                    load_port: bool = False) -> dict:
+                    load_port: bool = False, preload=None) -> dict:
     """Run x_raw [n, n_in] through the layers on the RTL engine (Verilator).
 
     Returns {"y": int64 [n, n_out], "layer_cycles": int64 [n, L], "period": int64 [n]}.
     The network is checked against the engine before anything is written (UsageError).
-    load_port: the memories start blank and are written through the load port.
+    load_port: every memory word is written through the load port (after the $readmemh images
+    of ``preload``, another network's layers, if given: a model replaced at run time).
     """
     from flow.rtl import verilator
 
@@ -48,8 +52,10 @@ def simulate_layers(layers, x_raw, params: EngineParams | None = None, *, exe=No
     try:
         mem = work / "mem"
         load = None
+        mem.mkdir(parents=True, exist_ok=True)
+        if preload is not None:
+            _trim_write(Images(preload, params), mem)
         if load_port:
-            blank_mem(params, mem)
             load = images.write_load(work / "load.txt")
         else:
             _trim_write(images, mem)

@@ -51,6 +51,7 @@ def networks(draw):
             fifo_depth=draw(st.integers(1, 16)), code_bits=draw(st.integers(1, 4)),
             index_bits=draw(st.integers(2, 8)), activation=draw(st.sampled_from(["relu", "linear"])),
             input_t=in_t, output_t=out_t, name=f"l{k}",
+            bias_t=FixedType(16, 16 - min(10, in_t.frac + 7), True, "RND", "SAT"),
         ))  # fmt: skip
         in_t = out_t
     try:
@@ -71,7 +72,7 @@ def networks(draw):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-@given(networks())
+@given(net=networks())
 def test_rtl_equals_reference_and_cycle_model(net, engine_exe):
     layers, x = net
     _check(layers, x, engine_exe)
@@ -79,7 +80,7 @@ def test_rtl_equals_reference_and_cycle_model(net, engine_exe):
 
 @pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
-@given(networks())
+@given(net=networks())
 def test_rtl_equals_reference_and_cycle_model_many(net, engine_exe):
     layers, x = net
     _check(layers, x, engine_exe)
@@ -100,6 +101,15 @@ def test_load_port_equals_readmemh(engine_exe):
     b = _check(layers, x, engine_exe, load_port=True)
     np.testing.assert_array_equal(a["y"], b["y"])
     np.testing.assert_array_equal(a["period"], b["period"])
+
+
+def test_load_port_replaces_a_model_at_run_time(engine_exe):
+    """$readmemh images of one network, then every word of another through the load port."""
+    first, _ = _small_net(seed=7)
+    layers, x = _small_net(seed=3)
+    res = simulate_layers(layers, x, TEST_ENGINE, exe=engine_exe, load_port=True, preload=first)
+    np.testing.assert_array_equal(res["y"], eie_network(x, layers))
+    assert not np.array_equal(eie_network(x, first), res["y"])
 
 
 def test_too_big_network_refused_before_files(tmp_path, engine_exe):
