@@ -39,7 +39,10 @@ def _script(params: EngineParams, family: str, sta: bool) -> str:
 
 
 def parse_stat(text: str) -> dict:
-    """Cell counts of the top's `stat` (flattened) as LUT, FF, RAMB18, RAMB36, URAM, DSP, ..."""
+    """Cell counts of the whole design from `stat` (the "design hierarchy" total when the
+    netlist keeps its hierarchy, else the one module) as LUT, FF, RAMB18, RAMB36, URAM, DSP."""
+    if "=== design hierarchy ===" in text:
+        text = text.split("=== design hierarchy ===", 1)[1]
     cells = {}
     for m in re.finditer(r"^\s+(\S+)\s+(\d+)\s*$", text, re.M):
         cells[m.group(1)] = cells.get(m.group(1), 0) + int(m.group(2))

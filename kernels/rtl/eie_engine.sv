@@ -190,7 +190,7 @@ module eie_engine #(
       assign owner = bb[GW-1:0] & ((GW'(1) << log2g) - GW'(1));
       assign bk_re[b] = det_emit[owner] && det_j[owner][3:0] == bb;
       assign bk_raddr[b] = det_j[owner][LA+3:4];
-      eie_ram #(.DEPTH(NLINES), .WIDTH(XW)) u_bank (
+      eie_ram #(.BLOCK(NLINES * XW > 2048 ? 1 : 0), .DEPTH(NLINES), .WIDTH(XW)) u_bank (
           .clk(clk), .re(bk_re[b]), .raddr(bk_raddr[b]), .q(bk_q[b]),
           .we(wr_mask[b]), .waddr(wr_line), .wdata(wr_data[b*XW+:XW]));
     end

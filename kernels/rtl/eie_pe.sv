@@ -102,6 +102,13 @@ module eie_pe #(
     /* verilator lint_on UNUSEDSIGNAL */
 );
   localparam PW = WW + XW;
+  // block RAM for memories of more than 2048 bits, LUT RAM below (flow.rtl.estimate.BLOCK_BITS)
+  localparam BLOCK_BITS = 2048;
+  localparam ENT_BLK = (ENT_D * EW > BLOCK_BITS) ? 1 : 0;
+  localparam PTR_BLK = (PTR_D * 2 * EA > BLOCK_BITS) ? 1 : 0;
+  localparam CB_BLK = (((1 << LW) << CBW) * WW > BLOCK_BITS) ? 1 : 0;
+  localparam BIAS_BLK = (BIAS_D * ACCW > BLOCK_BITS) ? 1 : 0;
+  localparam ACC_BLK = (ACC_D * ACCW > BLOCK_BITS) ? 1 : 0;
   localparam integer QLASTI = DMAX - 1;
   localparam [QA-1:0] QLAST = QLASTI[QA-1:0];
   localparam SEL_ENT = 3'd0, SEL_PTR = 3'd1, SEL_CB = 3'd2, SEL_BIAS = 3'd3;
@@ -192,19 +199,19 @@ module eie_pe #(
 
   // ---- memories ----
   logic [ACCW-1:0] bias_q;
-  eie_ram #(.DEPTH(PTR_D), .WIDTH(2 * EA), .INIT_FILE(PTR_FILE)) u_ptr (
+  eie_ram #(.BLOCK(PTR_BLK), .DEPTH(PTR_D), .WIDTH(2 * EA), .INIT_FILE(PTR_FILE)) u_ptr (
       .clk(clk), .re(pop), .raddr(ptr_addr), .q(ptr_q),
       .we(ld_we && ld_sel == SEL_PTR), .waddr(ld_addr[PA-1:0]), .wdata(ld_data[2*EA-1:0]));
-  eie_ram #(.DEPTH(ENT_D), .WIDTH(EW), .INIT_FILE(ENT_FILE)) u_ent (
+  eie_ram #(.BLOCK(ENT_BLK), .DEPTH(ENT_D), .WIDTH(EW), .INIT_FILE(ENT_FILE)) u_ent (
       .clk(clk), .re(b_active), .raddr(b_cur[$clog2(ENT_D)-1:0]), .q(ent_q),
       .we(ld_we && ld_sel == SEL_ENT), .waddr(ld_addr[$clog2(ENT_D)-1:0]), .wdata(ld_data[EW-1:0]));
-  eie_ram #(.DEPTH((1 << LW) << CBW), .WIDTH(WW), .INIT_FILE(CB_FILE)) u_cb (
+  eie_ram #(.BLOCK(CB_BLK), .DEPTH((1 << LW) << CBW), .WIDTH(WW), .INIT_FILE(CB_FILE)) u_cb (
       .clk(clk), .re(c_valid), .raddr({layer, c_code}), .q(cb_q),
       .we(ld_we && ld_sel == SEL_CB), .waddr(ld_addr[CBA-1:0]), .wdata(ld_data[WW-1:0]));
-  eie_ram #(.DEPTH(BIAS_D), .WIDTH(ACCW), .INIT_FILE(BIAS_FILE)) u_bias (
+  eie_ram #(.BLOCK(BIAS_BLK), .DEPTH(BIAS_D), .WIDTH(ACCW), .INIT_FILE(BIAS_FILE)) u_bias (
       .clk(clk), .re(gi_valid), .raddr(gi_bias_addr), .q(bias_q),
       .we(ld_we && ld_sel == SEL_BIAS), .waddr(ld_addr[BA-1:0]), .wdata(ld_data[ACCW-1:0]));
-  eie_ram #(.DEPTH(ACC_D), .WIDTH(ACCW), .INIT_FILE("")) u_acc (
+  eie_ram #(.BLOCK(ACC_BLK), .DEPTH(ACC_D), .WIDTH(ACCW), .INIT_FILE("")) u_acc (
       .clk(clk), .re(d_valid || gi_valid), .raddr(gi_valid ? gi_row : d_row), .q(acc_q),
       .we(e_valid || (gi_valid && gi_clear)), .waddr(e_valid ? e_row : gi_row),
       .wdata(e_valid ? sum : '0));

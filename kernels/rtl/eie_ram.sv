@@ -13,6 +13,9 @@ module eie_ram #(
     parameter WIDTH = 8,
     // $readmemh image, "" for none
     parameter INIT_FILE = "",
+    // 1: block RAM (ram_style "block"), 0: distributed (LUT) RAM; chosen by the instantiating
+    // module with the rule of flow.rtl.estimate (so the estimate and Yosys agree)
+    parameter BLOCK = 0,
     // address bits, derived
     parameter AW = (DEPTH > 1) ? $clog2(DEPTH) : 1
 ) (
@@ -24,14 +27,25 @@ module eie_ram #(
     input  logic [   AW-1:0] waddr,
     input  logic [WIDTH-1:0] wdata
 );
-  logic [WIDTH-1:0] mem[0:DEPTH-1];
-
-  initial begin
-    if (INIT_FILE != "") $readmemh(INIT_FILE, mem);
-  end
-
-  always_ff @(posedge clk) begin
-    if (re) q <= mem[raddr];
-    if (we) mem[waddr] <= wdata;
-  end
+  generate
+    if (BLOCK) begin : g_block
+      (* ram_style = "block" *) logic [WIDTH-1:0] mem[0:DEPTH-1];
+      initial begin
+        if (INIT_FILE != "") $readmemh(INIT_FILE, mem);
+      end
+      always_ff @(posedge clk) begin
+        if (re) q <= mem[raddr];
+        if (we) mem[waddr] <= wdata;
+      end
+    end else begin : g_dist
+      (* ram_style = "distributed" *) logic [WIDTH-1:0] mem[0:DEPTH-1];
+      initial begin
+        if (INIT_FILE != "") $readmemh(INIT_FILE, mem);
+      end
+      always_ff @(posedge clk) begin
+        if (re) q <= mem[raddr];
+        if (we) mem[waddr] <= wdata;
+      end
+    end
+  endgenerate
 endmodule
