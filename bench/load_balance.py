@@ -40,8 +40,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
 N_PE, DEPTH, BROADCAST = 64, 8, 4
 GROUPS = (1, 2, 4, 8, 16)
@@ -49,7 +47,7 @@ GROUPS = (1, 2, 4, 8, 16)
 
 def eie_layers(folder: Path, hls_layers: dict, work: Path, detect_width: int):
     from flow.compress.io import load_compressed
-    from flow.hls.config import HLSConfig
+    from flow.config.hls import HLSConfig
     from flow.hls.convert import convert
 
     cm = load_compressed(folder)
@@ -99,7 +97,7 @@ def best_groups(layers, x_raw) -> list:
 
 
 def csim_check(layers, x_raw) -> dict:
-    from flow.eie.layer_csim import compile_chains
+    from flow.eie.csim import compile_chains
     from flow.eie.perf import layer_cycles
     from flow.eie.reference import eie_dense
 
@@ -131,7 +129,7 @@ def ensure_compressed(folder: Path, example: str, data_dir: str | None) -> None:
 
 
 def main(argv=None) -> int:
-    from engine import mnist_test
+    from flow.testing import mnist_test
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "eie-bench-load-balance")
@@ -147,7 +145,7 @@ def main(argv=None) -> int:
                     "examples/lenet300_mnist_p64.yaml); only the total cycles depend on it")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "load_balance.json")
     args = ap.parse_args(argv)
-    from flow.data import find_mnist_dir
+    from flow.testing import find_mnist_dir
 
     found = find_mnist_dir(args.data_dir)
     if found is None:

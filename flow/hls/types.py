@@ -1,4 +1,4 @@
-"""FixedType (flow.eie.fixed) <-> hls4ml precision types, with errors that name the layer."""
+"""FixedType (flow.fixed) <-> hls4ml precision types, with errors that name the layer."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hls4ml.model.types import FixedPrecisionType, IntegerPrecisionType, Roundin
 from flow.errors import UsageError
 
 if TYPE_CHECKING:
-    from flow.eie.fixed import FixedType
+    from flow.fixed import FixedType
 
 _ROUND_TO_HLS = {"TRN": RoundingMode.TRN, "RND": RoundingMode.RND}
 _SAT_TO_HLS = {"WRAP": SaturationMode.WRAP, "SAT": SaturationMode.SAT}
@@ -36,7 +36,7 @@ def to_config_string(ft: FixedType) -> str:
 
 def from_hls(precision, where: str) -> FixedType:
     """FixedType of an hls4ml precision; `where` names the layer and the variable for the error."""
-    from flow.eie.fixed import FixedType
+    from flow.fixed import FixedType
 
     if isinstance(precision, IntegerPrecisionType) and not isinstance(precision, FixedPrecisionType):
         return FixedType(precision.width, precision.width, signed=precision.signed)
