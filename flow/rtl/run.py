@@ -1,5 +1,6 @@
-"""Run networks on the RTL engine: simulate_layers() for EIELayers, rtlsim() for a compressed
-model folder (the logic of `flow rtlsim`), rtl_step() for the `rtl` step of `flow build`."""
+"""Run networks on the RTL engine: simulate_layers() (outputs and cycles), rtlsim() (the logic
+of `flow rtlsim`: accuracy, bit mismatches, cycles, the cycle model), rtl_report() (the build's
+`rtl` step: simulation and synthesis, or one line naming the missing tool)."""
 
 from __future__ import annotations
 
@@ -66,67 +67,45 @@ def simulate_layers(layers, x_raw, params: EngineParams | None = None, *, exe=No
     return {"y": y, "layer_cycles": cyc, "period": period}
 
 
-def eie_layers_of(model_dir, cfg=None, out_dir=None):
-    """The EIE layers of a `flow compress` folder (via the EIE hls4ml backend's conversion)."""
-    from flow.compress.io import load_compressed
-    from flow.config import FlowConfig, load_config
-    from flow.hls.convert import convert
-    from flow.hls.csim import reference_covers
-
-    model_dir = Path(model_dir)
-    if cfg is None:
-        cfg_path = model_dir / "config.yaml"
-        cfg = load_config(cfg_path) if cfg_path.is_file() else FlowConfig()
-    cm = load_compressed(model_dir)
-    out_dir = Path(out_dir or tempfile.mkdtemp(prefix="eie-rtl-hls-"))
-    hls_model = convert(cm, cfg.hls, out_dir)
-    if not reference_covers(hls_model):
-        raise UsageError(f"{model_dir}: the network has layers besides EIE Dense layers; the RTL engine runs only those")
-    return cm, cfg, hls_model.eie_layers
-
-
-def rtlsim(model_dir, data_dir=None, *, n: int = 0, params: EngineParams | None = None,
-           out_dir=None, check_model: int = 200) -> dict:
-    """Simulate a compressed model on the RTL engine over the test set: accuracy, bit
-    mismatches against flow.eie.reference, cycles per inference (and against the cycle model
-    on the first ``check_model`` images). Writes <out_dir>/rtlsim.json when out_dir is given."""
-    from flow.data import load_dataset, set_data_dir
+def rtlsim(layers, x_raw, labels=None, *, params: EngineParams | None = None, out_dir=None,
+           check_model: int = 200, exe=None) -> dict:
+    """Simulate x_raw [n, n_in] (raw input_t integers) through the EIE layers on the RTL engine:
+    accuracy (when labels are given), bit mismatches against flow.eie.reference, cycles per
+    inference, and the cycle model (flow.eie.perf_rtl) on the first ``check_model`` inputs.
+    Writes <out_dir>/rtlsim.json when out_dir is given. The logic of `flow rtlsim`."""
     from flow.eie.perf_rtl import rtl_network_cycles
     from flow.eie.reference import eie_network
 
-    cm, cfg, layers = eie_layers_of(model_dir)
-    if data_dir:
-        set_data_dir(cfg.data, str(data_dir))
-    ds = load_dataset(cfg.data)
-    x, y = (ds.x_test, ds.y_test) if not n else (ds.x_test[:n], ds.y_test[:n])
-    x_raw = layers[0].input_t.quantize(x.reshape(x.shape[0], -1))
     params = params or params_for(layers)
     check_fit(layers, params)
     t0 = time.perf_counter()
-    res = simulate_layers(layers, x_raw, params)
+    res = simulate_layers(layers, x_raw, params, exe=exe)
     sim_s = time.perf_counter() - t0
     ref = eie_network(x_raw, layers)
-    mism = int(np.count_nonzero(res["y"] != ref))
-    k = min(check_model, x_raw.shape[0])
-    _, model_period = rtl_network_cycles(layers, x_raw[:k], params)
+    k = min(check_model, len(x_raw))
+    per, model_period = rtl_network_cycles(layers, x_raw[:k], params)
+    model_layers = np.array([[c.total for c in p] for p in per]).reshape(k, len(layers))
     period = res["period"]
     summary = {
-        "model_dir": str(model_dir),
-        "n": int(x_raw.shape[0]),
+        "n": int(len(x_raw)),
         "engine": params.generics(),
-        "accuracy_rtl": float(np.mean(np.argmax(res["y"], axis=1) == y)),
-        "bit_mismatches": mism,
+        "accuracy_rtl": None if labels is None else float(np.mean(np.argmax(res["y"], axis=1) == labels)),
+        "bit_mismatches": int(np.count_nonzero(res["y"] != ref)),
         "cycles_mean": float(period.mean()),
         "cycles_p99": float(np.percentile(period, 99)),
         "cycles_max": int(period.max()),
         "layer_cycles_mean": [float(v) for v in res["layer_cycles"].mean(axis=0)],
         "inferences_per_s_100mhz": float(100e6 / period.mean()),
         "model_checked": k,
-        "model_cycle_mismatches": int(np.count_nonzero(model_period != period[:k])),
-        "sim_s": sim_s,
-        "source": "RTL simulation (Verilator)",
-        "layers": [{"name": l.name, "n_in": l.n_in, "n_out": l.n_out, "n_pe": l.n_pe,
-                    "col_groups": l.col_groups, "fifo_depth": l.fifo_depth} for l in layers],
+        "model_cycle_mismatches": int(np.count_nonzero(model_period != period[:k]))
+        + int(np.count_nonzero(model_layers != res["layer_cycles"][:k])),
+        "sim_s": round(sim_s, 2),
+        "source": "RTL simulation (Verilator); cycles = inference period at back-to-back starts",
+        "layers": [
+            {"name": ly.name, "n_in": ly.n_in, "n_out": ly.n_out, "n_pe": ly.n_pe,
+             "col_groups": ly.col_groups, "fifo_depth": ly.fifo_depth}
+            for ly in layers
+        ],  # fmt: skip
     }
     if out_dir:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
@@ -134,23 +113,26 @@ def rtlsim(model_dir, data_dir=None, *, n: int = 0, params: EngineParams | None 
     return summary
 
 
-def rtl_step(model_dir, out_dir, data_dir=None, *, n: int = 1000, synth_family: str = "xc7") -> dict:
-    """The `rtl` build step: simulation and synthesis when the tools are present, else one
-    line saying which is missing (returned as {"skipped": reason})."""
-    from flow.rtl import yosys
+def rtl_report(layers, x_raw, labels, out_dir, *, families=("xc7",), n: int = 1000) -> dict:
+    """Simulation and synthesis when the tools are present, else {"skipped": one line naming the
+    missing tool}: the body of the build's `rtl` step. Writes <out_dir>/rtl.json."""
+    from flow.rtl import estimate, yosys
 
     missing = [t for t in ("verilator", "yosys") if not shutil.which(t)]
     if missing:
-        reason = f"{' and '.join(missing)} not on PATH: RTL simulation/synthesis skipped"
+        reason = f"{' and '.join(missing)} not on PATH: RTL simulation and synthesis skipped"
         log.warning(reason)
         return {"skipped": reason}
     out_dir = Path(out_dir)
+    params = params_for(layers)
+    check_fit(layers, params)
     try:
-        sim = rtlsim(model_dir, data_dir, n=n, out_dir=out_dir)
-        params = EngineParams(**sim["engine"])
-        syn = yosys.synthesize(params, family=synth_family, out_dir=out_dir / "yosys")
+        sim = rtlsim(layers, x_raw[:n], None if labels is None else labels[:n], params=params, out_dir=out_dir)
+        syn = {f: yosys.synthesize(params, family=f, out_dir=out_dir / f"yosys_{f}") for f in families}
     except ToolMissing as exc:
         return {"skipped": str(exc)}
-    report = {"rtlsim": sim, "yosys": syn}
+    for rep in syn.values():
+        rep.pop("cells", None)
+    report = {"rtlsim": sim, "yosys": syn, "estimate": estimate.estimate(params)}
     (out_dir / "rtl.json").write_text(json.dumps(report, indent=1))
     return report

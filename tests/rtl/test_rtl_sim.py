@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from flow.eie.fixed import FixedType
-from flow.eie.layer import random_layer
+from flow.fixed import FixedType
+from flow.testing import random_layer
 from flow.eie.perf_rtl import rtl_network_cycles
 from flow.eie.reference import eie_network
 from flow.errors import UsageError

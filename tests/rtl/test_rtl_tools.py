@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from flow.eie.layer import random_layer
+from flow.testing import random_layer
 from flow.eie.perf_rtl import gather_cycles, rtl_network_cycles
 from flow.rtl import estimate, yosys
 from flow.rtl.params import EngineParams, params_for
