@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 from flow.paths import kernels_dir
 
-RTL_DIR = kernels_dir() / "rtl"
+RTL_DIR = kernels_dir().parent / "rtl"  # kernels/rtl beside kernels/hls (source tree or wheel)
 SOURCES = ("eie_ram.sv", "eie_detector.sv", "eie_requant.sv", "eie_pe.sv", "eie_engine.sv")
 
 
