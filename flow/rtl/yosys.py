@@ -33,7 +33,7 @@ def _script(params: EngineParams, family: str, sta: bool) -> str:
     return (
         f"read_verilog -sv -DSYNTHESIS {srcs}\n"
         f"chparam {chparam} eie_engine\n"
-        f"synth_xilinx -family {family} -top eie_engine -noiopad -noclkbuf{abc9}\n"
+        f"synth_xilinx -family {family} -top eie_engine -flatten -noiopad -noclkbuf{abc9}\n"
         "tee -o stat.txt stat\n" + ("tee -o sta.txt sta\n" if sta else "")
     )
 
