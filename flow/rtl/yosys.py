@@ -2,8 +2,8 @@
 Yosys' `sta` on the -abc9 netlist as a pre-route timing figure.
 
 The `sta` figure is the latest arrival time Yosys computes from the abc9 cell delay models of
-the mapped netlist: cell delays only, no routing (routed delays on 7-series are typically
-1.5-2.5x this); it is labelled so wherever it is printed.
+the mapped netlist (STA_NOTE: cells only, carry chains and LUT RAM untimed, no routing); it is
+labelled so wherever it is printed, with the LUT levels of its critical path.
 """
 
 from __future__ import annotations
@@ -18,6 +18,11 @@ from flow.errors import FlowError
 from flow.rtl.params import EngineParams
 from flow.rtl.verilator import require, rtl_sources
 
+STA_NOTE = (
+    "Yosys 0.23 sta on the flattened -abc9 netlist: LUT/FF/DSP/BRAM cell delays only; CARRY4, MUXF7/8 "
+    "and LUT RAM have no timing arcs in its models and there is no routing, so this is a lower bound "
+    "of the pre-route delay, not a timing sign-off"
+)
 FAMILIES = {"xc7": "xc7z020 (PYNQ-Z2)", "xcup": "xck26 (KV260)"}
 #: device capacities for the fit check
 DEVICES = {
@@ -86,6 +91,16 @@ def parse_sta(text: str) -> float | None:
     return int(m.group(1)) / 1000.0 if m else None
 
 
+def sta_path(text: str) -> dict:
+    """The critical path Yosys' sta printed: its LUT levels, cells without timing arcs, endpoints."""
+    block = text.split("Arrival histogram", 1)[0]
+    levels = len(re.findall(r"\(LUT\d\.", block))
+    untimed = sorted(set(re.findall(r"Module '(\S+)' has no timing arcs", text)))
+    ends = re.findall(r"^\s+\d+ (.+)$", block, re.M)
+    return {"lut_levels": levels, "untimed_cells": untimed, "end": ends[0].strip() if ends else None,
+            "start": ends[-1].strip() if ends else None}  # fmt: skip
+
+
 def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: bool = True) -> dict:
     """Run Yosys on the engine; returns (and writes out_dir/yosys_<family>.json) the counts."""
     require("yosys")
@@ -116,7 +131,8 @@ def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: boo
         "DSP": counts["DSP"],
         "cells": counts["cells"],
         "sta_ns": parse_sta((out / "sta.txt").read_text()) if sta else None,
-        "sta_note": "Yosys sta on the -abc9 netlist: cell delays only, no routing (pre-route)",
+        "sta_path": sta_path((out / "sta.txt").read_text()) if sta else None,
+        "sta_note": STA_NOTE,
         "yosys_s": round(time.perf_counter() - t0, 1),
         "source": "Yosys 0.23 synth_xilinx",
     }
