@@ -101,13 +101,27 @@ def sta_path(text: str) -> dict:
             "start": ends[-1].strip() if ends else None}  # fmt: skip
 
 
-def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: bool = True) -> dict:
-    """Run Yosys on the engine; returns (and writes out_dir/yosys_<family>.json) the counts."""
+def _cache_file(params: EngineParams, family: str, sta: bool) -> Path:
+    from flow.rtl.verilator import _source_stamp, cache_dir
+
+    return cache_dir() / "yosys" / f"{params.key()}-{_source_stamp()}-{family}{'-sta' if sta else ''}.json"
+
+
+def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: bool = True,
+               cache: bool = True) -> dict:
+    """Run Yosys on the engine; returns (and writes out_dir/yosys_<family>.json) the counts.
+    A result for the same parameters, sources and family is reused from the cache."""
     require("yosys")
     if family not in FAMILIES:
         raise FlowError(f"family {family!r}: use one of {sorted(FAMILIES)}")
     out = Path(out_dir or Path.cwd() / "yosys")
     out.mkdir(parents=True, exist_ok=True)
+    cached = _cache_file(params, family, sta)
+    if cache and cached.exists():
+        report = json.loads(cached.read_text())
+        report["cached"] = str(cached)
+        (out / f"yosys_{family}.json").write_text(json.dumps(report, indent=1))
+        return report
     (out / "synth.ys").write_text(_script(params, family, sta))
     t0 = time.perf_counter()
     cmd = ["yosys", "-q", "-l", "yosys.log", "-s", "synth.ys"]
@@ -143,4 +157,6 @@ def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: boo
         "DSP": report["DSP"] <= dev["DSP"],
     }
     (out / f"yosys_{family}.json").write_text(json.dumps(report, indent=1))
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps(report, indent=1))
     return report

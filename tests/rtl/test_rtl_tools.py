@@ -34,7 +34,7 @@ def test_verilator_lint_clean(generics):
 
 @pytest.mark.yosys
 def test_yosys_small_engine_matches_estimate(tmp_path):
-    rep = yosys.synthesize(SMALL, family="xc7", out_dir=tmp_path)
+    rep = yosys.synthesize(SMALL, family="xc7", out_dir=tmp_path, cache=False)
     est = estimate.estimate(SMALL)
     assert rep["DSP"] == est["DSP"] == SMALL.P
     assert (rep["RAMB18"], rep["RAMB36"]) == (est["RAMB18"], est["RAMB36"])
