@@ -83,7 +83,8 @@ def load(config: str, data_dir: str, quick: bool):
 
 def _same_settings(cfg, folder: Path) -> bool:
     """True when `folder` was written by `flow compress` with the seed, data, model and compress
-    settings of `cfg` (keys present in both; a key added to the config since then is ignored)."""
+    settings of `cfg` (keys present in both; a key added to the config since then is ignored; with
+    compress.target, the per-layer settings it wrote are not compared)."""
     import yaml
 
     try:
@@ -93,9 +94,11 @@ def _same_settings(cfg, folder: Path) -> bool:
     new = cfg.to_dict()
     if old.get("seed") != new["seed"]:
         return False
+    searched = {"layer_sparsity", "layer_bits", "layer_index_bits"} if new["compress"].get("target") else set()
     for section in ("data", "model", "compress"):
         a, b = old.get(section) or {}, new[section]
-        if any(a[k] != b[k] for k in set(a) & set(b)):
+        keys = set(a) & set(b) - (searched if section == "compress" else set())
+        if any(a[k] != b[k] for k in keys):
             return False
     return True
 
