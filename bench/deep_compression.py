@@ -8,7 +8,7 @@ choice and the test set read once at the end:
 - lenet5:   examples/lenet5_mnist.yaml
 - ternary:  examples/lenet300_mnist_ternary.yaml vs examples/lenet300_mnist_kmeans2.yaml
             (trained ternary codebooks vs k-means, both 2-bit, same pruning)
-- dsd:      examples/lenet300_mnist.yaml vs examples/lenet300_mnist_dsd.yaml (Dense-Sparse-Dense off/on)
+- dsd:      examples/lenet300_mnist_kmeans2.yaml vs examples/lenet300_mnist_dsd.yaml (Dense-Sparse-Dense off/on)
 
 For lenet300 and lenet5 the off-the-shelf route runs on the same dense model (`dense.keras` of the
 flow's folder) with the per-layer sparsity and code bits the flow chose: tfmot `prune_low_magnitude`
@@ -60,7 +60,7 @@ NETWORKS = {
 }
 COMPARISONS = {
     "ternary": {"ternary (TTQ)": "lenet300_mnist_ternary.yaml", "k-means 2-bit": "lenet300_mnist_kmeans2.yaml"},
-    "dsd": {"DSD off": "lenet300_mnist.yaml", "DSD on": "lenet300_mnist_dsd.yaml"},
+    "dsd": {"DSD off": "lenet300_mnist_kmeans2.yaml", "DSD on": "lenet300_mnist_dsd.yaml"},
 }
 PARTS = list(NETWORKS) + list(COMPARISONS)
 log = logging.getLogger("bench")
