@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -64,6 +65,8 @@ def run(args, library_builder=None) -> int:
         raise UsageError(f"--batch-size must be positive, got {args.batch_size}")
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be positive, got {args.limit}")
+    out = args.json or (args.bundle / ("run_report_sim.json" if args.sim else "run_report.json"))
+    check_writable(out, "--json" if args.json else "the run report")
     data = args.data or (args.bundle / (meta.test_vectors or TEST_VECTORS))
     vectors = load_test_vectors(data, meta)
     if args.limit is not None:
@@ -102,12 +105,30 @@ def run(args, library_builder=None) -> int:
         )
         if report["first_mismatch"] is not None:
             print(f"  first mismatch      sample {report['first_mismatch']}")
-    out = args.json or (args.bundle / ("run_report_sim.json" if args.sim else "run_report.json"))
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    try:
+        out.write_text(json.dumps(report, indent=2) + "\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write the report {out}: {exc.strerror or exc}; pass --json to a writable file") from None
     print(f"  report              {out}")
     if report.get("bit_agreement", 1.0) < 1.0:
         return 1
     return 0
+
+
+def check_writable(path: Path, what: str) -> None:
+    """Refuse, before any work, a report path that cannot be written (no folder, read-only, a folder)."""
+    path = Path(path)
+    fix = "pass --json a file in a writable folder"
+    if path.is_dir():
+        raise UsageError(f"{what} {path} is a folder, not a file; {fix}")
+    parent = path.parent
+    if not parent.is_dir():
+        why = "is a file" if parent.exists() else "does not exist"
+        raise UsageError(f"{what} {path}: its folder {parent} {why}; {fix}")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"{what} {path} is not writable; {fix}")
+    if str(path.resolve()).startswith(("/proc/", "/sys/")):
+        raise UsageError(f"{what} {path} is inside a kernel file system; {fix}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,3 +142,6 @@ def main(argv: list[str] | None = None) -> int:
     except FlowError as exc:
         print(f"python -m flow.runtime: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:
+        print("python -m flow.runtime: interrupted", file=sys.stderr)
+        return 130
