@@ -14,7 +14,8 @@ def load_state(build_dir: Path) -> dict:
 
     path = Path(build_dir) / STATE_FILE
     if not Path(build_dir).is_dir():
-        raise UsageError(f"{build_dir} is not a folder; pass the folder `flow build` wrote (--out)")
+        why = "is a file" if Path(build_dir).exists() else "does not exist"
+        raise UsageError(f"{build_dir} is not an eie-flow build folder (it {why}); pass the folder `flow build` wrote (--out)")
     if not path.is_file():
         raise UsageError(f"{build_dir} is not an eie-flow build folder (no {STATE_FILE}); run `flow build` first")
     fix = "the build record is damaged: run `flow build` again into this folder (--force redoes every step)"

@@ -193,6 +193,11 @@ def atomic_folder(out_dir: Path, force: bool):
 
 
 def check_target(out_dir: Path, force: bool) -> None:
+    from flow.outdir import check_out
+
+    # --force replaces only a folder `flow compress` wrote (compression.json), never a user's folder,
+    # the current folder or its ancestors, and nothing under /proc or below a file
+    check_out(out_dir, marker="compression.json", kind="compressed-model folder", force=force)
     if out_dir.exists() and not force:
         raise UsageError(
             f"output folder {out_dir} already exists; pass --force to replace it or choose --out"

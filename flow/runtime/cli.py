@@ -105,6 +105,13 @@ def run(args, library_builder=None) -> int:
         )
         if report["first_mismatch"] is not None:
             print(f"  first mismatch      sample {report['first_mismatch']}")
+        if args.sim and args.library is not None and report["bit_agreement"] < 0.5:
+            print(
+                f"  --library {args.library} disagrees with the bundle's expected outputs on most samples: "
+                "it was probably built for another network; rebuild it from this bundle's HLS project "
+                "(or leave --library out)",
+                file=sys.stderr,
+            )
     try:
         out.write_text(json.dumps(report, indent=2) + "\n")
     except OSError as exc:
