@@ -24,6 +24,8 @@ from flow.errors import UsageError
 log = logging.getLogger(__name__)
 
 _SYSTEM = ("/proc", "/sys", "/dev")
+#: lock files this process holds, with their nesting depth
+_HELD: dict[str, int] = {}
 
 
 def check_out(out, *, option: str = "--out", marker: str, kind: str, force: bool = False) -> Path:
@@ -82,6 +84,12 @@ class OutputLock:
 
     def __enter__(self) -> OutputLock:
         self.out.parent.mkdir(parents=True, exist_ok=True)
+        key = str(self.path.resolve())
+        if _HELD.get(key):  # this process holds it already (the CLI locks around the whole command)
+            _HELD[key] += 1
+            self._nested = True
+            return self
+        self._nested = False
         for _ in range(20):
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
@@ -104,6 +112,7 @@ class OutputLock:
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()} {self.command}\n".encode())
             self.fd = fd
+            _HELD[key] = 1
             return self
         raise UsageError(f"cannot lock {self.out}: the lock file keeps changing; retry")
 
@@ -115,6 +124,11 @@ class OutputLock:
             return "PID unknown"
 
     def __exit__(self, *exc) -> None:
+        key = str(self.path.resolve())
+        if getattr(self, "_nested", False):
+            _HELD[key] -= 1
+            return
+        _HELD.pop(key, None)
         if self.fd is not None:
             try:
                 os.unlink(self.path)

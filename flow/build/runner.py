@@ -110,11 +110,21 @@ def _relocate(staging: Path, out: Path) -> None:
 
 
 def _rewrite_paths(staging: Path, old: str, new: str) -> None:
-    """Replace the absolute folder path `old` by `new` in the generated text files under `staging`."""
+    """Replace the absolute folder path `old` by `new` in the generated text files under `staging`.
+
+    In TCL/shell flags (`-I<path>`) a path with white space is put in double quotes, the way the HLS
+    tool's cflags (split like a shell command line) need it."""
+    import re
+
+    quoted_flag = re.compile(r'-I"' + re.escape(old))
+    bare_flag = re.compile(r"-I" + re.escape(old) + r'([^\s}"]*)')
+    flag = (lambda m: f'-I"{new}{m.group(1)}"') if any(c.isspace() for c in new) else (lambda m: f"-I{new}{m.group(1)}")
     for path in staging.rglob("*"):
         if path.suffix in _RELOCATE_SUFFIXES and path.is_file() and path.stat().st_size < 4_000_000:
             text = path.read_text(errors="surrogateescape")
             if old in text:
+                text = quoted_flag.sub(lambda m: f'-I"{new}', text)
+                text = bare_flag.sub(flag, text)
                 path.write_text(text.replace(old, new), errors="surrogateescape")
 
 

@@ -57,17 +57,23 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from flow.board.boards import load_board
-    from flow.board.vendor import find_tools
-    from flow.build.runner import run_build
+    from flow.build.runner import check_output_dir, run_build
     from flow.build.summary import print_summary
+    from flow.outdir import OutputLock
 
     console = Console(stderr=False)
-    from flow.build import preflight
-    from flow.build.runner import check_output_dir
 
     cfg = config_from_args(args)
     load_board(cfg.build.board)  # an unknown board is a usage error before any work
-    check_output_dir(args.out, args.force)
+    out = check_output_dir(args.out, args.force)
+    with OutputLock(out, "build"):  # held from the checks to the swap: a second run exits 2 at once
+        return _run_locked(args, cfg, console, run_build, print_summary)
+
+
+def _run_locked(args, cfg, console, run_build, print_summary) -> int:
+    from flow.board.vendor import find_tools
+    from flow.build import preflight
+
     opts: dict = {"progress": not args.no_progress, **options.quality_options(args)}
     if args.model is not None:
         if not args.model.exists():
