@@ -47,7 +47,7 @@ def check_hls_layers(cfg, dense_names) -> None:
         )
 
 
-def check_fit_estimate(cfg, model, board) -> None:
+def check_fit_estimate(cfg, model, board, masks: dict | None = None) -> None:
     """Refuse a PE array that cannot fit the board whatever the pruning gives (estimated from the
     layer shapes and the configured sparsity, at 100 % of the board; the resources step later applies
     build.fit_limit to the real masks)."""
@@ -61,7 +61,8 @@ def check_fit_estimate(cfg, model, board) -> None:
         n_in, n_out = int(layer.kernel.shape[0]), int(layer.kernel.shape[1])
         k = cfg.hls.knobs_of(layer.name)
         keep = 1.0 - cfg.compress.sparsity_of(layer.name)
-        mask = rng.random((n_out, n_in)) < keep
+        given = (masks or {}).get(layer.name)
+        mask = np.asarray(given).T if given is not None else rng.random((n_out, n_in)) < keep
         n_pe = k["n_pe"]
         try:
             feet.append(
@@ -82,15 +83,17 @@ def check_fit_estimate(cfg, model, board) -> None:
 
 
 def _pe_bound(cfg, model, board) -> None:
-    """A cheap bound before the estimate: each PE needs at least ~100 LUTs of control and datapath."""
+    """A cheap bound before the estimate: each PE needs at least PE_LUT LUTs of control and datapath."""
+    from flow.board.resources import PE_LUT
+
     total = 0
     for layer in model.layers:
         if type(layer).__name__ in ("Dense", "QDense"):
             total += cfg.hls.knobs_of(layer.name)["n_pe"]
     luts = getattr(getattr(board, "resources", None), "lut", None)
-    if luts and total * 100 > luts:
+    if luts and total * PE_LUT > luts:
         raise FitError(
-            f"refused before training: {total:,} PEs in all need at least {total * 100:,} LUTs, the "
+            f"refused before training: {total:,} PEs in all need at least {total * PE_LUT:,} LUTs, the "
             f"{board.name} has {luts:,}; use fewer PEs (hls.n_pe / --pe, or per layer in hls.layers) or a "
             "bigger board (see `flow boards`)"
         )
@@ -169,5 +172,5 @@ def check(cfg, options: dict):
     if cm is None:
         check_compress_settings(cfg, weight)
     _pe_bound(cfg, model, board)
-    check_fit_estimate(cfg, model, board)
+    check_fit_estimate(cfg, model, board, {n: ly.mask for n, ly in cm.layers.items()} if cm else None)
     return cm
