@@ -77,6 +77,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"flow {args.command}: interrupted; completed work is kept, rerun to resume", file=sys.stderr)
         return 130
+    except MemoryError:
+        print(f"flow {args.command}: error: out of memory; use a smaller model or data subset "
+              "(data.train_subset)", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 -- a bug of the flow: one line, the traceback with -v
+        if args.verbose:
+            raise
+        what = " ".join(str(exc).split())[:300]
+        print(f"flow {args.command}: internal error: {type(exc).__name__}: {what}; rerun with -v for the "
+              "traceback and report it", file=sys.stderr)
+        return 1
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
