@@ -51,3 +51,38 @@ def test_unexpected_error_is_one_line_without_traceback(tmp_path, monkeypatch, c
     rc = main(["report", str(tmp_path)])
     err = capsys.readouterr().err
     assert rc == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_killed_swap_is_recovered(tmp_path):
+    """Killed between moving the old folder aside and moving the new one in: the old one comes back."""
+    from flow.outdir import recover_swap
+
+    out = tmp_path / "compressed"
+    (tmp_path / ".compressed.old-abc" / "x").mkdir(parents=True)
+    (tmp_path / ".compressed.old-abc" / "x" / "compression.json").write_text("{}")
+    recover_swap(out)
+    assert (out / "compression.json").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["compressed"]
+    build = tmp_path / "b"
+    (tmp_path / ".b.old-123").mkdir()
+    (tmp_path / ".b.old-123" / "build_state.json").write_text("{}")
+    recover_swap(build)
+    assert (build / "build_state.json").exists()
+    (tmp_path / ".b.old-456").mkdir()  # with the folder present, a stale backup is removed
+    recover_swap(build)
+    assert not (tmp_path / ".b.old-456").exists()
+
+
+def test_compress_removes_a_killed_runs_half_written_folder(tmp_path, capsys, monkeypatch):
+    """`flow compress` (here stopped right after its checks) removes `.NAME.tmp-*` of a killed run."""
+    import flow.compress.pipeline as pipeline
+    from flow.cli.main import main
+
+    (tmp_path / ".c.tmp-xyz").mkdir()
+    (tmp_path / ".c.tmp-xyz" / "model.keras").write_bytes(b"half")
+
+    def stop(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "compress", stop)
+    assert main(["compress", "--out", str(tmp_path / "c")]) == 130
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
