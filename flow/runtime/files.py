@@ -34,7 +34,7 @@ def require_file(path, fix: str, *, kind: str = "file", allow_empty: bool = Fals
     if path.is_dir():
         raise bad_file(path, f"is a folder, not a {kind}", fix)
     if not path.exists():
-        raise bad_file(path, "does not exist", fix)
+        raise bad_file(path, f"does not exist (a {kind} is expected here)", fix)
     if not path.is_file():
         raise bad_file(path, f"is not a regular file (a {kind} is needed)", fix)
     try:

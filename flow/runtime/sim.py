@@ -45,7 +45,7 @@ def load_test_vectors(path, meta) -> dict:
     path = Path(path)
     fix = "rebuild the bundle with `flow build`, or pass --data with an npz of x, y_raw, labels"
     try:
-        data = load_npz(path, fix, required=("x",), kind="test-vector .npz")
+        data = load_npz(path, fix, required=("x",), kind="test vectors .npz")
         x = check_array(path, "x", data["x"], fix=fix)
         for key in ("y_raw", "labels"):
             if key in data:
