@@ -147,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     add_parser(sub)
     args = parser.parse_args(["run", *(sys.argv[1:] if argv is None else argv)])
+    import signal
+
+    def _terminated(signum, frame):  # noqa: ARG001 -- SIGTERM is handled like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         return int(run(args) or 0)
     except FlowError as exc:

@@ -37,7 +37,8 @@ def _litter(out: Path) -> list[str]:
     return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}."))
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -9)])
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -9)],
+                         ids=["SIGINT", "SIGTERM", "SIGKILL"])
 @pytest.mark.parametrize("at_step", [1, 3])
 def test_kill_then_rerun_resumes(tmp_path, sig, code, at_step):
     out, log = tmp_path / "b", tmp_path / "log"
@@ -59,7 +60,7 @@ def test_kill_then_rerun_resumes(tmp_path, sig, code, at_step):
     assert ".building" not in (out / "a.txt").read_text()  # paths name the final folder
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
 def test_killed_force_rebuild_leaves_previous_build_identical(tmp_path, sig):
     out, log = tmp_path / "b", tmp_path / "log"
     assert _start(out, log, 0.0).wait(60) == 0
@@ -127,7 +128,7 @@ def test_leftover_staging_without_progress_is_removed(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.csim
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL, signal.SIGINT])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL, signal.SIGINT], ids=lambda s: s.name)
 def test_real_build_killed_after_hls_resumes(tmp_path, compressed_dir, sig):
     out = tmp_path / "flow-build"
     proc = subprocess.Popen(flow_cmd(*build_args(compressed_dir, out)), env=env(), stdout=subprocess.PIPE,
