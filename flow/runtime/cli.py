@@ -75,6 +75,8 @@ def run(args, library_builder=None) -> int:
     kwargs = dict(download=not args.no_download, timeout=args.timeout, check_board=not args.no_board_check)
     if args.sim:
         library = args.library
+        if library is not None and meta.sim_library:
+            warn_other_build(Path(library), Path(meta.sim_library))
         if library is None and not meta.sim_library and meta.hls_project and library_builder is not None:
             library = library_builder(meta, args.bundle)
         overlay = sim_overlay(args.bundle, library=library, **kwargs)
@@ -123,6 +125,21 @@ def run(args, library_builder=None) -> int:
     if report.get("bit_agreement", 1.0) < 1.0:
         return 1
     return 0
+
+
+def warn_other_build(library: Path, own: Path) -> None:
+    """Libraries are named lib<project>_axi_sim-<hash of sources and flags>.so: a --library whose name
+    differs from the bundle's own was built from other sources (another network, or an older build)."""
+    import re
+
+    pat = re.compile(r"^lib(\w+)_axi_sim-([0-9a-f]+)\.so$")
+    a, b = pat.match(library.name), pat.match(own.name)
+    if a and b and a.groups() != b.groups():
+        print(
+            f"warning: --library {library} was built from other sources than this bundle's {own.name} "
+            "(another network or build): expect mismatches; leave --library out to use the bundle's own",
+            file=sys.stderr,
+        )
 
 
 def check_writable(path: Path, what: str) -> None:

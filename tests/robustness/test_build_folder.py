@@ -159,3 +159,13 @@ def test_rebuild_into_a_build_folder_refused_by_a_bad_option_is_untouched(shared
         assert_usage_error(rc, err)
     assert tree_digest(b) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
+
+
+def test_library_built_from_other_sources_is_named(bundle, tmp_path, capsys):
+    meta = json.loads((bundle / "model.json").read_text())
+    own = bundle / meta["sim_library"]
+    other = tmp_path / (own.name.rsplit("-", 1)[0] + "-0123456789abcdef.so")
+    shutil.copyfile(own, other)
+    rc, _, err = run_inproc(capsys, ["run", "--sim", str(bundle), "--library", str(other),
+                                     "--json", str(tmp_path / "r.json")])
+    assert rc == 0 and "built from other sources" in err and other.name in err
