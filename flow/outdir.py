@@ -138,14 +138,26 @@ class OutputLock:
             self.fd = None
 
 
-def leftovers(out: Path, pattern: str) -> list[Path]:
-    """Folders beside `out` named `.<name>.<pattern>` (e.g. '*.building', 'old-*'), oldest first."""
+#: what follows `.<name>.` in the hidden folders the flow makes beside an output folder (tempfile's
+#: 8 random characters; exact, so that `b` never claims the folders of a folder named `b.x`)
+STAGING = r"[a-z0-9_]{8}\.building"
+BACKUP = r"old-[a-z0-9_]+"
+PARTIAL = r"tmp-[a-z0-9_]{8}"
+
+
+def leftovers(out: Path, suffix: str) -> list[Path]:
+    """Folders beside `out` named `.<name>.<suffix>` (a regex: STAGING, BACKUP, PARTIAL), oldest first."""
+    import re
+
     out = Path(out)
-    found = [p for p in out.parent.glob(f".{out.name}.{pattern}") if p.is_dir() and not p.is_symlink()]
+    pat = re.compile(re.escape(f".{out.name}.") + suffix + "$")
+    if not out.parent.is_dir():
+        return []
+    found = [p for p in out.parent.iterdir() if pat.match(p.name) and p.is_dir() and not p.is_symlink()]
     return sorted(found, key=lambda p: p.stat().st_mtime)
 
 
-def recover_swap(out: Path, pattern: str = "old-*") -> None:
+def recover_swap(out: Path, pattern: str = BACKUP) -> None:
     """A run killed between moving `out` aside and moving the new folder in leaves no `out` but a
     backup: put the newest backup back; otherwise delete stale backups. Call with the lock held."""
     out = Path(out)

@@ -24,7 +24,7 @@ from flow.build.context import BuildContext, Step
 from flow.config import FlowConfig
 from flow.config.schema import to_dict
 from flow.errors import FlowError
-from flow.outdir import OutputLock, check_out, leftovers, recover_swap
+from flow.outdir import STAGING, OutputLock, check_out, leftovers, recover_swap
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def _resume_or_stage(out: Path, force: bool) -> tuple[Path, dict]:
     completed (its build_state.json is written after every step): the newest one is resumed, the
     others are removed. Otherwise a fresh staging copy of `out` is made."""
     recover_swap(out)
-    found = leftovers(out, "*.building")
+    found = leftovers(out, STAGING)
     resume = None
     for cand in reversed(found):
         if resume is None and not force and _read_state(cand).get("complete") is False:

@@ -48,7 +48,7 @@ def run(args) -> int:
     from flow.compress.pipeline import compress
     from flow.data import load_dataset
     from flow.models import build_model
-    from flow.outdir import OutputLock, leftovers, recover_swap
+    from flow.outdir import PARTIAL, OutputLock, leftovers, recover_swap
 
     check_target(Path(args.out), args.force)  # before any work
     out = Path(args.out).resolve()
@@ -59,7 +59,7 @@ def run(args) -> int:
         "Dense", "QDense", "Conv2D", "QConv2D")])
     with OutputLock(out, "compress"):
         recover_swap(out)
-        for stale in leftovers(out, "tmp-*"):  # a killed run's half-written folder
+        for stale in leftovers(out, PARTIAL):  # a killed run's half-written folder
             shutil.rmtree(stale, ignore_errors=True)
         try:
             cm = compress(cfg, out, progress=not args.no_progress, force=args.force, dataset=ds)

@@ -77,8 +77,8 @@ def test_compress_removes_a_killed_runs_half_written_folder(tmp_path, capsys, mo
     import flow.compress.pipeline as pipeline
     from flow.cli.main import main
 
-    (tmp_path / ".c.tmp-xyz").mkdir()
-    (tmp_path / ".c.tmp-xyz" / "model.keras").write_bytes(b"half")
+    (tmp_path / ".c.tmp-xyz12345").mkdir()
+    (tmp_path / ".c.tmp-xyz12345" / "model.keras").write_bytes(b"half")
 
     def stop(*a, **k):
         raise KeyboardInterrupt

@@ -119,11 +119,13 @@ def test_stale_lock_file_from_a_dead_pid_is_taken_over(tmp_path):
 
 def test_leftover_staging_without_progress_is_removed(tmp_path):
     out, log = tmp_path / "b", tmp_path / "log"
-    junk = tmp_path / ".b.x1y2.building"
+    junk = tmp_path / ".b.x1y2z3w4.building"
     junk.mkdir()
     (junk / "half.txt").write_text("x")
+    other = tmp_path / ".b.x.abcdefgh.building"  # the staging folder of another output, b.x: not ours
+    other.mkdir()
     assert _start(out, log, 0.0).wait(60) == 0
-    assert _litter(out) == [] and log.read_text().split() == list("abcd")
+    assert _litter(out) == [other.name] and log.read_text().split() == list("abcd")
 
 
 @pytest.mark.slow
