@@ -90,6 +90,9 @@ def _resume_or_stage(out: Path, force: bool) -> tuple[Path, dict]:
         log.warning(
             "resuming the interrupted build in %s (steps completed: %s)", resume.name, ", ".join(done) or "none"
         )
+        old_out = state.get("out")
+        if isinstance(old_out, str) and old_out != str(out):  # moved together with its folder
+            _rewrite_paths(resume, str(Path(old_out).parent / resume.name), str(resume))
         return resume, state
     staging = _stage(out)
     state = {} if force else _read_state(staging)
