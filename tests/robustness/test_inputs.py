@@ -298,3 +298,16 @@ def test_damaged_build_state(tmp_path, capsys, content, as_json):
     (tmp_path / "b" / "build_state.json").write_bytes(content)
     rc, _, err = run_inproc(capsys, ["report", str(tmp_path / "b"), *(["--json"] if as_json else [])])
     assert_usage_error(rc, err, "build_state.json")
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("compress: {bits: 1}\n", "1 code bit"),
+    ("compress: {layer_bits: {nosuch: 4}}\n", "nosuch"),
+    ("model: {name: lenet5}\n", "12x12"),
+])
+def test_compress_refuses_before_training(tmp_path, capsys, text, needle):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    rc, _, err = run_inproc(capsys, ["compress", "--config", str(cfg), "--out", str(tmp_path / "o")])
+    assert_usage_error(rc, err, needle)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
