@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flow.errors import ToolMissing, UsageError
+from flow.errors import ToolMissing
 from flow.rtl.images import Images
 from flow.rtl.params import EngineParams, check_fit, params_for
 
