@@ -1,4 +1,5 @@
-"""HLS section of the config: PE array and fixed-point choices of the EIE backend."""
+"""HLS section of the config: PE array and fixed-point choices of the EIE backend (defaults and limits
+of the EIE knobs: flow.eie.knobs)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ from dataclasses import asdict, dataclass, field
 
 import flow.eie.knobs as knob_rules
 from flow.eie.knobs import EIE_KNOBS, LAYER_KNOBS
-
-__all__ = ["EIE_KNOBS", "LAYER_KNOBS", "HLSConfig"]
 
 
 @dataclass

@@ -44,7 +44,8 @@ def add_parser(subparsers) -> None:
         help=f"seconds to wait for each DMA transfer (default {DEFAULT_TIMEOUT_S:g})",
     )
     p.add_argument(
-        "--library", type=Path, default=None, help="--sim: compiled AXI-top simulation library to use"
+        "--library", type=Path, default=None,
+        help="--sim: compiled AXI-top simulation library to use (default: the bundle's sim_library)"
     )
     p.add_argument("--no-download", action="store_true", help="use the bitstream already loaded")
     p.add_argument("--no-board-check", action="store_true", help="run even if the bundle names another board")

@@ -8,7 +8,7 @@ import struct
 import numpy as np
 import pytest
 
-from flow import data as flow_data
+from flow import testing as flow_testing
 from flow.config import DataConfig
 from flow.testing import find_mnist_dir
 from flow.data import load_dataset, read_mnist
@@ -70,7 +70,7 @@ def test_find_mnist_dir_precedence(tmp_path, monkeypatch):
     for folder in (explicit, env, shared):
         _fake_mnist(folder, gz=folder is not env)
     (partial / "train-images-idx3-ubyte").write_bytes(b"")  # not the four files: not an MNIST folder
-    monkeypatch.setattr(flow_data, "SHARED_MNIST_DIR", shared)
+    monkeypatch.setattr(flow_testing, "SHARED_MNIST_DIR", shared)
     monkeypatch.setenv("FLOW_DATA_DIR", str(env))
     assert find_mnist_dir(explicit) == explicit  # an explicit folder first
     assert find_mnist_dir(str(partial)) is None  # and only it: no fall-back behind a wrong --data-dir
@@ -79,7 +79,7 @@ def test_find_mnist_dir_precedence(tmp_path, monkeypatch):
     assert find_mnist_dir() == shared  # a FLOW_DATA_DIR without the files falls through to ../shared
     monkeypatch.delenv("FLOW_DATA_DIR")
     assert find_mnist_dir() == shared
-    monkeypatch.setattr(flow_data, "SHARED_MNIST_DIR", tmp_path / "absent")
+    monkeypatch.setattr(flow_testing, "SHARED_MNIST_DIR", tmp_path / "absent")
     assert find_mnist_dir() is None
     assert read_mnist(explicit, "x_test").shape == (10, 28, 28)
     with pytest.raises(DataError, match=rf"t10k-images-idx3-ubyte.*{partial}"):

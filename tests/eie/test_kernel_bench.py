@@ -44,7 +44,7 @@ def lenet(n_pe: int, fifo_depth: int = 8, seed: int = 0, broadcast: int = 4):
 def inputs(n: int) -> np.ndarray:
     """MNIST test digits in [0, 1] when the idx files are found (~19 % non-zero), else a stand-in.
 
-    The folder is flow.data.find_mnist_dir's: FLOW_DATA_DIR, else ../shared/data/mnist.
+    The folder is flow.testing.find_mnist_dir's: FLOW_DATA_DIR, else ../shared/data/mnist.
     """
     folder = find_mnist_dir()
     if folder is not None:

@@ -85,7 +85,7 @@ def test_unknown_layer_in_hls_layers_is_a_usage_error(tmp_path, compressed):
 def test_layer_col_groups_not_dividing_a_cli_n_pe(tmp_path, compressed):
     """layer_knobs (the API's per-layer override) over hls.layers: the merged knobs are checked too."""
     cfg = HLSConfig(n_pe=8, layers={"fc1": {"col_groups": 4}})
-    with pytest.raises(UsageError, match=r"layer 'fc1': col_groups=4 does not divide n_pe=6"):
+    with pytest.raises(UsageError, match=r"\['fc1'\]\['EIE'\]: col_groups=4 must divide n_pe=6"):
         convert(compressed, cfg, tmp_path / "hls", layer_knobs={"fc1": {"n_pe": 6}})
 
 
