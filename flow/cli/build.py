@@ -37,6 +37,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=None, help="override every training epoch count (quick runs)")
     p.add_argument("--skip-train", action="store_true", help="require --model to be an already compressed model")
     p.add_argument("--force", action="store_true", help="rerun every step even if up to date")
+    p.add_argument(
+        "--allow-ii",
+        action="store_true",
+        help="go on when Vitis HLS reports the PE array above II=1 (default: the build stops with the numbers)",
+    )
     options.add_no_progress(p)
     p.set_defaults(func=run)
 
@@ -70,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.skip_train:
         raise UsageError("--skip-train needs --model <compressed-model folder> (from `flow compress`)")
     opts["skip_train"] = bool(args.skip_train)
+    opts["allow_ii"] = bool(getattr(args, "allow_ii", False))
     # a tool that appears (or goes) on PATH makes the vendor step rerun
     opts["vendor_tools"] = sorted(k for k, t in find_tools(probe_versions=False).items() if t is not None)
 

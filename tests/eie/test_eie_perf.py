@@ -138,3 +138,26 @@ def test_pe_load_plot(tmp_path):
     layer = random_layer(np.random.default_rng(4), 60, 50, density=0.2, n_pe=8)
     out = plot_pe_load(layer_cycles(layer), tmp_path / "load.png")
     assert out.exists() and out.stat().st_size > 1000
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_in=st.integers(1, 300),
+    log2g=st.integers(0, 2),
+    log2r=st.integers(0, 2),
+    depth=st.sampled_from([1, 2, 4, 8]),
+    density=st.sampled_from([0.02, 0.3]),
+    x_density=st.sampled_from([0.02, 0.1, 0.5, 1.0]),
+    first=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
+def test_one_schedule_with_the_rtl(n_in, log2g, log2r, depth, density, x_density, first, seed):
+    """The HLS kernel's schedule (this module, == csim) with the RTL's detector is the RTL engine's
+    cycle model flow.eie.perf_rtl (== its Verilator simulation), cycle for cycle, layer 0 included."""
+    from flow.eie.perf_rtl import run_cycles
+
+    rng = np.random.default_rng(seed)
+    G, R = 1 << log2g, 1 << log2r
+    layer = random_layer(rng, n_in, 20, density=density, n_pe=G * R, col_groups=G, fifo_depth=depth)
+    x = rng.integers(-50, 50, n_in) * (rng.random(n_in) < x_density)
+    assert rtl_run_cycles(layer, x, first) == run_cycles(layer, x, first)[0]
