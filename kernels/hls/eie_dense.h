@@ -36,7 +36,10 @@
 // (the next call starts from zero, as in the RTL).
 //
 // csim counts the PE-array iterations (eie::cycle_counter()) and the detector + gather iterations
-// (eie::overhead_counter()); flow/eie/perf.py models both exactly. In csim the detector runs to the
+// (eie::overhead_counter()); flow/eie/perf.py models both exactly. With native integers csim does not step the
+// PE-array loop register by register: fast_pe_array computes the same schedule per broadcast column
+// (identical sums and cycle count; -DEIE_CSIM_CYCLE_LEVEL or EIE_HLS_TYPES run the loop itself, and
+// tests/eie/test_kernel_csim.py checks the two against each other and the model). In csim the detector runs to the
 // end before the engine (sequential dataflow), so the engine's cycle count is the one with a detector
 // that never lets the stream run dry; the RTL's detector is gated directly (flow/eie/perf.py states
 // the difference). Differences to the old kernel: one broadcast per cycle per group (EIE), every
@@ -147,6 +150,7 @@ template <class T, unsigned N> struct channel {
 };
 #else
 template <class T, unsigned N> struct csim_fifo {
+  typedef T value_type;
   T data[N];
   unsigned rd = 0, wr = 0;
   void write(const T& t) { data[wr++] = t; }
@@ -235,6 +239,87 @@ close:
   }
 }
 
+#if !defined(EIE_HLS_TYPES) && !defined(EIE_CSIM_CYCLE_LEVEL)
+#define EIE_CSIM_FAST 1
+// csim fast path (native integers only; EIE_HLS_TYPES and EIE_CSIM_CYCLE_LEVEL run the PE-array
+// loop below register by register). The same schedule, computed per broadcast column instead of
+// per clock: the recurrence of flow/eie/perf.py (the PE-array loop follows it exactly, which the
+// tests check on the cycle-level path), with all times in loop iterations from 0 for token k of a
+// group (n = the column's entries on the PE):
+//   e_k = max(e_{k-1} + 1, max_p pop_{p,k-D} + 1), pop_k = max(e_k + 2, l_{k-1}),
+//   l_k = max(pop_k + 1, l_{k-1} + max(n_{k-1}, 1)); entries issue at l_k + 1 .. l_k + n_k;
+//   cycles = max over PEs of max(l_{K-1} + 1, l_k + n_k + 4 for columns with entries) (1 if K = 0).
+// The accumulators receive the same products (integer sums: the order of the additions is free),
+// so results and eie::cycle_counter() are identical to the cycle-level loop's.
+template <typename CONFIG_T, class acc_t, class w_t, class chan_T>
+unsigned long long fast_pe_array(chan_T nzq[CONFIG_T::col_groups],
+                                 acc_t acc[CONFIG_T::n_pe][CONFIG_T::n_local],
+                                 const typename CONFIG_T::entry_t entries[CONFIG_T::n_pe][CONFIG_T::pe_capacity],
+                                 const typename CONFIG_T::pair_t colptr[CONFIG_T::n_pe][CONFIG_T::n_cols],
+                                 const w_t weight[1 << CONFIG_T::code_bits]) {
+  const unsigned G = CONFIG_T::col_groups;
+  const unsigned R = CONFIG_T::n_pe / CONFIG_T::col_groups;
+  const unsigned D = CONFIG_T::fifo_depth;
+  const unsigned index_mask = (1u << CONFIG_T::index_bits) - 1;
+  const unsigned long long ptr_mask = (1ull << CONFIG_T::ptr_bits) - 1;
+  long long cycles = 0;
+  for (unsigned g = 0; g < G; g++) {
+    long long l_prev[R], n_prev[R], last[R], pop_max[D];
+    for (unsigned q = 0; q < R; q++) {
+      l_prev[q] = -(1ll << 40);
+      n_prev[q] = 0;
+      last[q] = 0;
+    }
+    long long e_prev = -1;
+    unsigned long long k = 0;
+    unsigned slot = 0;  // k % D
+    typename chan_T::value_type t;
+    while (nzq[g].read_nb(t) && !t.last) {
+      long long e = e_prev + 1;
+      if (k >= D && pop_max[slot] + 1 > e) e = pop_max[slot] + 1;
+      long long pm = e + 2;
+      const long long x = t.val;
+      for (unsigned q = 0; q < R; q++) {
+        const unsigned p = g * R + q;
+        const long long pop = e + 2 > l_prev[q] ? e + 2 : l_prev[q];
+        if (pop > pm) pm = pop;
+        const long long walk = l_prev[q] + (n_prev[q] > 1 ? n_prev[q] : 1);
+        const long long l = pop + 1 > walk ? pop + 1 : walk;
+        const unsigned long long pair = (unsigned long long)colptr[p][t.col];
+        const unsigned start = (unsigned)(pair & ptr_mask), stop = (unsigned)(pair >> CONFIG_T::ptr_bits);
+        const long long n = (long long)stop - (long long)start;
+        if (n > 0) {
+          if (l + n + 4 > last[q]) last[q] = l + n + 4;
+          unsigned row = 0;
+          for (unsigned i = start; i < stop; i++) {
+            const unsigned ent = (unsigned)entries[p][i];
+            const unsigned ri = ent & index_mask;
+            row = i == start ? ri : row + 1 + ri;
+            acc[p][row] += (acc_t)(weight[ent >> CONFIG_T::index_bits] * x);
+          }
+        }
+        l_prev[q] = l;
+        n_prev[q] = n;
+      }
+      pop_max[slot] = pm;
+      slot = slot == D - 1 ? 0 : slot + 1;
+      e_prev = e;
+      k++;
+    }
+    long long c = 1;
+    if (k) {
+      c = 0;
+      for (unsigned q = 0; q < R; q++) {
+        if (last[q] > c) c = last[q];
+        if (l_prev[q] + 1 > c) c = l_prev[q] + 1;
+      }
+    }
+    if (c > cycles) cycles = c;
+  }
+  return (unsigned long long)cycles;
+}
+#endif
+
 // Process 2: the PE array and the gather (see the top of the file).
 template <class data_T, class res_T, typename CONFIG_T, class tok_T, class chan_T>
 void engine(chan_T nzq[CONFIG_T::col_groups], res_T res[CONFIG_T::n_out],
@@ -282,6 +367,10 @@ void engine(chan_T nzq[CONFIG_T::col_groups], res_T res[CONFIG_T::n_out],
     weight[c] = (w_t)codebook[c].to_int64();
   }
 
+#ifdef EIE_CSIM_FAST
+  const unsigned long long cycles =
+      fast_pe_array<CONFIG_T, acc_t, w_t, chan_T>(nzq, acc, entries, colptr, weight);
+#else
   // Group state: stream closed, broadcast register.
   bool det_done[CONFIG_T::col_groups], bc_valid[CONFIG_T::col_groups];
   col_u bc_col[CONFIG_T::col_groups];
@@ -520,6 +609,7 @@ pe_array:
       }
     }
   }
+#endif  // EIE_CSIM_FAST
 #ifndef __SYNTHESIS__
   cycle_counter() = cycles;
 #endif
