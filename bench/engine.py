@@ -229,6 +229,7 @@ def _estimator(rev: str | None):
     path.write_text(text)
     spec = importlib.util.spec_from_file_location("flow.board._resources_before", path)
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
     spec.loader.exec_module(mod)
     return mod
 
