@@ -139,7 +139,7 @@ def test_conv_and_dense_model_compiles_with_conv_left_to_hls4ml(tmp_path):
     assert f"eie{fc.index}.h" in weights
     rom = (tmp_path / "prj" / "firmware" / "weights" / f"eie{fc.index}.h").read_text()
     assert "ap_fixed" not in rom
-    assert re.search(r"uint8_t eie_codes\d+\[", rom)
+    assert re.search(r"uint8_t eie_entries\d+\[", rom)
 
 
 def test_io_stream_is_refused(tmp_path):

@@ -1,6 +1,6 @@
 """Templates of EIEDense: its config struct and its function call, both from flow.eie.codegen.
 
-The ROM arrays the call refers to (`eie_codes<suffix>` ...) are written by the EIE writer into
+The ROM arrays the call refers to (`eie_entries<suffix>` ...) are written by the EIE writer into
 firmware/weights/eie<suffix>.h, which the function template adds to the layer's include list.
 """
 
