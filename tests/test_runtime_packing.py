@@ -140,9 +140,34 @@ def test_errors_name_the_bad_value():
         check_raw(np.array([0.5]), {"width": 8, "integer": 4})
 
 
-@settings(max_examples=50, deadline=None)
-@given(fixed_types(), st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=1, max_size=20))
-def test_quantize_agrees_with_flow_eie_fixed(t, xs):
+@st.composite
+def any_mode_types(draw):
+    """FixedType dicts in every rounding and overflow mode, and ap_int/ap_uint ones."""
+    from flow.eie.fixed import ROUNDING, SATURATION
+
+    width = draw(st.integers(1, 24))
+    signed = draw(st.booleans())
+    if draw(st.integers(0, 4)) == 0:
+        return {"width": width, "integer": width, "signed": signed, "rounding": "TRN_ZERO",
+                "saturation": "WRAP", "is_int": True}
+    return {
+        "width": width,
+        "integer": draw(st.integers(-4, width + 4)),
+        "signed": signed,
+        "rounding": draw(st.sampled_from(ROUNDING)),
+        "saturation": draw(st.sampled_from(SATURATION)),
+    }
+
+
+@settings(max_examples=150, deadline=None)
+@given(any_mode_types(), st.data())
+def test_quantize_agrees_with_flow_eie_fixed(t, data):
+    """packing.quantize (shipped to the board) == FixedType.quantize (checked against ap_fixed in
+    tests/test_eie_fixed.py), every mode, on random values, exact half-LSB ties and overflows."""
     from flow.eie.fixed import FixedType
 
+    frac = t["width"] - t["integer"]
+    ties = st.integers(-(2**20), 2**20).map(lambda n: (n + 0.5) * 2.0**-frac)
+    xs = data.draw(st.lists(st.one_of(st.floats(-1e3, 1e3, allow_nan=False), ties), min_size=1, max_size=30))
     np.testing.assert_array_equal(quantize(np.array(xs), t), FixedType(**t).quantize(np.array(xs)))
+    assert check_fixed_type(t) == t

@@ -7,9 +7,10 @@ is padded to whole words with zero bits, so samples start on word boundaries (do
 "Board I/O"). The kernel side of this contract is kernels/eie_axi_top.h.
 
 Fixed types are the FixedType dicts of docs/internals.md:
-`{"width": 16, "integer": 6, "signed": true, "rounding": "RND"|"TRN", "saturation": "SAT"|"WRAP"}`,
-with ap_fixed semantics: AP_RND rounds half towards +inf, AP_TRN floors, AP_SAT clamps,
-AP_WRAP wraps two's complement.
+`{"width": 16, "integer": 6, "signed": true, "rounding": "RND", "saturation": "SAT"}` (plus
+`"is_int": true` for ap_int/ap_uint), with ap_fixed semantics for every mode (see flow/eie/fixed.py,
+which the tests compare this module with): rounding TRN (floor), TRN_ZERO, RND (half up), RND_ZERO,
+RND_MIN_INF, RND_INF, RND_CONV (half to even); overflow WRAP, SAT, SAT_ZERO, SAT_SYM.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 STREAM_DTYPES = {8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}
-ROUNDING = ("RND", "TRN")
-SATURATION = ("SAT", "WRAP")
+ROUNDING = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_MIN_INF", "RND_INF", "RND_CONV")
+SATURATION = ("WRAP", "SAT", "SAT_ZERO", "SAT_SYM")
 
 
 def check_fixed_type(t: dict, what: str = "fixed type") -> dict:
@@ -35,6 +36,8 @@ def check_fixed_type(t: dict, what: str = "fixed type") -> dict:
         "rounding": t.get("rounding", "TRN"),
         "saturation": t.get("saturation", "WRAP"),
     }
+    if t.get("is_int", False):
+        out["is_int"] = True
     w, i = out["width"], out["integer"]
     if not isinstance(w, int) or isinstance(w, bool) or not 1 <= w <= 64:
         raise ValueError(f"{what}: width must be an integer in 1..64, got {w!r}")
@@ -72,17 +75,30 @@ def quantize(x, t: dict) -> np.ndarray:
         bad = np.argwhere(~np.isfinite(x))[0]
         raise ValueError(f"cannot quantize NaN/Inf (first at index {tuple(int(i) for i in bad)})")
     scaled = np.ldexp(x, frac_bits(t))  # exact: a power-of-two scaling
-    if t["rounding"] == "RND":
-        r = np.floor(scaled + 0.5)
-    else:
-        r = np.floor(scaled)
+    floor = np.floor(scaled)
+    rem, neg, mode = scaled - floor, scaled < 0, t["rounding"]  # rem exact, in [0, 1)
+    odd = np.fmod(floor, 2.0) != 0
+    up = {
+        "TRN": np.zeros(floor.shape, dtype=bool),
+        "TRN_ZERO": neg & (rem != 0),
+        "RND": rem >= 0.5,
+        "RND_ZERO": (rem > 0.5) | ((rem == 0.5) & neg),
+        "RND_MIN_INF": rem > 0.5,
+        "RND_INF": (rem > 0.5) | ((rem == 0.5) & ~neg),
+        "RND_CONV": (rem > 0.5) | ((rem == 0.5) & odd),
+    }[mode]
+    r = floor + up
+    if t.get("is_int", False):  # ap_int_base(double) turns -0.5 < x < 0 into 1
+        r = np.where((x < 0) & (x > -0.5), 1.0, r)
     lo, hi = raw_range(t)
-    if t["saturation"] == "SAT":
-        return np.clip(r, lo, hi).astype(np.int64)
-    # WRAP: keep the low `width` bits of the (exact) integer, then reinterpret.
-    modulus = float(1 << t["width"])
-    r = np.mod(r, modulus)  # exact for |r| < 2**53
-    return wrap_raw(r.astype(np.uint64), t)
+    if t["saturation"] == "WRAP":
+        # keep the low `width` bits of the (exact) integer, then reinterpret
+        return wrap_raw(np.mod(r, float(1 << t["width"])).astype(np.uint64), t)
+    if t["saturation"] == "SAT_ZERO":
+        return np.where((r < lo) | (r > hi), 0.0, r).astype(np.int64)
+    if t["saturation"] == "SAT_SYM" and t.get("signed", True):
+        lo = -hi
+    return np.clip(r, lo, hi).astype(np.int64)
 
 
 def wrap_raw(raw, t: dict) -> np.ndarray:

@@ -17,6 +17,20 @@ from flow.hls.layer import EIEDense
 from flow.hls.types import from_hls
 
 
+def hls4ml_loaded_values(var) -> np.ndarray:
+    """The values hls4ml's Vivado csim (and synthesis) assigns to a weight variable's type: hls4ml
+    writes each weight as decimal text with its `precision_fmt` ('{:.Ff}', F = the type's fractional
+    bits; '{:.0f}' for integer types) and the C++ reads that text back. A value on the type's grid
+    survives exactly; one between grid points may move (e.g. a half-LSB tie printed as 7 decimals is
+    no longer a tie), and bit-exact parity needs the same moved value."""
+    data = np.asarray(var.data, dtype=np.float64)
+    fmt = getattr(var, "precision_fmt", "")
+    if not fmt:
+        return data
+    flat = [float(fmt.format(v)) for v in data.reshape(-1)]
+    return np.asarray(flat, dtype=np.float64).reshape(data.shape)
+
+
 def _single_consumer(model, node):
     out = node.outputs[0]
     if out in model.outputs:
@@ -45,14 +59,14 @@ class ReplaceDenseWithEIE(OptimizerPass):
 
         name = node.name
         knobs = eie_knobs(model.config, name)
-        kernel = np.asarray(node.get_weights("weight").data, dtype=np.float64)
+        kernel = hls4ml_loaded_values(node.get_weights("weight"))
         if kernel.ndim != 2:
             raise UsageError(
                 f"layer '{name}': Dense kernel of shape {kernel.shape}; the EIE engine needs a 2-D kernel "
                 "(flatten the input first)"
             )
         bias_var = node.get_weights("bias")
-        bias = np.zeros(kernel.shape[1]) if bias_var is None else np.asarray(bias_var.data, dtype=np.float64)
+        bias = np.zeros(kernel.shape[1]) if bias_var is None else hls4ml_loaded_values(bias_var)
         n_values = int(np.unique(kernel[kernel != 0]).size)
         capacity = 2 ** knobs["code_bits"] - 1
         if n_values > capacity:
