@@ -7,7 +7,7 @@ Run:  /work/venv/bin/python bench/board_fit.py        (writes bench/results/boar
    relative indices (filler entries counted exactly), 8-bit codebook values, 16-bit activations,
    the accumulator wide enough for n_in products. Dense: hls4ml-style, every weight on chip at 16
    bits, in as many banks as multipliers. For each board and each PE / multiplier count P in
-   PE_CHOICES (per layer, at most n_out) the largest h whose estimate (flow.resources) passes
+   PE_CHOICES (per layer, at most n_out) the largest h whose estimate (flow.board.resources) passes
    check_fit at 90 % is found by bisection; the best P is reported.
 2. Throughput. LeNet-300-100 at Deep Compression's sparsity (Han et al., ICLR 2016, Table 2:
    8 %, 9 %, 26 % of the weights kept), random shared weights (flow.eie.layer.random_layer), the
@@ -33,9 +33,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from flow.boards import load_board  # noqa: E402
+from flow.board.boards import load_board  # noqa: E402
 from flow.errors import FitError  # noqa: E402
-from flow.resources import LayerFootprint, check_fit, estimate, estimate_dense  # noqa: E402
+from flow.board.resources import LayerFootprint, check_fit, estimate, estimate_dense  # noqa: E402
 
 BOARDS = ["pynq-z2", "kv260"]
 PE_CHOICES = [8, 16, 32, 64, 128]
@@ -130,7 +130,8 @@ def mnist_inputs(n=100) -> tuple[np.ndarray, str]:
 
     The folder is flow.data.find_mnist_dir's: FLOW_DATA_DIR, else ../shared/data/mnist.
     """
-    from flow.data import find_mnist_dir, read_mnist
+    from flow.testing import find_mnist_dir
+    from flow.data import read_mnist
 
     folder = find_mnist_dir()
     if folder is not None:
@@ -142,7 +143,7 @@ def mnist_inputs(n=100) -> tuple[np.ndarray, str]:
 
 
 def lenet_layers(n_pe, seed=1):
-    from flow.eie.layer import random_layer
+    from flow.testing import random_layer
 
     rng = np.random.default_rng(seed)
     shapes = [(784, 300), (300, 100), (100, 10)]
@@ -152,7 +153,7 @@ def lenet_layers(n_pe, seed=1):
 
 def lenet_throughput(board) -> dict:
     """LeNet-300-100 for every PE count of PE_CHOICES that fits; the fastest on MNIST inputs is `best`."""
-    from flow.resources import estimate_eie_layers
+    from flow.board.resources import estimate_eie_layers
 
     sweep = []
     for p in PE_CHOICES:
@@ -166,7 +167,7 @@ def lenet_throughput(board) -> dict:
 
 def lenet_point(board, p, layers) -> dict:
     from flow.eie import perf
-    from flow.resources import estimate_eie_layers
+    from flow.board.resources import estimate_eie_layers
 
     est = estimate_eie_layers(layers)
     words = math.ceil(784 * ACT_BITS / board.dma.stream_bits) + math.ceil(10 * ACT_BITS / board.dma.stream_bits)

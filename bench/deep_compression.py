@@ -36,10 +36,10 @@ INDEX_BITS = {"ip1": 6, "ip2": 5, "ip3": 4}
 
 
 def flow_config(data_dir: str, quick: bool, finetune_epochs: int = 16):
-    from flow.compress.config import CompressConfig
+    from flow.config.compress import CompressConfig
     from flow.config import FlowConfig
-    from flow.data import DataConfig
-    from flow.models import ModelConfig
+    from flow.config import DataConfig
+    from flow.config import ModelConfig
 
     data = DataConfig(
         name="mnist",
@@ -314,7 +314,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     for table, given in ((SPARSITY, args.sparsity), (BITS, args.bits), (INDEX_BITS, args.index_bits)):
         table.update(given or {})
-    from flow.data import find_mnist_dir
+    from flow.testing import find_mnist_dir
 
     data_dir = find_mnist_dir(args.data_dir)
     if data_dir is None:

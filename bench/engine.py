@@ -5,7 +5,7 @@ Run:  /work/venv/bin/python bench/engine.py [--model-dir DIR] [--n 200] [--skip-
 
 Model: a compressed LeNet-300-100 folder (--model-dir, from `flow compress --model lenet300`), else
 LeNet-300-100 re-created with Deep Compression's per-layer density (8 %, 9 %, 26 %) and 4-bit shared
-weights, random values (flow.hls.synthetic.lenet300): timing does not depend on the values. Inputs
+weights, random values (flow.testing.lenet300): timing does not depend on the values. Inputs
 are MNIST test images when the idx files are found (FLOW_DATA_DIR or ../shared/data/mnist), else
 uniform noise with MNIST's ~19 % non-zero pixels.
 
@@ -47,7 +47,9 @@ BROADCASTS = (1, 2, 4, 8)
 def mnist_test(n: int):
     """n MNIST test images from flow.data.find_mnist_dir's folder (FLOW_DATA_DIR, else
     ../shared/data/mnist), else noise with MNIST's ~19 % non-zero pixels."""
-    from flow.data import DataConfig, find_mnist_dir, load_dataset
+    from flow.config import DataConfig
+    from flow.testing import find_mnist_dir
+    from flow.data import load_dataset
 
     folder = find_mnist_dir()
     if folder is None:
@@ -64,7 +66,7 @@ def mnist_test(n: int):
 
 
 def load_model(args, x):
-    from flow.hls.synthetic import as_compressed, lenet300
+    from flow.testing import as_compressed, lenet300
 
     if args.model_dir:
         from flow.compress.io import load_compressed
@@ -86,7 +88,7 @@ def time_per_sample(fn, x, repeat: int = 1) -> float:
 def bench_eie(cm, x, out_dir: Path, n_pe: int, broadcast: int | None = None) -> tuple[dict, object]:
     from flow.eie.reference import eie_network
     from flow.hls import csim
-    from flow.hls.config import HLSConfig
+    from flow.config.hls import HLSConfig
     from flow.hls.convert import convert
 
     knobs = {} if broadcast is None else {"broadcast": broadcast}

@@ -49,7 +49,7 @@ GROUPS = (1, 2, 4, 8, 16)
 
 def eie_layers(folder: Path, hls_layers: dict, work: Path, detect_width: int):
     from flow.compress.io import load_compressed
-    from flow.hls.config import HLSConfig
+    from flow.config.hls import HLSConfig
     from flow.hls.convert import convert
 
     cm = load_compressed(folder)
@@ -99,7 +99,7 @@ def best_groups(layers, x_raw) -> list:
 
 
 def csim_check(layers, x_raw) -> dict:
-    from flow.eie.layer_csim import compile_chains
+    from flow.eie.csim import compile_chains
     from flow.eie.perf import layer_cycles
     from flow.eie.reference import eie_dense
 
@@ -147,7 +147,7 @@ def main(argv=None) -> int:
                     "examples/lenet300_mnist_p64.yaml); only the total cycles depend on it")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "load_balance.json")
     args = ap.parse_args(argv)
-    from flow.data import find_mnist_dir
+    from flow.testing import find_mnist_dir
 
     found = find_mnist_dir(args.data_dir)
     if found is None:

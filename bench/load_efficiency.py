@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flow.eie import perf
-from flow.eie.layer import random_layer
+from flow.testing import random_layer
 
 LAYERS = [(784, 300, 0.08), (300, 100, 0.09), (1024, 1024, 0.09), (4096, 1024, 0.09), (4096, 4096, 0.09)]
 

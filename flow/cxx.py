@@ -1,6 +1,6 @@
 """The C++ compiler of the flow: which one, its common flags, and running it with a time limit.
 
-Every g++ run of the flow goes through here (flow.eie.layer_csim, flow.hls.axi_top, flow.hls.axi_tb,
+Every g++ run of the flow goes through here (flow.eie.csim, flow.board.axi_top, flow.board.axi_tb,
 flow.hls.backend's build_lib.sh):
 
 - `compiler()`: ``$CXX`` (a command, e.g. ``clang++`` or ``ccache g++``), else ``g++``; ToolMissing

@@ -11,10 +11,10 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
+from flow.config.data import DataConfig
 from flow.errors import DataError
 
 MNIST_FILES = {
@@ -23,31 +23,6 @@ MNIST_FILES = {
     "x_test": "t10k-images-idx3-ubyte",
     "y_test": "t10k-labels-idx1-ubyte",
 }
-
-
-@dataclass
-class DataConfig:
-    #: digits (scikit-learn 8x8, offline), mnist (idx files in data_dir), npz (a user's file at `path`)
-    name: Literal["digits", "mnist", "npz"] = "digits"
-    #: MNIST idx folder; None uses $FLOW_DATA_DIR
-    data_dir: str | None = None
-    #: the .npz file (keys x_train, y_train, x_test, y_test) when name is npz
-    path: str | None = None
-    #: fraction of the training set held out for validation during training
-    validation_split: float = 0.1
-    #: use only the first n training samples (0 = all); handy for quick runs
-    train_subset: int = 0
-    #: use only the first n test samples (0 = all)
-    test_subset: int = 0
-    #: samples used to profile activation ranges for the fixed-point types
-    calibration_samples: int = 1000
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.validation_split < 1.0:
-            raise ValueError(f"validation_split={self.validation_split} is out of range; use 0 <= v < 1")
-        for key in ("train_subset", "test_subset", "calibration_samples"):
-            if getattr(self, key) < 0:
-                raise ValueError(f"{key}={getattr(self, key)} must be >= 0")
 
 
 @dataclass
@@ -86,13 +61,6 @@ def _read_idx(path: Path) -> np.ndarray:
     return data.reshape(dims)
 
 
-def set_data_dir(cfg: DataConfig, data_dir) -> None:
-    """`flow compress/csim --data-dir`: the idx folder; the built-in digits set becomes mnist."""
-    cfg.data_dir = data_dir
-    if cfg.name == "digits":
-        cfg.name = "mnist"
-
-
 def mnist_dir(cfg: DataConfig) -> Path:
     if cfg.data_dir:
         return Path(cfg.data_dir)
@@ -105,11 +73,7 @@ def mnist_dir(cfg: DataConfig) -> Path:
     )
 
 
-#: the MNIST folder used when neither an explicit folder nor $FLOW_DATA_DIR gives one: beside the repo
-SHARED_MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
-
-
-def _mnist_file(folder: Path, key: str) -> Path | None:
+def mnist_file(folder: Path, key: str) -> Path | None:
     stem = MNIST_FILES[key]
     for cand in (folder / f"{stem}.gz", folder / stem):
         if cand.is_file():
@@ -117,34 +81,10 @@ def _mnist_file(folder: Path, key: str) -> Path | None:
     return None
 
 
-def holds_mnist(folder) -> bool:
-    """True when `folder` holds the four MNIST idx files (each gzipped or not)."""
-    return all(_mnist_file(Path(folder), key) is not None for key in MNIST_FILES)
-
-
-def find_mnist_dir(explicit=None) -> Path | None:
-    """The MNIST idx folder for benchmarks and tests, or None when there is none.
-
-    Precedence: `explicit` (e.g. a script's --data-dir) when given, and then only it (no
-    fall-back: a wrong explicit folder gives None); else $FLOW_DATA_DIR; else
-    `<repo>/../shared/data/mnist`. Only a folder that holds the four idx files is returned, so a
-    $FLOW_DATA_DIR without them falls through to the shared folder.
-    `flow compress/csim --data-dir` do not use this: they take --data-dir or $FLOW_DATA_DIR only
-    (`mnist_dir`), and name the missing file.
-    """
-    if explicit:
-        return Path(explicit) if holds_mnist(explicit) else None
-    env = os.environ.get("FLOW_DATA_DIR")
-    for cand in ([Path(env)] if env else []) + [SHARED_MNIST_DIR]:
-        if holds_mnist(cand):
-            return cand
-    return None
-
-
 def read_mnist(folder, key: str) -> np.ndarray:
     """One MNIST idx file as uint8 (key: x_train, y_train, x_test or y_test; .gz or not)."""
     folder = Path(folder)
-    path = _mnist_file(folder, key)
+    path = mnist_file(folder, key)
     if path is None:
         raise DataError(
             f"MNIST file {MNIST_FILES[key]}[.gz] not found in {folder}; download the four idx files there "

@@ -9,12 +9,12 @@ a quantizer on every activation tensor.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+
 from pathlib import Path
 
+from flow.config.model import BUILTIN, ModelConfig
 from flow.errors import UsageError
 
-BUILTIN = ("digits_mlp", "lenet300", "lenet5")
 WEIGHT_LAYERS = ("Dense", "Conv2D")
 SUPPORTED = WEIGHT_LAYERS + (
     "InputLayer",
@@ -26,22 +26,6 @@ SUPPORTED = WEIGHT_LAYERS + (
     "AveragePooling2D",
     "Dropout",
 )
-
-
-@dataclass
-class ModelConfig:
-    #: digits_mlp | lenet300 | lenet5, or the path of a user .h5/.keras model
-    name: str = "digits_mlp"
-    #: hidden widths of digits_mlp
-    hidden: list[int] = field(default_factory=lambda: [64, 32])
-
-    def __post_init__(self) -> None:
-        if any(h < 1 for h in self.hidden):
-            raise ValueError(f"hidden={self.hidden}: every width must be >= 1")
-        if self.name not in BUILTIN and not self.name.endswith((".h5", ".keras")):
-            raise ValueError(
-                f"name={self.name!r} is neither a built-in model ({', '.join(BUILTIN)}) nor a .h5/.keras path"
-            )
 
 
 def _mlp(input_shape, widths, n_classes, prefix):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flow.data import find_mnist_dir
+from flow.testing import find_mnist_dir
 
 REPO = Path(__file__).resolve().parents[1]
 

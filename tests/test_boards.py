@@ -8,8 +8,8 @@ import shutil
 import pytest
 import yaml
 
-import flow.boards as boards_mod
-from flow.boards import PS_TYPES, Board, list_boards, load_board
+import flow.board.boards as boards_mod
+from flow.board.boards import PS_TYPES, Board, list_boards, load_board
 from flow.cli import main
 from flow.errors import ConfigError, UsageError
 from flow.paths import boards_dir

@@ -15,9 +15,9 @@ import subprocess
 
 import pytest
 
-from flow.boards import list_boards, load_board
+from flow.board.boards import list_boards, load_board
 from flow.errors import UsageError
-from flow.vendor import hls_ip_repo, tcl_quote, write_bd_tcl, write_hls_tcl
+from flow.board.vendor import hls_ip_repo, tcl_quote, write_bd_tcl, write_hls_tcl
 
 BOARDS = [b.name for b in list_boards()]
 needs_tclsh = pytest.mark.skipif(shutil.which("tclsh") is None, reason="tclsh is not installed")

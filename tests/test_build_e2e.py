@@ -60,7 +60,7 @@ def test_simulated_board_equals_an_independent_reference(build_dir, tmp_path):
     simulated board again through the public driver API."""
     from flow.compress.io import load_compressed
     from flow.eie.reference import eie_network
-    from flow.hls.config import HLSConfig
+    from flow.config.hls import HLSConfig
     from flow.hls.convert import convert
     from flow.runtime.sim import load_test_vectors, sim_overlay
     from flow.runtime.bundle import BundleMeta
@@ -144,7 +144,9 @@ def test_build_from_a_users_trained_h5(tmp_path):
     """A user's trained Keras model (Dense with fused ReLU, softmax output) goes through the whole build."""
     import tensorflow as tf
 
-    from flow.data import DataConfig, load_dataset
+    from flow.config import DataConfig
+
+    from flow.data import load_dataset
 
     ds = load_dataset(DataConfig())
     tf.keras.utils.set_random_seed(1)

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-import flow.build as build
-import flow.steps  # noqa: F401  (register the real steps first, so the fake registry below stays fake)
+import flow.build.runner as build
+import flow.build.steps
+from flow.build.context import step
 from flow.config import FlowConfig
 from flow.errors import UsageError
 
@@ -16,17 +17,15 @@ from flow.errors import UsageError
 @pytest.fixture
 def fake_steps(monkeypatch):
     calls: list[str] = []
-    registry: dict = {}
-    monkeypatch.setattr(build, "STEPS", registry)
 
-    @build.step("first", depends_on=("seed",), outputs=("a.txt",))
+    @step("first", depends_on=("seed",), outputs=("a.txt",))
     def first(ctx):
         calls.append("first")
         (ctx.out / "a.txt").write_text(str(ctx.cfg.seed))
         (ctx.out / "script.tcl").write_text(f"source {ctx.out}/x.tcl\n")
         return {"seed": ctx.cfg.seed}
 
-    @build.step("second", depends_on=("hls",), outputs=("b.txt",))
+    @step("second", depends_on=("hls",), outputs=("b.txt",))
     def second(ctx):
         calls.append("second")
         if ctx.options.get("fail"):
@@ -34,6 +33,7 @@ def fake_steps(monkeypatch):
         (ctx.out / "b.txt").write_text((ctx.out / "a.txt").read_text() + "+")
         return {}
 
+    monkeypatch.setattr(flow.build.steps, "STEPS", (first, second))  # run_build's default order
     return calls
 
 

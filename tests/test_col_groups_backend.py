@@ -12,9 +12,9 @@ from flow.eie.perf import layer_cycles
 from flow.eie.reference import eie_network
 from flow.errors import UsageError
 from flow.hls import csim
-from flow.hls.config import HLSConfig
+from flow.config.hls import HLSConfig
 from flow.hls.convert import convert
-from flow.hls.synthetic import as_compressed, shared_mlp
+from flow.testing import as_compressed, shared_mlp
 
 WIDTHS = [64, 32, 16, 10]
 

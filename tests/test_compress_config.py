@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from flow.compress.config import CompressConfig
+from flow.config.compress import CompressConfig
 from flow.config import load_config
-from flow.configtools import from_dict
+from flow.config.schema import from_dict
 from flow.errors import ConfigError
 
 

@@ -12,9 +12,11 @@ from flow.compress.io import load_compressed
 from flow.compress.pipeline import compress
 from flow.compress.train import check_finite, evaluate
 from flow.config import FlowConfig
-from flow.data import DataConfig, load_dataset
+from flow.config import DataConfig
+from flow.data import load_dataset
 from flow.errors import DataError, FlowError, UsageError
-from flow.models import ModelConfig, build_model
+from flow.config import ModelConfig
+from flow.models import build_model
 
 TYPE_KEYS = {"width", "integer", "signed", "rounding", "saturation"}
 

@@ -13,11 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flow.compress.config import CompressConfig
+from flow.config.compress import CompressConfig
 from flow.compress.prune import balanced_mask, magnitude_mask, prune, schedule
 from flow.compress.train import evaluate, fit
-from flow.data import DataConfig, load_dataset
-from flow.models import ModelConfig, build_model, weight_layers
+from flow.config import DataConfig
+from flow.data import load_dataset
+from flow.config import ModelConfig
+from flow.models import build_model, weight_layers
 
 
 def test_magnitude_mask_prunes_smallest():

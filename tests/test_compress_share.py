@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flow.compress.config import CompressConfig
+from flow.config.compress import CompressConfig
 from flow.compress.prune import magnitude_mask, prune
 from flow.compress.share import finetune, kmeans_codebook, share
 from flow.compress.train import fit, logits_model
-from flow.data import DataConfig, load_dataset
-from flow.models import ModelConfig, build_model, weight_layers
+from flow.config import DataConfig
+from flow.data import load_dataset
+from flow.config import ModelConfig
+from flow.models import build_model, weight_layers
 
 
 @pytest.mark.parametrize("bits", [1, 2, 3, 5])

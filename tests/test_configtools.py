@@ -7,7 +7,7 @@ from typing import Literal, Optional
 
 import pytest
 
-from flow.configtools import from_dict, to_dict
+from flow.config.schema import from_dict, to_dict
 from flow.errors import ConfigError
 
 

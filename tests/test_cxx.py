@@ -40,7 +40,7 @@ def _clean_env(monkeypatch, tmp_path):
 
 
 def test_cxx_is_honoured_by_compile_cached(tmp_path, monkeypatch):
-    from flow.eie import layer_csim
+    from flow.eie import csim as layer_csim
 
     fake, log = _fake(tmp_path, WRITE_OUTPUT)
     monkeypatch.setenv("CXX", str(fake))
@@ -62,7 +62,7 @@ def test_cxx_command_with_a_launcher(tmp_path, monkeypatch):
 
 
 def test_cxx_is_honoured_by_build_sim_library(tmp_path, monkeypatch):
-    from flow.hls.axi_top import build_sim_library, write_axi_top
+    from flow.board.axi_top import build_sim_library, write_axi_top
 
     project = tmp_path / "prj"
     (project / "firmware" / "nnet_utils").mkdir(parents=True)
@@ -87,7 +87,7 @@ def test_missing_compiler_names_cxx(monkeypatch):
 
 
 def test_missing_compiler_at_a_call_site(monkeypatch):
-    from flow.eie import layer_csim
+    from flow.eie import csim as layer_csim
 
     monkeypatch.setenv("CXX", "no-such-cxx-1234")
     with pytest.raises(ToolMissing, match="CXX"):
@@ -106,7 +106,7 @@ def test_timeout(tmp_path, monkeypatch):
 
 
 def test_timeout_at_a_call_site(tmp_path, monkeypatch):
-    from flow.eie import layer_csim
+    from flow.eie import csim as layer_csim
 
     fake, _ = _fake(tmp_path, "time.sleep(30)\n")
     monkeypatch.setenv("CXX", str(fake))
@@ -126,7 +126,7 @@ def test_bad_timeout_value(monkeypatch):
 
 
 def test_failing_compiler_reports_its_stderr(tmp_path, monkeypatch):
-    from flow.eie import layer_csim
+    from flow.eie import csim as layer_csim
 
     fake, _ = _fake(tmp_path, "sys.stderr.write('bad.cpp:3:1: error: expected ;\\n'); sys.exit(1)\n")
     monkeypatch.setenv("CXX", str(fake))

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from flow import data as flow_data
-from flow.data import DataConfig, find_mnist_dir, load_dataset, read_mnist
+from flow.config import DataConfig
+from flow.testing import find_mnist_dir
+from flow.data import load_dataset, read_mnist
 from flow.errors import DataError
 
 

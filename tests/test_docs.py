@@ -6,13 +6,13 @@ import re
 from pathlib import Path
 
 from flow.cli import COMMANDS
-from flow.configdoc import render
+from flow.config.doc import render
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def test_config_reference_is_current():
-    assert (REPO / "docs" / "config.md").read_text() == render(), "run: python -m flow.configdoc > docs/config.md"
+    assert (REPO / "docs" / "config.md").read_text() == render(), "run: python -m flow.config.doc > docs/config.md"
 
 
 def test_readme_names_the_setup_commands_and_every_cli_command():

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 
 import numpy as np
+
+from flow.eie.knobs import DEFAULT_DETECT_WIDTH
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flow.eie import EIELayer, FixedType, codegen
-from flow.eie.layer import random_layer
+from flow.testing import random_layer
 from flow.eie.perf import layer_cycles
 from flow.errors import UsageError
 
@@ -30,7 +32,7 @@ def test_config_struct_fields():
     assert fields["fifo_depth"] == "2" and fields["index_bits"] == "3" and fields["activation"] == "eie::relu"
     assert fields["bias_shift"] == str(layer.bias_shift) and fields["broadcast"] == "3"
     assert f"typedef {layer.accum_t.cpp} accum_t;" in text and "typedef ap_int<8> weight_t;" in text
-    assert fields["detect_width"] == "4" == str(codegen.DETECT_WIDTH)  # the default
+    assert fields["detect_width"] == "4" == str(DEFAULT_DETECT_WIDTH)  # the default
     with pytest.raises(UsageError, match="identifier"):
         codegen.config_struct(layer, "2bad name")
 
@@ -168,7 +170,7 @@ def test_wide_pointers():
 
 
 def test_missing_compiler_is_a_clear_error(monkeypatch):
-    from flow.eie import layer_csim
+    from flow.eie import csim as layer_csim
     from flow.errors import ToolMissing
 
     monkeypatch.setenv("CXX", "no-such-g++")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flow.eie.fixed import FixedType, integer_bits
+from flow.fixed import FixedType, integer_bits
 from flow.errors import UsageError
 
 ROUNDINGS = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_MIN_INF", "RND_INF", "RND_CONV")
@@ -80,7 +80,7 @@ int main() {
 def apfixed_exe():
     """The checker, compiled once (cached across sessions by its source hash); -O0: ~600 small
     template instances compile faster unoptimised and run fast enough."""
-    from flow.eie.layer_csim import compile_cached
+    from flow.eie.csim import compile_cached
 
     return compile_cached({"fixed_check.cpp": _cpp_program()}, shared=False, extra_flags=("-O0",), tag="fixedmodes")
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flow.eie import EIELayer, FixedType
-from flow.eie.layer import random_layer
+from flow.testing import random_layer
 from flow.eie.perf import energy, layer_cycles, layer_report, pe_memory
 from flow.eie.plots import plot_pe_load
 

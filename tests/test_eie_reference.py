@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flow.eie import EIELayer, FixedType
-from flow.eie.layer import random_layer
+from flow.testing import random_layer
 from flow.eie.reference import accumulate, eie_dense, eie_network
 from flow.errors import UsageError
 

@@ -11,7 +11,7 @@ hls4ml = pytest.importorskip("hls4ml")
 tf = pytest.importorskip("tensorflow")
 
 from flow.errors import UsageError
-from flow.hls.synthetic import shared_kernel
+from flow.testing import shared_kernel
 
 L = tf.keras.layers
 PREC = "ap_fixed<16,6,AP_RND,AP_SAT>"

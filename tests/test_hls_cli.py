@@ -13,7 +13,7 @@ pytest.importorskip("hls4ml")
 from flow.cli import main
 from flow.compress.io import save_compressed
 from flow.config import FlowConfig, dump_config
-from flow.hls.synthetic import as_compressed, shared_mlp
+from flow.testing import as_compressed, shared_mlp
 
 
 def _save(folder, cm):

@@ -8,7 +8,9 @@ import pytest
 
 from flow.config import load_config
 from flow.errors import ConfigError, UsageError
-from flow.hls.config import EIE_KNOBS, LAYER_KNOBS, HLSConfig, eie_knobs
+from flow.eie.knobs import EIE_KNOBS, LAYER_KNOBS
+from flow.config.hls import HLSConfig
+from flow.hls.passes.replace_dense import eie_knobs
 
 
 def _load(tmp_path, text):
@@ -47,13 +49,13 @@ def test_layers_unknown_key_refused():
 @pytest.mark.parametrize("key", LAYER_KNOBS)
 @pytest.mark.parametrize("value", [0, -1])
 def test_layers_non_positive_values_refused(key, value):
-    with pytest.raises(ValueError, match=rf"layers\.fc1\.{key}={value}: must be a positive integer"):
+    with pytest.raises(ValueError, match=rf"layers\.fc1: {key}={value}: must be (a positive integer|an integer 1)"):
         HLSConfig(layers={"fc1": {key: value}})
 
 
 @pytest.mark.parametrize("value", [True, 2.0, "2"])
 def test_layers_non_integer_values_refused(value):
-    with pytest.raises(ValueError, match=r"layers\.fc1\.col_groups=.*positive integer"):
+    with pytest.raises(ValueError, match=r"layers\.fc1: col_groups=.*positive integer"):
         HLSConfig(layers={"fc1": {"col_groups": value}})
 
 
@@ -107,9 +109,9 @@ def test_yaml_col_groups_and_layers(tmp_path):
         ("hls: {layers: {fc1: 4}}", r"c\.yaml\.hls\.layers\.fc1: expected a mapping"),
         ("hls: {layers: [fc1]}", r"c\.yaml\.hls\.layers: expected a mapping"),
         # ranges
-        ("hls: {layers: {fc1: {n_pe: 0}}}", r"c\.yaml\.hls: layers\.fc1\.n_pe=0: must be a positive integer"),
+        ("hls: {layers: {fc1: {n_pe: 0}}}", r"c\.yaml\.hls: layers\.fc1: n_pe=0: must be a positive integer"),
         ("hls: {layers: {fc1: {col_groups: 3}}}", r"c\.yaml\.hls: layers\.fc1: col_groups=3 must divide n_pe=8"),
-        ("hls: {col_groups: 3}", r"c\.yaml\.hls: col_groups=3: must be >= 1 and divide n_pe=8"),
+        ("hls: {col_groups: 3}", r"c\.yaml\.hls: col_groups=3 must divide n_pe=8"),
         ("hls: {col_groups: 0}", r"c\.yaml\.hls: col_groups=0"),
         # a misspelt section key is still named
         ("hls: {col_group: 2}", r"c\.yaml\.hls: unknown key\(s\) 'col_group'"),
@@ -141,21 +143,21 @@ def test_eie_knobs_layer_over_model_over_defaults():
     [({"n_pe": 8, "col_groups": 3}, None), ({"n_pe": 8}, {"col_groups": 3}), (None, {"n_pe": 8, "col_groups": 3})],
 )
 def test_eie_knobs_col_groups_not_dividing_n_pe(model_eie, layer_eie):
-    with pytest.raises(UsageError, match=r"layer 'fc1': col_groups=3 does not divide n_pe=8"):
+    with pytest.raises(UsageError, match=r"col_groups=3 must divide n_pe=8"):
         eie_knobs(_model_config(model_eie, layer_eie), "fc1")
 
 
 def test_eie_knobs_bad_values_and_keys():
-    with pytest.raises(UsageError, match=r"EIE col_groups=0"):
+    with pytest.raises(UsageError, match=r"col_groups=0: must be a positive integer"):
         eie_knobs(_model_config(None, {"col_groups": 0}), "fc1")
-    with pytest.raises(UsageError, match=r"unknown keys \['col_group'\]"):
+    with pytest.raises(UsageError, match=r"unknown EIE knob\(s\) \['col_group'\]"):
         eie_knobs(_model_config(None, {"col_group": 2}), "fc1")
 
 
 def test_layer_broadcast_has_the_sections_range():
     """A per-layer broadcast the EIE layer would refuse is refused with the config, before training."""
     assert HLSConfig(layers={"fc1": {"broadcast": 64}}).knobs_of("fc1")["broadcast"] == 64
-    with pytest.raises(ValueError, match=r"layers\.fc1\.broadcast=65: must be 1\.\.64"):
+    with pytest.raises(ValueError, match=r"layers\.fc1: broadcast=65: must be an integer 1\.\.64"):
         HLSConfig(layers={"fc1": {"broadcast": 65}})
     with pytest.raises(ValueError, match=r"broadcast=65"):
         HLSConfig(broadcast=65)
@@ -175,14 +177,14 @@ def test_detect_width_section_and_layers():
 def test_detect_width_out_of_range_refused(value):
     with pytest.raises(ValueError, match=rf"detect_width={value}.*1\.\.64"):
         HLSConfig(detect_width=value)
-    with pytest.raises(ValueError, match=rf"layers\.fc1\.detect_width={value}: must be"):
+    with pytest.raises(ValueError, match=rf"layers\.fc1: detect_width={value}: must be"):
         HLSConfig(layers={"fc1": {"detect_width": value}})
 
 
 def test_yaml_detect_width(tmp_path):
     cfg = _load(tmp_path, "hls:\n  detect_width: 16\n  layers: {fc1: {detect_width: 64}}\n")
     assert cfg.hls.detect_width == 16 and cfg.hls.knobs_of("fc1")["detect_width"] == 64
-    with pytest.raises(ConfigError, match=r"c\.yaml\.hls: layers\.fc1\.detect_width=65: must be 1\.\.64"):
+    with pytest.raises(ConfigError, match=r"c\.yaml\.hls: layers\.fc1: detect_width=65: must be an integer 1\.\.64"):
         _load(tmp_path, "hls: {layers: {fc1: {detect_width: 65}}}\n")
     with pytest.raises(ConfigError, match=r"c\.yaml\.hls: detect_width=0"):
         _load(tmp_path, "hls: {detect_width: 0}\n")
@@ -192,8 +194,8 @@ def test_eie_knobs_detect_width():
     mc = _model_config({"detect_width": 16}, {"detect_width": 64})
     assert eie_knobs(mc, "fc1")["detect_width"] == 64 and eie_knobs(mc, "fc2")["detect_width"] == 16
     assert eie_knobs(_model_config(), "fc1")["detect_width"] == 4
-    for bad, pattern in ((0, r"EIE detect_width=0; set it to a positive integer"),
-                         (65, r"layer 'fc1': EIE detect_width=65; .*1\.\.64"),
-                         (2.0, r"EIE detect_width=2\.0")):
+    for bad, pattern in ((0, r"detect_width=0: must be an integer 1\.\.64"),
+                         (65, r"detect_width=65: must be an integer 1\.\.64"),
+                         (2.0, r"detect_width=2\.0: must be an integer 1")):
         with pytest.raises(UsageError, match=pattern):
             eie_knobs(_model_config(None, {"detect_width": bad}), "fc1")

@@ -16,9 +16,9 @@ from hypothesis.extra.numpy import arrays
 from flow.eie.reference import eie_network
 from flow.errors import FlowError, UsageError
 from flow.hls import csim
-from flow.hls.config import HLSConfig
+from flow.config.hls import HLSConfig
 from flow.hls.convert import convert
-from flow.hls.synthetic import as_compressed, shared_mlp
+from flow.testing import as_compressed, shared_mlp
 
 pytestmark = pytest.mark.csim
 

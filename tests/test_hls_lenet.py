@@ -12,9 +12,9 @@ hls4ml = pytest.importorskip("hls4ml")
 
 from flow.eie.reference import eie_network
 from flow.hls import csim
-from flow.hls.config import HLSConfig
+from flow.config.hls import HLSConfig
 from flow.hls.convert import convert
-from flow.hls.synthetic import as_compressed, lenet300
+from flow.testing import as_compressed, lenet300
 
 pytestmark = [pytest.mark.slow, pytest.mark.csim]
 

@@ -11,9 +11,11 @@ import time
 import numpy as np
 import pytest
 
-from flow.data import find_mnist_dir, read_mnist
+from flow.testing import find_mnist_dir
+
+from flow.data import read_mnist
 from flow.eie import FixedType
-from flow.eie.layer import random_layer
+from flow.testing import random_layer
 from flow.eie.perf import layer_cycles
 from flow.eie.reference import eie_dense, eie_network
 
@@ -57,7 +59,7 @@ def inputs(n: int) -> np.ndarray:
 @pytest.mark.csim
 @pytest.mark.parametrize("n_pe", [4, 16, 64])
 def test_lenet_300_100_csim_speed(n_pe):
-    from flow.eie.layer_csim import CsimChain, bridge_source, compile_cached
+    from flow.eie.csim import CsimChain, bridge_source, compile_cached
 
     layers = lenet(n_pe)
     x = inputs(1000)

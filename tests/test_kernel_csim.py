@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flow.eie import EIELayer, FixedType
-from flow.eie.layer import random_layer
+from flow.testing import random_layer
 from flow.eie.perf import layer_cycles
 from flow.eie.reference import eie_dense, eie_network
 
@@ -149,7 +149,7 @@ def pool() -> list[EIELayer]:
 
 @pytest.fixture(scope="module")
 def compiled():
-    from flow.eie.layer_csim import compile_chains
+    from flow.eie.csim import compile_chains
 
     layers = pool()
     a = random_layer(np.random.default_rng(7), 40, 24, density=0.2, n_pe=4, name="c1")
@@ -160,7 +160,7 @@ def compiled():
 
 @pytest.fixture(scope="module")
 def compiled_hls_types():
-    from flow.eie.layer_csim import compile_chains
+    from flow.eie.csim import compile_chains
 
     return compile_chains([[layer] for layer in pool()], hls_types=True)
 
@@ -292,7 +292,7 @@ def test_edge_cases_hit_their_paths(compiled):
 def test_csim_equals_reference_large(
     n_in, n_out, density, col_groups, row_pes, index_bits, fifo_depth, broadcast, detect_width, seed
 ):
-    from flow.eie.layer_csim import CsimChain
+    from flow.eie.csim import CsimChain
 
     rng = np.random.default_rng(seed)
     layer = random_layer(

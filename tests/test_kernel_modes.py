@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flow.eie import EIELayer, FixedType
-from flow.eie.fixed import ROUNDING, SATURATION
+from flow.fixed import ROUNDING, SATURATION
 from flow.eie.reference import eie_dense
 
 pytestmark = pytest.mark.csim
@@ -65,14 +65,14 @@ def pool() -> list[EIELayer]:
 
 @pytest.fixture(scope="module")
 def native():
-    from flow.eie.layer_csim import compile_chains
+    from flow.eie.csim import compile_chains
 
     return compile_chains([[layer] for layer in pool()])
 
 
 @pytest.fixture(scope="module")
 def hls_types():
-    from flow.eie.layer_csim import compile_chains
+    from flow.eie.csim import compile_chains
 
     return compile_chains([[layer] for layer in pool()], hls_types=True)
 

@@ -1,4 +1,4 @@
-"""The plain-g++ testbench in kernels/tb/: vectors from the reference, golden model, first mismatch."""
+"""The plain-g++ testbench in kernels/hls/tb/: vectors from the reference, golden model, first mismatch."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from flow.eie import FixedType, codegen
-from flow.eie.layer import random_layer
+from flow.testing import random_layer
 from flow.eie.reference import eie_dense
 from flow.paths import kernels_dir
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.csim
 @pytest.fixture(scope="module", params=[1, 4], ids=["g1", "g4"])
 def tb(request):
     """The testbench on one layer: 6 PEs in one group; 8 PEs in 4 column groups (70 % 4: padding)."""
-    from flow.eie.layer_csim import compile_cached
+    from flow.eie.csim import compile_cached
 
     col_groups = request.param
     layer = random_layer(

@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 from flow.errors import UsageError
-from flow.models import ModelConfig, build_model, weight_layers
+from flow.config import ModelConfig
+from flow.models import build_model, weight_layers
 
 
 def _kinds(model):

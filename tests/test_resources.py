@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flow.boards import load_board
+from flow.board.boards import load_board
 from flow.errors import FitError, UsageError
-from flow.resources import (
+from flow.board.resources import (
     LayerFootprint,
     ResourceEstimate,
     Usage,

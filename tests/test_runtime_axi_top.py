@@ -1,4 +1,4 @@
-"""kernels/eie_axi_top.h (g++ testbench against a golden packer) and flow/hls/axi_top.py (generated files)."""
+"""kernels/hls/eie_axi_top.h (g++ testbench against a golden packer) and flow/board/axi_top.py (generated files)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flow.errors import UsageError
-from flow.hls.axi_top import write_axi_top
+from flow.board.axi_top import write_axi_top
 from flow.paths import ap_types_dir, kernels_dir
 
 
@@ -90,7 +90,7 @@ def test_write_axi_top_errors(tmp_path):
 
 def test_build_sim_library_errors(tmp_path):
     from flow.errors import ToolMissing
-    from flow.hls.axi_top import build_sim_library
+    from flow.board.axi_top import build_sim_library
 
     project = _fake_project(tmp_path)
     with pytest.raises(UsageError, match="call write_axi_top"):

@@ -82,7 +82,7 @@ class Block(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Block())
 import flow.runtime
 from flow.runtime import EIEOverlay, BundleMeta, packing, sim
-import flow.commands.run
+import flow.cli.run
 bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'hls4ml', 'keras', 'qkeras', 'pynq'))
 print(bad)
 """

@@ -18,10 +18,10 @@ PROJECT = "eie_small"
 
 @pytest.fixture(scope="module")
 def eie_bundle(request, tmp_path_factory):
-    from flow.hls.axi_top import build_sim_library, write_axi_top
-    from flow.hls.config import HLSConfig
+    from flow.board.axi_top import build_sim_library, write_axi_top
+    from flow.config.hls import HLSConfig
     from flow.hls.convert import convert
-    from flow.hls.synthetic import as_compressed, shared_mlp
+    from flow.testing import as_compressed, shared_mlp
     from flow.runtime.bundle import BundleMeta, IOSpec, write_bundle
 
     model, types = shared_mlp([20, 12, 5], (0.4, 0.6), seed=1)

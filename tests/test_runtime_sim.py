@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from flow.errors import FlowError, UsageError
-from flow.runtime import packing
+from flow.fixed import FixedType
 from flow.runtime.bundle import BundleError, BundleMeta, DMASpec, IOSpec
 from flow.runtime.overlay import DeviceTimeout, EIEOverlay
 from flow.runtime.sim import run_vectors, sim_overlay, write_test_vectors
@@ -86,7 +86,7 @@ def tiny(request):
     """(project_dir, sim library, hls4ml csim) of the cached tiny project."""
     import hls4ml  # noqa: F401  (only to key the cache on its version)
 
-    from flow.hls.axi_top import build_sim_library, write_axi_top
+    from flow.board.axi_top import build_sim_library, write_axi_top
 
     key = hashlib.sha256(
         json.dumps(
@@ -119,7 +119,7 @@ def tiny(request):
     csim = HLS4MLCsim(project_dir)
     check = np.load(project_dir / "gen_check.npz")
     np.testing.assert_array_equal(
-        csim.raw(check["x"]), packing.quantize(check["y"], T)
+        csim.raw(check["x"]), FixedType.from_dict(T).quantize(check["y"])
     )  # ctypes == predict()
     return project_dir, lib, csim
 
@@ -152,21 +152,21 @@ def test_bit_exact_with_hls4ml_csim(bundle, tiny, n, batch_size):
 
 
 def test_zero_saturating_and_extreme_inputs(bundle, tiny):
-    lo, hi = packing.raw_range(T)
+    lo, hi = FixedType.from_dict(T).min_raw, FixedType.from_dict(T).max_raw
     x = np.stack(
         [
             np.zeros(N_IN),
             np.full(N_IN, 1e4),
             np.full(N_IN, -1e4),
-            np.full(N_IN, packing.to_float(hi, T)),
-            np.full(N_IN, packing.to_float(lo, T)),
+            np.full(N_IN, FixedType.from_dict(T).to_float(hi)),
+            np.full(N_IN, FixedType.from_dict(T).to_float(lo)),
             np.tile([1e4, -1e4], N_IN)[:N_IN],
         ]
     ).astype(np.float32)
     ol = sim_overlay(bundle)
     np.testing.assert_array_equal(_raw_out(ol.predict(x)), tiny[2].raw(x))
     # raw mode: integers in, integers out
-    x_raw = packing.quantize(x, T)
+    x_raw = FixedType.from_dict(T).quantize(x)
     np.testing.assert_array_equal(ol.predict(x_raw, raw=True), tiny[2].raw(x))
 
 
@@ -198,7 +198,7 @@ def test_softmax_on_host(tmp_path, tiny):
     bundle = make_bundle(tmp_path / "b", tiny[1], softmax_on_host=True, classes=["a", "b", "c"])
     x = np.random.RandomState(4).uniform(-4, 4, (9, N_IN)).astype(np.float32)
     y = sim_overlay(bundle).predict(x)
-    logits = packing.to_float(tiny[2].raw(x), T)
+    logits = FixedType.from_dict(T).to_float(tiny[2].raw(x))
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     np.testing.assert_allclose(y, e / e.sum(axis=1, keepdims=True), rtol=1e-12)
 
@@ -407,7 +407,7 @@ def test_two_sim_boards_with_different_weights_in_one_process(tmp_path, tiny, mo
     a = _bundle_with_weights(tmp_path / "a", tiny)
     b = _bundle_with_weights(tmp_path / "b", tiny, {"w4": np.zeros(N_HIDDEN * N_OUT), "b4": b4})
     want_a = tiny[2].raw(x)
-    want_b = np.tile(packing.quantize(b4, T), (len(x), 1))
+    want_b = np.tile(FixedType.from_dict(T).quantize(b4), (len(x), 1))
     assert not np.array_equal(want_a, want_b)
     ol_a, ol_b = sim_overlay(a), sim_overlay(b)  # both open before either runs
     np.testing.assert_array_equal(_raw_out(ol_a.predict(x)), want_a)

@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from flow.errors import FlowError, ToolMissing
-from flow.vendor import VendorStatus, find_tools, run_hls, run_vivado
+from flow.board.vendor import VendorStatus, find_tools, run_hls, run_vivado
 
 FAKE = """#!/bin/sh
 if [ "$1" = "-version" ]; then echo "{banner}"; exit 0; fi

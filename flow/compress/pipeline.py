@@ -127,7 +127,8 @@ def compress(
     secs["quantize"] = time.perf_counter() - t0
     log.info("quantized (fixed-point QKeras) accuracy %.4f", acc["quantized"])
 
-    n_pe = c.n_pe or cfg.hls.n_pe
+    if c.n_pe is not None:
+        log.warning("compress.n_pe is deprecated and ignored: the EIE storage figure uses hls.n_pe/col_groups/layers")
     storage = []
     layers = {}
     for layer in weight_layers(model):
@@ -140,7 +141,8 @@ def compress(
                 n_bias,
                 c.bits_of(n),
                 c.index_bits_of(n),
-                n_pe=n_pe,
+                n_pe=cfg.hls.knobs_of(n)["n_pe"],
+                col_groups=cfg.hls.knobs_of(n)["col_groups"],
                 weight_width=c.weight_width,
                 eie=type(layer).__name__ == "Dense",
             )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flow.eie.fixed import integer_bits
+from flow.fixed import integer_bits
 from flow.models import WEIGHT_LAYERS
 
 

@@ -8,9 +8,9 @@ that stands for the filler position itself. Codebook and biases count 32 bits pe
 as the 32-bit dense baseline does. The Huffman variant codes the codes and the indices
 with per-layer Huffman codes (+ a table of one length byte per symbol).
 
-EIE accounting (DESIGN.md storage format): rows interleaved over `n_pe` PEs, relative
-indices restart at every column of every PE; on-chip bytes are codes + indices + column
-pointers (n_in + 1 per PE) + one codebook per PE in the weight type.
+EIE accounting (DESIGN.md storage format, counted by flow.eie.encode): rows interleaved over the
+PEs of each column group, relative indices restart at every column of every PE; on-chip bytes are
+codes + indices + column pointers (n_cols + 1 per PE) + one codebook per PE in the weight type.
 """
 
 from __future__ import annotations
@@ -95,26 +95,27 @@ class LayerStorage:
         return d
 
 
-def eie_storage(codes: np.ndarray, n_pe: int, code_bits: int, index_bits: int, weight_width: int) -> dict:
-    """Bytes an EIE array of `n_pe` PEs keeps on chip for this layer (DESIGN.md format)."""
-    W = as_matrix(codes)
-    n_in = W.shape[1]
-    per_pe = []
-    for k in range(n_pe):
-        sub = W[k::n_pe]
-        total = 0
-        for j in range(n_in):
-            rows = np.flatnonzero(sub[:, j])
-            total += len(relative_entries(rows, index_bits)[1])
-        per_pe.append(total)
-    cap = max(per_pe) if per_pe else 0
+def eie_storage(
+    codes: np.ndarray, n_pe: int, code_bits: int, index_bits: int, weight_width: int, col_groups: int = 1
+) -> dict:
+    """Bytes an EIE array of `n_pe` PEs in `col_groups` column groups keeps on chip for this layer.
+
+    The entries are counted by flow.eie.encode itself (the format the engine is built with); each
+    PE's ROM is sized for the fullest PE, its pointers cover its group's n_cols + 1 local columns.
+    """
+    from flow.eie.encode import encode
+
+    enc = encode(as_matrix(codes).astype(np.float64), n_pe, code_bits, index_bits, col_groups=col_groups)
+    per_pe = enc.entries_per_pe.tolist()
+    cap = max(per_pe)
     ptr_bits = max(1, math.ceil(math.log2(cap + 1)))
     code_b = n_pe * cap * code_bits  # each PE's ROM is sized for the fullest PE
     index_b = n_pe * cap * index_bits
-    ptr_b = n_pe * (n_in + 1) * ptr_bits
+    ptr_b = n_pe * (enc.n_cols + 1) * ptr_bits
     book_b = n_pe * (2**code_bits) * weight_width
     detail = {
         "n_pe": n_pe,
+        "col_groups": col_groups,
         "entries_per_pe": per_pe,
         "pe_capacity": cap,
         "ptr_bits": ptr_bits,
@@ -134,6 +135,7 @@ def layer_storage(
     index_bits: int,
     *,
     n_pe: int = 8,
+    col_groups: int = 1,
     weight_width: int = 16,
     eie: bool = True,
 ) -> LayerStorage:
@@ -143,7 +145,7 @@ def layer_storage(
     index_hist = dict(zip(*np.unique(rel, return_counts=True)))
     hc, hi = HuffmanCode(code_hist), HuffmanCode(index_hist)
     eie = (
-        eie_storage(codes, n_pe, code_bits, index_bits, weight_width) if eie else {"bytes": 0, "detail": None}
+        eie_storage(codes, n_pe, code_bits, index_bits, weight_width, col_groups) if eie else {"bytes": 0, "detail": None}
     )
     return LayerStorage(
         name=name,

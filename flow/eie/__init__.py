@@ -4,7 +4,7 @@ numpy only (no TensorFlow): importable on the board.
 """
 
 from flow.eie.encode import Encoding, PEData, decode, encode
-from flow.eie.fixed import FixedType
+from flow.fixed import FixedType
 from flow.eie.layer import EIELayer
 
 __all__ = ["EIELayer", "Encoding", "FixedType", "PEData", "decode", "encode"]

@@ -17,13 +17,8 @@ from string import Template
 
 import numpy as np
 
-from flow.eie.fixed import FixedType
-from flow.eie.layer import DEFAULT_DETECT_WIDTH
+from flow.fixed import FixedType
 from flow.errors import UsageError
-
-#: default inputs the non-zero detector scans per cycle (eie::dense_config::detect_width); a layer's
-#: own is EIELayer.detect_width, which the config struct carries
-DETECT_WIDTH = DEFAULT_DETECT_WIDTH
 
 _CONFIG = Template("""\
 struct ${name} : eie::dense_config {
@@ -143,7 +138,7 @@ def config_struct(layer, struct_name: str) -> str:
         n_local=layer.encoding.max_local_rows,
         pe_capacity=layer.pe_capacity,
         fifo_depth=layer.fifo_depth,
-        detect_width=int(getattr(layer, "detect_width", DETECT_WIDTH)),
+        detect_width=layer.detect_width,
         broadcast=layer.broadcast,
         code_bits=layer.code_bits,
         index_bits=layer.index_bits,
@@ -212,7 +207,7 @@ typedef ${output_t} output_t;
 
 
 def testbench_config(layer) -> str:
-    """eie_dense_config.h for kernels/tb/ (ROMs with suffix _tb, struct config_tb, input_t/output_t)."""
+    """eie_dense_config.h for kernels/hls/tb/ (ROMs with suffix _tb, struct config_tb, input_t/output_t)."""
     return _TB_CONFIG.substitute(
         layer=layer.name,
         rom=rom_header(layer, "_tb"),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from flow.eie import knobs
 from flow.errors import UsageError
 
 
@@ -92,10 +93,6 @@ class Encoding:
         return np.array([p.n_entries for p in self.pes], dtype=np.int64)
 
     @property
-    def nnz_per_pe(self) -> np.ndarray:
-        return np.array([p.nnz for p in self.pes], dtype=np.int64)
-
-    @property
     def pe_capacity(self) -> int:
         """ROM depth per PE: the largest entry count, at least 1 (HLS arrays cannot be empty)."""
         return max(1, int(self.entries_per_pe.max()))
@@ -115,12 +112,6 @@ class Encoding:
     def local_column_entries(self) -> np.ndarray:
         """[n_pe, n_cols] entries of each local column on each PE (the kernel's ROM layout)."""
         return np.stack([p.column_entries() for p in self.pes])
-
-
-def _check_bits(name: str, bits: int) -> int:
-    if not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 8:
-        raise UsageError(f"{name}={bits!r}: must be an integer 1..8 (codes and indices are stored as uint8)")
-    return int(bits)
 
 
 def _codes_for(W: np.ndarray, code_bits: int, codebook) -> tuple[np.ndarray, np.ndarray]:
@@ -202,20 +193,8 @@ def encode(
         raise UsageError(f"encode needs a non-empty 2-D matrix (out, in); got shape {W.shape}")
     if not np.all(np.isfinite(W)):
         raise UsageError("the matrix holds NaN or Inf")
-    if not isinstance(n_pe, (int, np.integer)) or n_pe < 1:
-        raise UsageError(f"n_pe={n_pe!r}: need at least 1 processing element")
-    code_bits = _check_bits("code_bits", code_bits)
-    index_bits = _check_bits("index_bits", index_bits)
-    if (
-        not isinstance(col_groups, (int, np.integer))
-        or isinstance(col_groups, bool)
-        or col_groups < 1
-        or n_pe % col_groups
-    ):
-        raise UsageError(
-            f"col_groups={col_groups!r}: must be a positive divisor of n_pe={n_pe} "
-            "(each column group has n_pe / col_groups PEs)"
-        )
+    k = knobs.check({"n_pe": n_pe, "code_bits": code_bits, "index_bits": index_bits, "col_groups": col_groups})
+    n_pe, code_bits, index_bits, col_groups = k["n_pe"], k["code_bits"], k["index_bits"], k["col_groups"]
     cb, codes = _codes_for(W, code_bits, codebook)
     G = int(col_groups)
     R = int(n_pe) // G

@@ -8,25 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from flow.eie.encode import Encoding, decode_codes, encode
-from flow.eie.fixed import MAX_WIDTH, FixedType
+from flow.fixed import MAX_WIDTH, FixedType
+from flow.eie import knobs as knob_rules
+from flow.eie.knobs import DEFAULT_BROADCAST, DEFAULT_DETECT_WIDTH
 from flow.errors import UsageError
 
 ACTIVATIONS = ("relu", "linear")
-
-#: default non-zero activations broadcast per cycle (= empty columns a PE retires per cycle);
-#: 1 is the original EIE schedule
-DEFAULT_BROADCAST = 4
-#: upper bound of broadcast: the kernel unrolls broadcast-wide push and pop windows per PE
-MAX_BROADCAST = 64
-#: default inputs the non-zero detector scans per cycle (= flow.eie.codegen.DETECT_WIDTH)
-DEFAULT_DETECT_WIDTH = 4
-#: upper bound of detect_width: the kernel unrolls a detect_width-wide scan and compaction
-MAX_DETECT_WIDTH = 64
-
-
-def _int_in(value, lo: int, hi: int) -> bool:
-    """An integer (not a bool) in lo..hi: the knobs come from YAML and hls4ml dicts."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and lo <= value <= hi
 
 
 @dataclass(eq=False)
@@ -95,27 +82,11 @@ class EIELayer:
         bias = np.zeros(n_out) if bias is None else np.asarray(bias, dtype=np.float64).ravel()
         if bias.shape != (n_out,):
             raise UsageError(f"layer {name!r}: bias has shape {bias.shape}, the kernel has {n_out} outputs")
-        if not isinstance(n_pe, (int, np.integer)) or n_pe < 1:
-            raise UsageError(f"layer {name!r}: n_pe={n_pe!r}; set EIE n_pe to at least 1")
-        if not isinstance(fifo_depth, (int, np.integer)) or fifo_depth < 1:
-            raise UsageError(f"layer {name!r}: fifo_depth={fifo_depth!r}; set EIE fifo_depth to at least 1")
-        if not _int_in(broadcast, 1, MAX_BROADCAST):
-            raise UsageError(
-                f"layer {name!r}: broadcast={broadcast!r}; set EIE broadcast (non-zero activations "
-                f"broadcast per cycle) to an integer 1..{MAX_BROADCAST} (1 = original EIE, default "
-                f"{DEFAULT_BROADCAST})"
-            )
-        if not _int_in(col_groups, 1, n_pe) or n_pe % col_groups:
-            raise UsageError(
-                f"layer {name!r}: col_groups={col_groups!r} with n_pe={n_pe}; set EIE col_groups to a "
-                "divisor of n_pe (1 = EIE's row interleaving)"
-            )
-        if not _int_in(detect_width, 1, MAX_DETECT_WIDTH):
-            raise UsageError(
-                f"layer {name!r}: detect_width={detect_width!r}; set EIE detect_width (inputs the "
-                f"non-zero detector scans per cycle) to an integer 1..{MAX_DETECT_WIDTH} (default "
-                f"{DEFAULT_DETECT_WIDTH})"
-            )
+        knob_rules.check(
+            {"n_pe": n_pe, "fifo_depth": fifo_depth, "broadcast": broadcast, "col_groups": col_groups,
+             "detect_width": detect_width, "code_bits": code_bits, "index_bits": index_bits},
+            f"layer {name!r}",
+        )
         if activation not in ACTIVATIONS:
             raise UsageError(
                 f"layer {name!r}: activation {activation!r} is not supported by the EIE engine; "
@@ -182,6 +153,17 @@ class EIELayer:
     def row_pes(self) -> int:
         return self.n_pe // self.col_groups
 
+    def summary(self) -> dict:
+        """The layer as plain data: shape, array, storage and types (reports, csim.json, model.json)."""
+        return {
+            "name": self.name, "n_in": self.n_in, "n_out": self.n_out, "n_pe": self.n_pe,
+            "col_groups": self.col_groups, "fifo_depth": self.fifo_depth, "broadcast": self.broadcast,
+            "detect_width": self.detect_width, "nnz": int(self.encoding.nnz),
+            "entries": int(self.encoding.n_entries), "code_bits": self.code_bits, "index_bits": self.index_bits,
+            "activation": self.activation, "input_type": self.input_t.to_dict(),
+            "output_type": self.output_t.to_dict(),
+        }
+
     def with_array(
         self, *, n_pe=None, fifo_depth=None, broadcast=None, col_groups=None, detect_width=None
     ) -> EIELayer:
@@ -228,50 +210,3 @@ def derive_accum_t(name, enc, codebook_raw, bias_raw, input_t, weight_t, bias_t)
             "use narrower input/weight/bias types"
         )
     return FixedType(width, width - frac, True, "TRN", "WRAP")
-
-
-def random_layer(
-    rng,
-    n_in,
-    n_out,
-    *,
-    density=0.1,
-    n_pe=4,
-    fifo_depth=8,
-    broadcast=DEFAULT_BROADCAST,
-    col_groups=1,
-    detect_width=DEFAULT_DETECT_WIDTH,
-    code_bits=4,
-    index_bits=4,
-    activation="relu",
-    input_t=None,
-    weight_t=None,
-    bias_t=None,
-    output_t=None,
-    name="dense",
-) -> EIELayer:
-    """A random layer with shared weights (for tests, demos and benchmarks)."""
-    input_t = input_t or FixedType(16, 6, True, "RND", "SAT")
-    weight_t = weight_t or FixedType(8, 1, True, "RND", "SAT")
-    bias_t = bias_t or FixedType(16, 6, True, "RND", "SAT")
-    output_t = output_t or input_t
-    values = rng.uniform(-1, 1, size=(1 << code_bits) - 1)
-    kernel = np.where(rng.random((n_in, n_out)) < density, rng.choice(values, size=(n_in, n_out)), 0.0)
-    bias = rng.normal(scale=0.5, size=n_out)
-    return EIELayer.from_dense(
-        name,
-        kernel,
-        bias,
-        n_pe=n_pe,
-        fifo_depth=fifo_depth,
-        code_bits=code_bits,
-        index_bits=index_bits,
-        activation=activation,
-        input_t=input_t,
-        weight_t=weight_t,
-        bias_t=bias_t,
-        output_t=output_t,
-        broadcast=broadcast,
-        col_groups=col_groups,
-        detect_width=detect_width,
-    )

@@ -1,4 +1,4 @@
-"""Cycle, memory and energy models of the EIE engine (kernels/eie_dense.h), numpy only.
+"""Cycle, memory and energy models of the EIE engine (kernels/hls/eie_dense.h), numpy only.
 
 Cycles (the PE-array loop of the kernel, one iteration per clock, II=1), with B = broadcast and
 W = min(B, D). Each of the G column groups (encode.py) is an independent array of R = P / G PEs
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flow.eie.layer import DEFAULT_DETECT_WIDTH
+from flow.eie.knobs import DEFAULT_BROADCAST, DEFAULT_DETECT_WIDTH
 
 PJ_SRAM_READ = 5.0  # 32-bit SRAM read
 PJ_DRAM_READ = 640.0  # 32-bit DRAM read
@@ -127,7 +127,7 @@ def layer_cycles(
     sweeps; the kernel uses the layer's).
     """
     depth = int(fifo_depth or layer.fifo_depth)
-    bw = int(broadcast or getattr(layer, "broadcast", 1))
+    bw = int(broadcast or getattr(layer, "broadcast", DEFAULT_BROADCAST))
     if depth < 1:
         raise ValueError(f"fifo_depth={depth}: need at least 1")
     if bw < 1:

@@ -8,7 +8,7 @@ Public API (what the build and the CLI call):
   `predict_raw(hls_model, x_raw) -> int64 (n, n_out)`,
   `check_agreement(hls_model, keras_model, x, eie_layers, *, min_agreement=0.99, raise_on_failure=True)`.
 - `hls4ml.converters.convert_from_keras_model(model, backend='EIE', ...)` for direct hls4ml use
-  (per-layer knobs in `config['LayerName'][name]['EIE']`, see flow.hls.config.EIE_KNOBS).
+  (per-layer knobs in `config['LayerName'][name]['EIE']`, see flow.config.hls.EIE_KNOBS).
 """
 
 # hls4ml first: its import runs the plugin loader (entry point flow.hls.plugin:register), which
@@ -16,5 +16,5 @@ Public API (what the build and the CLI call):
 # loader would meet that module half-initialised and skip the backend (it only prints a warning).
 try:
     import hls4ml  # noqa: F401
-except ImportError:  # a board install without hls4ml: flow.hls.config still works
+except ImportError:  # a board install without hls4ml: flow.config.hls still works
     pass

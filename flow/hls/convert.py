@@ -15,12 +15,13 @@ import itertools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from flow.eie.fixed import FixedType, integer_bits
+from flow.fixed import FixedType, integer_bits
 from flow.errors import UsageError
-from flow.hls.config import HLSConfig
+from flow.config.hls import HLSConfig
 from flow.hls.types import to_config_string
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,25 @@ PASS_THROUGH = ("Flatten", "Reshape", "MaxPooling2D", "AveragePooling2D")
 DROPPED = ("InputLayer", "Dropout")
 #: width of the types chosen by profiling a plain Keras model
 PROFILE_WIDTH = 16
+
+
+@dataclass
+class Converted:
+    """What `convert` returns: hls4ml's ModelGraph and what the flow knows about it.
+
+    graph: the ModelGraph (backend 'EIE'; compile()/predict() give csim, write()/build() the project);
+    eie_layers: the EIELayers of its EIEDense nodes, in order; keras_twin: the float hardware twin
+    (plain Keras, ends at the logits); input_t: the FixedType of the network input.
+    """
+
+    graph: Any
+    eie_layers: list
+    keras_twin: Any
+    input_t: FixedType
+
+    @property
+    def project_name(self) -> str:
+        return self.graph.config.get_project_name()
 
 
 @dataclass
@@ -292,8 +312,8 @@ def convert(
       (16-bit types profiled on it).
     layer_knobs: optional {layer name: {'n_pe', 'fifo_depth', 'broadcast', 'code_bits', 'index_bits',
       'col_groups', 'detect_width'}}, over `hls_cfg.layers`.
-    The result has `.eie_layers` (the EIELayers in order), `.keras_twin` (the float hardware twin,
-    logits) and `.input_t` (FixedType of the input).
+    Returns a Converted: the ModelGraph (`.graph`) with `.eie_layers`, `.keras_twin` and `.input_t`
+    beside it (nothing is attached to hls4ml's object).
     """
     import hls4ml
 
@@ -328,11 +348,11 @@ def convert(
         clock_period=hls_cfg.clock_period,
         io_type="io_parallel",
     )
-    hls_model.eie_layers = [
-        n.get_attr("eie_layer") for n in hls_model.get_layers() if n.class_name == "EIEDense"
-    ]
-    hls_model.keras_twin = twin
     from flow.hls.types import from_hls
 
-    hls_model.input_t = from_hls(hls_model.get_input_variables()[0].type.precision, "model input")
-    return hls_model
+    return Converted(
+        graph=hls_model,
+        eie_layers=[n.get_attr("eie_layer") for n in hls_model.get_layers() if n.class_name == "EIEDense"],
+        keras_twin=twin,
+        input_t=from_hls(hls_model.get_input_variables()[0].type.precision, "model input"),
+    )

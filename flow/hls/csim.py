@@ -21,8 +21,14 @@ log = logging.getLogger(__name__)
 _DATA_ONLY = ("Input", "InputLayer", "Reshape", "Flatten")
 
 
+def graph_of(model):
+    """hls4ml's ModelGraph of a flow.hls.convert.Converted (or the graph itself)."""
+    return getattr(model, "graph", model)
+
+
 def compile_model(hls_model) -> float:
     """Write and compile the csim library (g++); returns the seconds it took."""
+    hls_model = graph_of(hls_model)
     t0 = time.perf_counter()
     hls_model.compile()
     seconds = time.perf_counter() - t0
@@ -31,6 +37,7 @@ def compile_model(hls_model) -> float:
 
 
 def _require_compiled(hls_model):
+    hls_model = graph_of(hls_model)
     lib = getattr(hls_model, "_top_function_lib", None)
     if lib is None:
         raise UsageError(
@@ -40,10 +47,12 @@ def _require_compiled(hls_model):
 
 
 def n_inputs(hls_model) -> int:
+    hls_model = graph_of(hls_model)
     return int(hls_model.get_input_variables()[0].size())
 
 
 def n_outputs(hls_model) -> int:
+    hls_model = graph_of(hls_model)
     return int(hls_model.get_output_variables()[0].size())
 
 
@@ -61,6 +70,7 @@ def _as_batch(x, n_in: int, what: str) -> np.ndarray:
 
 def predict(hls_model, x) -> np.ndarray:
     """Float csim (hls4ml's `<project>_double` entry): (n, n_out) float64."""
+    hls_model = graph_of(hls_model)
     _require_compiled(hls_model)
     x = np.ascontiguousarray(_as_batch(x, n_inputs(hls_model), "predict()"), dtype=np.float64)
     y = hls_model.predict(x)
@@ -69,6 +79,7 @@ def predict(hls_model, x) -> np.ndarray:
 
 def predict_raw(hls_model, x_raw) -> np.ndarray:
     """Raw fixed-point csim (`<project>_raw`): int64 (n, n_in) raw inputs -> int64 (n, n_out) raw outputs."""
+    hls_model = graph_of(hls_model)
     from flow.hls.types import from_hls
 
     lib = _require_compiled(hls_model)
@@ -104,13 +115,14 @@ def predict_raw(hls_model, x_raw) -> np.ndarray:
 
 
 def reference_covers(hls_model) -> bool:
+    hls_model = graph_of(hls_model)
     """True when the graph is EIEDense layers plus data movement only (the numpy reference is the oracle)."""
     return all(n.class_name in _DATA_ONLY or n.class_name == "EIEDense" for n in hls_model.get_layers())
 
 
 def locate_mismatch(x_raw, eie_layers) -> str:
-    """Which EIE layer, run alone (flow.eie.layer_csim) on the reference's input, differs from the reference."""
-    from flow.eie.layer_csim import compile_chains
+    """Which EIE layer, run alone (flow.eie.csim) on the reference's input, differs from the reference."""
+    from flow.eie.csim import compile_chains
     from flow.eie.reference import eie_dense
 
     try:
@@ -135,21 +147,24 @@ def locate_mismatch(x_raw, eie_layers) -> str:
 
 
 def check_agreement(
-    hls_model, keras_model, x, eie_layers, *, min_agreement: float = 0.99, raise_on_failure: bool = True
+    hls_model, keras_model, x, eie_layers, *, min_agreement: float = 0.99, raise_on_failure: bool = True,
+    labels=None,
 ) -> dict:
     """Run csim on float inputs x (n, n_in) and compare with Keras (top-1) and the reference (bits).
 
     Returns {'n', 'top1_agreement', 'agreeing', 'bit_mismatches', 'mismatched_samples', 'reference_checked',
-    'csim_s_per_sample', 'predictions' (csim top-1), 'failures' (messages)}. Any output bit that differs
+    'csim_s_per_sample', 'predictions' (csim top-1), 'failures' (messages)}, and with `labels`
+    'accuracy_csim' and 'accuracy_keras' (the one csim report of `flow csim` and the build). Any output bit that differs
     from flow.eie.reference, or a top-1 agreement with Keras below min_agreement, is a failure; with
     raise_on_failure (the default) the first is raised as a FlowError naming the layer and the numbers.
     """
     from flow.eie.reference import eie_network
 
+    in_t = getattr(hls_model, "input_t", None) or eie_layers[0].input_t
+    hls_model = graph_of(hls_model)
     x = _as_batch(x, n_inputs(hls_model), "check_agreement()")
     if x.shape[0] == 0:
         raise UsageError("check_agreement(): no samples given")
-    in_t = getattr(hls_model, "input_t", None) or eie_layers[0].input_t
     x_raw = in_t.quantize(x)
     t0 = time.perf_counter()
     y_raw = predict_raw(hls_model, x_raw)
@@ -189,6 +204,12 @@ def check_agreement(
     result.update(
         top1_agreement=agreeing / x.shape[0], agreeing=agreeing, predictions=np.argmax(y_raw, axis=1)
     )
+    if labels is not None:
+        labels = np.asarray(labels)
+        result.update(
+            accuracy_csim=float(np.mean(result["predictions"] == labels)),
+            accuracy_keras=float(np.mean(keras_top1 == labels)),
+        )
     if result["top1_agreement"] < min_agreement:
         name = last.name if last is not None else list(hls_model.get_layers())[-1].name
         failures.append(

@@ -1,4 +1,4 @@
-"""FixedType (flow.eie.fixed) <-> hls4ml precision types, with errors that name the layer.
+"""FixedType (flow.fixed) <-> hls4ml precision types, with errors that name the layer.
 
 Every ap_fixed rounding and overflow mode maps one to one (hls4ml's RoundingMode / SaturationMode
 have the same names); hls4ml's IntegerPrecisionType is ap_int<W> / ap_uint<W> (FixedType.int_type).
@@ -13,7 +13,7 @@ from hls4ml.model.types import FixedPrecisionType, IntegerPrecisionType, Roundin
 from flow.errors import UsageError
 
 if TYPE_CHECKING:
-    from flow.eie.fixed import FixedType
+    from flow.fixed import FixedType
 
 
 def to_hls(ft: FixedType) -> FixedPrecisionType | IntegerPrecisionType:
@@ -36,7 +36,7 @@ def to_config_string(ft: FixedType) -> str:
 
 def from_hls(precision, where: str) -> FixedType:
     """FixedType of an hls4ml precision; `where` names the layer and the variable for the error."""
-    from flow.eie.fixed import FixedType
+    from flow.fixed import FixedType
 
     if isinstance(precision, IntegerPrecisionType) and not isinstance(precision, FixedPrecisionType):
         return FixedType.int_type(precision.width, signed=precision.signed)

@@ -90,7 +90,7 @@ class EIEWriter(VivadoWriter):
             path.write_text(codegen.rom_header(node.get_attr("eie_layer"), rom_suffix(node)))
 
     def write_kernels(self, model):
-        """Copy the EIE kernel headers (kernels/*.h) into firmware/."""
+        """Copy the EIE kernel headers (kernels/hls/*.h) into firmware/."""
         firmware = Path(model.config.get_output_dir()) / "firmware"
         for header in sorted(kernels_dir().glob("*.h")):
             shutil.copyfile(header, firmware / header.name)

@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from flow.errors import UsageError
-from flow.runtime.packing import STREAM_DTYPES, StreamLayout, check_fixed_type
+from flow.fixed import FixedType
+from flow.runtime.packing import STREAM_DTYPES, StreamLayout
 
 FORMAT = 1
 MODEL_JSON = "model.json"
@@ -40,6 +41,14 @@ class IOSpec:
             self.in_bits = self.in_type.get("width", 0)
         if not self.out_bits and isinstance(self.out_type, dict):
             self.out_bits = self.out_type.get("width", 0)
+
+    @property
+    def in_t(self) -> FixedType:
+        return FixedType.from_dict(self.in_type, "io.in_type")
+
+    @property
+    def out_t(self) -> FixedType:
+        return FixedType.from_dict(self.out_type, "io.out_type")
 
     @property
     def in_layout(self) -> StreamLayout:
@@ -175,8 +184,8 @@ class BundleMeta:
                 raise bad(f"io.{key} must be a positive integer, got {v!r}")
         for key in ("in_type", "out_type"):
             try:
-                setattr(io, key, check_fixed_type(getattr(io, key), f"io.{key}"))
-            except ValueError as exc:
+                setattr(io, key, FixedType.from_dict(getattr(io, key), f"io.{key}").to_dict())
+            except UsageError as exc:
                 raise bad(str(exc)) from exc
         if io.stream_bits not in STREAM_DTYPES:
             raise bad(f"io.stream_bits must be one of {sorted(STREAM_DTYPES)}, got {io.stream_bits!r}")
@@ -245,7 +254,7 @@ def write_bundle(
         src = Path(sim_library)
         if not src.is_file():
             raise BundleError(
-                f"simulation library {src} not found (build it with flow.hls.axi_top.build_sim_library)"
+                f"simulation library {src} not found (build it with flow.board.axi_top.build_sim_library)"
             )
         (out / "sim").mkdir(exist_ok=True)
         shutil.copyfile(src, out / "sim" / src.name)

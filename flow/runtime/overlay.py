@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from flow.errors import FlowError, UsageError
-from flow.runtime import packing
 from flow.runtime.bundle import BundleError, BundleMeta
 
 log = logging.getLogger(__name__)
@@ -195,8 +194,8 @@ class EIEOverlay:
         X = X.reshape(X.shape[0], n_in)
         if raw:
             try:
-                return packing.check_raw(X, self.io.in_type, "raw input")
-            except ValueError as exc:
+                return self.io.in_t.check_raw(X, "raw input")
+            except UsageError as exc:
                 raise UsageError(f"{exc}; pass raw=False for float inputs") from exc
         if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
             raise UsageError(f"input must be real numbers, got dtype {X.dtype}")
@@ -207,7 +206,7 @@ class EIEOverlay:
                 f"input holds {int((~finite).sum())} NaN/Inf value(s), first in sample {int(rows[0])} "
                 f"({len(rows)} sample(s) affected); the fixed-point IP cannot represent them"
             )
-        return packing.quantize(X, self.io.in_type)
+        return self.io.in_t.quantize(X)
 
     def predict(self, X, batch_size: int | None = None, raw: bool = False) -> np.ndarray:
         """Run samples X (batch, n_in) through the IP.
@@ -247,7 +246,7 @@ class EIEOverlay:
         }
         if raw:
             return out_raw
-        y = packing.to_float(out_raw, self.io.out_type)
+        y = self.io.out_t.to_float(out_raw)
         if self.meta.softmax_on_host:
             y = softmax(y)
         return y

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 from flow.errors import DataError
-from flow.runtime import packing
 from flow.runtime.overlay import EIEOverlay
 
 TEST_VECTORS = "test_vectors.npz"
@@ -72,7 +71,7 @@ def load_test_vectors(path, meta) -> dict:
 def run_vectors(overlay: EIEOverlay, vectors: dict, batch_size: int | None = None) -> dict:
     """Run test vectors through an overlay; accuracy and bit agreement with the expected raw outputs."""
     io = overlay.io
-    x_raw = packing.quantize(vectors["x"], io.in_type)
+    x_raw = io.in_t.quantize(vectors["x"])
     y_raw = overlay.predict(x_raw, batch_size=batch_size, raw=True)
     n = len(x_raw)
     report = {"samples": n, "timings": dict(overlay.timings)}

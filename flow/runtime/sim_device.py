@@ -7,7 +7,7 @@ there is no .hwh without Vivado), `pynq.allocate` (numpy-backed buffers with fak
 addresses and a separate device-side copy, so a missing flush/invalidate shows), pynq's AXI DMA
 driver through MMIO, and the IP's control registers. When the IP has been started and both DMA
 channels have a transfer programmed, the device hands the MM2S bytes to the compiled AXI-top
-library (flow/hls/axi_top.py) and writes its words to the S2MM buffer, setting the same status
+library (flow/board/axi_top.py) and writes its words to the S2MM buffer, setting the same status
 bits as the hardware; wrong lengths stall the way the hardware would.
 
 Register protocol (Xilinx PG021, simple DMA mode; Vitis HLS s_axilite):
@@ -96,8 +96,8 @@ class SimDevice(Device):
     Parameters
     ----------
     bundle_dir : the deploy bundle (model.json; the .bit/.hwh are not needed)
-    library : the compiled AXI-top simulation library; default: the bundle's `sim_library`, else
-        built from its `hls_project` with flow.hls.axi_top.build_sim_library. The bundle's
+    library : the compiled AXI-top simulation library (flow.board.axi_top.build_sim_library); default:
+        the bundle's `sim_library`. The bundle's
         `sim/weights` (hls4ml's text weights), when present, is handed to the library, not to
         os.environ (see SimLibrary)
     board : the board name this device reports (default: the bundle's, so the board check passes)
@@ -116,7 +116,7 @@ class SimDevice(Device):
         self.fault = fault
         self.capabilities = {"REGISTER_RW": True, "MEMORY_MAPPED": False, "CALLABLE": False}
         self.default_memory = _SimMemory(self)
-        weights = self.bundle_dir / "sim" / "weights"  # hls4ml's text weights (see flow.hls.axi_top)
+        weights = self.bundle_dir / "sim" / "weights"  # hls4ml's text weights (see flow.board.axi_top)
         self.library = SimLibrary(
             self._resolve_library(library), self.meta.project, weights if weights.is_dir() else None
         )
@@ -139,16 +139,14 @@ class SimDevice(Device):
             return Path(library)
         if self.meta.sim_library:
             return self.bundle_dir / self.meta.sim_library
-        if self.meta.hls_project:
-            from flow.hls.axi_top import build_sim_library
-
-            project_dir = Path(self.meta.hls_project)
-            if not project_dir.is_absolute():
-                project_dir = self.bundle_dir / project_dir
-            return build_sim_library(project_dir, self.meta.project)
+        hint = (
+            f" (model.json names the HLS project {self.meta.hls_project}: compile it with "
+            "flow.board.axi_top.build_sim_library, or use `flow run --sim`, which does)"
+            if self.meta.hls_project else ""
+        )
         raise BundleError(
-            f"bundle {self.bundle_dir} has neither sim_library nor hls_project in model.json: "
-            "the simulated board needs the C simulation of the IP (pass library=...)"
+            f"bundle {self.bundle_dir} has no sim_library in model.json: the simulated board needs the "
+            f"compiled C simulation of the IP (pass library=...){hint}"
         )
 
     def _reset_registers(self) -> None:

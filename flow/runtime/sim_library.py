@@ -1,4 +1,4 @@
-"""ctypes wrapper of the AXI top's C simulation (`<project>_axi_sim`, see flow/hls/axi_top.py)."""
+"""ctypes wrapper of the AXI top's C simulation (`<project>_axi_sim`, see flow/board/axi_top.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 from flow.errors import FlowError
 from flow.runtime.bundle import BundleError
 
-#: environment variable the library falls back to for hls4ml's text weights (flow.hls.axi_top.WEIGHTS_ENV)
+#: environment variable the library falls back to for hls4ml's text weights (flow.board.axi_top.WEIGHTS_ENV)
 WEIGHTS_ENV = "EIE_WEIGHTS_DIR"
 
 # weights folder given to each library file loaded in this process, by (st_dev, st_ino): the dynamic
@@ -38,7 +38,7 @@ def env_var(name: str, value: str | None):
 
 
 class SimLibrary:
-    """ctypes wrapper of `<project>_axi_sim` (see flow/hls/axi_top.py).
+    """ctypes wrapper of `<project>_axi_sim` (see flow/board/axi_top.py).
 
     ``weights_dir``: the folder of hls4ml's text weights (bundle/sim/weights) for networks whose
     hls4ml layers read them in csim; None: the library's default ($EIE_WEIGHTS_DIR, else the folder

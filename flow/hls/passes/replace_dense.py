@@ -3,7 +3,7 @@
 A ReLU activation that follows the Dense node (hls4ml splits `Dense(activation='relu')` into two
 nodes) is fused, since the EIE PE applies ReLU before re-quantization. Other activations stay hls4ml
 nodes. The per-layer knobs are `config['LayerName'][name]['EIE']` with model defaults in
-`config['Model']['EIE']`, else HLSConfig's.
+`config['Model']['EIE']`, else flow.eie.knobs.DEFAULTS.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from hls4ml.model.optimizer import OptimizerPass
 
+from flow.eie import knobs as knob_rules
 from flow.errors import UsageError
-from flow.hls.config import eie_knobs
 from flow.hls.layer import EIEDense
 from flow.hls.types import from_hls
 
@@ -29,6 +29,19 @@ def hls4ml_loaded_values(var) -> np.ndarray:
         return data
     flat = [float(fmt.format(v)) for v in data.reshape(-1)]
     return np.asarray(flat, dtype=np.float64).reshape(data.shape)
+
+
+def eie_knobs(model_config, layer_name: str) -> dict:
+    """EIE knobs of one layer from an hls4ml ModelConfig: layer > model > flow.eie.knobs.DEFAULTS."""
+    hls = model_config.config.get("HLSConfig", {})
+    knobs = dict(knob_rules.DEFAULTS)
+    for source, where in (
+        (hls.get("Model", {}).get("EIE", {}), "config['Model']['EIE']"),
+        (hls.get("LayerName", {}).get(layer_name, {}).get("EIE", {}), f"config['LayerName']['{layer_name}']['EIE']"),
+    ):
+        knob_rules.check(source, where)
+        knobs.update(source)
+    return knob_rules.check(knobs, f"layer '{layer_name}'")
 
 
 def _single_consumer(model, node):

@@ -1,0 +1,23 @@
+"""The build steps, one per module, and STEPS: the build order.
+
+compress -> hls -> resources -> csim -> board -> vendor -> bundle -> sim_board
+"""
+
+from flow.build.steps.board import board_project
+from flow.build.steps.bundle import bundle
+from flow.build.steps.compress import compress
+from flow.build.steps.csim import csim
+from flow.build.steps.hls import hls
+from flow.build.steps.resources import resources
+from flow.build.steps.sim_board import sim_board
+from flow.build.steps.vendor import vendor
+
+STEPS = (compress, hls, resources, csim, board_project, vendor, bundle, sim_board)
+
+
+def by_name(name: str):
+    """The Step called `name`."""
+    for st in STEPS:
+        if st.name == name:
+            return st
+    raise KeyError(f"no build step {name!r}; the steps are {[s.name for s in STEPS]}")

@@ -1,0 +1,24 @@
+"""`flow report <build dir>`: print a finished build's summary again (and its JSON with --json)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="print the summary of a finished build", description=__doc__)
+    p.add_argument("build_dir", type=Path, help="a folder written by `flow build`")
+    p.add_argument("--json", action="store_true", help="print the machine-readable state instead of tables")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from flow.build.summary import load_state, print_summary
+
+    if args.json:
+        print(json.dumps(load_state(args.build_dir), indent=2))
+    else:
+        print_summary(args.build_dir)
+    return 0

@@ -1,1 +1,0 @@
-"""One module per CLI command: `add_parser(subparsers)` and `run(args) -> int`."""

@@ -1,0 +1,96 @@
+"""The EIE engine's knobs: their defaults, their limits and their checks (the one place).
+
+A layer on the engine is set by seven integers. The config (flow.config.hls), the hls4ml backend
+(config['Model' | 'LayerName'][...]['EIE']), EIELayer and the resource model all take their
+defaults from here and validate through `check`, so a knob means one thing and is refused with
+one message everywhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flow.errors import UsageError
+
+#: processing elements per layer (EIE used 64)
+DEFAULT_N_PE = 8
+#: activation FIFO depth per PE (EIE used 8)
+DEFAULT_FIFO_DEPTH = 8
+#: non-zero activations broadcast per cycle (= queued empty columns a PE retires per cycle);
+#: 1 is the original EIE schedule
+DEFAULT_BROADCAST = 4
+#: column groups: 1 is EIE's row interleaving (see flow.eie.encode)
+DEFAULT_COL_GROUPS = 1
+#: inputs the non-zero detector scans per cycle
+DEFAULT_DETECT_WIDTH = 4
+#: codebook index and relative-index widths (EIE: 4 and 4)
+DEFAULT_CODE_BITS = 4
+DEFAULT_INDEX_BITS = 4
+
+#: upper bound of broadcast: the kernel unrolls broadcast-wide push and pop windows per PE
+MAX_BROADCAST = 64
+#: upper bound of detect_width: the kernel unrolls a detect_width-wide scan and compaction
+MAX_DETECT_WIDTH = 64
+#: upper bound of code_bits and index_bits: codes and indices are stored as uint8
+MAX_BITS = 8
+
+#: every knob with its default, in the order hls4ml's config['Model']['EIE'] lists them
+DEFAULTS = {
+    "n_pe": DEFAULT_N_PE,
+    "fifo_depth": DEFAULT_FIFO_DEPTH,
+    "broadcast": DEFAULT_BROADCAST,
+    "code_bits": DEFAULT_CODE_BITS,
+    "index_bits": DEFAULT_INDEX_BITS,
+    "col_groups": DEFAULT_COL_GROUPS,
+    "detect_width": DEFAULT_DETECT_WIDTH,
+}
+#: the knobs accepted in hls4ml's config['LayerName'][name]['EIE'] and config['Model']['EIE']
+EIE_KNOBS = tuple(DEFAULTS)
+#: the knobs a layer may override in the YAML `hls.layers: {name: {...}}` (the bit widths come
+#: from the compressed model)
+LAYER_KNOBS = ("n_pe", "fifo_depth", "broadcast", "col_groups", "detect_width")
+
+_UPPER = {
+    "broadcast": (MAX_BROADCAST, "non-zero activations broadcast per cycle; 1 = original EIE"),
+    "detect_width": (MAX_DETECT_WIDTH, "inputs the non-zero detector scans per cycle"),
+    "code_bits": (MAX_BITS, "codes and indices are stored as uint8"),
+    "index_bits": (MAX_BITS, "codes and indices are stored as uint8"),
+}
+
+
+class KnobError(UsageError, ValueError):
+    """An EIE knob out of range: a usage error (exit 2), and a ValueError for config validation."""
+
+
+def is_int(value) -> bool:
+    """An integer, not a bool: the knobs come from YAML and hls4ml dicts."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def check(knobs: dict, where: str = "") -> dict:
+    """Validate the knobs given (any subset of EIE_KNOBS); returns them as ints.
+
+    `where` prefixes every message ("layer 'fc1'", "layers.fc1", ...). col_groups is checked
+    against n_pe when both are given.
+    """
+    pre = f"{where}: " if where else ""
+    unknown = sorted(set(knobs) - set(EIE_KNOBS))
+    if unknown:
+        raise KnobError(f"{pre}unknown EIE knob(s) {unknown}; the knobs are {list(EIE_KNOBS)}")
+    out = {}
+    for key, value in knobs.items():
+        ok = is_int(value) and value >= 1
+        if key in _UPPER and not (ok and value <= _UPPER[key][0]):
+            hi, why = _UPPER[key]
+            raise KnobError(f"{pre}{key}={value!r}: must be an integer 1..{hi} ({why})")
+        if key == "col_groups" and not ok and "n_pe" in knobs:
+            raise KnobError(f"{pre}col_groups={value!r}: must be a positive integer that divides n_pe={knobs['n_pe']}")
+        if not ok:
+            raise KnobError(f"{pre}{key}={value!r}: must be a positive integer")
+        out[key] = int(value)
+    if "n_pe" in out and "col_groups" in out and out["n_pe"] % out["col_groups"]:
+        raise KnobError(
+            f"{pre}col_groups={out['col_groups']} must divide n_pe={out['n_pe']} "
+            "(each column group has n_pe / col_groups PEs; 1 = EIE's row interleaving)"
+        )
+    return out

@@ -1,0 +1,211 @@
+"""Fixtures for tests and benchmarks: synthetic compressed models, random EIE layers, the MNIST folder.
+
+Nothing in the flow imports this module; tests/ and bench/ do.
+
+
+`shared_mlp` builds what `flow compress` would hand over for an MLP (linear Dense layers with
+separate ReLU activations and a final softmax, kernels holding at most 2**code_bits - 1 distinct
+non-zero values) without training, plus the per-layer FixedType records, so the HLS side can be
+exercised and timed in seconds. LeNet-300-100 with the Deep Compression paper's densities
+(8 %, 9 %, 26 %) and 4-bit shared weights is `lenet300()`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from flow.eie.knobs import DEFAULT_BROADCAST, DEFAULT_DETECT_WIDTH
+from flow.eie.layer import EIELayer
+from flow.fixed import FixedType
+
+#: Deep Compression (Han et al. 2016), Table 2: weights kept per layer of LeNet-300-100
+LENET300_DENSITY = (0.08, 0.09, 0.26)
+
+
+def _type(max_abs: float, width: int = 16) -> FixedType:
+    from flow.hls.convert import profiled_type
+
+    return profiled_type(max_abs, width)
+
+
+def shared_kernel(rng, shape, density: float, code_bits: int = 4, scale: float = 0.3) -> np.ndarray:
+    """A (n_in, n_out) kernel with `density` non-zeros drawn from 2**code_bits - 1 shared values."""
+    k = (1 << code_bits) - 1
+    centroids = np.linspace(-scale, scale, k + 1)
+    centroids = np.round(centroids[centroids != 0] * 256) / 256  # exact in a 16-bit weight type
+    centroids = centroids[:k]
+    kernel = rng.choice(centroids, size=shape)
+    kernel[rng.random(shape) >= density] = 0.0
+    return kernel
+
+
+def shared_mlp(
+    widths, densities, *, code_bits: int = 4, seed: int = 0, calib_x=None, name: str = "shared_mlp"
+):
+    """(Keras model, {layer: FixedType dicts}) for an MLP widths[0] -> ... -> widths[-1] (+ softmax).
+
+    The types are 16-bit RND/SAT with integer bits from the activation ranges on calib_x (default:
+    uniform [0, 1) inputs), as the quantize stage chooses them.
+    """
+    import tensorflow as tf
+
+    L = tf.keras.layers
+    rng = np.random.default_rng(seed)
+    if len(densities) != len(widths) - 1:
+        raise ValueError(f"{len(widths) - 1} layers need as many densities, got {len(densities)}")
+    layers = [L.Input(shape=(widths[0],), name="input")]
+    for i in range(1, len(widths)):
+        layers.append(L.Dense(widths[i], name=f"fc{i}"))
+        layers.append(L.Activation("relu" if i < len(widths) - 1 else "softmax", name=f"act{i}"))
+    model = tf.keras.Sequential(layers, name=name)
+    for i, d in enumerate(densities, start=1):
+        dense = model.get_layer(f"fc{i}")
+        n_in, n_out = widths[i - 1], widths[i]
+        scale = 1.5 / np.sqrt(max(1.0, d * n_in))
+        kernel = shared_kernel(rng, (n_in, n_out), d, code_bits, scale)
+        bias = np.round(rng.normal(0, 0.05, n_out) * 1024) / 1024
+        dense.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    x = rng.random((512, widths[0])) if calib_x is None else np.asarray(calib_x)
+    types, prev = {}, _type(np.max(np.abs(x)))
+    a = x
+    for i in range(1, len(widths)):
+        dense = model.get_layer(f"fc{i}")
+        kernel, bias = dense.get_weights()
+        a = a @ kernel + bias
+        if i < len(widths) - 1:
+            a = np.maximum(a, 0)
+        w_t = _type(np.max(np.abs(kernel)))
+        acc_frac = prev.frac + w_t.frac
+        b_t = _type(np.max(np.abs(bias)))
+        if b_t.frac > acc_frac:
+            b_t = FixedType(16, 16 - acc_frac, True, "RND", "SAT")
+        out_t = _type(np.max(np.abs(a)))
+        types[dense.name] = {
+            "input_type": prev.to_dict(),
+            "weight_type": w_t.to_dict(),
+            "bias_type": b_t.to_dict(),
+            "output_type": out_t.to_dict(),
+            "activation": "relu" if i < len(widths) - 1 else "linear",
+        }
+        prev = out_t
+    return model, types
+
+
+def as_compressed(model, types: dict, code_bits: int = 4, index_bits: int = 4):
+    """A flow.compress.io.CompressedModel of a shared_mlp (codebooks and codes from the kernels)."""
+    from flow.compress.io import CompressedLayer, CompressedModel
+
+    layers = {}
+    for name, t in types.items():
+        kernel = model.get_layer(name).get_weights()[0]
+        values = np.unique(kernel[kernel != 0])
+        codebook = np.zeros(max(1 << code_bits, values.size + 1), dtype=np.float32)
+        codebook[1 : values.size + 1] = values
+        codes = np.searchsorted(values, kernel) + 1
+        codes[kernel == 0] = 0
+        layers[name] = CompressedLayer(
+            name=name,
+            codebook=codebook,
+            mask=kernel != 0,
+            codes=codes,
+            code_bits=code_bits,
+            index_bits=index_bits,
+            activation=t["activation"],
+            input_type=t["input_type"],
+            weight_type=t["weight_type"],
+            bias_type=t["bias_type"],
+            output_type=t["output_type"],
+        )
+    return CompressedModel(model=model, layers=layers)
+
+
+def lenet300(seed: int = 0, calib_x=None, code_bits: int = 4):
+    """LeNet-300-100 (784-300-100-10) with the paper's densities and shared weights."""
+    return shared_mlp(
+        [784, 300, 100, 10],
+        LENET300_DENSITY,
+        code_bits=code_bits,
+        seed=seed,
+        calib_x=calib_x,
+        name="lenet300",
+    )
+
+
+def random_layer(
+    rng,
+    n_in,
+    n_out,
+    *,
+    density=0.1,
+    n_pe=4,
+    fifo_depth=8,
+    broadcast=DEFAULT_BROADCAST,
+    col_groups=1,
+    detect_width=DEFAULT_DETECT_WIDTH,
+    code_bits=4,
+    index_bits=4,
+    activation="relu",
+    input_t=None,
+    weight_t=None,
+    bias_t=None,
+    output_t=None,
+    name="dense",
+) -> EIELayer:
+    """A random layer with shared weights (for tests, demos and benchmarks)."""
+    input_t = input_t or FixedType(16, 6, True, "RND", "SAT")
+    weight_t = weight_t or FixedType(8, 1, True, "RND", "SAT")
+    bias_t = bias_t or FixedType(16, 6, True, "RND", "SAT")
+    output_t = output_t or input_t
+    values = rng.uniform(-1, 1, size=(1 << code_bits) - 1)
+    kernel = np.where(rng.random((n_in, n_out)) < density, rng.choice(values, size=(n_in, n_out)), 0.0)
+    bias = rng.normal(scale=0.5, size=n_out)
+    return EIELayer.from_dense(
+        name,
+        kernel,
+        bias,
+        n_pe=n_pe,
+        fifo_depth=fifo_depth,
+        code_bits=code_bits,
+        index_bits=index_bits,
+        activation=activation,
+        input_t=input_t,
+        weight_t=weight_t,
+        bias_t=bias_t,
+        output_t=output_t,
+        broadcast=broadcast,
+        col_groups=col_groups,
+        detect_width=detect_width,
+    )
+
+
+#: the MNIST folder used when neither an explicit folder nor $FLOW_DATA_DIR gives one: beside the
+#: source tree (the project's shared data), only meaningful in a checkout
+SHARED_MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+
+
+def holds_mnist(folder) -> bool:
+    """True when `folder` holds the four MNIST idx files (each gzipped or not)."""
+    from flow.data import MNIST_FILES, mnist_file
+
+    return all(mnist_file(Path(folder), key) is not None for key in MNIST_FILES)
+
+
+def find_mnist_dir(explicit=None) -> Path | None:
+    """The MNIST idx folder for benchmarks and tests, or None when there is none.
+
+    Precedence: `explicit` (e.g. a script's --data-dir) when given, and then only it (no
+    fall-back: a wrong explicit folder gives None); else $FLOW_DATA_DIR; else
+    `<checkout>/../shared/data/mnist`. Only a folder that holds the four idx files is returned, so
+    a $FLOW_DATA_DIR without them falls through to the shared folder. The flow itself
+    (`flow compress/csim --data-dir`, flow.data.mnist_dir) takes --data-dir or $FLOW_DATA_DIR only.
+    """
+    if explicit:
+        return Path(explicit) if holds_mnist(explicit) else None
+    env = os.environ.get("FLOW_DATA_DIR")
+    for cand in ([Path(env)] if env else []) + [SHARED_MNIST_DIR]:
+        if holds_mnist(cand):
+            return cand
+    return None
