@@ -23,7 +23,8 @@ _DATA_ONLY = ("Input", "InputLayer", "Reshape", "Flatten")
 
 def graph_of(model):
     """hls4ml's ModelGraph of a flow.hls.convert.Converted (or the graph itself)."""
-    return getattr(model, "graph", model)
+    inner = getattr(model, "graph", None)
+    return inner if hasattr(inner, "get_layers") else model  # a ModelGraph's own .graph is its node dict
 
 
 def compile_model(hls_model) -> float:
