@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from flow.eie import EIELayer, FixedType
 from flow.fixed import ROUNDING, SATURATION
 from flow.eie.reference import eie_dense
+from flow.errors import UsageError
 
 pytestmark = pytest.mark.csim
 
@@ -22,7 +23,7 @@ IN_T = FixedType(10, 6, True, "RND", "SAT")
 W_T = FixedType(6, 3, True, "RND", "SAT")
 
 
-def _layer(name, output_t, *, input_t=IN_T, activation="linear", seed=0):
+def _layer(name, output_t, *, input_t=IN_T, activation="linear", seed=0, **parity):
     rng = np.random.default_rng(seed)
     kernel = np.where(rng.random((10, 6)) < 0.6, rng.choice([-2.5, -0.875, -0.125, 0.375, 1.0, 3.75], (10, 6)), 0.0)
     bias = rng.choice([-1.5, -0.25, 0.0, 0.5, 2.0], 6)
@@ -39,6 +40,7 @@ def _layer(name, output_t, *, input_t=IN_T, activation="linear", seed=0):
         weight_t=W_T,
         bias_t=FixedType(8, 5, True, "RND", "SAT"),  # frac 3 <= accumulator frac (ap_int input: 0 + 3)
         output_t=output_t,
+        **parity,
     )
 
 
@@ -59,8 +61,42 @@ def pool() -> list[EIELayer]:
             seed=103,
         ),
         _layer("in_uint_out_sym", FixedType(6, 6, True, "RND_INF", "SAT_SYM"), input_t=FixedType.int_type(5, False)),
+        # hls4ml parity: a narrow accumulator (products rounded into it, sums wrap) and the Dense
+        # output type before a fused ReLU
+        _layer("hls_acc_trn", FixedType(9, 4, True, "RND", "SAT"), hls_accum_t=FixedType(10, 6, True), seed=104),
+        _layer(
+            "hls_acc_conv_relu",
+            FixedType(7, 3, False, "TRN", "SAT"),
+            activation="relu",
+            hls_accum_t=FixedType(9, 4, True, "RND_CONV", "WRAP"),
+            seed=105,
+        ),
+        _layer(
+            "pre_wrap_relu",
+            FixedType(6, 3, False, "RND", "SAT"),
+            activation="relu",
+            pre_t=FixedType(8, 4, True, "TRN", "WRAP"),
+            seed=106,
+        ),
+        _layer(
+            "hls_acc_pre_relu",
+            FixedType(5, 2, True, "RND_ZERO", "SAT_SYM"),
+            activation="relu",
+            hls_accum_t=FixedType(11, 5, True, "TRN_ZERO", "WRAP"),
+            pre_t=FixedType(7, 3, True, "RND_INF", "SAT_ZERO"),
+            seed=107,
+        ),
     ]
+    assert [layer.hls_accum for layer in layers[-4:]] == [True, True, False, True]
+    assert [layer.pre_t is not None for layer in layers[-4:]] == [False, False, True, True]
     return layers
+
+
+def test_saturating_narrow_hls_accum_is_refused_naming_the_key():
+    with pytest.raises(UsageError, match=r"accum_t ap_fixed<10,6,AP_TRN,AP_SAT>.*\['Precision'\]\['accum'\]"):
+        _layer("acc_sat", FixedType(9, 4), hls_accum_t=FixedType(10, 6, True, "TRN", "SAT"))
+    exact = _layer("acc_exact", FixedType(9, 4), hls_accum_t=FixedType(40, 20, True, "TRN", "SAT"))
+    assert not exact.hls_accum  # an accumulator that holds every sum exactly changes nothing
 
 
 @pytest.fixture(scope="module")

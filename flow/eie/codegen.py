@@ -42,7 +42,7 @@ struct ${name} : eie::dense_config {
     typedef ${ptr_t} ptr_t;
     typedef ${weight_raw} weight_t;  // raw bits of ${weight_fixed}
     typedef ${bias_raw} bias_t;  // raw bits of ${bias_fixed}
-    typedef ${accum_fixed} accum_t;
+    typedef ${accum_fixed} accum_t;${parity}
 };
 """)
 
@@ -151,7 +151,19 @@ def config_struct(layer, struct_name: str) -> str:
         bias_raw=raw_cpp(layer.bias_t),
         bias_fixed=layer.bias_t.cpp,
         accum_fixed=layer.accum_t.cpp,
+        parity=_parity_lines(layer),
     )
+
+
+def _parity_lines(layer) -> str:
+    """hls_accum / pre_cast members (hls4ml parity) when the layer has them; nothing otherwise."""
+    lines = []
+    if getattr(layer, "hls_accum", False):
+        prod_frac = layer.input_t.frac + layer.weight_t.frac
+        lines += ["static const bool hls_accum = true;", f"typedef ap_fixed<62, {62 - prod_frac}> prod_t;"]
+    if getattr(layer, "pre_t", None) is not None:
+        lines += ["static const bool pre_cast = true;", f"typedef {layer.pre_t.cpp} pre_t;"]
+    return "".join(f"\n    {line}" for line in lines)
 
 
 def rom_header(layer, suffix: str) -> str:

@@ -102,7 +102,23 @@ struct dense_config {
   typedef ap_int<8> weight_t;  // raw bits of the codebook (weight fixed type's raw integer)
   typedef ap_int<16> bias_t;   // raw bits of the bias
   typedef ap_fixed<32, 12> accum_t;  // accumulator fixed type (frac = input frac + weight frac), <= 62 bits
+  // hls4ml parity (flow/eie/layer.py hls_accum, pre_t): hls_accum casts every product (exact in prod_t,
+  // frac = input frac + weight frac) into accum_t, hls4ml's AP_WRAP accumulator, as Vivado's dense does;
+  // pre_cast requantises to pre_t (the Dense output type) before the ReLU and res_T after it.
+  static const bool hls_accum = false;
+  static const bool pre_cast = false;
+  typedef ap_fixed<62, 32> prod_t;
+  typedef ap_fixed<32, 12> pre_t;
 };
+
+// A product's raw bits (in prod_t) cast into accum_t, as an ap_fixed assignment does (hls_accum only).
+template <typename CONFIG_T>
+inline long long requant_product(long long product) {
+  typename CONFIG_T::prod_t p;
+  set_raw_bits(p, product);
+  typename CONFIG_T::accum_t a = p;
+  return raw_bits(a);
+}
 
 template <class data_T, class res_T, typename CONFIG_T>
 void dense(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
@@ -348,7 +364,10 @@ pe_array:
         const unsigned e = cur[p];
         const unsigned row = next_row[p] + rel_index[p][e];
         const acc_t prev = row == last_row[p] ? last_sum[p] : acc[p][row];
-        const acc_t sum = prev + (acc_t)(weight[codes[p][e]] * cur_val[p]);
+        const acc_t product = CONFIG_T::hls_accum
+                                  ? (acc_t)requant_product<CONFIG_T>((long long)(weight[codes[p][e]] * cur_val[p]))
+                                  : (acc_t)(weight[codes[p][e]] * cur_val[p]);
+        const acc_t sum = prev + product;
         acc[p][row] = sum;
         last_row[p] = row;
         last_sum[p] = sum;
@@ -401,10 +420,16 @@ gather:
 #pragma HLS UNROLL
           a += acc[g * R + q][r];
         }
-        if (CONFIG_T::activation == relu && a < 0) a = 0;
         typename CONFIG_T::accum_t fixed;
-        set_raw_bits(fixed, (long long)a);
-        res[i] = fixed;  // ap_fixed cast: res_T's rounding and saturation
+        set_raw_bits(fixed, (long long)a);  // exact, or (hls_accum) wraps as hls4ml's accumulator does
+        if (CONFIG_T::pre_cast) {
+          typename CONFIG_T::pre_t pre = fixed;  // hls4ml's Dense output, then its ReLU layer
+          if (CONFIG_T::activation == relu && pre < 0) pre = 0;
+          res[i] = pre;
+        } else {
+          if (CONFIG_T::activation == relu && fixed < 0) fixed = 0;
+          res[i] = fixed;  // ap_fixed cast: res_T's rounding and saturation
+        }
       }
     }
   }

@@ -107,6 +107,12 @@ class ReplaceDenseWithEIE(OptimizerPass):
             weight_t=from_hls(node.get_attr("weight_t").precision, f"{where} weight"),
             bias_t=from_hls(node.get_attr("bias_t").precision, f"{where} bias"),
             output_t=from_hls(out_node.get_output_variable().type.precision, f"{where} output"),
+            # hls4ml parity: Vivado casts each product into accum_t and rounds to the Dense output type
+            # before the ReLU layer; the EIE layer keeps either only where it changes a result
+            hls_accum_t=from_hls(node.get_attr("accum_t").precision, f"{where} accum"),
+            pre_t=from_hls(node.get_output_variable().type.precision, f"{where} result")
+            if relu is not None
+            else None,
         )
         if relu is not None:
             model.remove_node(relu)
