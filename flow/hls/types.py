@@ -39,7 +39,10 @@ def from_hls(precision, where: str) -> FixedType:
     from flow.fixed import FixedType
 
     if isinstance(precision, IntegerPrecisionType) and not isinstance(precision, FixedPrecisionType):
-        return FixedType.int_type(precision.width, signed=precision.signed)
+        try:
+            return FixedType.int_type(precision.width, signed=precision.signed)
+        except UsageError as exc:
+            raise UsageError(f"{where}: precision {precision}: {exc} (set this layer's 'Precision')") from None
     if not isinstance(precision, FixedPrecisionType):
         raise UsageError(
             f"{where}: precision {precision} is not fixed point; the EIE engine needs ap_fixed types "
@@ -52,4 +55,9 @@ def from_hls(precision, where: str) -> FixedType:
         )
     rounding = (precision.rounding_mode or RoundingMode.TRN).name
     saturation = (precision.saturation_mode or SaturationMode.WRAP).name
-    return FixedType(precision.width, precision.integer, signed=precision.signed, rounding=rounding, saturation=saturation)
+    try:
+        return FixedType(
+            precision.width, precision.integer, signed=precision.signed, rounding=rounding, saturation=saturation
+        )
+    except UsageError as exc:
+        raise UsageError(f"{where}: precision {precision}: {exc} (set this layer's 'Precision' in the hls4ml config)") from None

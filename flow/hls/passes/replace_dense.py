@@ -13,22 +13,10 @@ from hls4ml.model.optimizer import OptimizerPass
 
 from flow.eie import knobs as knob_rules
 from flow.errors import UsageError
+from flow.fixed import MAX_WIDTH
 from flow.hls.layer import EIEDense
+from flow.hls.passes.dense_weights import checked_input, dense_weights, fit_62, hls4ml_loaded_values, too_wide
 from flow.hls.types import from_hls
-
-
-def hls4ml_loaded_values(var) -> np.ndarray:
-    """The values hls4ml's Vivado csim (and synthesis) assigns to a weight variable's type: hls4ml
-    writes each weight as decimal text with its `precision_fmt` ('{:.Ff}', F = the type's fractional
-    bits; '{:.0f}' for integer types) and the C++ reads that text back. A value on the type's grid
-    survives exactly; one between grid points may move (e.g. a half-LSB tie printed as 7 decimals is
-    no longer a tie), and bit-exact parity needs the same moved value."""
-    data = np.asarray(var.data, dtype=np.float64)
-    fmt = getattr(var, "precision_fmt", "")
-    if not fmt:
-        return data
-    flat = [float(fmt.format(v)) for v in data.reshape(-1)]
-    return np.asarray(flat, dtype=np.float64).reshape(data.shape)
 
 
 def eie_knobs(model_config, layer_name: str) -> dict:
@@ -72,7 +60,9 @@ class ReplaceDenseWithEIE(OptimizerPass):
 
         name = node.name
         knobs = eie_knobs(model.config, name)
-        kernel = hls4ml_loaded_values(node.get_weights("weight"))
+        where = f"layer '{name}'"
+        key = f"config['LayerName']['{name}']['Precision']"
+        kernel, weight_t = dense_weights(node, where, from_hls)  # binary, ternary, po2 or fixed point
         if kernel.ndim != 2:
             raise UsageError(
                 f"layer '{name}': Dense kernel of shape {kernel.shape}; the EIE engine needs a 2-D kernel "
@@ -90,7 +80,17 @@ class ReplaceDenseWithEIE(OptimizerPass):
             )
         relu = _fusable_relu(model, node)
         out_node = relu if relu is not None else node
-        where = f"layer '{name}'"
+        out_precision = out_node.get_output_variable().type.precision
+        if int(getattr(out_precision, "width", 0)) > MAX_WIDTH:
+            raise too_wide(f"{where} output", out_precision, f"{key}['result']" if relu is None else
+                           f"config['LayerName']['{relu.name}']['Precision']['result']")
+        # hls4ml parity: Vivado casts each product into accum_t and rounds to the Dense output type
+        # before the ReLU layer; the EIE layer keeps either only where it changes a result
+        accum_precision = node.get_attr("accum_t").precision
+        hls_accum_t, accum_trimmed = fit_62(accum_precision, f"{where} accum", from_hls)
+        pre_t, pre_trimmed = (None, False)
+        if relu is not None:
+            pre_t, pre_trimmed = fit_62(node.get_output_variable().type.precision, f"{where} result", from_hls)
         eie = EIELayer.from_dense(
             name,
             kernel,
@@ -103,17 +103,17 @@ class ReplaceDenseWithEIE(OptimizerPass):
             code_bits=knobs["code_bits"],
             index_bits=knobs["index_bits"],
             activation="relu" if relu is not None else "linear",
-            input_t=from_hls(node.get_input_variable().type.precision, f"{where} input"),
-            weight_t=from_hls(node.get_attr("weight_t").precision, f"{where} weight"),
+            input_t=checked_input(node.get_input_variable().type.precision, where, from_hls),
+            weight_t=weight_t,
             bias_t=from_hls(node.get_attr("bias_t").precision, f"{where} bias"),
-            output_t=from_hls(out_node.get_output_variable().type.precision, f"{where} output"),
-            # hls4ml parity: Vivado casts each product into accum_t and rounds to the Dense output type
-            # before the ReLU layer; the EIE layer keeps either only where it changes a result
-            hls_accum_t=from_hls(node.get_attr("accum_t").precision, f"{where} accum"),
-            pre_t=from_hls(node.get_output_variable().type.precision, f"{where} result")
-            if relu is not None
-            else None,
+            output_t=from_hls(out_precision, f"{where} output"),
+            hls_accum_t=hls_accum_t,
+            pre_t=pre_t,
         )
+        if accum_trimmed and eie.hls_accum:
+            raise too_wide(f"{where} accum", accum_precision, f"{key}['accum']")
+        if pre_trimmed and eie.pre_t is not None:
+            raise too_wide(f"{where} result", node.get_output_variable().type.precision, f"{key}['result']")
         if relu is not None:
             model.remove_node(relu)
         new = model.make_node(
