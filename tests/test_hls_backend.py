@@ -72,8 +72,10 @@ def test_dense_becomes_eiedense_with_fused_relu_and_per_layer_knobs(tmp_path):
         model, _config(model, d1={"n_pe": 3, "fifo_depth": 2, "broadcast": 2, "detect_width": 16}), tmp_path / "prj"
     )
     kinds = [(n.name, n.class_name) for n in hm.get_layers()]
-    assert kinds == [("x", "Input"), ("d1", "EIEDense"), ("d2", "EIEDense"), ("sm", "Softmax")]
-    d1, d2 = (n.get_attr("eie_layer") for n in list(hm.get_layers())[1:3])
+    # hls4ml's layer names and order: the fused ReLU node stays (an identity after the PE array's ReLU)
+    assert kinds == [("x", "Input"), ("d1", "EIEDense"), ("d1_relu", "Activation"), ("d2", "EIEDense"), ("sm", "Softmax")]
+    assert list(hm.get_layers())[2].get_attr("eie_fused_into") == "d1"
+    d1, d2 = (n.get_attr("eie_layer") for n in hm.get_layers() if n.class_name == "EIEDense")
     assert (d1.n_pe, d1.fifo_depth, d1.broadcast, d1.activation) == (3, 2, 2, "relu")
     assert (d2.n_pe, d2.broadcast, d2.activation) == (8, 4, "linear")  # HLSConfig default, no ReLU after d2
     assert (d1.detect_width, d2.detect_width) == (16, 4)

@@ -179,3 +179,26 @@ def test_io_stream_is_refused_naming_the_fix():
     cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
     with pytest.raises(UsageError, match="io_parallel"):
         hls4ml.converters.convert_from_keras_model(model, hls_config=cfg, backend="EIE", io_type="io_stream")
+
+
+@pytest.mark.parametrize("name,granularity,strategy", CASES)
+def test_graph_structure_is_hls4mls(tmp_path_factory, name, granularity, strategy):
+    """Layer names and order as in Vivado's graph; a Dense/QDense becomes EIEDense with hls4ml's Dense
+    attributes (n_in, n_out, weight_t, bias_t, accum_t, hls4ml_class) plus the EIE layer; every other
+    node's output precision is Vivado's (a Dense whose ReLU the PE array applies outputs the ReLU's type)."""
+    vivado, eie = _pair(tmp_path_factory, name, granularity, strategy)
+    v_nodes, e_nodes = list(vivado.get_layers()), list(eie.get_layers())
+    assert [n.name for n in e_nodes] == [n.name for n in v_nodes]
+    for v, e in zip(v_nodes, e_nodes):
+        if v.class_name != "Dense":
+            assert e.class_name == v.class_name
+            assert str(e.get_output_variable().type.precision) == str(v.get_output_variable().type.precision)
+            continue
+        assert e.class_name == "EIEDense" and e.get_attr("hls4ml_class") == "Dense"
+        assert (e.get_attr("n_in"), e.get_attr("n_out")) == (v.get_attr("n_in"), v.get_attr("n_out"))
+        for t in ("weight_t", "bias_t", "accum_t"):
+            assert str(e.get_attr(t).precision) == str(v.get_attr(t).precision), t
+        fused = [n for n in e_nodes if n.get_attr("eie_fused_into") == e.name]
+        expected = fused[0] if fused else v
+        assert str(e.get_output_variable().type.precision) == str(expected.get_output_variable().type.precision)
+        assert e.get_attr("eie_layer").n_out == v.get_attr("n_out")

@@ -86,15 +86,25 @@ def pool() -> list[EIELayer]:
             pre_t=FixedType(7, 3, True, "RND_INF", "SAT_ZERO"),
             seed=107,
         ),
+        _layer("hls_acc_sat", FixedType(8, 3, True, "RND", "SAT"), hls_accum_t=FixedType(9, 5, True, "RND", "SAT"), seed=108),
+        _layer(
+            "hls_acc_satsym_relu",
+            FixedType(6, 3, False, "TRN", "SAT"),
+            activation="relu",
+            hls_accum_t=FixedType(8, 4, True, "TRN_ZERO", "SAT_SYM"),
+            pre_t=FixedType(7, 4, True, "RND", "WRAP"),
+            seed=109,
+        ),
+        _layer("hls_acc_satzero", FixedType(8, 4), hls_accum_t=FixedType(9, 4, True, "RND_CONV", "SAT_ZERO"), seed=110),
     ]
-    assert [layer.hls_accum for layer in layers[-4:]] == [True, True, False, True]
-    assert [layer.pre_t is not None for layer in layers[-4:]] == [False, False, True, True]
+    assert [layer.hls_accum for layer in layers[-7:]] == [True, True, False, True, True, True, True]
+    assert [layer.pre_t is not None for layer in layers[-7:]] == [False, False, True, True, False, True, False]
     return layers
 
 
-def test_saturating_narrow_hls_accum_is_refused_naming_the_key():
-    with pytest.raises(UsageError, match=r"accum_t ap_fixed<10,6,AP_TRN,AP_SAT>.*\['Precision'\]\['accum'\]"):
-        _layer("acc_sat", FixedType(9, 4), hls_accum_t=FixedType(10, 6, True, "TRN", "SAT"))
+def test_saturating_narrow_hls_accum_is_refused_on_column_groups_naming_the_keys():
+    with pytest.raises(UsageError, match=r"accum_t ap_fixed<10,6,AP_TRN,AP_SAT>.*\['EIE'\]\['col_groups'\] = 1"):
+        _layer("acc_sat", FixedType(9, 4), hls_accum_t=FixedType(10, 6, True, "TRN", "SAT"), col_groups=3)
     exact = _layer("acc_exact", FixedType(9, 4), hls_accum_t=FixedType(40, 20, True, "TRN", "SAT"))
     assert not exact.hls_accum  # an accumulator that holds every sum exactly changes nothing
 

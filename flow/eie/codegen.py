@@ -161,6 +161,8 @@ def _parity_lines(layer) -> str:
     if getattr(layer, "hls_accum", False):
         prod_frac = layer.input_t.frac + layer.weight_t.frac
         lines += ["static const bool hls_accum = true;", f"typedef ap_fixed<62, {62 - prod_frac}> prod_t;"]
+        if layer.accum_t.saturation != "WRAP":
+            lines += ["static const bool hls_accum_sat = true;", f"typedef ap_fixed<62, {layer.accum_t.integer + 62 - layer.accum_t.width}> sum_t;"]
     if getattr(layer, "pre_t", None) is not None:
         lines += ["static const bool pre_cast = true;", f"typedef {layer.pre_t.cpp} pre_t;"]
     return "".join(f"\n    {line}" for line in lines)

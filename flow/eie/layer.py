@@ -40,8 +40,9 @@ class EIELayer:
     col_groups: int = 1  # independent PE groups, each owning the columns j % col_groups (encode.py)
     detect_width: int = DEFAULT_DETECT_WIDTH  # inputs the non-zero detector scans per cycle
     #: hls4ml parity (set by the hls4ml pass only where it changes a result; None = exact arithmetic):
-    #: `hls_accum`: accum_t is hls4ml's accum_t (AP_WRAP) and every product is cast into it, as
-    #: Vivado's dense does (the bias is stored already cast: bias_t == accum_t);
+    #: `hls_accum`: accum_t is hls4ml's accum_t and every product is cast into it, as Vivado's dense
+    #: does (the bias is stored already cast: bias_t == accum_t); AP_WRAP sums wrap at the end, other
+    #: overflow modes saturate after every addition, in Vivado's (latency strategy) order;
     #: `pre_t`: the Dense output type before a fused ReLU: y = output_t(relu(pre_t(acc))).
     hls_accum: bool = False
     pre_t: FixedType | None = None
@@ -121,7 +122,7 @@ class EIELayer:
         exact = _exact_accum_t(enc, codebook_raw, bias_raw, input_t, weight_t, bias_t)
         if hls_accum_t is not None and not (exact is not None and _holds(hls_accum_t, exact)):
             hls_accum = True
-            _check_hls_accum(name, hls_accum_t, exact, input_t, weight_t)
+            _check_hls_accum(name, hls_accum_t, exact, input_t, weight_t, int(col_groups))
             accum_t = hls_accum_t
             bias_raw = accum_t.cast(bias_raw, from_frac=bias_t.frac)  # Vivado: acc = (accum_t) bias
             bias_t = accum_t
@@ -232,15 +233,16 @@ def _exact_accum_t(enc, codebook_raw, bias_raw, input_t, weight_t, bias_t) -> Fi
         return None
 
 
-def _check_hls_accum(name, hls_accum_t: FixedType, exact, input_t, weight_t) -> None:
-    """hls4ml's accum_t rounds products or overflows: emulated for AP_WRAP, refused otherwise."""
-    if hls_accum_t.saturation != "WRAP":
-        fix = exact.cpp if exact is not None else "a wider AP_WRAP type"
+def _check_hls_accum(name, hls_accum_t: FixedType, exact, input_t, weight_t, col_groups) -> None:
+    """hls4ml's accum_t rounds products or overflows: emulated (a saturating one only on one column
+    group, whose PEs add a row's products in Vivado's order: bias, then columns ascending)."""
+    if hls_accum_t.saturation != "WRAP" and col_groups != 1:
+        fix = exact.cpp if exact is not None else "an AP_WRAP type"
         raise UsageError(
             f"layer {name!r}: hls4ml's accum_t {hls_accum_t.cpp} rounds the products or overflows, and "
-            f"saturates: Vivado's result then depends on its summation order, which the EIE engine does not "
-            f"share (it emulates AP_WRAP accumulators only); set config['LayerName']['{name}']['Precision']"
-            f"['accum'] = '{fix}' (exact) or an AP_WRAP type"
+            f"saturates: the result depends on the summation order, which {col_groups} column groups change; "
+            f"set config['LayerName']['{name}']['EIE']['col_groups'] = 1, or "
+            f"config['LayerName']['{name}']['Precision']['accum'] = '{fix}'"
         )
     if input_t.width + weight_t.width > MAX_WIDTH - 1:
         raise UsageError(

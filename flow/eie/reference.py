@@ -48,9 +48,18 @@ def accumulate(x_raw, layer) -> np.ndarray:
     prod_frac = layer.input_t.frac + layer.weight_t.frac
     w = layer.weight_raw
     acc = np.zeros((x.shape[0], layer.n_out), dtype=np.int64)
-    for j in np.flatnonzero(np.any(w != 0, axis=0)):  # a zero product casts to 0 in every mode
-        acc += layer.accum_t.cast(x[:, j : j + 1] * w[None, :, j], from_frac=prod_frac)
-    return layer.accum_t.cast(acc + bias, from_frac=layer.accum_t.frac)  # AP_WRAP: the sum wraps
+    acc_t = layer.accum_t
+    if acc_t.saturation == "WRAP":  # wrapping sums: the order does not matter, wrap once at the end
+        acc = np.zeros((x.shape[0], layer.n_out), dtype=np.int64)
+        for j in np.flatnonzero(np.any(w != 0, axis=0)):  # a zero product casts to 0 in every mode
+            acc += acc_t.cast(x[:, j : j + 1] * w[None, :, j], from_frac=prod_frac)
+        return acc_t.cast(acc + bias, from_frac=acc_t.frac)
+    # saturating: the bias, then every column in ascending order, saturated after each addition
+    # (adding a zero product changes nothing, as skipping it in the engine)
+    acc = np.broadcast_to(bias, (x.shape[0], layer.n_out)).astype(np.int64)
+    for j in np.flatnonzero(np.any(w != 0, axis=0)):
+        acc = acc_t.cast(acc + acc_t.cast(x[:, j : j + 1] * w[None, :, j], from_frac=prod_frac), from_frac=acc_t.frac)
+    return acc
 
 
 def eie_dense(x_raw, layer) -> np.ndarray:

@@ -106,17 +106,20 @@ struct dense_config {
   // frac = input frac + weight frac) into accum_t, hls4ml's AP_WRAP accumulator, as Vivado's dense does;
   // pre_cast requantises to pre_t (the Dense output type) before the ReLU and res_T after it.
   static const bool hls_accum = false;
+  static const bool hls_accum_sat = false;  // accum_t saturates: after every addition (sum_t: exact sums)
   static const bool pre_cast = false;
   typedef ap_fixed<62, 32> prod_t;
+  typedef ap_fixed<62, 32> sum_t;
   typedef ap_fixed<32, 12> pre_t;
 };
 
-// A product's raw bits (in prod_t) cast into accum_t, as an ap_fixed assignment does (hls_accum only).
-template <typename CONFIG_T>
-inline long long requant_product(long long product) {
-  typename CONFIG_T::prod_t p;
-  set_raw_bits(p, product);
-  typename CONFIG_T::accum_t a = p;
+// Raw bits of an exact value in type S (a product in prod_t, a sum in sum_t) cast into accum_t, as
+// an ap_fixed assignment does (hls_accum only).
+template <class S, typename CONFIG_T>
+inline long long requant(long long raw) {
+  S v;
+  set_raw_bits(v, raw);
+  typename CONFIG_T::accum_t a = v;
   return raw_bits(a);
 }
 
@@ -364,10 +367,13 @@ pe_array:
         const unsigned e = cur[p];
         const unsigned row = next_row[p] + rel_index[p][e];
         const acc_t prev = row == last_row[p] ? last_sum[p] : acc[p][row];
-        const acc_t product = CONFIG_T::hls_accum
-                                  ? (acc_t)requant_product<CONFIG_T>((long long)(weight[codes[p][e]] * cur_val[p]))
-                                  : (acc_t)(weight[codes[p][e]] * cur_val[p]);
-        const acc_t sum = prev + product;
+        const acc_t product =
+            CONFIG_T::hls_accum
+                ? (acc_t)requant<typename CONFIG_T::prod_t, CONFIG_T>((long long)(weight[codes[p][e]] * cur_val[p]))
+                : (acc_t)(weight[codes[p][e]] * cur_val[p]);
+        const acc_t sum = CONFIG_T::hls_accum_sat
+                              ? (acc_t)requant<typename CONFIG_T::sum_t, CONFIG_T>((long long)prev + (long long)product)
+                              : (acc_t)(prev + product);
         acc[p][row] = sum;
         last_row[p] = row;
         last_sum[p] = sum;

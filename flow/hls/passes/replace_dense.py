@@ -1,7 +1,8 @@
 """Pass: Dense (and QDense) [+ ReLU] -> EIEDense carrying an EIELayer.
 
 A ReLU activation that follows the Dense node (hls4ml splits `Dense(activation='relu')` into two
-nodes) is fused, since the EIE PE applies ReLU before re-quantization. Other activations stay hls4ml
+nodes) is fused, since the EIE PE applies ReLU before re-quantization; the ReLU node stays in the
+graph (an identity on the PE array's output), so layer names and order are hls4ml's. Other activations stay hls4ml
 nodes. The per-layer knobs are `config['LayerName'][name]['EIE']` with model defaults in
 `config['Model']['EIE']`, else flow.eie.knobs.DEFAULTS.
 """
@@ -110,18 +111,24 @@ class ReplaceDenseWithEIE(OptimizerPass):
             hls_accum_t=hls_accum_t,
             pre_t=pre_t,
         )
+        if eie.hls_accum and eie.accum_t.saturation != "WRAP" and str(model.config.get_strategy(node)).lower() != "latency":
+            raise UsageError(
+                f"{where}: hls4ml's accum_t {eie.accum_t.cpp} saturates partial sums, and with strategy "
+                f"'{model.config.get_strategy(node)}' Vivado adds them in an order the EIE engine does not share; "
+                f"set {key}['accum'] to an AP_WRAP type (or one that holds every sum), or "
+                f"config['LayerName']['{name}']['Strategy'] = 'Latency'"
+            )
         if accum_trimmed and eie.hls_accum:
             raise too_wide(f"{where} accum", accum_precision, f"{key}['accum']")
         if pre_trimmed and eie.pre_t is not None:
             raise too_wide(f"{where} result", node.get_output_variable().type.precision, f"{key}['result']")
-        if relu is not None:
-            model.remove_node(relu)
-        new = model.make_node(
-            EIEDense,
-            name,
-            {"n_in": eie.n_in, "n_out": eie.n_out, "eie_layer": eie},
-            list(node.inputs),
-            list(node.outputs),
-        )
+        attrs = {"n_in": eie.n_in, "n_out": eie.n_out, "eie_layer": eie, "hls4ml_class": node.class_name}
+        for t in ("weight_t", "bias_t", "accum_t"):  # hls4ml's Dense types, for code that inspects the graph
+            attrs[t] = node.get_attr(t)
+        new = model.make_node(EIEDense, name, attrs, list(node.inputs), list(node.outputs))
         model.replace_node(node, new)
+        if relu is not None:
+            # The PE array applies the ReLU; hls4ml's ReLU layer stays (names and order as in Vivado) and
+            # only sees non-negative values of its own output type, which it passes through unchanged.
+            relu.set_attr("eie_fused_into", name)
         return True
