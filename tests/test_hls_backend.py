@@ -144,16 +144,17 @@ def test_conv_and_dense_model_compiles_with_conv_left_to_hls4ml(tmp_path):
     assert re.search(r"uint8_t eie_codes\d+\[", rom)
 
 
-def test_io_stream_is_refused(tmp_path):
+def test_io_stream_calls_the_stream_kernel(tmp_path):
+    """io_stream: the EIE layer reads and writes hls4ml's nnet::array packs (eie::dense_stream);
+    csim parity with Vivado is in tests/test_hls_parity.py."""
     model = _mlp()
-    with pytest.raises(UsageError, match="io_parallel only"):
-        hls4ml.converters.convert_from_keras_model(
-            model,
-            hls_config=_config(model),
-            output_dir=str(tmp_path / "prj"),
-            backend="EIE",
-            io_type="io_stream",
-        )
+    hm = hls4ml.converters.convert_from_keras_model(
+        model, hls_config=_config(model), output_dir=str(tmp_path / "prj"), backend="EIE", io_type="io_stream"
+    )
+    hm.write()
+    top = (tmp_path / "prj" / "firmware" / "myproject.cpp").read_text()
+    assert len(re.findall(r"eie::dense_stream<", top)) == 2 and "eie::dense<" not in top
+    assert "hls::stream" in (tmp_path / "prj" / "myproject_raw_bridge.cpp").read_text()
 
 
 @pytest.mark.parametrize("first", ["flow.hls.writer", "flow.hls.backend", "flow.hls.csim"])

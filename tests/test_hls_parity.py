@@ -98,13 +98,25 @@ MODELS = {
     ),
 }
 
-#: (model, granularity, strategy): the default subset, then the rest of the matrix (slow)
-FAST = [("mlp_relu", "name", "Latency"), ("qdense_relu", "name", "Latency")]
-#: every model in both granularities; the Resource strategy (another dense kernel in Vivado, and a
-#: different summation order) on the models that reach it with narrow accumulators
-SLOW = [(m, g, "Latency") for m in MODELS for g in ("name", "model") if (m, g, "Latency") not in FAST] + [
-    (m, g, "Resource") for m in ("mlp_softmax", "qdense_relu", "qdense_binary") for g in ("name", "model")
+#: (model, granularity, strategy, io_type): the default subset, then the rest of the matrix (slow)
+FAST = [
+    ("mlp_relu", "name", "Latency", "io_parallel"),
+    ("qdense_relu", "name", "Latency", "io_parallel"),
+    ("qdense_relu", "model", "Latency", "io_stream"),
 ]
+#: every model in both granularities (io_parallel, Latency); the Resource strategy (another dense
+#: kernel in Vivado, another summation order) on models that reach it with narrow accumulators; io_stream
+#: on a model of each kind
+SLOW = (
+    [(m, g, "Latency", "io_parallel") for m in MODELS for g in ("name", "model")]
+    + [(m, g, "Resource", "io_parallel") for m in ("mlp_softmax", "qdense_relu", "qdense_binary") for g in ("name", "model")]
+    + [
+        (m, g, "Latency", "io_stream")
+        for m in ("mlp_relu", "mlp_softmax", "qdense_qbits_act", "qdense_ternary", "qdense_po2")
+        for g in ("name", "model")
+    ]
+)
+SLOW = [c for c in SLOW if c not in FAST]
 CASES = [pytest.param(*c, id="-".join(c)) for c in FAST] + [
     pytest.param(*c, id="-".join(c), marks=pytest.mark.slow) for c in SLOW
 ]
@@ -118,20 +130,20 @@ def _config(model, granularity, strategy):
     return cfg
 
 
-def _pair(tmp_path_factory, name, granularity, strategy):
+def _pair(tmp_path_factory, name, granularity, strategy, io_type):
     """(Vivado model, EIE model), converted from the same Keras model and config and compiled."""
-    key = (name, granularity, strategy)
+    key = (name, granularity, strategy, io_type)
     if key not in _cache:
         keras_model = MODELS[name]()
         built = []
         for backend in ("Vivado", "EIE"):
-            out = tmp_path_factory.mktemp(f"{name}_{granularity}_{strategy}_{backend}")
+            out = tmp_path_factory.mktemp(f"{name}_{granularity}_{strategy}_{io_type}_{backend}")
             hm = hls4ml.converters.convert_from_keras_model(
                 keras_model,
                 hls_config=_config(keras_model, granularity, strategy),
                 output_dir=str(out),
                 backend=backend,
-                io_type="io_parallel",
+                io_type=io_type,
             )
             hm.compile()
             built.append(hm)
@@ -139,29 +151,29 @@ def _pair(tmp_path_factory, name, granularity, strategy):
     return _cache[key]
 
 
-@pytest.mark.parametrize("name,granularity,strategy", CASES)
+@pytest.mark.parametrize("name,granularity,strategy,io_type", CASES)
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**31 - 1), scale=st.sampled_from([0.5, 2.0, 8.0]))
-def test_eie_csim_equals_vivado_csim(tmp_path_factory, name, granularity, strategy, seed, scale):
-    vivado, eie = _pair(tmp_path_factory, name, granularity, strategy)
+def test_eie_csim_equals_vivado_csim(tmp_path_factory, name, granularity, strategy, io_type, seed, scale):
+    vivado, eie = _pair(tmp_path_factory, name, granularity, strategy, io_type)
     x = np.random.default_rng(seed).normal(0, scale, (32, N_IN))
     y_viv, y_eie = np.asarray(vivado.predict(x)), np.asarray(eie.predict(x))
     assert y_viv.shape == y_eie.shape
     diff = np.argwhere(y_viv != y_eie)
     assert diff.size == 0, (
-        f"{name}/{granularity}/{strategy}: {len(diff)} outputs differ, first at {tuple(diff[0])}: "
+        f"{name}/{granularity}/{strategy}/{io_type}: {len(diff)} outputs differ, first at {tuple(diff[0])}: "
         f"Vivado {y_viv[tuple(diff[0])]} EIE {y_eie[tuple(diff[0])]}"
     )
 
 
-@pytest.mark.parametrize("name,granularity,strategy", CASES)
-def test_eie_csim_equals_reference(tmp_path_factory, name, granularity, strategy):
+@pytest.mark.parametrize("name,granularity,strategy,io_type", CASES)
+def test_eie_csim_equals_reference(tmp_path_factory, name, granularity, strategy, io_type):
     """Where the graph is EIE layers only, the raw csim equals flow.eie.reference bit for bit."""
     from flow.eie.reference import eie_network
     from flow.hls.csim import predict_raw, reference_covers
     from flow.hls.types import from_hls
 
-    _, eie = _pair(tmp_path_factory, name, granularity, strategy)
+    _, eie = _pair(tmp_path_factory, name, granularity, strategy, io_type)
     layers = [n.get_attr("eie_layer") for n in eie.get_layers() if n.class_name == "EIEDense"]
     assert layers, "no EIEDense layer"
     in_t = from_hls(eie.get_input_variables()[0].type.precision, "model input")
@@ -174,19 +186,12 @@ def test_eie_csim_equals_reference(tmp_path_factory, name, granularity, strategy
         assert np.asarray(eie_network(x_raw, layers[:1])).shape == (64, first.n_out)
 
 
-def test_io_stream_is_refused_naming_the_fix():
-    model = MODELS["dense"]()
-    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
-    with pytest.raises(UsageError, match="io_parallel"):
-        hls4ml.converters.convert_from_keras_model(model, hls_config=cfg, backend="EIE", io_type="io_stream")
-
-
-@pytest.mark.parametrize("name,granularity,strategy", CASES)
-def test_graph_structure_is_hls4mls(tmp_path_factory, name, granularity, strategy):
+@pytest.mark.parametrize("name,granularity,strategy,io_type", CASES)
+def test_graph_structure_is_hls4mls(tmp_path_factory, name, granularity, strategy, io_type):
     """Layer names and order as in Vivado's graph; a Dense/QDense becomes EIEDense with hls4ml's Dense
     attributes (n_in, n_out, weight_t, bias_t, accum_t, hls4ml_class) plus the EIE layer; every other
     node's output precision is Vivado's (a Dense whose ReLU the PE array applies outputs the ReLU's type)."""
-    vivado, eie = _pair(tmp_path_factory, name, granularity, strategy)
+    vivado, eie = _pair(tmp_path_factory, name, granularity, strategy, io_type)
     v_nodes, e_nodes = list(vivado.get_layers()), list(eie.get_layers())
     assert [n.name for n in e_nodes] == [n.name for n in v_nodes]
     for v, e in zip(v_nodes, e_nodes):

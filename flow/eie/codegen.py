@@ -69,7 +69,7 @@ static const ${bias_raw} eie_bias${suffix}[${n_out}] = {${bias}};
 """)
 
 _CALL = Template(
-    "eie::dense<${data_t}, ${res_t}, ${config}>(${in_var}, ${out_var}, eie_codes${suffix}, eie_index${suffix}, "
+    "eie::${fn}<${data_t}, ${res_t}, ${config}>(${in_var}, ${out_var}, eie_codes${suffix}, eie_index${suffix}, "
     "eie_colptr${suffix}, eie_colnz${suffix}, eie_colany${suffix}, eie_codebook${suffix}, eie_bias${suffix});"
 )
 
@@ -198,10 +198,17 @@ def rom_header(layer, suffix: str) -> str:
     )
 
 
-def function_call(layer, suffix, in_var, out_var, data_t, res_t, config) -> str:
-    """The call of eie::dense for this layer (ROM names from rom_header(layer, suffix))."""
+def function_call(layer, suffix, in_var, out_var, data_t, res_t, config, stream: bool = False) -> str:
+    """The call of eie::dense (io_parallel arrays) or eie::dense_stream (hls4ml io_stream: hls::stream
+    of nnet::array packs) for this layer (ROM names from rom_header(layer, suffix))."""
     return _CALL.substitute(
-        data_t=data_t, res_t=res_t, config=config, in_var=in_var, out_var=out_var, suffix=suffix
+        fn="dense_stream" if stream else "dense",
+        data_t=data_t,
+        res_t=res_t,
+        config=config,
+        in_var=in_var,
+        out_var=out_var,
+        suffix=suffix,
     )
 
 

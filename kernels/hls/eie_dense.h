@@ -65,6 +65,7 @@
 #include "ap_fixed.h"
 #include "ap_int.h"
 #include "eie_support.h"
+#include "hls_stream.h"
 
 #define EIE_PRAGMA_SUB(x) _Pragma(#x)
 #define EIE_PRAGMA(x) EIE_PRAGMA_SUB(x)
@@ -438,6 +439,44 @@ gather:
         }
       }
     }
+  }
+}
+
+// hls4ml io_stream: the layer input arrives as n_in / data_T::size packs (nnet::array<T, size>, hls4ml's
+// stream convention) and leaves as n_out / res_T::size packs. The packs are gathered into the input
+// array (the detector scans it as in io_parallel) and the outputs written pack by pack.
+template <class data_T, class res_T, typename CONFIG_T>
+void dense_stream(hls::stream<data_T>& data_stream, hls::stream<res_T>& res_stream,
+                  const typename CONFIG_T::code_t codes[CONFIG_T::n_pe][CONFIG_T::pe_capacity],
+                  const typename CONFIG_T::index_t rel_index[CONFIG_T::n_pe][CONFIG_T::pe_capacity],
+                  const typename CONFIG_T::ptr_t colptr[CONFIG_T::n_pe][CONFIG_T::n_cols + 1],
+                  const uint8_t colnz[CONFIG_T::n_pe][CONFIG_T::n_cols], const uint8_t colany[CONFIG_T::n_in],
+                  const typename CONFIG_T::weight_t codebook[1 << CONFIG_T::code_bits],
+                  const typename CONFIG_T::bias_t bias[CONFIG_T::n_out]) {
+  static_assert(CONFIG_T::n_in % data_T::size == 0, "n_in must be a multiple of the input pack size");
+  static_assert(CONFIG_T::n_out % res_T::size == 0, "n_out must be a multiple of the output pack size");
+  typename data_T::value_type data[CONFIG_T::n_in];
+  typename res_T::value_type res[CONFIG_T::n_out];
+read_packs:
+  for (unsigned k = 0; k < CONFIG_T::n_in / data_T::size; k++) {
+#pragma HLS PIPELINE II = 1
+    const data_T pack = data_stream.read();
+    for (unsigned j = 0; j < data_T::size; j++) {
+#pragma HLS UNROLL
+      data[k * data_T::size + j] = pack[j];
+    }
+  }
+  dense<typename data_T::value_type, typename res_T::value_type, CONFIG_T>(data, res, codes, rel_index, colptr,
+                                                                           colnz, colany, codebook, bias);
+write_packs:
+  for (unsigned k = 0; k < CONFIG_T::n_out / res_T::size; k++) {
+#pragma HLS PIPELINE II = 1
+    res_T pack;
+    for (unsigned j = 0; j < res_T::size; j++) {
+#pragma HLS UNROLL
+      pack[j] = res[k * res_T::size + j];
+    }
+    res_stream.write(pack);
   }
 }
 
