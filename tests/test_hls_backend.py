@@ -167,3 +167,17 @@ def test_backend_registered_whatever_module_is_imported_first(first):
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert "'eie'" in out.stdout and "WARNING" not in out.stdout, out.stdout
+
+
+def test_softmax_trap_of_auto_precision_is_named(tmp_path):
+    """granularity='name' auto gives d2 an ap_fixed<37,17> output: hls4ml's softmax then outputs a
+    constant (Vivado too). EIE converts (parity) and warns, naming the layer and the key."""
+    import warnings
+
+    model = _mlp()
+    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
+    with pytest.warns(UserWarning, match=r"layer 'sm'.*fixed<37,17.*config\['LayerName'\]\['d2'\]\['Precision'\]\['result'\]"):
+        _convert(model, cfg, tmp_path / "auto")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        _convert(model, _config(model), tmp_path / "explicit")  # ap_fixed<16,6>: no warning

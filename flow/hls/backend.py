@@ -25,7 +25,7 @@ from flow.errors import ToolMissing, UsageError
 
 log = logging.getLogger(__name__)
 
-EIE_LAYER_PASSES = ["eie:replace_dense_with_eie", "eie:dataflow_style"]
+EIE_LAYER_PASSES = ["eie:replace_dense_with_eie", "eie:dataflow_style", "eie:softmax_trap_warning"]
 EIE_TEMPLATES = ["eie:eiedense_config_template", "eie:eiedense_function_template"]
 
 
