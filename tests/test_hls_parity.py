@@ -108,13 +108,13 @@ FAST = [
 #: kernel in Vivado, another summation order) on models that reach it with narrow accumulators; io_stream
 #: on a model of each kind
 SLOW = (
-    [(m, g, "Latency", "io_parallel") for m in MODELS for g in ("name", "model")]
-    + [(m, g, "Resource", "io_parallel") for m in ("mlp_softmax", "qdense_relu", "qdense_binary") for g in ("name", "model")]
-    + [
+    [
         (m, g, "Latency", "io_stream")
         for m in ("mlp_relu", "mlp_softmax", "qdense_qbits_act", "qdense_ternary", "qdense_po2")
         for g in ("name", "model")
     ]
+    + [(m, g, "Resource", "io_parallel") for m in ("mlp_softmax", "qdense_relu", "qdense_binary") for g in ("name", "model")]
+    + [(m, g, "Latency", "io_parallel") for m in MODELS for g in ("name", "model")]
 )
 SLOW = [c for c in SLOW if c not in FAST]
 CASES = [pytest.param(*c, id="-".join(c)) for c in FAST] + [
