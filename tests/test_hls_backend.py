@@ -181,3 +181,17 @@ def test_softmax_trap_of_auto_precision_is_named(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         _convert(model, _config(model), tmp_path / "explicit")  # ap_fixed<16,6>: no warning
+
+
+def test_types_wider_than_62_bits(tmp_path):
+    """A 64-bit accumulator that holds every sum changes nothing and converts; a 64-bit output is
+    refused at conversion, naming the layer and the config key."""
+    model = _mlp()
+    cfg = _config(model)
+    cfg["LayerName"]["d2"]["Precision"]["accum"] = "ap_fixed<64,34>"
+    hm = _convert(model, cfg, tmp_path / "wide_accum")
+    d2 = next(n for n in hm.get_layers() if n.name == "d2").get_attr("eie_layer")
+    assert not d2.hls_accum and d2.accum_t.width <= 62
+    cfg["LayerName"]["d2"]["Precision"]["result"] = "ap_fixed<64,34>"
+    with pytest.raises(UsageError, match=r"layer 'd2' output.*wider than 62 bits.*\['d2'\]\['Precision'\]\['result'\]"):
+        _convert(model, cfg, tmp_path / "wide_result")
