@@ -15,6 +15,8 @@ Measured on the same weights and fixed-point types:
   call for the batch) and through hls4ml's float predict (one ctypes call per sample);
 - hls4ml's Vivado backend, io_parallel, Strategy Latency and Resource: build time and time per sample
   (hls4ml's predict, one call per sample);
+- io_stream (--io stream|both): the same model and config on EIE (eie::dense_stream) and on Vivado
+  (Latency), build time, time per sample, and bit mismatches against the EIE io_parallel csim;
 - numpy float32 dense, batch 1 (one matrix-vector chain per sample);
 - cycles per image at the csim build's P: counted by csim (the PE-array loop and the detector +
   gather iterations, per sample) beside flow.eie.perf's model of the same samples (they must agree);
@@ -61,6 +63,13 @@ def load_model(args, x):
     return as_compressed(model, types), "synthetic LeNet-300-100 (8/9/26 % kept, 4-bit shared weights)"
 
 
+def csim_graph(hm):
+    """hls4ml's ModelGraph of flow.hls.convert's result."""
+    from flow.hls.csim import graph_of
+
+    return graph_of(hm)
+
+
 def time_per_sample(fn, x, repeat: int = 1) -> float:
     best = np.inf
     for _ in range(repeat):
@@ -97,7 +106,7 @@ def bench_eie(cm, x, out_dir: Path, n_pe: int, broadcast: int | None = None) -> 
 def bench_vivado(hm, x, out_dir: Path, strategy: str, n: int) -> dict:
     import hls4ml
 
-    cfg = copy.deepcopy(hm.graph.config.config["HLSConfig"])
+    cfg = copy.deepcopy(csim_graph(hm).config.config["HLSConfig"])
     cfg["Model"].pop("EIE", None)
     cfg["Model"]["Strategy"] = strategy
     cfg["Model"]["ReuseFactor"] = 1 if strategy == "Latency" else 100
@@ -129,6 +138,51 @@ def bench_vivado(hm, x, out_dir: Path, strategy: str, n: int) -> dict:
         "samples": int(n),
         "top1_agreement_with_eie": float(np.mean(np.argmax(y_v, 1) == np.argmax(y_e, 1))),
     }
+
+
+def bench_stream(hm, x, out_dir: Path, n: int, skip_vivado: bool) -> list[dict]:
+    """io_stream rows: the same Keras model and hls4ml config converted with io_type='io_stream' on
+    EIE (eie::dense_stream on nnet::array packs) and on Vivado (Strategy Latency); csim time per sample
+    through hls4ml's predict, and bit-exactness against the io_parallel EIE csim of the same weights."""
+    import hls4ml
+
+    from flow.hls import csim
+
+    xs = np.ascontiguousarray(x[:n], dtype=np.float64)
+    y_parallel = csim.predict(hm, xs)
+    rows = []
+    for backend in ("EIE",) if skip_vivado else ("EIE", "Vivado"):
+        cfg = copy.deepcopy(csim_graph(hm).config.config["HLSConfig"])
+        if backend == "Vivado":
+            cfg["Model"].pop("EIE", None)
+            cfg["Model"]["Strategy"] = "Latency"
+            for lcfg in cfg["LayerName"].values():
+                lcfg.pop("EIE", None)
+        sm = hls4ml.converters.convert_from_keras_model(
+            hm.keras_twin,
+            hls_config=cfg,
+            output_dir=str(out_dir / f"{backend.lower()}_stream"),
+            backend=backend,
+            io_type="io_stream",
+            project_name=f"lenet_{backend.lower()}_stream",
+        )
+        t0 = time.perf_counter()
+        sm.compile()
+        compile_s = time.perf_counter() - t0
+        per_sample = time_per_sample(lambda v: sm.predict(v), xs, repeat=3)
+        y = np.asarray(sm.predict(xs)).reshape(y_parallel.shape)
+        rows.append(
+            {
+                "backend": backend,
+                "io_type": "io_stream",
+                "strategy": "Latency",
+                "compile_s": compile_s,
+                "s_per_sample": per_sample,
+                "samples": int(n),
+                "bit_mismatches_vs_eie_io_parallel": int(np.sum(y != y_parallel)),
+            }
+        )
+    return rows
 
 
 def bench_numpy(hm, x) -> dict:
@@ -302,6 +356,14 @@ def print_table(res: dict) -> None:
             f"{v['s_per_sample'] * 1e6:.1f} us",
             f"{v['s_per_sample'] / eie:.1f}x slower",
         )
+    for v in res.get("io_stream", []):
+        t.add_row(
+            f"{'EIE csim' if v['backend'] == 'EIE' else 'hls4ml Vivado'} io_stream {v['strategy']} "
+            f"({v['bit_mismatches_vs_eie_io_parallel']} bits off EIE io_parallel)",
+            f"{v['compile_s']:.1f}",
+            f"{v['s_per_sample'] * 1e6:.1f} us",
+            f"{v['s_per_sample'] / eie:.1f}x",
+        )
     t.add_row(
         "numpy float32 dense, batch 1",
         "",
@@ -378,6 +440,10 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-rtl", action="store_true", help="skip the RTL engine's Yosys runs")
     ap.add_argument("--before-rev", default="7ce8d60",
                     help="git revision of the estimator before the restructure (default: main before hls11)")
+    ap.add_argument(
+        "--io", choices=("parallel", "stream", "both"), default="both",
+        help="hls4ml I/O types to compare (the EIE io_parallel build always runs: it is the baseline)",
+    )
     ap.add_argument("--work", type=Path, default=Path("/tmp/eie-bench-engine"), help="HLS project folder")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "engine.json")
     args = ap.parse_args(argv)
@@ -401,9 +467,11 @@ def main(argv=None) -> int:
             "processor": platform.processor(),
         },
     }
-    if not args.skip_vivado:
+    if not args.skip_vivado and args.io in ("parallel", "both"):
         for strategy in ("Latency", "Resource"):
             res["vivado"].append(bench_vivado(hm, x, args.work, strategy, args.n_vivado))
+    if args.io in ("stream", "both"):
+        res["io_stream"] = bench_stream(hm, x, args.work, args.n_vivado, args.skip_vivado)
     res["cycles"] = bench_cycles(hm, x)
     res["before_rev"] = args.before_rev
     res["resources"] = bench_resources(hm, args.before_rev, args.skip_rtl)

@@ -156,7 +156,21 @@ def config_struct(layer, struct_name: str) -> str:
         bias_raw=raw_cpp(layer.bias_t),
         bias_fixed=layer.bias_t.cpp,
         accum_fixed=layer.accum_t.cpp,
+        parity=_parity_lines(layer),
     )
+
+
+def _parity_lines(layer) -> str:
+    """hls_accum / pre_cast members (hls4ml parity) when the layer has them; nothing otherwise."""
+    lines = []
+    if getattr(layer, "hls_accum", False):
+        prod_frac = layer.input_t.frac + layer.weight_t.frac
+        lines += ["static const bool hls_accum = true;", f"typedef ap_fixed<62, {62 - prod_frac}> prod_t;"]
+        if layer.accum_t.saturation != "WRAP":
+            lines += ["static const bool hls_accum_sat = true;", f"typedef ap_fixed<62, {layer.accum_t.integer + 62 - layer.accum_t.width}> sum_t;"]
+    if getattr(layer, "pre_t", None) is not None:
+        lines += ["static const bool pre_cast = true;", f"typedef {layer.pre_t.cpp} pre_t;"]
+    return "".join(f"\n    {line}" for line in lines)
 
 
 def rom_header(layer, suffix: str) -> str:
@@ -186,10 +200,12 @@ def rom_header(layer, suffix: str) -> str:
     )
 
 
-def function_call(layer, suffix, in_var, out_var, data_t, res_t, config) -> str:
-    """The call of eie::dense for this layer (ROM names from rom_header(layer, suffix))."""
+def function_call(layer, suffix, in_var, out_var, data_t, res_t, config, stream: bool = False) -> str:
+    """The call of eie::dense (io_parallel arrays) or eie::dense_stream (hls4ml io_stream: hls::stream
+    of nnet::array packs) for this layer (ROM names from rom_header(layer, suffix))."""
     return render(
         TEMPLATES, "dense_call.cpp.j2",
+        fn="dense_stream" if stream else "dense",
         data_t=data_t, res_t=res_t, config=config, in_var=in_var, out_var=out_var, suffix=suffix,
         impl=rom_impl(layer),
     )

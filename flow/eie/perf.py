@@ -22,7 +22,8 @@ non-zero of the group costs it a cycle (``rtl_difference`` below states the exac
 Ideal = ceil(entries / P); load efficiency = ideal / cycles (<= 1).
 Around the PE array the kernel spends the detector's iterations (a DATAFLOW process beside the
 array: per window of detect_width inputs max(1, the most non-zeros of one group in it)) and
-n_local in the gather (overhead_cycles; csim counts them too).
+n_local in the gather (overhead_cycles; csim counts them too), + n_local for the bias preload of a
+layer with a saturating hls4ml accumulator (hls_accum with accum_t not WRAP: Vivado's order, bias first).
 
 Energy uses the 45 nm table of Han et al. (32-bit SRAM read 5 pJ, 32-bit DRAM read 640 pJ,
 32-bit int multiply 3.1 pJ, int add 0.1 pJ); see ``energy`` for what is counted.
@@ -171,7 +172,9 @@ def layer_cycles(
         pe_busy[g * R : (g + 1) * R] = busy
         pe_entries[g * R : (g + 1) * R] = n.sum(axis=1)
         n_nonempty += int((n > 0).sum())
-    overhead = detect_cycles(layer, x_raw) + layer.encoding.max_local_rows
+    # + the bias preload of a saturating hls4ml accumulator (kernel preload_bias: n_local iterations)
+    sat = bool(getattr(layer, "hls_accum", False)) and layer.accum_t.saturation != "WRAP"
+    overhead = detect_cycles(layer, x_raw) + layer.encoding.max_local_rows * (2 if sat else 1)
     return LayerCycles(
         layer.name,
         P,

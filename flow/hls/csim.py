@@ -23,9 +23,8 @@ _DATA_ONLY = ("Input", "InputLayer", "Reshape", "Flatten")
 
 def graph_of(model):
     """hls4ml's ModelGraph of a flow.hls.convert.Converted (or the graph itself)."""
-    from flow.hls.convert import Converted
-
-    return model.graph if isinstance(model, Converted) else model
+    inner = getattr(model, "graph", None)
+    return inner if hasattr(inner, "get_layers") else model  # a ModelGraph's own .graph is its node dict
 
 
 def compile_model(hls_model) -> float:
@@ -119,7 +118,10 @@ def predict_raw(hls_model, x_raw) -> np.ndarray:
 def reference_covers(hls_model) -> bool:
     hls_model = graph_of(hls_model)
     """True when the graph is EIEDense layers plus data movement only (the numpy reference is the oracle)."""
-    return all(n.class_name in _DATA_ONLY or n.class_name == "EIEDense" for n in hls_model.get_layers())
+    return all(
+        n.class_name in _DATA_ONLY or n.class_name == "EIEDense" or n.get_attr("eie_fused_into")
+        for n in hls_model.get_layers()
+    )
 
 
 def locate_mismatch(x_raw, eie_layers) -> str:

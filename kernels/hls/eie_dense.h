@@ -45,6 +45,11 @@
 // the difference). Differences to the old kernel: one broadcast per cycle per group (EIE), every
 // non-zero input is broadcast (as in the RTL), no B-wide pop of empty columns.
 //
+// hls4ml parity (issue 13): hls_accum requantises every product into accum_t (requant<prod_t>) in stage
+// D, hls_accum_sat saturates every sum (requant<sum_t>) in stage E (the bypass forwards the saturated
+// sum) with the bias preloaded before the PE array (Vivado's order: bias, then columns ascending; one
+// group only), pre_cast casts to pre_t before the ReLU in the gather; dense_stream wraps dense for
+// hls4ml's io_stream.
 // Arithmetic is on raw integers (bit-exact with flow/eie/reference.py):
 //   acc = (bias_raw << bias_shift) + sum codebook_raw[code] * x_raw;  res = (res_T)(accum_t)acc.
 // accum_t holds the sum of the absolute values of a row's products and bias, so no partial sum
@@ -57,6 +62,7 @@
 #include "ap_fixed.h"
 #include "ap_int.h"
 #include "eie_support.h"
+#include "hls_stream.h"
 
 #define EIE_PRAGMA_SUB(x) _Pragma(#x)
 #define EIE_PRAGMA(x) EIE_PRAGMA_SUB(x)
@@ -96,7 +102,40 @@ struct dense_config {
   typedef ap_int<8> weight_t;  // raw bits of the codebook (weight fixed type's raw integer)
   typedef ap_int<16> bias_t;   // raw bits of the bias
   typedef ap_fixed<32, 12> accum_t;  // accumulator fixed type (frac = input frac + weight frac), <= 62 bits
+  // hls4ml parity (flow/eie/layer.py hls_accum, pre_t): hls_accum casts every product (exact in prod_t,
+  // frac = input frac + weight frac) into accum_t, hls4ml's AP_WRAP accumulator, as Vivado's dense does;
+  // pre_cast requantises to pre_t (the Dense output type) before the ReLU and res_T after it.
+  static const bool hls_accum = false;
+  static const bool hls_accum_sat = false;  // accum_t saturates: after every addition (sum_t: exact sums);
+                                            // the bias is preloaded (Vivado's order: bias, then columns)
+  static const bool pre_cast = false;
+  typedef ap_fixed<62, 32> prod_t;
+  typedef ap_fixed<62, 32> sum_t;
+  typedef ap_fixed<32, 12> pre_t;
 };
+
+// Raw bits of an exact value in type S (a product in prod_t, a sum in sum_t) cast into accum_t, as
+// an ap_fixed assignment does (hls_accum only).
+template <class S, typename CONFIG_T>
+inline long long requant(long long raw) {
+  S v;
+  set_raw_bits(v, raw);
+  typename CONFIG_T::accum_t a = v;
+  return raw_bits(a);
+}
+
+// The MAC arithmetic shared by the PE-array loop and the csim fast path: the product (requantised
+// into accum_t under hls_accum) and the sum (saturated into accum_t under hls_accum_sat).
+template <typename CONFIG_T, class acc_t>
+inline acc_t mac_product(long long prod) {
+  return CONFIG_T::hls_accum ? (acc_t)requant<typename CONFIG_T::prod_t, CONFIG_T>(prod) : (acc_t)prod;
+}
+template <typename CONFIG_T, class acc_t>
+inline acc_t mac_sum(const acc_t& prev, const acc_t& product) {
+  return CONFIG_T::hls_accum_sat
+             ? (acc_t)requant<typename CONFIG_T::sum_t, CONFIG_T>((long long)prev + (long long)product)
+             : (acc_t)(prev + product);
+}
 
 // Narrow state types: exact widths in synthesis (and with EIE_HLS_TYPES), native integers in csim.
 template <typename CONFIG_T> struct state_types {
@@ -295,7 +334,8 @@ unsigned long long fast_pe_array(chan_T nzq[CONFIG_T::col_groups],
             const unsigned ent = (unsigned)entries[p][i];
             const unsigned ri = ent & index_mask;
             row = i == start ? ri : row + 1 + ri;
-            acc[p][row] += (acc_t)(weight[ent >> CONFIG_T::index_bits] * x);
+            acc[p][row] = mac_sum<CONFIG_T, acc_t>(
+                acc[p][row], mac_product<CONFIG_T, acc_t>((long long)(weight[ent >> CONFIG_T::index_bits] * x)));
           }
         }
         l_prev[q] = l;
@@ -365,6 +405,24 @@ void engine(chan_T nzq[CONFIG_T::col_groups], res_T res[CONFIG_T::n_out],
   for (unsigned c = 0; c < n_codes; c++) {
 #pragma HLS UNROLL
     weight[c] = (w_t)codebook[c].to_int64();
+  }
+
+  if (CONFIG_T::hls_accum_sat) {
+    // Saturating hls4ml accumulator: Vivado adds the bias first, then the columns in ascending order,
+    // saturating after every addition; preload the bias (one local row per cycle, counted as
+    // overhead: flow/eie/perf.py adds n_local). hls_accum_sat is refused for col_groups > 1.
+  preload_bias:
+    for (unsigned r = 0; r < NL; r++) {
+#pragma HLS PIPELINE II = 1
+      EIE_COUNT_OVERHEAD();
+      for (unsigned q = 0; q < R; q++) {
+#pragma HLS UNROLL
+        const unsigned i = r * R + q;
+        if (i < CONFIG_T::n_out) {
+          acc[q][r] = (acc_t)bias[i < CONFIG_T::n_out ? i : 0].to_int64() << CONFIG_T::bias_shift;
+        }
+      }
+    }
   }
 
 #ifdef EIE_CSIM_FAST
@@ -538,7 +596,7 @@ pe_array:
         const acc_t base = (f_valid[p] && f_row[p] == e_row[p])   ? f_sum[p]
                            : (f2_valid[p] && f2_row[p] == e_row[p]) ? f2_sum[p]
                                                                     : acc_q[p];
-        sum = base + e_prod[p];
+        sum = mac_sum<CONFIG_T, acc_t>(base, e_prod[p]);  // the bypass forwards this (requantised) sum
       }
       // D: accumulator read (before E's write: read-first, as a RAM read in the same cycle)
       acc_t rd = 0;
@@ -552,7 +610,7 @@ pe_array:
       f_sum[p] = sum;
       e_valid[p] = d_valid[p];
       e_row[p] = d_row[p];
-      e_prod[p] = (acc_t)(cb_q[p] * d_x[p]);
+      e_prod[p] = mac_product<CONFIG_T, acc_t>((long long)(cb_q[p] * d_x[p]));
       acc_q[p] = rd;
 
       // C: row and codebook
@@ -628,11 +686,19 @@ gather:
         acc[g * R + q][r] = 0;  // cleared as read
       }
       if (i < CONFIG_T::n_out) {
-        a += (acc_t)bias[i < CONFIG_T::n_out ? i : 0].to_int64() << CONFIG_T::bias_shift;
-        if (CONFIG_T::activation == relu && a < 0) a = 0;
+        if (!CONFIG_T::hls_accum_sat) {  // (hls_accum_sat: preloaded before the PE array)
+          a += (acc_t)bias[i < CONFIG_T::n_out ? i : 0].to_int64() << CONFIG_T::bias_shift;
+        }
         typename CONFIG_T::accum_t fixed;
-        set_raw_bits(fixed, (long long)a);
-        res[i] = fixed;  // ap_fixed cast: res_T's rounding and saturation
+        set_raw_bits(fixed, (long long)a);  // exact, or (hls_accum) wraps as hls4ml's accumulator does
+        if (CONFIG_T::pre_cast) {
+          typename CONFIG_T::pre_t pre = fixed;  // hls4ml's Dense output, then its ReLU layer
+          if (CONFIG_T::activation == relu && pre < 0) pre = 0;
+          res[i] = pre;
+        } else {
+          if (CONFIG_T::activation == relu && fixed < 0) fixed = 0;
+          res[i] = fixed;  // ap_fixed cast: res_T's rounding and saturation
+        }
       }
     }
   }
@@ -668,6 +734,42 @@ void dense(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
 #pragma HLS STREAM variable = nzq depth = 4
   detect<data_T, CONFIG_T, tok_T, chan_T>(data, nzq);
   engine<data_T, res_T, CONFIG_T, tok_T, chan_T>(nzq, res, entries, colptr, codebook, bias);
+}
+
+// hls4ml io_stream: the layer input arrives as n_in / data_T::size packs (nnet::array<T, size>, hls4ml's
+// stream convention) and leaves as n_out / res_T::size packs. The packs are gathered into the input
+// array (the detector scans it as in io_parallel) and the outputs written pack by pack.
+template <class data_T, class res_T, typename CONFIG_T>
+void dense_stream(hls::stream<data_T>& data_stream, hls::stream<res_T>& res_stream,
+                  const typename CONFIG_T::entry_t entries[CONFIG_T::n_pe][CONFIG_T::pe_capacity],
+                  const typename CONFIG_T::pair_t colptr[CONFIG_T::n_pe][CONFIG_T::n_cols],
+                  const typename CONFIG_T::weight_t codebook[1 << CONFIG_T::code_bits],
+                  const typename CONFIG_T::bias_t bias[CONFIG_T::n_out]) {
+  static_assert(CONFIG_T::n_in % data_T::size == 0, "n_in must be a multiple of the input pack size");
+  static_assert(CONFIG_T::n_out % res_T::size == 0, "n_out must be a multiple of the output pack size");
+  typename data_T::value_type data[CONFIG_T::n_in];
+  typename res_T::value_type res[CONFIG_T::n_out];
+read_packs:
+  for (unsigned k = 0; k < CONFIG_T::n_in / data_T::size; k++) {
+#pragma HLS PIPELINE II = 1
+    const data_T pack = data_stream.read();
+    for (unsigned j = 0; j < data_T::size; j++) {
+#pragma HLS UNROLL
+      data[k * data_T::size + j] = pack[j];
+    }
+  }
+  dense<typename data_T::value_type, typename res_T::value_type, CONFIG_T>(data, res, entries, colptr, codebook,
+                                                                           bias);
+write_packs:
+  for (unsigned k = 0; k < CONFIG_T::n_out / res_T::size; k++) {
+#pragma HLS PIPELINE II = 1
+    res_T pack;
+    for (unsigned j = 0; j < res_T::size; j++) {
+#pragma HLS UNROLL
+      pack[j] = res[k * res_T::size + j];
+    }
+    res_stream.write(pack);
+  }
 }
 
 }  // namespace eie

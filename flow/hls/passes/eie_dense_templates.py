@@ -48,6 +48,7 @@ class EIEDenseFunctionTemplate(FunctionCallTemplate):
             node.get_input_variable().type.name,
             node.get_output_variable().type.name,
             f"config{node.index}",
+            stream=node.model.config.get_config_value("IOType") == "io_stream",
         )
 
     def transform(self, model, node):
