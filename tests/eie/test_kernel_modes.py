@@ -166,3 +166,28 @@ def test_pool_hits_ties_and_overflow():
         exact = acc >> max(shift, 0)
         overflows += int(np.sum((exact > layer.output_t.max_raw) | (exact < layer.output_t.min_raw)))
     assert ties > 100 and overflows > 100
+
+
+def test_every_mode_cycles_and_overhead_equal_the_model(native, hls_types):
+    """The arithmetic modes do not change the schedule: PE-array cycles (fast path and the cycle-level
+    loop of EIE_HLS_TYPES) equal flow.eie.perf's, and the overhead too, including the bias preload
+    (n_local iterations) of a saturating hls4ml accumulator."""
+    from flow.eie.perf import layer_cycles
+
+    rng = np.random.default_rng(9)
+    n_sat = 0
+    for fast, slow in zip(native, hls_types):
+        layer = fast.layers[0]
+        sat = layer.hls_accum and layer.accum_t.saturation != "WRAP"
+        n_sat += sat
+        t = layer.input_t
+        x = rng.integers(t.min_raw, t.max_raw + 1, size=(3, layer.n_in))
+        x[1, ::2] = 0
+        for row in x:
+            cyc = layer_cycles(layer, row)
+            fast(row[None, :])
+            slow(row[None, :])
+            assert fast.last_cycles()[0] == slow.last_cycles()[0] == cyc.cycles, layer.name
+            assert fast.last_overhead_cycles()[0] == cyc.overhead_cycles, layer.name
+            assert slow.last_overhead_cycles()[0] == cyc.overhead_cycles, layer.name
+    assert n_sat >= 3  # hls_acc_sat, the SAT_SYM and the SAT_ZERO layers
