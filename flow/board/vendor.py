@@ -120,7 +120,8 @@ def write_hls_tcl(
     if (csim or cosim) and not testbench:
         raise UsageError("csim/cosim need a testbench; pass testbench=[...] or csim=False, cosim=False")
     clock = resolve_clock(board, clock_mhz)
-    includes = " ".join(f"-I{p}" for p in _abs(include_dirs))
+    # quoted inside the (brace-quoted) cflags word: the HLS tool splits cflags like a shell does
+    includes = " ".join(f'-I"{p}"' if any(c.isspace() for c in p) else f"-I{p}" for p in _abs(include_dirs))
     cflags = f"-std={std} {includes}".strip()
     text = render(
         "hls.tcl.j2",

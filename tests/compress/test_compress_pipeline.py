@@ -83,7 +83,7 @@ def test_existing_output_refused_then_replaced_with_force(tmp_path, capsys):
     out = tmp_path / "o"
     out.mkdir()
     (out / "keep.txt").write_text("x")
-    with pytest.raises(UsageError, match="--force"):
+    with pytest.raises(UsageError, match="not an eie-flow"):
         compress(quick_cfg(), out, progress=False)
     assert (out / "keep.txt").exists()
     cfg_path = tmp_path / "c.yaml"
@@ -103,8 +103,13 @@ def test_existing_output_refused_then_replaced_with_force(tmp_path, capsys):
         "--no-progress",
     ]
     assert main(argv) == 2  # exists, no --force
+    assert main(argv + ["--force"]) == 2  # a folder flow compress did not write: never replaced (issue 12)
+    assert (out / "keep.txt").exists()
+    (out / "keep.txt").unlink()
+    (out / "compression.json").write_text("{}")  # the marker of a folder flow compress wrote
+    assert main(argv) == 2  # exists, no --force
     assert main(argv + ["--force"]) == 0
-    assert not (out / "keep.txt").exists() and (out / "model.keras").is_file()
+    assert (out / "model.keras").is_file()
     assert "x with Huffman" in capsys.readouterr().out
 
 
