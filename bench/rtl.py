@@ -34,16 +34,29 @@ def hls_model_cycles(layers, x_raw) -> float:
     return float(np.mean([sum(c.total_cycles for c in p) for p in per]))
 
 
+def eie_layers_and_data(model_dir, data_dir):
+    """The EIE layers of a `flow compress` folder (EIE hls4ml backend) and its dataset."""
+    import tempfile
+
+    from flow.compress.io import load_compressed
+    import argparse
+
+    from flow.cli.options import load_config_with
+    from flow.data import load_dataset
+    from flow.hls.convert import convert
+
+    cfg = load_config_with(argparse.Namespace(data_dir=Path(data_dir)), Path(model_dir) / "config.yaml")
+    model = convert(load_compressed(model_dir), cfg.hls, Path(tempfile.mkdtemp(prefix="rtl-bench-")))
+    return model.eie_layers, load_dataset(cfg.data)
+
+
 def simulate_model(name, model_dir, data_dir, n, model_n) -> dict:
     from flow.eie.perf_rtl import rtl_network_cycles
     from flow.eie.reference import eie_network
     from flow.rtl.params import params_for
-    from flow.rtl.run import eie_layers_of, simulate_layers
-    from flow.data import load_dataset, set_data_dir
+    from flow.rtl.run import simulate_layers
 
-    cm, cfg, layers = eie_layers_of(model_dir)
-    set_data_dir(cfg.data, str(data_dir))
-    ds = load_dataset(cfg.data)
+    layers, ds = eie_layers_and_data(model_dir, data_dir)
     x, y = ds.x_test[:n], ds.y_test[:n]
     x_raw = layers[0].input_t.quantize(x.reshape(x.shape[0], -1))
     params = params_for(layers)
@@ -107,7 +120,7 @@ def synth_sweep(layers, ps, family="xc7") -> list:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--p64", type=Path, default=Path("/work/cache/lenet300_p64"))
-    ap.add_argument("--plain", type=Path, default=Path("/work/cache/lenet300_plain"))
+    ap.add_argument("--plain", type=Path, default=Path("/work/cache/rtl/lenet300_bench16"))
     ap.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "mnist")
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--model-n", type=int, default=300)
@@ -117,7 +130,7 @@ def main(argv=None) -> int:
 
     results = {"models": [], "synth_xc7": []}
     p64_layers = None
-    for name, d in (("lenet300 p64 (load-balanced, G=4/2/8)", args.p64), ("lenet300 plain (P=16)", args.plain)):
+    for name, d in (("lenet300 p64 (load-balanced, G=4/2/8)", args.p64), ("lenet300 plain (P=16, G=1)", args.plain)):
         if not (d / "config.yaml").exists() and not any(d.glob("*")):
             print(f"skip {name}: {d} not found (run flow compress first)")
             continue

@@ -11,22 +11,36 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "deep_compression.py"
 
 
-@pytest.mark.slow
-@pytest.mark.mnist
-def test_bench_quick(mnist_path, tmp_path):
+def _bench():
     spec = importlib.util.spec_from_file_location("deep_compression", BENCH)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_bench_runs_the_shipped_example_configs():
+    bench = _bench()
+    for net in bench.NETWORKS.values():
+        assert (bench.EXAMPLES / net["config"]).is_file()
+    for variants in bench.COMPARISONS.values():
+        for config in variants.values():
+            assert (bench.EXAMPLES / config).is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.mnist
+def test_bench_quick(mnist_path, tmp_path):
+    bench = _bench()
     out = tmp_path / "dc.json"
-    result = bench.run(str(mnist_path), quick=True, out=out)
+    result = bench.run(str(mnist_path), ["lenet300", "ternary"], quick=True, repeat=True, out=out)
     saved = json.loads(out.read_text())
-    assert saved["stages"] == result["stages"]
-    stages = {s["stage"]: s for s in saved["stages"]}
-    assert stages["+ Huffman"]["ratio"] > stages["pruned"]["ratio"] > 1.0
-    assert saved["huffman_ratio"] > 20  # ~7 % kept with 4-5 bit codes
-    assert saved["errors"]["quantized"] < 0.5  # trained a little on 6000 samples
-    shelf = saved["off_the_shelf"]
-    assert "crashed" in shelf["layers"]["ip3"]["note"]  # 10 weights per row < 32 clusters
+    r = saved["lenet300"]
+    assert r["repeat_identical"] is True
+    assert r["huffman_ratio"] > r["ratio"] > 5
+    assert r["selection"]["validation_images"] == 1000
+    assert r["search"]["curve"]
+    shelf = r["off_the_shelf"]
     assert shelf["layers"]["ip1"]["codebooks"] == 784
-    for layer in saved["layers"]:
-        assert 0 < layer["kept"] < 0.3
+    assert set(saved["ternary"]) == {"ternary (TTQ)", "k-means 2-bit"}
+    assert all(d["code_bits"] == 2 for d in saved["ternary"]["ternary (TTQ)"]["layers"])
+    assert result["lenet300"]["error"] == r["error"]
