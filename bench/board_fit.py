@@ -1,6 +1,6 @@
 """How big an MLP fits on chip, EIE-compressed vs dense 16-bit, and modelled EIE throughput.
 
-Run:  /work/venv/bin/python bench/board_fit.py        (writes bench/results/board_fit.json)
+Run:  python bench/board_fit.py        (with eie-flow installed; writes bench/results/board_fit.json)
 
 1. Fit. Network family 784-h-h/3-10 (LeNet-300-100 is h=300), ReLU, params counted as dense
    weights + biases. EIE: 10 % of the weights kept (random mask, seed 0), 4-bit codes, 4-bit
@@ -10,7 +10,7 @@ Run:  /work/venv/bin/python bench/board_fit.py        (writes bench/results/boar
    PE_CHOICES (per layer, at most n_out) the largest h whose estimate (flow.board.resources) passes
    check_fit at 90 % is found by bisection; the best P is reported.
 2. Throughput. LeNet-300-100 at Deep Compression's sparsity (Han et al., ICLR 2016, Table 2:
-   8 %, 9 %, 26 % of the weights kept), random shared weights (flow.eie.layer.random_layer), the
+   8 %, 9 %, 26 % of the weights kept), random shared weights (flow.testing.random_layer), the
    same formats. Cycles from flow.eie.perf (the kernel's schedule: one entry per PE per cycle, an
    empty column still costs one cycle per PE, FIFO back-pressure; plus the detector scan, bias
    preload and gather around the PE array), for all inputs non-zero and for the first 100 MNIST
@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flow.board.boards import load_board  # noqa: E402
 from flow.errors import FitError  # noqa: E402
@@ -128,7 +127,7 @@ def fit_row(board, design, make):
 def mnist_inputs(n=100) -> tuple[np.ndarray, str]:
     """The first n MNIST test images in [0, 1] (only their zero pattern matters), or a stand-in.
 
-    The folder is flow.data.find_mnist_dir's: FLOW_DATA_DIR, else ../shared/data/mnist.
+    The folder is flow.testing.find_mnist_dir's: FLOW_DATA_DIR, else ../shared/data/mnist.
     """
     from flow.testing import find_mnist_dir
     from flow.data import read_mnist

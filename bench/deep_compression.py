@@ -1,17 +1,32 @@
-"""Deep Compression of LeNet-300-100 on real MNIST: this flow vs the off-the-shelf route.
+"""Deep Compression on MNIST (LeNet-300-100, LeNet-5): this flow vs the off-the-shelf route vs the paper.
 
-Flow route: dense training (L2, cosine LR) -> iterative magnitude pruning with retraining ->
-k-means weight sharing (linear init, code 0 = pruned zero) + centroid fine-tuning ->
-fixed-point (QKeras) model -> storage with and without Huffman coding.
-Off-the-shelf route, same dense model and same per-layer targets: tfmot `prune_low_magnitude`
-(PolynomialDecay) + `qkeras.codebook.weight_compression` without fine-tuning. That function fits
-one codebook per input row (axis 0), clusters the pruned zeros with the rest, and crashes when a row
-has fewer weights than clusters; such a layer falls back to one codebook for the whole layer
-(recorded in the JSON).
+Every number comes from `flow compress` run on a shipped example config (the same code and the same
+config a user runs), with the validation split (the last 5,000 training images) making every
+choice and the test set read once at the end:
 
-    python bench/deep_compression.py [--data-dir DIR] [--quick] [--out bench/results/deep_compression.json]
+- lenet300: examples/lenet300_mnist_target.yaml (per-layer settings searched for a storage budget)
+- lenet5:   examples/lenet5_mnist.yaml
+- ternary:  examples/lenet300_mnist_ternary.yaml vs examples/lenet300_mnist_kmeans2.yaml
+            (trained ternary codebooks vs k-means, both 2-bit, same pruning)
+- dsd:      examples/lenet300_mnist_kmeans2.yaml vs examples/lenet300_mnist_dsd.yaml (Dense-Sparse-Dense off/on)
 
-Paper (Han et al., ICLR 2016, Table 1): 1.64% -> 1.58% error, 40x with Huffman.
+For lenet300 and lenet5 the off-the-shelf route runs on the same dense model (`dense.keras` of the
+flow's folder) with the per-layer sparsity and code bits the flow chose: tfmot `prune_low_magnitude`
+(PolynomialDecay) on the same training split + `qkeras.codebook.weight_compression` without
+fine-tuning. That function fits one codebook per input row (axis 0), clusters the pruned zeros with
+the rest, and crashes when a row has fewer weights than clusters; such a layer falls back to one
+codebook for the whole layer (recorded in the JSON).
+
+    python bench/deep_compression.py [--data-dir DIR] [--only lenet300,lenet5,ternary,dsd]
+                                     [--quick] [--repeat] [--keep DIR [--reuse]]
+                                     [--out bench/results/deep_compression.json]
+
+Parts run with --only are merged into the existing JSON. --keep DIR --reuse reads the report of a
+folder in DIR written by `flow compress` with the same settings instead of compressing again (the
+same numbers: runs are deterministic; see --repeat). --repeat runs each flow config twice and
+records whether the two runs gave identical numbers. --quick: 6,000 training images (1,000 of them
+validation), 2,000 test images, 1-2 epochs per phase (a smoke test; its numbers mean nothing).
+Paper (Han et al., ICLR 2016, Table 1): LeNet-300-100 1.64 % -> 1.58 %, 40x; LeNet-5 0.80 % -> 0.74 %, 39x.
 """
 
 from __future__ import annotations
@@ -28,46 +43,116 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-SPARSITY = {"ip1": 0.94, "ip2": 0.92, "ip3": 0.75}  # paper: 0.92, 0.91, 0.74
-BITS = {"ip1": 4, "ip2": 4, "ip3": 5}
-# 4-bit runs need many fillers at 6-8 % density (and ip1 has all-zero rows for the border pixels);
-# 6 bits for ip1 gives the smallest paper-style storage, at some EIE on-chip cost (short per-PE columns)
-INDEX_BITS = {"ip1": 6, "ip2": 5, "ip3": 4}
+ROOT = HERE.parent
+EXAMPLES = ROOT / "examples"
+
+NETWORKS = {
+    "lenet300": {
+        "config": "lenet300_mnist_target.yaml",
+        "paper": {"dense_error": 0.0164, "error": 0.0158, "huffman_ratio": 40},
+        "goal": {"error": 0.0158, "huffman_ratio": 60},
+    },
+    "lenet5": {
+        "config": "lenet5_mnist.yaml",
+        "paper": {"dense_error": 0.0080, "error": 0.0074, "huffman_ratio": 39},
+        "goal": {"error": 0.0074, "huffman_ratio": 45},
+    },
+}
+COMPARISONS = {
+    "ternary": {"ternary (TTQ)": "lenet300_mnist_ternary.yaml", "k-means 2-bit": "lenet300_mnist_kmeans2.yaml"},
+    "dsd": {"DSD off": "lenet300_mnist_kmeans2.yaml", "DSD on": "lenet300_mnist_dsd.yaml"},
+}
+PARTS = list(NETWORKS) + list(COMPARISONS)
+log = logging.getLogger("bench")
 
 
-def flow_config(data_dir: str, quick: bool, finetune_epochs: int = 16):
-    from flow.config.compress import CompressConfig
-    from flow.config import FlowConfig
-    from flow.config import DataConfig
-    from flow.config import ModelConfig
+def load(config: str, data_dir: str, quick: bool):
+    """The shipped example config as `flow compress --config ... --data-dir ...` reads it."""
+    from flow.cli.options import load_config_with
 
-    data = DataConfig(
-        name="mnist",
-        data_dir=data_dir,
-        validation_split=0.0,
-        train_subset=6000 if quick else 0,
-        test_subset=2000 if quick else 0,
+    cfg = load_config_with(argparse.Namespace(data_dir=Path(data_dir)), EXAMPLES / config)
+    if quick:
+        cfg.data.train_subset, cfg.data.test_subset, cfg.data.validation = 6000, 2000, 1000
+        c = cfg.compress
+        c.epochs, c.prune_steps, c.prune_epochs, c.finetune_epochs = 2, min(c.prune_steps, 2), 1, 1
+        c.dsd_epochs, c.plots = 1, False
+        if c.target is not None:
+            c.target.levels = c.target.levels[::3]
+    return cfg
+
+
+def _same_settings(cfg, folder: Path) -> bool:
+    """True when `folder` was written by `flow compress` with the seed, data, model and compress
+    settings of `cfg` (keys present in both; a key added to the config since then is ignored; with
+    compress.target, the per-layer settings it wrote are not compared)."""
+    import yaml
+
+    try:
+        old = yaml.safe_load((folder / "config.yaml").read_text())
+    except OSError:
+        return False
+    new = cfg.to_dict()
+    if old.get("seed") != new["seed"]:
+        return False
+    searched = {"layer_sparsity", "layer_bits", "layer_index_bits"} if new["compress"].get("target") else set()
+    for section in ("data", "model", "compress"):
+        a, b = old.get(section) or {}, new[section]
+        keys = set(a) & set(b) - (searched if section == "compress" else set())
+        if any(a[k] != b[k] for k in keys):
+            return False
+    return True
+
+
+def run_flow(config: str, data_dir: str, quick: bool, out: Path, save_dense: bool = False, reuse: bool = False) -> dict:
+    """One `flow compress` run; the numbers of its report.json. reuse: read the report of an earlier
+    run in `out` instead when it was made with the same settings."""
+    from flow.compress.pipeline import compress
+
+    cfg = load(config, data_dir, quick)
+    t0 = time.perf_counter()
+    reused = (
+        reuse
+        and (out / "report.json").is_file()
+        and _same_settings(cfg, out)
     )
-    comp = CompressConfig(
-        epochs=4 if quick else 40,
-        batch_size=128,
-        learning_rate=2e-3,
-        weight_decay=1e-4,
-        layer_sparsity=dict(SPARSITY),
-        layer_bits=dict(BITS),
-        layer_index_bits=dict(INDEX_BITS),
-        prune_steps=2 if quick else 4,
-        prune_epochs=1 if quick else 6,
-        prune_learning_rate=1e-3,
-        finetune_epochs=1 if quick else finetune_epochs,
-        finetune_learning_rate=2e-4,
-        plots=not quick,
-    )
-    return FlowConfig(seed=0, data=data, model=ModelConfig(name="lenet300"), compress=comp)
+    if reused:
+        rep = json.loads((out / "report.json").read_text())
+        log.info("reusing %s (same settings as examples/%s)", out, config)
+    else:
+        rep = compress(cfg, out, progress=False, force=True, save_dense=save_dense).report
+    err, val = rep["error"], rep.get("validation_error") or {}
+    return {
+        "config": f"examples/{config}",
+        "command": f"flow compress --config examples/{config} --data-dir <mnist>",
+        "dense_error": err["dense"],
+        "dense_error_before_dsd": err.get("dense_before_dsd"),
+        "error": err["quantized"],
+        "validation_error": val.get("quantized"),
+        "dense_validation_error": val.get("dense"),
+        "dense_validation_error_before_dsd": val.get("dense_before_dsd"),
+        "ratio": rep["total"]["ratio"],
+        "huffman_ratio": rep["total"]["huffman_ratio"],
+        "bytes": rep["total"]["compressed_bytes"],
+        "huffman_bytes": rep["total"]["huffman_bytes"],
+        "dense_bytes": rep["total"]["dense_bytes"],
+        "errors": err,
+        "layers": [
+            {
+                k: d.get(k)
+                for k in ("name", "method", "params", "kept", "code_bits", "index_bits", "ratio", "huffman_ratio")
+            }
+            for d in rep["layers"]
+        ],
+        "selection": rep.get("selection"),
+        "search": rep.get("search"),
+        "seconds": {**rep["seconds"], "wall": sum(rep["seconds"].values()) if reused else time.perf_counter() - t0},
+        "reused": bool(reused),
+    }
 
 
-def off_the_shelf(dense, ds, epochs: int, batch_size: int) -> dict:
-    """tfmot pruning + qkeras.codebook.weight_compression (no fine-tuning), with its storage."""
+def off_the_shelf(folder: Path, config: str, data_dir: str, quick: bool, flow_result: dict) -> dict:
+    """tfmot pruning + qkeras.codebook.weight_compression (no fine-tuning) on the flow's dense model,
+    at the flow's per-layer sparsity and code bits, trained on the same split; storage as the flow counts it."""
     import warnings
 
     import tensorflow as tf
@@ -75,56 +160,79 @@ def off_the_shelf(dense, ds, epochs: int, batch_size: int) -> dict:
     from qkeras.codebook import weight_compression
     from sklearn.exceptions import ConvergenceWarning
 
-    warnings.filterwarnings("ignore", category=ConvergenceWarning)  # zero-heavy rows: fewer distinct values
-
     from flow.compress.storage import layer_storage
     from flow.compress.train import evaluate
+    from flow.compress.validation import split
+    from flow.data import load_dataset
 
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)  # zero-heavy rows: fewer distinct values
     t0 = time.perf_counter()
-    steps = int(np.ceil(len(ds.x_train) / batch_size)) * epochs
-    model = tf.keras.models.clone_model(dense)
-    model.set_weights(dense.get_weights())
+    cfg = load(config, data_dir, quick)
+    c = cfg.compress
+    if (folder / "dense.keras").is_file():
+        ds = load_dataset(cfg.data)
+        sp = split(ds.x_train, ds.y_train, cfg.data)
+        dense = tf.keras.models.load_model(folder / "dense.keras", compile=False)
+    else:  # a reused folder without dense.keras: the pipeline's own dense phase again (deterministic)
+        from flow.compress.pipeline import prepare, train_dense
+
+        ds, dense, sp = prepare(cfg)
+        train_dense(cfg, dense, sp, progress=False)
+    dense_err = 1 - evaluate(dense, ds.x_test, ds.y_test)
+    if dense_err != flow_result["dense_error"]:
+        raise RuntimeError(
+            f"the dense model of the off-the-shelf route ({dense_err}) is not the flow's ({flow_result['dense_error']})"
+        )
+    t_dense = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tf.keras.utils.set_random_seed(cfg.seed)
+    settings = {d["name"]: d for d in flow_result["layers"]}
+    sparsity = {n: 1.0 - d["kept"] for n, d in settings.items()}
+    epochs = 1 if quick else c.prune_steps * c.prune_epochs
+    steps = int(np.ceil(len(sp.x_train) / c.batch_size)) * epochs
 
     def wrap(layer):
-        if layer.name in SPARSITY:
+        if layer.name in sparsity:
             sched = tfmot.sparsity.keras.PolynomialDecay(
-                0.0, SPARSITY[layer.name], 0, max(1, int(0.7 * steps)), frequency=max(1, steps // 40)
+                0.0, sparsity[layer.name], 0, max(1, int(0.7 * steps)), frequency=max(1, steps // 40)
             )
             return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=sched)
         return layer
 
-    pruned = tf.keras.models.clone_model(model, clone_function=wrap)
+    pruned = tf.keras.models.clone_model(dense, clone_function=wrap)
     pruned.compile(tf.keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
     pruned.fit(
-        ds.x_train,
-        ds.y_train,
+        sp.x_train,
+        sp.y_train,
         epochs=epochs,
-        batch_size=batch_size,
+        batch_size=c.batch_size,
         verbose=0,
         callbacks=[tfmot.sparsity.keras.UpdatePruningStep()],
     )
     pruned = tfmot.sparsity.keras.strip_pruning(pruned)
-    acc_pruned = evaluate(pruned, ds.x_test, ds.y_test)
+    pruned_w = pruned.get_weights()
     layers, storage = {}, []
-    for name in SPARSITY:
+    for name, d in settings.items():
+        bits = d["code_bits"]
         layer = pruned.get_layer(name)
         kernel, bias = layer.get_weights()
+        flat = kernel.reshape(-1, kernel.shape[-1])  # conv kernels: one row per (kh, kw, cin)
         note = "per input row (axis 0)"
         try:
-            idx, books = weight_compression(kernel, BITS[name], axis=0)
+            idx, books = weight_compression(flat, bits, axis=0)
             decoded = np.take_along_axis(books, idx, axis=1)
             n_books = books.shape[0]
         except Exception as exc:  # noqa: BLE001 - recorded and reported, then the fallback
             note = f"crashed per row ({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); fell back to one codebook"
-            idx, books = weight_compression(kernel.reshape(1, -1), BITS[name], axis=0)
-            decoded = books[0][idx].reshape(kernel.shape)
+            idx, books = weight_compression(flat.reshape(1, -1), bits, axis=0)
+            decoded = books[0][idx].reshape(flat.shape)
             n_books = 1
-        layer.set_weights([decoded.astype(np.float32), bias])
-        # storage: zeros stay free only where the zero cluster's centroid is exactly 0; the stored
-        # codes are the real cluster indices (their histogram feeds the Huffman figure)
+        decoded = decoded.reshape(kernel.shape).astype(np.float32)
+        layer.set_weights([decoded, bias])
+        # zeros stay free only where the zero cluster's centroid is exactly 0
         codes = np.where(decoded != 0, np.asarray(idx).reshape(kernel.shape) + 1, 0)
-        s = layer_storage(name, codes, bias.size, BITS[name], INDEX_BITS[name])
-        s.codebook_bits = n_books * 2 ** BITS[name] * 32
+        s = layer_storage(name, codes, bias.size, bits, d["index_bits"], eie=False)
+        s.codebook_bits = n_books * 2**bits * 32
         storage.append(s)
         layers[name] = {
             "note": note,
@@ -133,195 +241,164 @@ def off_the_shelf(dense, ds, epochs: int, batch_size: int) -> dict:
             "distinct_values": int(np.unique(decoded).size),
             "bytes": s.total_bits / 8,
             "huffman_bytes": s.huffman_total_bits / 8,
-            "dense_bytes": s.dense_bits / 8,
         }
     dense_b = sum(s.dense_bits for s in storage) / 8
     comp_b = sum(s.total_bits for s in storage) / 8
     huff_b = sum(s.huffman_total_bits for s in storage) / 8
+    shared_err = 1 - evaluate(pruned, ds.x_test, ds.y_test)
+    pruned.set_weights(pruned_w)
     return {
-        "error_pruned": 1 - acc_pruned,
-        "error_shared": 1 - evaluate(pruned, ds.x_test, ds.y_test),
-        "bytes": comp_b,
-        "huffman_bytes": huff_b,
+        "error_pruned": 1 - evaluate(pruned, ds.x_test, ds.y_test),
+        "error": shared_err,
         "ratio": dense_b / comp_b,
         "huffman_ratio": dense_b / huff_b,
+        "bytes": comp_b,
+        "huffman_bytes": huff_b,
+        "epochs": epochs,
         "layers": layers,
-        "seconds": time.perf_counter() - t0,
+        "seconds": time.perf_counter() - t0,  # pruning + weight_compression (the dense model is shared)
+        "dense_seconds": t_dense,
     }
 
 
-def run(data_dir: str, quick: bool, out: Path, finetune_epochs: int = 16) -> dict:
-    import tensorflow as tf
+def numbers(r: dict) -> tuple:
+    """What two runs with the same seed must reproduce exactly."""
+    return (r["dense_error"], r["error"], r["validation_error"], r["ratio"], r["huffman_ratio"])
+
+
+def run_part(part: str, data_dir: str, quick: bool, repeat: bool, workdir: Path, reuse: bool = False) -> dict:
+    if part in NETWORKS:
+        net = NETWORKS[part]
+        folder = workdir / part
+        res = run_flow(net["config"], data_dir, quick, folder, save_dense=True, reuse=reuse)
+        res["off_the_shelf"] = off_the_shelf(folder, net["config"], data_dir, quick, res)
+        res["paper"], res["goal"] = net["paper"], net["goal"]
+        res["goal_met"] = res["error"] <= net["goal"]["error"] and res["huffman_ratio"] >= net["goal"]["huffman_ratio"]
+        if repeat:
+            again = run_flow(net["config"], data_dir, quick, workdir / f"{part}_again")
+            res["repeat_identical"] = numbers(again) == numbers(res)
+        return res
+    out = {}
+    for label, config in COMPARISONS[part].items():
+        folder = workdir / Path(config).stem
+        out[label] = run_flow(config, data_dir, quick, folder, reuse=reuse)
+        if repeat:
+            again = run_flow(config, data_dir, quick, workdir / f"{folder.name}_again")
+            out[label]["repeat_identical"] = numbers(again) == numbers(out[label])
+    return out
+
+
+def print_tables(result: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from flow.compress.pipeline import compress
-    from flow.compress.report import print_table
-    from flow.compress.train import evaluate, fit
-    from flow.data import load_dataset
-    from flow.models import build_model
-
-    t_start = time.perf_counter()
-    cfg = flow_config(data_dir, quick, finetune_epochs)
-    c = cfg.compress
-    ds = load_dataset(cfg.data)
-    tf.keras.utils.set_random_seed(cfg.seed)
-    dense = build_model(cfg.model, ds.input_shape, ds.n_classes)
-    t0 = time.perf_counter()
-    fit(
-        dense,
-        ds.x_train,
-        ds.y_train,
-        epochs=c.epochs,
-        batch_size=c.batch_size,
-        lr=c.learning_rate,
-        weight_decay=c.weight_decay,
-        label="dense training",
-        progress=sys.stdout.isatty(),
-    )
-    t_dense = time.perf_counter() - t0
-    logging.getLogger("bench").info(
-        "dense: %.2f%% error after %d epochs (%.0f s)",
-        100 * (1 - evaluate(dense, ds.x_test, ds.y_test)),
-        c.epochs,
-        t_dense,
-    )
-    c.epochs = 0  # the pipeline starts from this trained model
-    with tempfile.TemporaryDirectory() as tmp:
-        cm = compress(cfg, Path(tmp) / "lenet300", progress=sys.stdout.isatty(), model=dense, dataset=ds)
-    rep = cm.report
-    print_table(rep)
-    shelf_epochs = 2 if quick else c.prune_steps * c.prune_epochs
-    shelf = off_the_shelf(dense, ds, shelf_epochs, c.batch_size)
-
-    dense_bytes = rep["total"]["dense_bytes"]
-    pruned_bytes = sum((d["entries"] * (32 + d["index_bits"]) + d["bias_bits"]) / 8 for d in rep["layers"])
-    err = rep["error"]
-    stages = [
-        ("dense", err["dense"], dense_bytes),
-        ("pruned", err["pruned"], pruned_bytes),
-        ("shared (fine-tuned, fixed point)", err["quantized"], rep["total"]["compressed_bytes"]),
-        ("+ Huffman", err["quantized"], rep["total"]["huffman_bytes"]),
-    ]
-    result = {
-        "quick": quick,
-        "train_samples": len(ds.x_train),
-        "test_samples": len(ds.x_test),
-        "config": {
-            "sparsity": SPARSITY,
-            "bits": BITS,
-            "index_bits": INDEX_BITS,
-            "dense_epochs": 4 if quick else 40,
-            "prune_steps": c.prune_steps,
-            "prune_epochs": c.prune_epochs,
-            "finetune_epochs": c.finetune_epochs,
-            "weight_decay": c.weight_decay,
-        },
-        "stages": [{"stage": s, "error": e, "bytes": b, "ratio": dense_bytes / b} for s, e, b in stages],
-        "errors": err,
-        "layers": [
-            {
-                k: d[k]
-                for k in (
-                    "name",
-                    "params",
-                    "nonzero",
-                    "kept",
-                    "code_bits",
-                    "index_bits",
-                    "entries",
-                    "ratio",
-                    "huffman_ratio",
-                    "bits_per_weight",
-                    "eie_bytes",
-                )
-            }
-            for d in rep["layers"]
-        ],
-        "ratio": rep["total"]["ratio"],
-        "huffman_ratio": rep["total"]["huffman_ratio"],
-        "off_the_shelf": shelf,
-        "paper": {"dense_error": 0.0164, "compressed_error": 0.0158, "ratio": 40},
-        "seconds": {
-            **rep["seconds"],
-            "dense": t_dense,  # trained here; the pipeline's own dense stage had 0 epochs
-            "off_the_shelf": shelf["seconds"],
-            "total": time.perf_counter() - t_start,
-        },
-    }
-    console = Console(width=max(Console().width, 110))
-    t = Table(title="LeNet-300-100 on MNIST: Deep Compression (this flow) vs off-the-shelf")
-    for col in ("route / stage", "test error", "size", "ratio"):
-        t.add_column(col, justify="left" if col.startswith("route") else "right")
-    for s in result["stages"]:
+    console = Console(width=max(Console().width, 120))
+    for part in NETWORKS:
+        r = result.get(part)
+        if not r:
+            continue
+        t = Table(title=f"{part} on MNIST ({r['config']})")
+        for col in ("route", "test error", "ratio", "+ Huffman", "wall"):
+            t.add_column(col, justify="left" if col == "route" else "right")
+        t.add_row("dense", f"{100 * r['dense_error']:.2f}%", "1x", "", "")
         t.add_row(
-            f"flow: {s['stage']}",
+            "this flow (validation-selected)",
+            f"{100 * r['error']:.2f}%",
+            f"{r['ratio']:.1f}x",
+            f"{r['huffman_ratio']:.1f}x",
+            f"{r['seconds']['wall']:.0f} s",
+        )
+        s = r["off_the_shelf"]
+        t.add_row(
+            "tfmot + qkeras.codebook",
             f"{100 * s['error']:.2f}%",
-            f"{s['bytes'] / 1024:.1f} KB",
             f"{s['ratio']:.1f}x",
+            f"{s['huffman_ratio']:.1f}x",
+            f"{s['seconds']:.0f} s",
         )
-    t.add_section()
-    t.add_row(
-        "tfmot + qkeras.codebook",
-        f"{100 * shelf['error_shared']:.2f}%",
-        f"{shelf['bytes'] / 1024:.1f} KB",
-        f"{shelf['ratio']:.1f}x",
-    )
-    t.add_row("  + Huffman", "", f"{shelf['huffman_bytes'] / 1024:.1f} KB", f"{shelf['huffman_ratio']:.1f}x")
-    t.add_row("paper (Deep Compression)", "1.58%", "27 KB", "40x")
-    console.print(t)
-    for name, d in shelf["layers"].items():
-        console.print(
-            f"off-the-shelf {name}: {d['note']}, {d['codebooks']} codebook(s), kept {100 * d['kept']:.1f}%"
+        p = r["paper"]
+        t.add_row("paper (Deep Compression)", f"{100 * p['error']:.2f}%", "", f"{p['huffman_ratio']}x", "")
+        g = r["goal"]
+        t.caption = (
+            f"goal <= {100 * g['error']:.2f}% at >= {g['huffman_ratio']}x: {'met' if r['goal_met'] else 'NOT met'}"
         )
-    console.print(f"wall time {result['seconds']['total']:.0f} s")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
-    return result
-
-
-def _layer_values(kind):
-    def parse(text: str) -> dict:
-        out = {}
-        for item in text.split(","):
-            name, _, value = item.partition("=")
-            if name not in SPARSITY or not value:
-                raise argparse.ArgumentTypeError(
-                    f"{item!r}: use layer=value with a layer of {sorted(SPARSITY)}"
-                )
-            out[name] = kind(value)
-        return out
-
-    return parse
+        console.print(t)
+    for part in COMPARISONS:
+        r = result.get(part)
+        if not r:
+            continue
+        t = Table(title=f"{part}: LeNet-300-100 on MNIST")
+        for col in ("variant", "dense test err", "dense val err", "val err", "test err", "ratio", "+ Huffman", "wall"):
+            t.add_column(col, justify="left" if col == "variant" else "right")
+        for label, v in r.items():
+            dval = v["dense_validation_error"]
+            t.add_row(
+                label,
+                f"{100 * v['dense_error']:.2f}%",
+                f"{100 * dval:.2f}%" if dval is not None else "-",
+                f"{100 * v['validation_error']:.2f}%" if v["validation_error"] is not None else "-",
+                f"{100 * v['error']:.2f}%",
+                f"{v['ratio']:.1f}x",
+                f"{v['huffman_ratio']:.1f}x",
+                f"{v['seconds']['wall']:.0f} s",
+            )
+        console.print(t)
 
 
 def main(argv=None) -> int:
     os.environ.setdefault("TQDM_DISABLE", "1")  # qkeras.codebook wraps its loop in tqdm
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument(
-        "--data-dir",
-        help="MNIST idx folder (default: FLOW_DATA_DIR or ../shared/data/mnist)",
-    )
-    p.add_argument("--quick", action="store_true", help="6000 training samples, a few epochs (a smoke test)")
+    p.add_argument("--data-dir", help="MNIST idx folder (default: FLOW_DATA_DIR or ../shared/data/mnist)")
+    p.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts of {PARTS} (default: all)")
+    p.add_argument("--quick", action="store_true", help="a smoke test on 6,000 images, 1-2 epochs per phase")
+    p.add_argument("--repeat", action="store_true", help="run each flow config twice, check identical numbers")
     p.add_argument("--out", type=Path, default=HERE / "results" / "deep_compression.json")
+    p.add_argument("--keep", type=Path, help="keep the compressed folders here (default: a temporary folder)")
     p.add_argument(
-        "--sparsity", type=_layer_values(float), help="pruned fraction per layer, e.g. ip1=0.95,ip2=0.93"
+        "--reuse",
+        action="store_true",
+        help="with --keep: read the report of a folder there written by `flow compress` with the same settings",
     )
-    p.add_argument("--bits", type=_layer_values(int), help="code bits per layer, e.g. ip1=4,ip3=5")
-    p.add_argument("--index-bits", type=_layer_values(int), help="relative-index bits per layer, e.g. ip1=5")
-    p.add_argument("--finetune-epochs", type=int, default=16, help="centroid fine-tuning epochs (default 16)")
     args = p.parse_args(argv)
-    for table, given in ((SPARSITY, args.sparsity), (BITS, args.bits), (INDEX_BITS, args.index_bits)):
-        table.update(given or {})
+    parts = [s for s in args.only.split(",") if s]
+    bad = sorted(set(parts) - set(PARTS))
+    if bad:
+        p.error(f"--only: unknown part(s) {bad}; use {PARTS}")
     from flow.testing import find_mnist_dir
 
     data_dir = find_mnist_dir(args.data_dir)
     if data_dir is None:
         where = args.data_dir or "FLOW_DATA_DIR or ../shared/data/mnist"
         p.error(f"MNIST idx files not found in {where}: pass --data-dir or set FLOW_DATA_DIR")
-    run(str(data_dir), args.quick, args.out, args.finetune_epochs)
+    if args.reuse and not args.keep:
+        p.error("--reuse needs --keep DIR")
+    run(str(data_dir), parts, args.quick, args.repeat, args.out, args.keep, args.reuse)
     return 0
+
+
+def run(
+    data_dir: str, parts: list[str], quick: bool, repeat: bool, out: Path, keep: Path | None = None, reuse: bool = False
+) -> dict:
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(int(os.environ.get("TF_NUM_INTRAOP_THREADS", "2")))
+    tf.config.threading.set_inter_op_parallelism_threads(int(os.environ.get("TF_NUM_INTEROP_THREADS", "1")))
+    result = json.loads(out.read_text()) if out.is_file() else {}
+    if result.get("quick") != quick:
+        result = {}
+    result["quick"] = quick
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = keep or Path(tmp)
+        for part in parts:
+            t0 = time.perf_counter()
+            log.info("part %s", part)
+            result[part] = run_part(part, data_dir, quick, repeat, workdir, reuse)
+            result.setdefault("seconds", {})[part] = time.perf_counter() - t0
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(result, indent=1))
+    print_tables(result)
+    return result
 
 
 if __name__ == "__main__":

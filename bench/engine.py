@@ -39,32 +39,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 PES = (4, 16, 64)
 FIFO_DEPTHS = (1, 2, 8)
 BROADCASTS = (1, 2, 4, 8)
-
-
-def mnist_test(n: int):
-    """n MNIST test images from flow.data.find_mnist_dir's folder (FLOW_DATA_DIR, else
-    ../shared/data/mnist), else noise with MNIST's ~19 % non-zero pixels."""
-    from flow.config import DataConfig
-    from flow.testing import find_mnist_dir
-    from flow.data import load_dataset
-
-    folder = find_mnist_dir()
-    if folder is None:
-        print("MNIST idx files not found (set FLOW_DATA_DIR), using noise inputs")
-    else:
-        try:
-            ds = load_dataset(DataConfig(name="mnist", data_dir=str(folder), test_subset=n))
-            return ds.x_test[:n].reshape(n, -1), "mnist"
-        except Exception as exc:  # noqa: BLE001 - an unreadable dataset falls back to noise
-            print(f"MNIST in {folder} unreadable, using noise inputs: {exc}")
-    rng = np.random.default_rng(0)
-    x = rng.random((n, 784)) * (rng.random((n, 784)) < 0.19)
-    return x, "noise (19 % non-zero)"
 
 
 def load_model(args, x):
@@ -76,13 +54,6 @@ def load_model(args, x):
         return load_compressed(args.model_dir), str(args.model_dir)
     model, types = lenet300(seed=0, calib_x=x)
     return as_compressed(model, types), "synthetic LeNet-300-100 (8/9/26 % kept, 4-bit shared weights)"
-
-
-def csim_graph(hm):
-    """hls4ml's ModelGraph of flow.hls.convert's result."""
-    from flow.hls.csim import graph_of
-
-    return graph_of(hm)
 
 
 def time_per_sample(fn, x, repeat: int = 1) -> float:
@@ -121,7 +92,7 @@ def bench_eie(cm, x, out_dir: Path, n_pe: int, broadcast: int | None = None) -> 
 def bench_vivado(hm, x, out_dir: Path, strategy: str, n: int) -> dict:
     import hls4ml
 
-    cfg = copy.deepcopy(csim_graph(hm).config.config["HLSConfig"])
+    cfg = copy.deepcopy(hm.graph.config.config["HLSConfig"])
     cfg["Model"].pop("EIE", None)
     cfg["Model"]["Strategy"] = strategy
     cfg["Model"]["ReuseFactor"] = 1 if strategy == "Latency" else 100
@@ -167,7 +138,7 @@ def bench_stream(hm, x, out_dir: Path, n: int, skip_vivado: bool) -> list[dict]:
     y_parallel = csim.predict(hm, xs)
     rows = []
     for backend in ("EIE",) if skip_vivado else ("EIE", "Vivado"):
-        cfg = copy.deepcopy(csim_graph(hm).config.config["HLSConfig"])
+        cfg = copy.deepcopy(hm.graph.config.config["HLSConfig"])
         if backend == "Vivado":
             cfg["Model"].pop("EIE", None)
             cfg["Model"]["Strategy"] = "Latency"
@@ -351,6 +322,8 @@ def main(argv=None) -> int:
     ap.add_argument("--work", type=Path, default=Path("/tmp/eie-bench-engine"), help="HLS project folder")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "engine.json")
     args = ap.parse_args(argv)
+
+    from flow.testing import mnist_test
 
     x, inputs = mnist_test(args.n)
     cm, source = load_model(args, x)

@@ -40,8 +40,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
 N_PE, DEPTH, BROADCAST = 64, 8, 4
 GROUPS = (1, 2, 4, 8, 16)
@@ -131,7 +129,7 @@ def ensure_compressed(folder: Path, example: str, data_dir: str | None) -> None:
 
 
 def main(argv=None) -> int:
-    from engine import mnist_test
+    from flow.testing import mnist_test
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "eie-bench-load-balance")

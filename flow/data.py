@@ -7,6 +7,7 @@ model builder reshapes for convolutions) and integer labels.
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 import struct
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ import numpy as np
 
 from flow.config.data import DataConfig
 from flow.errors import DataError
+
+log = logging.getLogger(__name__)
 
 MNIST_FILES = {
     "x_train": "train-images-idx3-ubyte",
@@ -121,32 +124,52 @@ def _load_digits() -> dict[str, np.ndarray]:
 
 
 def _load_npz(cfg: DataConfig) -> dict[str, np.ndarray]:
+    from flow.runtime.files import FileError, check_array, load_npz
+
     if not cfg.path:
         raise DataError("data.name is npz but data.path is not set; give the .npz file path")
     path = Path(cfg.path)
-    if not path.is_file():
-        raise DataError(f"dataset file {path} does not exist; fix data.path")
+    fix = "fix data.path: an .npz with arrays x_train, y_train, x_test, y_test (np.savez)"
     try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in MNIST_FILES if k not in z.files]
-            if missing:
-                raise DataError(f"{path} lacks key(s) {missing}; it needs x_train, y_train, x_test, y_test")
-            raw = {k: np.asarray(z[k]) for k in MNIST_FILES}
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read {path} as .npz: {exc}") from None
+        raw = load_npz(path, fix, required=tuple(MNIST_FILES), kind="dataset .npz")
+        for k in ("x_train", "x_test"):
+            check_array(path, k, raw[k], ndim=(2, 3, 4), fix=fix)
+        for k in ("y_train", "y_test"):
+            check_array(path, k, raw[k], ndim=(1, 2), fix=fix)
+    except FileError as exc:
+        raise DataError(str(exc)) from None
+    if raw["x_train"].shape[1:] != raw["x_test"].shape[1:]:
+        raise DataError(
+            f"{path}: x_train has samples of shape {raw['x_train'].shape[1:]} but x_test "
+            f"{raw['x_test'].shape[1:]}; both splits need the same features"
+        )
     out = {}
+    # one scale for both splits, decided on the training split (a split-dependent scale would
+    # feed the model test data on another scale than it was trained on)
+    x_tr = raw["x_train"].astype(np.float32)
+    scale = 1.0
+    finite = x_tr.size and np.isfinite(x_tr).all() and np.isfinite(raw["x_test"].astype(np.float32)).all()
+    if finite and x_tr.max() > 1.0:
+        scale = 255.0 if x_tr.max() <= 255.0 else float(x_tr.max())
+        log.info("%s: inputs scaled by 1/%g (decided on x_train, applied to both splits)", path, scale)
     for k in ("x_train", "x_test"):
-        x = raw[k]
-        if not np.issubdtype(x.dtype, np.number):
-            raise DataError(f"{path}: {k} has dtype {x.dtype}; it must be numeric")
-        x = x.astype(np.float32)
-        if x.size and np.isfinite(x).all() and x.max() > 1.0:
-            x = x / 255.0 if x.max() <= 255.0 else x / x.max()
+        x = raw[k].astype(np.float32) / np.float32(scale)
         out[k] = x.reshape(len(x), -1) if x.ndim > 2 and x.shape[-1] not in (1, 3) else x
+    if finite and scale != 1.0 and out["x_test"].size and out["x_test"].max() > 1.5:
+        log.warning("%s: x_test goes up to %.3g after the training split's scaling", path, out["x_test"].max())
     for k in ("y_train", "y_test"):
         y = raw[k]
         if y.ndim == 2:  # one-hot
             y = y.argmax(axis=1)
+        elif not np.issubdtype(y.dtype, np.integer) and not np.issubdtype(y.dtype, np.bool_):
+            if np.isfinite(y).all() and np.array_equal(y, np.round(y)):
+                y = np.round(y)
+            else:
+                bad = y[~(np.isfinite(y) & (y == np.round(y)))]
+                raise DataError(
+                    f"{path}: {k} holds non-integer labels (e.g. {bad.flat[0]!r}); labels must be class "
+                    "indices 0..n-1 (or one-hot rows)"
+                )
         out[k] = y.astype(np.int64)
     return out
 
@@ -168,6 +191,16 @@ def _check(name: str, arrays: dict[str, np.ndarray]) -> None:
             raise DataError(f"dataset {name}: {xk} is empty")
         if (arrays[yk] < 0).any():
             raise DataError(f"dataset {name}: {yk} has negative labels")
+    if arrays["x_train"].shape[1:] != arrays["x_test"].shape[1:]:
+        raise DataError(
+            f"dataset {name}: x_train samples have shape {arrays['x_train'].shape[1:]} but x_test "
+            f"{arrays['x_test'].shape[1:]}; both splits need the same features"
+        )
+    classes = np.unique(arrays["y_train"])
+    if len(classes) < 2:
+        raise DataError(
+            f"dataset {name}: y_train holds a single class ({int(classes[0])}); a classifier needs at least two"
+        )
 
 
 def load_dataset(cfg: DataConfig | None = None) -> Dataset:

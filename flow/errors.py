@@ -30,3 +30,10 @@ class FitError(UsageError):
 
 class ToolMissing(FlowError):
     """A required external tool (g++, vitis_hls, vivado) is not on PATH."""
+
+
+class QualityError(FlowError):
+    """A result below its quality gate (e.g. the compressed model's accuracy collapsed); the message
+    carries the numbers and the option that accepts them. The work done so far is kept."""
+
+    keep_progress = True

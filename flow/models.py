@@ -92,19 +92,21 @@ def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], n_classes: int):
 def load_user_model(path: Path, input_shape=None, n_classes=None):
     import tensorflow as tf
 
-    if not path.is_file():
-        raise UsageError(
-            f"model file {path} does not exist; give a .h5/.keras file or a built-in name "
-            f"({', '.join(BUILTIN)})"
-        )
+    from flow.runtime.files import require_file
+
+    require_file(path, f"give a .h5/.keras file or a built-in name ({', '.join(BUILTIN)})", kind="Keras model file")
     try:
         from qkeras.utils import _add_supported_quantized_objects
 
         objects: dict = {}
         _add_supported_quantized_objects(objects)
         model = tf.keras.models.load_model(path, custom_objects=objects, compile=False)
-    except (OSError, ValueError, TypeError) as exc:
-        raise UsageError(f"cannot load Keras model {path}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 -- Keras raises anything on a damaged file (zip, h5py, json)
+        what = " ".join(str(exc).split())[:300]
+        raise UsageError(
+            f"{path}: cannot be loaded as a Keras model ({type(exc).__name__}: {what}); "
+            "give a model saved with model.save() (.keras or .h5), complete and undamaged"
+        ) from None
     model = canonical(model)
     if input_shape is not None and tuple(model.input_shape[1:]) != tuple(input_shape):
         raise UsageError(

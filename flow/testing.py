@@ -21,6 +21,10 @@ from flow.eie.knobs import DEFAULT_BROADCAST, DEFAULT_DETECT_WIDTH
 from flow.eie.layer import EIELayer
 from flow.fixed import FixedType
 
+#: the types of the test layers: 16-bit activations and biases, 8-bit weights (RND/SAT)
+Q16 = FixedType(16, 6, True, "RND", "SAT")
+W8 = FixedType(8, 1, True, "RND", "SAT")
+
 #: Deep Compression (Han et al. 2016), Table 2: weights kept per layer of LeNet-300-100
 LENET300_DENSITY = (0.08, 0.09, 0.26)
 
@@ -134,6 +138,15 @@ def lenet300(seed: int = 0, calib_x=None, code_bits: int = 4):
     )
 
 
+def dense_layer(name, kernel, bias=None, **over) -> EIELayer:
+    """EIELayer.from_dense with the test defaults (4 PEs, FIFO 8, 4-bit codes and indices, relu,
+    Q16 activations and bias, W8 weights); `over` replaces any of them."""
+    kw = {"n_pe": 4, "fifo_depth": 8, "code_bits": 4, "index_bits": 4, "activation": "relu",
+          "input_t": Q16, "weight_t": W8, "bias_t": Q16, "output_t": Q16}
+    kw.update(over)
+    return EIELayer.from_dense(name, kernel, bias, **kw)
+
+
 def random_layer(
     rng,
     n_in,
@@ -155,9 +168,9 @@ def random_layer(
     name="dense",
 ) -> EIELayer:
     """A random layer with shared weights (for tests, demos and benchmarks)."""
-    input_t = input_t or FixedType(16, 6, True, "RND", "SAT")
-    weight_t = weight_t or FixedType(8, 1, True, "RND", "SAT")
-    bias_t = bias_t or FixedType(16, 6, True, "RND", "SAT")
+    input_t = input_t or Q16
+    weight_t = weight_t or W8
+    bias_t = bias_t or Q16
     output_t = output_t or input_t
     values = rng.uniform(-1, 1, size=(1 << code_bits) - 1)
     kernel = np.where(rng.random((n_in, n_out)) < density, rng.choice(values, size=(n_in, n_out)), 0.0)
@@ -209,3 +222,23 @@ def find_mnist_dir(explicit=None) -> Path | None:
         if holds_mnist(cand):
             return cand
     return None
+
+
+def mnist_test(n: int):
+    """n MNIST test images (flattened) from find_mnist_dir's folder (FLOW_DATA_DIR, else
+    ../shared/data/mnist), else noise with MNIST's ~19 % non-zero pixels."""
+    from flow.config import DataConfig
+    from flow.data import load_dataset
+
+    folder = find_mnist_dir()
+    if folder is None:
+        print("MNIST idx files not found (set FLOW_DATA_DIR), using noise inputs")
+    else:
+        try:
+            ds = load_dataset(DataConfig(name="mnist", data_dir=str(folder), test_subset=n))
+            return ds.x_test[:n].reshape(n, -1), "mnist"
+        except Exception as exc:  # noqa: BLE001 - an unreadable dataset falls back to noise
+            print(f"MNIST in {folder} unreadable, using noise inputs: {exc}")
+    rng = np.random.default_rng(0)
+    x = rng.random((n, 784)) * (rng.random((n, 784)) < 0.19)
+    return x, "noise (19 % non-zero)"

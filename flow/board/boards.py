@@ -218,10 +218,14 @@ def load_board(name: str) -> Board:
     if not path.is_file():
         known = ", ".join(board_names()) or "(none)"
         raise UsageError(f"unknown board {name!r}; known boards: {known} (see `flow boards`)")
+    from flow.runtime.files import FileError, read_text
+
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(read_text(path, "repair or reinstall the board file", kind="board YAML"))
+    except FileError as exc:
+        raise ConfigError(str(exc)) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
     board = from_dict(Board, data, path=str(path))
     if board.name != name:
         raise ConfigError(f"{path}: name {board.name!r} differs from its folder {name!r}; make them equal")

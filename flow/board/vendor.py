@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-import jinja2
 
 from flow.board.boards import Board
 from flow.errors import FlowError, ToolMissing, UsageError
 from flow.paths import boards_dir
+from flow.templating import environment
 
 log = logging.getLogger(__name__)
 
@@ -59,19 +59,10 @@ def tcl_quote(value) -> str:
     return "{" + text + "}"
 
 
-def _env() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(boards_dir() / "_templates")),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    env.filters["tcl"] = tcl_quote
-    return env
-
-
 def render(template: str, **context) -> str:
-    return _env().get_template(template).render(**context)
+    env = environment(str(boards_dir() / "_templates"), blocks_own_lines=False)
+    env.filters["tcl"] = tcl_quote
+    return env.get_template(template).render(**context)
 
 
 @dataclass(frozen=True)
@@ -129,7 +120,8 @@ def write_hls_tcl(
     if (csim or cosim) and not testbench:
         raise UsageError("csim/cosim need a testbench; pass testbench=[...] or csim=False, cosim=False")
     clock = resolve_clock(board, clock_mhz)
-    includes = " ".join(f"-I{p}" for p in _abs(include_dirs))
+    # quoted inside the (brace-quoted) cflags word: the HLS tool splits cflags like a shell does
+    includes = " ".join(f'-I"{p}"' if any(c.isspace() for c in p) else f"-I{p}" for p in _abs(include_dirs))
     cflags = f"-std={std} {includes}".strip()
     text = render(
         "hls.tcl.j2",

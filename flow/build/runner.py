@@ -23,7 +23,8 @@ from flow import __version__
 from flow.build.context import BuildContext, Step
 from flow.config import FlowConfig
 from flow.config.schema import to_dict
-from flow.errors import UsageError
+from flow.errors import FlowError
+from flow.outdir import STAGING, OutputLock, check_out, leftovers, recover_swap
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,22 @@ def _fingerprint(ctx: BuildContext, st: Step, previous: str) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _read_state(out: Path) -> dict:
+def _read_state(folder: Path) -> dict:
+    """The build record of `folder`, {} when there is none or it is damaged (then every step reruns)."""
     try:
-        return json.loads((out / STATE_FILE).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        state = json.loads((folder / STATE_FILE).read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
         return {}
+    if not isinstance(state, dict) or not isinstance(state.get("steps", {}), dict):
+        return {}
+    return state
+
+
+def _write_state(folder: Path, state: dict) -> None:
+    """Write the build record atomically (a kill never leaves half a file)."""
+    tmp = folder / f".{STATE_FILE}.tmp"
+    tmp.write_text(json.dumps(state, indent=2, default=str))
+    os.replace(tmp, folder / STATE_FILE)
 
 
 def _stage(out: Path) -> Path:
@@ -57,6 +69,39 @@ def _stage(out: Path) -> Path:
     return staging
 
 
+def _resume_or_stage(out: Path, force: bool) -> tuple[Path, dict]:
+    """The staging folder of this run and the record to skip steps by (called with the lock held).
+
+    A staging folder left by a killed or interrupted run (`.<name>.*.building`) holds the steps it
+    completed (its build_state.json is written after every step): the newest one is resumed, the
+    others are removed. Otherwise a fresh staging copy of `out` is made."""
+    recover_swap(out)
+    found = leftovers(out, STAGING)
+    resume = None
+    for cand in reversed(found):
+        if resume is None and not force and _read_state(cand).get("complete") is False:
+            resume = cand
+            continue
+        log.warning("removing %s, left by an interrupted build", cand)
+        shutil.rmtree(cand, ignore_errors=True)
+    if resume is not None:
+        state = _read_state(resume)
+        done = [n for n, r in state.get("steps", {}).items() if isinstance(r, dict)]
+        log.warning(
+            "resuming the interrupted build in %s (steps completed: %s)", resume.name, ", ".join(done) or "none"
+        )
+        old_out = state.get("out")
+        if isinstance(old_out, str) and old_out != str(out):  # moved together with its folder
+            _rewrite_paths(resume, str(Path(old_out).parent / resume.name), str(resume))
+        return resume, state
+    staging = _stage(out)
+    state = {} if force else _read_state(staging)
+    old_out = state.get("out")
+    if isinstance(old_out, str) and old_out != str(out):  # a copied or moved build folder
+        _rewrite_paths(staging, old_out, str(staging))
+    return staging, state
+
+
 #: text files that may name the staging folder (generated scripts, hls4ml's config, reports)
 _RELOCATE_SUFFIXES = {".tcl", ".yml", ".yaml", ".json", ".sh", ".txt", ".cfg"}
 
@@ -64,11 +109,25 @@ _RELOCATE_SUFFIXES = {".tcl", ".yml", ".yaml", ".json", ".sh", ".txt", ".cfg"}
 def _relocate(staging: Path, out: Path) -> None:
     """Rewrite absolute staging paths in generated scripts to the final folder, so that the TCL a user
     runs later (e.g. on a machine with Vivado) points at the build folder, not a vanished staging one."""
-    old, new = str(staging), str(out)
+    _rewrite_paths(staging, str(staging), str(out))
+
+
+def _rewrite_paths(staging: Path, old: str, new: str) -> None:
+    """Replace the absolute folder path `old` by `new` in the generated text files under `staging`.
+
+    In TCL/shell flags (`-I<path>`) a path with white space is put in double quotes, the way the HLS
+    tool's cflags (split like a shell command line) need it."""
+    import re
+
+    quoted_flag = re.compile(r'-I"' + re.escape(old))
+    bare_flag = re.compile(r"-I" + re.escape(old) + r'([^\s}"]*)')
+    flag = (lambda m: f'-I"{new}{m.group(1)}"') if any(c.isspace() for c in new) else (lambda m: f"-I{new}{m.group(1)}")
     for path in staging.rglob("*"):
         if path.suffix in _RELOCATE_SUFFIXES and path.is_file() and path.stat().st_size < 4_000_000:
             text = path.read_text(errors="surrogateescape")
             if old in text:
+                text = quoted_flag.sub(lambda m: f'-I"{new}', text)
+                text = bare_flag.sub(flag, text)
                 path.write_text(text.replace(old, new), errors="surrogateescape")
 
 
@@ -82,12 +141,10 @@ def _swap_into_place(staging: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def check_output_dir(out: Path) -> None:
-    """Refuse to build into something that is not a previous build folder (never clobber user files)."""
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / STATE_FILE).exists())):
-        raise UsageError(
-            f"output folder {out} exists and is not an eie-flow build; pass another --out or remove it"
-        )
+def check_output_dir(out: Path, force: bool = False) -> Path:
+    """Refuse to build into something that is not a previous build folder (never clobber user files),
+    or that cannot be one (under /proc, below a file, the current folder or its ancestor)."""
+    return check_out(out, marker=STATE_FILE, kind="build folder", force=force)
 
 
 def run_build(
@@ -106,18 +163,30 @@ def run_build(
     if steps is None:
         from flow.build.steps import STEPS as steps
 
-    out = Path(out).resolve()
-    check_output_dir(out)
-    previous_state = {} if force else _read_state(out)
-    staging = _stage(out)
+    out = check_output_dir(out, force)
+    try:
+        with OutputLock(out, "build"):
+            return _run_locked(cfg, out, options, force, on_step, steps)
+    except OSError as exc:  # disk full, permissions changed under us, ...: the previous build is intact
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise FlowError(
+            f"the build failed writing files{where}: {exc.strerror or exc}; {out} is unchanged "
+            "(free space or fix permissions and rerun)"
+        ) from None
+
+
+def _run_locked(cfg, out, options, force, on_step, steps) -> BuildContext:
+    staging, previous_state = _resume_or_stage(out, force)
     ctx = BuildContext(cfg=cfg, out=staging, options=dict(options or {}))
-    state: dict[str, Any] = {"flow_version": __version__, "steps": {}}
+    state: dict[str, Any] = {"flow_version": __version__, "out": str(out), "complete": False, "steps": {}}
     fingerprint = ""
     try:
         for st in steps:
             name = st.name
             fingerprint = _fingerprint(ctx, st, fingerprint)
             record = previous_state.get("steps", {}).get(name, {})
+            if not isinstance(record, dict):
+                record = {}
             up_to_date = (
                 record.get("fingerprint") == fingerprint
                 and all((staging / p).exists() for p in st.outputs)
@@ -144,14 +213,29 @@ def run_build(
                 "summary": summary,
                 "notes": notes,
             }
+            _write_state(staging, state)  # checkpoint: a killed build resumes after this step
             if on_step is not None:
                 on_step(name, status, seconds)
         state["summary"] = ctx.summary
         state["notes"] = ctx.notes
-        (staging / STATE_FILE).write_text(json.dumps(state, indent=2, default=str))
+        state["complete"] = True
+        _write_state(staging, state)
         _relocate(staging, out)
         _swap_into_place(staging, out)
-    except BaseException:
+    except KeyboardInterrupt:
+        if state["steps"]:
+            log.warning(
+                "build interrupted; the %d completed step(s) are kept in %s and the next run into %s "
+                "resumes after them (%s is unchanged)", len(state["steps"]), staging.name, out.name, out.name,
+            )
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    except BaseException as exc:
+        if getattr(exc, "keep_progress", False) and state["steps"]:
+            log.warning("the %d completed step(s) are kept in %s; a rerun into %s resumes after them",
+                        len(state["steps"]), staging.name, out.name)
+            raise
         if os.environ.get("FLOW_KEEP_FAILED"):
             log.error("build failed; its staging folder is kept for inspection: %s", staging)
         else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from flow.errors import UsageError
@@ -11,10 +10,22 @@ from flow.errors import UsageError
 def load_state(build_dir: Path) -> dict:
     from flow.build.runner import STATE_FILE
 
+    from flow.runtime.files import bad_file, read_json_object
+
     path = Path(build_dir) / STATE_FILE
+    if not Path(build_dir).is_dir():
+        why = "is a file" if Path(build_dir).exists() else "does not exist"
+        raise UsageError(f"{build_dir} is not an eie-flow build folder (it {why}); pass the folder `flow build` wrote (--out)")
     if not path.is_file():
         raise UsageError(f"{build_dir} is not an eie-flow build folder (no {STATE_FILE}); run `flow build` first")
-    return json.loads(path.read_text())
+    fix = "the build record is damaged: run `flow build` again into this folder (--force redoes every step)"
+    state = read_json_object(path, fix, kind="build state")
+    if not isinstance(state.get("steps", {}), dict) or not isinstance(state.get("summary", {}), dict) \
+            or not isinstance(state.get("notes", []), list):
+        raise bad_file(path, "has steps/summary/notes of the wrong type", fix)
+    if any(not isinstance(rec, dict) for rec in state.get("steps", {}).values()):
+        raise bad_file(path, "has a step record that is not an object", fix)
+    return state
 
 
 def print_summary(build_dir: Path, console=None) -> dict:
@@ -28,7 +39,8 @@ def print_summary(build_dir: Path, console=None) -> dict:
     steps.add_column("status")
     steps.add_column("seconds", justify="right")
     for name, rec in state.get("steps", {}).items():
-        steps.add_row(name, rec.get("status", "?"), f"{rec.get('seconds', 0):.1f}")
+        sec = rec.get("seconds", 0)
+        steps.add_row(name, str(rec.get("status", "?")), f"{sec:.1f}" if isinstance(sec, (int, float)) else "?")
     console.print(steps)
     summary = state.get("summary", {})
     if summary:

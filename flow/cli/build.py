@@ -36,15 +36,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--clock", type=float, default=None, help="fabric clock in MHz (default: the board's)")
     p.add_argument("--epochs", type=int, default=None, help="override every training epoch count (quick runs)")
     p.add_argument("--skip-train", action="store_true", help="require --model to be an already compressed model")
-    p.add_argument("--force", action="store_true", help="rerun every step even if up to date")
+    p.add_argument(
+        "--force", action="store_true",
+        help="rerun every step even if up to date (only a folder a previous build wrote is ever replaced)",
+    )
+    options.add_quality(p)
     options.add_no_progress(p)
     p.set_defaults(func=run)
 
 
 def config_from_args(args: argparse.Namespace):
     """The config file (or defaults) with command-line overrides applied and validated."""
-    if args.epochs is not None and args.epochs < 1:
-        raise UsageError(f"--epochs {args.epochs}: need at least 1")
     extra = {"build.board": ("--board", args.board), "build.clock_mhz": ("--clock", args.clock)}
     for key in ("epochs", "prune_epochs", "finetune_epochs"):
         extra[f"compress.{key}"] = ("--epochs", args.epochs)
@@ -55,14 +57,24 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from flow.board.boards import load_board
-    from flow.board.vendor import find_tools
-    from flow.build.runner import run_build
+    from flow.build.runner import check_output_dir, run_build
     from flow.build.summary import print_summary
+    from flow.outdir import OutputLock
 
     console = Console(stderr=False)
+
     cfg = config_from_args(args)
     load_board(cfg.build.board)  # an unknown board is a usage error before any work
-    opts: dict = {"progress": not args.no_progress}
+    out = check_output_dir(args.out, args.force)
+    with OutputLock(out, "build"):  # held from the checks to the swap: a second run exits 2 at once
+        return _run_locked(args, cfg, console, run_build, print_summary)
+
+
+def _run_locked(args, cfg, console, run_build, print_summary) -> int:
+    from flow.board.vendor import find_tools
+    from flow.build import preflight
+
+    opts: dict = {"progress": not args.no_progress, **options.quality_options(args)}
     if args.model is not None:
         if not args.model.exists():
             raise UsageError(f"--model {args.model} does not exist; pass a compressed-model folder or a .h5/.keras file")
@@ -70,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.skip_train:
         raise UsageError("--skip-train needs --model <compressed-model folder> (from `flow compress`)")
     opts["skip_train"] = bool(args.skip_train)
+    preflight.check(cfg, opts)  # every input read and checked before any work
     # a tool that appears (or goes) on PATH makes the vendor step rerun
     opts["vendor_tools"] = sorted(k for k, t in find_tools(probe_versions=False).items() if t is not None)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from flow.cli import options
+from flow.errors import FlowError, QualityError
 
 
 def add_parser(subparsers) -> None:
@@ -22,7 +24,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--epochs", type=int, help="dense training epochs")
     p.add_argument("--prune-epochs", type=int, help="retraining epochs after each pruning step")
     p.add_argument("--finetune-epochs", type=int, help="centroid fine-tuning epochs")
-    p.add_argument("--force", action="store_true", help="replace an existing output folder (atomically)")
+    p.add_argument(
+        "--force", action="store_true",
+        help="replace an existing output folder (atomically; only a folder `flow compress` wrote)",
+    )
+    options.add_quality(p)
     options.add_no_progress(p)
     p.set_defaults(func=run)
 
@@ -35,9 +41,35 @@ def run(args) -> int:
         "compress.finetune_epochs": ("--finetune-epochs", args.finetune_epochs),
     }
     cfg = options.load_config_with(args, args.config, extra)
+    quality = options.quality_options(args)
+    from flow.build import preflight
+    from flow.build.steps.quality import DEFAULT_MAX_DROP, gate
+    from flow.compress.io import check_target
     from flow.compress.pipeline import compress
+    from flow.data import load_dataset
+    from flow.models import build_model
+    from flow.outdir import PARTIAL, OutputLock, leftovers, recover_swap
 
-    cm = compress(cfg, args.out, progress=not args.no_progress, force=args.force)
+    check_target(Path(args.out), args.force)  # before any work
+    out = Path(args.out).resolve()
+    ds = load_dataset(cfg.data)
+    model = build_model(cfg.model, ds.input_shape, ds.n_classes)  # untrained: checks only
+    preflight.check_model_vs_data(model, ds, f"model {cfg.model.name}")
+    preflight.check_compress_settings(cfg, [ly.name for ly in model.layers if type(ly).__name__ in (
+        "Dense", "QDense", "Conv2D", "QConv2D")])
+    with OutputLock(out, "compress"):
+        recover_swap(out)
+        for stale in leftovers(out, PARTIAL):  # a killed run's half-written folder
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            cm = compress(cfg, out, progress=not args.no_progress, force=args.force, dataset=ds)
+        except OSError as exc:
+            raise FlowError(
+                f"writing {args.out} failed: {exc.strerror or exc}; the previous folder is unchanged "
+                "(free space or fix permissions and rerun)"
+            ) from None
+    msg, _ = gate(cm.report.get("accuracy", {}), ds.y_test,
+                  max_drop=quality.get("max_accuracy_drop", DEFAULT_MAX_DROP), allow=True)
     if args.no_progress:
         from flow.compress.report import print_table
 
@@ -47,4 +79,9 @@ def run(args) -> int:
         f"wrote {args.out}: {100 * (1 - cm.report['accuracy']['quantized']):.2f}% error, "
         f"{tot['ratio']:.1f}x ({tot['huffman_ratio']:.1f}x with Huffman)"
     )
+    if msg and not quality["allow_accuracy_drop"]:
+        raise QualityError(f"{msg.split('. Fix:')[0]} (the folder {args.out} is written for inspection; "
+                           f"`flow build --model` refuses it without --allow-accuracy-drop). Fix:{msg.split('. Fix:')[1]}")
+    if msg:
+        print(f"warning: {msg.split('. Fix:')[0]} (accepted with --allow-accuracy-drop)")
     return 0

@@ -11,13 +11,14 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
 import warnings
 
 from flow import __version__
 from flow.errors import FlowError
 
-COMMANDS = ["build", "compress", "csim", "run", "report", "boards"]
+COMMANDS = ["build", "compress", "csim", "rtlsim", "run", "report", "boards"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,14 +65,49 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    previous = _terminate_as_interrupt()
     try:
         return int(args.func(args) or 0)
     except FlowError as exc:
         print(f"flow {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Terminated:
+        print(f"flow {args.command}: terminated (SIGTERM); completed work is kept, rerun to resume", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
-        print(f"flow {args.command}: interrupted", file=sys.stderr)
+        print(f"flow {args.command}: interrupted; completed work is kept, rerun to resume", file=sys.stderr)
         return 130
+    except MemoryError:
+        print(f"flow {args.command}: error: out of memory; use a smaller model or data subset "
+              "(data.train_subset)", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 -- a bug of the flow: one line, the traceback with -v
+        if args.verbose:
+            raise
+        what = " ".join(str(exc).split())[:300]
+        print(f"flow {args.command}: internal error: {type(exc).__name__}: {what}; rerun with -v for the "
+              "traceback and report it", file=sys.stderr)
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (kill, timeout, a closing session), handled exactly like Ctrl-C."""
+
+
+def _raise_terminated(signum, frame):  # noqa: ARG001
+    raise Terminated()
+
+
+def _terminate_as_interrupt():
+    """Make SIGTERM raise Terminated in the main thread (the previous handler, or None if not set)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 if __name__ == "__main__":

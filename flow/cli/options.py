@@ -29,6 +29,30 @@ def add_array(p: argparse.ArgumentParser, default_from: str = "the config") -> N
     p.add_argument("--fifo-depth", type=int, default=None, help=f"activation FIFO depth per PE (default: {default_from}, hls.fifo_depth)")
 
 
+def add_quality(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--allow-accuracy-drop", action="store_true",
+        help="go on when the compressed model's accuracy collapsed (more than --max-accuracy-drop below the "
+        "dense model, or at chance); by default that stops with the numbers",
+    )
+    p.add_argument(
+        "--max-accuracy-drop", type=float, default=None, metavar="POINTS",
+        help="accuracy points the compressed model may lose against the dense model (default 5)",
+    )
+
+
+def quality_options(args: argparse.Namespace) -> dict:
+    import math
+
+    drop = getattr(args, "max_accuracy_drop", None)
+    if drop is not None and not (math.isfinite(drop) and 0 <= drop <= 100):
+        raise UsageError(f"--max-accuracy-drop {drop}: use 0..100 percentage points")
+    out = {"allow_accuracy_drop": bool(getattr(args, "allow_accuracy_drop", False))}
+    if drop is not None:
+        out["max_accuracy_drop"] = drop
+    return out
+
+
 def add_no_progress(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars (logs only)")
 
@@ -36,6 +60,8 @@ def add_no_progress(p: argparse.ArgumentParser) -> None:
 def overrides(args: argparse.Namespace, cfg) -> dict:
     """{dotted config key: (option, value)} of the shared options present on `args`."""
     out: dict = {}
+    if getattr(args, "epochs", None) is not None and args.epochs < 1:
+        raise UsageError(f"--epochs {args.epochs}: need at least 1")
     if getattr(args, "pe", None) is not None:
         out["hls.n_pe"] = ("--pe", args.pe)
     if getattr(args, "fifo_depth", None) is not None:

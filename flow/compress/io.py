@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flow.errors import FlowError, UsageError
+from flow.errors import UsageError
 
 FORMAT = 1
 
@@ -91,17 +91,26 @@ def load_compressed(path: str | Path) -> CompressedModel:
     """Read a folder written by `flow compress`; checks kernels against codebooks and masks."""
     import tensorflow as tf
 
+    from flow.runtime.files import FileError, bad_file, load_npz, read_json_object
+
     folder = Path(path)
+    if not folder.is_dir():
+        what = "is a file" if folder.exists() else "does not exist"
+        raise UsageError(f"{folder} {what}, not a compressed-model folder; pass the folder `flow compress` wrote")
     for name in ("model.keras", "compression.npz", "compression.json"):
         if not (folder / name).is_file():
             raise UsageError(
                 f"{folder} is not a compressed-model folder: {name} is missing; run `flow compress`"
             )
-    meta = json.loads((folder / "compression.json").read_text())
+    fix = "the compressed-model folder is damaged: run `flow compress` again"
+    meta = read_json_object(folder / "compression.json", fix)
     if meta.get("format") != FORMAT:
         raise UsageError(
             f"{folder}/compression.json has format {meta.get('format')!r}; this flow reads {FORMAT}"
         )
+    if not isinstance(meta.get("layers"), list) or not meta["layers"]:
+        raise bad_file(folder / "compression.json", "has no list of layers", fix)
+    arrays = load_npz(folder / "compression.npz", fix)
     import logging
 
     logging.disable(logging.INFO)  # QKeras logs each quantizer it parses
@@ -111,28 +120,37 @@ def load_compressed(path: str | Path) -> CompressedModel:
             model = tf.keras.models.load_model(
                 folder / "model.keras", custom_objects=custom_objects(), compile=False
             )
+    except Exception as exc:  # noqa: BLE001 -- Keras raises anything on a damaged file
+        raise bad_file(folder / "model.keras", f"cannot be loaded ({type(exc).__name__}: {str(exc)[:200]})", fix) from None
     finally:
         logging.disable(logging.NOTSET)
     layers = {}
-    with np.load(folder / "compression.npz") as z:
-        for m in meta["layers"]:
+    for m in meta["layers"]:
+        try:
             name = m["name"]
             layer = CompressedLayer(
                 name=name,
-                codebook=z[f"{name}/codebook"],
-                mask=z[f"{name}/mask"],
-                codes=z[f"{name}/codes"].astype(np.int64),
-                code_bits=m["code_bits"],
-                index_bits=m["index_bits"],
-                activation=m["activation"],
-                input_type=m["input_type"],
-                weight_type=m["weight_type"],
-                bias_type=m["bias_type"],
-                output_type=m["output_type"],
+                codebook=arrays[f"{name}/codebook"],
+                mask=arrays[f"{name}/mask"],
+                codes=arrays[f"{name}/codes"].astype(np.int64),
+                code_bits=int(m["code_bits"]),
+                index_bits=int(m["index_bits"]),
+                activation=str(m["activation"]),
+                input_type=dict(m["input_type"]),
+                weight_type=dict(m["weight_type"]),
+                bias_type=dict(m["bias_type"]),
+                output_type=dict(m["output_type"]),
             )
-            _check(model, layer, folder)
-            layers[name] = layer
-    report = json.loads((folder / "report.json").read_text()) if (folder / "report.json").is_file() else {}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise bad_file(folder / "compression.json", f"a layer record is incomplete or malformed ({type(exc).__name__}: {exc})", fix) from None
+        if layer.codes.size and (layer.codes.min() < 0 or layer.codes.max() >= len(layer.codebook)):
+            raise bad_file(folder / "compression.npz", f"{name}/codes index past the codebook", fix)
+        _check(model, layer, folder)
+        layers[name] = layer
+    try:
+        report = read_json_object(folder / "report.json", fix) if (folder / "report.json").is_file() else {}
+    except FileError:
+        report = {}  # the report is informational; a damaged one only loses the numbers
     return CompressedModel(model=model, layers=layers, report=report, path=folder)
 
 
@@ -140,16 +158,16 @@ def _check(model, layer: CompressedLayer, folder: Path) -> None:
     try:
         kernel = model.get_layer(layer.name).get_weights()[0]
     except ValueError:
-        raise FlowError(
+        raise UsageError(
             f"{folder}: compression.json names layer {layer.name!r}, absent from model.keras"
         ) from None
     if kernel.shape != layer.mask.shape or not np.array_equal(kernel, layer.codebook[layer.codes]):
-        raise FlowError(
+        raise UsageError(
             f"{folder}: layer {layer.name!r} kernel does not match its codebook/codes; the folder is "
             "corrupt, run `flow compress` again"
         )
     if not np.array_equal(kernel != 0, layer.mask) and np.count_nonzero(layer.codebook[1:] == 0) == 0:
-        raise FlowError(f"{folder}: layer {layer.name!r} kernel does not match its mask")
+        raise UsageError(f"{folder}: layer {layer.name!r} kernel does not match its mask; the folder is corrupt")
 
 
 @contextmanager
@@ -175,6 +193,11 @@ def atomic_folder(out_dir: Path, force: bool):
 
 
 def check_target(out_dir: Path, force: bool) -> None:
+    from flow.outdir import check_out
+
+    # --force replaces only a folder `flow compress` wrote (compression.json), never a user's folder,
+    # the current folder or its ancestors, and nothing under /proc or below a file
+    check_out(out_dir, marker="compression.json", kind="compressed-model folder", force=force)
     if out_dir.exists() and not force:
         raise UsageError(
             f"output folder {out_dir} already exists; pass --force to replace it or choose --out"

@@ -1,8 +1,12 @@
-"""`compress(cfg, out_dir)`: dense training -> pruning -> weight sharing -> quantization -> storage report.
+"""`compress(cfg, out_dir)`: dense training (+ DSD) -> [target search] -> pruning -> weight sharing ->
+quantization -> storage report.
 
-Accuracy is measured on the test set after every stage; the folder of docs/internals.md is
-written into a temporary folder and moved into place at the end, so an existing output is
-never half overwritten.
+Honest selection: the last `data.validation` training images are held out (flow.compress.validation);
+every choice (the best epoch of each phase, the `compress.target` search) is made on them. Each
+stage's validation accuracy is measured as it ends; the test set is evaluated once, at the very
+end, on snapshots of every stage, for the report only (report.json "selection"). The folder of
+docs/internals.md is written into a temporary folder and moved into place at the end, so an
+existing output is never half overwritten.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from flow.compress import io, plots, report
 from flow.compress.io import CompressedLayer, CompressedModel
 from flow.compress.prune import prune
 from flow.compress.quantize import choose_types, quantized_model
-from flow.compress.share import finetune, share
+from flow.compress.share import as_shared, finetune, share
 from flow.compress.storage import layer_storage
 from flow.compress.train import check_finite, evaluate, fit
+from flow.compress.validation import split
 from flow.data import Dataset, load_dataset
 from flow.errors import ConfigError, DataError
 from flow.models import build_model, canonical, weight_layers
@@ -25,11 +30,31 @@ from flow.models import build_model, canonical, weight_layers
 log = logging.getLogger(__name__)
 
 
-def _split(ds: Dataset, fraction: float):
-    n_val = int(len(ds.x_train) * fraction)
-    if n_val == 0:
-        return ds.x_train, ds.y_train, None
-    return ds.x_train[:-n_val], ds.y_train[:-n_val], (ds.x_train[-n_val:], ds.y_train[-n_val:])
+class _Snapshots:
+    """Weights of the model after each stage, evaluated on the test set only at the very end."""
+
+    def __init__(self):
+        self.weights: dict[str, list] = {}
+
+    def take(self, stage: str, model) -> None:
+        self.weights[stage] = [w.copy() for w in model.get_weights()]
+
+    def model(self, model, stage: str):
+        import tensorflow as tf
+
+        out = tf.keras.models.clone_model(model)
+        out.set_weights(self.weights[stage])
+        return out
+
+    def test_accuracy(self, model, x, y) -> dict[str, float]:
+        import tensorflow as tf
+
+        probe = tf.keras.models.clone_model(model)
+        out = {}
+        for stage, w in self.weights.items():
+            probe.set_weights(w)
+            out[stage] = evaluate(probe, x, y)
+        return out
 
 
 def compress(
@@ -40,6 +65,7 @@ def compress(
     model=None,
     force: bool = False,
     dataset: Dataset | None = None,
+    save_dense: bool = False,
 ) -> CompressedModel:
     """Run the whole pipeline with `cfg` (a FlowConfig) and write the compressed-model folder `out_dir`.
 
@@ -47,48 +73,34 @@ def compress(
       caller's model is untouched); it is still trained for `cfg.compress.epochs`, so pass 0 for a
       trained model. dataset: an already loaded Dataset instead of `load_dataset(cfg.data)`.
     force: replace an existing `out_dir` (atomically); without it an existing folder is refused
-      before any training. Returns the CompressedModel (QKeras model, per-layer records, report).
+      before any training. save_dense: also write the trained dense model (after DSD, if on) as
+      `dense.keras` into the folder (benchmarks compare other routes on it).
+      Returns the CompressedModel (QKeras model, per-layer records, report).
     """
-    import tensorflow as tf
-
     from flow.config import dump_config
 
     out_dir = Path(out_dir)
     io.check_target(out_dir, force)  # refuse before any training
     c = cfg.compress
-    tf.keras.utils.set_random_seed(cfg.seed)
-    ds = dataset or load_dataset(cfg.data)
-    model = build_model(cfg.model, ds.input_shape, ds.n_classes) if model is None else canonical(model)
-    names = [layer.name for layer in weight_layers(model)]
-    if not names:
-        raise ConfigError("the model has no Dense or Conv2D layer to compress")
-    try:
-        c.check_layers(names)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    x, y, val = _split(ds, cfg.data.validation_split)
-    if ds.y_train.max() >= model.output_shape[-1]:
-        raise DataError(
-            f"labels go up to {ds.y_train.max()} but the model has {model.output_shape[-1]} outputs"
-        )
-    common = {"batch_size": c.batch_size, "validation": val, "progress": progress, "seed": cfg.seed}
-    acc, secs, hist = {}, {}, {}
-    t0 = time.perf_counter()
-    hist["dense"] = fit(
-        model,
-        x,
-        y,
-        epochs=c.epochs,
-        lr=c.learning_rate,
-        weight_decay=c.weight_decay,
-        schedule=c.lr_schedule,
-        label="dense training",
-        **common,
-    )["val_accuracy"]
-    check_finite(model, "dense model")
-    acc["dense"] = evaluate(model, ds.x_test, ds.y_test)
-    secs["dense"] = time.perf_counter() - t0
-    log.info("dense accuracy %.4f", acc["dense"])
+    ds, model, sp = prepare(cfg, model=model, dataset=dataset)
+    x, y, val = sp.x_train, sp.y_train, sp.validation
+    snaps = _Snapshots()
+
+    def on_val(m) -> float | None:
+        return evaluate(m, *val) if val is not None else None
+
+    hist, secs, val_acc = train_dense(cfg, model, sp, progress=progress, snaps=snaps)
+    log.info("dense validation accuracy %s", val_acc["dense"])
+
+    search = None
+    if c.target is not None:
+        from flow.compress.search import check_target_against_dense, search_settings
+
+        check_target_against_dense(c, 1 - val_acc["dense"])
+
+        t0 = time.perf_counter()
+        search = search_settings(model, x, y, val, c, cfg, progress=progress)
+        secs["search"] = time.perf_counter() - t0
 
     row_pes = None
     if c.load_balance:  # ESE: equal non-zeros per row-PE in every column of each Dense layer
@@ -100,32 +112,37 @@ def compress(
         log.info("load-balance-aware pruning, row PEs per Dense layer: %s", row_pes)
     t0 = time.perf_counter()
     masks = prune(model, x, y, c, validation=val, progress=progress, seed=cfg.seed, row_pes=row_pes)
-    acc["pruned"] = evaluate(model, ds.x_test, ds.y_test)
+    val_acc["pruned"] = on_val(model)
+    snaps.take("pruned", model)
     secs["prune"] = time.perf_counter() - t0
-    log.info(
-        "pruned accuracy %.4f (kept %s)",
-        acc["pruned"],
-        {n: round(float(m.mean()), 4) for n, m in masks.items()},
-    )
+    log.info("pruned (kept %s)", {n: round(float(m.mean()), 4) for n, m in masks.items()})
     before = {layer.name: layer.kernel.numpy().copy() for layer in weight_layers(model)}
 
     t0 = time.perf_counter()
-    shared = share(model, masks, c, seed=cfg.seed)
-    acc["kmeans"] = evaluate(model, ds.x_test, ds.y_test)
-    hist["finetune"] = finetune(model, shared, x, y, c, validation=val, progress=progress, seed=cfg.seed)[
-        "val_accuracy"
-    ]
-    acc["shared"] = evaluate(model, ds.x_test, ds.y_test)
+    sharing = share(model, masks, c, seed=cfg.seed)
+    val_acc["kmeans"] = on_val(model)
+    snaps.take("kmeans", model)
+    hist["finetune"] = finetune(model, sharing, x, y, c, validation=val, progress=progress, seed=cfg.seed)
+    shared = as_shared(sharing)
+    for n, s in shared.items():  # a ternary layer's zero band may have grown: the mask follows its codes
+        masks[n] = s.codes != 0
+    val_acc["shared"] = on_val(model)
+    snaps.take("shared", model)
     secs["share"] = time.perf_counter() - t0
-    log.info("shared accuracy %.4f after k-means, %.4f after fine-tuning", acc["kmeans"], acc["shared"])
 
     t0 = time.perf_counter()
-    calib = ds.calibration(cfg.data.calibration_samples)
+    calib = x[: cfg.data.calibration_samples or len(x)]
     types = choose_types(model, {n: s.centroids for n, s in shared.items()}, calib, c)
     qmodel, codebooks = quantized_model(model, shared, types)
-    acc["quantized"] = evaluate(qmodel, ds.x_test, ds.y_test)
+    val_acc["quantized"] = on_val(qmodel)
     secs["quantize"] = time.perf_counter() - t0
-    log.info("quantized (fixed-point QKeras) accuracy %.4f", acc["quantized"])
+
+    # the one evaluation on the test set: every choice above was made on the validation split
+    t0 = time.perf_counter()
+    acc = snaps.test_accuracy(model, ds.x_test, ds.y_test)
+    acc["quantized"] = evaluate(qmodel, ds.x_test, ds.y_test)
+    secs["test"] = time.perf_counter() - t0
+    log.info("test accuracy %s", acc)
 
     if c.n_pe is not None:
         log.warning("compress.n_pe is deprecated and ignored: the EIE storage figure uses hls.n_pe/col_groups/layers")
@@ -170,15 +187,119 @@ def compress(
         timings=secs,
         history=hist,
         load_balance=row_pes,
+        validation_accuracy=val_acc if val is not None else None,
+        selection=_selection(c, sp, hist, search),
+        methods={n: c.method_of(n) for n in layers},
     )
+    if search is not None:
+        from flow.compress.search import finish
+
+        finish(search, rep)
+        rep["search"] = search
     if progress:
         report.print_table(rep)
     cm = CompressedModel(model=qmodel, layers=layers, report=rep)
     with io.atomic_folder(out_dir, force) as tmp:
         io.save_compressed(cm, tmp)
         (tmp / "config.yaml").write_text(dump_config(cfg))
+        if save_dense:
+            snaps.model(model, "dense").save(tmp / "dense.keras")
         if c.plots:
             after = {n: qmodel.get_layer(n).get_weights()[0] for n in layers}
             plots.write_plots(tmp / "plots", before, after, codebooks, masks)
+            if search is not None:
+                from flow.compress.search import tradeoff_plot
+
+                tradeoff_plot(search, tmp / "plots" / "tradeoff.png")
     cm.path = out_dir
     return cm
+
+
+def _selection(c, sp, hist: dict, search) -> dict:
+    """Which split chose what (report.json "selection")."""
+    chosen = []
+    if sp.n_val and c.best_epoch:
+        best = {k: h.get("best_epoch") for k, h in hist.items() if isinstance(h, dict) and "best_epoch" in h}
+        chosen.append(f"best epoch of every training phase (dense {best.get('dense')}, "
+                      f"fine-tuning {best.get('finetune')})")
+    if search is not None:
+        chosen.append("compress.target: per-layer sparsity, code bits and index bits")
+    return {
+        **sp.describe(),
+        "chosen_on_validation": chosen,
+        "chosen_by_config": [] if search is not None else ["per-layer sparsity, code bits and index bits"],
+        "test": "evaluated once, after every choice, on snapshots of each stage; used for no choice",
+    }
+
+
+def prepare(cfg, *, model=None, dataset: Dataset | None = None):
+    """(dataset, model, validation split) exactly as `compress` starts: seed, data, model, checks.
+
+    Refuses bad input (no weight layer, unknown layer names, labels beyond the outputs, a validation
+    split >= the training set, an impossible compress.target) before any training.
+    """
+    import tensorflow as tf
+
+    c = cfg.compress
+    tf.keras.utils.set_random_seed(cfg.seed)
+    ds = dataset or load_dataset(cfg.data)
+    model = build_model(cfg.model, ds.input_shape, ds.n_classes) if model is None else canonical(model)
+    names = [layer.name for layer in weight_layers(model)]
+    if not names:
+        raise ConfigError("the model has no Dense or Conv2D layer to compress")
+    try:
+        c.check_layers(names)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if ds.y_train.max() >= model.output_shape[-1]:
+        raise DataError(
+            f"labels go up to {ds.y_train.max()} but the model has {model.output_shape[-1]} outputs"
+        )
+    sp = split(ds.x_train, ds.y_train, cfg.data)
+    if c.target is not None and sp.validation is None:
+        raise ConfigError("compress.target searches on the validation split; set data.validation > 0")
+    if c.target is not None:
+        from flow.compress.search import check_target_before_training
+
+        check_target_before_training(c, model, sp.x_train.shape[1:])
+    return ds, model, sp
+
+
+def train_dense(cfg, model, sp, *, progress: bool = True, snaps: _Snapshots | None = None):
+    """Dense training (then DSD when compress.dsd) of `model` in place, as `compress` runs it.
+
+    Returns (history, seconds, validation accuracy) dicts keyed by phase/stage ("dense",
+    "dense_before_dsd"); `snaps` (if given) gets the weights of those stages.
+    """
+    c = cfg.compress
+    x, y, val = sp.x_train, sp.y_train, sp.validation
+    common = {"batch_size": c.batch_size, "validation": val, "progress": progress, "seed": cfg.seed}
+    val_acc, secs, hist = {}, {}, {}
+    t0 = time.perf_counter()
+    hist["dense"] = fit(
+        model,
+        x,
+        y,
+        epochs=c.epochs,
+        lr=c.learning_rate,
+        weight_decay=c.weight_decay,
+        schedule=c.lr_schedule,
+        label="dense training",
+        restore_best=c.best_epoch,
+        **common,
+    )
+    check_finite(model, "dense model")
+    secs["dense"] = time.perf_counter() - t0
+    if c.dsd:
+        from flow.compress.dsd import dense_sparse_dense
+
+        val_acc["dense_before_dsd"] = evaluate(model, *val) if val is not None else None
+        if snaps is not None:
+            snaps.take("dense_before_dsd", model)
+        t0 = time.perf_counter()
+        hist["dsd"] = dense_sparse_dense(model, x, y, c, validation=val, progress=progress, seed=cfg.seed)
+        secs["dsd"] = time.perf_counter() - t0
+    val_acc["dense"] = evaluate(model, *val) if val is not None else None
+    if snaps is not None:
+        snaps.take("dense", model)
+    return hist, secs, val_acc

@@ -171,5 +171,6 @@ def prune(
             progress=progress,
             label=f"prune {k + 1}/{cfg.prune_steps}",
             seed=seed + 100 + k,
+            restore_best=getattr(cfg, "best_epoch", False),
         )
     return masks

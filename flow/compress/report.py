@@ -15,8 +15,15 @@ def build_report(
     timings: dict,
     history: dict | None = None,
     load_balance: dict[str, int] | None = None,
+    validation_accuracy: dict | None = None,
+    selection: dict | None = None,
+    methods: dict[str, str] | None = None,
 ) -> dict:
-    """load_balance: {Dense layer: row PEs} of load-balance-aware pruning, None if it was off."""
+    """load_balance: {Dense layer: row PEs} of load-balance-aware pruning, None if it was off.
+
+    accuracy: per stage, on the test set (evaluated once, at the end); validation_accuracy: per
+    stage, on the validation split that made every choice; selection: which split chose what.
+    """
     layers = []
     for s in storage:
         d = s.to_dict()
@@ -29,6 +36,8 @@ def build_report(
                 output_type=t.output_type,
                 activation=t.activation,
             )
+        if methods:
+            d["method"] = methods.get(s.name, "kmeans")
         layers.append(d)
     return {
         "format": 1,
@@ -41,6 +50,9 @@ def build_report(
         "seconds": timings,
         "history": history or {},
         "load_balance": load_balance,
+        "validation_accuracy": validation_accuracy,
+        "validation_error": {k: 1.0 - v for k, v in (validation_accuracy or {}).items() if v is not None},
+        "selection": selection,
     }
 
 
@@ -53,7 +65,10 @@ def table(report: dict):
     from rich.table import Table
 
     acc = report["accuracy"]
-    caption = "  ".join(f"{k}: {100 * (1 - v):.2f}% err" for k, v in acc.items())
+    caption = "test " + "  ".join(f"{k}: {100 * (1 - v):.2f}% err" for k, v in acc.items())
+    val = report.get("validation_error") or {}
+    if val:
+        caption += "\nvalidation " + "  ".join(f"{k}: {100 * v:.2f}% err" for k, v in val.items())
     t = Table(title=f"Deep Compression of {report['model']} on {report['dataset']}", caption=caption)
     for col in ("layer", "weights", "kept", "bits c/i", "dense", "compressed", "+Huffman", "EIE chip"):
         t.add_column(col, justify="left" if col == "layer" else "right", no_wrap=True)

@@ -43,18 +43,40 @@ def kmeans_codebook(kernel: np.ndarray, mask: np.ndarray, bits: int, seed: int =
     return Shared(codes=codes, centroids=codebook)
 
 
-def share(model, masks: dict[str, np.ndarray], cfg, seed: int = 0) -> dict[str, Shared]:
-    """k-means every weight layer and write the shared kernels into `model`."""
+def share(model, masks: dict[str, np.ndarray], cfg, seed: int = 0) -> dict:
+    """Share every weight layer's weights and write the shared kernels into `model`.
+
+    k-means layers give a `Shared`; layers whose `cfg.method_of` is "ternary" give a
+    `flow.compress.ternary.Ternary` (its `.shared()` is the 2-bit Shared view).
+    """
+    from flow.compress.ternary import Ternary
+
     result = {}
     for layer in weight_layers(model):
-        s = kmeans_codebook(layer.kernel.numpy(), masks[layer.name], cfg.bits_of(layer.name), seed)
+        n = layer.name
+        if cfg.method_of(n) == "ternary":
+            t = Ternary.init(layer.kernel.numpy(), masks[n], cfg.ternary_threshold)
+            layer.kernel.assign(t.kernel())
+            result[n] = t
+            continue
+        s = kmeans_codebook(layer.kernel.numpy(), masks[n], cfg.bits_of(n), seed)
         layer.kernel.assign(s.centroids[s.codes])
-        result[layer.name] = s
+        result[n] = s
     return result
 
 
-def finetune(model, shared: dict[str, Shared], x, y, cfg, *, validation=None, progress=True, seed=0) -> dict:
-    """Centroid fine-tuning in place (the codes, hence the mask, never change)."""
+def as_shared(shared: dict) -> dict[str, Shared]:
+    """Every layer as a Shared (codes + codebook): ternary layers give their current 2-bit view."""
+    return {n: (s if isinstance(s, Shared) else s.shared()) for n, s in shared.items()}
+
+
+def finetune(model, shared: dict, x, y, cfg, *, validation=None, progress=True, seed=0) -> dict:
+    """Centroid fine-tuning in place (k-means codes, hence their masks, never change); ternary
+    layers train their latent weights and scales (TTQ), so their codes may change."""
+    from flow.compress.ternary import Ternary
+
+    kmeans = {n: s for n, s in shared.items() if isinstance(s, Shared)}
+    ternary = {n: s for n, s in shared.items() if isinstance(s, Ternary)}
     return fit(
         model,
         x,
@@ -64,9 +86,11 @@ def finetune(model, shared: dict[str, Shared], x, y, cfg, *, validation=None, pr
         lr=cfg.finetune_learning_rate,
         weight_decay=0.0,
         schedule=cfg.lr_schedule,
-        shared=shared,
+        shared=kmeans,
+        ternary=ternary,
         validation=validation,
         progress=progress,
         label="centroid fine-tuning",
         seed=seed + 200,
+        restore_best=getattr(cfg, "best_epoch", False),
     )

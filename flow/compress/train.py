@@ -11,6 +11,7 @@ Progress goes through a Keras callback (`RichProgress`).
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from flow.errors import FlowError
 from flow.models import weight_layers
 
 CHUNK = 32  # minibatches per compiled call
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -118,13 +120,23 @@ def fit(
     progress: bool = True,
     label: str = "train",
     seed: int = 0,
+    ternary: dict | None = None,
+    restore_best: bool = False,
 ) -> dict:
-    """Train `model` in place; returns the history (loss and val accuracy per epoch)."""
-    history: dict[str, list] = {"loss": [], "val_accuracy": []}
+    """Train `model` in place; returns the history (loss and val accuracy per epoch).
+
+    ternary: {layer: flow.compress.ternary.Ternary}: trained ternary layers (TTQ), whose kernel is
+      the ternarised latent weights; the latent weights and both scales train, and the records
+      are updated in place at the end.
+    restore_best: with a validation set, end with the weights of the epoch of best validation
+      accuracy (ties: the later epoch); history["best_epoch"] (1-based) records which.
+    """
+    history: dict = {"loss": [], "val_accuracy": []}
     if epochs <= 0:
         return history
     masks = masks or {}
     shared = shared or {}
+    ternary = ternary or {}
     net = logits_model(model)
     layers = {layer.name: layer for layer in weight_layers(model)}
     steps = math.ceil(len(x) / batch_size)
@@ -138,9 +150,13 @@ def fit(
     codes = {n: tf.constant(s.codes.astype(np.int32)) for n, s in shared.items()}
     for n in shared:  # start from the exact shared values
         layers[n].kernel.assign(tf.gather(cents[n], codes[n]))
-    kernel_ids = {id(layers[n].kernel): n for n in shared}
+    tern = {n: t.variables(layers[n].kernel) for n, t in ternary.items()}  # latent, w_pos, w_neg, mask
+    for n in ternary:
+        layers[n].kernel.assign(ternary[n].kernel_tf(*tern[n]))
+    kernel_ids = {id(layers[n].kernel): n for n in list(shared) + list(ternary)}
     plain = [v for v in model.trainable_variables if id(v) not in kernel_ids]
-    train_vars = plain + list(cents.values())
+    tern_names = list(tern)
+    train_vars = plain + list(cents.values()) + [v for n in tern_names for v in tern[n][:3]]
     lossf = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     n_plain = len(plain)
     masked_of = {i: name for i, v in enumerate(plain) for name in masks if v is layers[name].kernel}
@@ -153,7 +169,9 @@ def fit(
             loss = lossf(yb, logits)
             if weight_decay > 0:
                 loss += weight_decay * tf.add_n([tf.reduce_sum(tf.square(k)) for k in kernels])
-        grads = tape.gradient(loss, plain + [layers[n].kernel for n in shared_names])
+        grads = tape.gradient(
+            loss, plain + [layers[n].kernel for n in shared_names] + [layers[n].kernel for n in tern_names]
+        )
         g_plain = list(grads[:n_plain])
         for i, name in masked_of.items():
             g_plain[i] = g_plain[i] * mask_t[name]
@@ -163,11 +181,16 @@ def fit(
                 tf.reshape(grads[n_plain + j], [-1]), tf.reshape(codes[name], [-1]), tf.shape(cents[name])[0]
             )
             g_cent.append(g * tf.concat([[0.0], tf.ones_like(g[1:])], axis=0))  # code 0 stays 0
-        opt.apply_gradients(zip(g_plain + g_cent, train_vars))
+        g_tern = []
+        for j, name in enumerate(tern_names):
+            g_tern += ternary[name].gradients_tf(grads[n_plain + len(shared_names) + j], *tern[name])
+        opt.apply_gradients(zip(g_plain + g_cent + g_tern, train_vars))
         for i, name in masked_of.items():
             plain[i].assign(plain[i] * mask_t[name])
         for name in shared_names:
             layers[name].kernel.assign(tf.gather(cents[name], codes[name]))
+        for name in tern_names:
+            layers[name].kernel.assign(ternary[name].kernel_tf(*tern[name]))
         return loss
 
     spec = (tf.TensorSpec([None, *x.shape[1:]], tf.float32), tf.TensorSpec([None], tf.int64))
@@ -186,6 +209,8 @@ def fit(
         [RichProgress(label, epochs, steps)] if progress else [], model=model
     )
     rng = np.random.default_rng(seed)
+    track = [*model.weights, *cents.values(), *(v for n in tern_names for v in tern[n][:3])]
+    best, best_acc = None, -1.0
     cb.on_train_begin()
     for epoch in range(epochs):
         order = rng.permutation(len(x))
@@ -206,10 +231,20 @@ def fit(
         if validation is not None and len(validation[0]):
             logs["val_accuracy"] = evaluate(model, *validation)
             history["val_accuracy"].append(logs["val_accuracy"])
+            if restore_best and logs["val_accuracy"] >= best_acc:
+                best_acc, best = logs["val_accuracy"], (epoch, [v.numpy() for v in track])
         history["loss"].append(logs["loss"])
         cb.on_epoch_end(epoch, logs)
+        if not progress:
+            log.info("%s epoch %d/%d: %s", label, epoch + 1, epochs, {k: round(v, 5) for k, v in logs.items()})
     cb.on_train_end()
+    if best is not None:  # the epoch the validation split chose
+        for v, value in zip(track, best[1]):
+            v.assign(value)
+        history["best_epoch"] = best[0] + 1
     check_finite(model, label)
     for name, s in shared.items():  # hand the trained centroids back
         s.centroids = cents[name].numpy()
+    for name, t in ternary.items():
+        t.update(*tern[name])
     return history

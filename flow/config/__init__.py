@@ -44,14 +44,50 @@ def load_config(path: str | Path | None = None) -> FlowConfig:
     """Read a YAML config; None gives the defaults."""
     if path is None:
         return FlowConfig()
+    from flow.runtime.files import FileError, read_text
+
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist; pass an existing YAML file to --config")
+    fix = "pass a YAML config file to --config (see docs/config.md)"
     try:
-        data = yaml.safe_load(path.read_text())
+        text = read_text(path, fix, kind="YAML config", allow_empty=True)
+    except FileError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level is a {type(data).__name__}, not a mapping of sections; {fix}")
+    for section, value in (data or {}).items():
+        if value is None and section in _SECTIONS:
+            raise ConfigError(
+                f"{path}: section {section!r} is empty (null); give its keys, or remove the line for the defaults"
+            )
     return from_dict(FlowConfig, data, path=path.name)
+
+
+_SECTIONS = ("data", "model", "compress", "hls", "build")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (YAML keeps the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:
+                continue  # the base class reports unhashable keys
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"key {key!r} is given twice (line {seen[key] + 1} and line {key_node.start_mark.line + 1}); "
+                    "keep one", key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
 
 
 def dump_config(cfg: FlowConfig) -> str:

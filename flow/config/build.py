@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -21,7 +22,7 @@ class BuildConfig:
     vivado_jobs: int = 2
 
     def __post_init__(self) -> None:
-        if self.clock_mhz is not None and not (10.0 <= self.clock_mhz <= 500.0):
+        if self.clock_mhz is not None and not (math.isfinite(self.clock_mhz) and 10.0 <= self.clock_mhz <= 500.0):
             raise ValueError(f"clock_mhz={self.clock_mhz} is out of range; use 10..500 MHz")
         if not (0.1 <= self.fit_limit <= 1.0):
             raise ValueError(f"fit_limit={self.fit_limit} is out of range; use 0.1..1.0 (e.g. 0.9)")

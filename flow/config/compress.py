@@ -11,6 +11,57 @@ from typing import Literal
 
 from flow.eie.knobs import MAX_BITS
 
+Method = Literal["kmeans", "ternary"]
+
+
+@dataclass
+class TargetConfig:
+    """`compress.target`: search per-layer sparsity, code bits and index bits for one goal.
+
+    Give exactly one of max_error_increase, max_error or storage_bytes. Every figure is measured on
+    the validation split (data.validation), never on the test set.
+    """
+
+    #: allowed validation-error increase over the dense model, in percentage points (0.1 = +0.1 %)
+    max_error_increase: float | None = None
+    #: allowed validation error, absolute, in percent (1.5 = 1.5 %)
+    max_error: float | None = None
+    #: storage budget in bytes (the paper's accounting; with Huffman when `huffman` is true)
+    storage_bytes: int | None = None
+    #: count storage with Huffman coding (true) or with fixed-width codes and indices (false)
+    huffman: bool = True
+    #: candidate code bits per layer
+    bits: list[int] = field(default_factory=lambda: [3, 4, 5])
+    #: candidate pruning levels: per-layer sensitivity levels (validation-error increase, in
+    #: percentage points, of pruning that layer alone without retraining)
+    levels: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0, 4.0, 8.0, 16.0])
+    #: masked retraining epochs of each candidate (the search's proxy for the full pipeline)
+    epochs: int = 1
+    #: bisection steps after the levels: a candidate halfway (per-layer sparsity) between the
+    #: chosen one and its neighbour across the budget, `refine` times
+    refine: int = 2
+
+    def __post_init__(self) -> None:
+        given = [k for k in ("max_error_increase", "max_error", "storage_bytes") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"give exactly one of max_error_increase, max_error, storage_bytes (got {given or 'none'})"
+            )
+        if self.max_error_increase is not None and self.max_error_increase < 0:
+            raise ValueError(f"max_error_increase={self.max_error_increase} must be >= 0 percentage points")
+        if self.max_error is not None and not 0 < self.max_error < 100:
+            raise ValueError(f"max_error={self.max_error} must be a percentage in (0, 100)")
+        if self.storage_bytes is not None and self.storage_bytes <= 0:
+            raise ValueError(f"storage_bytes={self.storage_bytes} must be > 0")
+        if not self.bits or any(not 1 <= b <= 8 for b in self.bits):
+            raise ValueError(f"bits={self.bits}: give code bits in 1..8")
+        if not self.levels or any(v <= 0 for v in self.levels):
+            raise ValueError(f"levels={self.levels}: give positive sensitivity levels")
+        if self.epochs < 0:
+            raise ValueError(f"epochs={self.epochs} must be >= 0")
+        if self.refine < 0:
+            raise ValueError(f"refine={self.refine} must be >= 0")
+
 
 @dataclass
 class CompressConfig:
@@ -24,6 +75,21 @@ class CompressConfig:
     lr_schedule: Literal["cosine", "constant"] = "cosine"
     #: L2 weight decay on kernels (loss += weight_decay * sum(w^2))
     weight_decay: float = 1e-4
+    #: end every training phase with the weights of its best epoch on the validation split
+    best_epoch: bool = True
+    #: Dense-Sparse-Dense (Han et al., ICLR 2017) after dense training: prune to dsd_sparsity,
+    #: retrain dsd_epochs, restore the pruned weights (at 0) and retrain dsd_epochs dense, both at
+    #: learning_rate * 0.1
+    dsd: bool = False
+    #: pruned fraction of DSD's sparse phase
+    dsd_sparsity: float = 0.5
+    #: epochs of each DSD phase (sparse, then dense again)
+    dsd_epochs: int = 4
+    #: automatic per-layer settings searched on the validation split, overriding layer_sparsity,
+    #: layer_bits, layer_index_bits: {max_error_increase: pp over dense | max_error: % | storage_bytes:
+    #: B; huffman: true; bits: [3, 4, 5]; levels: [pp ...]; epochs: 1; refine: 2} (flow/compress/search.py);
+    #: None: the settings below as given
+    target: TargetConfig | None = None
     #: default fraction of each layer's weights pruned (0.9 keeps 10 %)
     sparsity: float = 0.6
     #: per-layer pruned fraction, e.g. {ip1: 0.92, ip2: 0.91, ip3: 0.74}
@@ -41,6 +107,13 @@ class CompressConfig:
     bits: int = 4
     #: per-layer code bits, e.g. {ip1: 4, ip3: 5}
     layer_bits: dict[str, int] = field(default_factory=dict)
+    #: weight sharing: kmeans (trained codebook of 2**bits - 1 centroids) or ternary (TTQ: trained
+    #: {-W-, 0, +W+}, 2-bit codes)
+    method: Method = "kmeans"
+    #: per-layer method, e.g. {ip3: ternary}
+    layer_method: dict[str, Method] = field(default_factory=dict)
+    #: TTQ threshold: latent weights with |w| <= ternary_threshold * max|w| become 0
+    ternary_threshold: float = 0.05
     #: relative-index bits of the sparse storage (EIE: 4)
     index_bits: int = 4
     #: per-layer relative-index bits
@@ -64,7 +137,7 @@ class CompressConfig:
     plots: bool = True
 
     def __post_init__(self) -> None:
-        for key in ("epochs", "prune_epochs", "finetune_epochs"):
+        for key in ("epochs", "prune_epochs", "finetune_epochs", "dsd_epochs"):
             if getattr(self, key) < 0:
                 raise ValueError(f"{key}={getattr(self, key)} must be >= 0")
         if self.batch_size < 1:
@@ -77,6 +150,12 @@ class CompressConfig:
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay={self.weight_decay} must be >= 0")
         _sparsity("sparsity", self.sparsity)
+        _sparsity("dsd_sparsity", self.dsd_sparsity)
+        if not 0.0 <= self.ternary_threshold < 1.0:
+            raise ValueError(f"ternary_threshold={self.ternary_threshold} is out of range; use [0, 1)")
+        for name, b in self.layer_bits.items():
+            if self.method_of(name) == "ternary" and b != 2:
+                raise ValueError(f"layer_bits.{name}={b}: a ternary layer has 2-bit codes; drop the key or use 2")
         for name, s in self.layer_sparsity.items():
             _sparsity(f"layer_sparsity.{name}", s)
         _bits("bits", self.bits, 1, MAX_BITS)
@@ -95,7 +174,12 @@ class CompressConfig:
     def sparsity_of(self, layer: str) -> float:
         return self.layer_sparsity.get(layer, self.sparsity)
 
+    def method_of(self, layer: str) -> str:
+        return self.layer_method.get(layer, self.method)
+
     def bits_of(self, layer: str) -> int:
+        if self.method_of(layer) == "ternary":
+            return 2
         return self.layer_bits.get(layer, self.bits)
 
     def index_bits_of(self, layer: str) -> int:
@@ -103,7 +187,7 @@ class CompressConfig:
 
     def check_layers(self, names: list[str]) -> None:
         """Refuse per-layer keys that name no compressible layer of the model."""
-        for key in ("layer_sparsity", "layer_bits", "layer_index_bits"):
+        for key in ("layer_sparsity", "layer_bits", "layer_index_bits", "layer_method"):
             unknown = sorted(set(getattr(self, key)) - set(names))
             if unknown:
                 raise ValueError(

@@ -1,13 +1,13 @@
-"""HLS section of the config: PE array and fixed-point choices of the EIE backend."""
+"""HLS section of the config: PE array and fixed-point choices of the EIE backend (defaults and limits
+of the EIE knobs: flow.eie.knobs)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import flow.eie.knobs as knob_rules
 from flow.eie.knobs import EIE_KNOBS, LAYER_KNOBS
-
-__all__ = ["EIE_KNOBS", "LAYER_KNOBS", "HLSConfig"]
 
 
 @dataclass
@@ -52,6 +52,8 @@ class HLSConfig:
                 )
             knob_rules.check(knobs, f"layers.{name}")
             knob_rules.check(self.knobs_of(name), f"layers.{name}")
+        if not (math.isfinite(self.clock_period) and 1.0 <= self.clock_period <= 100.0):
+            raise ValueError(f"clock_period={self.clock_period} is out of range; use 1..100 ns (10 = 100 MHz)")
         if not self.project_name.isidentifier():
             raise ValueError(f"project_name={self.project_name!r}: must be a C identifier, e.g. 'eie_net'")
 

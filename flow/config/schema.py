@@ -80,7 +80,7 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
         if not isinstance(value, (str, Path)):
             raise ConfigError(f"{path}: expected a path, got {value!r}")
         return Path(value)
-    raise TypeError(f"configtools: unsupported field type {tp!r} at {path}")
+    raise TypeError(f"flow.config.schema: unsupported field type {tp!r} at {path}")
 
 
 def from_dict(cls: type[T], data: Any, path: str = "config") -> T:

@@ -13,66 +13,16 @@ PE: the non-zero detector never broadcasts the others.
 
 from __future__ import annotations
 
-from string import Template
+from pathlib import Path
 
 import numpy as np
 
 from flow.fixed import FixedType
 from flow.errors import UsageError
+from flow.templating import render
 
-_CONFIG = Template("""\
-struct ${name} : eie::dense_config {
-    static const unsigned n_in = ${n_in};
-    static const unsigned n_out = ${n_out};
-    static const unsigned n_pe = ${n_pe};
-    static const unsigned col_groups = ${col_groups};
-    static const unsigned n_cols = ${n_cols};
-    static const unsigned n_local = ${n_local};
-    static const unsigned pe_capacity = ${pe_capacity};
-    static const unsigned fifo_depth = ${fifo_depth};
-    static const unsigned detect_width = ${detect_width};
-    static const unsigned broadcast = ${broadcast};
-    static const unsigned code_bits = ${code_bits};
-    static const unsigned index_bits = ${index_bits};
-    static const int activation = eie::${activation};
-    static const int bias_shift = ${bias_shift};
-    static const unsigned max_cycles = ${max_cycles};
-    typedef uint8_t code_t;
-    typedef uint8_t index_t;
-    typedef ${ptr_t} ptr_t;
-    typedef ${weight_raw} weight_t;  // raw bits of ${weight_fixed}
-    typedef ${bias_raw} bias_t;  // raw bits of ${bias_fixed}
-    typedef ${accum_fixed} accum_t;${parity}
-};
-""")
-
-_ROM = Template("""\
-// EIE ROMs of layer '${layer}': ${n_pe} PEs in ${col_groups} column group(s) x ${pe_capacity} entries,
-// ${nnz} non-zeros + ${fillers} fillers.
-#ifndef EIE_ROM${suffix}_H_
-#define EIE_ROM${suffix}_H_
-#include <stdint.h>
-#include "ap_int.h"
-
-static const uint8_t eie_codes${suffix}[${n_pe}][${pe_capacity}] = {
-${codes}};
-static const uint8_t eie_index${suffix}[${n_pe}][${pe_capacity}] = {
-${index}};
-static const ${ptr_t} eie_colptr${suffix}[${n_pe}][${n_ptr}] = {
-${colptr}};
-static const uint8_t eie_colnz${suffix}[${n_pe}][${n_cols}] = {
-${colnz}};
-static const uint8_t eie_colany${suffix}[${n_in}] = {${colany}};
-static const ${weight_raw} eie_codebook${suffix}[${n_codes}] = {${codebook}};
-static const ${bias_raw} eie_bias${suffix}[${n_out}] = {${bias}};
-#endif
-""")
-
-_CALL = Template(
-    "eie::${fn}<${data_t}, ${res_t}, ${config}>(${in_var}, ${out_var}, eie_codes${suffix}, eie_index${suffix}, "
-    "eie_colptr${suffix}, eie_colnz${suffix}, eie_colany${suffix}, eie_codebook${suffix}, eie_bias${suffix});"
-)
-
+#: the C++ templates of this module
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 def raw_cpp(t: FixedType) -> str:
     """The ap_int/ap_uint that holds a FixedType's raw bits."""
@@ -128,7 +78,8 @@ def _ident(name: str, what: str) -> str:
 
 def config_struct(layer, struct_name: str) -> str:
     """``struct <struct_name> : eie::dense_config {...}`` for this layer."""
-    return _CONFIG.substitute(
+    return render(
+        TEMPLATES, "dense_config.h.j2",
         name=_ident(struct_name, "config struct name"),
         n_in=layer.n_in,
         n_out=layer.n_out,
@@ -151,28 +102,28 @@ def config_struct(layer, struct_name: str) -> str:
         bias_raw=raw_cpp(layer.bias_t),
         bias_fixed=layer.bias_t.cpp,
         accum_fixed=layer.accum_t.cpp,
-        parity=_parity_lines(layer),
+        **_parity(layer),
     )
 
 
-def _parity_lines(layer) -> str:
-    """hls_accum / pre_cast members (hls4ml parity) when the layer has them; nothing otherwise."""
-    lines = []
-    if getattr(layer, "hls_accum", False):
-        prod_frac = layer.input_t.frac + layer.weight_t.frac
-        lines += ["static const bool hls_accum = true;", f"typedef ap_fixed<62, {62 - prod_frac}> prod_t;"]
-        if layer.accum_t.saturation != "WRAP":
-            lines += ["static const bool hls_accum_sat = true;", f"typedef ap_fixed<62, {layer.accum_t.integer + 62 - layer.accum_t.width}> sum_t;"]
-    if getattr(layer, "pre_t", None) is not None:
-        lines += ["static const bool pre_cast = true;", f"typedef {layer.pre_t.cpp} pre_t;"]
-    return "".join(f"\n    {line}" for line in lines)
+def _parity(layer) -> dict:
+    """hls4ml parity members of the config struct (flow/eie/layer.py hls_accum, pre_t)."""
+    acc = layer.accum_t
+    return {
+        "hls_accum": layer.hls_accum,
+        "prod_integer": 62 - (layer.input_t.frac + layer.weight_t.frac),
+        "hls_accum_sat": layer.hls_accum and acc.saturation != "WRAP",
+        "sum_integer": 62 - acc.frac,
+        "pre_t": layer.pre_t.cpp if layer.pre_t is not None else "",
+    }
 
 
 def rom_header(layer, suffix: str) -> str:
     """The ROM header: eie_codes/eie_index/eie_colptr/eie_colnz/eie_colany/eie_codebook/eie_bias + suffix."""
     _ident("eie" + str(suffix), "ROM suffix")
     enc = layer.encoding
-    return _ROM.substitute(
+    return render(
+        TEMPLATES, "dense_rom.h.j2",
         layer=layer.name,
         suffix=suffix,
         n_pe=layer.n_pe,
@@ -201,35 +152,17 @@ def rom_header(layer, suffix: str) -> str:
 def function_call(layer, suffix, in_var, out_var, data_t, res_t, config, stream: bool = False) -> str:
     """The call of eie::dense (io_parallel arrays) or eie::dense_stream (hls4ml io_stream: hls::stream
     of nnet::array packs) for this layer (ROM names from rom_header(layer, suffix))."""
-    return _CALL.substitute(
+    return render(
+        TEMPLATES, "dense_call.cpp.j2",
         fn="dense_stream" if stream else "dense",
-        data_t=data_t,
-        res_t=res_t,
-        config=config,
-        in_var=in_var,
-        out_var=out_var,
-        suffix=suffix,
+        data_t=data_t, res_t=res_t, config=config, in_var=in_var, out_var=out_var, suffix=suffix
     )
-
-
-_TB_CONFIG = Template("""\
-// Generated by flow.eie.codegen.testbench_config for layer '${layer}'.
-#ifndef EIE_DENSE_CONFIG_H_
-#define EIE_DENSE_CONFIG_H_
-#include "eie_dense.h"
-${rom}
-${config}
-typedef ${input_t} input_t;
-typedef ${output_t} output_t;
-#define N_IN ${n_in}
-#define N_OUT ${n_out}
-#endif
-""")
 
 
 def testbench_config(layer) -> str:
     """eie_dense_config.h for kernels/hls/tb/ (ROMs with suffix _tb, struct config_tb, input_t/output_t)."""
-    return _TB_CONFIG.substitute(
+    return render(
+        TEMPLATES, "tb_config.h.j2",
         layer=layer.name,
         rom=rom_header(layer, "_tb"),
         config=config_struct(layer, "config_tb"),

@@ -291,3 +291,7 @@ def layer_report(layer, x_raw=None) -> dict:
         "memory_total_bytes": mem.total_bytes * layer.n_pe,
         "energy": energy(layer, x_raw),
     }
+
+
+# The RTL engine's schedule (kernels/rtl/), equal to its Verilator cycle count: flow.eie.perf_rtl.
+from flow.eie.perf_rtl import RTLLayerCycles, rtl_layer_cycles, rtl_network_cycles  # noqa: E402,F401

@@ -1,14 +1,15 @@
-"""hls4ml backend 'EIE': Dense layers become EIEDense on the sparse PE array; the rest stays hls4ml's.
+"""hls4ml backend 'EIE' (the plugin only): Dense layers become EIEDense on the sparse PE array; the rest
+stays hls4ml's.
 
 Public API (what the build and the CLI call):
 - `flow.hls.convert.convert(compressed, hls_cfg, output_dir, calib_x=None, *, layer_types=None,
-  layer_knobs=None) -> ModelGraph` with `.eie_layers`, `.keras_twin` (float hardware twin, logits) and
-  `.input_t`; io_parallel, every precision explicit, the final softmax dropped.
+  layer_knobs=None) -> Converted` (`.graph` the ModelGraph, `.eie_layers`, `.keras_twin` (float hardware
+  twin, logits), `.input_t`); io_parallel, every precision explicit, the final softmax dropped.
 - `flow.hls.csim.compile_model(hls_model) -> seconds`, `predict(hls_model, x) -> float64 (n, n_out)`,
   `predict_raw(hls_model, x_raw) -> int64 (n, n_out)`,
   `check_agreement(hls_model, keras_model, x, eie_layers, *, min_agreement=0.99, raise_on_failure=True)`.
 - `hls4ml.converters.convert_from_keras_model(model, backend='EIE', ...)` for direct hls4ml use
-  (per-layer knobs in `config['LayerName'][name]['EIE']`, see flow.config.hls.EIE_KNOBS).
+  (per-layer knobs in `config['LayerName'][name]['EIE']`, see flow.eie.knobs.EIE_KNOBS).
 """
 
 # hls4ml first: its import runs the plugin loader (entry point flow.hls.plugin:register), which

@@ -12,25 +12,19 @@ import shutil
 import stat
 from pathlib import Path
 
-import jinja2
 from hls4ml.writer.vivado_writer import VivadoWriter
 
 from flow.errors import UsageError
 from flow.paths import kernels_dir
+from flow.templating import environment
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: g++ optimisation level of the csim library (-O3 gains nothing measurable on the PE loops here)
 CSIM_CFLAGS = "-O2"
 
 
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+def _env():
+    return environment(str(TEMPLATES))
 
 
 def eie_nodes(model) -> list:

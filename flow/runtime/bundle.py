@@ -150,11 +150,18 @@ class BundleMeta:
         if path.is_dir():
             path = path / MODEL_JSON
         if not path.is_file():
-            raise BundleError(f"no {MODEL_JSON} at {path}: not a deploy bundle (build one with `flow build`)")
+            hint = ""
+            if path.parent.is_dir() and (path.parent / "bundle" / MODEL_JSON).is_file():
+                hint = f"; {path.parent} is a build folder, its bundle is {path.parent / 'bundle'}"
+            raise BundleError(
+                f"no {MODEL_JSON} at {path}: not a deploy bundle{hint or ' (build one with `flow build`)'}"
+            )
+        from flow.runtime.files import FileError, read_json_object
+
         try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise BundleError(f"{path}: not valid JSON ({exc})") from exc
+            data = read_json_object(path, "rebuild the bundle with `flow build`", kind="model.json")
+        except FileError as exc:
+            raise BundleError(str(exc)) from None
         return cls.from_dict(data, source=str(path))
 
     def save(self, bundle_dir: str | Path) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -44,7 +45,8 @@ def add_parser(subparsers) -> None:
         help=f"seconds to wait for each DMA transfer (default {DEFAULT_TIMEOUT_S:g})",
     )
     p.add_argument(
-        "--library", type=Path, default=None, help="--sim: compiled AXI-top simulation library to use"
+        "--library", type=Path, default=None,
+        help="--sim: compiled AXI-top simulation library to use (default: the bundle's sim_library)"
     )
     p.add_argument("--no-download", action="store_true", help="use the bitstream already loaded")
     p.add_argument("--no-board-check", action="store_true", help="run even if the bundle names another board")
@@ -64,6 +66,9 @@ def run(args, library_builder=None) -> int:
         raise UsageError(f"--batch-size must be positive, got {args.batch_size}")
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be positive, got {args.limit}")
+    out = args.json or (args.bundle / ("run_report_sim.json" if args.sim else "run_report.json"))
+    if args.json:
+        check_writable(out, "--json")
     data = args.data or (args.bundle / (meta.test_vectors or TEST_VECTORS))
     vectors = load_test_vectors(data, meta)
     if args.limit is not None:
@@ -71,6 +76,8 @@ def run(args, library_builder=None) -> int:
     kwargs = dict(download=not args.no_download, timeout=args.timeout, check_board=not args.no_board_check)
     if args.sim:
         library = args.library
+        if library is not None and meta.sim_library:
+            warn_other_build(Path(library), Path(meta.sim_library))
         if library is None and not meta.sim_library and meta.hls_project and library_builder is not None:
             library = library_builder(meta, args.bundle)
         overlay = sim_overlay(args.bundle, library=library, **kwargs)
@@ -102,12 +109,54 @@ def run(args, library_builder=None) -> int:
         )
         if report["first_mismatch"] is not None:
             print(f"  first mismatch      sample {report['first_mismatch']}")
-    out = args.json or (args.bundle / ("run_report_sim.json" if args.sim else "run_report.json"))
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"  report              {out}")
+        if args.sim and args.library is not None and report["bit_agreement"] < 0.5:
+            print(
+                f"  --library {args.library} disagrees with the bundle's expected outputs on most samples: "
+                "it was probably built for another network; rebuild it from this bundle's HLS project "
+                "(or leave --library out)",
+                file=sys.stderr,
+            )
+    try:
+        out.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"  report              {out}")
+    except OSError as exc:
+        if args.json:
+            raise UsageError(f"cannot write the report {out}: {exc.strerror or exc}; pass --json a writable file") from None
+        print(f"  report              not written: {out}: {exc.strerror or exc} (pass --json elsewhere)", file=sys.stderr)
     if report.get("bit_agreement", 1.0) < 1.0:
         return 1
     return 0
+
+
+def warn_other_build(library: Path, own: Path) -> None:
+    """Libraries are named lib<project>_axi_sim-<hash of sources and flags>.so: a --library whose name
+    differs from the bundle's own was built from other sources (another network, or an older build)."""
+    import re
+
+    pat = re.compile(r"^lib(\w+)_axi_sim-([0-9a-f]+)\.so$")
+    a, b = pat.match(library.name), pat.match(own.name)
+    if a and b and a.groups() != b.groups():
+        print(
+            f"warning: --library {library} was built from other sources than this bundle's {own.name} "
+            "(another network or build): expect mismatches; leave --library out to use the bundle's own",
+            file=sys.stderr,
+        )
+
+
+def check_writable(path: Path, what: str) -> None:
+    """Refuse, before any work, a report path that cannot be written (no folder, read-only, a folder)."""
+    path = Path(path)
+    fix = "pass --json a file in a writable folder"
+    if path.is_dir():
+        raise UsageError(f"{what} {path} is a folder, not a file; {fix}")
+    parent = path.parent
+    if not parent.is_dir():
+        why = "is a file" if parent.exists() else "does not exist"
+        raise UsageError(f"{what} {path}: its folder {parent} {why}; {fix}")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"{what} {path} is not writable; {fix}")
+    if str(path.resolve()).startswith(("/proc/", "/sys/")):
+        raise UsageError(f"{what} {path} is inside a kernel file system; {fix}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,8 +165,17 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     add_parser(sub)
     args = parser.parse_args(["run", *(sys.argv[1:] if argv is None else argv)])
+    import signal
+
+    def _terminated(signum, frame):  # noqa: ARG001 -- SIGTERM is handled like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         return int(run(args) or 0)
     except FlowError as exc:
         print(f"python -m flow.runtime: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:
+        print("python -m flow.runtime: interrupted", file=sys.stderr)
+        return 130

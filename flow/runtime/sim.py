@@ -40,16 +40,18 @@ def write_test_vectors(bundle_dir, x, y_raw=None, labels=None, name: str = TEST_
 
 def load_test_vectors(path, meta) -> dict:
     """Read and check a test-vector npz against the bundle's io (`meta`: a BundleMeta)."""
+    from flow.runtime.files import FileError, check_array, load_npz
+
     path = Path(path)
-    if not path.is_file():
-        raise DataError(
-            f"test vectors {path} not found (write them with flow.runtime.sim.write_test_vectors)"
-        )
-    with np.load(path) as z:
-        data = {k: z[k] for k in z.files}
-    if "x" not in data:
-        raise DataError(f"{path} has no array 'x' (arrays: {', '.join(data) or 'none'})")
-    x = data["x"]
+    fix = "rebuild the bundle with `flow build`, or pass --data with an npz of x, y_raw, labels"
+    try:
+        data = load_npz(path, fix, required=("x",), kind="test vectors .npz")
+        x = check_array(path, "x", data["x"], fix=fix)
+        for key in ("y_raw", "labels"):
+            if key in data:
+                check_array(path, key, data[key], fix=fix)
+    except FileError as exc:
+        raise DataError(str(exc)) from None
     n_in, n_out = meta.io.n_in, meta.io.n_out
     if x.ndim < 2 or int(np.prod(x.shape[1:])) != n_in:
         raise DataError(f"{path}: x has shape {x.shape}, the bundle expects (N, {n_in})")

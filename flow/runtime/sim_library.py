@@ -48,6 +48,7 @@ class SimLibrary:
     def __init__(self, path, project: str, weights_dir=None):
         self.path = Path(path)
         self.weights_dir = None if weights_dir is None else str(Path(weights_dir).resolve())
+        probe_library(self.path)
         try:
             self._lib = ctypes.CDLL(str(self.path))
             self._run = getattr(self._lib, f"{project}_axi_sim")
@@ -104,6 +105,33 @@ class SimLibrary:
     def _weights_env(self):
         """$EIE_WEIGHTS_DIR around a call, for libraries without the setter (their weights load lazily)."""
         return env_var(WEIGHTS_ENV, self.weights_dir) if self._env_weights else contextlib.nullcontext()
+
+
+def probe_library(path: Path) -> None:
+    """Refuse a file that is not a loadable shared library before this process loads it: a truncated
+    .so passes dlopen and then kills the process with SIGBUS, so it is loaded in a child first."""
+    import signal
+    import subprocess
+    import sys
+
+    from flow.runtime.files import FileError, require_file
+
+    fix = "rebuild the bundle with `flow build` (or pass --library a simulation library built from it)"
+    try:
+        require_file(path, fix, kind="shared library")
+    except FileError as exc:
+        raise BundleError(str(exc)) from None
+    code = "import ctypes, sys; ctypes.CDLL(sys.argv[1])"
+    try:
+        res = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise BundleError(f"{path}: cannot be probed as a shared library ({exc}); {fix}") from None
+    if res.returncode < 0:
+        name = signal.Signals(-res.returncode).name
+        raise BundleError(f"{path}: loading it crashes ({name}): the library is truncated or damaged; {fix}")
+    if res.returncode != 0:
+        last = (res.stderr.strip().splitlines() or ["unknown error"])[-1]
+        raise BundleError(f"{path}: not a loadable shared library ({last}); {fix}")
 
 
 def check_layout(meta, lib: SimLibrary) -> None:

@@ -1,6 +1,6 @@
 """The build steps, one per module, and STEPS: the build order.
 
-compress -> hls -> resources -> csim -> board -> vendor -> bundle -> sim_board
+compress -> quality -> hls -> resources -> csim -> rtl -> board -> vendor -> bundle -> sim_board
 """
 
 from flow.build.steps.board import board_project
@@ -8,11 +8,13 @@ from flow.build.steps.bundle import bundle
 from flow.build.steps.compress import compress
 from flow.build.steps.csim import csim
 from flow.build.steps.hls import hls
+from flow.build.steps.quality import quality
 from flow.build.steps.resources import resources
+from flow.build.steps.rtl import rtl
 from flow.build.steps.sim_board import sim_board
 from flow.build.steps.vendor import vendor
 
-STEPS = (compress, hls, resources, csim, board_project, vendor, bundle, sim_board)
+STEPS = (compress, quality, hls, resources, csim, rtl, board_project, vendor, bundle, sim_board)
 
 
 def by_name(name: str):

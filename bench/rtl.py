@@ -1,0 +1,167 @@
+#!/usr/bin/env python
+"""RTL engine benchmark: LeNet-300-100 on MNIST in Verilator, Yosys resources, the models beside.
+
+    PYTHONPATH=. python bench/rtl.py --p64 /work/cache/lenet300_p64 --plain /work/cache/lenet300_plain \
+        --data-dir ../shared/data/mnist [--n 10000] [--model-n 300] [--synth 16,32,64]
+
+For each compressed model: RTL cycles per inference over the test images (mean, p99; RTL
+simulation), bit mismatches against flow.eie.reference (must be 0), accuracy, inferences/s at
+100 MHz, the cycle model (flow.eie.perf_rtl) on the first --model-n images (must be equal), and
+the HLS kernel's modelled cycles (flow.eie.perf, what the README quoted before). Then Yosys
+synth_xilinx -family xc7 for the engine sized for LeNet-300-100 at each P of --synth, beside
+flow.rtl.estimate. Prints a table and writes bench/results/rtl.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def hls_model_cycles(layers, x_raw) -> float:
+    """Mean PE-array + overhead cycles of the HLS kernel's model (flow.eie.perf) per inference."""
+    from flow.eie.perf import network_cycles
+
+    per = network_cycles(layers, x_raw)
+    return float(np.mean([sum(c.total_cycles for c in p) for p in per]))
+
+
+def eie_layers_and_data(model_dir, data_dir):
+    """The EIE layers of a `flow compress` folder (EIE hls4ml backend) and its dataset."""
+    import tempfile
+
+    from flow.compress.io import load_compressed
+    import argparse
+
+    from flow.cli.options import load_config_with
+    from flow.data import load_dataset
+    from flow.hls.convert import convert
+
+    cfg = load_config_with(argparse.Namespace(data_dir=Path(data_dir)), Path(model_dir) / "config.yaml")
+    model = convert(load_compressed(model_dir), cfg.hls, Path(tempfile.mkdtemp(prefix="rtl-bench-")))
+    return model.eie_layers, load_dataset(cfg.data)
+
+
+def simulate_model(name, model_dir, data_dir, n, model_n) -> dict:
+    from flow.eie.perf_rtl import rtl_network_cycles
+    from flow.eie.reference import eie_network
+    from flow.rtl.params import params_for
+    from flow.rtl.run import simulate_layers
+
+    layers, ds = eie_layers_and_data(model_dir, data_dir)
+    x, y = ds.x_test[:n], ds.y_test[:n]
+    x_raw = layers[0].input_t.quantize(x.reshape(x.shape[0], -1))
+    params = params_for(layers)
+    t0 = time.perf_counter()
+    res = simulate_layers(layers, x_raw, params)
+    sim_s = time.perf_counter() - t0
+    ref = eie_network(x_raw, layers)
+    period = res["period"]
+    k = min(model_n, len(x_raw))
+    t0 = time.perf_counter()
+    per, model_period = rtl_network_cycles(layers, x_raw[:k], params)
+    model_s = time.perf_counter() - t0
+    model_layers = np.array([[c.total for c in p] for p in per])
+    out = {
+        "name": name,
+        "model_dir": str(model_dir),
+        "n": int(len(x_raw)),
+        "layers": [f"{l.name} {l.n_in}x{l.n_out} P={l.n_pe} G={l.col_groups} D={l.fifo_depth}" for l in layers],
+        "engine": params.generics(),
+        "bit_mismatches": int(np.count_nonzero(res["y"] != ref)),
+        "accuracy_rtl": float(np.mean(np.argmax(res["y"], axis=1) == y)),
+        "error_pct": float(100 * (1 - np.mean(np.argmax(res["y"], axis=1) == y))),
+        "cycles_mean": float(period.mean()),
+        "cycles_p99": float(np.percentile(period, 99)),
+        "cycles_max": int(period.max()),
+        "layer_cycles_mean": [round(float(v), 1) for v in res["layer_cycles"].mean(axis=0)],
+        "inferences_per_s_100mhz": float(100e6 / period.mean()),
+        "model_n": k,
+        "model_period_mismatches": int(np.count_nonzero(model_period != period[:k])),
+        "model_layer_mismatches": int(np.count_nonzero(model_layers != res["layer_cycles"][:k])),
+        "hls_model_cycles_mean": hls_model_cycles(layers, x_raw[:k]),
+        "sim_s": round(sim_s, 1),
+        "model_s": round(model_s, 1),
+        "source": "RTL simulation (Verilator 5.006); cycle model flow.eie.perf_rtl; HLS model flow.eie.perf",
+    }
+    return out, layers
+
+
+def synth_sweep(layers, ps, family="xc7") -> list:
+    import tempfile
+
+    from flow.rtl import estimate, yosys
+    from flow.rtl.params import params_for
+
+    rows = []
+    for P in ps:
+        lay = [l.with_array(n_pe=P, col_groups=min(l.col_groups, P)) for l in layers]
+        params = params_for(lay)
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            rep = yosys.synthesize(params, family=family, out_dir=tmp)
+        est = estimate.estimate(params)
+        rep.pop("cells", None)
+        rows.append({"P": P, "yosys": rep, "estimate": est, "wall_s": round(time.perf_counter() - t0, 1)})
+        print(f"  P={P}: yosys LUT {rep['LUT']} FF {rep['FF']} BRAM36 {rep['BRAM36']} DSP {rep['DSP']} "
+              f"sta {rep['sta_ns']} ns | estimate LUT {est['LUT']} FF {est['FF']} BRAM36 {est['BRAM36']} "
+              f"DSP {est['DSP']}", flush=True)  # fmt: skip
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--p64", type=Path, default=Path("/work/cache/lenet300_p64"))
+    ap.add_argument("--plain", type=Path, default=Path("/work/cache/rtl/lenet300_bench16"))
+    ap.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "mnist")
+    ap.add_argument("--n", type=int, default=10000)
+    ap.add_argument("--model-n", type=int, default=300)
+    ap.add_argument("--synth", default="16,32,64")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "rtl.json")
+    args = ap.parse_args(argv)
+
+    results = {"models": [], "synth_xc7": []}
+    p64_layers = None
+    for name, d in (("lenet300 p64 (load-balanced, G=4/2/8)", args.p64), ("lenet300 plain (P=16, G=1)", args.plain)):
+        if not (d / "config.yaml").exists() and not any(d.glob("*")):
+            print(f"skip {name}: {d} not found (run flow compress first)")
+            continue
+        print(f"== {name}: simulating {args.n} images ...", flush=True)
+        r, layers = simulate_model(name, d, args.data_dir, args.n, args.model_n)
+        results["models"].append(r)
+        if "p64" in name:
+            p64_layers = layers
+        print(json.dumps({k: v for k, v in r.items() if k != "engine"}, indent=1), flush=True)
+    if p64_layers is not None and args.synth:
+        print("== Yosys synth_xilinx -family xc7 (engine sized for LeNet-300-100 at each P)", flush=True)
+        results["synth_xc7"] = synth_sweep(p64_layers, [int(p) for p in args.synth.split(",")])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1))
+
+    print("\n| model | n | error % | mismatches | cycles mean | p99 | inf/s @100 MHz | model = RTL | HLS model cycles |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in results["models"]:
+        print(f"| {r['name']} | {r['n']} | {r['error_pct']:.2f} | {r['bit_mismatches']} | {r['cycles_mean']:.1f} | "
+              f"{r['cycles_p99']:.0f} | {r['inferences_per_s_100mhz']:,.0f} | "
+              f"{r['model_n'] - r['model_period_mismatches']}/{r['model_n']} | {r['hls_model_cycles_mean']:.1f} |")  # fmt: skip
+    if results["synth_xc7"]:
+        print("\n| P | LUT | FF | BRAM36 | DSP | sta ns (pre-route, cells only) | est LUT | est FF | est BRAM36 | est DSP |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for s in results["synth_xc7"]:
+            y, e = s["yosys"], s["estimate"]
+            print(f"| {s['P']} | {y['LUT']} | {y['FF']} | {y['BRAM36']} | {y['DSP']} | {y['sta_ns']} | "
+                  f"{e['LUT']} | {e['FF']} | {e['BRAM36']} | {e['DSP']} |")  # fmt: skip
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

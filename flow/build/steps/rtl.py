@@ -1,0 +1,51 @@
+"""Step `rtl`: the network on the RTL engine (kernels/rtl/): Verilator simulation (bits against
+the reference, cycles against flow.eie.perf_rtl) and Yosys synthesis for the board's family,
+when verilator and yosys are on PATH; otherwise one line saying which is missing."""
+
+from __future__ import annotations
+
+from flow.build.context import step
+from flow.build.steps.common import board, hls_model, test_set
+
+#: test samples simulated in the build (`flow rtlsim` runs any number)
+SAMPLES = 300
+
+
+def _family(b) -> str:
+    part = str(getattr(b, "part", "")).lower()
+    return "xcup" if part.startswith(("xck", "xczu", "xcu")) else "xc7"
+
+
+@step("rtl", depends_on=("hls", "build", "data"), outputs=("reports/rtl.json",))
+def rtl(ctx) -> dict:
+    """Simulate and synthesise the engine; a network the RTL cannot hold is reported, not fatal."""
+    from flow.errors import UsageError
+    from flow.hls.csim import reference_covers
+    from flow.rtl.run import rtl_report
+
+    model = hls_model(ctx)
+    if not reference_covers(model):
+        ctx.summary["rtl"] = "skipped: the network has non-Dense layers (the RTL engine runs EIE Dense only)"
+        return {"skipped": ctx.summary["rtl"]}
+    layers = model.eie_layers
+    x, labels = test_set(ctx)
+    x_raw = layers[0].input_t.quantize(x[:SAMPLES])
+    try:
+        rep = rtl_report(layers, x_raw, labels[:SAMPLES], ctx.out / "reports", families=(_family(board(ctx)),))
+    except UsageError as exc:
+        ctx.summary["rtl"] = f"skipped: {exc}"
+        return {"skipped": str(exc)}
+    if "skipped" in rep:
+        ctx.summary["rtl"] = f"skipped: {rep['skipped']}"
+        ctx.notes.append(rep["skipped"])
+        return rep
+    s = rep["rtlsim"]
+    y = next(iter(rep["yosys"].values()))
+    ctx.summary["rtl"] = (
+        f"RTL simulation of {s['n']} samples: accuracy {s['accuracy_rtl']:.4f}, bit mismatches "
+        f"{s['bit_mismatches']}, {s['cycles_mean']:.1f} cycles/inference ({s['inferences_per_s_100mhz']:,.0f}/s at "
+        f"100 MHz), cycle model mismatches {s['model_cycle_mismatches']}; Yosys {y['device']}: LUT {y['LUT']}, "
+        f"FF {y['FF']}, BRAM36 {y['BRAM36']}, DSP {y['DSP']}, sta {y['sta_ns']} ns (pre-route, cells only)"
+    )
+    return {"bit_mismatches": s["bit_mismatches"], "cycles_mean": s["cycles_mean"], "LUT": y["LUT"],
+            "BRAM36": y["BRAM36"], "DSP": y["DSP"]}  # fmt: skip

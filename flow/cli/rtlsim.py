@@ -1,0 +1,80 @@
+"""`flow rtlsim`: run a compressed model on the RTL engine (kernels/rtl/) in Verilator.
+
+Converts the folder written by `flow compress` with the EIE backend (for its EIE layers and
+fixed-point types), writes the engine's memory images, builds the Verilator harness once per
+engine parameter set (cached), simulates the test set and reports accuracy, bit mismatches
+against the numpy reference (flow.eie.reference), RTL cycles per inference and their agreement
+with the cycle model (flow.eie.perf_rtl). Writes <out>/rtlsim.json.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flow.cli import options
+from flow.errors import FlowError, UsageError
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "rtlsim", help="RTL simulation (Verilator) of the EIE engine: accuracy, bit-exactness, cycles",
+        description=__doc__,
+    )  # fmt: skip
+    p.add_argument("model_dir", type=Path, help="compressed-model folder written by `flow compress`")
+    options.add_data_dir(p)
+    p.add_argument("--n", type=int, default=1000, help="test samples to simulate (default 1000, 0 = all)")
+    p.add_argument("--model-n", type=int, default=200, help="samples checked against the cycle model (default 200)")
+    p.add_argument("--out", type=Path, help="output folder (default: <model_dir>/rtlsim)")
+    p.set_defaults(func=run)
+
+
+def _check_args(args) -> None:
+    if args.n < 0:
+        raise UsageError(f"--n={args.n}: give a number of samples >= 0 (0 = the whole test set)")
+    if args.model_n < 0:
+        raise UsageError(f"--model-n={args.model_n}: give a number of samples >= 0")
+    if not args.model_dir.is_dir():
+        raise UsageError(f"{args.model_dir} is not a folder; pass the output folder of `flow compress`")
+
+
+def simulate(model_dir: Path, cfg, out_dir: Path, n: int, model_n: int) -> dict:
+    from flow.compress.io import load_compressed
+    from flow.data import load_dataset
+    from flow.hls.convert import convert
+    from flow.hls.csim import reference_covers
+    from flow.rtl.run import rtlsim
+
+    cm = load_compressed(model_dir)
+    ds = load_dataset(cfg.data)
+    x, y = (ds.x_test, ds.y_test) if n == 0 else (ds.x_test[:n], ds.y_test[:n])
+    model = convert(cm, cfg.hls, out_dir / "hls")
+    if not reference_covers(model):
+        raise UsageError(
+            f"{model_dir}: the network has layers besides Dense (e.g. convolutions); the RTL engine runs "
+            "only EIE Dense layers: use `flow csim` for this model"
+        )
+    layers = model.eie_layers
+    x_raw = layers[0].input_t.quantize(x.reshape(len(x), -1))
+    summary = rtlsim(layers, x_raw, y, out_dir=out_dir, check_model=model_n)
+    summary["model_dir"] = str(model_dir)
+    (out_dir / "rtlsim.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def run(args) -> int:
+    _check_args(args)
+    cfg_path = args.model_dir / "config.yaml"
+    cfg = options.load_config_with(args, cfg_path if cfg_path.is_file() else None)
+    out_dir = args.out or args.model_dir / "rtlsim"
+    s = simulate(args.model_dir, cfg, out_dir, args.n, args.model_n)
+    print(f"RTL simulation (Verilator) of {s['n']} test samples on P={s['engine']['P']}:")
+    print(f"  accuracy {s['accuracy_rtl']:.4f}, bit mismatches vs reference {s['bit_mismatches']}")
+    print(f"  cycles per inference mean {s['cycles_mean']:.1f}, p99 {s['cycles_p99']:.0f}, max {s['cycles_max']} "
+          f"-> {s['inferences_per_s_100mhz']:,.0f} inferences/s at 100 MHz")  # fmt: skip
+    print(f"  per layer (mean): {', '.join(f'{c:.1f}' for c in s['layer_cycles_mean'])}")
+    print(f"  cycle model (flow.eie.perf_rtl) mismatches on {s['model_checked']} samples: {s['model_cycle_mismatches']}")
+    print(f"wrote {out_dir / 'rtlsim.json'}")
+    if s["bit_mismatches"] or s["model_cycle_mismatches"]:
+        raise FlowError("the RTL differs from the reference or the cycle model (see rtlsim.json)")
+    return 0

@@ -1,0 +1,304 @@
+"""`compress.target`: per-layer sparsity, code bits and index bits chosen on the validation split.
+
+The search runs between dense training and pruning, on the trained dense model, and only ever
+looks at the validation split:
+
+1. Sensitivity (Deep Compression, Sec. 3): each layer alone is pruned by magnitude to every
+   sparsity of SPARSITIES without retraining; its validation-error increase is recorded.
+2. Candidates: for each level L of `target.levels` (percentage points), every layer takes the
+   largest sparsity whose increase alone stays <= L (insensitive layers are pruned harder).
+3. Proxy of the full pipeline per candidate: one-shot pruning from the dense weights, then
+   `target.epochs` of masked retraining; per layer the fewest code bits of `target.bits` whose
+   k-means sharing (that layer alone) adds <= BIT_TOLERANCE percentage points; all layers shared
+   together give the candidate's validation error. Index bits do not change the error: per layer
+   the width with the smallest storage is computed exactly from the codes.
+4. The candidates form the trade-off curve (storage vs validation error; report.json "search",
+   plots/tradeoff.png). The smallest candidate within the error budget (or the most accurate one
+   within the storage budget) is taken; the full pipeline (iterative pruning, fine-tuning) then
+   runs with its settings, and the final validation error is checked against the target.
+   Before choosing, `target.refine` bisection steps add a candidate halfway (per-layer sparsity)
+   between the best candidate and its neighbour across the budget (the levels are coarse).
+
+Cost: len(SPARSITIES) x layers validation passes, then per level `target.epochs` training epochs
+plus (layers x bits + 1) k-means and validation passes, for each level and refinement step: for
+LeNet-300-100 with 10 levels and 2 refinements about the time of 12 training epochs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+
+from flow.compress.prune import magnitude_mask
+from flow.compress.share import kmeans_codebook
+from flow.compress.storage import layer_storage
+from flow.compress.train import evaluate, fit
+from flow.errors import ConfigError
+from flow.models import weight_layers
+
+log = logging.getLogger(__name__)
+
+SPARSITIES = (0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98)
+INDEX_BITS = tuple(range(2, 9))
+#: validation-error increase (percentage points) a layer's code bits may add in the proxy
+BIT_TOLERANCE = 0.05
+
+
+def _storage_bits(codes, n_bias, bits, index_bits, huffman: bool) -> int:
+    s = layer_storage("x", codes, n_bias, bits, index_bits, eie=False)
+    return s.huffman_total_bits if huffman else s.total_bits
+
+
+def best_index_bits(codes, n_bias: int, bits: int, huffman: bool) -> tuple[int, int]:
+    """(index bits, storage bits) with the smallest storage for these codes."""
+    return min(((ib, _storage_bits(codes, n_bias, bits, ib, huffman)) for ib in INDEX_BITS), key=lambda t: t[1])
+
+
+def storage_floor(model, c) -> int:
+    """A lower bound (bytes) of any candidate's storage: biases, codebooks at the fewest bits, and the
+    entries left at the largest searched sparsity at 2 bits each (1-bit code + 1-bit index)."""
+    t = c.target
+    bits = 0
+    for layer in weight_layers(model):
+        n_bias = int(layer.bias.shape[0]) if layer.use_bias else 0
+        size = int(np.prod(layer.kernel.shape))
+        entries = size - round(max(SPARSITIES) * size)
+        per_entry = 2 if t.huffman else min(t.bits) + 1
+        bits += 32 * n_bias + 32 * 2 ** min(t.bits) + entries * per_entry
+    return math.ceil(bits / 8)
+
+
+def check_target_before_training(c, model, input_shape) -> None:
+    """Refuse a target no candidate can meet, with the numbers, before any training."""
+    t = c.target
+    if t.storage_bytes is not None:
+        floor = storage_floor(model, c)
+        if t.storage_bytes < floor:
+            raise ConfigError(
+                f"compress.target.storage_bytes={t.storage_bytes} cannot be met: even at "
+                f"{100 * max(SPARSITIES):.0f} % sparsity with {min(t.bits)}-bit codes the biases, codebooks "
+                f"and entries of {model.name} take at least {floor} bytes; raise the budget"
+            )
+
+
+def check_target_against_dense(c, dense_error: float) -> None:
+    """An absolute error budget at or below the dense model's validation error is refused before
+    any compression training (percent values in the message)."""
+    t = c.target
+    if t.max_error is not None and t.max_error <= 100 * dense_error:
+        raise ConfigError(
+            f"compress.target.max_error={t.max_error} % cannot be met: the dense model already has "
+            f"{100 * dense_error:.2f} % validation error; allow more than that (or use max_error_increase)"
+        )
+
+
+def sensitivity(model, val, layers) -> dict[str, list[float]]:
+    """Validation-error increase (pp) of pruning each layer alone to each of SPARSITIES."""
+    base = 1 - evaluate(model, *val)
+    out = {}
+    for layer in layers:
+        kernel = layer.kernel.numpy()
+        row = []
+        for s in SPARSITIES:
+            layer.kernel.assign(kernel * magnitude_mask(kernel, s))
+            row.append(100 * (1 - evaluate(model, *val) - base))
+        layer.kernel.assign(kernel)
+        out[layer.name] = row
+    return out
+
+
+def sparsity_at(curve: list[float], level: float) -> float:
+    """The largest searched sparsity whose error increase is <= level (0 if none)."""
+    ok = [s for s, inc in zip(SPARSITIES, curve) if inc <= level]
+    return max(ok) if ok else 0.0
+
+
+def _candidate(model, dense_w, x, y, val, c, sparsity: dict, seed: int, progress: bool) -> dict:
+    layers = weight_layers(model)
+    model.set_weights(dense_w)
+    masks = {}
+    for layer in layers:
+        masks[layer.name] = magnitude_mask(layer.kernel.numpy(), sparsity[layer.name])
+        layer.kernel.assign(layer.kernel.numpy() * masks[layer.name])
+    t = c.target
+    fit(
+        model,
+        x,
+        y,
+        epochs=t.epochs,
+        batch_size=c.batch_size,
+        lr=c.prune_learning_rate,
+        weight_decay=c.weight_decay,
+        schedule=c.lr_schedule,
+        masks=masks,
+        progress=progress,
+        label="search",
+        seed=seed,
+    )
+    pruned_err = 100 * (1 - evaluate(model, *val))
+    kernels = {layer.name: layer.kernel.numpy() for layer in layers}
+    bits, shared = {}, {}
+    for layer in layers:
+        n = layer.name
+        for b in sorted(t.bits):
+            s = kmeans_codebook(kernels[n], masks[n], b, seed)
+            layer.kernel.assign(s.centroids[s.codes])
+            err = 100 * (1 - evaluate(model, *val))
+            bits[n], shared[n] = b, s
+            if err - pruned_err <= BIT_TOLERANCE:
+                break
+        layer.kernel.assign(kernels[n])
+    for layer in layers:
+        s = shared[layer.name]
+        layer.kernel.assign(s.centroids[s.codes])
+    err = 100 * (1 - evaluate(model, *val))
+    index_bits, total = {}, 0
+    for layer in layers:
+        n = layer.name
+        n_bias = int(layer.bias.shape[0]) if layer.use_bias else 0
+        index_bits[n], b = best_index_bits(shared[n].codes, n_bias, bits[n], t.huffman)
+        total += b
+    return {
+        "sparsity": dict(sparsity),
+        "bits": bits,
+        "index_bits": index_bits,
+        "pruned_validation_error": pruned_err,
+        "validation_error": err,
+        "bytes": total / 8,
+    }
+
+
+def choose(points: list[dict], t, dense_error_pct: float) -> tuple[int, bool]:
+    """Index of the chosen candidate and whether it meets the target (on the proxy)."""
+    if t.storage_bytes is not None:
+        ok = [i for i, p in enumerate(points) if p["bytes"] <= t.storage_bytes]
+        if ok:
+            return min(ok, key=lambda i: (points[i]["validation_error"], points[i]["bytes"])), True
+        return min(range(len(points)), key=lambda i: points[i]["bytes"]), False
+    budget = t.max_error if t.max_error is not None else dense_error_pct + t.max_error_increase
+    ok = [i for i, p in enumerate(points) if p["validation_error"] <= budget]
+    if ok:
+        return min(ok, key=lambda i: (points[i]["bytes"], points[i]["validation_error"])), True
+    return min(range(len(points)), key=lambda i: (points[i]["validation_error"], points[i]["bytes"])), False
+
+
+def _feasible(p: dict, t, dense_error_pct: float) -> bool:
+    if t.storage_bytes is not None:
+        return p["bytes"] <= t.storage_bytes
+    budget = t.max_error if t.max_error is not None else dense_error_pct + t.max_error_increase
+    return p["validation_error"] <= budget
+
+
+def neighbours(points: list[dict], t, dense_error_pct: float) -> tuple[int, int] | None:
+    """(chosen candidate, its neighbour in storage on the other side of the budget), or None.
+
+    Storage budget: the largest candidate within it and the next larger one. Error budget: the
+    smallest candidate within it and the next smaller one (which misses it)."""
+    order = sorted(range(len(points)), key=lambda i: points[i]["bytes"])
+    ok = [_feasible(points[i], t, dense_error_pct) for i in order]
+    if not any(ok) or all(ok):
+        return None
+    if t.storage_bytes is not None:
+        k = max(j for j, f in enumerate(ok) if f)
+        return (order[k], order[k + 1]) if k + 1 < len(order) else None
+    k = min(j for j, f in enumerate(ok) if f)
+    return (order[k], order[k - 1]) if k > 0 else None
+
+
+def search_settings(model, x, y, val, c, cfg, *, progress: bool = True) -> dict:
+    """Run the search on the trained dense `model` (restored afterwards) and write the chosen
+    per-layer settings into `c` (layer_sparsity, layer_bits, layer_index_bits)."""
+    t = c.target
+    dense_w = model.get_weights()
+    dense_err = 100 * (1 - evaluate(model, *val))
+    check_target_against_dense(c, dense_err / 100)
+    layers = [layer for layer in weight_layers(model) if c.method_of(layer.name) == "kmeans"]
+    if len(layers) != len(weight_layers(model)):
+        raise ConfigError("compress.target searches k-means layers only; drop layer_method/method ternary")
+    sens = sensitivity(model, val, layers)
+    points = []
+    seen = set()
+    for level in sorted(t.levels):
+        sparsity = {layer.name: sparsity_at(sens[layer.name], level) for layer in layers}
+        key = tuple(sorted(sparsity.items()))
+        if key in seen:
+            continue
+        seen.add(key)
+        p = _candidate(model, dense_w, x, y, val, c, sparsity, cfg.seed, progress)
+        p["level"] = level
+        log.info("search level %.2f pp: %s", level, p)
+        points.append(p)
+    for _ in range(t.refine):
+        pair = neighbours(points, t, dense_err)
+        if pair is None:
+            break
+        a, b = (points[k]["sparsity"] for k in pair)
+        sparsity = {n: round((a[n] + b[n]) / 2, 4) for n in a}
+        key = tuple(sorted(sparsity.items()))
+        if key in seen:
+            break
+        seen.add(key)
+        p = _candidate(model, dense_w, x, y, val, c, sparsity, cfg.seed, progress)
+        p["level"] = None  # a bisection step
+        log.info("search refine: %s", p)
+        points.append(p)
+    model.set_weights(dense_w)
+    i, met = choose(points, t, dense_err)
+    chosen = points[i]
+    c.layer_sparsity.update(chosen["sparsity"])
+    c.layer_bits.update(chosen["bits"])
+    c.layer_index_bits.update(chosen["index_bits"])
+    budget = None
+    if t.max_error_increase is not None:
+        budget = dense_err + t.max_error_increase
+    elif t.max_error is not None:
+        budget = t.max_error
+    return {
+        "target": {k: getattr(t, k) for k in ("max_error_increase", "max_error", "storage_bytes", "huffman")},
+        "split": "validation",
+        "dense_validation_error": dense_err,
+        "error_budget": budget,
+        "sensitivity": {"sparsities": list(SPARSITIES), "increase_pp": sens},
+        "curve": points,
+        "chosen": i,
+        "met_by_proxy": met,
+        "proxy": f"one-shot pruning + {t.epochs} masked epoch(s) + k-means without fine-tuning",
+    }
+
+
+def finish(search: dict, rep: dict) -> None:
+    """Check the full pipeline's result (validation error, storage) against the target."""
+    t = search["target"]
+    val_err = 100 * rep["validation_error"]["quantized"]
+    size = rep["total"]["huffman_bytes" if t["huffman"] else "compressed_bytes"]
+    if t["storage_bytes"] is not None:
+        met = size <= t["storage_bytes"]
+    else:
+        met = val_err <= search["error_budget"]
+    search["final"] = {"validation_error": val_err, "bytes": size, "met": bool(met)}
+
+
+def tradeoff_plot(search: dict, path) -> None:
+    from flow.compress.plots import _plt
+
+    plt = _plt()
+    pts = sorted(search["curve"], key=lambda p: p["bytes"])
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([p["bytes"] / 1024 for p in pts], [p["validation_error"] for p in pts], "o-", label="candidates (proxy)")
+    ch = search["curve"][search["chosen"]]
+    ax.plot([ch["bytes"] / 1024], [ch["validation_error"]], "r*", ms=14, label="chosen")
+    if "final" in search:
+        f = search["final"]
+        ax.plot([f["bytes"] / 1024], [f["validation_error"]], "gs", label="full pipeline")
+    if search.get("error_budget") is not None:
+        ax.axhline(search["error_budget"], color="gray", ls="--", label="error budget")
+    if search["target"]["storage_bytes"] is not None:
+        ax.axvline(search["target"]["storage_bytes"] / 1024, color="gray", ls="--", label="storage budget")
+    ax.set_xlabel("storage (KB)" + (", Huffman" if search["target"]["huffman"] else ""))
+    ax.set_ylabel("validation error (%)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

@@ -1,0 +1,155 @@
+"""Cycle model of the RTL engine (kernels/rtl/eie_engine.sv), numpy only.
+
+The RTL's schedule is control only (which cycle a column is broadcast, popped, walked), so this
+model steps the same registers cycle by cycle: per column group the detector (window w of 64
+columns, next non-zero), the broadcast register, per PE the queue occupancy, the pointer-pair
+register (A), the walk (B, entries left) and the three entry stages (C, D, E). It equals the
+RTL's simulated cycle count exactly on every layer (tests/rtl/test_rtl_hypothesis.py).
+
+Per layer: 1 SETUP cycle + RUN cycles (until one cycle after everything is idle) + GATHER
+(rows * R / E chunk cycles + 6: five pipeline stages and the cycle that sees them empty).
+Per inference: the sum + 1 (the idle cycle in which the next start is taken), the period of
+back-to-back inferences. Layer 0 receives its input at 16 activations per cycle during RUN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+LINE = 16
+WINDOW = 64
+GATHER_TAIL = 6
+
+
+@dataclass
+class RTLLayerCycles:
+    name: str
+    setup: int
+    run: int
+    gather: int
+    broadcasts: int
+    pe_entries: np.ndarray = field(repr=False)
+
+    @property
+    def total(self) -> int:
+        return self.setup + self.run + self.gather
+
+
+def _log2(n: int) -> int:
+    return int(n).bit_length() - 1
+
+
+def run_cycles(layer, x_raw, first: bool) -> tuple[int, int, np.ndarray]:
+    """(RUN cycles, broadcasts, entries per PE) of one layer for input x_raw."""
+    enc = layer.encoding
+    G, R = enc.col_groups, enc.row_pes
+    Pa = G * R
+    D = layer.fifo_depth
+    n_in = layer.n_in
+    x = np.asarray(x_raw).ravel()
+    ent = enc.local_column_entries().astype(np.int64)  # [Pa, n_cols]
+    nzc = [np.flatnonzero(x[g::G] != 0) * G + g for g in range(G)]  # non-zero columns per group
+    n_nz = [int(c.size) for c in nzc]
+    # local column of the k-th broadcast of group g (the order the detector sends them)
+    sent = np.zeros((G, max(1, max(n_nz))), np.int64)
+    for g in range(G):
+        sent[g, : n_nz[g]] = nzc[g] // G
+    n_lines = -(-n_in // LINE)
+    lines_in = 0 if first else n_lines
+    grp = np.arange(Pa) // R
+    rows = np.arange(Pa)
+    # detector state (python ints: G <= 16)
+    w = [0] * G
+    idx = [0] * G  # next non-zero (index into nzc[g]) not yet broadcast
+    bc_valid = np.zeros(G, bool)
+    # PE state
+    cnt = np.zeros(Pa, np.int64)
+    popped = np.zeros(Pa, np.int64)
+    a1 = np.zeros(Pa, bool)
+    a1_col = np.zeros(Pa, np.int64)
+    b_rem = np.zeros(Pa, np.int64)
+    c = np.zeros(Pa, bool)
+    d = np.zeros(Pa, bool)
+    e = np.zeros(Pa, bool)
+    run_done_q = False
+    cycles = 0
+    broadcasts = 0
+    pe_entries = np.zeros(Pa, np.int64)
+    win_lines = WINDOW // LINE
+    while True:
+        cycles += 1
+        if run_done_q:
+            return cycles, broadcasts, pe_entries
+        all_arrived = lines_in == n_lines
+        emit = np.zeros(G, bool)
+        dets_done = True
+        if Pa and G:
+            gmax = cnt.reshape(G, R).max(axis=1) + bc_valid  # fullest queue + in-flight, per group
+        for g in range(G):
+            if w[g] * WINDOW >= n_in:
+                continue
+            dets_done = False
+            if not (all_arrived or (w[g] + 1) * win_lines <= lines_in):
+                continue
+            lim = (w[g] + 1) * WINDOW
+            cols = nzc[g]
+            i = idx[g]
+            if i < n_nz[g] and cols[i] < lim:
+                if gmax[g] < D:
+                    emit[g] = True
+                    idx[g] = i + 1
+                    if not (i + 1 < n_nz[g] and cols[i + 1] < lim):
+                        w[g] += 1
+            else:
+                w[g] += 1
+        # PEs
+        b_active = b_rem > 0
+        accept = ~b_active | (b_rem == 1)
+        pop = (cnt > 0) & (~a1 | accept)
+        load = a1 & accept
+        took = np.where(load, ent[rows, a1_col], 0)
+        new_rem = np.where(load, took, np.where(b_active, b_rem - 1, b_rem))
+        pe_entries += took
+        a1_col = np.where(pop, sent[grp, np.minimum(popped, sent.shape[1] - 1)], a1_col)
+        push = bc_valid[grp]
+        busy = bool(((cnt > 0) | a1 | b_active | c | d | e).any())
+        run_done = dets_done and not bc_valid.any() and not busy and all_arrived
+        # register updates
+        popped += pop
+        cnt = cnt + push - pop
+        a1 = pop | (a1 & ~accept)
+        e, d, c = d, c, b_active
+        b_rem = new_rem
+        bc_valid = emit
+        broadcasts += int(emit.sum())
+        if not all_arrived:
+            lines_in += 1
+        run_done_q = run_done
+
+
+def gather_cycles(layer, params) -> int:
+    enc = layer.encoding
+    log2e = min(_log2(enc.row_pes), _log2(params.OL))
+    return enc.max_local_rows * (enc.row_pes >> log2e) + GATHER_TAIL
+
+
+def rtl_layer_cycles(layer, x_raw, params, first: bool) -> RTLLayerCycles:
+    run, bc, pe_entries = run_cycles(layer, x_raw, first)
+    return RTLLayerCycles(layer.name, 1, run, gather_cycles(layer, params), bc, pe_entries)
+
+
+def rtl_network_cycles(layers, x_raw, params) -> tuple[list[list[RTLLayerCycles]], np.ndarray]:
+    """Per input vector: per-layer cycles and the inference period (sum + 1), each layer fed
+    the reference's output of the previous one."""
+    from flow.eie.reference import eie_dense
+
+    x = np.atleast_2d(np.asarray(x_raw))
+    per = [[] for _ in range(x.shape[0])]
+    for li, layer in enumerate(layers):
+        for i in range(x.shape[0]):
+            per[i].append(rtl_layer_cycles(layer, x[i], params, li == 0))
+        x = eie_dense(x, layer)
+    period = np.array([sum(c.total for c in p) + 1 for p in per], dtype=np.int64)
+    return per, period

@@ -1,0 +1,192 @@
+"""Engine parameters (the generics of kernels/rtl/eie_engine.sv) and the fit check of a network.
+
+A network fits an engine when every layer's layout and every memory fits its parameters; the
+check runs before any file is written and names the layer, the need and the limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, replace
+
+from flow.errors import UsageError
+
+LINE = 16  # activations per store line and per input beat
+WINDOW = 64  # columns a detector scans per window
+TABLE_FIELDS = 16  # 32-bit words per layer in the table
+
+
+def _pow2(n: int) -> bool:
+    return n >= 1 and (n & (n - 1)) == 0
+
+
+@dataclass(frozen=True)
+class EngineParams:
+    """Hardware parameters; every field is a SystemVerilog parameter of eie_engine."""
+
+    P: int = 16  # PEs (power of two <= 64)
+    MAXG: int = 8  # column groups supported (power of two <= 16)
+    DMAX: int = 8  # activation queue capacity (power of two)
+    NL: int = 4  # layers in the table
+    NX: int = 1024  # activations the store holds (multiple of 64)
+    XW: int = 16  # activation bits
+    WW: int = 8  # weight bits
+    ACCW: int = 32  # accumulator bits
+    CBW: int = 4  # code field of an entry word
+    IXW: int = 4  # relative-index field of an entry word
+    ENT_D: int = 1024  # entry words per PE
+    PTR_D: int = 512  # pointer pairs per PE (columns of all layers)
+    ACC_D: int = 64  # accumulator words per PE (local rows of the largest layer)
+    BIAS_D: int = 128  # bias words per PE (local rows of all layers)
+    OL: int = 16  # gather lanes
+
+    def __post_init__(self):
+        checks = [
+            (_pow2(self.P) and self.P <= 64, "P must be a power of two <= 64"),
+            (_pow2(self.MAXG) and self.MAXG <= 16, "MAXG must be a power of two <= 16"),
+            (_pow2(self.DMAX), "DMAX must be a power of two"),
+            (self.NX % WINDOW == 0 and self.NX >= WINDOW, "NX must be a positive multiple of 64"),
+            (_pow2(self.OL) and self.OL <= min(16, self.P), "OL must be a power of two <= min(16, P)"),
+            (8 <= self.XW <= 32, "XW must be 8..32"),
+            (self.ACCW > self.XW + self.WW and self.ACCW <= 62, "ACCW must exceed XW + WW (<= 62)"),
+            (self.NL >= 1 and self.CBW >= 1 and self.IXW >= 1, "NL, CBW, IXW must be >= 1"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise UsageError(f"engine parameters {self}: {msg}")
+
+    @property
+    def entry_bits(self) -> int:
+        return self.CBW + self.IXW
+
+    @property
+    def ptr_bits(self) -> int:
+        """Bits of one pointer (entry address 0..ENT_D); a pointer-pair word holds two."""
+        return math.ceil(math.log2(self.ENT_D + 1))
+
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+    def generics(self) -> dict:
+        return asdict(self)
+
+    def with_(self, **kw) -> EngineParams:
+        return replace(self, **kw)
+
+
+def _log2(n: int) -> int:
+    return int(n).bit_length() - 1
+
+
+def layer_fit(layer, params: EngineParams) -> list[str]:
+    """Reasons (need vs limit) why one layer does not fit the engine's layout rules."""
+    bad = []
+    P, G = layer.n_pe, layer.col_groups
+    if not (_pow2(P) and P <= params.P):
+        bad.append(f"n_pe={P}: the RTL needs a power of two <= P={params.P}")
+    if not (_pow2(G) and G <= params.MAXG):
+        bad.append(f"col_groups={G}: the RTL needs a power of two <= MAXG={params.MAXG}")
+    if not 1 <= layer.fifo_depth <= params.DMAX:
+        bad.append(f"fifo_depth={layer.fifo_depth} > DMAX={params.DMAX}")
+    for what, n in (("n_in", layer.n_in), ("n_out", layer.n_out)):
+        if n > params.NX:
+            bad.append(f"{what}={n} > NX={params.NX}")
+    if layer.code_bits > params.CBW:
+        bad.append(f"code_bits={layer.code_bits} > CBW={params.CBW}")
+    if layer.index_bits > params.IXW:
+        bad.append(f"index_bits={layer.index_bits} > IXW={params.IXW}")
+    for what, t, lim in (
+        ("input_t", layer.input_t, params.XW),
+        ("output_t", layer.output_t, params.XW),
+        ("weight_t", layer.weight_t, params.WW),
+    ):
+        need = t.width + (0 if t.signed else 1)
+        if need > lim:
+            bad.append(f"{what} {t.cpp} needs {need} signed bits > {lim}")
+    if layer.accum_t.width > params.ACCW:
+        bad.append(f"accumulator {layer.accum_t.width} bits > ACCW={params.ACCW}")
+    shift = layer.accum_t.frac - layer.output_t.frac
+    if not 0 <= shift < 64:
+        bad.append(f"requantisation shift {shift}: the RTL shifts right by 0..63 only")
+    out_t = layer.output_t
+    if out_t.rounding not in ("TRN", "RND") or out_t.saturation not in ("WRAP", "SAT") or out_t.is_int:
+        bad.append(f"output_t {out_t.cpp}: the RTL requantises with AP_TRN/AP_RND and AP_WRAP/AP_SAT only")
+    if getattr(layer, "hls_accum", False) or getattr(layer, "pre_t", None) is not None:
+        bad.append("hls4ml accumulator/Dense-result emulation (hls_accum, pre_t) is not in the RTL")
+    if layer.encoding.max_local_rows > params.ACC_D:
+        bad.append(f"{layer.encoding.max_local_rows} local rows > ACC_D={params.ACC_D}")
+    return bad
+
+
+def check_fit(layers, params: EngineParams) -> dict:
+    """UsageError unless the network fits; returns the memory use (need) per memory."""
+    if not layers:
+        raise UsageError("the network has no EIE layers")
+    if len(layers) > params.NL:
+        raise UsageError(f"the network has {len(layers)} layers; the engine's table holds NL={params.NL}")
+    for layer in layers:
+        bad = layer_fit(layer, params)
+        if bad:
+            raise UsageError(f"layer {layer.name!r} does not fit the RTL engine: " + "; ".join(bad))
+    ent = [0] * params.P
+    ptr = bias = 0
+    for layer in layers:
+        for k, pe in enumerate(layer.encoding.pes):
+            ent[k] += pe.n_entries
+            if ent[k] > params.ENT_D:
+                raise UsageError(
+                    f"layer {layer.name!r}: PE {k} needs {ent[k]} entry words (all layers up to this "
+                    f"one), the engine has ENT_D={params.ENT_D}"
+                )
+        ptr += layer.encoding.n_cols
+        if ptr > params.PTR_D:
+            raise UsageError(
+                f"layer {layer.name!r}: needs {ptr} pointer pairs per PE (all layers up to this one), "
+                f"the engine has PTR_D={params.PTR_D}"
+            )
+        bias += layer.encoding.max_local_rows
+        if bias > params.BIAS_D:
+            raise UsageError(
+                f"layer {layer.name!r}: needs {bias} bias words per PE (all layers up to this one), "
+                f"the engine has BIAS_D={params.BIAS_D}"
+            )
+    return {"entries": max(ent), "pointers": ptr, "biases": bias}
+
+
+def params_for(layers, **fixed) -> EngineParams:
+    """The smallest engine (memory depths, widths) that holds the network; ``fixed`` overrides."""
+    P = max(layer.n_pe for layer in layers)
+    ent = [0] * P
+    for layer in layers:
+        for k, pe in enumerate(layer.encoding.pes):
+            ent[k] += pe.n_entries
+    nx = max(max(layer.n_in, layer.n_out) for layer in layers)
+    kw = dict(
+        P=P,
+        MAXG=max(2, max(layer.col_groups for layer in layers)),
+        DMAX=1 << max(0, (max(layer.fifo_depth for layer in layers) - 1).bit_length()),
+        NL=max(1, len(layers)),
+        NX=-(-nx // WINDOW) * WINDOW,
+        CBW=max(layer.code_bits for layer in layers),
+        IXW=max(layer.index_bits for layer in layers),
+        ENT_D=max(2, max(ent)),
+        PTR_D=max(2, sum(layer.encoding.n_cols for layer in layers)),
+        ACC_D=max(2, max(layer.encoding.max_local_rows for layer in layers)),
+        BIAS_D=max(2, sum(layer.encoding.max_local_rows for layer in layers)),
+        XW=max(8, max(max(l.input_t.width + (not l.input_t.signed), l.output_t.width + (not l.output_t.signed)) for l in layers)),
+        WW=max(l.weight_t.width + (not l.weight_t.signed) for l in layers),
+        OL=min(16, P),
+    )
+    kw["ACCW"] = max(kw["XW"] + kw["WW"] + 1, max(l.accum_t.width for l in layers))
+    kw.update(fixed)
+    return EngineParams(**kw)
+
+
+#: the engine the test suite runs every generated network on (its memories and widths cover
+#: the hypothesis strategies: shapes <= 300, P <= 64, D <= 16, 16 codes, 8 index bits, 3 layers)
+TEST_ENGINE = EngineParams(
+    P=64, MAXG=8, DMAX=16, NL=3, NX=320, XW=16, WW=8, ACCW=40, CBW=4, IXW=8,
+    ENT_D=4096, PTR_D=1024, ACC_D=512, BIAS_D=1024, OL=16,
+)  # fmt: skip

@@ -1,0 +1,73 @@
+// eie_detector: leading-non-zero detector of one column group.
+//
+// Scans the non-zero bitmap of the layer's input in windows of 64 columns (window w holds
+// columns 64w .. 64w+63). Each cycle it emits the first not yet taken non-zero column j of
+// its group (j % G == G_IDX) below n_in, if the group's gate is open (no queue of the group
+// could overflow); it moves to the next window in the same cycle when that was the window's
+// last one of its group, and spends one cycle on a window with none. A window is scanned only
+// when `avail` (for layer 0: its 4 lines of 16 inputs have arrived). Emitting j starts the
+// read of its value from the activation banks (the broadcast happens the next cycle).
+module eie_detector #(
+    // this detector's group
+    parameter G_IDX = 0,
+    // activations the store holds (a multiple of 64)
+    parameter NX = 1024,
+    // derived
+    parameter NXW = $clog2(NX + 1),
+    parameter WA = (NX > 64) ? $clog2(NX / 64) : 1
+) (
+    input  logic           clk,
+    input  logic           init,
+    input  logic           run,
+    input  logic [    2:0] log2g,
+    input  logic [NXW-1:0] n_in,
+    input  logic           avail,
+    input  logic           gate,
+    input  logic [   63:0] win,
+    output logic [ WA-1:0] w,
+    output logic           emit,
+    output logic [NXW-1:0] emit_j,
+    output logic           done
+);
+  localparam [5:0] GI = G_IDX;
+  logic [63:0] taken, gmask, limit, bits;
+  logic [ 5:0] k;
+  logic        any, rest;
+  logic        active;
+  logic [NXW+6:0] wbase;
+
+  assign active = (GI >> log2g) == 6'd0;
+  assign wbase = {{(NXW + 1 - WA) {1'b0}}, w, 6'd0};
+  assign done = !active || wbase >= {7'd0, n_in};
+
+  always_comb begin
+    for (int i = 0; i < 64; i++) begin
+      gmask[i] = ((i[5:0] & ((6'd1 << log2g) - 6'd1)) == GI);
+      limit[i] = (wbase + i[NXW+6:0]) < {7'd0, n_in};
+    end
+    bits = win & gmask & limit & ~taken;
+    k = 6'd0;
+    for (int i = 63; i >= 0; i--) begin
+      if (bits[i]) k = i[5:0];
+    end
+  end
+  assign any = bits != 64'd0;
+  assign rest = (bits & (bits - 64'd1)) != 64'd0;
+  assign emit = run && !done && avail && any && gate;
+  assign emit_j = wbase[NXW-1:0] + {{(NXW - 6) {1'b0}}, k};
+
+  always_ff @(posedge clk) begin
+    if (run && !done && avail) begin
+      if (!any || (gate && !rest)) begin
+        w <= w + 1'b1;
+        taken <= 64'd0;
+      end else if (gate) begin
+        taken[k] <= 1'b1;
+      end
+    end
+    if (init) begin
+      w <= '0;
+      taken <= 64'd0;
+    end
+  end
+endmodule

@@ -1,0 +1,269 @@
+// eie_pe: one EIE processing element (Han et al., ISCA 2016, Fig. 4), layers in turn.
+//
+// Pipeline of one PE (every memory read is registered; the stage names are the cycle after
+// the read was issued):
+//   queue   activation queue of (local column, value), depth `depth` <= DMAX at run time;
+//           written by its group's broadcast, popped by stage A
+//   A       pop the head and read the column's pointer pair {end, start} (one word: the
+//           start and end pointers in one read); the pair waits in the RAM's output register
+//           until B takes it
+//   B       walk the column: one entry read per cycle from `cur` to `end`; B takes the next
+//           pair in the cycle it issues its last entry, so columns follow back to back; an
+//           empty column costs B the one cycle of taking it
+//   C       entry word {code, rel_index}: row = first ? ri : row + 1 + ri; codebook read
+//   D       weight x activation (one multiplier); accumulator read of the row
+//   E       sum = (row written in the previous cycle ? forwarded sum : accumulator) + product,
+//           written back (the forward covers the read-after-write across the RAM's latency);
+//           code 0 (a filler) updates nothing
+// Gather (PE idle): the accumulator and the bias of local row gi_row are read (the
+// accumulator is cleared on the row's last read, so every layer starts from zero) and the
+// next cycle the PE registers term = acc + bias when its row-PE index q selects it.
+// Group g = P_IDX >> log2r and row-PE index q = P_IDX % R (R = 2**log2r PEs per group); a PE
+// whose group is >= G (2**log2g) is idle for the layer.
+module eie_pe #(
+    // index of this PE in the array
+    parameter P_IDX = 0,
+    // column groups the engine supports (broadcast buses)
+    parameter MAXG = 8,
+    // activation queue capacity (power of two)
+    parameter DMAX = 8,
+    // activation bits (two's complement)
+    parameter XW = 16,
+    // weight (codebook) bits (two's complement)
+    parameter WW = 8,
+    // accumulator bits
+    parameter ACCW = 32,
+    // code field bits of an entry word
+    parameter CBW = 4,
+    // relative-index field bits of an entry word
+    parameter IXW = 4,
+    // layers the table holds (codebook slots)
+    parameter NL = 4,
+    // entry RAM words
+    parameter ENT_D = 1024,
+    // pointer-pair RAM words (columns of all layers)
+    parameter PTR_D = 512,
+    // accumulator words (local rows of the largest layer)
+    parameter ACC_D = 64,
+    // bias words (local rows of all layers)
+    parameter BIAS_D = 128,
+    // local column bits
+    parameter CW = 8,
+    // $readmemh images ("" for none)
+    parameter ENT_FILE = "",
+    parameter PTR_FILE = "",
+    parameter CB_FILE = "",
+    parameter BIAS_FILE = "",
+    // derived widths
+    parameter GW = (MAXG > 1) ? $clog2(MAXG) : 1,
+    parameter QA = (DMAX > 1) ? $clog2(DMAX) : 1,
+    parameter DW = $clog2(DMAX + 1),
+    parameter EA = $clog2(ENT_D + 1),
+    parameter PA = (PTR_D > 1) ? $clog2(PTR_D) : 1,
+    parameter RW = (ACC_D > 1) ? $clog2(ACC_D) : 1,
+    parameter BA = (BIAS_D > 1) ? $clog2(BIAS_D) : 1,
+    parameter LW = (NL > 1) ? $clog2(NL) : 1,
+    parameter CBA = LW + CBW,
+    parameter EW = CBW + IXW,
+    parameter LDW = 64
+) (
+    input  logic                 clk,
+    input  logic                 rst,
+    // layer configuration (stable during a layer)
+    input  logic [          2:0] log2r,
+    input  logic [          2:0] log2g,
+    input  logic [          2:0] log2e,
+    input  logic [       LW-1:0] layer,
+    input  logic [       PA-1:0] ptr_base,
+    input  logic [       DW-1:0] depth,
+    // broadcast buses of all groups
+    input  logic [     MAXG-1:0] bc_valid,
+    input  logic [  MAXG*CW-1:0] bc_col,
+    input  logic [  MAXG*XW-1:0] bc_x,
+    // queue gate and status
+    output logic                 ok,
+    output logic                 busy,
+    output logic                 active,
+    output logic [       GW-1:0] grp,
+    // gather: issue (read local row) and term stage (one cycle later)
+    input  logic                 gi_valid,
+    input  logic [       RW-1:0] gi_row,
+    input  logic [       BA-1:0] gi_bias_addr,
+    input  logic                 gi_clear,
+    input  logic                 gt_valid,
+    input  logic [          5:0] gt_sel,
+    output logic [     ACCW-1:0] term,
+    // loader
+    input  logic                 ld_we,
+    input  logic [          2:0] ld_sel,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  logic [         31:0] ld_addr,  // shared bus: the memories use their address bits
+    input  logic [      LDW-1:0] ld_data
+    /* verilator lint_on UNUSEDSIGNAL */
+);
+  localparam PW = WW + XW;
+  // block RAM for memories of more than 2048 bits, LUT RAM below (flow.rtl.estimate.BLOCK_BITS)
+  localparam BLOCK_BITS = 2048;
+  localparam ENT_BLK = (ENT_D * EW > BLOCK_BITS) ? 1 : 0;
+  localparam PTR_BLK = (PTR_D * 2 * EA > BLOCK_BITS) ? 1 : 0;
+  localparam CB_BLK = (((1 << LW) << CBW) * WW > BLOCK_BITS) ? 1 : 0;
+  localparam BIAS_BLK = (BIAS_D * ACCW > BLOCK_BITS) ? 1 : 0;
+  localparam ACC_BLK = (ACC_D * ACCW > BLOCK_BITS) ? 1 : 0;
+  localparam integer QLASTI = DMAX - 1;
+  localparam [QA-1:0] QLAST = QLASTI[QA-1:0];
+  localparam SEL_ENT = 3'd0, SEL_PTR = 3'd1, SEL_CB = 3'd2, SEL_BIAS = 3'd3;
+
+  // ---- group membership ----
+  localparam [5:0] P6 = P_IDX;
+  logic [5:0] p_idx;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [5:0] g_full;  // only GW bits address a broadcast bus
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [5:0] q_idx;
+  logic [5:0] q_sel;
+  assign p_idx = P6;
+  assign g_full = p_idx >> log2r;
+  assign q_idx = p_idx & ((6'd1 << log2r) - 6'd1);
+  assign active = (p_idx >> (log2r + log2g)) == 6'd0;
+  assign grp = g_full[GW-1:0];
+
+  logic          my_bc;
+  logic [CW-1:0] my_col;
+  logic [XW-1:0] my_x;
+  assign my_bc  = active & bc_valid[grp];
+  assign my_col = bc_col[grp*CW+:CW];
+  assign my_x   = bc_x[grp*XW+:XW];
+
+  // ---- activation queue ----
+  logic [CW-1:0] q_col[0:DMAX-1];
+  logic [XW-1:0] q_x  [0:DMAX-1];
+  logic [QA-1:0] head, tail;
+  logic [DW-1:0] cnt;
+  logic          pop;
+
+  // ---- stage A / B ----
+  logic          a1_valid;
+  logic [XW-1:0] a1_x;
+  logic [2*EA-1:0] ptr_q;
+  logic [EA-1:0] b_cur, b_end;
+  logic [XW-1:0] b_x;
+  logic          b_first;
+  logic          b_active, b_accept;
+  assign b_active = b_cur != b_end;
+  assign b_accept = !b_active || (b_cur + 1'b1 == b_end);
+  assign pop = (cnt != 0) && (!a1_valid || b_accept);
+  assign ok = ({1'b0, cnt} + {{DW{1'b0}}, my_bc}) < {1'b0, depth};
+  assign q_sel = q_idx >> log2e;
+
+  // ---- stage C / D / E ----
+  logic          c_valid, c_first;
+  logic [XW-1:0] c_x;
+  logic [EW-1:0] ent_q;
+  logic [PA-1:0] ptr_addr;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [PA+CW-1:0] ptr_sum;  // fits PA bits (the fit check)
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign ptr_sum = {{CW{1'b0}}, ptr_base} + {{PA{1'b0}}, q_col[head]};
+  assign ptr_addr = ptr_sum[PA-1:0];
+  logic [CBW-1:0] c_code;
+  logic [IXW-1:0] c_ri;
+  logic [RW-1:0] row, last_row;
+  assign c_code = ent_q[IXW+:CBW];
+  assign c_ri = ent_q[IXW-1:0];
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [RW+IXW-1:0] row_wide;  // a row is < ACC_D (the fit check)
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign row_wide = c_first ? {{RW{1'b0}}, c_ri} : {{IXW{1'b0}}, last_row} + {{(RW+IXW-1){1'b0}}, 1'b1} + {{RW{1'b0}}, c_ri};
+  assign row = row_wide[RW-1:0];
+
+  logic          d_valid;
+  logic [RW-1:0] d_row;
+  logic [XW-1:0] d_x;
+  logic signed [WW-1:0] cb_q;
+  logic signed [PW-1:0] prod;
+  logic signed [XW-1:0] d_xs;
+  assign d_xs = d_x;
+  assign prod = cb_q * d_xs;
+
+  logic            e_valid;
+  logic [  RW-1:0] e_row;
+  logic signed [PW-1:0] e_prod;
+  logic [ACCW-1:0] acc_q, sum, base;
+  logic            f_valid;
+  logic [  RW-1:0] f_row;
+  logic [ACCW-1:0] f_sum;
+  assign base = (f_valid && f_row == e_row) ? f_sum : acc_q;
+  assign sum  = base + {{(ACCW-PW){e_prod[PW-1]}}, e_prod};
+
+  assign busy = (cnt != 0) || a1_valid || b_active || c_valid || d_valid || e_valid;
+
+  // ---- memories ----
+  logic [ACCW-1:0] bias_q;
+  eie_ram #(.BLOCK(PTR_BLK), .DEPTH(PTR_D), .WIDTH(2 * EA), .INIT_FILE(PTR_FILE)) u_ptr (
+      .clk(clk), .re(pop), .raddr(ptr_addr), .q(ptr_q),
+      .we(ld_we && ld_sel == SEL_PTR), .waddr(ld_addr[PA-1:0]), .wdata(ld_data[2*EA-1:0]));
+  eie_ram #(.BLOCK(ENT_BLK), .DEPTH(ENT_D), .WIDTH(EW), .INIT_FILE(ENT_FILE)) u_ent (
+      .clk(clk), .re(b_active), .raddr(b_cur[$clog2(ENT_D)-1:0]), .q(ent_q),
+      .we(ld_we && ld_sel == SEL_ENT), .waddr(ld_addr[$clog2(ENT_D)-1:0]), .wdata(ld_data[EW-1:0]));
+  eie_ram #(.BLOCK(CB_BLK), .DEPTH((1 << LW) << CBW), .WIDTH(WW), .INIT_FILE(CB_FILE)) u_cb (
+      .clk(clk), .re(c_valid), .raddr({layer, c_code}), .q(cb_q),
+      .we(ld_we && ld_sel == SEL_CB), .waddr(ld_addr[CBA-1:0]), .wdata(ld_data[WW-1:0]));
+  eie_ram #(.BLOCK(BIAS_BLK), .DEPTH(BIAS_D), .WIDTH(ACCW), .INIT_FILE(BIAS_FILE)) u_bias (
+      .clk(clk), .re(gi_valid), .raddr(gi_bias_addr), .q(bias_q),
+      .we(ld_we && ld_sel == SEL_BIAS), .waddr(ld_addr[BA-1:0]), .wdata(ld_data[ACCW-1:0]));
+  eie_ram #(.BLOCK(ACC_BLK), .DEPTH(ACC_D), .WIDTH(ACCW), .INIT_FILE("")) u_acc (
+      .clk(clk), .re(d_valid || gi_valid), .raddr(gi_valid ? gi_row : d_row), .q(acc_q),
+      .we(e_valid || (gi_valid && gi_clear)), .waddr(e_valid ? e_row : gi_row),
+      .wdata(e_valid ? sum : '0));
+
+  always_ff @(posedge clk) begin
+    // queue storage (no reset)
+    if (my_bc) begin
+      q_col[tail] <= my_col;
+      q_x[tail]   <= my_x;
+    end
+    if (pop) a1_x <= q_x[head];
+    if (a1_valid && b_accept) begin
+      b_x <= a1_x;
+    end
+    c_x <= b_x;
+    c_first <= b_first;
+    if (c_valid) last_row <= row;
+    d_row <= row;
+    d_x <= c_x;
+    e_row <= d_row;
+    e_prod <= prod;
+    f_row <= e_row;
+    f_sum <= sum;
+    if (gt_valid) term <= (active && q_sel == gt_sel) ? acc_q + bias_q : '0;
+    // control
+    if (my_bc) tail <= (tail == QLAST) ? '0 : tail + 1'b1;
+    if (pop) head <= (head == QLAST) ? '0 : head + 1'b1;
+    cnt <= cnt + {{(DW-1){1'b0}}, my_bc} - {{(DW-1){1'b0}}, pop};
+    a1_valid <= pop || (a1_valid && !b_accept);
+    if (a1_valid && b_accept) begin
+      b_cur <= ptr_q[EA-1:0];
+      b_end <= ptr_q[2*EA-1:EA];
+      b_first <= 1'b1;
+    end else if (b_active) begin
+      b_cur <= b_cur + 1'b1;
+      b_first <= 1'b0;
+    end
+    c_valid <= b_active;
+    d_valid <= c_valid && c_code != '0;
+    e_valid <= d_valid;
+    f_valid <= e_valid;
+    if (rst) begin
+      head <= '0;
+      tail <= '0;
+      cnt <= '0;
+      a1_valid <= 1'b0;
+      b_cur <= '0;
+      b_end <= '0;
+      c_valid <= 1'b0;
+      d_valid <= 1'b0;
+      e_valid <= 1'b0;
+      f_valid <= 1'b0;
+    end
+  end
+endmodule

@@ -1,0 +1,42 @@
+// eie_requant: ReLU and requantisation of one accumulator into the output type
+// (flow.eie.fixed FixedType.cast): optional round-half-up (RND) before an arithmetic right
+// shift, then saturation to [omin, omax] (SAT) or two's-complement wrap to `width` bits,
+// sign- or zero-extended to XW (WRAP). Combinational; the engine registers its output.
+module eie_requant #(
+    // accumulator bits
+    parameter ACCW = 32,
+    // activation bits
+    parameter XW = 16
+) (
+    input  logic [ACCW-1:0] v,
+    input  logic            relu,
+    input  logic            rnd,
+    input  logic            sat,
+    input  logic            sgn,
+    input  logic [     5:0] shift,
+    input  logic [     5:0] width,
+    input  logic [  XW-1:0] omin,
+    input  logic [  XW-1:0] omax,
+    output logic [  XW-1:0] out
+);
+  logic signed [ACCW:0] x0, x1, x2, lo, hi;
+  logic [ACCW:0] half;
+  always_comb begin
+    x0 = (relu && v[ACCW-1]) ? '0 : {v[ACCW-1], v};
+    half = (rnd && shift != 6'd0) ? ({{ACCW{1'b0}}, 1'b1} << (shift - 6'd1)) : '0;
+    x1 = x0 + half;
+    x2 = x1 >>> shift;
+    lo = {{(ACCW + 1 - XW) {omin[XW-1]}}, omin};
+    hi = {{(ACCW + 1 - XW) {omax[XW-1]}}, omax};
+    if (sat) begin
+      if (x2 < lo) out = omin;
+      else if (x2 > hi) out = omax;
+      else out = x2[XW-1:0];
+    end else begin
+      for (int b = 0; b < XW; b++) begin
+        if (b < width) out[b] = x2[b];
+        else out[b] = sgn ? x2[width-6'd1] : 1'b0;
+      end
+    end
+  end
+endmodule

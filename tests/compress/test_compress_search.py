@@ -1,0 +1,101 @@
+"""compress.target: per-layer settings searched on the validation split (digits, seconds)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from flow.compress import pipeline
+from flow.config.compress import TargetConfig
+from flow.compress.pipeline import compress
+from flow.compress.search import SPARSITIES, best_index_bits, choose, sparsity_at, _storage_bits
+from flow.config import FlowConfig
+from flow.errors import ConfigError
+
+
+def quick_cfg(target: TargetConfig) -> FlowConfig:
+    cfg = FlowConfig()
+    c = cfg.compress
+    c.epochs, c.prune_steps, c.prune_epochs, c.finetune_epochs = 8, 1, 2, 2
+    c.target = target
+    return cfg
+
+
+def test_target_config_needs_exactly_one_goal():
+    with pytest.raises(ValueError, match="exactly one"):
+        TargetConfig()
+    with pytest.raises(ValueError, match="exactly one"):
+        TargetConfig(max_error=1.0, storage_bytes=100)
+    with pytest.raises(ValueError, match="max_error_increase=-0.1"):
+        TargetConfig(max_error_increase=-0.1)
+    with pytest.raises(ValueError, match="max_error=0"):
+        TargetConfig(max_error=0)
+
+
+def test_choose_smallest_within_budget_or_most_accurate_within_storage():
+    pts = [
+        {"bytes": 100, "validation_error": 3.0},
+        {"bytes": 50, "validation_error": 4.0},
+        {"bytes": 20, "validation_error": 9.0},
+    ]
+    assert choose(pts, TargetConfig(max_error_increase=2.5), dense_error_pct=2.0) == (1, True)
+    assert choose(pts, TargetConfig(max_error=3.5), dense_error_pct=2.0) == (0, True)
+    assert choose(pts, TargetConfig(max_error=1.0), dense_error_pct=0.5) == (0, False)
+    assert choose(pts, TargetConfig(storage_bytes=60), dense_error_pct=2.0) == (1, True)
+    assert choose(pts, TargetConfig(storage_bytes=10), dense_error_pct=2.0) == (2, False)
+
+
+def test_sparsity_at_and_index_bits():
+    curve = [0.0] * 6 + [0.4, 0.8, 1.5, 3.0, 6.0, 12.0, 30.0]
+    assert sparsity_at(curve, 1.0) == SPARSITIES[7] and sparsity_at([5.0] * 13, 1.0) == 0.0
+    rng = np.random.default_rng(0)
+    codes = np.where(rng.random((300, 40)) < 0.08, rng.integers(1, 16, (300, 40)), 0)
+    ib, bits = best_index_bits(codes, 40, 4, huffman=False)
+    assert bits == min(_storage_bits(codes, 40, 4, b, False) for b in range(2, 9))
+    assert bits == _storage_bits(codes, 40, 4, ib, False)
+
+
+def test_impossible_storage_budget_refused_before_training(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "fit", lambda *a, **k: pytest.fail("trained before refusing"))
+    with pytest.raises(ConfigError, match="storage_bytes=10 cannot be met.*at least"):
+        compress(quick_cfg(TargetConfig(storage_bytes=10)), tmp_path / "o", progress=False)
+
+
+def test_error_budget_below_dense_refused_before_compression(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "prune", lambda *a, **k: pytest.fail("compressed before refusing"))
+    with pytest.raises(ConfigError, match=r"max_error=0.01 % cannot be met: the dense model already has [\d.]+ %"):
+        compress(quick_cfg(TargetConfig(max_error=0.01)), tmp_path / "o", progress=False)
+
+
+def test_search_end_to_end(tmp_path):
+    t = TargetConfig(max_error_increase=3.0, levels=[1.0, 8.0, 30.0], bits=[3, 4], epochs=1, refine=1)
+    cm = compress(quick_cfg(t), tmp_path / "o", progress=False)
+    s = cm.report["search"]
+    assert s["split"] == "validation" and 1 <= len(s["curve"]) <= 4
+    chosen = s["curve"][s["chosen"]]
+    for d in cm.report["layers"]:
+        assert d["code_bits"] == chosen["bits"][d["name"]]
+        assert d["index_bits"] == chosen["index_bits"][d["name"]]
+        assert d["kept"] == pytest.approx(1 - chosen["sparsity"][d["name"]], abs=0.01)
+    assert set(s["final"]) == {"validation_error", "bytes", "met"}
+    assert "compress.target" in cm.report["selection"]["chosen_on_validation"][-1]
+    assert (tmp_path / "o" / "plots" / "tradeoff.png").is_file()
+    assert json.loads((tmp_path / "o" / "report.json").read_text())["search"]["chosen"] == s["chosen"]
+
+
+def test_refinement_bisects_across_the_budget():
+    from flow.compress.search import neighbours
+
+    pts = [
+        {"bytes": 100, "validation_error": 3.0},
+        {"bytes": 50, "validation_error": 4.0},
+        {"bytes": 20, "validation_error": 9.0},
+    ]
+    assert neighbours(pts, TargetConfig(storage_bytes=60), 2.0) == (1, 0)
+    assert neighbours(pts, TargetConfig(max_error=5.0), 2.0) == (1, 2)
+    assert neighbours(pts, TargetConfig(storage_bytes=10), 2.0) is None  # nothing within
+    assert neighbours(pts, TargetConfig(storage_bytes=1000), 2.0) is None  # everything within
+    with pytest.raises(ValueError, match="refine=-1"):
+        TargetConfig(storage_bytes=10, refine=-1)

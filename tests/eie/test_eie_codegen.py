@@ -1,0 +1,150 @@
+"""Generated C++ text: config struct fields, ROM padding and types, the call."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from flow.eie.knobs import DEFAULT_DETECT_WIDTH
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flow.eie import FixedType, codegen
+from flow.testing import Q16, dense_layer, random_layer
+from flow.eie.perf import layer_cycles
+from flow.errors import UsageError
+
+
+
+def test_config_struct_fields():
+    layer = random_layer(
+        np.random.default_rng(0), 30, 11, density=0.3, n_pe=4, fifo_depth=2, index_bits=3, broadcast=3
+    )
+    text = codegen.config_struct(layer, "config2")
+    assert text.startswith("struct config2 : eie::dense_config {")
+    fields = dict(re.findall(r"static const \w+ (\w+) = ([\w:]+);", text))
+    assert fields["n_in"] == "30" and fields["n_out"] == "11" and fields["n_pe"] == "4"
+    assert fields["n_local"] == "3" and fields["pe_capacity"] == str(layer.pe_capacity)
+    assert fields["col_groups"] == "1" and fields["n_cols"] == "30"
+    assert fields["fifo_depth"] == "2" and fields["index_bits"] == "3" and fields["activation"] == "eie::relu"
+    assert fields["bias_shift"] == str(layer.bias_shift) and fields["broadcast"] == "3"
+    assert f"typedef {layer.accum_t.cpp} accum_t;" in text and "typedef ap_int<8> weight_t;" in text
+    assert fields["detect_width"] == "4" == str(DEFAULT_DETECT_WIDTH)  # the default
+    with pytest.raises(UsageError, match="identifier"):
+        codegen.config_struct(layer, "2bad name")
+
+
+@pytest.mark.parametrize("width", [1, 3, 16, 64])
+def test_config_struct_detect_width(width):
+    layer = random_layer(np.random.default_rng(1), 30, 11, density=0.3, n_pe=4, detect_width=width)
+    fields = dict(re.findall(r"static const \w+ (\w+) = ([\w:]+);", codegen.config_struct(layer, "c")))
+    assert fields["detect_width"] == str(width)
+
+
+def test_rom_header_padding_and_call():
+    k = np.zeros((4, 3))
+    k[0, 0] = k[3, 0] = 0.5  # PE0 gets 2 entries, PE1 none, ...
+    layer = dense_layer("tiny", k, [0.25, 0, 0], n_pe=2, code_bits=2, activation="linear", weight_t=FixedType(8, 1))
+    text = codegen.rom_header(layer, "_3")
+    assert "static const uint8_t eie_codes_3[2][2] = {\n    {1,1},\n    {0,0},\n};" in text
+    assert "static const uint16_t eie_colptr_3[2][5]" in text
+    assert "static const uint8_t eie_colnz_3[2][4] = {\n    {1,0,0,1},\n    {0,0,0,0},\n};" in text
+    assert "static const uint8_t eie_colany_3[4] = {1,0,0,1};" in text
+    assert "static const ap_int<8> eie_codebook_3[4] = {0,64,0,0};" in text
+    assert "static const ap_int<16> eie_bias_3[3] = {256,0,0};" in text
+    call = codegen.function_call(layer, "_3", "in", "out", "in_t", "out_t", "config3")
+    assert call == (
+        "eie::dense<in_t, out_t, config3>(in, out, eie_codes_3, eie_index_3, eie_colptr_3, eie_colnz_3, "
+        "eie_colany_3, eie_codebook_3, eie_bias_3);"
+    )
+    # columns 0 and 3 cost a cycle each; + 1 for the first broadcast, + 1 for the exit iteration
+    assert codegen.max_cycles(layer) == 4
+
+
+def _grouped_layer():
+    # W (4 x 5) on 4 PEs in G = 2 groups of R = 2: group 0 owns columns 0, 2, 4 (local 0, 1, 2),
+    # group 1 owns columns 1, 3 (local 0, 1; local 2 pads); row i is on PE g * 2 + i % 2, local row i // 2
+    k = np.zeros((5, 4))  # (n_in, n_out)
+    k[0, 0] = k[0, 2] = 0.5  # column 0, rows 0 and 2: PE 0, local rows 0 and 1
+    k[3, 1] = 0.5  # column 3 (group 1, local 1), row 1: PE 3, local row 0
+    k[4, 3] = 0.5  # column 4 (group 0, local 2), row 3: PE 1, local row 1
+    return dense_layer("grouped", k, None, col_groups=2, code_bits=2, activation="linear", weight_t=FixedType(8, 1))
+
+
+def test_column_groups_rom_layout():
+    layer = _grouped_layer()
+    fields = dict(re.findall(r"static const \w+ (\w+) = ([\w:]+);", codegen.config_struct(layer, "c")))
+    assert (fields["n_pe"], fields["col_groups"], fields["n_cols"], fields["n_local"]) == ("4", "2", "3", "2")
+    text = codegen.rom_header(layer, "_g")
+    assert (
+        "static const uint8_t eie_codes_g[4][2] = {\n    {1,1},\n    {1,0},\n    {0,0},\n    {1,0},\n};"
+        in text
+    )
+    assert (
+        "static const uint8_t eie_index_g[4][2] = {\n    {0,0},\n    {1,0},\n    {0,0},\n    {0,0},\n};"
+        in text
+    )
+    assert (
+        "static const uint16_t eie_colptr_g[4][4] = {\n"
+        "    {0,2,2,2},\n    {0,0,0,1},\n    {0,0,0,0},\n    {0,0,1,1},\n};"
+    ) in text
+    assert (
+        "static const uint8_t eie_colnz_g[4][3] = {\n    {1,0,0},\n    {0,0,1},\n    {0,0,0},\n    {0,1,0},\n};"
+    ) in text
+    assert "static const uint8_t eie_colany_g[5] = {1,0,0,1,1};" in text  # inputs 1 and 2: no weights
+    # group 0: columns 0 (2 entries on PE 0) and 4 (1); group 1: column 3 (1); + 2
+    assert codegen.max_cycles(layer) == 5
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_in=st.integers(1, 40),
+    n_out=st.integers(1, 40),
+    density=st.sampled_from([0.0, 0.05, 0.2, 0.6, 1.0]),
+    col_groups=st.integers(1, 6),
+    row_pes=st.integers(1, 6),
+    fifo_depth=st.integers(1, 6),
+    broadcast=st.integers(1, 6),
+    seed=st.integers(0, 2**31),
+)
+def test_max_cycles_bounds_the_loop(n_in, n_out, density, col_groups, row_pes, fifo_depth, broadcast, seed):
+    """The trip-count bound holds for any input: cycles of the model (= csim's) + the exit iteration."""
+    rng = np.random.default_rng(seed)
+    layer = random_layer(
+        rng,
+        n_in,
+        n_out,
+        density=density,
+        n_pe=col_groups * row_pes,
+        col_groups=col_groups,
+        fifo_depth=fifo_depth,
+        broadcast=broadcast,
+        index_bits=2,
+    )
+    bound = codegen.max_cycles(layer)
+    assert layer_cycles(layer).cycles + 1 <= bound  # every input non-zero
+    for keep in (0.1, 0.5, 0.9):
+        x = (rng.random(n_in) < keep).astype(np.int64)
+        assert layer_cycles(layer, x).cycles + 1 <= bound
+
+
+def test_max_cycles_depth_one():
+    # one PE, fifo_depth 1: the slot takes a new column every other cycle, 3 one-entry columns take 6
+    layer = random_layer(np.random.default_rng(0), 3, 1, density=1.0, n_pe=1, fifo_depth=1, broadcast=1)
+    assert layer_cycles(layer).cycles == 6 and codegen.max_cycles(layer) == 3 * 2 + 2
+
+
+def test_wide_pointers():
+    layer = random_layer(np.random.default_rng(1), 300, 240, density=1.0, n_pe=1)
+    assert layer.pe_capacity > 65535 and codegen.ptr_cpp(layer) == "uint32_t"
+
+
+def test_missing_compiler_is_a_clear_error(monkeypatch):
+    from flow.eie import csim as layer_csim
+    from flow.errors import ToolMissing
+
+    monkeypatch.setenv("CXX", "no-such-g++")
+    with pytest.raises(ToolMissing, match="no-such-g\\+\\+ is not on PATH"):
+        layer_csim.gxx()

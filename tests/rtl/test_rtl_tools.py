@@ -1,0 +1,85 @@
+"""Lint (Verilator -Wall), Yosys synthesis of a small engine against flow.rtl.estimate, the
+cycle model without simulators, and the Yosys report parser."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+
+from flow.testing import random_layer
+from flow.eie.perf_rtl import gather_cycles, rtl_network_cycles
+from flow.rtl import estimate, yosys
+from flow.rtl.params import EngineParams, params_for
+from flow.rtl.verilator import rtl_sources
+
+#: small enough for Yosys in about a minute
+SMALL = EngineParams(P=2, MAXG=2, DMAX=4, NL=2, NX=64, XW=8, WW=4, ACCW=16, CBW=2, IXW=3,
+                     ENT_D=512, PTR_D=64, ACC_D=16, BIAS_D=32, OL=2)  # fmt: skip
+
+
+@pytest.mark.verilator
+@pytest.mark.parametrize(
+    "generics",
+    [{}, {"P": 64, "NX": 320, "MAXG": 8, "OL": 16, "DMAX": 16, "IXW": 8, "ACCW": 40, "ENT_D": 4096},
+     {"P": 1, "NX": 64, "MAXG": 1, "OL": 1, "DMAX": 1, "NL": 1}],  # fmt: skip
+)
+def test_verilator_lint_clean(generics):
+    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", "eie_engine"]
+    cmd += [f"-G{k}={v}" for k, v in generics.items()] + [str(s) for s in rtl_sources()]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode == 0 and "%Warning" not in res.stderr, res.stderr[-3000:]
+
+
+@pytest.mark.yosys
+def test_yosys_small_engine_matches_estimate(tmp_path):
+    rep = yosys.synthesize(SMALL, family="xc7", out_dir=tmp_path, cache=False)
+    est = estimate.estimate(SMALL)
+    assert rep["DSP"] == est["DSP"] == SMALL.P
+    assert (rep["RAMB18"], rep["RAMB36"]) == (est["RAMB18"], est["RAMB36"])
+    assert abs(rep["LUT"] - est["LUT"]) <= 0.2 * rep["LUT"], (rep["LUT"], est["LUT"])
+    assert abs(rep["FF"] - est["FF"]) <= 0.2 * rep["FF"], (rep["FF"], est["FF"])
+    assert rep["sta_ns"] is not None and rep["sta_ns"] > 0
+    assert (tmp_path / "yosys_xc7.json").exists()
+
+
+def test_block_ram_geometry():
+    assert estimate.block_ram(1024, 8) == (1, 0)
+    assert estimate.block_ram(512, 36) == (1, 0)
+    assert estimate.block_ram(1024, 36) == (0, 1)  # one RAMB36 is cheaper than two RAMB18
+    assert estimate.block_ram(4096, 11) == (3, 0)  # 4096 x 4 three times: cost 387 < 2 x 257
+
+
+def test_parse_stat_uses_the_hierarchy_total():
+    text = """
+=== eie_pe ===
+     LUT2   10
+     FDRE   5
+=== design hierarchy ===
+   Number of cells:   99
+     LUT2     20
+     LUT6     3
+     FDRE     10
+     RAM64M   2
+     RAMB18E1 4
+     DSP48E1  2
+"""
+    c = yosys.parse_stat(text)
+    assert (c["LUT"], c["FF"], c["RAMB18"], c["DSP"]) == (23, 10, 4, 2)
+    assert yosys.lut_total(c) == 23 + 8
+    assert yosys.parse_sta("Latest arrival time in 'eie_engine' is 6543:") == 6.543
+
+
+def test_cycle_model_structure():
+    """Without simulators: an all-zero input costs the scan only; the gather term is exact."""
+    rng = np.random.default_rng(0)
+    layer = random_layer(rng, 130, 40, density=0.3, n_pe=8, col_groups=2, fifo_depth=4)
+    params = params_for([layer])
+    per, period = rtl_network_cycles([layer], np.zeros((1, 130), np.int64), params)
+    c = per[0][0]
+    assert c.broadcasts == 0
+    # 9 input lines arrive one per cycle; detectors wait for them, then one cycle per window
+    assert c.run == 9 + 2 + 1
+    assert c.gather == gather_cycles(layer, params) == 10 * 1 + 6  # 10 local rows, R = E = 4
+    assert period[0] == c.total + 1
