@@ -63,13 +63,6 @@ def load_model(args, x):
     return as_compressed(model, types), "synthetic LeNet-300-100 (8/9/26 % kept, 4-bit shared weights)"
 
 
-def csim_graph(hm):
-    """hls4ml's ModelGraph of flow.hls.convert's result."""
-    from flow.hls.csim import graph_of
-
-    return graph_of(hm)
-
-
 def time_per_sample(fn, x, repeat: int = 1) -> float:
     best = np.inf
     for _ in range(repeat):
@@ -106,7 +99,7 @@ def bench_eie(cm, x, out_dir: Path, n_pe: int, broadcast: int | None = None) -> 
 def bench_vivado(hm, x, out_dir: Path, strategy: str, n: int) -> dict:
     import hls4ml
 
-    cfg = copy.deepcopy(csim_graph(hm).config.config["HLSConfig"])
+    cfg = copy.deepcopy(hm.graph.config.config["HLSConfig"])
     cfg["Model"].pop("EIE", None)
     cfg["Model"]["Strategy"] = strategy
     cfg["Model"]["ReuseFactor"] = 1 if strategy == "Latency" else 100
@@ -152,7 +145,7 @@ def bench_stream(hm, x, out_dir: Path, n: int, skip_vivado: bool) -> list[dict]:
     y_parallel = csim.predict(hm, xs)
     rows = []
     for backend in ("EIE",) if skip_vivado else ("EIE", "Vivado"):
-        cfg = copy.deepcopy(csim_graph(hm).config.config["HLSConfig"])
+        cfg = copy.deepcopy(hm.graph.config.config["HLSConfig"])
         if backend == "Vivado":
             cfg["Model"].pop("EIE", None)
             cfg["Model"]["Strategy"] = "Latency"

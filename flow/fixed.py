@@ -7,7 +7,7 @@ half to even) and overflow mode (AP_WRAP two's complement, AP_SAT clamp, AP_SAT_
 AP_SAT_SYM clamp to +-max) exists, for ap_fixed and ap_ufixed, and ap_int / ap_uint as integer
 types (``FixedType.int_type``). The numpy reference (flow.eie.reference), the HLS flow and the board
 runtime (flow.runtime, which ships this file) all convert through it; ``cast`` and ``quantize`` are
-checked bit for bit against the real ap_fixed headers (hls4ml's copy) in tests/eie/test_eie_fixed.py.
+checked bit for bit against the real ap_fixed headers (hls4ml's copy) in tests/core/test_fixed.py.
 
 On disk (compression.json, a bundle's model.json) a type is the dict of ``to_dict``:
 ``{"width": 16, "integer": 6, "signed": true, "rounding": "RND", "saturation": "SAT"}``, plus

@@ -156,21 +156,20 @@ def config_struct(layer, struct_name: str) -> str:
         bias_raw=raw_cpp(layer.bias_t),
         bias_fixed=layer.bias_t.cpp,
         accum_fixed=layer.accum_t.cpp,
-        parity=_parity_lines(layer),
+        **_parity(layer),
     )
 
 
-def _parity_lines(layer) -> str:
-    """hls_accum / pre_cast members (hls4ml parity) when the layer has them; nothing otherwise."""
-    lines = []
-    if getattr(layer, "hls_accum", False):
-        prod_frac = layer.input_t.frac + layer.weight_t.frac
-        lines += ["static const bool hls_accum = true;", f"typedef ap_fixed<62, {62 - prod_frac}> prod_t;"]
-        if layer.accum_t.saturation != "WRAP":
-            lines += ["static const bool hls_accum_sat = true;", f"typedef ap_fixed<62, {layer.accum_t.integer + 62 - layer.accum_t.width}> sum_t;"]
-    if getattr(layer, "pre_t", None) is not None:
-        lines += ["static const bool pre_cast = true;", f"typedef {layer.pre_t.cpp} pre_t;"]
-    return "".join(f"\n    {line}" for line in lines)
+def _parity(layer) -> dict:
+    """hls4ml parity members of the config struct (flow/eie/layer.py hls_accum, pre_t)."""
+    acc = layer.accum_t
+    return {
+        "hls_accum": layer.hls_accum,
+        "prod_integer": 62 - (layer.input_t.frac + layer.weight_t.frac),
+        "hls_accum_sat": layer.hls_accum and acc.saturation != "WRAP",
+        "sum_integer": 62 - acc.frac,
+        "pre_t": layer.pre_t.cpp if layer.pre_t is not None else "",
+    }
 
 
 def rom_header(layer, suffix: str) -> str:

@@ -23,8 +23,9 @@ _DATA_ONLY = ("Input", "InputLayer", "Reshape", "Flatten")
 
 def graph_of(model):
     """hls4ml's ModelGraph of a flow.hls.convert.Converted (or the graph itself)."""
-    inner = getattr(model, "graph", None)
-    return inner if hasattr(inner, "get_layers") else model  # a ModelGraph's own .graph is its node dict
+    from flow.hls.convert import Converted
+
+    return model.graph if isinstance(model, Converted) else model
 
 
 def compile_model(hls_model) -> float:

@@ -1,7 +1,7 @@
 """eie::dense in C simulation with every ap_fixed rounding and overflow mode on its output, and
 ap_int / ap_uint / ap_ufixed inputs and outputs: csim (native and exact-width EIE_HLS_TYPES
 arithmetic) == flow.eie.reference bit for bit. The kernel requantises by assigning to res_T, so
-the modes come from the ap_fixed headers; the reference from FixedType.cast (tests/test_eie_fixed.py)."""
+the modes come from the ap_fixed headers; the reference from FixedType.cast (tests/core/test_fixed.py)."""
 
 from __future__ import annotations
 

@@ -146,7 +146,7 @@ def test_conv_and_dense_model_compiles_with_conv_left_to_hls4ml(tmp_path):
 
 def test_io_stream_calls_the_stream_kernel(tmp_path):
     """io_stream: the EIE layer reads and writes hls4ml's nnet::array packs (eie::dense_stream);
-    csim parity with Vivado is in tests/test_hls_parity.py."""
+    csim parity with Vivado is in tests/hls/test_hls_parity.py."""
     model = _mlp()
     hm = hls4ml.converters.convert_from_keras_model(
         model, hls_config=_config(model), output_dir=str(tmp_path / "prj"), backend="EIE", io_type="io_stream"

@@ -4,7 +4,7 @@ hand-copied), and EIE csim == flow.eie.reference where the graph is EIE layers o
 
 Each (model, granularity, strategy) case converts and compiles both backends once per session
 (module-scoped cache; ~10-60 s per hls4ml compile here). A small subset runs by default; the full
-matrix is marked slow (`pytest -m slow tests/test_hls_parity.py`).
+matrix is marked slow (`pytest -m slow tests/hls/test_hls_parity.py`).
 """
 
 from __future__ import annotations
