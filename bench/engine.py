@@ -1,7 +1,8 @@
 """EIE engine vs hls4ml's dense Vivado code on LeNet-300-100: csim speed, modelled cycles, on-chip bytes.
 
-Run:  /work/venv/bin/python bench/engine.py [--model-dir DIR] [--n 200] [--skip-vivado]
-      (writes bench/results/engine.json)
+Run:  FLOW_DATA_DIR=/work/shared/data/mnist PYTHONPATH=. .venv/bin/python bench/engine.py \
+          [--model-dir DIR] [--n 200] [--skip-vivado] [--skip-rtl]
+      (prints the tables, writes bench/results/engine.json)
 
 Model: a compressed LeNet-300-100 folder (--model-dir, from `flow compress --model lenet300`), else
 LeNet-300-100 re-created with Deep Compression's per-layer density (8 %, 9 %, 26 %) and 4-bit shared
@@ -14,9 +15,16 @@ Measured on the same weights and fixed-point types:
   call for the batch) and through hls4ml's float predict (one ctypes call per sample);
 - hls4ml's Vivado backend, io_parallel, Strategy Latency and Resource: build time and time per sample
   (hls4ml's predict, one call per sample);
+- io_stream (--io stream|both): the same model and config on EIE (eie::dense_stream) and on Vivado
+  (Latency), build time, time per sample, and bit mismatches against the EIE io_parallel csim;
 - numpy float32 dense, batch 1 (one matrix-vector chain per sample);
-- flow.eie.perf: modelled PE-array cycles for P = 4, 16, 64 PEs, FIFO depth 1, 2, 8 and broadcast
-  B = 1, 2, 4, 8 non-zeros per cycle (B = 1: original EIE) (mean over the samples), with two
+- cycles per image at the csim build's P: counted by csim (the PE-array loop and the detector +
+  gather iterations, per sample) beside flow.eie.perf's model of the same samples (they must agree);
+- resources (modelled, flow.board.resources) of the EIE kernel for P = 16 and 64: the estimator of
+  main before the PE-pipeline restructure (git show <--before-rev>:flow/board/resources.py) and
+  after, beside the RTL engine's Yosys counts (flow.rtl.yosys, xc7; measured by synthesis, cached);
+- flow.eie.perf: modelled PE-array cycles for P = 4, 16, 64 PEs, FIFO depth 1, 2, 8 (one broadcast
+  per cycle and group: EIE's schedule; the broadcast knob is kept but has no effect), with two
   efficiencies: load balance as the EIE paper defines it (1 - bubble cycles
   due to starvation / total computation cycles: sum of PE busy cycles / (P x cycles), where a PE
   popping an empty column is busy) and work efficiency ((entries / P) / cycles, perf's
@@ -40,7 +48,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PES = (4, 16, 64)
 FIFO_DEPTHS = (1, 2, 8)
-BROADCASTS = (1, 2, 4, 8)
+BROADCASTS = (1,)  # the kernel broadcasts one column per cycle and group (the knob is a no-op)
+RESOURCE_PES = (16, 64)
 
 
 def load_model(args, x):
@@ -124,6 +133,51 @@ def bench_vivado(hm, x, out_dir: Path, strategy: str, n: int) -> dict:
     }
 
 
+def bench_stream(hm, x, out_dir: Path, n: int, skip_vivado: bool) -> list[dict]:
+    """io_stream rows: the same Keras model and hls4ml config converted with io_type='io_stream' on
+    EIE (eie::dense_stream on nnet::array packs) and on Vivado (Strategy Latency); csim time per sample
+    through hls4ml's predict, and bit-exactness against the io_parallel EIE csim of the same weights."""
+    import hls4ml
+
+    from flow.hls import csim
+
+    xs = np.ascontiguousarray(x[:n], dtype=np.float64)
+    y_parallel = csim.predict(hm, xs)
+    rows = []
+    for backend in ("EIE",) if skip_vivado else ("EIE", "Vivado"):
+        cfg = copy.deepcopy(hm.graph.config.config["HLSConfig"])
+        if backend == "Vivado":
+            cfg["Model"].pop("EIE", None)
+            cfg["Model"]["Strategy"] = "Latency"
+            for lcfg in cfg["LayerName"].values():
+                lcfg.pop("EIE", None)
+        sm = hls4ml.converters.convert_from_keras_model(
+            hm.keras_twin,
+            hls_config=cfg,
+            output_dir=str(out_dir / f"{backend.lower()}_stream"),
+            backend=backend,
+            io_type="io_stream",
+            project_name=f"lenet_{backend.lower()}_stream",
+        )
+        t0 = time.perf_counter()
+        sm.compile()
+        compile_s = time.perf_counter() - t0
+        per_sample = time_per_sample(lambda v: sm.predict(v), xs, repeat=3)
+        y = np.asarray(sm.predict(xs)).reshape(y_parallel.shape)
+        rows.append(
+            {
+                "backend": backend,
+                "io_type": "io_stream",
+                "strategy": "Latency",
+                "compile_s": compile_s,
+                "s_per_sample": per_sample,
+                "samples": int(n),
+                "bit_mismatches_vs_eie_io_parallel": int(np.sum(y != y_parallel)),
+            }
+        )
+    return rows
+
+
 def bench_numpy(hm, x) -> dict:
     weights = [
         (lyr.get_weights()[0].astype(np.float32), lyr.get_weights()[1].astype(np.float32))
@@ -179,6 +233,92 @@ def bench_model(hm, x, n: int) -> list[dict]:
     return rows
 
 
+def bench_cycles(hm, x) -> dict:
+    """Cycles per image at the build's P: csim's counters (one call per sample) and the model."""
+    from flow.eie.csim import CsimChain
+    from flow.eie.perf import network_cycles
+
+    chain = CsimChain(hm.eie_layers)
+    x_raw = hm.input_t.quantize(x)
+    csim_pe, csim_total = [], []
+    for v in x_raw:
+        chain(v[None, :])
+        pe, ov = chain.last_cycles(), chain.last_overhead_cycles()
+        csim_pe.append(sum(pe))
+        csim_total.append(sum(pe) + sum(ov))
+    model = network_cycles(hm.eie_layers, x_raw)
+    model_pe = [sum(c.cycles for c in s) for s in model]
+    model_total = [sum(c.total_cycles for c in s) for s in model]
+    return {
+        "n_pe": hm.eie_layers[0].n_pe,
+        "csim_pe_array_cycles": float(np.mean(csim_pe)),
+        "model_pe_array_cycles": float(np.mean(model_pe)),
+        "csim_total_cycles": float(np.mean(csim_total)),
+        "model_total_cycles": float(np.mean(model_total)),
+        "samples_disagreeing": int(sum(a != b or c != d for a, b, c, d in
+                                       zip(csim_pe, model_pe, csim_total, model_total))),
+    }
+
+
+def _estimator(rev: str | None):
+    """flow.board.resources as of git revision `rev` (None: the working tree's)."""
+    import importlib.util
+    import subprocess
+    import tempfile
+
+    if rev is None:
+        from flow.board import resources
+
+        return resources
+    text = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:flow/board/resources.py"],
+                          capture_output=True, text=True, check=True).stdout
+    path = Path(tempfile.mkdtemp()) / "resources_before.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location("flow.board._resources_before", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def bench_resources(hm, before_rev: str, skip_rtl: bool) -> list[dict]:
+    rows = []
+    mods = {"after": _estimator(None)}
+    try:
+        mods["before"] = _estimator(before_rev)
+    except Exception as exc:  # noqa: BLE001 - no git / revision: the after figures alone
+        print(f"estimator at {before_rev} unavailable: {exc}")
+    for P in RESOURCE_PES:
+        layers = [lyr.with_array(n_pe=P) for lyr in hm.eie_layers]
+        row = {"n_pe": P}
+        for key, mod in mods.items():
+            try:
+                t = mod.estimate_eie_layers(layers).total
+                row[key] = {"LUT": t.lut, "FF": t.ff, "BRAM18": t.bram18, "DSP": t.dsp, "LUTRAM": t.lutram}
+            except Exception as exc:  # noqa: BLE001 - an older estimator may not take new layers
+                row[key] = {"error": str(exc)}
+        if not skip_rtl:
+            row["rtl_yosys"] = rtl_yosys(layers)
+        rows.append(row)
+    return rows
+
+
+def rtl_yosys(layers) -> dict:
+    """The RTL engine sized for `layers` through Yosys (xc7, cached per parameter set)."""
+    import tempfile
+
+    try:
+        from flow.rtl import yosys
+        from flow.rtl.params import params_for
+
+        lay = [lyr.with_array(col_groups=min(lyr.col_groups, lyr.n_pe)) for lyr in layers]
+        with tempfile.TemporaryDirectory() as tmp:
+            rep = yosys.synthesize(params_for(lay), family="xc7", out_dir=tmp)
+        return {k: rep.get(k) for k in ("LUT", "FF", "BRAM36", "DSP", "sta_ns")}
+    except Exception as exc:  # noqa: BLE001 - no yosys: reported, not fatal
+        return {"error": str(exc)}
+
+
 def dense_bytes(hm) -> int:
     return int(sum(2 * (lyr.n_in * lyr.n_out + lyr.n_out) for lyr in hm.eie_layers))
 
@@ -209,6 +349,14 @@ def print_table(res: dict) -> None:
             f"{v['s_per_sample'] * 1e6:.1f} us",
             f"{v['s_per_sample'] / eie:.1f}x slower",
         )
+    for v in res.get("io_stream", []):
+        t.add_row(
+            f"{'EIE csim' if v['backend'] == 'EIE' else 'hls4ml Vivado'} io_stream {v['strategy']} "
+            f"({v['bit_mismatches_vs_eie_io_parallel']} bits off EIE io_parallel)",
+            f"{v['compile_s']:.1f}",
+            f"{v['s_per_sample'] * 1e6:.1f} us",
+            f"{v['s_per_sample'] / eie:.1f}x",
+        )
     t.add_row(
         "numpy float32 dense, batch 1",
         "",
@@ -216,6 +364,28 @@ def print_table(res: dict) -> None:
         f"{res['numpy']['s_per_sample'] / eie:.2f}x",
     )
     console.print(t)
+    c = res["cycles"]
+    console.print(
+        f"cycles per image, P={c['n_pe']} (mean over {res['n']} samples): PE array csim "
+        f"{c['csim_pe_array_cycles']:.1f} / model {c['model_pe_array_cycles']:.1f}; with detector + "
+        f"gather csim {c['csim_total_cycles']:.1f} / model {c['model_total_cycles']:.1f}; samples "
+        f"where csim and model disagree: {c['samples_disagreeing']}"
+    )
+    r = Table(title="resources (EIE kernel: modelled, flow.board.resources; RTL: Yosys xc7, measured)")
+    for col in ("P", "design", "LUT", "FF", "BRAM", "DSP"):
+        r.add_column(col, justify="right")
+    for row in res["resources"]:
+        for key, label in (("before", f"HLS kernel before ({res['before_rev']}), modelled"),
+                           ("after", "HLS kernel now, modelled"), ("rtl_yosys", "RTL engine, Yosys")):
+            v = row.get(key)
+            if v is None:
+                continue
+            if "error" in v:
+                r.add_row(str(row["n_pe"]), label, v["error"][:60], "", "", "")
+                continue
+            bram = f"{v['BRAM18']} x18" if "BRAM18" in v else f"{v['BRAM36']} x36"
+            r.add_row(str(row["n_pe"]), label, str(v["LUT"]), str(v["FF"]), bram, str(v["DSP"]))
+    console.print(r)
     m = Table(title="modelled EIE (flow.eie.perf), mean per sample")
     for col in (
         "PEs",
@@ -260,6 +430,13 @@ def main(argv=None) -> int:
     ap.add_argument("--pe", type=int, default=16, help="PEs of the EIE csim build")
     ap.add_argument("--broadcast", type=int, help="broadcast B of the EIE csim build (default: HLSConfig's)")
     ap.add_argument("--skip-vivado", action="store_true", help="skip the hls4ml Vivado builds")
+    ap.add_argument("--skip-rtl", action="store_true", help="skip the RTL engine's Yosys runs")
+    ap.add_argument("--before-rev", default="7ce8d60",
+                    help="git revision of the estimator before the restructure (default: main before hls11)")
+    ap.add_argument(
+        "--io", choices=("parallel", "stream", "both"), default="both",
+        help="hls4ml I/O types to compare (the EIE io_parallel build always runs: it is the baseline)",
+    )
     ap.add_argument("--work", type=Path, default=Path("/tmp/eie-bench-engine"), help="HLS project folder")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "engine.json")
     args = ap.parse_args(argv)
@@ -283,9 +460,14 @@ def main(argv=None) -> int:
             "processor": platform.processor(),
         },
     }
-    if not args.skip_vivado:
+    if not args.skip_vivado and args.io in ("parallel", "both"):
         for strategy in ("Latency", "Resource"):
             res["vivado"].append(bench_vivado(hm, x, args.work, strategy, args.n_vivado))
+    if args.io in ("stream", "both"):
+        res["io_stream"] = bench_stream(hm, x, args.work, args.n_vivado, args.skip_vivado)
+    res["cycles"] = bench_cycles(hm, x)
+    res["before_rev"] = args.before_rev
+    res["resources"] = bench_resources(hm, args.before_rev, args.skip_rtl)
     res["cycle_model"] = bench_model(hm, x, min(args.n, 100))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=1))

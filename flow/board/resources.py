@@ -6,14 +6,14 @@ pruning mask with `from_mask`, or by hand). Model, stated so that it can be chec
 Memories (one entry per array, `copies` = one per PE where the kernel partitions by PE):
 - per PE: the sparse-matrix ROM, `pe_capacity` deep (the largest PE's entry count: the HLS array
   is [n_pe][pe_capacity]) and `code_bits + index_bits` wide (code and relative index packed in one
-  word; `packed=False` counts them as two ROMs); the column-pointer ROM, `n_cols + 1` deep and
-  `ptr_bits` wide (n_cols = ceil(n_in / col_groups): a PE only points into its group's columns);
-  the 1-bit column-has-entries ROM (colnz), `n_cols` deep, one copy per read port:
-  min(broadcast, fifo_depth) per PE; the accumulators, ceil(n_out / (n_pe / col_groups)) deep,
-  `accum_bits` wide (RAM); the codebook, 2**code_bits x weight_bits (ROM).
-- per layer: its input activation buffer (n_in x input_bits, RAM), biases (n_out x bias_bits) and
-  the detector's 1-bit column-has-any-entry ROM (colany, n_in deep); the last layer's output buffer
-  (n_out x output_bits).
+  word; `packed=False` counts them as two ROMs); the pointer-pair ROM, `n_cols` deep and
+  2 x `ptr_bits` wide ({end, start} in one word; n_cols = ceil(n_in / col_groups)); both bound as
+  the kernel binds them (flow.eie.codegen.rom_impl: LUT RAM up to 2048 bits per PE, block RAM
+  above); the accumulators, ceil(n_out / (n_pe / col_groups)) deep, `accum_bits` wide (RAM); the
+  codebook, 2**code_bits x weight_bits (ROM).
+- per layer: its input activation buffer (n_in x input_bits, RAM), biases (n_out x bias_bits);
+  the last layer's output buffer (n_out x output_bits).
+All of it is modelled (not measured): csynth's figures, when Vitis HLS runs, are in vendor.json.
 - Mapping: an array of at most `LUTRAM_MAX_BITS` bits or at most 64 deep goes to LUTs (as Vivado
   does for small arrays): width x ceil(depth / 64) LUT6s, counted as "LUT as memory" when it is
   written (RAM), as logic when read-only (ROM). Larger arrays go to block RAM, in whichever RAMB18
@@ -25,9 +25,9 @@ Memories (one entry per array, `copies` = one per PE where the kernel partitions
 DSP: one multiplier per PE (activation x codebook value), 1 DSP when it fits 25x18 (DSP48E1; the
   DSP48E2's 27x18 is not counted on), else ceil(a/25) x ceil(b/18). Bias add, ReLU and the output
   re-quantisation are adders and muxes in LUTs, no DSP.
-LUT/FF (logic, rough, +-30 % against typical HLS results): per PE `PE_LUT` + 2 x accum_bits (adder
-  and write-back mux) + ptr_bits (row counter) + FIFO in SRLs ((input_bits + ptr_bits) x
-  ceil(fifo_depth / 32)); per PE FF `PE_FF` + 2 x accum_bits + 2 x ptr_bits + input_bits; per layer
+LUT/FF (logic, modelled from what kernels/hls/eie_dense.h instantiates, see `_logic`): per PE the
+  queue in registers with its D:1 read mux, the narrow count/slot state, the stage registers of
+  A..F2, adder and bypass muxes, plus `PE_LUT`/`PE_FF` control; per layer
   `LAYER_LUT`/`LAYER_FF` (non-zero detector, broadcast, output gather) + 2 LUT per PE of fan-out;
   with column groups, the gather's (col_groups - 1) x (n_pe / col_groups) adders of accum_bits LUTs.
   Detector width: LAYER_LUT covers the default detect_width of 4. The detector's compaction network
@@ -54,6 +54,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from flow.eie.codegen import BLOCK_BITS
 from flow.eie.knobs import DEFAULT_BROADCAST, DEFAULT_DETECT_WIDTH, DEFAULT_FIFO_DEPTH
 from flow.errors import FitError
 
@@ -122,10 +123,16 @@ class Memory:
     writable: bool = False
     #: bound to UltraRAM (HLS `bind_storage ... impl=uram`) instead of the automatic choice
     uram: bool = False
+    #: the kernel binds it explicitly: True LUT RAM, False block RAM (flow.eie.codegen.rom_impl); None automatic
+    lut: bool | None = None
 
     @property
     def in_lut(self) -> bool:
-        return not self.uram and (self.depth * self.width <= LUTRAM_MAX_BITS or self.depth <= LUTRAM_MAX_DEPTH)
+        if self.uram:
+            return False
+        if self.lut is not None:
+            return self.lut
+        return self.depth * self.width <= LUTRAM_MAX_BITS or self.depth <= LUTRAM_MAX_DEPTH
 
     def usage(self) -> Usage:
         if self.uram:
@@ -259,11 +266,20 @@ class ResourceEstimate:
 PLATFORM = Usage(lut=3500, ff=5000, bram18=4, dsp=0, lutram=300)
 
 
-def _logic(n_pe: int, accum_bits: int, ptr_bits: int, input_bits: int, fifo_depth: int) -> Usage:
-    fifo = (input_bits + ptr_bits) * math.ceil(fifo_depth / 32)
-    lut = n_pe * (PE_LUT + 2 * accum_bits + ptr_bits + fifo + 2) + LAYER_LUT
-    ff = n_pe * (PE_FF + 2 * accum_bits + 2 * ptr_bits + input_bits) + LAYER_FF
-    return Usage(lut=lut, ff=ff, lutram=n_pe * fifo)
+def _logic(n_pe: int, accum_bits: int, ptr_bits: int, input_bits: int, fifo_depth: int,
+           col_bits: int = 8, row_bits: int = 8, weight_bits: int = 8) -> Usage:
+    """The PE array's logic as kernels/hls/eie_dense.h instantiates it, per PE: the queue in
+    registers (D x (value + column) FF, a D:1 read mux of ceil(D / 4) LUT6 per bit, D write
+    enables), count/head/tail, the stage registers (pair word, walk pointers, x in A..D, rows in
+    C..F2, the weight, acc_q, product and the two bypass sums), the adder and the bypass muxes."""
+    q_bits = input_bits + col_bits
+    slot = bits_for(max(fifo_depth - 1, 1))
+    fifo_ff = fifo_depth * q_bits + bits_for(fifo_depth) + 2 * slot
+    fifo_lut = q_bits * math.ceil(fifo_depth / 4) + fifo_depth
+    stage_ff = 4 * ptr_bits + 4 * input_bits + 5 * row_bits + weight_bits + 4 * accum_bits + 8
+    lut = n_pe * (PE_LUT + 3 * accum_bits + ptr_bits + fifo_lut + 2 * row_bits + 2) + LAYER_LUT
+    ff = n_pe * (PE_FF + fifo_ff + stage_ff) + LAYER_FF
+    return Usage(lut=lut, ff=ff)
 
 
 def detector_luts(ly: LayerFootprint) -> int:
@@ -296,16 +312,17 @@ def estimate(layers, *, packed: bool = True, uram_min_depth: int | None = None,
     for i, ly in enumerate(layers):
         p = ly.n_pe
         big = uram_min_depth is not None and ly.pe_capacity >= uram_min_depth
+        ent_bits = ly.code_bits + ly.index_bits
+        ent_lut = ly.pe_capacity * ent_bits <= BLOCK_BITS  # flow.eie.codegen.rom_impl's rule
+        pair_lut = ly.n_cols * 2 * ly.pointer_bits <= BLOCK_BITS
         mems = (
-            [Memory(f"{ly.name}.spmat", ly.pe_capacity, ly.code_bits + ly.index_bits, p, uram=big)]
+            [Memory(f"{ly.name}.spmat", ly.pe_capacity, ent_bits, p, uram=big, lut=ent_lut)]
             if packed
             else [Memory(f"{ly.name}.codes", ly.pe_capacity, ly.code_bits, p, uram=big),
                   Memory(f"{ly.name}.index", ly.pe_capacity, ly.index_bits, p, uram=big)]
         )
         mems += [
-            Memory(f"{ly.name}.colptr", ly.n_cols + 1, ly.pointer_bits, p),
-            Memory(f"{ly.name}.colnz", ly.n_cols, 1, p * min(ly.broadcast, ly.fifo_depth)),
-            Memory(f"{ly.name}.colany", ly.n_in, 1),
+            Memory(f"{ly.name}.colptr", ly.n_cols, 2 * ly.pointer_bits, p, lut=pair_lut),  # {end, start}
             Memory(f"{ly.name}.accum", ly.rows_per_pe, ly.accum_bits, p, writable=True),
             Memory(f"{ly.name}.codebook", 1 << ly.code_bits, ly.weight_bits, p),
             Memory(f"{ly.name}.bias", ly.n_out, ly.bias_bits),
@@ -313,7 +330,9 @@ def estimate(layers, *, packed: bool = True, uram_min_depth: int | None = None,
         ]
         if i == len(layers) - 1:
             mems.append(Memory(f"{ly.name}.out_buf", ly.n_out, ly.output_bits, writable=True))
-        usage = _sum(mems) + _logic(p, ly.accum_bits, ly.pointer_bits, ly.input_bits, ly.fifo_depth)
+        usage = _sum(mems) + _logic(p, ly.accum_bits, ly.pointer_bits, ly.input_bits, ly.fifo_depth,
+                                    bits_for(max(ly.n_cols - 1, 1)), bits_for(max(ly.rows_per_pe - 1, 1)),
+                                    ly.weight_bits)
         usage.lut += (ly.col_groups - 1) * (p // ly.col_groups) * ly.accum_bits  # gather adders
         usage.lut += detector_luts(ly)  # the detector's lanes beyond the default 4
         usage.dsp = p * dsp_per_mult(ly.input_bits, ly.weight_bits)

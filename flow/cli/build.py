@@ -40,6 +40,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--force", action="store_true",
         help="rerun every step even if up to date (only a folder a previous build wrote is ever replaced)",
     )
+    p.add_argument(
+        "--allow-ii",
+        action="store_true",
+        help="go on when Vitis HLS reports the PE array above II=1 (default: the build stops with the numbers)",
+    )
     options.add_quality(p)
     options.add_no_progress(p)
     p.set_defaults(func=run)
@@ -82,6 +87,7 @@ def _run_locked(args, cfg, console, run_build, print_summary) -> int:
     elif args.skip_train:
         raise UsageError("--skip-train needs --model <compressed-model folder> (from `flow compress`)")
     opts["skip_train"] = bool(args.skip_train)
+    opts["allow_ii"] = bool(getattr(args, "allow_ii", False))
     preflight.check(cfg, opts)  # every input read and checked before any work
     # a tool that appears (or goes) on PATH makes the vendor step rerun
     opts["vendor_tools"] = sorted(k for k, t in find_tools(probe_versions=False).items() if t is not None)

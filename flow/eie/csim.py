@@ -143,16 +143,19 @@ class CsimChain:
         return [int(c) for c in out]
 
 
-def _flags(hls_types: bool) -> tuple:
+def _flags(hls_types: bool, cycle_level: bool = False) -> tuple:
     # EIE_HLS_TYPES: the exact-width ap_int arithmetic that synthesis uses (slower csim, same results)
-    return ("-DEIE_HLS_TYPES",) if hls_types else ()
+    # EIE_CSIM_CYCLE_LEVEL: native integers, but the PE-array loop register by register instead of
+    # the per-column fast path (same results and cycle counts; the tests compare the two). The
+    # EIE_HLS_TYPES build always runs the cycle-level loop.
+    return (("-DEIE_HLS_TYPES",) if hls_types else ()) + (("-DEIE_CSIM_CYCLE_LEVEL",) if cycle_level else ())
 
 
-def compile_chains(chains, *, hls_types: bool = False) -> list[CsimChain]:
+def compile_chains(chains, *, hls_types: bool = False, cycle_level: bool = False) -> list[CsimChain]:
     """Several independent chains in one shared library (one g++ run: much faster than one each)."""
     chains = [list(c) for c in chains]
     src = _source(chains, [f"c{i}" for i in range(len(chains))])
     lib = ctypes.CDLL(
-        str(compile_cached({"eie_chains.cpp": src}, tag="eiechains", extra_flags=_flags(hls_types)))
+        str(compile_cached({"eie_chains.cpp": src}, tag="eiechains", extra_flags=_flags(hls_types, cycle_level)))
     )
     return [CsimChain(c, _lib=lib, _tag=f"c{i}") for i, c in enumerate(chains)]

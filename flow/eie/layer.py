@@ -39,6 +39,13 @@ class EIELayer:
     broadcast: int = DEFAULT_BROADCAST  # non-zeros broadcast per cycle; empty columns skipped per cycle
     col_groups: int = 1  # independent PE groups, each owning the columns j % col_groups (encode.py)
     detect_width: int = DEFAULT_DETECT_WIDTH  # inputs the non-zero detector scans per cycle
+    #: hls4ml parity (set by the hls4ml pass only where it changes a result; None = exact arithmetic):
+    #: `hls_accum`: accum_t is hls4ml's accum_t and every product is cast into it, as Vivado's dense
+    #: does (the bias is stored already cast: bias_t == accum_t); AP_WRAP sums wrap at the end, other
+    #: overflow modes saturate after every addition, in Vivado's (latency strategy) order;
+    #: `pre_t`: the Dense output type before a fused ReLU: y = output_t(relu(pre_t(acc))).
+    hls_accum: bool = False
+    pre_t: FixedType | None = None
 
     @classmethod
     def from_dense(
@@ -60,6 +67,8 @@ class EIELayer:
         broadcast=DEFAULT_BROADCAST,
         col_groups=1,
         detect_width=DEFAULT_DETECT_WIDTH,
+        hls_accum_t=None,
+        pre_t=None,
     ) -> EIELayer:
         """Build from a Keras Dense kernel (n_in, n_out) and bias (n_out,) or None.
 
@@ -72,6 +81,8 @@ class EIELayer:
         ``detect_width``: inputs the non-zero detector scans per cycle (its scan takes
         ceil(n_in / detect_width) cycles before the PE array starts; EIE's leading non-zero detector
         is a tree over many inputs).
+        ``hls_accum_t`` (hls4ml's accum_t) and ``pre_t`` (hls4ml's Dense output type before a fused
+        ReLU): emulated where they change a result (see ``hls_accum`` / ``pre_t``), else dropped.
         """
         kernel = np.asarray(kernel, dtype=np.float64)
         if kernel.ndim != 2:
@@ -107,7 +118,18 @@ class EIELayer:
         codebook_raw = weight_t.quantize(enc.codebook)
         codebook_raw[0] = 0
         bias_raw = bias_t.quantize(bias)
-        accum_t = derive_accum_t(name, enc, codebook_raw, bias_raw, input_t, weight_t, bias_t)
+        hls_accum = False
+        exact = _exact_accum_t(enc, codebook_raw, bias_raw, input_t, weight_t, bias_t)
+        if hls_accum_t is not None and not (exact is not None and _holds(hls_accum_t, exact)):
+            hls_accum = True
+            _check_hls_accum(name, hls_accum_t, exact, input_t, weight_t, int(col_groups))
+            accum_t = hls_accum_t
+            bias_raw = accum_t.cast(bias_raw, from_frac=bias_t.frac)  # Vivado: acc = (accum_t) bias
+            bias_t = accum_t
+        else:
+            accum_t = derive_accum_t(name, enc, codebook_raw, bias_raw, input_t, weight_t, bias_t)
+        if pre_t is not None and (activation != "relu" or _relu_commutes(pre_t, output_t, accum_t)):
+            pre_t = None
         return cls(
             name,
             int(n_in),
@@ -128,6 +150,8 @@ class EIELayer:
             int(broadcast),
             int(col_groups),
             int(detect_width),
+            hls_accum,
+            pre_t,
         )
 
     # -- derived -----------------------------------------------------------------------------------
@@ -188,7 +212,52 @@ class EIELayer:
             bias_t=self.bias_t,
             output_t=self.output_t,
             codebook=self.weight_t.to_float(self.codebook_raw),
+            hls_accum_t=self.accum_t if self.hls_accum else None,
+            pre_t=self.pre_t,
         )
+
+
+def _holds(t: FixedType, inner: FixedType) -> bool:
+    """Every value of `inner` is exactly a value of `t` (no rounding, no overflow)."""
+    if t.frac < inner.frac:
+        return False
+    shift = t.frac - inner.frac
+    return t.min_raw <= inner.min_raw << shift and inner.max_raw << shift <= t.max_raw
+
+
+def _exact_accum_t(enc, codebook_raw, bias_raw, input_t, weight_t, bias_t) -> FixedType | None:
+    """derive_accum_t's type, or None where it cannot exist (bias frac too big, > 62 bits)."""
+    try:
+        return derive_accum_t("", enc, codebook_raw, bias_raw, input_t, weight_t, bias_t)
+    except UsageError:
+        return None
+
+
+def _check_hls_accum(name, hls_accum_t: FixedType, exact, input_t, weight_t, col_groups) -> None:
+    """hls4ml's accum_t rounds products or overflows: emulated (a saturating one only on one column
+    group, whose PEs add a row's products in Vivado's order: bias, then columns ascending)."""
+    if hls_accum_t.saturation != "WRAP" and col_groups != 1:
+        fix = exact.cpp if exact is not None else "an AP_WRAP type"
+        raise UsageError(
+            f"layer {name!r}: hls4ml's accum_t {hls_accum_t.cpp} rounds the products or overflows, and "
+            f"saturates: the result depends on the summation order, which {col_groups} column groups change; "
+            f"set config['LayerName']['{name}']['EIE']['col_groups'] = 1, or "
+            f"config['LayerName']['{name}']['Precision']['accum'] = '{fix}'"
+        )
+    if input_t.width + weight_t.width > MAX_WIDTH - 1:
+        raise UsageError(
+            f"layer {name!r}: input {input_t.cpp} x weight {weight_t.cpp} products need "
+            f"{input_t.width + weight_t.width} bits (> {MAX_WIDTH - 1}); narrow the input or weight precision "
+            f"(config['LayerName']['{name}']['Precision'])"
+        )
+
+
+def _relu_commutes(pre_t: FixedType, output_t: FixedType, accum_t: FixedType) -> bool:
+    """output_t(relu(pre_t(acc))) == output_t(relu(acc)) for every accumulator value: pre_t holds the
+    accumulator exactly, or pre_t is output_t with a monotone overflow mode (SAT, SAT_SYM)."""
+    if _holds(pre_t, accum_t):
+        return True
+    return pre_t == output_t and pre_t.saturation in ("SAT", "SAT_SYM")
 
 
 def derive_accum_t(name, enc, codebook_raw, bias_raw, input_t, weight_t, bias_t) -> FixedType:

@@ -1,29 +1,29 @@
 """Cycle, memory and energy models of the EIE engine (kernels/hls/eie_dense.h), numpy only.
 
-Cycles (the PE-array loop of the kernel, one iteration per clock, II=1), with B = broadcast and
-W = min(B, D). Each of the G column groups (encode.py) is an independent array of R = P / G PEs
-with its own detector, fed the non-zero activations of its columns that have an entry on at least
-one PE (columns empty on every PE are never broadcast); the layer ends with its slowest group.
-Within a group:
-- the detector broadcasts the next n non-zero activations to every PE's FIFO (depth D) in a cycle,
-  n = min(W, non-zeros left, free slots of the fullest FIFO at the end of the previous cycle);
-  a value broadcast in cycle t can be popped from t + 1 on;
-- a PE that has finished its column pops, in one cycle, the leading queued columns that are empty
-  for it and the first non-empty one, all within the first W queued (available) columns; a popped
-  column with n >= 1 entries (fillers included) costs n cycles (the pop shares a cycle with the
-  first entry); a pop of only empty columns costs one cycle. B = 1 is the original EIE schedule:
-  every column costs max(1, n).
-The recurrence below is exactly that schedule (the tests compare it with csim's cycle count):
-  b_k = max(b_{k-1}, b_{k-W} + 1, max_p s_{p,k-D} + 1)       broadcast cycle of non-zero k
-  on PE p, non-zero k joins the pop of cycle t (whose first column is i) iff columns i..k-1 are
-  empty on p, k - i < W and b_k < t; otherwise it starts a pop at s_{p,k} = max(b_k + 1, F_p),
-  F_p = t + (entries of the group's non-empty column, or 1 if the group is all empty).
-  cycles = max_p F_p after the last non-zero.
-Ideal = ceil(entries of the broadcast columns / P); load efficiency = ideal / cycles (<= 1).
-Around the PE array the kernel spends ceil(n_in / detect_width) cycles in the detector scan
-(detect_width: the layer's, default 4) and n_local each in the bias preload and the gather
-(reported separately as overhead_cycles: the same for any input; a dataflow design could overlap
-them with the neighbouring layers; csim counts them too).
+Cycles: the PE-array loop of the kernel, one iteration per clock (II=1), which runs the RTL
+engine's PE pipeline (kernels/rtl/eie_pe.sv, flow/eie/perf_rtl.py). Each of the G column groups
+(encode.py) is an independent array of R = P / G PEs fed by its own detector stream with every
+non-zero activation of its columns, in order (tokens k = 0..K-1, n[p, k] entries of token k's
+column on PE p, fillers included). With D = fifo_depth, all times in loop iterations from 0:
+  e_k   = max(e_{k-1} + 1, max_p pop_{p,k-D} + 1)         the group's broadcast register takes k
+                                                           (gate: every queue count + in-flight < D)
+  pop_k = max(e_k + 2, l_{k-1})                            PE p pops k (pushed at e_k + 1), reads
+                                                           its pointer pair
+  l_k   = max(pop_k + 1, l_{k-1} + max(n_{k-1}, 1))        the walk takes the pair (in the cycle of
+                                                           the previous column's last entry)
+entries are issued at l_k + 1 .. l_k + n_k and leave the pipeline (C, D, E) three cycles later; the
+loop sees everything idle and exits at
+  cycles = max over PEs of max(l_{K-1} + 1, l_k + n_k + 4 for the columns with entries)
+(1 for a group without non-zeros: the iteration that reads its end token); the layer takes the
+largest group. The detector stream is assumed never to run dry (in csim it is filled first; in
+hardware it sends one non-zero per group and cycle, ahead of the gate as soon as a column takes a
+PE more than a cycle). The RTL gates its detector directly instead: a 64-column window without a
+non-zero of the group costs it a cycle (``rtl_difference`` below states the exact relation).
+Ideal = ceil(entries / P); load efficiency = ideal / cycles (<= 1).
+Around the PE array the kernel spends the detector's iterations (a DATAFLOW process beside the
+array: per window of detect_width inputs max(1, the most non-zeros of one group in it)) and
+n_local in the gather (overhead_cycles; csim counts them too), + n_local for the bias preload of a
+layer with a saturating hls4ml accumulator (hls_accum with accum_t not WRAP: Vivado's order, bias first).
 
 Energy uses the 45 nm table of Han et al. (32-bit SRAM read 5 pJ, 32-bit DRAM read 640 pJ,
 32-bit int multiply 3.1 pJ, int add 0.1 pJ); see ``energy`` for what is counted.
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flow.eie.knobs import DEFAULT_BROADCAST, DEFAULT_DETECT_WIDTH
+from flow.eie.knobs import DEFAULT_DETECT_WIDTH
 
 PJ_SRAM_READ = 5.0  # 32-bit SRAM read
 PJ_DRAM_READ = 640.0  # 32-bit DRAM read
@@ -49,13 +49,13 @@ class LayerCycles:
     name: str
     n_pe: int
     fifo_depth: int
-    broadcast: int  # non-zeros broadcast per cycle
+    broadcast: int  # non-zeros broadcast per cycle and group (1: EIE's and the RTL's schedule)
     n_nonzero: int  # broadcast activations
     entries: int  # entries (incl. fillers) of the broadcast columns, all PEs
     cycles: int  # PE-array loop
-    pe_busy: np.ndarray  # [n_pe] cycles each PE spent popping or MACing (entries + all-empty pops)
+    pe_busy: np.ndarray  # [n_pe] cycles each PE's walk spent on its columns (max(1, entries) each)
     pe_entries: np.ndarray  # [n_pe] entries each PE processed
-    overhead_cycles: int  # detector scan + bias preload + gather (with the G-way partial-sum adds)
+    overhead_cycles: int  # detector iterations + gather (with the G-way partial-sum adds and the bias)
     n_nonempty: int = 0  # (broadcast column, PE) pairs with entries: pointer reads
 
     @property
@@ -75,46 +75,69 @@ def _column_costs(layer) -> np.ndarray:
     return layer.encoding.column_entries()  # [P, n_in], 0 off a PE's column group
 
 
-def _array_schedule(n: np.ndarray, depth: int, window: int) -> tuple[int, np.ndarray]:
-    """(cycles, all-empty pops per PE) of one PE array fed the columns of n [P, K] in order."""
-    P, K = n.shape
-    s = np.zeros((P, K), dtype=np.int64)  # pop cycle of non-zero k on PE p
-    b = np.zeros(K, dtype=np.int64)  # broadcast cycle of non-zero k
-    g_t = np.full(P, -(10**9), dtype=np.int64)  # cycle of the PE's current pop group
-    g_i = np.zeros(P, dtype=np.int64)  # first non-zero of that group
-    g_open = np.zeros(P, dtype=bool)  # the group holds only empty columns so far (can take more)
-    free = np.zeros(P, dtype=np.int64)  # first cycle the PE is idle after its current group
-    empty_pops = np.zeros(P, dtype=np.int64)  # groups without a non-empty column (1 cycle each)
+def _array_schedule(n: np.ndarray, depth: int, windows=None, avail=None) -> tuple[int, np.ndarray]:
+    """(cycles, busy cycles per PE) of one group's PE array fed the columns of n [R, K] in order.
+
+    windows / avail (the RTL's detector, ``rtl_run_cycles``): the 64-column window of each token and
+    the first cycle each window may be scanned; the detector reaches token k's window one cycle
+    after the previous emit, spending a cycle on each window between them without a non-zero of
+    the group, and scans the windows after the last one before it is done. Without them the
+    detector stream never runs dry (the HLS kernel).
+    """
+    R, K = n.shape
+    rtl = windows is not None
+    if K == 0:
+        return (int(_scan(0, 0, avail)) if rtl else 1), np.zeros(R, dtype=np.int64)
+    pops = np.zeros((R, K), dtype=np.int64)
+    e_prev = -1
+    l_prev = np.full(R, -(10**9), dtype=np.int64)
+    n_prev = np.zeros(R, dtype=np.int64)
+    end = np.zeros(R, dtype=np.int64)
     for k in range(K):
-        bk = b[k - 1] if k else 0
-        if k >= window:
-            bk = max(bk, b[k - window] + 1)
+        e = e_prev + 1
+        if rtl:  # the detector: windows strictly between the previous token's and this one's
+            w0 = int(windows[k - 1]) + 1 if k else 0
+            e = max(_scan(e, w0, avail[: int(windows[k])]), int(avail[int(windows[k])]))
         if k >= depth:
-            bk = max(bk, int(s[:, k - depth].max()) + 1)
-        b[k] = bk
-        joins = g_open & (k - g_i < window) & (bk < g_t)
-        start = np.maximum(bk + 1, free)
-        new = ~joins  # k starts a pop group of its own (the previous group's cost is in `free`)
-        g_t = np.where(new, start, g_t)
-        g_i = np.where(new, k, g_i)
-        s[:, k] = g_t
+            e = max(e, int(pops[:, k - depth].max()) + 1)
+        pop = np.maximum(e + 2, l_prev)
+        pops[:, k] = pop
+        l_k = np.maximum(pop + 1, l_prev + np.maximum(n_prev, 1))
         nk = n[:, k]
-        g_open = nk == 0  # a joining k found the group open: it stays open iff k is empty too
-        # free: an all-empty group ends one cycle after it; a non-empty column takes n cycles
-        free = np.where(nk > 0, g_t + nk, np.where(new, g_t + 1, free))
-        empty_pops += new & (nk == 0)
-        # a group that was counted all-empty and now gets its non-empty column is no empty pop
-        empty_pops -= joins & (nk > 0)
-    return (int(free.max()) if K else 0), empty_pops
+        end = np.where(nk > 0, np.maximum(end, l_k + nk + 4), end)
+        e_prev, l_prev, n_prev = e, l_k, nk
+    end = int(np.maximum(end, l_prev + 1).max())
+    if rtl:  # the detector scans the windows after the last token's before it is done
+        end = max(end, _scan(e_prev + 1, int(windows[-1]) + 1, avail))
+    return end, np.maximum(n, 1).sum(axis=1)
+
+
+def _scan(t: int, w0: int, avail) -> int:
+    """The cycle a detector at window w0 in cycle t has passed windows w0..len(avail)-1, all empty."""
+    for w in range(w0, len(avail)):
+        t = max(t, int(avail[w])) + 1
+    return t
 
 
 def broadcast_columns(layer, x_raw=None) -> np.ndarray:
-    """Input columns the detectors broadcast: non-zero activations of columns with any entry."""
-    entries = _column_costs(layer)
-    has = entries.any(axis=0)
+    """Input columns the detectors broadcast: the non-zero activations (all columns for None)."""
     if x_raw is None:
-        return np.flatnonzero(has)
-    return np.flatnonzero((np.asarray(x_raw).ravel() != 0) & has)
+        return np.arange(layer.n_in)
+    return np.flatnonzero(np.asarray(x_raw).ravel() != 0)
+
+
+def detect_cycles(layer, x_raw=None) -> int:
+    """Iterations of the detector process: per window of detect_width inputs, max(1, the most
+    non-zeros of one column group in it)."""
+    width = int(getattr(layer, "detect_width", DEFAULT_DETECT_WIDTH))
+    G = int(getattr(layer.encoding, "col_groups", 1))
+    nz = np.zeros(layer.n_in, dtype=bool)
+    nz[broadcast_columns(layer, x_raw)] = True
+    n_win = -(-layer.n_in // width)
+    j = np.arange(layer.n_in)
+    counts = np.zeros((n_win, G), dtype=np.int64)
+    np.add.at(counts, (j // width, j % G), nz.astype(np.int64))
+    return int(np.maximum(counts.max(axis=1), 1).sum())
 
 
 def layer_cycles(
@@ -123,48 +146,81 @@ def layer_cycles(
     """Cycles for one input vector (raw ints or floats; only its non-zeros matter; None = all non-zero).
 
     Each column group is an independent array of R = P / G PEs fed by its own detector; the layer
-    takes as long as the slowest group. fifo_depth / broadcast override the layer's (what-if
-    sweeps; the kernel uses the layer's).
+    takes as long as the slowest group. fifo_depth overrides the layer's (what-if sweeps).
+    ``broadcast`` is accepted for old callers and ignored: the engine broadcasts one column per
+    group and cycle, as EIE and the RTL do (LayerCycles.broadcast is 1).
     """
     depth = int(fifo_depth or layer.fifo_depth)
-    bw = int(broadcast or getattr(layer, "broadcast", DEFAULT_BROADCAST))
     if depth < 1:
         raise ValueError(f"fifo_depth={depth}: need at least 1")
-    if bw < 1:
-        raise ValueError(f"broadcast={bw}: need at least 1")
-    window = min(bw, depth)
+    if broadcast is not None and int(broadcast) < 1:
+        raise ValueError(f"broadcast={broadcast}: need at least 1")
     entries = _column_costs(layer)
     P = entries.shape[0]
     G = int(getattr(layer.encoding, "col_groups", 1))
     R = P // G
     cols = broadcast_columns(layer, x_raw)
     cycles = 0
-    empty_pops = np.zeros(P, dtype=np.int64)
+    pe_busy = np.zeros(P, dtype=np.int64)
     pe_entries = np.zeros(P, dtype=np.int64)
     n_nonempty = 0
     for g in range(G):
         gcols = cols[cols % G == g]
         n = entries[g * R : (g + 1) * R][:, gcols].astype(np.int64)  # [R, K_g]
-        c, pops = _array_schedule(n, depth, window)
+        c, busy = _array_schedule(n, depth)
         cycles = max(cycles, c)
-        empty_pops[g * R : (g + 1) * R] = pops
+        pe_busy[g * R : (g + 1) * R] = busy
         pe_entries[g * R : (g + 1) * R] = n.sum(axis=1)
         n_nonempty += int((n > 0).sum())
-    detect_width = int(getattr(layer, "detect_width", DEFAULT_DETECT_WIDTH))
-    overhead = math.ceil(layer.n_in / detect_width) + 2 * layer.encoding.max_local_rows
+    # + the bias preload of a saturating hls4ml accumulator (kernel preload_bias: n_local iterations)
+    sat = bool(getattr(layer, "hls_accum", False)) and layer.accum_t.saturation != "WRAP"
+    overhead = detect_cycles(layer, x_raw) + layer.encoding.max_local_rows * (2 if sat else 1)
     return LayerCycles(
         layer.name,
         P,
         depth,
-        bw,
+        1,
         int(cols.size),
         int(pe_entries.sum()),
         cycles,
-        pe_entries + empty_pops,
+        pe_busy,
         pe_entries,
         overhead,
         n_nonempty,
     )
+
+
+#: the RTL detector's window (columns) and input line (activations per cycle), kernels/rtl/
+RTL_WINDOW = 64
+RTL_LINE = 16
+
+
+def rtl_run_cycles(layer, x_raw, first: bool = False) -> int:
+    """The RTL engine's RUN cycles of a layer (flow/eie/perf_rtl.py, kernels/rtl/eie_engine.sv) from
+    this module's schedule: the same PE pipeline and gate; the RTL's detector is gated directly and
+    walks 64-column windows (one cycle for a window without a non-zero of the group, windows of
+    layer 0 scanned as their 4 lines of 16 inputs arrive, one per cycle, ``first``), and its
+    registered run_done adds 2 (the cycle it is computed in, counted from 1, and the cycle it is
+    seen). Where the detector never holds the gate back, this is the HLS kernel's cycles + 2.
+    """
+    entries = _column_costs(layer)
+    P = entries.shape[0]
+    G = int(getattr(layer.encoding, "col_groups", 1))
+    R = P // G
+    cols = broadcast_columns(layer, x_raw)
+    n_win = -(-layer.n_in // RTL_WINDOW)
+    n_lines = -(-layer.n_in // RTL_LINE)
+    lines = RTL_WINDOW // RTL_LINE
+    avail = np.array(
+        [min((w + 1) * lines, n_lines) if first else 0 for w in range(n_win)], dtype=np.int64
+    )
+    end = n_lines if first else 0  # run_done also waits for the whole input
+    for g in range(G):
+        gcols = cols[cols % G == g]
+        n = entries[g * R : (g + 1) * R][:, gcols].astype(np.int64)
+        c, _ = _array_schedule(n, int(layer.fifo_depth), gcols // RTL_WINDOW, avail)
+        end = max(end, c)
+    return end + 2
 
 
 def network_cycles(
@@ -226,10 +282,10 @@ def pe_memory(layer) -> PEMemory:
     return PEMemory(
         cap * layer.code_bits,
         cap * layer.index_bits,
-        (layer.encoding.n_cols + 1) * ptr_bits,
+        layer.encoding.n_cols * 2 * ptr_bits,  # one {end, start} pair per local column
         (1 << layer.code_bits) * layer.weight_t.width,
         layer.encoding.max_local_rows * layer.accum_t.width,
-        layer.encoding.n_cols,
+        0,
     )
 
 
@@ -238,9 +294,8 @@ def energy(layer, x_raw=None) -> dict:
 
     EIE counts: per processed entry one MAC (multiply + add, fillers too), the (code, index) pair read
     from SRAM (code_bits + index_bits per 32-bit read) and an accumulator read-modify-write (2 x 32-bit
-    accesses at the read cost); per broadcast column and PE one colnz bit (1/32 of a read), and one
-    32-bit pointer read (start and end pointers, 16 bits each) when the column has entries on that
-    PE; one 32-bit read per input activation in the detector. The dense
+    accesses at the read cost); per broadcast column and PE of its group one 32-bit pointer-pair
+    read (start and end in one word); one 32-bit read per input activation in the detector. The dense
     baseline streams all n_in x n_out weights (weight_t bits) from DRAM and does every MAC;
     activations from SRAM.
     """
@@ -249,7 +304,7 @@ def energy(layer, x_raw=None) -> dict:
     eie = {
         "mac": cyc.entries * (PJ_INT_MULT + PJ_INT_ADD),
         "weight_sram": entry_reads * PJ_SRAM_READ,
-        "pointer_sram": (cyc.n_nonempty + cyc.n_nonzero * layer.n_pe / 32) * PJ_SRAM_READ,
+        "pointer_sram": cyc.n_nonzero * layer.encoding.row_pes * PJ_SRAM_READ,
         "accumulator": 2 * cyc.entries * PJ_SRAM_READ,
         "activation_sram": layer.n_in * PJ_SRAM_READ,
     }

@@ -36,15 +36,40 @@ def _check_input(x_raw, layer) -> np.ndarray:
 
 
 def accumulate(x_raw, layer) -> np.ndarray:
-    """int64 [batch, n_out] accumulators before activation and requantisation."""
+    """int64 [batch, n_out] accumulators before activation and requantisation.
+
+    With ``layer.hls_accum`` (hls4ml's accum_t, AP_WRAP), each product is cast into accum_t as
+    Vivado's dense does and the sum wraps to accum_t."""
     x = _check_input(x_raw, layer)
-    acc = x @ layer.weight_raw.T  # integer matmul: exact, bounded by accum_t (see layer.derive_accum_t)
-    return acc + (layer.bias_raw << np.int64(layer.bias_shift))[None, :]
+    bias = (layer.bias_raw << np.int64(layer.bias_shift))[None, :]
+    if not layer.hls_accum:
+        acc = x @ layer.weight_raw.T  # integer matmul: exact, bounded by accum_t (see layer.derive_accum_t)
+        return acc + bias
+    prod_frac = layer.input_t.frac + layer.weight_t.frac
+    w = layer.weight_raw
+    acc = np.zeros((x.shape[0], layer.n_out), dtype=np.int64)
+    acc_t = layer.accum_t
+    if acc_t.saturation == "WRAP":  # wrapping sums: the order does not matter, wrap once at the end
+        acc = np.zeros((x.shape[0], layer.n_out), dtype=np.int64)
+        for j in np.flatnonzero(np.any(w != 0, axis=0)):  # a zero product casts to 0 in every mode
+            acc += acc_t.cast(x[:, j : j + 1] * w[None, :, j], from_frac=prod_frac)
+        return acc_t.cast(acc + bias, from_frac=acc_t.frac)
+    # saturating: the bias, then every column in ascending order, saturated after each addition
+    # (adding a zero product changes nothing, as skipping it in the engine)
+    acc = np.broadcast_to(bias, (x.shape[0], layer.n_out)).astype(np.int64)
+    for j in np.flatnonzero(np.any(w != 0, axis=0)):
+        acc = acc_t.cast(acc + acc_t.cast(x[:, j : j + 1] * w[None, :, j], from_frac=prod_frac), from_frac=acc_t.frac)
+    return acc
 
 
 def eie_dense(x_raw, layer) -> np.ndarray:
     """int64 [batch, n_out] raw outputs in layer.output_t."""
     acc = accumulate(x_raw, layer)
+    if layer.pre_t is not None:  # hls4ml's Dense output type, then its ReLU, then the ReLU's type
+        pre = layer.pre_t.cast(acc, from_frac=layer.accum_t.frac)
+        if layer.activation == "relu":
+            pre = np.maximum(pre, 0)
+        return layer.output_t.cast(pre, from_frac=layer.pre_t.frac)
     if layer.activation == "relu":
         acc = np.maximum(acc, 0)
     return layer.output_t.cast(acc, from_frac=layer.accum_t.frac)

@@ -25,7 +25,7 @@ from flow.errors import ToolMissing, UsageError
 
 log = logging.getLogger(__name__)
 
-EIE_LAYER_PASSES = ["eie:replace_dense_with_eie", "eie:dataflow_style"]
+EIE_LAYER_PASSES = ["eie:replace_dense_with_eie", "eie:dataflow_style", "eie:softmax_trap_warning"]
 EIE_TEMPLATES = ["eie:eiedense_config_template", "eie:eiedense_function_template"]
 
 
@@ -56,8 +56,8 @@ class EIEBackend(VivadoBackend):
         return self._writer_flow
 
     def create_initial_config(self, part="xc7z020clg400-1", clock_period=10, io_type="io_parallel", **kwargs):
-        if io_type != "io_parallel":
-            raise UsageError(f"io_type={io_type!r}: the EIE backend supports io_parallel only")
+        if io_type not in ("io_parallel", "io_stream"):
+            raise UsageError(f"io_type={io_type!r}: the EIE backend supports io_parallel and io_stream")
         config = super().create_initial_config(
             part=part, clock_period=clock_period, io_type=io_type, **kwargs
         )

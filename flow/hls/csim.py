@@ -119,7 +119,10 @@ def predict_raw(hls_model, x_raw) -> np.ndarray:
 def reference_covers(hls_model) -> bool:
     hls_model = graph_of(hls_model)
     """True when the graph is EIEDense layers plus data movement only (the numpy reference is the oracle)."""
-    return all(n.class_name in _DATA_ONLY or n.class_name == "EIEDense" for n in hls_model.get_layers())
+    return all(
+        n.class_name in _DATA_ONLY or n.class_name == "EIEDense" or n.get_attr("eie_fused_into")
+        for n in hls_model.get_layers()
+    )
 
 
 def locate_mismatch(x_raw, eie_layers) -> str:

@@ -1,4 +1,8 @@
-"""FixedType (flow.fixed) <-> hls4ml precision types, with errors that name the layer."""
+"""FixedType (flow.fixed) <-> hls4ml precision types, with errors that name the layer.
+
+Every ap_fixed rounding and overflow mode maps one to one (hls4ml's RoundingMode / SaturationMode
+have the same names); hls4ml's IntegerPrecisionType is ap_int<W> / ap_uint<W> (FixedType.int_type).
+"""
 
 from __future__ import annotations
 
@@ -11,27 +15,23 @@ from flow.errors import UsageError
 if TYPE_CHECKING:
     from flow.fixed import FixedType
 
-_ROUND_TO_HLS = {"TRN": RoundingMode.TRN, "RND": RoundingMode.RND}
-_SAT_TO_HLS = {"WRAP": SaturationMode.WRAP, "SAT": SaturationMode.SAT}
-_ROUND_FROM_HLS = {v: k for k, v in _ROUND_TO_HLS.items()}
-_SAT_FROM_HLS = {v: k for k, v in _SAT_TO_HLS.items()}
 
-
-def to_hls(ft: FixedType) -> FixedPrecisionType:
+def to_hls(ft: FixedType) -> FixedPrecisionType | IntegerPrecisionType:
     """The hls4ml precision with the same width, integer bits, sign, rounding and saturation."""
+    if ft.is_int:
+        return IntegerPrecisionType(width=ft.width, signed=ft.signed)
     return FixedPrecisionType(
         width=ft.width,
         integer=ft.integer,
         signed=ft.signed,
-        rounding_mode=_ROUND_TO_HLS[ft.rounding],
-        saturation_mode=_SAT_TO_HLS[ft.saturation],
+        rounding_mode=RoundingMode[ft.rounding],
+        saturation_mode=SaturationMode[ft.saturation],
     )
 
 
 def to_config_string(ft: FixedType) -> str:
-    """The precision string hls4ml's config accepts, e.g. 'ap_fixed<16,6,AP_RND,AP_SAT>'."""
-    base = "ap_fixed" if ft.signed else "ap_ufixed"
-    return f"{base}<{ft.width},{ft.integer},AP_{ft.rounding},AP_{ft.saturation}>"
+    """The precision string hls4ml's config accepts, e.g. 'ap_fixed<16,6,AP_RND,AP_SAT>' or 'ap_int<8>'."""
+    return ft.cpp
 
 
 def from_hls(precision, where: str) -> FixedType:
@@ -39,19 +39,25 @@ def from_hls(precision, where: str) -> FixedType:
     from flow.fixed import FixedType
 
     if isinstance(precision, IntegerPrecisionType) and not isinstance(precision, FixedPrecisionType):
-        return FixedType(precision.width, precision.width, signed=precision.signed)
+        try:
+            return FixedType.int_type(precision.width, signed=precision.signed)
+        except UsageError as exc:
+            raise UsageError(f"{where}: precision {precision}: {exc} (set this layer's 'Precision')") from None
     if not isinstance(precision, FixedPrecisionType):
         raise UsageError(
             f"{where}: precision {precision} is not fixed point; the EIE engine needs ap_fixed types "
             "(set 'Precision' for this layer in the hls4ml config, e.g. 'ap_fixed<16,6,AP_RND,AP_SAT>')"
         )
-    rounding = _ROUND_FROM_HLS.get(precision.rounding_mode or RoundingMode.TRN)
-    saturation = _SAT_FROM_HLS.get(precision.saturation_mode or SaturationMode.WRAP)
-    if rounding is None or saturation is None:
+    if precision.saturation_bits:
         raise UsageError(
-            f"{where}: precision {precision} uses {precision.rounding_mode}/{precision.saturation_mode}; "
-            "the EIE engine supports rounding AP_TRN or AP_RND and saturation AP_WRAP or AP_SAT"
+            f"{where}: precision {precision} has {precision.saturation_bits} saturation bits; the EIE engine "
+            "supports 0 (set this layer's 'Precision' in the hls4ml config without the fifth argument)"
         )
-    return FixedType(
-        precision.width, precision.integer, signed=precision.signed, rounding=rounding, saturation=saturation
-    )
+    rounding = (precision.rounding_mode or RoundingMode.TRN).name
+    saturation = (precision.saturation_mode or SaturationMode.WRAP).name
+    try:
+        return FixedType(
+            precision.width, precision.integer, signed=precision.signed, rounding=rounding, saturation=saturation
+        )
+    except UsageError as exc:
+        raise UsageError(f"{where}: precision {precision}: {exc} (set this layer's 'Precision' in the hls4ml config)") from None

@@ -122,6 +122,7 @@ class EIEWriter(VivadoWriter):
                 out_bits_t=o["bits_t"],
                 out_to_int=o["to_int"],
                 out_cpp=o["cpp"],
+                stream=model.config.get_config_value("IOType") == "io_stream",
             )
         )
         target.write_text(text)

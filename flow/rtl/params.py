@@ -110,6 +110,11 @@ def layer_fit(layer, params: EngineParams) -> list[str]:
     shift = layer.accum_t.frac - layer.output_t.frac
     if not 0 <= shift < 64:
         bad.append(f"requantisation shift {shift}: the RTL shifts right by 0..63 only")
+    out_t = layer.output_t
+    if out_t.rounding not in ("TRN", "RND") or out_t.saturation not in ("WRAP", "SAT") or out_t.is_int:
+        bad.append(f"output_t {out_t.cpp}: the RTL requantises with AP_TRN/AP_RND and AP_WRAP/AP_SAT only")
+    if getattr(layer, "hls_accum", False) or getattr(layer, "pre_t", None) is not None:
+        bad.append("hls4ml accumulator/Dense-result emulation (hls_accum, pre_t) is not in the RTL")
     if layer.encoding.max_local_rows > params.ACC_D:
         bad.append(f"{layer.encoding.max_local_rows} local rows > ACC_D={params.ACC_D}")
     return bad

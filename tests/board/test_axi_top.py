@@ -64,8 +64,12 @@ def test_generated_top_follows_the_contract(tmp_path):
         "INTERFACE s_axilite port = return bundle = control",
     ):
         assert f"#pragma HLS {pragma}" in src
-    assert "eie::read_sample<input_t, 10>(in_stream, x);" in src and "net(x, y);" in src
-    assert "eie::write_sample<result_t, 3>(out_stream, y, s + 1 == n_samples);" in src
+    # a DATAFLOW region: read, compute and write are processes joined by streams of samples
+    assert "#pragma HLS DATAFLOW" in src and "net(x.v, y.v);" in src
+    assert "eie::read_samples<input_t, 10>(in_stream, xs, n_samples);" in src
+    assert "net_axi_compute(xs, ys, n_samples);" in src
+    assert "eie::write_samples<result_t, 3>(ys, out_stream, n_samples);" in src
+    assert "#pragma HLS STREAM variable = xs depth = 2" in src
     bridge = (project / "net_axi_sim.cpp").read_text()
     assert (
         'extern "C" {' in bridge and "int net_axi_sim(const uint64_t *in_words, size_t n_in_words" in bridge

@@ -71,20 +71,23 @@ def hand_layer(**kw):
 
 def test_eie_layer_by_hand():
     est = estimate([hand_layer()], platform=Usage())
-    # spmat 1000x8 -> 2Kx9 per PE: 4 BRAM18; in_buf 100x16 = 1600 b -> 1 BRAM18
-    # colptr 101x10 (1010 b) -> 20 LUT/PE; accum 16x32 -> 32 LUTRAM/PE; codebook 16x8 -> 8 LUT/PE;
-    # bias 64x16 (1024 b) -> 16 LUT; out_buf 64x16 -> 16 LUTRAM; colnz 100x1 -> 2 LUT per copy,
-    # 4 copies (broadcast 4) per PE; colany 100x1 -> 2 LUT
-    # logic per PE: 90 + 2*32 + 10 + FIFO (16+10) + 2 = 192 LUT; 120 + 64 + 20 + 16 = 220 FF; + layer 300/400
+    # spmat 1000x8 (8000 b > 2048: block RAM, as codegen binds it) -> 2Kx9: 1 BRAM18 per PE;
+    # in_buf 100x16 = 1600 b -> 1 BRAM18; pair ROM 100 x 2*10 (2000 b: LUT RAM) -> 40 LUT/PE;
+    # accum 16x32 -> 32 LUTRAM/PE; codebook 16x8 -> 8 LUT/PE; bias 64x16 -> 16 LUT; out_buf -> 16 LUTRAM
+    # logic per PE (D = 8, value 16 + column 7 bits, rows 4 bits, pointers 10):
+    #   LUT 90 + 3*32 + 10 + queue mux 23*2 + 8 enables + 2*4 + 2 = 260
+    #   FF 120 + queue 8*23 + count 4 + head/tail 2*3 + stages 4*10 + 4*16 + 5*4 + 8 + 4*32 + 8 = 582
     u = est.layers["fc"]
     assert u.bram18 == 5
     assert u.dsp == 4
-    assert u.lut == (80 + 128 + 32 + 16 + 16 + 4 * 4 * 2 + 2) + (4 * 192 + 300)
-    assert u.ff == 4 * 220 + 400
-    assert u.lutram == (128 + 16) + 4 * 26
+    assert u.lut == (160 + 128 + 32 + 16 + 16) + (4 * 260 + 300)
+    assert u.ff == 4 * 582 + 400
+    assert u.lutram == 128 + 16  # the queues are registers now
     names = {m.name: m for m in est.memories}
     assert (names["fc.spmat"].depth, names["fc.spmat"].width, names["fc.spmat"].copies) == (1000, 8, 4)
-    assert names["fc.colptr"].width == 10  # enough for 0..1000
+    assert not names["fc.spmat"].in_lut and names["fc.colptr"].in_lut
+    assert names["fc.colptr"].width == 20  # {end, start}, 0..1000 each
+    assert "fc.colnz" not in names and "fc.colany" not in names
     assert est.total == u
 
 
@@ -93,10 +96,10 @@ def test_column_groups_shrink_pointers_and_add_gather_adders():
     two = estimate([hand_layer(col_groups=2)], platform=Usage())
     names = {m.name: m for m in two.memories}
     # 2 groups of 2 PEs: each PE points into 50 columns and holds 32 rows
-    assert names["fc.colptr"].depth == 51 and names["fc.colnz"].depth == 50
-    assert names["fc.accum"].depth == 32 and names["fc.colany"].depth == 100
-    # colptr 51x10 -> 10 LUT/PE (was 20), colnz 50x1 -> 1 LUT per copy (was 2), + 1 x 2 adders x 32 bits
-    assert two.total.lut - one.total.lut == 4 * (10 - 20) + 4 * 4 * (1 - 2) + 64
+    assert names["fc.colptr"].depth == 50 and names["fc.accum"].depth == 32
+    # pairs 50x20 -> 20 LUT/PE (was 40); queue column 6 bits (-2 mux LUT/PE); rows 5 bits (+2 LUT/PE);
+    # + 1 x 2 adders x 32 bits
+    assert two.total.lut - one.total.lut == 4 * (20 - 40) + 4 * (-2 + 2) + 64
     with pytest.raises(ValueError, match="col_groups=3 must divide n_pe=4"):
         hand_layer(col_groups=3)
 

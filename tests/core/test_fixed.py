@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 
 import numpy as np
@@ -12,29 +13,37 @@ from hypothesis import strategies as st
 from flow.fixed import FixedType, integer_bits
 from flow.errors import UsageError
 
-# (source width, source frac, source signed, destination type): frac up/down, all modes, wide accumulators
-CASES = [
-    (24, 12, True, FixedType(16, 6, True, "TRN", "WRAP")),
-    (24, 12, True, FixedType(16, 6, True, "RND", "SAT")),
-    (24, 12, True, FixedType(8, 3, True, "RND", "WRAP")),
-    (24, 12, True, FixedType(8, 3, True, "TRN", "SAT")),
-    (40, 20, True, FixedType(16, 6, False, "RND", "SAT")),
-    (40, 20, True, FixedType(16, 6, False, "TRN", "WRAP")),
-    (40, 30, True, FixedType(12, 2, True, "RND", "SAT")),
-    (16, 4, True, FixedType(20, 8, True, "TRN", "SAT")),  # more fractional bits: a left shift
-    (16, 4, True, FixedType(10, 8, True, "RND", "WRAP")),
-    (12, 12, True, FixedType(6, 1, True, "RND", "SAT")),
-    (20, 0, True, FixedType(8, 10, True, "RND", "SAT")),  # negative frac on the destination
-    (16, 8, False, FixedType(8, 4, True, "RND", "SAT")),
-    (33, 17, True, FixedType(18, 2, True, "RND", "SAT")),
+ROUNDINGS = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_MIN_INF", "RND_INF", "RND_CONV")
+SATURATIONS = ("WRAP", "SAT", "SAT_ZERO", "SAT_SYM")
+#: (width, integer, signed) of the destination types, each in every rounding x saturation mode:
+#: fewer and more fractional bits than the sources, negative frac, unsigned, a 2-bit type
+SHAPES = [(8, 3, True), (8, 3, False), (10, 12, True), (2, 1, True), (16, 6, True)]
+DESTS = [FixedType(w, i, s, r, o) for (w, i, s) in SHAPES for r in ROUNDINGS for o in SATURATIONS] + [
+    FixedType.int_type(8),
+    FixedType.int_type(8, signed=False),
+    FixedType.int_type(1),
+    FixedType.int_type(12),
+]
+#: (C++ type, width, frac, signed) of the sources of a cast: a wide accumulator, few fractional bits
+#: (left shifts into most destinations), unsigned, an ap_int
+SOURCES = [
+    ("ap_fixed<48,24>", 48, 24, True),
+    ("ap_fixed<20,18>", 20, 2, True),
+    ("ap_ufixed<30,20>", 30, 10, False),
+    ("ap_int<40>", 40, 0, True),
 ]
 
 
 def _cpp_program() -> str:
-    lines = []
-    for i, (w, f, s, dst) in enumerate(CASES):
-        src = f"{'ap_fixed' if s else 'ap_ufixed'}<{w},{w - f}>"
-        lines.append(f"    case {i}: return run<{src}, {dst.cpp} >(kind, v);")
+    """One case per destination: read 'c <dst> <src> <raw>' (cast the raw bits of source type src)
+    or 'q <dst> <double>' (assign a double); print the destination's raw bits."""
+    cases = []
+    for i, dst in enumerate(DESTS):
+        srcs = "".join(f"      case {k}: return cast_from<{cpp}, {dst.cpp} >(raw);\n" for k, (cpp, *_) in enumerate(SOURCES))
+        cases.append(
+            f"    case {i}:\n      if (kind == 'q') return from_double<{dst.cpp} >(v);\n"
+            f"      switch (src) {{\n{srcs}      }}\n      return 0;\n"
+        )
     return (
         """#include <ap_fixed.h>
 #include <cstdio>
@@ -43,23 +52,24 @@ template <class T> long long raw_of(const T& x) {
   ap_uint<T::width> u = x.range(T::width - 1, 0);
   return x < 0 ? (long long)s.to_int64() : (long long)u.to_int64();
 }
-template <class S, class D> long long run(char kind, double v) {
-  D d;
-  if (kind == 'c') { S s; s.range(S::width - 1, 0) = (long long)v; d = s; }
-  else d = v;
-  return raw_of(d);
+template <class S, class D> long long cast_from(long long raw) {
+  S s; s.range(S::width - 1, 0) = raw; D d = s; return raw_of(d);
 }
-long long dispatch(int c, char kind, double v) {
+template <class D> long long from_double(double v) { D d = v; return raw_of(d); }
+long long dispatch(char kind, int c, int src, long long raw, double v) {
   switch (c) {
 """
-        + "\n".join(lines)
-        + """
-  }
+        + "".join(cases)
+        + """  }
   return 0;
 }
 int main() {
-  int c; char kind; double v;
-  while (std::scanf(" %c %d %lf", &kind, &c, &v) == 3) std::printf("%lld\\n", dispatch(c, kind, v));
+  char kind; int c, src; long long raw; double v;
+  while (std::scanf(" %c %d", &kind, &c) == 2) {
+    if (kind == 'c') { if (std::scanf("%d %lld", &src, &raw) != 2) return 1; v = 0; }
+    else { if (std::scanf("%lf", &v) != 1) return 1; src = 0; raw = 0; }
+    std::printf("%lld\\n", dispatch(kind, c, src, raw, v));
+  }
   return 0;
 }
 """
@@ -68,15 +78,39 @@ int main() {
 
 @pytest.fixture(scope="module")
 def apfixed_exe():
+    """The checker, compiled once (cached across sessions by its source hash); -O0: ~600 small
+    template instances compile faster unoptimised and run fast enough."""
     from flow.eie.csim import compile_cached
 
-    return compile_cached({"fixed_check.cpp": _cpp_program()}, shared=False, tag="fixedcheck")
+    return compile_cached({"fixed_check.cpp": _cpp_program()}, shared=False, extra_flags=("-O0",), tag="fixedmodes")
 
 
 def _run(exe, queries):
-    text = "".join(f"{k} {c} {v!r}\n" for k, c, v in queries)
-    out = subprocess.run([str(exe)], input=text, capture_output=True, text=True, check=True).stdout
+    lines = []
+    for q in queries:
+        if q[0] == "c":
+            lines.append(f"c {q[1]} {q[2]} {q[3]}\n")
+        else:
+            lines.append(f"q {q[1]} {q[2]!r}\n")
+    out = subprocess.run([str(exe)], input="".join(lines), capture_output=True, text=True, check=True).stdout
     return [int(t) for t in out.split()]
+
+
+def _python(q):
+    dst = DESTS[q[1]]
+    if q[0] == "c":
+        return int(dst.cast(np.int64(q[3]), from_frac=SOURCES[q[2]][2]))
+    return int(dst.quantize(q[2]))
+
+
+def _check(exe, queries):
+    got = _run(exe, queries)
+    assert len(got) == len(queries)
+    bad = [(q, _python(q), g) for q, g in zip(queries, got) if _python(q) != g]
+    assert not bad, (
+        f"{len(bad)} of {len(queries)} differ; first: {bad[0][0]} into {DESTS[bad[0][0][1]].cpp}: "
+        f"python {bad[0][1]} ap_fixed {bad[0][2]}"
+    )
 
 
 def test_hand_values():
@@ -97,25 +131,63 @@ def test_bad_types_are_refused():
 
 
 @pytest.mark.csim
-@settings(max_examples=25, deadline=None)
+def test_cast_every_mode_exhaustive_small(apfixed_exe):
+    """Every destination, every raw value of a 10-bit window of each source (ties, carries, overflow)."""
+    queries = []
+    for c in range(len(DESTS)):
+        for k, (_, w, f, s) in enumerate(SOURCES):
+            lo = -512 if s else 0
+            queries += [("c", c, k, r) for r in range(lo, lo + 1024)]
+    _check(apfixed_exe, queries)
+
+
+def _raw(draw, k):
+    _, w, _, s = SOURCES[k]
+    lo, hi = (-(1 << (w - 1)), (1 << (w - 1)) - 1) if s else (0, (1 << w) - 1)
+    return draw(st.one_of(st.integers(lo, hi), st.sampled_from([lo, hi, lo + 1, hi - 1, 0, -1 if s else 1])))
+
+
+def _double(draw, dst):
+    tie = st.integers(-(2**40), 2**40).map(lambda n: math.ldexp(n + 0.5, -dst.frac))  # exact half-LSB ties
+    fine = st.integers(-(2**30), 2**30).map(lambda n: math.ldexp(n, -dst.frac - 3))  # quarter/eighth LSBs
+    return draw(st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.floats(-4, 4), tie, fine,
+                          st.sampled_from([1e15, -1e15, 2.0**60 + 2.0**10, -(2.0**70), 1e-300, -1e-300])))
+
+
+@pytest.mark.csim
+@settings(max_examples=40, deadline=None)
 @given(st.data())
-def test_cast_matches_ap_fixed(apfixed_exe, data):
-    queries, expected = [], []
-    for c, (w, f, s, dst) in enumerate(CASES):
-        lo, hi = (-(1 << (w - 1)), (1 << (w - 1)) - 1) if s else (0, (1 << w) - 1)
-        hi = min(hi, 2**52)  # passed through a double
-        lo = max(lo, -(2**52))
-        raws = data.draw(st.lists(st.integers(lo, hi), min_size=1, max_size=20))
-        floats = data.draw(st.lists(st.floats(-300, 300, allow_nan=False), min_size=1, max_size=10))
-        for r in raws:
-            queries.append(("c", c, float(r)))
-            expected.append(int(dst.cast(np.int64(r), from_frac=f)))
-        for v in floats:
-            queries.append(("q", c, v))
-            expected.append(int(dst.quantize(v)))
-    got = _run(apfixed_exe, queries)
-    for q, e, g in zip(queries, expected, got):
-        assert e == g, f"{q}: python {e} ap_fixed {g} ({CASES[q[1]][3].cpp})"
+def test_cast_and_quantize_match_ap_fixed(apfixed_exe, data):
+    """Random raw values of every source and random doubles (incl. exact ties and huge values),
+    into random destinations of every mode."""
+    draw = data.draw
+    queries = []
+    for _ in range(150):
+        c = draw(st.integers(0, len(DESTS) - 1))
+        if draw(st.booleans()):
+            k = draw(st.integers(0, len(SOURCES) - 1))
+            queries.append(("c", c, k, _raw(draw, k)))
+        else:
+            queries.append(("q", c, _double(draw, DESTS[c])))
+    _check(apfixed_exe, queries)
+
+
+def test_parse_and_dict_round_trip():
+    for t in DESTS:
+        assert FixedType.parse(t.cpp) == t
+        assert FixedType.from_dict(t.to_dict()) == t
+    assert FixedType.parse("fixed<8,3,RND_CONV,SAT_SYM>") == FixedType(8, 3, True, "RND_CONV", "SAT_SYM")
+    assert FixedType.parse("ap_ufixed<6,2>") == FixedType(6, 2, False)
+    assert FixedType.parse("uint<4>") == FixedType.int_type(4, signed=False)
+    assert FixedType.parse("ap_fixed<16,6,AP_RND,AP_SAT,0>") == FixedType(16, 6, True, "RND", "SAT")
+    with pytest.raises(UsageError, match="saturation bits"):
+        FixedType.parse("ap_fixed<16,6,AP_RND,AP_WRAP,2>")
+    with pytest.raises(UsageError, match="not an ap_fixed"):
+        FixedType.parse("float")
+    with pytest.raises(UsageError, match="rounding"):
+        FixedType.parse("ap_fixed<16,6,AP_ROUND>")
+    with pytest.raises(UsageError, match="is_int"):
+        FixedType(8, 8, True, "TRN", "WRAP", is_int=True)
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), np.float32("nan")])

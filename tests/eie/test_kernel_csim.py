@@ -148,6 +148,15 @@ def compiled_hls_types():
     return compile_chains([[layer] for layer in pool()], hls_types=True)
 
 
+@pytest.fixture(scope="module")
+def compiled_cycle_level():
+    """Native integers with the register-by-register PE-array loop (EIE_CSIM_CYCLE_LEVEL) instead of
+    csim's per-column fast path."""
+    from flow.eie.csim import compile_chains
+
+    return compile_chains([[layer] for layer in pool()], cycle_level=True)
+
+
 def _inputs(rng, t: FixedType, n_in: int, kind: str, batch: int) -> np.ndarray:
     if kind == "zero":
         return np.zeros((batch, n_in), dtype=np.int64)
@@ -219,13 +228,32 @@ def test_every_layer_bits_and_cycles(compiled):
 
 
 def test_hls_types_path_equals_reference(compiled_hls_types):
-    """The exact-width ap_int arithmetic of synthesis (EIE_HLS_TYPES) gives the same integers."""
+    """The exact-width ap_int arithmetic of synthesis (EIE_HLS_TYPES, cycle-level PE-array loop)
+    gives the same integers in the modelled number of cycles."""
     rng = np.random.default_rng(1)
     for chain in compiled_hls_types:
         layer = chain.layers[0]
         for kind in ("zero", "extreme", "0.3", "1.0"):
             x = _inputs(rng, layer.input_t, layer.n_in, kind, batch=3)
             assert np.array_equal(chain(x), eie_dense(x, layer)), f"{layer.name} ({kind} inputs)"
+            assert chain.last_cycles()[0] == layer_cycles(layer, x[-1]).cycles, f"{layer.name} ({kind})"
+
+
+def test_cycle_level_loop_equals_fast_path(compiled, compiled_cycle_level):
+    """The register-by-register PE-array loop (what synthesis builds) and csim's per-column fast
+    path: same integers, same cycle and overhead counts, both equal to the model."""
+    singles, _ = compiled
+    rng = np.random.default_rng(5)
+    for fast, slow in zip(singles, compiled_cycle_level):
+        layer = slow.layers[0]
+        for kind in ("zero", "extreme", "0.1", "0.5", "1.0"):
+            x = _inputs(rng, layer.input_t, layer.n_in, kind, batch=3)
+            y = slow(x)
+            assert np.array_equal(y, eie_dense(x, layer)), f"{layer.name} ({kind} inputs)"
+            assert np.array_equal(fast(x), y), f"{layer.name} ({kind} inputs)"
+            cyc = layer_cycles(layer, x[-1])
+            assert slow.last_cycles()[0] == fast.last_cycles()[0] == cyc.cycles, f"{layer.name} ({kind})"
+            assert slow.last_overhead_cycles() == fast.last_overhead_cycles(), f"{layer.name} ({kind})"
 
 
 def test_chain_equals_network(compiled):
@@ -242,20 +270,23 @@ def test_edge_cases_hit_their_paths(compiled):
     sat = by_name["saturate"]
     y = sat(np.full((1, 16), Q16.max_raw))
     assert list(y[0]) == [31, 31, 31, 31]
-    for name in ("all_zero", "g2_all_zero"):  # only the bias, and no cycle in the PE array
+    for name in ("all_zero", "g2_all_zero"):  # only the bias; every non-zero input still broadcast
         chain = by_name[name]
         x = np.full((1, 9), 100, dtype=np.int64)
-        assert list(chain(x)[0]) == list(eie_dense(x, chain.layers[0])[0]) and chain.last_cycles() == [0]
-    # all-zero input: nothing is broadcast; the bias only reaches the output once (group 0)
+        assert list(chain(x)[0]) == list(eie_dense(x, chain.layers[0])[0])
+        assert chain.last_cycles() == [layer_cycles(chain.layers[0], x[0]).cycles]
+    # all-zero input: nothing is broadcast (one iteration reads the end tokens); the bias reaches
+    # the output once (group 0's PEs hold it)
     for name in ("g4_r1", "g8_gt_in", "g2_rows_lt_r"):
         chain = by_name[name]
         x = np.zeros((1, chain.layers[0].n_in), dtype=np.int64)
-        assert np.array_equal(chain(x), eie_dense(x, chain.layers[0])) and chain.last_cycles() == [0]
-    # columns with no weights are never broadcast: input 2 of g2_rows_lt_r alone costs no cycle
+        assert np.array_equal(chain(x), eie_dense(x, chain.layers[0])) and chain.last_cycles() == [1]
+    # a column without weights is broadcast like any other (as in EIE and the RTL): taken by the
+    # walk at 3, empty, the loop exits at 4
     chain = by_name["g2_rows_lt_r"]
     x = np.zeros((1, 7), dtype=np.int64)
     x[0, 2] = 64
-    assert np.array_equal(chain(x), eie_dense(x, chain.layers[0])) and chain.last_cycles() == [0]
+    assert np.array_equal(chain(x), eie_dense(x, chain.layers[0])) and chain.last_cycles() == [4]
 
 
 @pytest.mark.slow

@@ -72,8 +72,10 @@ def test_dense_becomes_eiedense_with_fused_relu_and_per_layer_knobs(tmp_path):
         model, _config(model, d1={"n_pe": 3, "fifo_depth": 2, "broadcast": 2, "detect_width": 16}), tmp_path / "prj"
     )
     kinds = [(n.name, n.class_name) for n in hm.get_layers()]
-    assert kinds == [("x", "Input"), ("d1", "EIEDense"), ("d2", "EIEDense"), ("sm", "Softmax")]
-    d1, d2 = (n.get_attr("eie_layer") for n in list(hm.get_layers())[1:3])
+    # hls4ml's layer names and order: the fused ReLU node stays (an identity after the PE array's ReLU)
+    assert kinds == [("x", "Input"), ("d1", "EIEDense"), ("d1_relu", "Activation"), ("d2", "EIEDense"), ("sm", "Softmax")]
+    assert list(hm.get_layers())[2].get_attr("eie_fused_into") == "d1"
+    d1, d2 = (n.get_attr("eie_layer") for n in hm.get_layers() if n.class_name == "EIEDense")
     assert (d1.n_pe, d1.fifo_depth, d1.broadcast, d1.activation) == (3, 2, 2, "relu")
     assert (d2.n_pe, d2.broadcast, d2.activation) == (8, 4, "linear")  # HLSConfig default, no ReLU after d2
     assert (d1.detect_width, d2.detect_width) == (16, 4)
@@ -139,19 +141,20 @@ def test_conv_and_dense_model_compiles_with_conv_left_to_hls4ml(tmp_path):
     assert f"eie{fc.index}.h" in weights
     rom = (tmp_path / "prj" / "firmware" / "weights" / f"eie{fc.index}.h").read_text()
     assert "ap_fixed" not in rom
-    assert re.search(r"uint8_t eie_codes\d+\[", rom)
+    assert re.search(r"uint8_t eie_entries\d+\[", rom)
 
 
-def test_io_stream_is_refused(tmp_path):
+def test_io_stream_calls_the_stream_kernel(tmp_path):
+    """io_stream: the EIE layer reads and writes hls4ml's nnet::array packs (eie::dense_stream);
+    csim parity with Vivado is in tests/hls/test_hls_parity.py."""
     model = _mlp()
-    with pytest.raises(UsageError, match="io_parallel only"):
-        hls4ml.converters.convert_from_keras_model(
-            model,
-            hls_config=_config(model),
-            output_dir=str(tmp_path / "prj"),
-            backend="EIE",
-            io_type="io_stream",
-        )
+    hm = hls4ml.converters.convert_from_keras_model(
+        model, hls_config=_config(model), output_dir=str(tmp_path / "prj"), backend="EIE", io_type="io_stream"
+    )
+    hm.write()
+    top = (tmp_path / "prj" / "firmware" / "myproject.cpp").read_text()
+    assert len(re.findall(r"eie::dense_stream<", top)) == 2 and "eie::dense<" not in top
+    assert "hls::stream" in (tmp_path / "prj" / "myproject_raw_bridge.cpp").read_text()
 
 
 @pytest.mark.parametrize("first", ["flow.hls.writer", "flow.hls.backend", "flow.hls.csim"])
@@ -164,3 +167,31 @@ def test_backend_registered_whatever_module_is_imported_first(first):
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert "'eie'" in out.stdout and "WARNING" not in out.stdout, out.stdout
+
+
+def test_softmax_trap_of_auto_precision_is_named(tmp_path):
+    """granularity='name' auto gives d2 an ap_fixed<37,17> output: hls4ml's softmax then outputs a
+    constant (Vivado too). EIE converts (parity) and warns, naming the layer and the key."""
+    import warnings
+
+    model = _mlp()
+    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
+    with pytest.warns(UserWarning, match=r"layer 'sm'.*fixed<37,17.*config\['LayerName'\]\['d2'\]\['Precision'\]\['result'\]"):
+        _convert(model, cfg, tmp_path / "auto")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        _convert(model, _config(model), tmp_path / "explicit")  # ap_fixed<16,6>: no warning
+
+
+def test_types_wider_than_62_bits(tmp_path):
+    """A 64-bit accumulator that holds every sum changes nothing and converts; a 64-bit output is
+    refused at conversion, naming the layer and the config key."""
+    model = _mlp()
+    cfg = _config(model)
+    cfg["LayerName"]["d2"]["Precision"]["accum"] = "ap_fixed<64,34>"
+    hm = _convert(model, cfg, tmp_path / "wide_accum")
+    d2 = next(n for n in hm.get_layers() if n.name == "d2").get_attr("eie_layer")
+    assert not d2.hls_accum and d2.accum_t.width <= 62
+    cfg["LayerName"]["d2"]["Precision"]["result"] = "ap_fixed<64,34>"
+    with pytest.raises(UsageError, match=r"layer 'd2' output.*wider than 62 bits.*\['d2'\]\['Precision'\]\['result'\]"):
+        _convert(model, cfg, tmp_path / "wide_result")

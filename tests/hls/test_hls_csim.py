@@ -88,7 +88,7 @@ def test_generated_project_has_no_ap_fixed_weight_arrays(compiled):
     assert weights == sorted(f"eie{n.index}.h" for n in hm.graph.get_layers() if n.class_name == "EIEDense")
     for name in weights:
         rom = (prj / "firmware" / "weights" / name).read_text()
-        assert "ap_fixed" not in rom and "eie_codes" in rom and "eie_colptr" in rom
+        assert "ap_fixed" not in rom and "eie_entries" in rom and "eie_colptr" in rom
     params = (prj / "firmware" / "parameters.h").read_text()
     top = (prj / "firmware" / "digits_eie.cpp").read_text()
     assert "weights/w" not in params and "weights/b" not in params

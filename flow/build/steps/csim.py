@@ -22,7 +22,7 @@ def csim(ctx) -> dict:
     accuracy, keras_acc = result["accuracy_csim"], result["accuracy_keras"]
     data = {k: v for k, v in result.items() if k != "predictions"}  # the format of `flow csim`'s csim.json
     write_json(ctx, "csim.json", data)
-    ctx.summary["csim"] = (
+    ctx.summary["csim (measured)"] = (
         f"{result['n']} test samples: accuracy {accuracy:.4f} (Keras {keras_acc:.4f}), "
         f"top-1 agreement {result['top1_agreement']:.2%}, reference bit mismatches {result['bit_mismatches']}, "
         f"{result['csim_s_per_sample'] * 1e6:.0f} us/sample"

@@ -57,9 +57,9 @@ def resources(ctx) -> dict:
     }
     write_json(ctx, "resources.json", data)
     total = est.total
-    ctx.summary["resources"] = (
+    ctx.summary["resources (modelled)"] = (
         f"BRAM18 {total.bram18} ({util['bram18']:.0%}), DSP {total.dsp} ({util['dsp']:.0%}), "
         f"LUT {total.lut} ({util['lut']:.0%}) of {b.name}"
     )
-    ctx.summary["modelled speed"] = f"{cycles} cycles/inference, {data['inferences_per_s']:.0f} inferences/s at {clock:g} MHz"
+    ctx.summary["speed (modelled)"] = f"{cycles} cycles/inference, {data['inferences_per_s']:.0f} inferences/s at {clock:g} MHz"
     return {"cycles": cycles, "utilisation": util}

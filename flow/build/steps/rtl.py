@@ -41,7 +41,7 @@ def rtl(ctx) -> dict:
         return rep
     s = rep["rtlsim"]
     y = next(iter(rep["yosys"].values()))
-    ctx.summary["rtl"] = (
+    ctx.summary["rtl (measured: simulation, Yosys)"] = (
         f"RTL simulation of {s['n']} samples: accuracy {s['accuracy_rtl']:.4f}, bit mismatches "
         f"{s['bit_mismatches']}, {s['cycles_mean']:.1f} cycles/inference ({s['inferences_per_s_100mhz']:,.0f}/s at "
         f"100 MHz), cycle model mismatches {s['model_cycle_mismatches']}; Yosys {y['device']}: LUT {y['LUT']}, "

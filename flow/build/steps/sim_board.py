@@ -30,7 +30,7 @@ def sim_board(ctx) -> dict:
             f"{report['samples']} samples agree bit for bit (first mismatch at sample {report.get('first_mismatch')}); "
             "see reports/sim_board.json"
         )
-    ctx.summary["simulated board"] = (
+    ctx.summary["simulated board (measured)"] = (
         f"{report['samples']} samples bit-exact with the expected outputs (reference, or csim where hls4ml layers run), accuracy {report.get('accuracy', float('nan')):.4f}"
     )
     return {"samples": report["samples"], "bit_agreement": report["bit_agreement"]}

@@ -1,6 +1,6 @@
 """Templates of EIEDense: its config struct and its function call, both from flow.eie.codegen.
 
-The ROM arrays the call refers to (`eie_codes<suffix>` ...) are written by the EIE writer into
+The ROM arrays the call refers to (`eie_entries<suffix>` ...) are written by the EIE writer into
 firmware/weights/eie<suffix>.h, which the function template adds to the layer's include list.
 """
 
@@ -48,6 +48,7 @@ class EIEDenseFunctionTemplate(FunctionCallTemplate):
             node.get_input_variable().type.name,
             node.get_output_variable().type.name,
             f"config{node.index}",
+            stream=node.model.config.get_config_value("IOType") == "io_stream",
         )
 
     def transform(self, model, node):

@@ -1,7 +1,8 @@
 """Pass: Dense (and QDense) [+ ReLU] -> EIEDense carrying an EIELayer.
 
 A ReLU activation that follows the Dense node (hls4ml splits `Dense(activation='relu')` into two
-nodes) is fused, since the EIE PE applies ReLU before re-quantization. Other activations stay hls4ml
+nodes) is fused, since the EIE PE applies ReLU before re-quantization; the ReLU node stays in the
+graph (an identity on the PE array's output), so layer names and order are hls4ml's. Other activations stay hls4ml
 nodes. The per-layer knobs are `config['LayerName'][name]['EIE']` with model defaults in
 `config['Model']['EIE']`, else flow.eie.knobs.DEFAULTS.
 """
@@ -13,7 +14,9 @@ from hls4ml.model.optimizer import OptimizerPass
 
 from flow.eie import knobs as knob_rules
 from flow.errors import UsageError
+from flow.fixed import MAX_WIDTH
 from flow.hls.layer import EIEDense
+from flow.hls.passes.dense_weights import checked_input, dense_weights, fit_62, hls4ml_loaded_values, too_wide
 from flow.hls.types import from_hls
 
 
@@ -58,14 +61,16 @@ class ReplaceDenseWithEIE(OptimizerPass):
 
         name = node.name
         knobs = eie_knobs(model.config, name)
-        kernel = np.asarray(node.get_weights("weight").data, dtype=np.float64)
+        where = f"layer '{name}'"
+        key = f"config['LayerName']['{name}']['Precision']"
+        kernel, weight_t = dense_weights(node, where, from_hls)  # binary, ternary, po2 or fixed point
         if kernel.ndim != 2:
             raise UsageError(
                 f"layer '{name}': Dense kernel of shape {kernel.shape}; the EIE engine needs a 2-D kernel "
                 "(flatten the input first)"
             )
         bias_var = node.get_weights("bias")
-        bias = np.zeros(kernel.shape[1]) if bias_var is None else np.asarray(bias_var.data, dtype=np.float64)
+        bias = np.zeros(kernel.shape[1]) if bias_var is None else hls4ml_loaded_values(bias_var)
         n_values = int(np.unique(kernel[kernel != 0]).size)
         capacity = 2 ** knobs["code_bits"] - 1
         if n_values > capacity:
@@ -76,7 +81,17 @@ class ReplaceDenseWithEIE(OptimizerPass):
             )
         relu = _fusable_relu(model, node)
         out_node = relu if relu is not None else node
-        where = f"layer '{name}'"
+        out_precision = out_node.get_output_variable().type.precision
+        if int(getattr(out_precision, "width", 0)) > MAX_WIDTH:
+            raise too_wide(f"{where} output", out_precision, f"{key}['result']" if relu is None else
+                           f"config['LayerName']['{relu.name}']['Precision']['result']")
+        # hls4ml parity: Vivado casts each product into accum_t and rounds to the Dense output type
+        # before the ReLU layer; the EIE layer keeps either only where it changes a result
+        accum_precision = node.get_attr("accum_t").precision
+        hls_accum_t, accum_trimmed = fit_62(accum_precision, f"{where} accum", from_hls)
+        pre_t, pre_trimmed = (None, False)
+        if relu is not None:
+            pre_t, pre_trimmed = fit_62(node.get_output_variable().type.precision, f"{where} result", from_hls)
         eie = EIELayer.from_dense(
             name,
             kernel,
@@ -89,19 +104,31 @@ class ReplaceDenseWithEIE(OptimizerPass):
             code_bits=knobs["code_bits"],
             index_bits=knobs["index_bits"],
             activation="relu" if relu is not None else "linear",
-            input_t=from_hls(node.get_input_variable().type.precision, f"{where} input"),
-            weight_t=from_hls(node.get_attr("weight_t").precision, f"{where} weight"),
+            input_t=checked_input(node.get_input_variable().type.precision, where, from_hls),
+            weight_t=weight_t,
             bias_t=from_hls(node.get_attr("bias_t").precision, f"{where} bias"),
-            output_t=from_hls(out_node.get_output_variable().type.precision, f"{where} output"),
+            output_t=from_hls(out_precision, f"{where} output"),
+            hls_accum_t=hls_accum_t,
+            pre_t=pre_t,
         )
-        if relu is not None:
-            model.remove_node(relu)
-        new = model.make_node(
-            EIEDense,
-            name,
-            {"n_in": eie.n_in, "n_out": eie.n_out, "eie_layer": eie},
-            list(node.inputs),
-            list(node.outputs),
-        )
+        if eie.hls_accum and eie.accum_t.saturation != "WRAP" and str(model.config.get_strategy(node)).lower() != "latency":
+            raise UsageError(
+                f"{where}: hls4ml's accum_t {eie.accum_t.cpp} saturates partial sums, and with strategy "
+                f"'{model.config.get_strategy(node)}' Vivado adds them in an order the EIE engine does not share; "
+                f"set {key}['accum'] to an AP_WRAP type (or one that holds every sum), or "
+                f"config['LayerName']['{name}']['Strategy'] = 'Latency'"
+            )
+        if accum_trimmed and eie.hls_accum:
+            raise too_wide(f"{where} accum", accum_precision, f"{key}['accum']")
+        if pre_trimmed and eie.pre_t is not None:
+            raise too_wide(f"{where} result", node.get_output_variable().type.precision, f"{key}['result']")
+        attrs = {"n_in": eie.n_in, "n_out": eie.n_out, "eie_layer": eie, "hls4ml_class": node.class_name}
+        for t in ("weight_t", "bias_t", "accum_t"):  # hls4ml's Dense types, for code that inspects the graph
+            attrs[t] = node.get_attr(t)
+        new = model.make_node(EIEDense, name, attrs, list(node.inputs), list(node.outputs))
         model.replace_node(node, new)
+        if relu is not None:
+            # The PE array applies the ReLU; hls4ml's ReLU layer stays (names and order as in Vivado) and
+            # only sees non-negative values of its own output type, which it passes through unchanged.
+            relu.set_attr("eie_fused_into", name)
         return True

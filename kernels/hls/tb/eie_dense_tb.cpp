@@ -9,7 +9,8 @@
 
 #include "eie_dense_top.h"
 
-// Golden model: decode every PE's CSC slice (rel_index zero runs, fillers) into dense W raw values,
+// Golden model: decode every PE's CSC slice (entry words code << index_bits | rel_index, zero runs,
+// fillers; pointer pairs end << ptr_bits | start) into dense W raw values,
 // then acc = (bias << bias_shift) + sum W x, ReLU, and an ap_fixed cast through accum_t.
 // Column groups: PE p is PE q = p % R of group g = p / R; its local column c is input column c * G + g
 // and its local row r is row r * R + q (R = n_pe / G); a group's padding column (j >= N_IN) is empty.
@@ -22,10 +23,13 @@ static void golden(const std::vector<long long>& x, std::vector<long long>& y) {
       for (unsigned c = 0; c < config_tb::n_cols; c++) {
         const unsigned j = c * G + p / R;
         long long row = -1;
-        for (unsigned e = eie_colptr_tb[p][c]; e < eie_colptr_tb[p][c + 1]; e++) {
-          row += eie_index_tb[p][e] + 1;
+        const unsigned long long pair = eie_colptr_tb[p][c];
+        const unsigned long long ptr_mask = (1ull << config_tb::ptr_bits) - 1;
+        for (unsigned e = pair & ptr_mask; e < (pair >> config_tb::ptr_bits); e++) {
+          const unsigned code = eie_entries_tb[p][e] >> config_tb::index_bits;
+          row += (eie_entries_tb[p][e] & ((1u << config_tb::index_bits) - 1)) + 1;
           const long long i = row * R + p % R;
-          if (eie_codes_tb[p][e] != 0) w[(size_t)i * N_IN + j] = eie_codebook_tb[eie_codes_tb[p][e]].to_int64();
+          if (code != 0) w[(size_t)i * N_IN + j] = eie_codebook_tb[code].to_int64();
         }
       }
     }

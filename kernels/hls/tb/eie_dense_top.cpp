@@ -4,6 +4,5 @@
 #include "eie_dense_top.h"
 
 void eie_dense_top(const input_t data[N_IN], output_t res[N_OUT]) {
-  eie::dense<input_t, output_t, config_tb>(data, res, eie_codes_tb, eie_index_tb, eie_colptr_tb, eie_colnz_tb,
-                                           eie_colany_tb, eie_codebook_tb, eie_bias_tb);
+  eie::dense<input_t, output_t, config_tb>(data, res, eie_entries_tb, eie_colptr_tb, eie_codebook_tb, eie_bias_tb);
 }
