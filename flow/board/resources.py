@@ -37,9 +37,7 @@ LUT/FF (logic, modelled from what kernels/hls/eie_dense.h instantiates, see `_lo
   and width 1 saves 3 lanes; the lanes are shared by the column groups' queues). Linear in the
   width, i.e. about one LUT per lane and bit: a rough lower-end figure (a log-depth compaction
   network adds a log2(detect_width) factor, and the kernel's write muxes from detect_width lanes to
-  max(broadcast, detect_width) queue banks grow faster still; not checked against synthesis). The
-  detect_width-way cyclic partition of the input buffer and of colany is not counted (they stay
-  one memory each).
+  max(broadcast, detect_width) queue banks grow faster still; not checked against synthesis).
 Platform (AXI DMA without SG, AXI interconnect, SmartConnect, reset, AXI-stream top): `PLATFORM`.
 
 The dense estimate models hls4ml's Dense with `n_mult` multipliers per layer (reuse factor
