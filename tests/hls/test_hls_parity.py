@@ -118,7 +118,7 @@ SLOW = (
 )
 SLOW = [c for c in SLOW if c not in FAST]
 CASES = [pytest.param(*c, id="-".join(c)) for c in FAST] + [
-    pytest.param(*c, id="-".join(c), marks=pytest.mark.slow) for c in SLOW
+    pytest.param(*c, id="-".join(c), marks=(pytest.mark.slow, pytest.mark.parity)) for c in SLOW
 ]
 
 _cache: dict = {}
