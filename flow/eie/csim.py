@@ -26,7 +26,9 @@ from flow.templating import render
 log = logging.getLogger(__name__)
 
 #: compiler flags before the include dirs (flow.cxx's common set)
-CXXFLAGS = tuple(cxx.flags())
+# -fno-gnu-unique: the kernel keeps `static` accumulators in templates named by the config struct only, so
+# two csim libraries loaded in one process (P = 4, then P = 16) must not share them.
+CXXFLAGS = tuple(cxx.flags(no_gnu_unique=True))
 
 
 def cache_dir() -> Path:
