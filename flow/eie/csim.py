@@ -25,10 +25,15 @@ from flow.templating import render
 
 log = logging.getLogger(__name__)
 
-#: compiler flags before the include dirs (flow.cxx's common set)
-# -fno-gnu-unique: the kernel keeps `static` accumulators in templates named by the config struct only, so
-# two csim libraries loaded in one process (P = 4, then P = 16) must not share them.
-CXXFLAGS = tuple(cxx.flags(no_gnu_unique=True))
+
+def cxxflags(compiler: list[str]) -> list[str]:
+    """flow.cxx's common flags for ``compiler``, plus -fno-gnu-unique where it is taken.
+
+    -fno-gnu-unique: the kernel keeps `static` accumulators in templates named by the config struct only, so
+    two csim libraries loaded in one process (P = 4, then P = 16) must not share them. Decided per compiler
+    at compile time (not at import) so a $CXX set later, or a clang that rejects the flag, is honoured.
+    """
+    return cxx.flags(no_gnu_unique=True, cxx=compiler)
 
 
 def cache_dir() -> Path:
@@ -52,7 +57,7 @@ def _kernel_headers_digest() -> str:
 def compile_cached(sources: dict[str, str], *, shared: bool = True, extra_flags=(), tag: str = "eie") -> Path:
     """Write ``sources`` (name -> text), compile the .cpp ones, return the cached binary or .so."""
     compiler = cxx.compiler()
-    flags = [*CXXFLAGS, *extra_flags, *cxx.include_flags()]
+    flags = [*cxxflags(compiler), *extra_flags, *cxx.include_flags()]
     h = hashlib.sha256()
     for name in sorted(sources):
         h.update(name.encode() + b"\0" + sources[name].encode() + b"\0")
