@@ -9,6 +9,7 @@ version) matches the previous build's record is skipped: rebuilding is cheap.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -232,9 +233,15 @@ def _run_locked(cfg, out, options, force, on_step, steps) -> BuildContext:
             shutil.rmtree(staging, ignore_errors=True)
         raise
     except BaseException as exc:
-        if getattr(exc, "keep_progress", False) and state["steps"]:
-            log.warning("the %d completed step(s) are kept in %s; a rerun into %s resumes after them",
-                        len(state["steps"]), staging.name, out.name)
+        if state["steps"] and not _frees_space(exc):
+            # a failed step (not only a kill) keeps the completed ones: the rerun, after the cause is
+            # fixed, resumes after them; the failed step's half-written files stay in the staging folder
+            # (it reruns from scratch) and `out` is untouched
+            log.warning(
+                "step %s failed; the %d completed step(s) (%s) are kept in %s and the next run into %s "
+                "resumes after them (%s is unchanged)", _failed_step(steps, state), len(state["steps"]),
+                ", ".join(state["steps"]), staging.name, out.name, out.name,
+            )
             raise
         if os.environ.get("FLOW_KEEP_FAILED"):
             log.error("build failed; its staging folder is kept for inspection: %s", staging)
@@ -243,3 +250,13 @@ def _run_locked(cfg, out, options, force, on_step, steps) -> BuildContext:
         raise
     ctx.out = out
     return ctx
+
+
+def _frees_space(exc: BaseException) -> bool:
+    """A full disk: the staging folder is removed to give the space back (a rerun starts afresh)."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _failed_step(steps: Sequence[Step], state: dict) -> str:
+    """The name of the first step without a record in `state` (the one that failed)."""
+    return next((st.name for st in steps if st.name not in state["steps"]), "?")

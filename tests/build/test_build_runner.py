@@ -74,7 +74,24 @@ def test_failed_build_leaves_previous_build_intact(tmp_path, fake_steps):
     with pytest.raises(RuntimeError, match="boom"):
         build.run_build(FlowConfig(seed=5), out, options={"fail": True})
     assert {p.name: p.read_text() for p in out.iterdir()} == before
-    assert [p.name for p in tmp_path.iterdir()] == ["b"]  # no staging folder left behind
+    staging = [p.name for p in tmp_path.iterdir() if p.name != "b"]
+    assert len(staging) == 1 and staging[0].endswith(".building")  # the completed step `first` is kept
+    build.run_build(FlowConfig(seed=5), out)  # the cause fixed: resumes after `first`
+    assert fake_steps == ["first", "second", "first", "second", "second"]
+    assert (out / "b.txt").read_text() == "5+"
+    assert [p.name for p in tmp_path.iterdir()] == ["b"]  # the staging folder became the build
+
+
+def test_failure_in_the_first_step_leaves_nothing_behind(tmp_path, monkeypatch):
+    @step("first", depends_on=("seed",), outputs=("a.txt",))
+    def first(ctx):
+        (ctx.out / "a.txt").write_text("half")
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(flow.build.steps, "STEPS", (first,))
+    with pytest.raises(RuntimeError, match="boom"):
+        build.run_build(FlowConfig(), tmp_path / "b")
+    assert list(tmp_path.iterdir()) == []  # no progress to keep: no staging folder, no lock, no `b`
 
 
 def test_refuses_to_clobber_a_foreign_folder(tmp_path, fake_steps):

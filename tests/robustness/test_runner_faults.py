@@ -86,3 +86,61 @@ def test_compress_removes_a_killed_runs_half_written_folder(tmp_path, capsys, mo
     monkeypatch.setattr(pipeline, "compress", stop)
     assert main(["compress", "--out", str(tmp_path / "c")]) == 130
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def _counting_steps(calls: list, fail_in: str | None):
+    """Steps a, b, c; `fail_in` writes half its output, then fails (as a late bad input would)."""
+
+    def make(name):
+        @step(name, depends_on=("seed",), outputs=(f"{name}.txt",))
+        def run(ctx):
+            calls.append(name)
+            if name == fail_in:
+                (ctx.out / f"{name}.txt").write_text("half-written")
+                raise FlowError(f"step {name}: a damaged input (fix it and rerun)")
+            (ctx.out / f"{name}.txt").write_text(f"{name} seed={ctx.cfg.seed}")
+
+        return run
+
+    return tuple(make(n) for n in "abc")
+
+
+def test_failed_step_keeps_completed_steps_and_the_rerun_resumes(tmp_path, monkeypatch):
+    out = tmp_path / "b"
+    calls: list[str] = []
+    monkeypatch.setattr(flow.build.steps, "STEPS", _counting_steps(calls, None))
+    run_build(FlowConfig(), out)
+    before = tree_digest(out)
+    calls.clear()
+    monkeypatch.setattr(flow.build.steps, "STEPS", _counting_steps(calls, "c"))
+    with pytest.raises(FlowError, match="damaged input"):
+        run_build(FlowConfig(seed=7), out)
+    assert calls == ["a", "b", "c"]
+    assert tree_digest(out) == before  # the previous good build is intact, nothing half-written moved in
+    staging = [p for p in tmp_path.iterdir() if p.name.endswith(".building")]
+    assert len(staging) == 1 and not (tmp_path / ".b.lock").exists()
+    # a second failure resumes too (a, b are not redone) and keeps the progress
+    calls.clear()
+    with pytest.raises(FlowError):
+        run_build(FlowConfig(seed=7), out)
+    assert calls == ["c"]
+    # the cause fixed: only c runs, and the build is whole
+    calls.clear()
+    monkeypatch.setattr(flow.build.steps, "STEPS", _counting_steps(calls, None))
+    run_build(FlowConfig(seed=7), out)
+    assert calls == ["c"]
+    assert [(out / f"{n}.txt").read_text() for n in "abc"] == [f"{n} seed=7" for n in "abc"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
+
+
+def test_failed_step_then_force_starts_afresh(tmp_path, monkeypatch):
+    out = tmp_path / "b"
+    calls: list[str] = []
+    monkeypatch.setattr(flow.build.steps, "STEPS", _counting_steps(calls, "b"))
+    with pytest.raises(FlowError):
+        run_build(FlowConfig(), out)
+    assert not out.exists()
+    calls.clear()
+    monkeypatch.setattr(flow.build.steps, "STEPS", _counting_steps(calls, None))
+    run_build(FlowConfig(), out, force=True)
+    assert calls == ["a", "b", "c"] and sorted(p.name for p in tmp_path.iterdir()) == ["b"]
