@@ -50,6 +50,9 @@ def print_summary(build_dir: Path, console=None) -> dict:
         for key, value in summary.items():
             table.add_row(str(key), str(value))
         console.print(table)
+    from flow.build.rtl_table import print_rtl
+
+    print_rtl(build_dir, console)
     for note in state.get("notes", []):
         console.print(f"[yellow]note:[/] {note}")
     return state

@@ -18,7 +18,13 @@ def run(args: argparse.Namespace) -> int:
     from flow.build.summary import load_state, print_summary
 
     if args.json:
-        print(json.dumps(load_state(args.build_dir), indent=2))
+        from flow.build.rtl_table import load_rtl
+
+        state = load_state(args.build_dir)
+        rtl = load_rtl(args.build_dir)
+        if rtl is not None:  # extended: the rtl step's full report (reports/rtl.json)
+            state["rtl_report"] = rtl
+        print(json.dumps(state, indent=2))
     else:
         print_summary(args.build_dir)
     return 0

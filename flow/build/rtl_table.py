@@ -1,0 +1,137 @@
+"""The rtl step's results as tables for `flow build` / `flow report`: RTL simulation and Yosys
+synthesis (measured) beside the models, each row labelled with where its numbers come from.
+
+The rtl step writes reports/rtl.json (flow.rtl.run.rtl_report); its keys grow as the RTL work goes
+on, so every figure here is optional: a missing one shows as "-", never as an error.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+RTL_JSON = "reports/rtl.json"
+RESOURCES_JSON = "reports/resources.json"
+#: board resource field per synthesis count (bram36 counts RAMB36 equivalents)
+_BOARD_FIELD = {"LUT": "lut", "FF": "ff", "BRAM36": "bram36", "DSP": "dsp", "URAM": "uram"}
+
+
+def _read(path: Path) -> dict | None:
+    """A JSON object, or None when the file is absent or damaged (the report shows what it can)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def load_rtl(build_dir: Path) -> dict | None:
+    """reports/rtl.json of a build, None when the build has none (old build, step skipped, damaged)."""
+    return _read(Path(build_dir) / RTL_JSON)
+
+
+def _num(value: Any, fmt: str) -> str:
+    return format(value, fmt) if isinstance(value, (int, float)) and not isinstance(value, bool) else "-"
+
+
+def _label(source: Any, default: str) -> str:
+    """The short source label: the part of a `source` string before its explanation."""
+    return str(source).split(";")[0].strip() if isinstance(source, str) and source.strip() else default
+
+
+def _board(build_dir: Path) -> tuple[Any, float | None]:
+    """The build's Board (for % of the board) and clock in MHz, from reports/resources.json."""
+    res = _read(Path(build_dir) / RESOURCES_JSON) or {}
+    clock = res.get("clock_mhz") if isinstance(res.get("clock_mhz"), (int, float)) else None
+    board = None
+    if isinstance(res.get("board"), str):
+        try:
+            from flow.board.boards import load_board
+
+            board = load_board(res["board"])
+        except Exception:  # noqa: BLE001 - a board file renamed since the build: no percentages
+            board = None
+    return board, clock
+
+
+def _family_of(board) -> str | None:
+    if board is None:
+        return None
+    part = str(board.part).lower()
+    return "xcup" if part.startswith(("xck", "xczu", "xcu")) else "xc7"
+
+
+def _count(rep: dict, key: str, board, pct: bool) -> str:
+    value = rep.get(key)
+    text = _num(value, ",.0f" if key != "BRAM36" else ",.1f")
+    limit = getattr(board.resources, _BOARD_FIELD[key], 0) if (pct and board is not None) else 0
+    if text != "-" and limit:
+        text += f" ({value / limit:.0%})"
+    return text
+
+
+def sim_rows(rtl: dict, clock_mhz: float | None) -> list[list[str]]:
+    """[source, samples, accuracy, bit mismatches, cycles mean, cycles p99, inf/s, cycle-model check]."""
+    s = rtl.get("rtlsim")
+    if not isinstance(s, dict):
+        return []
+    mean = s.get("cycles_mean")
+    rate = (clock_mhz or 100.0) * 1e6 / mean if isinstance(mean, (int, float)) and mean > 0 else None
+    checked, wrong = s.get("model_checked"), s.get("model_cycle_mismatches")
+    model = f"{_num(wrong, 'd')} of {_num(checked, 'd')} differ" if checked is not None else "-"
+    return [[
+        _label(s.get("source"), "RTL simulation"), _num(s.get("n"), "d"), _num(s.get("accuracy_rtl"), ".4f"),
+        _num(s.get("bit_mismatches"), "d"), _num(mean, ".1f"), _num(s.get("cycles_p99"), ".0f"),
+        _num(rate, ",.0f"), model,
+    ]]
+
+
+def synth_rows(rtl: dict, board) -> list[list[str]]:
+    """[source, family/device, LUT, FF, BRAM36, DSP, URAM, critical path] rows: Yosys per family, then
+    the structural estimate; percentages of the board only for the board's own family."""
+    rows = []
+    yosys = rtl.get("yosys") if isinstance(rtl.get("yosys"), dict) else {}
+    own = _family_of(board)
+    for family, rep in yosys.items():
+        if not isinstance(rep, dict):
+            continue
+        pct = rep.get("family", family) == own
+        sta = rep.get("sta_ns")
+        path = f"{_num(sta, '.3f')} ns (pre-route lower bound)" if isinstance(sta, (int, float)) else "-"
+        rows.append([_label(rep.get("source"), "Yosys"), str(rep.get("device", family)),
+                     *(_count(rep, k, board, pct) for k in _BOARD_FIELD), path])
+    est = rtl.get("estimate")
+    if isinstance(est, dict):
+        name = own or "-"
+        rows.append(["modelled (flow.rtl.estimate)", name, *(_count(est, k, board, True) for k in _BOARD_FIELD), "-"])
+    return rows
+
+
+def print_rtl(build_dir: Path, console) -> dict | None:
+    """Print the rtl step's tables (nothing when the build has no reports/rtl.json); returns its data."""
+    from rich.table import Table
+
+    rtl = load_rtl(build_dir)
+    if rtl is None:
+        return None
+    board, clock = _board(build_dir)
+    if "skipped" in rtl:
+        console.print(f"[yellow]rtl:[/] skipped: {rtl['skipped']}")
+        return rtl
+    at = f"{clock:g} MHz" if clock else "100 MHz"
+    sim = Table(title="RTL engine: simulation (measured unless labelled)")
+    for col in ("source", "samples", "accuracy", "bit mismatches", "cycles/inf mean", "cycles/inf p99",
+                f"inf/s at {at}", "cycle model (flow.eie.perf_rtl)"):
+        sim.add_column(col, justify="left" if col == "source" else "right")
+    for row in sim_rows(rtl, clock):
+        sim.add_row(*row)
+    console.print(sim)
+    where = f", % of {board.name}" if board is not None else ""
+    syn = Table(title=f"RTL engine: synthesis (measured unless labelled{where})")
+    for col in ("source", "device", *_BOARD_FIELD, "critical path"):
+        syn.add_column(col, justify="left" if col in ("source", "device", "critical path") else "right")
+    for row in synth_rows(rtl, board):
+        syn.add_row(*row)
+    console.print(syn)
+    return rtl

@@ -1,0 +1,67 @@
+"""`flow report` shows the rtl step's results as labelled tables, tolerant of missing keys."""
+
+from __future__ import annotations
+
+import json
+
+from flow.build.runner import STATE_FILE
+from flow.cli.main import main
+
+RTL = {
+    "rtlsim": {"n": 300, "accuracy_rtl": 0.9767, "bit_mismatches": 0, "cycles_mean": 351.9, "cycles_p99": 384.0,
+               "model_checked": 200, "model_cycle_mismatches": 0,
+               "source": "RTL simulation (Verilator); cycles = inference period at back-to-back starts"},
+    "yosys": {"xc7": {"family": "xc7", "device": "xc7z020 (PYNQ-Z2)", "LUT": 5320, "FF": 3508, "BRAM36": 7.0,
+                      "DSP": 8, "URAM": 0, "sta_ns": 3.855, "source": "Yosys 0.23 synth_xilinx"}},
+    "estimate": {"LUT": 8051, "FF": 3607, "BRAM36": 8.0, "DSP": 8, "source": "flow.rtl.estimate (structural)"},
+}
+
+
+def _build(tmp_path, rtl, resources=None):
+    b = tmp_path / "b"
+    (b / "reports").mkdir(parents=True)
+    (b / STATE_FILE).write_text(json.dumps({"complete": True, "steps": {}, "summary": {}, "notes": []}))
+    if rtl is not None:
+        (b / "reports" / "rtl.json").write_text(json.dumps(rtl))
+    if resources is not None:
+        (b / "reports" / "resources.json").write_text(json.dumps(resources))
+    return b
+
+
+def _report(capsys, *args):
+    rc = main(["report", *args])
+    out = capsys.readouterr().out
+    assert rc == 0
+    return out
+
+
+def test_rtl_tables_with_sources_percentages_and_the_clock(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    b = _build(tmp_path, RTL, {"board": "pynq-z2", "clock_mhz": 125.0})
+    out = _report(capsys, str(b))
+    assert "RTL simulation (Verilator)" in out and "Yosys 0.23" in out and "modelled (flow.rtl.estimate)" in out
+    assert "inf/s at 125 MHz" in out
+    assert f"{125e6 / 351.9:,.0f}" in out  # the rate at the build's clock, not at 100 MHz
+    assert "5,320 (10%)" in out  # 5320 of the PYNQ-Z2's 53,200 LUTs
+    assert "3.855 ns" in out and "0 of 200 differ" in out
+
+
+def test_rtl_tables_tolerate_missing_keys_and_an_unknown_board(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    rtl = {"rtlsim": {"n": 10}, "yosys": {"xcup": {"LUT": 99, "new_key": [1]}, "bad": 3}}
+    b = _build(tmp_path, rtl, {"board": "no-such-board"})
+    out = _report(capsys, str(b))
+    assert "RTL simulation" in out and "99" in out and "%" not in out.split("synthesis")[1]
+
+
+def test_damaged_or_absent_rtl_json_shows_no_tables(tmp_path, capsys):
+    b = _build(tmp_path, None)
+    assert "RTL engine" not in _report(capsys, str(b))
+    (b / "reports" / "rtl.json").write_text("{trunc")
+    assert "RTL engine" not in _report(capsys, str(b))
+
+
+def test_json_is_extended_with_the_rtl_report(tmp_path, capsys):
+    b = _build(tmp_path, RTL)
+    state = json.loads(_report(capsys, str(b), "--json"))
+    assert state["rtl_report"]["yosys"]["xc7"]["LUT"] == 5320 and state["steps"] == {}
