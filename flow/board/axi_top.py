@@ -16,6 +16,8 @@ n_samples need (the IP would wait forever), -2 input words left over, -3 out_wor
 -4 TLAST not exactly on the last output word.
     extern "C" void <project>_axi_sim_layout(unsigned info[5]);
 fills stream_bits, input bits, input words per sample, output bits, output words per sample.
+    extern "C" const char *<project>_axi_sim_network(void);
+returns the network fingerprint it was compiled for (`network_fingerprint`; "" when built without).
 """
 
 from __future__ import annotations
@@ -116,6 +118,26 @@ def _fingerprint(project_dir: Path, sources: list[Path], flags: list[str]) -> st
     return h.hexdigest()[:16]
 
 
+def network_fingerprint(project_dir) -> str:
+    """The hash of the compiled network: every firmware file (layer shapes, codebooks, entries and
+    pointers in the weights headers, fixed-point types, the AXI top's stream layout), by path relative
+    to firmware/ and content. Compiled into the simulation library and written into model.json, so
+    that a library built for another network with the same interface is refused, not run."""
+    fw = Path(project_dir) / "firmware"
+    h = hashlib.sha256(b"eie-flow network 1\n")
+    files = sorted(
+        p for pattern in ("*.h", "*.hpp", "*.cpp", "*.txt") for p in fw.rglob(pattern)
+        if "ap_types" not in p.relative_to(fw).parts and p.is_file()
+    )
+    if not files:
+        raise UsageError(f"{fw} holds no firmware files: write the hls4ml project first")
+    for p in files:
+        rel = p.relative_to(fw).as_posix().encode()
+        data = p.read_bytes()
+        h.update(len(rel).to_bytes(4, "little") + rel + len(data).to_bytes(8, "little") + data)
+    return h.hexdigest()[:32]
+
+
 #: environment variable naming the folder of hls4ml's text weights for a compiled simulation
 WEIGHTS_ENV = "EIE_WEIGHTS_DIR"
 
@@ -148,7 +170,7 @@ def build_sim_library(project_dir, project_name: str, *, cxx: str | None = None,
     _check_args(project_dir, project_name)
     compiler = _cxx.compiler(cxx, purpose="to compile the C simulation of the board")
     sources = _sources(project_dir, project_name)
-    flags = sim_flags(project_dir, compiler)
+    flags = [*sim_flags(project_dir, compiler), f'-DEIE_NETWORK_FINGERPRINT="{network_fingerprint(project_dir)}"']
     out_dir = project_dir / "sim"
     lib = out_dir / f"lib{project_name}_axi_sim-{_fingerprint(project_dir, sources, flags)}.so"
     if lib.is_file():

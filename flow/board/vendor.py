@@ -18,13 +18,13 @@ Public API (called by the build steps flow/build/steps/board.py and flow/build/s
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
-
 
 from flow.board.boards import Board
 from flow.errors import FlowError, ToolMissing, UsageError
@@ -91,6 +91,21 @@ def _abs(paths: Iterable) -> list[str]:
     return [str(Path(p).resolve()) for p in paths]
 
 
+def tcl_path(path, here: Path, root: Path | None) -> str:
+    """A TCL word for `path` in a script in the folder `here`: under `root` (the build folder) relative to
+    the script's folder (`$here`, from [info script]): a moved build runs as it is; else absolute."""
+    p = Path(path).resolve()
+    if root is not None and p.is_relative_to(Path(root).resolve()):
+        rel = os.path.relpath(p, Path(here).resolve())
+        if rel == ".":
+            return "$here"
+        word = f"[file join $here {tcl_quote(rel)}]"
+        return f"[file normalize {word}]" if rel.startswith("..") else word
+    return tcl_quote(str(p))
+
+
+
+
 def write_hls_tcl(
     out_dir,
     board: Board,
@@ -106,23 +121,30 @@ def write_hls_tcl(
     ip: IPInfo = IPInfo(),
     std: str = "c++14",
     script_name: str = HLS_SCRIPT,
+    root=None,
 ) -> Path:
     """Write the Vitis HLS (or Vivado HLS) script into `out_dir`; run it there with `run_hls`.
 
     `sources`: the firmware files (top, kernels, weights headers); `testbench`: the C++ testbench
-    and its test-vector files, needed for csim and cosim.
+    and its test-vector files, needed for csim and cosim. `root` (default `out_dir`): see tcl_path.
     """
     if tool not in HLS_TOOLS:
         raise UsageError(f"HLS tool {tool!r} is unknown; use one of {', '.join(HLS_TOOLS)}")
+    if not re.fullmatch(r"[a-z0-9+]+", std):
+        raise UsageError(f"std {std!r} is not a C++ standard name such as c++14")
+    here = Path(out_dir).resolve()
+    root = here if root is None else Path(root).resolve()
     sources, testbench = _abs(sources), _abs(testbench)
     if not sources:
         raise UsageError("write_hls_tcl: no source files given; pass the firmware .cpp/.h files")
     if (csim or cosim) and not testbench:
         raise UsageError("csim/cosim need a testbench; pass testbench=[...] or csim=False, cosim=False")
     clock = resolve_clock(board, clock_mhz)
-    # quoted inside the (brace-quoted) cflags word: the HLS tool splits cflags like a shell does
-    includes = " ".join(f'-I"{p}"' if any(c.isspace() for c in p) else f"-I{p}" for p in _abs(include_dirs))
-    cflags = f"-std={std} {includes}".strip()
+    # a TCL double-quoted string: every include folder in (escaped) double quotes, because the HLS tool
+    # splits cflags like a shell does
+    words = [tcl_path(p, here, root) for p in include_dirs]  # braced absolute: a command in quotes
+    includes = [f'-I\\"{f"[file join {w}]" if w.startswith("{") else w}\\"' for w in words]
+    cflags = '"' + " ".join([f"-std={std}", *includes]) + '"'
     text = render(
         "hls.tcl.j2",
         board=board,
@@ -134,8 +156,8 @@ def write_hls_tcl(
         period_ns=f"{1000.0 / clock:.4g}",
         cflags=cflags,
         tb_cflags=cflags,
-        sources=sources,
-        testbench=[(f, Path(f).suffix in _CODE_SUFFIXES) for f in testbench],
+        sources=[tcl_path(f, here, root) for f in sources],
+        testbench=[(tcl_path(f, here, root), Path(f).suffix in _CODE_SUFFIXES) for f in testbench],
         csim=csim,
         cosim=cosim,
         flow_target=tool == "vitis_hls",
@@ -194,11 +216,12 @@ def write_bd_tcl(
     jobs: int = 2,
     ip: IPInfo = IPInfo(),
     script_name: str = BD_SCRIPT,
+    root=None,
 ) -> Path:
     """Write the Vivado block design + bitstream + export script into `out_dir`.
 
     `ip_repo`: the exported HLS IP (see `hls_ip_repo`); `export_dir`: where `<overlay>.bit` and
-    `<overlay>.hwh` land (the deploy bundle). The Vivado project goes to `out_dir/vivado`.
+    `<overlay>.hwh` land (the bundle). The Vivado project goes to `out_dir/vivado`. `root`: see tcl_path.
     """
     clock = resolve_clock(board, clock_mhz)
     ps = _ps_context(board, clock)
@@ -226,18 +249,19 @@ def write_bd_tcl(
         "axi_mem_smc/aresetn",
     ]
     out_dir = Path(out_dir).resolve()
+    root = out_dir if root is None else Path(root).resolve()
     text = render(
         "block_design.tcl.j2",
         board=board,
         script_name=script_name,
         project_name=f"{project}_vivado",
-        project_dir=str(out_dir / "vivado"),
+        project_dir=tcl_path(out_dir / "vivado", out_dir, root),
         top=top_name(project),
         overlay=overlay or project,
         clock_mhz=f"{clock:g}",
-        ip_repo=str(Path(ip_repo).resolve()),
+        ip_repo=tcl_path(ip_repo, out_dir, root),
         ip_vlnv=ip.vlnv(top_name(project)),
-        export_dir=str(Path(export_dir).resolve()),
+        export_dir=tcl_path(export_dir, out_dir, root),
         ps=ps,
         clock_pins=clock_pins,
         peripheral_resets=peripheral_resets,

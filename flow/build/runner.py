@@ -91,29 +91,37 @@ def _resume_or_stage(out: Path, force: bool) -> tuple[Path, dict]:
         log.warning(
             "resuming the interrupted build in %s (steps completed: %s)", resume.name, ", ".join(done) or "none"
         )
-        old_out = state.get("out")
-        if isinstance(old_out, str) and old_out != str(out):  # moved together with its folder
-            _rewrite_paths(resume, str(Path(old_out).parent / resume.name), str(resume))
+        _legacy_paths(resume, state, Path(str(state.get("out"))).parent / resume.name)
         return resume, state
     staging = _stage(out)
     state = {} if force else _read_state(staging)
-    old_out = state.get("out")
-    if isinstance(old_out, str) and old_out != str(out):  # a copied or moved build folder
-        _rewrite_paths(staging, old_out, str(staging))
+    _legacy_paths(staging, state, state.get("out"))
     return staging, state
+
+
+def _legacy_paths(folder: Path, state: dict, old) -> None:
+    """A build recorded by an eie-flow that wrote absolute paths (its state names `out`): rewrite them
+    to `folder` for this run (the steps that write scripts rerun and make them relative)."""
+    if isinstance(state.get("out"), str) and str(old) != str(folder):
+        _rewrite_paths(folder, str(old), str(folder))
 
 
 #: text files that may name the staging folder (generated scripts, hls4ml's config, reports)
 _RELOCATE_SUFFIXES = {".tcl", ".yml", ".yaml", ".json", ".sh", ".txt", ".cfg"}
+#: files whose absolute paths become relative to the build folder (hls4ml's record of its config)
+_RELATIVE_SUFFIXES = {".yml", ".yaml"}
 
 
 def _relocate(staging: Path, out: Path) -> None:
-    """Rewrite absolute staging paths in generated scripts to the final folder, so that the TCL a user
-    runs later (e.g. on a machine with Vivado) points at the build folder, not a vanished staging one."""
+    """Before the swap: no generated file may name the staging folder. The flow's own scripts use
+    paths relative to themselves; hls4ml's config record gets paths relative to the build folder; any
+    other text file that still names the staging folder (a vendor tool's project) gets `out`."""
+    _rewrite_paths(staging, str(staging) + "/", "", suffixes=_RELATIVE_SUFFIXES)
+    _rewrite_paths(staging, str(staging), ".", suffixes=_RELATIVE_SUFFIXES)
     _rewrite_paths(staging, str(staging), str(out))
 
 
-def _rewrite_paths(staging: Path, old: str, new: str) -> None:
+def _rewrite_paths(staging: Path, old: str, new: str, suffixes: set[str] = _RELOCATE_SUFFIXES) -> None:
     """Replace the absolute folder path `old` by `new` in the generated text files under `staging`.
 
     In TCL/shell flags (`-I<path>`) a path with white space is put in double quotes, the way the HLS
@@ -124,7 +132,7 @@ def _rewrite_paths(staging: Path, old: str, new: str) -> None:
     bare_flag = re.compile(r"-I" + re.escape(old) + r'([^\s}"]*)')
     flag = (lambda m: f'-I"{new}{m.group(1)}"') if any(c.isspace() for c in new) else (lambda m: f"-I{new}{m.group(1)}")
     for path in staging.rglob("*"):
-        if path.suffix in _RELOCATE_SUFFIXES and path.is_file() and path.stat().st_size < 4_000_000:
+        if path.suffix in suffixes and path.is_file() and path.stat().st_size < 4_000_000:
             text = path.read_text(errors="surrogateescape")
             if old in text:
                 text = quoted_flag.sub(lambda m: f'-I"{new}', text)
@@ -179,7 +187,8 @@ def run_build(
 def _run_locked(cfg, out, options, force, on_step, steps) -> BuildContext:
     staging, previous_state = _resume_or_stage(out, force)
     ctx = BuildContext(cfg=cfg, out=staging, options=dict(options or {}))
-    state: dict[str, Any] = {"flow_version": __version__, "out": str(out), "complete": False, "steps": {}}
+    # no absolute path: a build folder can be moved or copied (the scripts name paths relative to themselves)
+    state: dict[str, Any] = {"flow_version": __version__, "complete": False, "steps": {}}
     fingerprint = ""
     try:
         for st in steps:

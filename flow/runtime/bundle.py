@@ -88,6 +88,7 @@ class BundleMeta:
     sim_library: str | None = None  # compiled AXI-top csim library, relative to the bundle
     hls_project: str | None = None  # HLS project dir (relative to the bundle or absolute) for the sim
     versions: dict = field(default_factory=dict)  # eie-flow, hls4ml, vivado, ... that built it
+    network: str | None = None  # fingerprint of the compiled network (flow.board.axi_top.network_fingerprint)
 
     def __post_init__(self) -> None:
         if isinstance(self.io, dict):
@@ -226,6 +227,10 @@ class BundleMeta:
             raise bad(f"dma.mm_bits must be a power of two from 32 to 1024, got {d.mm_bits!r}")
         if not isinstance(self.layers, list):
             raise bad(f"layers must be a list, got {type(self.layers).__name__}")
+        if self.network is not None and (
+            not isinstance(self.network, str) or not self.network or any(c not in "0123456789abcdef" for c in self.network)
+        ):
+            raise bad(f"network must be the hex fingerprint of the compiled network, got {self.network!r}")
         if not isinstance(self.versions, dict):
             raise bad(f"versions must be an object, got {type(self.versions).__name__}")
 

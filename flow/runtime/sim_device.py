@@ -30,9 +30,9 @@ from pynq.buffer import PynqBuffer
 from pynq.pl_server.device import Device
 
 from flow.errors import FlowError
-from flow.runtime.bundle import BundleError, BundleMeta
+from flow.runtime.bundle import MODEL_JSON, BundleError, BundleMeta
 from flow.runtime.overlay import AP_CTRL, AP_DONE, AP_IDLE, AP_START, DMA_CELL, IP_CELL, N_SAMPLES
-from flow.runtime.sim_library import SimLibrary, check_layout
+from flow.runtime.sim_library import SimLibrary, check_layout, check_network
 
 DMA_BASE = 0x4040_0000
 IP_BASE = 0x43C0_0000
@@ -121,6 +121,7 @@ class SimDevice(Device):
             self._resolve_library(library), self.meta.project, weights if weights.is_dir() else None
         )
         check_layout(self.meta, self.library)
+        check_network(self.meta, self.library, self.bundle_dir / MODEL_JSON)
         self._mem: dict[int, tuple[int, np.ndarray]] = {}  # bo -> (physical base, device-side bytes)
         self._next_addr = MEM_BASE
         self._bo = itertools.count(1)

@@ -80,6 +80,11 @@ class SimLibrary:
             else:
                 setter.argtypes, setter.restype = [ctypes.c_char_p], None
                 setter(os.fsencode(self.weights_dir))
+        network = getattr(self._lib, f"{project}_axi_sim_network", None)
+        if network is not None:
+            network.argtypes, network.restype = [], ctypes.c_char_p
+        #: the network fingerprint compiled in ("" if built without one), None: a library older than it
+        self.network = None if network is None else (network() or b"").decode("ascii", "replace")
         u64p = np.ctypeslib.ndpointer(np.uint64, flags="C_CONTIGUOUS")
         self._run.argtypes = [u64p, ctypes.c_size_t, u64p, ctypes.c_size_t, ctypes.c_uint]
         self._run.restype = ctypes.c_int
@@ -150,3 +155,33 @@ def check_layout(meta, lib: SimLibrary) -> None:
         rows = zip(names, want, have, strict=True)
         diff = ", ".join(f"{n}: model.json {w} vs IP {h}" for n, w, h in rows if w != h)
         raise BundleError(f"model.json does not match the IP in {lib.path.name} ({diff})")
+
+
+def check_network(meta, lib: SimLibrary, model_json) -> None:
+    """Raise BundleError when the library was compiled for another network than the bundle's (same
+    interface, other weights or types: it would run and give wrong outputs) or cannot say which one.
+
+    meta.network None (a bundle from before fingerprints): nothing to check against, the outputs are
+    still compared with the test vectors."""
+    import logging
+
+    if meta.network is None:
+        logging.getLogger(__name__).warning(
+            "%s has no network fingerprint (an older eie-flow built it): %s cannot be checked against it",
+            model_json, lib.path,
+        )
+        return
+    fix = (
+        f"rebuild with `flow build`, or pass the library built with this bundle"
+        f"{f' ({Path(model_json).parent / meta.sim_library})' if meta.sim_library else ''}"
+    )
+    if not lib.network:
+        raise BundleError(
+            f"{lib.path} does not say which network it was compiled for (no {meta.project}_axi_sim_network: an "
+            f"older eie-flow built it), so it cannot be checked against {model_json}; {fix}"
+        )
+    if lib.network != meta.network:
+        raise BundleError(
+            f"{lib.path} was compiled for another network (fingerprint {lib.network[:12]}) than {model_json} "
+            f"describes ({meta.network[:12]}): same interface, other weights or types; {fix}"
+        )

@@ -208,7 +208,7 @@ def test_hls_script_steps(tmp_path, cosim):
     assert calls[order.index("set_top")][1:] == ["lenet_axi"]
     added = [c for c in calls if c[0] == "add_files"]
     assert [c[1] for c in added[:2]] == [str(s) for s in srcs]
-    assert f"-I{tmp_path / 'inc'}" in added[0][added[0].index("-cflags") + 1]
+    assert f'-I"{tmp_path / "inc"}"' in added[0][added[0].index("-cflags") + 1]  # quoted: split like a shell
     assert ["add_files", "-tb", str(tb[1])] in added  # data folder: no -cflags
     assert calls[order.index("set_part")][1:] == [board.part]
     clock = calls[order.index("create_clock")]
@@ -237,3 +237,32 @@ def test_ps_config_may_not_override_derived_values(tmp_path):
     ps = dataclasses.replace(base.ps, config={**base.ps.config, "PCW_FPGA0_PERIPHERAL_FREQMHZ": "50"})
     with pytest.raises(UsageError, match="PCW_FPGA0_PERIPHERAL_FREQMHZ"):
         bd_script(tmp_path, dataclasses.replace(base, ps=ps))
+
+
+@needs_tclsh
+def test_scripts_name_the_build_folder_relative_to_themselves(tmp_path):
+    """Paths under the build folder (root) are relative to the script ([info script]) and quoted, so a
+    moved or copied build (with a space in its name) runs as it is."""
+    board = load_board("pynq-z2")
+    b = tmp_path / "b"
+    fw = b / "hls" / "firmware"
+    srcs, tb = [fw / "lenet_axi.cpp"], [b / "hls" / "lenet_tb.cpp"]
+    hls = write_hls_tcl(b / "hls", board, "lenet", srcs, tb, include_dirs=[fw, b / "hls"], root=b)
+    bd = write_bd_tcl(b / "vivado", board, "lenet", ip_repo=hls_ip_repo(b / "hls", "lenet"),
+                      export_dir=b / "bundle", root=b)
+    for script in (hls, bd):
+        assert str(tmp_path) not in script.read_text() and "[info script]" in script.read_text()
+    moved = tmp_path / "moved build"
+    b.rename(moved)
+    calls = run_stubbed(moved / "hls" / "build_hls.tcl", tmp_path)
+    added = [c for c in calls if c[0] == "add_files"]
+    assert added[0][1] == str(moved / "hls" / "firmware" / "lenet_axi.cpp")
+    assert added[0][added[0].index("-cflags") + 1] == f'-std=c++14 -I"{moved}/hls/firmware" -I"{moved}/hls"'
+    assert ["add_files", "-tb", str(moved / "hls" / "lenet_tb.cpp"), "-cflags"] == added[1][:4]
+    calls = run_stubbed(moved / "vivado" / "build_bd.tcl", tmp_path)
+    project = next(c for c in calls if c[0] == "create_project")
+    assert project[2] == str(moved / "vivado" / "vivado")
+    repo = next(c for c in calls if c[0] == "set_property" and c[1] == "ip_repo_paths")
+    assert repo[2] == "{" + str(moved / "hls" / "lenet_prj" / "solution1" / "impl" / "ip") + "}"  # a list of one
+    mkdir = next(c for c in calls if c[:2] == ["file", "mkdir"])
+    assert mkdir[2] == str(moved / "bundle")

@@ -86,7 +86,7 @@ def test_hls_tcl_runs_cosim_with_the_testbench(tmp_path):
     src.write_text("")
     tb.write_text("")
     text = write_hls_tcl(tmp_path, load_board("pynq-z2"), "myproject", [src], [tb]).read_text()
-    assert "csynth_design" in text and "cosim_design" in text and f"add_files -tb {{{tb}}}" in text
+    assert "csynth_design" in text and "cosim_design" in text and "add_files -tb [file join $here {tb.cpp}]" in text
     assert text.index("csynth_design") < text.index("cosim_design") < text.index("export_design")
     off = write_hls_tcl(tmp_path, load_board("pynq-z2"), "myproject", [src], [tb], cosim=False).read_text()
     assert "cosim_design" not in off

@@ -3,6 +3,7 @@ compressed digits MLP, built with --skip-train: no training) and its compressed 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,11 @@ def shared_build(tmp_path_factory, compressed_dir) -> Path:
     out = tmp_path_factory.mktemp("build") / "flow-build"
     assert main(build_args(compressed_dir, out)) == 0
     return out
+
+
+@pytest.fixture
+def bundle(shared_build, tmp_path) -> Path:
+    """A copy of the shared build's bundle, for a test to damage."""
+    dst = tmp_path / "bundle"
+    shutil.copytree(shared_build / "bundle", dst, symlinks=True)
+    return dst

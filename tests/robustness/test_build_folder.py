@@ -18,13 +18,6 @@ from robustness.helpers import assert_usage_error, build_args, env, run_inproc, 
 pytestmark = pytest.mark.csim
 
 
-@pytest.fixture
-def bundle(shared_build, tmp_path) -> Path:
-    dst = tmp_path / "bundle"
-    shutil.copytree(shared_build / "bundle", dst, symlinks=True)
-    return dst
-
-
 def _runtime(bundle: Path, *args: str) -> subprocess.CompletedProcess:
     """The board's own `python -m flow.runtime`, from the bundle's driver (numpy + pynq only)."""
     e = env()
@@ -132,22 +125,60 @@ def test_rebuild_over_a_damaged_state_redoes_the_steps_without_traceback(shared_
     assert_usage_error(rc, err, "build_state.json")
 
 
-def test_copied_build_names_its_new_folder(shared_build, tmp_path, capsys, compressed_dir):
-    """A copied (or moved) build folder: the rerun is all up to date and its scripts name the copy,
-    a path with spaces quoted in the HLS cflags."""
-    b = tmp_path / "moved build"
-    shutil.copytree(shared_build, b, symlinks=True)
-    rc = run_inproc(capsys, build_args(compressed_dir, b))[0]
-    assert rc == 0
+def _text_files(folder: Path):
+    for p in folder.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            try:
+                yield p, p.read_text()
+            except UnicodeDecodeError:  # binary (.so, .keras, .npz, .png)
+                continue
+
+
+@pytest.mark.parametrize("how", ["copy", "move"])
+def test_a_moved_or_copied_build_names_no_old_path_and_works(shared_build, tmp_path, capsys, compressed_dir, how):
+    """No generated text file (scripts, build state, reports, configs) holds the build folder's
+    absolute path: right after a copy or move (into a folder with a space), `flow report`, `flow run
+    --sim` and a rerun (all up to date) work there, and the scripts resolve paths from where they are."""
+    src = tmp_path / "orig"
+    shutil.copytree(shared_build, src, symlinks=True)
     old = str(shared_build)
-    for p in b.rglob("*"):
-        if p.is_file() and p.suffix in (".tcl", ".yml", ".json", ".sh"):
-            assert old not in p.read_text(errors="replace"), p
+    assert not [p for p, text in _text_files(src) if old in text]
+    b = tmp_path / "moved build"
+    if how == "copy":
+        shutil.copytree(src, b, symlinks=True)
+    else:
+        src.rename(b)
+    assert not [p for p, text in _text_files(b) if str(src) in text or old in text]
     tcl = (b / "hls" / "build_hls.tcl").read_text()
-    assert f'-I"{b}/hls' in tcl
+    assert "[info script]" in tcl and '-I\\"[file join $here {firmware}]\\"' in tcl
+    rc, out, err = run_inproc(capsys, ["report", str(b)])
+    assert rc == 0 and "sim_board" in out, err
+    rc, _, err = run_inproc(capsys, ["run", "--sim", str(b / "bundle"), "--json", str(tmp_path / "r.json")])
+    assert rc == 0 and json.loads((tmp_path / "r.json").read_text())["bit_agreement"] == 1.0, err
+    rc, _, err = run_inproc(capsys, build_args(compressed_dir, b))
+    assert rc == 0, err
     state = json.loads((b / "build_state.json").read_text())
-    assert state["out"] == str(b) and state["complete"] is True
+    assert "out" not in state and state["complete"] is True
     assert all(s["status"] == "skipped" for s in state["steps"].values())
+    assert not [p for p, text in _text_files(b) if str(b) in text]  # the rerun wrote none either
+
+
+def test_a_legacy_build_with_absolute_paths_is_rewritten_once(shared_build, tmp_path, capsys, compressed_dir):
+    """A build folder from before relative paths (its state names `out`, its scripts the old folder),
+    moved: the rerun rewrites the scripts (step board reruns) and records no absolute path."""
+    b = tmp_path / "legacy"
+    shutil.copytree(shared_build, b, symlinks=True)
+    state = json.loads((b / "build_state.json").read_text())
+    state["out"] = "/somewhere/else/old-build"
+    state["steps"]["board"]["fingerprint"] = "0" * 16  # as an older eie-flow recorded it
+    (b / "build_state.json").write_text(json.dumps(state))
+    (b / "hls" / "build_hls.tcl").write_text("add_files {/somewhere/else/old-build/hls/firmware/x.cpp}\n")
+    rc, _, err = run_inproc(capsys, build_args(compressed_dir, b))
+    assert rc == 0, err
+    state = json.loads((b / "build_state.json").read_text())
+    assert "out" not in state and state["steps"]["board"]["status"] == "done"
+    assert state["steps"]["compress"]["status"] == "skipped"
+    assert not [p for p, text in _text_files(b) if "/somewhere/else" in text or str(b) in text]
 
 
 def test_rebuild_into_a_build_folder_refused_by_a_bad_option_is_untouched(shared_build, tmp_path, capsys, compressed_dir):

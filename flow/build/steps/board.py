@@ -9,7 +9,13 @@ from flow.build.steps.common import BUNDLE, HLS, board, expected_raw, hls_model,
 TB_SAMPLES = 32
 
 
-@step("board", depends_on=("hls", "build", "data"), outputs=(f"{HLS}/build_hls.tcl", "vivado/build_bd.tcl"))
+#: joins the step's fingerprint: builds whose scripts held absolute paths (before they were relative to
+#: themselves) rewrite them once
+SCRIPTS = "paths relative to the script"
+
+
+@step("board", depends_on=("hls", "build", "data"), outputs=(f"{HLS}/build_hls.tcl", "vivado/build_bd.tcl"),
+      also_depends=lambda cfg: SCRIPTS)
 def board_project(ctx) -> dict:
     """Write `<project>_axi`, run its testbench under g++, and generate the vendor TCL from board.yaml."""
     from flow.board.axi_tb import run_axi_testbench, write_axi_testbench
@@ -43,9 +49,11 @@ def board_project(ctx) -> dict:
     from flow.paths import ap_types_dir
 
     write_hls_tcl(hls_dir, b, project, [p for p in sources if p.suffix == ".cpp"], tb,
-                  include_dirs=[fw, hls_dir], clock_mhz=ctx.cfg.build.clock_mhz, cosim=ctx.cfg.build.cosim, tool=tool)
+                  include_dirs=[fw, hls_dir], clock_mhz=ctx.cfg.build.clock_mhz, cosim=ctx.cfg.build.cosim,
+                  tool=tool, root=ctx.out)
     write_bd_tcl(ctx.out / "vivado", b, project, ip_repo=hls_ip_repo(hls_dir, project),
-                 export_dir=ctx.out / BUNDLE, clock_mhz=ctx.cfg.build.clock_mhz, jobs=ctx.cfg.build.vivado_jobs)
+                 export_dir=ctx.out / BUNDLE, clock_mhz=ctx.cfg.build.clock_mhz, jobs=ctx.cfg.build.vivado_jobs,
+                 root=ctx.out)
     info = {"project": project, "top": f"{project}_axi", "stream_bits": stream_bits, "n_in": n_in,
             "n_out": n_out, "testbench": tb_result, "oracle": oracle, "ap_types": str(ap_types_dir())}
     write_json(ctx, "board.json", info)

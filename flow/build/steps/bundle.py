@@ -58,7 +58,7 @@ def bundle(ctx) -> dict:
     import hls4ml
 
     from flow.hls.csim import n_inputs, n_outputs
-    from flow.board.axi_top import build_sim_library
+    from flow.board.axi_top import build_sim_library, network_fingerprint
     from flow.runtime.bundle import BundleMeta, IOSpec, write_bundle
     from flow.board.vendor import resolve_clock
 
@@ -81,6 +81,7 @@ def bundle(ctx) -> dict:
         softmax_on_host=True,
         dma={"length_bits": b.dma.length_bits, "mm_bits": b.dma.mm_bits},
         versions={"eie-flow": __version__, "hls4ml": hls4ml.__version__},
+        network=network_fingerprint(ctx.out / HLS),  # the sim library carries the same one
     )
     bit, hwh = out / f"{project}.bit", out / f"{project}.hwh"
     have_bit = bit.is_file() and hwh.is_file()
