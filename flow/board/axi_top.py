@@ -170,7 +170,8 @@ def build_sim_library(project_dir, project_name: str, *, cxx: str | None = None,
     _check_args(project_dir, project_name)
     compiler = _cxx.compiler(cxx, purpose="to compile the C simulation of the board")
     sources = _sources(project_dir, project_name)
-    flags = [*sim_flags(project_dir, compiler), f'-DEIE_NETWORK_FINGERPRINT="{network_fingerprint(project_dir)}"']
+    network = network_fingerprint(project_dir)
+    flags = [*sim_flags(project_dir, compiler), f'-DEIE_NETWORK_FINGERPRINT="{network}"']
     out_dir = project_dir / "sim"
     lib = out_dir / f"lib{project_name}_axi_sim-{_fingerprint(project_dir, sources, flags)}.so"
     if lib.is_file():

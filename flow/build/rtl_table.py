@@ -104,7 +104,8 @@ def synth_rows(rtl: dict, board) -> list[list[str]]:
     est = rtl.get("estimate")
     if isinstance(est, dict):
         name = own or "-"
-        rows.append(["modelled (flow.rtl.estimate)", name, *(_count(est, k, board, True) for k in _BOARD_FIELD), "-"])
+        counts = [_count(est, k, board, True) for k in _BOARD_FIELD]
+        rows.append(["modelled (flow.rtl.estimate)", name, *counts, "-"])
     return rows
 
 

@@ -227,9 +227,9 @@ class BundleMeta:
             raise bad(f"dma.mm_bits must be a power of two from 32 to 1024, got {d.mm_bits!r}")
         if not isinstance(self.layers, list):
             raise bad(f"layers must be a list, got {type(self.layers).__name__}")
-        if self.network is not None and (
-            not isinstance(self.network, str) or not self.network or any(c not in "0123456789abcdef" for c in self.network)
-        ):
+        hexdigits = set("0123456789abcdef")
+        if self.network is not None and (not isinstance(self.network, str) or not self.network
+                                         or not set(self.network) <= hexdigits):
             raise bad(f"network must be the hex fingerprint of the compiled network, got {self.network!r}")
         if not isinstance(self.versions, dict):
             raise bad(f"versions must be an object, got {type(self.versions).__name__}")

@@ -177,8 +177,8 @@ def check_network(meta, lib: SimLibrary, model_json) -> None:
     )
     if not lib.network:
         raise BundleError(
-            f"{lib.path} does not say which network it was compiled for (no {meta.project}_axi_sim_network: an "
-            f"older eie-flow built it), so it cannot be checked against {model_json}; {fix}"
+            f"{lib.path} does not say which network it was compiled for (no {meta.project}_axi_sim_network: "
+            f"an older eie-flow built it), so it cannot be checked against {model_json}; {fix}"
         )
     if lib.network != meta.network:
         raise BundleError(

@@ -19,13 +19,6 @@ from robustness.helpers import assert_usage_error, env, run_inproc
 pytestmark = pytest.mark.csim
 
 
-@pytest.fixture
-def bundle(shared_build, tmp_path) -> Path:
-    dst = tmp_path / "bundle"
-    shutil.copytree(shared_build / "bundle", dst, symlinks=True)
-    return dst
-
-
 @pytest.fixture(scope="module")
 def other_library(shared_build, tmp_path_factory) -> Path:
     """The simulation library of another network with the same interface: the shared build's HLS
