@@ -200,3 +200,34 @@ def test_library_built_from_other_sources_is_named(bundle, tmp_path, capsys):
     rc, _, err = run_inproc(capsys, ["run", "--sim", str(bundle), "--library", str(other),
                                      "--json", str(tmp_path / "r.json")])
     assert rc == 0 and "built from other sources" in err and other.name in err
+
+
+def test_a_real_build_failing_late_resumes_after_its_completed_steps(shared_build, tmp_path, capsys,
+                                                                     compressed_dir, monkeypatch):
+    """A rebuild (--allow-ii: steps vendor, bundle, sim_board rerun) whose bundle step fails: the previous
+    build is byte-identical, and the rerun after the fix skips vendor (kept from the failed run)."""
+    import flow.runtime.bundle
+    from flow.errors import FlowError
+
+    b = tmp_path / "b"
+    shutil.copytree(shared_build, b, symlinks=True)
+    before = tree_digest(b)
+
+    def fail(*a, **k):
+        raise FlowError("a late failure (fix it and rerun)")
+
+    monkeypatch.setattr(flow.runtime.bundle, "write_bundle", fail)
+    rc, _, err = run_inproc(capsys, build_args(compressed_dir, b, "--allow-ii"))
+    assert_usage_error(rc, err, "a late failure", code=1)
+    assert tree_digest(b) == before
+    staging = [p for p in tmp_path.iterdir() if p.name.endswith(".building")]
+    assert len(staging) == 1
+    kept = json.loads((staging[0] / "build_state.json").read_text())["steps"]
+    assert list(kept)[-1] == "vendor" and kept["vendor"]["status"] == "done"
+    monkeypatch.undo()
+    rc, _, err = run_inproc(capsys, build_args(compressed_dir, b, "--allow-ii"))
+    assert rc == 0, err
+    steps = json.loads((b / "build_state.json").read_text())["steps"]
+    assert {n: s["status"] for n, s in steps.items() if s["status"] == "done"} == {"bundle": "done",
+                                                                                 "sim_board": "done"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
