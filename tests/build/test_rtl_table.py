@@ -65,3 +65,28 @@ def test_json_is_extended_with_the_rtl_report(tmp_path, capsys):
     b = _build(tmp_path, RTL)
     state = json.loads(_report(capsys, str(b), "--json"))
     assert state["rtl_report"]["yosys"]["xc7"]["LUT"] == 5320 and state["steps"] == {}
+
+
+def test_a_skipped_rtl_step_says_why(tmp_path, capsys):
+    b = _build(tmp_path, {"skipped": "verilator not on PATH: RTL simulation and synthesis skipped"})
+    out = _report(capsys, str(b))
+    assert "verilator not on PATH" in out and "RTL engine" not in out
+
+
+def test_the_rtl_step_overwrites_a_stale_report_when_it_skips(tmp_path, monkeypatch):
+    """A rebuild whose rtl step skips (no verilator/yosys here) replaces the previous run's rtl.json."""
+    import sys
+
+    import flow.build.steps  # noqa: F401  (the package exports the Step `rtl` under the module's name)
+    from flow.build.context import BuildContext
+    from flow.config import FlowConfig
+
+    rtl_step = sys.modules["flow.build.steps.rtl"]
+    ctx = BuildContext(cfg=FlowConfig(), out=tmp_path)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "rtl.json").write_text(json.dumps(RTL))
+    monkeypatch.setattr(rtl_step, "hls_model", lambda ctx: type("M", (), {"eie_layers": []})())
+    monkeypatch.setattr("flow.hls.csim.reference_covers", lambda model: False)
+    info = rtl_step.rtl.func(ctx)
+    assert "skipped" in info
+    assert json.loads((tmp_path / "reports" / "rtl.json").read_text()) == info

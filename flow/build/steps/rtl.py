@@ -5,7 +5,7 @@ when verilator and yosys are on PATH; otherwise one line saying which is missing
 from __future__ import annotations
 
 from flow.build.context import step
-from flow.build.steps.common import board, hls_model, test_set
+from flow.build.steps.common import board, hls_model, test_set, write_json
 
 #: test samples simulated in the build (`flow rtlsim` runs any number)
 SAMPLES = 300
@@ -14,6 +14,13 @@ SAMPLES = 300
 def _family(b) -> str:
     part = str(getattr(b, "part", "")).lower()
     return "xcup" if part.startswith(("xck", "xczu", "xcu")) else "xc7"
+
+
+def _skipped(ctx, reason: str) -> dict:
+    """The record of a skipped run, written over a previous build's reports/rtl.json (never stale)."""
+    rec = {"skipped": reason}
+    write_json(ctx, "rtl.json", rec)
+    return rec
 
 
 @step("rtl", depends_on=("hls", "build", "data"), outputs=("reports/rtl.json",))
@@ -26,7 +33,7 @@ def rtl(ctx) -> dict:
     model = hls_model(ctx)
     if not reference_covers(model):
         ctx.summary["rtl"] = "skipped: the network has non-Dense layers (the RTL engine runs EIE Dense only)"
-        return {"skipped": ctx.summary["rtl"]}
+        return _skipped(ctx, ctx.summary["rtl"])
     layers = model.eie_layers
     x, labels = test_set(ctx)
     x_raw = layers[0].input_t.quantize(x[:SAMPLES])
@@ -34,11 +41,11 @@ def rtl(ctx) -> dict:
         rep = rtl_report(layers, x_raw, labels[:SAMPLES], ctx.out / "reports", families=(_family(board(ctx)),))
     except UsageError as exc:
         ctx.summary["rtl"] = f"skipped: {exc}"
-        return {"skipped": str(exc)}
+        return _skipped(ctx, str(exc))
     if "skipped" in rep:
         ctx.summary["rtl"] = f"skipped: {rep['skipped']}"
         ctx.notes.append(rep["skipped"])
-        return rep
+        return _skipped(ctx, rep["skipped"])
     s = rep["rtlsim"]
     y = next(iter(rep["yosys"].values()))
     ctx.summary["rtl (measured: simulation, Yosys)"] = (
