@@ -76,7 +76,7 @@ def run(args, library_builder=None) -> int:
     kwargs = dict(download=not args.no_download, timeout=args.timeout, check_board=not args.no_board_check)
     if args.sim:
         library = args.library
-        if library is not None and meta.sim_library:
+        if library is not None and meta.sim_library and meta.network is None:  # else checked exactly
             warn_other_build(Path(library), Path(meta.sim_library))
         if library is None and not meta.sim_library and meta.hls_project and library_builder is not None:
             library = library_builder(meta, args.bundle)
