@@ -377,13 +377,25 @@ def main(argv=None) -> int:
     return 0
 
 
+def _pin_threads(tf) -> None:
+    """Fixed TF thread counts, so a run's numbers do not depend on the machine's core count.
+
+    TF takes them only before its first op; a process that already ran TF (pytest, after other tests)
+    keeps its own setting, which is the same for both runs of a repeat check.
+    """
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(os.environ.get("TF_NUM_INTRAOP_THREADS", "2")))
+        tf.config.threading.set_inter_op_parallelism_threads(int(os.environ.get("TF_NUM_INTEROP_THREADS", "1")))
+    except RuntimeError:
+        log.info("TensorFlow already initialised in this process: its thread settings are kept")
+
+
 def run(
     data_dir: str, parts: list[str], quick: bool, repeat: bool, out: Path, keep: Path | None = None, reuse: bool = False
 ) -> dict:
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(int(os.environ.get("TF_NUM_INTRAOP_THREADS", "2")))
-    tf.config.threading.set_inter_op_parallelism_threads(int(os.environ.get("TF_NUM_INTEROP_THREADS", "1")))
+    _pin_threads(tf)
     result = json.loads(out.read_text()) if out.is_file() else {}
     if result.get("quick") != quick:
         result = {}
