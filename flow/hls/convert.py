@@ -38,7 +38,7 @@ class Converted:
     """What `convert` returns: hls4ml's ModelGraph and what the flow knows about it.
 
     graph: the ModelGraph (backend 'EIE'; compile()/predict() give csim, write()/build() the project);
-    eie_layers: the EIELayers of its EIEDense nodes, in order; keras_twin: the float hardware twin
+    eie_layers: the EIELayers of its Dense nodes on EIE, in order; keras_twin: the float hardware twin
     (plain Keras, ends at the logits); input_t: the FixedType of the network input.
     """
 
@@ -266,7 +266,7 @@ def hls_config(twin, wlayers: list[WeightLayer], hls_cfg: HLSConfig, layer_knobs
                 bias=to_config_string(w.bias_t),
                 result=to_config_string(w.output_t),
             )
-            acc_frac = current.frac + w.weight_t.frac  # exact products; EIEDense derives its own accum_t
+            acc_frac = current.frac + w.weight_t.frac  # exact products; the EIE layer derives its own accum_t
             prec["accum"] = f"ap_fixed<48,{48 - acc_frac}>"
             knobs = {
                 k: v for k, v in (("code_bits", w.code_bits), ("index_bits", w.index_bits)) if v is not None
@@ -348,11 +348,12 @@ def convert(
         clock_period=hls_cfg.clock_period,
         io_type="io_parallel",
     )
+    from flow.hls.layer import eie_nodes
     from flow.hls.types import from_hls
 
     return Converted(
         graph=hls_model,
-        eie_layers=[n.get_attr("eie_layer") for n in hls_model.get_layers() if n.class_name == "EIEDense"],
+        eie_layers=[n.get_attr("eie_layer") for n in eie_nodes(hls_model)],
         keras_twin=twin,
         input_t=from_hls(hls_model.get_input_variables()[0].type.precision, "model input"),
     )
