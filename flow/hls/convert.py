@@ -304,8 +304,10 @@ def convert(
     *,
     layer_types: dict | None = None,
     layer_knobs: dict | None = None,
+    io_type: str = "io_parallel",
 ):
-    """The hls4ml ModelGraph (backend 'EIE', io_parallel) of a compressed model; ends at the logits.
+    """The hls4ml ModelGraph (backend 'EIE', `io_type` io_parallel or io_stream) of a compressed model;
+    ends at the logits.
 
     compressed: a flow.compress.io.CompressedModel (types from its records), or a Keras model
       with `layer_types` ({name: {input_type, weight_type, bias_type, output_type}}) or `calib_x`
@@ -346,7 +348,7 @@ def convert(
         backend="EIE",
         part=hls_cfg.part,
         clock_period=hls_cfg.clock_period,
-        io_type="io_parallel",
+        io_type=io_type,
     )
     from flow.hls.layer import eie_nodes
     from flow.hls.types import from_hls
