@@ -65,6 +65,12 @@ class MapDenseToEIE(OptimizerPass):
         knobs = eie_knobs(model.config, name)
         where = f"layer '{name}'"
         key = f"config['LayerName']['{name}']['Precision']"
+        if model.config.get_compression(node):
+            raise UsageError(
+                f"{where}: config['LayerName']['{name}']['Compression'] = True asks for hls4ml's compressed "
+                "weight format; the EIE engine stores its own sparse format (CSC per PE) and needs the plain "
+                f"weights: remove config['LayerName']['{name}']['Compression']"
+            )
         kernel, weight_t = dense_weights(node, where, from_hls)  # binary, ternary, po2 or fixed point
         if kernel.ndim != 2:
             raise UsageError(
