@@ -4,7 +4,10 @@
   firmware/eie_axi_top.h         (copy of kernels/hls/eie_axi_top.h: the stream packing templates)
   firmware/<project>_axi.h/.cpp  (the IP top: AXI4-Stream in/out, s_axilite n_samples + control)
   <project>_axi_sim.cpp          (extern "C" bridge for the simulated board)
-around the project's io_parallel top `void <project>(input_t in[N_IN], result_t out[N_OUT])`.
+around the project's top: io_parallel `void <project>(input_t in[N_IN], result_t out[N_OUT])`, or
+io_stream `void <project>(hls::stream<input_t>&, hls::stream<result_t>&)` of nnet::array packs (the
+AXI stream then carries the packs' values, input_t::value_type / result_t::value_type; the I/O type
+is read from the project's header, `project_io`).
 `build_sim_library(project_dir, project_name)` compiles the network, the AXI top and the bridge
 with the C++ compiler (flow.cxx: $CXX, else g++) into a shared library, cached by the hash of the sources.
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -58,6 +62,14 @@ def _check_args(project_dir: Path, project_name: str) -> None:
         )
 
 
+def project_io(project_dir: Path, project_name: str) -> str:
+    """'io_stream' when firmware/<project>.h declares the top with hls::stream arguments (hls4ml's
+    io_stream), else 'io_parallel'."""
+    header = (Path(project_dir) / "firmware" / f"{project_name}.h").read_text(errors="replace")
+    top = re.search(rf"\bvoid\s+{re.escape(project_name)}\s*\(([^)]*)\)", header)
+    return "io_stream" if top is not None and "hls::stream" in top.group(1) else "io_parallel"
+
+
 def write_axi_top(project_dir, project_name: str, n_in: int, n_out: int, stream_bits: int) -> list[Path]:
     """Write the AXI IP top, its header and the sim bridge into an hls4ml project; returns the paths."""
     from flow.paths import kernels_dir
@@ -72,8 +84,12 @@ def write_axi_top(project_dir, project_name: str, n_in: int, n_out: int, stream_
             f"stream_bits must be one of {STREAM_BITS} (board.yaml dma.stream_bits), got {stream_bits!r}"
         )
     fw = project_dir / "firmware"
+    stream = project_io(project_dir, project_name) == "io_stream"
     values = dict(
         project=project_name,
+        stream=stream,
+        in_value="input_t::value_type" if stream else "input_t",
+        out_value="result_t::value_type" if stream else "result_t",
         guard=f"{project_name.upper()}_AXI_H_",
         stream_bits=stream_bits,
         n_in=n_in,

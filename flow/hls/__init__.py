@@ -1,5 +1,5 @@
-"""hls4ml backend 'EIE' (the plugin only): Dense layers become EIEDense on the sparse PE array; the rest
-stays hls4ml's.
+"""hls4ml backend 'EIE' (the plugin only): Dense layers run on the sparse PE array (they stay
+hls4ml's Dense nodes with an `eie_layer` attribute, flow.hls.layer); the rest stays hls4ml's.
 
 Public API (what the build and the CLI call):
 - `flow.hls.convert.convert(compressed, hls_cfg, output_dir, calib_x=None, *, layer_types=None,

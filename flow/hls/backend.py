@@ -1,9 +1,11 @@
 """EIEBackend: hls4ml's Vivado backend with Dense layers on the EIE sparse PE array.
 
 Flows (all registered under the 'eie:' prefix):
-- `eie:dense_to_eie`  (after hls4ml's 'optimize'): replace_dense_with_eie, Dense[+ReLU] -> EIEDense,
-  and dataflow_style (DATAFLOW pipeline style when the model has Dense or EIEDense layers);
-- `eie:apply_templates`: the EIEDense config struct and function call;
+- `eie:dense_to_eie`  (after hls4ml's 'optimize'): eie_knobs_on_dense_only (EIE knobs on any other
+  layer refused), map_dense_to_eie, each Dense[+ReLU] node gets its
+  EIELayer (it stays hls4ml's Dense node, flow.hls.layer), and dataflow_style (DATAFLOW pipeline
+  style when the model has Dense layers);
+- `eie:apply_templates` (after Vivado's): the EIE config struct and function call of those nodes;
 - `eie:ip`: Vivado's IP flow with the two above inserted;
 - `eie:write`: the EIE writer (Vivado project + ROMs + kernel + raw csim bridge).
 Everything else (Conv, pooling, Flatten, Softmax, ...) runs Vivado's passes and templates.
@@ -25,8 +27,8 @@ from flow.errors import ToolMissing, UsageError
 
 log = logging.getLogger(__name__)
 
-EIE_LAYER_PASSES = ["eie:replace_dense_with_eie", "eie:dataflow_style", "eie:softmax_trap_warning"]
-EIE_TEMPLATES = ["eie:eiedense_config_template", "eie:eiedense_function_template"]
+EIE_LAYER_PASSES = ["eie:eie_knobs_on_dense_only", "eie:map_dense_to_eie", "eie:dataflow_style", "eie:softmax_trap_warning"]
+EIE_TEMPLATES = ["eie:eie_dense_config_template", "eie:eie_dense_function_template"]
 
 
 class EIEBackend(VivadoBackend):

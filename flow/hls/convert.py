@@ -38,7 +38,7 @@ class Converted:
     """What `convert` returns: hls4ml's ModelGraph and what the flow knows about it.
 
     graph: the ModelGraph (backend 'EIE'; compile()/predict() give csim, write()/build() the project);
-    eie_layers: the EIELayers of its EIEDense nodes, in order; keras_twin: the float hardware twin
+    eie_layers: the EIELayers of its Dense nodes on EIE, in order; keras_twin: the float hardware twin
     (plain Keras, ends at the logits); input_t: the FixedType of the network input.
     """
 
@@ -266,7 +266,7 @@ def hls_config(twin, wlayers: list[WeightLayer], hls_cfg: HLSConfig, layer_knobs
                 bias=to_config_string(w.bias_t),
                 result=to_config_string(w.output_t),
             )
-            acc_frac = current.frac + w.weight_t.frac  # exact products; EIEDense derives its own accum_t
+            acc_frac = current.frac + w.weight_t.frac  # exact products; the EIE layer derives its own accum_t
             prec["accum"] = f"ap_fixed<48,{48 - acc_frac}>"
             knobs = {
                 k: v for k, v in (("code_bits", w.code_bits), ("index_bits", w.index_bits)) if v is not None
@@ -304,8 +304,10 @@ def convert(
     *,
     layer_types: dict | None = None,
     layer_knobs: dict | None = None,
+    io_type: str = "io_parallel",
 ):
-    """The hls4ml ModelGraph (backend 'EIE', io_parallel) of a compressed model; ends at the logits.
+    """The hls4ml ModelGraph (backend 'EIE', `io_type` io_parallel or io_stream) of a compressed model;
+    ends at the logits.
 
     compressed: a flow.compress.io.CompressedModel (types from its records), or a Keras model
       with `layer_types` ({name: {input_type, weight_type, bias_type, output_type}}) or `calib_x`
@@ -346,13 +348,14 @@ def convert(
         backend="EIE",
         part=hls_cfg.part,
         clock_period=hls_cfg.clock_period,
-        io_type="io_parallel",
+        io_type=io_type,
     )
+    from flow.hls.layer import eie_nodes
     from flow.hls.types import from_hls
 
     return Converted(
         graph=hls_model,
-        eie_layers=[n.get_attr("eie_layer") for n in hls_model.get_layers() if n.class_name == "EIEDense"],
+        eie_layers=[n.get_attr("eie_layer") for n in eie_nodes(hls_model)],
         keras_twin=twin,
         input_t=from_hls(hls_model.get_input_variables()[0].type.precision, "model input"),
     )

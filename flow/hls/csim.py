@@ -17,7 +17,7 @@ from flow.errors import FlowError, UsageError
 
 log = logging.getLogger(__name__)
 
-#: layers that only move data: a graph of these and EIEDense is covered by the numpy reference
+#: layers that only move data: a graph of these and Dense nodes on EIE is covered by the numpy reference
 _DATA_ONLY = ("Input", "InputLayer", "Reshape", "Flatten")
 
 
@@ -116,12 +116,22 @@ def predict_raw(hls_model, x_raw) -> np.ndarray:
     return out
 
 
+def _identity_relu(node) -> bool:
+    """A ReLU node the PE array applies and whose type is its input's (so it changes nothing)."""
+    if not node.get_attr("eie_fused_into"):
+        return False
+    out = str(node.get_output_variable().type.precision)
+    return out == str(node.get_input_variable().type.precision)
+
+
 def reference_covers(hls_model) -> bool:
+    """True when the graph is Dense nodes on EIE plus data movement only (the numpy reference is the
+    oracle): a fused ReLU node counts when it does not change the type (else it casts, as Vivado's)."""
+    from flow.hls.layer import is_eie_node
+
     hls_model = graph_of(hls_model)
-    """True when the graph is EIEDense layers plus data movement only (the numpy reference is the oracle)."""
     return all(
-        n.class_name in _DATA_ONLY or n.class_name == "EIEDense" or n.get_attr("eie_fused_into")
-        for n in hls_model.get_layers()
+        n.class_name in _DATA_ONLY or is_eie_node(n) or _identity_relu(n) for n in hls_model.get_layers()
     )
 
 

@@ -11,14 +11,13 @@ BACKEND_NAME = "EIE"
 
 
 def register(*, register_backend, register_writer) -> None:
-    """Register the EIE writer, the EIEDense layer and the EIE backend with hls4ml."""
+    """Register the EIE writer and the EIE backend with hls4ml (Dense nodes on EIE stay hls4ml's
+    Dense class, so there is no layer class to register)."""
     from hls4ml.backends.backend import backend_map
     from hls4ml.writer.writers import writer_map
 
-    from flow.hls.layer import register_eie_layers
     from flow.hls.writer import EIEWriter
 
-    register_eie_layers()
     if BACKEND_NAME not in writer_map:
         register_writer(BACKEND_NAME, EIEWriter)
     if BACKEND_NAME.lower() not in backend_map:

@@ -1,8 +1,9 @@
 """Writer of the EIE backend: hls4ml's Vivado project plus the EIE ROMs, kernel and raw csim bridge.
 
-EIEDense layers have no hls4ml weight variables, so hls4ml writes no ap_fixed weight array for
-them; their codes, indices, pointers, codebook and bias go into integer ROM headers
-(firmware/weights/eie<index>.h, from flow.eie.codegen.rom_header). The build script and the raw
+Dense nodes on EIE keep hls4ml's weight/bias variables (for graph inspection, flow.hls.layer), but
+their data goes into integer ROM headers (firmware/weights/eie<index>.h, from
+flow.eie.codegen.rom_header): while Vivado's writer runs, those variables are set aside
+(`_eie_weights_set_aside`), so it writes no ap_fixed weight array, include or txt loader for them. The build script and the raw
 bridge are rendered from Jinja2 templates in flow/hls/templates/.
 """
 
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 import shutil
 import stat
+from contextlib import contextmanager
 from pathlib import Path
 
 from hls4ml.writer.vivado_writer import VivadoWriter
 
 from flow.errors import UsageError
+from flow.hls.layer import eie_nodes
 from flow.paths import kernels_dir
 from flow.templating import environment
 
@@ -27,8 +30,23 @@ def _env():
     return environment(str(TEMPLATES))
 
 
-def eie_nodes(model) -> list:
-    return [layer for layer in model.get_layers() if layer.class_name == "EIEDense"]
+@contextmanager
+def _eie_weights_set_aside(model):
+    """Within the block the EIE nodes have no weight variables (hls4ml's writer finds them through
+    `layer.get_weights()`); they are put back afterwards, in their places, whatever happens."""
+    stash = {}
+    for node in eie_nodes(model):
+        raw = node.attributes.attributes  # the plain dict under hls4ml's AttributeDict
+        stash[node] = (list(raw), {k: raw.pop(k) for k in list(node.weights.keys())})
+    try:
+        yield
+    finally:
+        for node, (order, weights) in stash.items():
+            raw = node.attributes.attributes
+            current = dict(raw)
+            raw.clear()
+            raw.update((k, weights[k] if k in weights else current[k]) for k in order if k in weights or k in current)
+            raw.update((k, v) for k, v in current.items() if k not in raw)
 
 
 def raw_io(var) -> dict:
@@ -55,12 +73,13 @@ class EIEWriter(VivadoWriter):
                 "the EIE backend does not support multi-graph (stitched) models; convert one graph"
             )
         self.write_project_dir(model)
-        self.write_project_cpp(model)
-        self.write_project_header(model)
-        self.write_weights(model)
+        with _eie_weights_set_aside(model):
+            self.write_project_cpp(model)
+            self.write_project_header(model)
+            self.write_weights(model)
+            self.write_defines(model)
+            self.write_parameters(model)
         self.write_eie_roms(model)
-        self.write_defines(model)
-        self.write_parameters(model)
         self.write_test_bench(model)
         self.write_bridge(model)
         self.write_raw_bridge(model)
@@ -73,7 +92,7 @@ class EIEWriter(VivadoWriter):
 
     # -- EIE additions ---------------------------------------------------------------------------
     def write_eie_roms(self, model):
-        """One integer ROM header per EIEDense layer (codes, indices, pointers, codebook, bias)."""
+        """One integer ROM header per Dense node on EIE (codes, indices, pointers, codebook, bias)."""
         from flow.eie import codegen
         from flow.hls.passes.eie_dense_templates import rom_header_name, rom_suffix
 

@@ -28,6 +28,11 @@
 //       eie::write_samples<result_t, N_OUT>(ys, out_stream, n_samples);
 //   }
 // In C simulation the processes run one after the other (hls::stream is an unbounded queue there).
+//
+// An io_stream project (hls4ml's `void myproject(hls::stream<input_t>&, hls::stream<result_t>&)`,
+// input_t/result_t nnet::array packs) gets the same AXI contract on the packs' value types: the
+// compute process turns each sample into N_IN / input_t::size packs (eie::to_packs), calls the top
+// and gathers its N_OUT / result_t::size output packs (eie::from_packs).
 #ifndef EIE_AXI_TOP_H_
 #define EIE_AXI_TOP_H_
 
@@ -142,6 +147,35 @@ WriteSamples:
         sample<T, N> y = ys.read();
 #pragma HLS ARRAY_PARTITION variable = y.v complete
         write_sample<T, N>(out, y.v, s + 1 == n_samples);
+    }
+}
+
+/// io_stream tops: one sample of N values into N / P::size packs of P (hls4ml's nnet::array<T, size>).
+template <class P, unsigned N> void to_packs(const typename P::value_type x[N], hls::stream<P> &packs) {
+    static_assert(N % P::size == 0, "the sample size must be a multiple of the input pack size");
+ToPacks:
+    for (unsigned k = 0; k < N / P::size; k++) {
+#pragma HLS PIPELINE II = 1
+        P pack;
+        for (unsigned j = 0; j < P::size; j++) {
+#pragma HLS UNROLL
+            pack[j] = x[k * P::size + j];
+        }
+        packs.write(pack);
+    }
+}
+
+/// io_stream tops: N / P::size packs of P back into one sample of N values.
+template <class P, unsigned N> void from_packs(hls::stream<P> &packs, typename P::value_type y[N]) {
+    static_assert(N % P::size == 0, "the sample size must be a multiple of the output pack size");
+FromPacks:
+    for (unsigned k = 0; k < N / P::size; k++) {
+#pragma HLS PIPELINE II = 1
+        P pack = packs.read();
+        for (unsigned j = 0; j < P::size; j++) {
+#pragma HLS UNROLL
+            y[k * P::size + j] = pack[j];
+        }
     }
 }
 

@@ -35,7 +35,7 @@ def test_axi_top_testbench(request, stream_bits):
         subprocess.run([*cmd, "-o", str(exe)], check=True, capture_output=True, timeout=300)
     res = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert res.stdout.count("ok ") == 7
+    assert res.stdout.count("ok ") == 8
 
 
 def _fake_project(tmp_path, name="net"):
@@ -78,6 +78,27 @@ def test_generated_top_follows_the_contract(tmp_path):
     assert (project / "firmware" / "eie_axi_top.h").read_text() == (
         kernels_dir() / "eie_axi_top.h"
     ).read_text()
+
+
+def test_io_stream_project_gets_a_pack_top(tmp_path):
+    """An hls4ml io_stream top (hls::stream of nnet::array packs): the AXI stream carries the packs'
+    values and the compute process converts samples to packs and back (bit-exactness through the
+    simulated board: tests/runtime/test_runtime_eie.py)."""
+    from flow.board.axi_top import project_io
+
+    project = _fake_project(tmp_path)
+    assert project_io(project, "net") == "io_parallel"
+    (project / "firmware" / "net.h").write_text(
+        "void net(\n    hls::stream<input_t> &x,\n    hls::stream<result_t> &layer4_out\n);\n"
+    )
+    assert project_io(project, "net") == "io_stream"
+    write_axi_top(project, "net", 8, 4, 64)
+    src = (project / "firmware" / "net_axi.cpp").read_text()
+    assert "eie::read_samples<input_t::value_type, 8>(in_stream, xs, n_samples);" in src
+    assert "eie::to_packs<input_t, 8>(x.v, x_packs);" in src and "net(x_packs, y_packs);" in src
+    assert "eie::from_packs<result_t, 4>(y_packs, y.v);" in src and "net(x.v, y.v);" not in src
+    assert "typedef result_t::value_type net_axi_out_value_t;" in (project / "firmware" / "net_axi.h").read_text()
+    assert "eie::stream_layout<net_axi_in_value_t, 8>" in (project / "net_axi_sim.cpp").read_text()
 
 
 def test_write_axi_top_errors(tmp_path):

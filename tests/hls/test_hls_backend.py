@@ -1,4 +1,5 @@
-"""The EIE hls4ml backend: registration, Dense -> EIEDense, other layers untouched, generated files."""
+"""The EIE hls4ml backend: registration, Dense nodes on EIE (still hls4ml's Dense), other layers untouched,
+generated files."""
 
 from __future__ import annotations
 
@@ -66,16 +67,17 @@ def test_backend_registered_through_the_entry_point():
     assert backend.get_default_flow() == "eie:ip"
 
 
-def test_dense_becomes_eiedense_with_fused_relu_and_per_layer_knobs(tmp_path):
+def test_dense_runs_on_eie_with_fused_relu_and_per_layer_knobs(tmp_path):
     model = _mlp()
     hm = _convert(
         model, _config(model, d1={"n_pe": 3, "fifo_depth": 2, "broadcast": 2, "detect_width": 16}), tmp_path / "prj"
     )
     kinds = [(n.name, n.class_name) for n in hm.get_layers()]
-    # hls4ml's layer names and order: the fused ReLU node stays (an identity after the PE array's ReLU)
-    assert kinds == [("x", "Input"), ("d1", "EIEDense"), ("d1_relu", "Activation"), ("d2", "EIEDense"), ("sm", "Softmax")]
+    # hls4ml's layer names, order and classes: the fused ReLU node stays (a cast after the PE array's ReLU)
+    assert kinds == [("x", "Input"), ("d1", "Dense"), ("d1_relu", "Activation"), ("d2", "Dense"), ("sm", "Softmax")]
     assert list(hm.get_layers())[2].get_attr("eie_fused_into") == "d1"
-    d1, d2 = (n.get_attr("eie_layer") for n in hm.get_layers() if n.class_name == "EIEDense")
+    assert list(hm.get_layers())[1].get_attr("eie_fused_relu") == "d1_relu"
+    d1, d2 = (n.get_attr("eie_layer") for n in hm.get_layers() if n.class_name == "Dense")
     assert (d1.n_pe, d1.fifo_depth, d1.broadcast, d1.activation) == (3, 2, 2, "relu")
     assert (d2.n_pe, d2.broadcast, d2.activation) == (8, 4, "linear")  # HLSConfig default, no ReLU after d2
     assert (d1.detect_width, d2.detect_width) == (16, 4)
@@ -128,7 +130,8 @@ def test_conv_and_dense_model_compiles_with_conv_left_to_hls4ml(tmp_path):
     model.get_layer("fc").set_weights([shared_kernel(rng, (27, 5), 0.5), rng.normal(0, 0.1, 5)])
     hm = _convert(model, _config(model), tmp_path / "prj")
     kinds = {n.name: n.class_name for n in hm.get_layers()}
-    assert kinds["conv"] == "Conv2D" and kinds["pool"] == "Pooling2D" and kinds["fc"] == "EIEDense"
+    assert kinds["conv"] == "Conv2D" and kinds["pool"] == "Pooling2D" and kinds["fc"] == "Dense"
+    assert next(n for n in hm.get_layers() if n.name == "fc").get_attr("eie_layer") is not None
     hm.compile()
     x = rng.random((16, 8, 8, 1))
     y = np.asarray(hm.predict(np.ascontiguousarray(x.reshape(16, -1)))).reshape(16, 5)
@@ -137,7 +140,8 @@ def test_conv_and_dense_model_compiles_with_conv_left_to_hls4ml(tmp_path):
     fc = next(n for n in hm.get_layers() if n.name == "fc")
     conv = next(n for n in hm.get_layers() if n.name == "conv")
     assert f"w{conv.index}.h" in weights  # the conv keeps hls4ml's weight array
-    assert f"w{fc.index}.h" not in weights and f"b{fc.index}.h" not in weights
+    assert f"w{fc.index}.h" not in weights and f"b{fc.index}.h" not in weights  # set aside while writing
+    assert set(fc.weights) == {"weight", "bias"}  # ... and back on the node afterwards
     assert f"eie{fc.index}.h" in weights
     rom = (tmp_path / "prj" / "firmware" / "weights" / f"eie{fc.index}.h").read_text()
     assert "ap_fixed" not in rom

@@ -174,8 +174,8 @@ def test_eie_csim_equals_reference(tmp_path_factory, name, granularity, strategy
     from flow.hls.types import from_hls
 
     _, eie = _pair(tmp_path_factory, name, granularity, strategy, io_type)
-    layers = [n.get_attr("eie_layer") for n in eie.get_layers() if n.class_name == "EIEDense"]
-    assert layers, "no EIEDense layer"
+    layers = [n.get_attr("eie_layer") for n in eie.get_layers() if n.get_attr("eie_layer") is not None]
+    assert layers, "no Dense layer on EIE"
     in_t = from_hls(eie.get_input_variables()[0].type.precision, "model input")
     x_raw = in_t.quantize(np.random.default_rng(1).normal(0, 2, (64, N_IN)))
     if reference_covers(eie):
@@ -186,24 +186,100 @@ def test_eie_csim_equals_reference(tmp_path_factory, name, granularity, strategy
         assert np.asarray(eie_network(x_raw, layers[:1])).shape == (64, first.n_out)
 
 
+#: node attributes the EIE templates set (the EIE kernel's config struct, call and headers)
+TEMPLATE_ATTRS = {"config_cpp", "function_cpp", "include_header"}
+#: the attributes that record the EIE implementation (flow.hls.layer)
+EIE_ATTRS = {"eie_layer", "eie_fused_relu", "eie_fused_into"}
+
+
+def _comparable(value):
+    """A node attribute as something == compares: types by name and precision, variables by name,
+    type, shape (and a weight's data), scalars as they are, anything else by its class name."""
+    from hls4ml.model.types import NamedType, TensorVariable, WeightVariable
+
+    if isinstance(value, NamedType):
+        return ("type", value.name, str(value.precision))
+    if isinstance(value, WeightVariable):
+        data = np.asarray(value.data)
+        return ("weight", value.name, str(value.type.precision), data.shape, data.tobytes())
+    if isinstance(value, TensorVariable):
+        return ("tensor", value.name, str(value.type.precision), tuple(value.shape))
+    if isinstance(value, (list, tuple)):
+        return tuple(_comparable(v) for v in value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return type(value).__name__
+
+
+def graph_differences(vivado, eie) -> list[str]:
+    """How the EIE graph differs from Vivado's, beyond the EIE templates' output and the EIE attributes:
+    names and order, class_name, every attribute of every node (n_in, n_out, the precision types,
+    weight/bias variables with their data, output variables), get_weights(); [] when none."""
+    from flow.hls.layer import is_eie_node
+
+    v_nodes, e_nodes = list(vivado.get_layers()), list(eie.get_layers())
+    if [n.name for n in e_nodes] != [n.name for n in v_nodes]:
+        return [f"layer names/order {[n.name for n in e_nodes]} != Vivado's {[n.name for n in v_nodes]}"]
+    out = []
+    for v, e in zip(v_nodes, e_nodes):
+        if e.class_name != v.class_name:
+            out.append(f"{v.name}: class_name {e.class_name} != {v.class_name}")
+        if v.class_name == "Dense" and not is_eie_node(e):
+            out.append(f"{v.name}: Dense not on EIE")
+        for key, value in v.attributes.items():
+            if key in TEMPLATE_ATTRS:
+                continue
+            if key not in e.attributes:
+                out.append(f"{v.name}: attribute {key} missing")
+            elif _comparable(e.attributes[key]) != _comparable(value):
+                out.append(f"{v.name}: {key} = {_comparable(e.attributes[key])!r:.120} != {_comparable(value)!r:.120}")
+        extra = set(e.attributes) - set(v.attributes) - EIE_ATTRS
+        if extra:
+            out.append(f"{v.name}: unexpected attributes {sorted(extra)}")
+        if [_comparable(w) for w in e.get_weights()] != [_comparable(w) for w in v.get_weights()]:
+            out.append(f"{v.name}: get_weights() differs")
+    return out
+
+
 @pytest.mark.parametrize("name,granularity,strategy,io_type", CASES)
 def test_graph_structure_is_hls4mls(tmp_path_factory, name, granularity, strategy, io_type):
-    """Layer names and order as in Vivado's graph; a Dense/QDense becomes EIEDense with hls4ml's Dense
-    attributes (n_in, n_out, weight_t, bias_t, accum_t, hls4ml_class) plus the EIE layer; every other
-    node's output precision is Vivado's (a Dense whose ReLU the PE array applies outputs the ReLU's type)."""
+    """After compile (the writer sets the EIE nodes' weight variables aside while it writes): the graph
+    is Vivado's attribute for attribute, plus the EIE attributes."""
     vivado, eie = _pair(tmp_path_factory, name, granularity, strategy, io_type)
-    v_nodes, e_nodes = list(vivado.get_layers()), list(eie.get_layers())
-    assert [n.name for n in e_nodes] == [n.name for n in v_nodes]
-    for v, e in zip(v_nodes, e_nodes):
-        if v.class_name != "Dense":
-            assert e.class_name == v.class_name
-            assert str(e.get_output_variable().type.precision) == str(v.get_output_variable().type.precision)
-            continue
-        assert e.class_name == "EIEDense" and e.get_attr("hls4ml_class") == "Dense"
-        assert (e.get_attr("n_in"), e.get_attr("n_out")) == (v.get_attr("n_in"), v.get_attr("n_out"))
-        for t in ("weight_t", "bias_t", "accum_t"):
-            assert str(e.get_attr(t).precision) == str(v.get_attr(t).precision), t
-        fused = [n for n in e_nodes if n.get_attr("eie_fused_into") == e.name]
-        expected = fused[0] if fused else v
-        assert str(e.get_output_variable().type.precision) == str(expected.get_output_variable().type.precision)
-        assert e.get_attr("eie_layer").n_out == v.get_attr("n_out")
+    assert graph_differences(vivado, eie) == []
+    assert any(n.get_attr("eie_layer") is not None for n in eie.get_layers())
+
+
+#: conversion only (no compile): every model, both granularities and both I/O types, two strategies
+STRUCTURE = [
+    (m, g, s, io)
+    for m in MODELS
+    for g in ("name", "model")
+    for s, io in (("Latency", "io_parallel"), ("Latency", "io_stream"), ("Resource", "io_parallel"))
+]
+STRUCTURE_FAST = [("mlp_softmax", "name", "Latency", "io_parallel"), ("qdense_ternary", "name", "Latency", "io_stream"),
+                  ("qdense_auto_po2_alpha", "model", "Resource", "io_parallel")]
+STRUCTURE_CASES = [pytest.param(*c, id="-".join(c)) for c in STRUCTURE_FAST] + [
+    pytest.param(*c, id="-".join(c), marks=pytest.mark.slow) for c in STRUCTURE if c not in STRUCTURE_FAST
+]
+
+
+@pytest.mark.parametrize("name,granularity,strategy,io_type", STRUCTURE_CASES)
+def test_converted_graph_is_vivados_attribute_for_attribute(tmp_path, name, granularity, strategy, io_type):
+    """What hls4ml users inspect: hls_model.get_layers() names and order, class_name ('Dense' for a
+    Dense/QDense on EIE), n_in/n_out, weight_t/bias_t/accum_t/result_t, weight/bias variables and data,
+    as backend Vivado converts the same model and config; the EIE implementation is extra attributes."""
+    keras_model = MODELS[name]()
+    graphs = [
+        hls4ml.converters.convert_from_keras_model(
+            keras_model, hls_config=_config(keras_model, granularity, strategy), output_dir=str(tmp_path / b),
+            backend=b, io_type=io_type,
+        )
+        for b in ("Vivado", "EIE")
+    ]
+    assert graph_differences(*graphs) == []
+    dense = [n for n in graphs[1].get_layers() if n.class_name == "Dense"]
+    assert dense and all(n.get_attr("eie_layer").n_out == n.get_attr("n_out") for n in dense)
+    for n in dense:  # what inspection code reads
+        assert n.get_weights("weight") is n.weights["weight"] and n.get_attr("weight_t") is not None
+        assert n.get_attr("result_t").precision == n.get_output_variable().type.precision

@@ -16,9 +16,11 @@ pytestmark = pytest.mark.csim
 PROJECT = "eie_small"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["io_parallel", "io_stream"])
 def eie_bundle(request, tmp_path_factory):
-    from flow.board.axi_top import build_sim_library, write_axi_top
+    """The bundle of a 20-12-5 EIE project in each hls4ml I/O type (io_stream: the AXI top feeds the
+    top's nnet::array packs, kernels/hls/eie_axi_top.h to_packs/from_packs)."""
+    from flow.board.axi_top import build_sim_library, project_io, write_axi_top
     from flow.config.hls import HLSConfig
     from flow.hls.convert import convert
     from flow.testing import as_compressed, shared_mlp
@@ -26,11 +28,15 @@ def eie_bundle(request, tmp_path_factory):
 
     model, types = shared_mlp([20, 12, 5], (0.4, 0.6), seed=1)
     # the project lives in pytest's cache so the compiled simulation is reused while the sources are unchanged
-    project_dir = Path(request.config.cache.mkdir("eie_runtime_eie")) / "hls"
+    io_type = request.param
+    suffix = "" if io_type == "io_parallel" else "_stream"
+    project_dir = Path(request.config.cache.mkdir(f"eie_runtime_eie{suffix}")) / "hls"
     hm = convert(
-        as_compressed(model, types), HLSConfig(n_pe=4, fifo_depth=2, project_name=PROJECT), project_dir
+        as_compressed(model, types), HLSConfig(n_pe=4, fifo_depth=2, project_name=PROJECT), project_dir,
+        io_type=io_type,
     )
     hm.graph.write()
+    assert project_io(project_dir, PROJECT) == io_type
     layers = hm.eie_layers
     write_axi_top(project_dir, PROJECT, 20, 5, 64)
     lib = build_sim_library(project_dir, PROJECT)

@@ -1,4 +1,4 @@
-"""Pass: a model with EIEDense (or Dense) layers uses the DATAFLOW pipeline style.
+"""Pass: a model with Dense layers (on EIE) uses the DATAFLOW pipeline style.
 
 hls4ml's io_parallel default is `#pragma HLS PIPELINE` on the top function, which would ask HLS to
 unroll the EIE kernel's data-dependent loops; DATAFLOW keeps each layer a process with its own
@@ -19,6 +19,6 @@ class EIEDataflow(ModelOptimizerPass):
     def transform(self, model):
         if model.config.pipeline_style not in (None, "auto"):
             return False
-        if any(layer.class_name in ("EIEDense", "Dense") for layer in model.get_layers()):
+        if any(layer.class_name == "Dense" for layer in model.get_layers()):
             model.config.pipeline_style = "dataflow"
         return False

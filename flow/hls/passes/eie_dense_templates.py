@@ -1,6 +1,8 @@
-"""Templates of EIEDense: its config struct and its function call, both from flow.eie.codegen.
+"""Templates of a Dense node mapped to EIE: its config struct and function call (flow.eie.codegen).
 
-The ROM arrays the call refers to (`eie_entries<suffix>` ...) are written by the EIE writer into
+They match hls4ml's Dense class with an `eie_layer` attribute (flow.hls.layer.is_eie_node) and run
+after Vivado's templates (flow 'eie:apply_templates' after 'vivado:apply_templates'), so the node's
+config_cpp, function_cpp and include_header are the EIE kernel's. The ROM arrays the call refers to (`eie_entries<suffix>` ...) are written by the EIE writer into
 firmware/weights/eie<suffix>.h, which the function template adds to the layer's include list.
 """
 
@@ -8,7 +10,9 @@ from __future__ import annotations
 
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 
-from flow.hls.layer import EIEDense
+from hls4ml.model.layers import Dense
+
+from flow.hls.layer import is_eie_node
 
 KERNEL_HEADER = "eie_dense.h"
 
@@ -25,7 +29,11 @@ def rom_header_name(node) -> str:
 
 class EIEDenseConfigTemplate(LayerConfigTemplate):
     def __init__(self):
-        super().__init__(EIEDense)
+        super().__init__(Dense)
+        self.name = "eie_dense_config_template"  # not Vivado's 'dense_config_template' (same backend registry)
+
+    def match(self, node):
+        return super().match(node) and is_eie_node(node)
 
     def format(self, node):
         from flow.eie import codegen
@@ -35,7 +43,11 @@ class EIEDenseConfigTemplate(LayerConfigTemplate):
 
 class EIEDenseFunctionTemplate(FunctionCallTemplate):
     def __init__(self):
-        super().__init__(EIEDense, include_header=(KERNEL_HEADER,))
+        super().__init__(Dense, include_header=(KERNEL_HEADER,))
+        self.name = "eie_dense_function_template"
+
+    def match(self, node):
+        return super().match(node) and is_eie_node(node)
 
     def format(self, node):
         from flow.eie import codegen

@@ -1,9 +1,12 @@
-"""Pass: Dense (and QDense) [+ ReLU] -> EIEDense carrying an EIELayer.
+"""Pass: a Dense (and QDense) [+ ReLU] node is mapped onto the EIE engine: it gets an EIELayer.
 
-A ReLU activation that follows the Dense node (hls4ml splits `Dense(activation='relu')` into two
-nodes) is fused, since the EIE PE applies ReLU before re-quantization; the ReLU node stays in the
-graph (an identity on the PE array's output), so layer names and order are hls4ml's. Other activations stay hls4ml
-nodes. The per-layer knobs are `config['LayerName'][name]['EIE']` with model defaults in
+The node stays hls4ml's Dense (flow.hls.layer: class_name, n_in/n_out, weight/bias variables and
+precision types as in backend Vivado); the EIE implementation is the attributes `eie_layer` and
+`eie_fused_relu`. A ReLU activation that follows the Dense node (hls4ml splits
+`Dense(activation='relu')` into two nodes) is applied by the PE array too, so its output is sparse
+for the next layer's non-zero detector; the kernel writes relu(result_t(acc)) into the Dense's own
+result_t and hls4ml's ReLU node stays (attribute `eie_fused_into`), casting into its type as in
+Vivado. Other activations stay hls4ml nodes. The per-layer knobs are `config['LayerName'][name]['EIE']` with model defaults in
 `config['Model']['EIE']`, else flow.eie.knobs.DEFAULTS.
 """
 
@@ -15,7 +18,6 @@ from hls4ml.model.optimizer import OptimizerPass
 from flow.eie import knobs as knob_rules
 from flow.errors import UsageError
 from flow.fixed import MAX_WIDTH
-from flow.hls.layer import EIEDense
 from flow.hls.passes.dense_weights import checked_input, dense_weights, fit_62, hls4ml_loaded_values, too_wide
 from flow.hls.types import from_hls
 
@@ -50,11 +52,11 @@ def _fusable_relu(model, node):
     return nxt
 
 
-class ReplaceDenseWithEIE(OptimizerPass):
-    name = "replace_dense_with_eie"
+class MapDenseToEIE(OptimizerPass):
+    name = "map_dense_to_eie"
 
     def match(self, node):
-        return node.class_name == "Dense"
+        return node.class_name == "Dense" and node.get_attr("eie_layer") is None
 
     def transform(self, model, node):
         from flow.eie.layer import EIELayer
@@ -63,6 +65,12 @@ class ReplaceDenseWithEIE(OptimizerPass):
         knobs = eie_knobs(model.config, name)
         where = f"layer '{name}'"
         key = f"config['LayerName']['{name}']['Precision']"
+        if model.config.get_compression(node):
+            raise UsageError(
+                f"{where}: config['LayerName']['{name}']['Compression'] = True asks for hls4ml's compressed "
+                "weight format; the EIE engine stores its own sparse format (CSC per PE) and needs the plain "
+                f"weights: remove config['LayerName']['{name}']['Compression']"
+            )
         kernel, weight_t = dense_weights(node, where, from_hls)  # binary, ternary, po2 or fixed point
         if kernel.ndim != 2:
             raise UsageError(
@@ -80,18 +88,15 @@ class ReplaceDenseWithEIE(OptimizerPass):
                 f"or raise code_bits for this layer to {int(np.ceil(np.log2(n_values + 1)))}"
             )
         relu = _fusable_relu(model, node)
-        out_node = relu if relu is not None else node
-        out_precision = out_node.get_output_variable().type.precision
+        out_precision = node.get_output_variable().type.precision  # hls4ml's result_t, kept
         if int(getattr(out_precision, "width", 0)) > MAX_WIDTH:
-            raise too_wide(f"{where} output", out_precision, f"{key}['result']" if relu is None else
-                           f"config['LayerName']['{relu.name}']['Precision']['result']")
+            raise too_wide(f"{where} output", out_precision, f"{key}['result']")
         # hls4ml parity: Vivado casts each product into accum_t and rounds to the Dense output type
         # before the ReLU layer; the EIE layer keeps either only where it changes a result
         accum_precision = node.get_attr("accum_t").precision
         hls_accum_t, accum_trimmed = fit_62(accum_precision, f"{where} accum", from_hls)
-        pre_t, pre_trimmed = (None, False)
-        if relu is not None:
-            pre_t, pre_trimmed = fit_62(node.get_output_variable().type.precision, f"{where} result", from_hls)
+        output_t = from_hls(out_precision, f"{where} output")
+        pre_t = output_t if relu is not None else None  # relu(result_t(acc)): result_t may wrap
         eie = EIELayer.from_dense(
             name,
             kernel,
@@ -107,7 +112,7 @@ class ReplaceDenseWithEIE(OptimizerPass):
             input_t=checked_input(node.get_input_variable().type.precision, where, from_hls),
             weight_t=weight_t,
             bias_t=from_hls(node.get_attr("bias_t").precision, f"{where} bias"),
-            output_t=from_hls(out_precision, f"{where} output"),
+            output_t=output_t,
             hls_accum_t=hls_accum_t,
             pre_t=pre_t,
         )
@@ -120,15 +125,10 @@ class ReplaceDenseWithEIE(OptimizerPass):
             )
         if accum_trimmed and eie.hls_accum:
             raise too_wide(f"{where} accum", accum_precision, f"{key}['accum']")
-        if pre_trimmed and eie.pre_t is not None:
-            raise too_wide(f"{where} result", node.get_output_variable().type.precision, f"{key}['result']")
-        attrs = {"n_in": eie.n_in, "n_out": eie.n_out, "eie_layer": eie, "hls4ml_class": node.class_name}
-        for t in ("weight_t", "bias_t", "accum_t"):  # hls4ml's Dense types, for code that inspects the graph
-            attrs[t] = node.get_attr(t)
-        new = model.make_node(EIEDense, name, attrs, list(node.inputs), list(node.outputs))
-        model.replace_node(node, new)
+        node.set_attr("eie_layer", eie)
         if relu is not None:
-            # The PE array applies the ReLU; hls4ml's ReLU layer stays (names and order as in Vivado) and
-            # only sees non-negative values of its own output type, which it passes through unchanged.
+            # The PE array applies the ReLU; hls4ml's ReLU layer stays (names and order as in Vivado), sees
+            # only non-negative values and casts them into its own type, as Vivado's ReLU does.
+            node.set_attr("eie_fused_relu", relu.name)
             relu.set_attr("eie_fused_into", name)
-        return True
+        return False  # attributes only: the graph is unchanged

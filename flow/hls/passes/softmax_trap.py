@@ -14,7 +14,7 @@ import logging
 import math
 import warnings
 
-from hls4ml.model.optimizer import OptimizerPass
+from hls4ml.model.optimizer import ModelOptimizerPass
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +39,18 @@ def softmax_trap(node) -> str | None:
     )
 
 
-class SoftmaxTrapWarning(OptimizerPass):
+class SoftmaxTrapWarning(ModelOptimizerPass):
+    """Runs once over the model (a node pass would have to mark the nodes it checked)."""
+
     name = "softmax_trap_warning"
 
-    def match(self, node):
-        return node.class_name == "Softmax" and not node.get_attr("eie_softmax_checked", False)
+    def __init__(self):  # registered by class; hls4ml instantiates it without arguments
+        pass
 
-    def transform(self, model, node):
-        node.set_attr("eie_softmax_checked", True)
-        message = softmax_trap(node)
-        if message is not None:
-            log.warning(message)
-            warnings.warn(message, UserWarning, stacklevel=2)
+    def transform(self, model):
+        for node in model.get_layers():
+            message = softmax_trap(node) if node.class_name == "Softmax" else None
+            if message is not None:
+                log.warning(message)
+                warnings.warn(message, UserWarning, stacklevel=2)
         return False

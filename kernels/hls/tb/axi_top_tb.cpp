@@ -85,6 +85,49 @@ template <class T, unsigned N, bool is_signed> int check(const char *name, int n
     return 0;
 }
 
+// io_stream tops: a sample through to_packs / from_packs keeps every value in place (a stand-in for
+// hls4ml's nnet::array: value_type, size, operator[]).
+template <class T, unsigned S> struct pack_of {
+    typedef T value_type;
+    static const unsigned size = S;
+    T data[S];
+    T &operator[](unsigned i) { return data[i]; }
+    const T &operator[](unsigned i) const { return data[i]; }
+};
+
+int check_packs() {
+    typedef ap_fixed<10, 3> T;
+    typedef pack_of<T, 4> P;
+    const unsigned N = 12;
+    T x[N], y[N];
+    for (unsigned k = 0; k < N; k++) x[k].range(9, 0) = (int)(rng() & 1023);
+    hls::stream<P> packs("packs");
+    eie::to_packs<P, N>(x, packs);
+    if (packs.size() != N / P::size) {
+        printf("MISMATCH packs: %u packs, expected %u\n", (unsigned)packs.size(), N / P::size);
+        return 1;
+    }
+    P first = packs.read();
+    for (unsigned j = 0; j < P::size; j++) {
+        if (first[j] != x[j]) {
+            printf("MISMATCH packs: value %u of the first pack\n", j);
+            return 1;
+        }
+    }
+    hls::stream<P> again("again");
+    again.write(first);
+    while (!packs.empty()) again.write(packs.read());
+    eie::from_packs<P, N>(again, y);
+    for (unsigned k = 0; k < N; k++) {
+        if (y[k] != x[k]) {
+            printf("MISMATCH packs: value %u after from_packs\n", k);
+            return 1;
+        }
+    }
+    printf("ok packs: %u values in %u packs of %u and back\n", N, N / P::size, P::size);
+    return 0;
+}
+
 int main() {
     int fails = 0;
     fails += check<ap_fixed<16, 6, AP_RND, AP_SAT>, 8, true>("fixed16x8", 5);
@@ -94,5 +137,6 @@ int main() {
     fails += check<ap_int<EIE_STREAM_BITS>, 3, true>("int_full_word", 2);
     fails += check<ap_fixed<3, 1>, 1, true>("fixed3x1", 1);
     fails += check<ap_uint<1>, 17, false>("bits17", 3);
+    fails += check_packs();
     return fails ? 1 : 0;
 }
