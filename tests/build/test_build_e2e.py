@@ -38,6 +38,9 @@ def test_bundle_has_what_the_board_needs(build_dir):
     state = json.loads((build_dir / "build_state.json").read_text())
     assert not (bundle / "eie_net.bit").exists()
     assert any("Vitis HLS not found" in n for n in state["notes"])
+    # the EIE Dense nodes stay hls4ml's Dense (class_name) but are not "other" layers
+    hls_info = state["steps"]["hls"]["info"]
+    assert len(hls_info["eie_layers"]) == 3 and "Dense" not in hls_info["other_layers"]
     hls_tcl = (build_dir / "hls" / "build_hls.tcl").read_text()
     assert "xc7z020clg400-1" in hls_tcl and "eie_net_axi" in hls_tcl
     assert "axi_dma_0" in (build_dir / "vivado" / "build_bd.tcl").read_text()
