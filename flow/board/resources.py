@@ -28,7 +28,7 @@ DSP: one multiplier per PE (activation x codebook value), 1 DSP when it fits 25x
 LUT/FF (logic, modelled from what kernels/hls/eie_dense.h instantiates, see `_logic`): per PE the
   queue in registers with its D:1 read mux, the narrow count/slot state, the stage registers of
   A..F2, adder and bypass muxes, plus `PE_LUT`/`PE_FF` control; per layer
-  `LAYER_LUT`/`LAYER_FF` (non-zero detector, broadcast, output gather) + 2 LUT per PE of fan-out;
+  `LAYER_LUT`/`LAYER_FF` (non-zero detector, broadcast register, output gather) + 2 LUT per PE of fan-out;
   with column groups, the gather's (col_groups - 1) x (n_pe / col_groups) adders of accum_bits LUTs.
   Detector width: LAYER_LUT covers the default detect_width of 4. The detector's compaction network
   (each of the detect_width scanned inputs routed to the next free queue slot, as (value, local
@@ -36,8 +36,7 @@ LUT/FF (logic, modelled from what kernels/hls/eie_dense.h instantiates, see `_lo
   col_bits) LUTs per layer, col_bits = bits_for(n_cols - 1), relative to 4 (so width 4 adds nothing
   and width 1 saves 3 lanes; the lanes are shared by the column groups' queues). Linear in the
   width, i.e. about one LUT per lane and bit: a rough lower-end figure (a log-depth compaction
-  network adds a log2(detect_width) factor, and the kernel's write muxes from detect_width lanes to
-  max(broadcast, detect_width) queue banks grow faster still; not checked against synthesis).
+  network adds a log2(detect_width) factor; not checked against synthesis).
 Platform (AXI DMA without SG, AXI interconnect, SmartConnect, reset, AXI-stream top): `PLATFORM`.
 
 The dense estimate models hls4ml's Dense with `n_mult` multipliers per layer (reuse factor
@@ -53,7 +52,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from flow.eie.codegen import BLOCK_BITS
-from flow.eie.knobs import DEFAULT_BROADCAST, DEFAULT_DETECT_WIDTH, DEFAULT_FIFO_DEPTH
+from flow.eie.knobs import DEFAULT_DETECT_WIDTH, DEFAULT_FIFO_DEPTH
 from flow.errors import FitError
 
 RAMB18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
@@ -169,9 +168,6 @@ class LayerFootprint:
     bias_bits: int = 16
     output_bits: int = 16
     fifo_depth: int = DEFAULT_FIFO_DEPTH
-    #: non-zeros broadcast per cycle (EIELayer.broadcast): the 1-bit colnz ROM has min(broadcast,
-    #: fifo_depth) read ports per PE, i.e. as many LUT copies
-    broadcast: int = DEFAULT_BROADCAST
     #: column groups (EIELayer.col_groups): n_pe / col_groups PEs per group, n_in / col_groups columns
     col_groups: int = 1
     #: inputs the non-zero detector scans per cycle (EIELayer.detect_width): the compaction
@@ -212,7 +208,7 @@ class LayerFootprint:
             accum_bits=int(layer.accum_t.width), input_bits=int(layer.input_t.width),
             weight_bits=int(layer.weight_t.width), bias_bits=int(layer.bias_t.width),
             output_bits=int(layer.output_t.width), fifo_depth=int(getattr(layer, "fifo_depth", DEFAULT_FIFO_DEPTH)),
-            broadcast=int(getattr(layer, "broadcast", DEFAULT_BROADCAST)), col_groups=int(getattr(layer, "col_groups", 1)),
+            col_groups=int(getattr(layer, "col_groups", 1)),
             detect_width=int(getattr(layer, "detect_width", DEFAULT_DETECT_WIDTH)),
         )
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flow.eie.knobs import DEFAULT_DETECT_WIDTH
+from flow.eie.knobs import check as check_knobs
 
 PJ_SRAM_READ = 5.0  # 32-bit SRAM read
 PJ_DRAM_READ = 640.0  # 32-bit DRAM read
@@ -156,15 +157,15 @@ def layer_cycles(
 
     Each column group is an independent array of R = P / G PEs fed by its own detector; the layer
     takes as long as the slowest group. fifo_depth overrides the layer's (what-if sweeps).
-    ``broadcast`` is accepted for old callers and ignored: the engine broadcasts one column per
-    group and cycle, as EIE and the RTL do (LayerCycles.broadcast is 1). ``pack``: the io_stream
+    ``broadcast`` is deprecated (flow.eie.knobs.DEPRECATED): the engine broadcasts one column per
+    group and cycle, as EIE and the RTL do; another value than 1 warns. ``pack``: the io_stream
     kernel's input pack size (changes the detector's windows only, see ``detect_cycles``).
     """
     depth = int(fifo_depth or layer.fifo_depth)
     if depth < 1:
         raise ValueError(f"fifo_depth={depth}: need at least 1")
-    if broadcast is not None and int(broadcast) < 1:
-        raise ValueError(f"broadcast={broadcast}: need at least 1")
+    if broadcast is not None:
+        check_knobs({"broadcast": broadcast})  # KnobError below 1, KnobDeprecation above
     entries = _column_costs(layer)
     P = entries.shape[0]
     G = int(getattr(layer.encoding, "col_groups", 1))
