@@ -37,8 +37,7 @@ LUT/FF (logic, modelled from what kernels/hls/eie_dense.h instantiates, see `_lo
   log-depth network adds a log2(detect_width) factor; not checked against synthesis).
 Platform (AXI DMA without SG, AXI interconnect, SmartConnect, reset, AXI-stream top): `PLATFORM`.
 
-The dense estimate: hls4ml's Dense with `n_mult` multipliers per layer, all weights on chip at
-`weight_bits` in n_mult banks of ceil(n_in*n_out/n_mult) words, mapped with the same rules.
+Dense estimate: hls4ml's Dense, `n_mult` multipliers per layer, weights on chip in n_mult banks.
 """
 
 from __future__ import annotations
@@ -49,7 +48,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from flow.eie.codegen import BLOCK_BITS
-from flow.eie.knobs import DEFAULT_DETECT_WIDTH, DEFAULT_FIFO_DEPTH
+from flow.eie.knobs import DEFAULT_BROADCAST, DEFAULT_DETECT_WIDTH, DEFAULT_FIFO_DEPTH
 from flow.errors import FitError
 
 RAMB18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
@@ -176,6 +175,7 @@ class LayerFootprint:
     bias_bits: int = 16
     output_bits: int = 16
     fifo_depth: int = DEFAULT_FIFO_DEPTH
+    broadcast: int = DEFAULT_BROADCAST  # always 1 (deprecated knob, flow.eie.knobs.DEPRECATED): no cost
     col_groups: int = 1  # n_pe / col_groups PEs per group, ceil(n_in / col_groups) columns each
     detect_width: int = DEFAULT_DETECT_WIDTH  # the detector's lanes
 
