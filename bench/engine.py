@@ -1,7 +1,7 @@
 """EIE engine vs hls4ml's dense Vivado code on LeNet-300-100: csim speed, modelled cycles, on-chip bytes.
 
 Run:  FLOW_DATA_DIR=/work/shared/data/mnist PYTHONPATH=. .venv/bin/python bench/engine.py \
-          [--model-dir DIR] [--n 200] [--skip-vivado] [--skip-rtl]
+          [--model-dir DIR] [--n 200] [--skip-vivado] [--rtl-results bench/results/rtl.json]
       (prints the tables, writes bench/results/engine.json)
 
 Model: a compressed LeNet-300-100 folder (--model-dir, from `flow compress --model lenet300`), else
@@ -22,9 +22,11 @@ Measured on the same weights and fixed-point types:
   gather iterations, per sample) beside flow.eie.perf's model of the same samples (they must agree);
 - resources (modelled, flow.board.resources) of the EIE kernel for P = 16 and 64: the estimator of
   main before the PE-pipeline restructure (git show <--before-rev>:flow/board/resources.py) and
-  after, beside the RTL engine's Yosys counts (flow.rtl.yosys, xc7; measured by synthesis, cached);
+  now, beside the RTL engine's Yosys counts for the same P (measured: Yosys 0.23 synth_xilinx xc7,
+  read from bench/results/rtl.json, written by bench/rtl.py; the RTL engine there is sized for its
+  own LeNet-300-100 build, its engine parameters are recorded with the figures);
 - flow.eie.perf: modelled PE-array cycles for P = 4, 16, 64 PEs, FIFO depth 1, 2, 8 (one broadcast
-  per cycle and group: EIE's schedule; the broadcast knob is kept but has no effect), with two
+  per cycle and group: EIE's schedule, the only one; the broadcast knob is deprecated), with two
   efficiencies: load balance as the EIE paper defines it (1 - bubble cycles
   due to starvation / total computation cycles: sum of PE busy cycles / (P x cycles), where a PE
   popping an empty column is busy) and work efficiency ((entries / P) / cycles, perf's
@@ -48,7 +50,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PES = (4, 16, 64)
 FIFO_DEPTHS = (1, 2, 8)
-BROADCASTS = (1,)  # the kernel broadcasts one column per cycle and group (the knob is a no-op)
 RESOURCE_PES = (16, 64)
 
 
@@ -72,14 +73,13 @@ def time_per_sample(fn, x, repeat: int = 1) -> float:
     return best
 
 
-def bench_eie(cm, x, out_dir: Path, n_pe: int, broadcast: int | None = None) -> tuple[dict, object]:
+def bench_eie(cm, x, out_dir: Path, n_pe: int) -> tuple[dict, object]:
     from flow.eie.reference import eie_network
     from flow.hls import csim
     from flow.config.hls import HLSConfig
     from flow.hls.convert import convert
 
-    knobs = {} if broadcast is None else {"broadcast": broadcast}
-    hls_cfg = HLSConfig(n_pe=n_pe, project_name="lenet_eie", **knobs)
+    hls_cfg = HLSConfig(n_pe=n_pe, project_name="lenet_eie")
     hm = convert(cm, hls_cfg, out_dir / "eie")
     compile_s = csim.compile_model(hm)
     x_raw = hm.input_t.quantize(x)
@@ -88,7 +88,6 @@ def bench_eie(cm, x, out_dir: Path, n_pe: int, broadcast: int | None = None) -> 
     mismatches = int(np.sum(csim.predict_raw(hm, x_raw) != eie_network(x_raw, hm.eie_layers)))
     return {
         "n_pe": n_pe,
-        "broadcast": hls_cfg.broadcast,
         "compile_s": compile_s,
         "raw_s_per_sample": raw_s,
         "float_s_per_sample": float_s,
@@ -205,31 +204,25 @@ def bench_model(hm, x, n: int) -> list[dict]:
     for p in PES:
         for d in FIFO_DEPTHS:
             layers = [lyr.with_array(n_pe=p, fifo_depth=d) for lyr in hm.eie_layers]
-            for bw in BROADCASTS:
-                per_sample = network_cycles(layers, x_raw, broadcast=bw)
-                cycles = np.array([[c.cycles for c in s] for s in per_sample])
-                ideal = np.array([[c.ideal for c in s] for s in per_sample])
-                total = np.array([[c.total_cycles for c in s] for s in per_sample])
-                busy = np.array([[c.pe_busy.sum() for c in s] for s in per_sample])  # PE-cycles not starved
-                slots = np.array([[c.n_pe * c.cycles for c in s] for s in per_sample])
-                rows.append(
-                    {
-                        "n_pe": p,
-                        "fifo_depth": d,
-                        "broadcast": bw,
-                        "pe_array_cycles": float(cycles.sum(axis=1).mean()),
-                        "total_cycles": float(total.sum(axis=1).mean()),
-                        "load_balance_efficiency": float(busy.sum() / slots.sum()),
-                        "load_balance_efficiency_per_layer": [
-                            float(v) for v in busy.sum(axis=0) / slots.sum(axis=0)
-                        ],
-                        "work_efficiency": float(ideal.sum() / cycles.sum()),
-                        "work_efficiency_per_layer": [
-                            float(v) for v in ideal.sum(axis=0) / cycles.sum(axis=0)
-                        ],
-                        "onchip_bytes": int(sum(pe_memory(lyr).total_bytes * lyr.n_pe for lyr in layers)),
-                    }
-                )
+            per_sample = network_cycles(layers, x_raw)
+            cycles = np.array([[c.cycles for c in s] for s in per_sample])
+            ideal = np.array([[c.ideal for c in s] for s in per_sample])
+            total = np.array([[c.total_cycles for c in s] for s in per_sample])
+            busy = np.array([[c.pe_busy.sum() for c in s] for s in per_sample])  # PE-cycles not starved
+            slots = np.array([[c.n_pe * c.cycles for c in s] for s in per_sample])
+            rows.append(
+                {
+                    "n_pe": p,
+                    "fifo_depth": d,
+                    "pe_array_cycles": float(cycles.sum(axis=1).mean()),
+                    "total_cycles": float(total.sum(axis=1).mean()),
+                    "load_balance_efficiency": float(busy.sum() / slots.sum()),
+                    "load_balance_efficiency_per_layer": [float(v) for v in busy.sum(axis=0) / slots.sum(axis=0)],
+                    "work_efficiency": float(ideal.sum() / cycles.sum()),
+                    "work_efficiency_per_layer": [float(v) for v in ideal.sum(axis=0) / cycles.sum(axis=0)],
+                    "onchip_bytes": int(sum(pe_memory(lyr).total_bytes * lyr.n_pe for lyr in layers)),
+                }
+            )
     return rows
 
 
@@ -281,7 +274,7 @@ def _estimator(rev: str | None):
     return mod
 
 
-def bench_resources(hm, before_rev: str, skip_rtl: bool) -> list[dict]:
+def bench_resources(hm, before_rev: str, rtl_results: Path | None) -> list[dict]:
     rows = []
     mods = {"after": _estimator(None)}
     try:
@@ -297,26 +290,24 @@ def bench_resources(hm, before_rev: str, skip_rtl: bool) -> list[dict]:
                 row[key] = {"LUT": t.lut, "FF": t.ff, "BRAM18": t.bram18, "DSP": t.dsp, "LUTRAM": t.lutram}
             except Exception as exc:  # noqa: BLE001 - an older estimator may not take new layers
                 row[key] = {"error": str(exc)}
-        if not skip_rtl:
-            row["rtl_yosys"] = rtl_yosys(layers)
+        if rtl_results is not None:
+            row["rtl_yosys"] = rtl_yosys(rtl_results, P)
         rows.append(row)
     return rows
 
 
-def rtl_yosys(layers) -> dict:
-    """The RTL engine sized for `layers` through Yosys (xc7, cached per parameter set)."""
-    import tempfile
-
+def rtl_yosys(path: Path, n_pe: int) -> dict:
+    """The RTL engine's Yosys counts for n_pe PEs as bench/rtl.py recorded them (measured; a synthesis
+    takes about half an hour here, so they are read, not re-run), with the engine parameters."""
     try:
-        from flow.rtl import yosys
-        from flow.rtl.params import params_for
-
-        lay = [lyr.with_array(col_groups=min(lyr.col_groups, lyr.n_pe)) for lyr in layers]
-        with tempfile.TemporaryDirectory() as tmp:
-            rep = yosys.synthesize(params_for(lay), family="xc7", out_dir=tmp)
-        return {k: rep.get(k) for k in ("LUT", "FF", "BRAM36", "DSP", "sta_ns")}
-    except Exception as exc:  # noqa: BLE001 - no yosys: reported, not fatal
-        return {"error": str(exc)}
+        rows = [r for r in json.loads(path.read_text())["synth_xc7"] if r["P"] == n_pe and "yosys" in r]
+    except (OSError, KeyError, ValueError) as exc:
+        return {"error": f"{path}: {exc}"}
+    if not rows:
+        return {"error": f"{path}: no Yosys run for P={n_pe}"}
+    y = rows[0]["yosys"]
+    return {"LUT": y["LUT"], "FF": y["FF"], "BRAM18": y["RAMB18"] + 2 * y["RAMB36"], "DSP": y["DSP"],
+            "engine": y["engine"], "source": f"measured: {y['source']} ({y['device']}), {path.name}"}
 
 
 def dense_bytes(hm) -> int:
@@ -330,7 +321,7 @@ def print_table(res: dict) -> None:
     console = Console(width=150)
     t = Table(
         title=f"csim per sample, LeNet-300-100 ({res['inputs']}, {res['n']} samples, "
-        f"{res['eie']['n_pe']} PEs, B={res['eie']['broadcast']})"
+        f"{res['eie']['n_pe']} PEs, one broadcast per cycle)"
     )
     for col in ("implementation", "build (s)", "time / sample", "vs EIE csim"):
         t.add_column(col, justify="right" if col != "implementation" else "left")
@@ -376,7 +367,7 @@ def print_table(res: dict) -> None:
         r.add_column(col, justify="right")
     for row in res["resources"]:
         for key, label in (("before", f"HLS kernel before ({res['before_rev']}), modelled"),
-                           ("after", "HLS kernel now, modelled"), ("rtl_yosys", "RTL engine, Yosys")):
+                           ("after", "HLS kernel now, modelled"), ("rtl_yosys", "RTL engine, Yosys xc7 (measured, rtl.json)")):
             v = row.get(key)
             if v is None:
                 continue
@@ -390,7 +381,6 @@ def print_table(res: dict) -> None:
     for col in (
         "PEs",
         "FIFO",
-        "B",
         "PE-array cycles",
         "total cycles",
         "load-balance eff.",
@@ -403,7 +393,6 @@ def print_table(res: dict) -> None:
         m.add_row(
             str(r["n_pe"]),
             str(r["fifo_depth"]),
-            str(r["broadcast"]),
             f"{r['pe_array_cycles']:.0f}",
             f"{r['total_cycles']:.0f}",
             f"{r['load_balance_efficiency']:.3f}",
@@ -428,9 +417,9 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=200, help="samples for the EIE csim and the cycle model")
     ap.add_argument("--n-vivado", type=int, default=50, help="samples for the (slow) hls4ml Vivado csim")
     ap.add_argument("--pe", type=int, default=16, help="PEs of the EIE csim build")
-    ap.add_argument("--broadcast", type=int, help="broadcast B of the EIE csim build (default: HLSConfig's)")
     ap.add_argument("--skip-vivado", action="store_true", help="skip the hls4ml Vivado builds")
-    ap.add_argument("--skip-rtl", action="store_true", help="skip the RTL engine's Yosys runs")
+    ap.add_argument("--rtl-results", type=Path, default=ROOT / "bench" / "results" / "rtl.json",
+                    help="bench/rtl.py's results with the RTL engine's Yosys counts")
     ap.add_argument("--before-rev", default="7ce8d60",
                     help="git revision of the estimator before the restructure (default: main before hls11)")
     ap.add_argument(
@@ -445,7 +434,7 @@ def main(argv=None) -> int:
 
     x, inputs = mnist_test(args.n)
     cm, source = load_model(args, x)
-    eie, hm = bench_eie(cm, x, args.work, args.pe, args.broadcast)
+    eie, hm = bench_eie(cm, x, args.work, args.pe)
     res = {
         "source": source,
         "inputs": inputs,
@@ -467,7 +456,7 @@ def main(argv=None) -> int:
         res["io_stream"] = bench_stream(hm, x, args.work, args.n_vivado, args.skip_vivado)
     res["cycles"] = bench_cycles(hm, x)
     res["before_rev"] = args.before_rev
-    res["resources"] = bench_resources(hm, args.before_rev, args.skip_rtl)
+    res["resources"] = bench_resources(hm, args.before_rev, args.rtl_results)
     res["cycle_model"] = bench_model(hm, x, min(args.n, 100))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=1))

@@ -10,39 +10,34 @@ Memories (one entry per array, `copies` = one per PE where the kernel partitions
   2 x `ptr_bits` wide ({end, start} in one word; n_cols = ceil(n_in / col_groups)); both bound as
   the kernel binds them (flow.eie.codegen.rom_impl: LUT RAM up to 2048 bits per PE, block RAM
   above); the accumulators, ceil(n_out / (n_pe / col_groups)) deep, `accum_bits` wide (RAM); the
-  codebook, 2**code_bits x weight_bits (ROM).
-- per layer: its input activation buffer (n_in x input_bits, RAM), biases (n_out x bias_bits);
-  the last layer's output buffer (n_out x output_bits).
-All of it is modelled (not measured): csynth's figures, when Vitis HLS runs, are in vendor.json.
+  codebook, 2**code_bits x weight_bits, counted as the RTL engine's per-PE LUT RAM (the HLS kernel
+  reads one register copy through a per-PE mux instead: not checked by synthesis, no Vitis here).
+- per layer: its input buffer (n_in x input_bits, RAM), biases (n_out x bias_bits); the last
+  layer's output buffer (n_out x output_bits).
+All of it is modelled; the structures the RTL engine shares (block RAMs of the entry and pointer
+memories, LUT RAMs, one DSP per PE) are checked against Yosys synthesis of kernels/rtl
+(tests/board/test_resources_yosys.py); csynth's figures, when Vitis HLS runs, are in vendor.json.
 - Mapping: an array of at most `LUTRAM_MAX_BITS` bits or at most 64 deep goes to LUTs (as Vivado
-  does for small arrays): width x ceil(depth / 64) LUT6s, counted as "LUT as memory" when it is
-  written (RAM), as logic when read-only (ROM). Larger arrays go to block RAM, in whichever RAMB18
+  does for small arrays): read-only, width x ceil(depth / 64) LUT6s of logic; written (RAM), LUT RAM
+  as Yosys maps the RTL's (`lutram_luts`, measured). Larger arrays go to block RAM, in whichever RAMB18
   (16Kx1, 8Kx2, 4Kx4, 2Kx9, 1Kx18, 512x36) or RAMB36 (32Kx1 ... 512x72, counted as 2 RAMB18)
   shape needs the fewest blocks: ceil(depth / shape_depth) x ceil(width / shape_width).
-  Optionally (`uram_min_depth`) deep per-PE sparse-matrix ROMs go to UltraRAM (4K x 72 per block),
-  reshaped so that a 72-bit word holds 72 // width entries: ceil(depth / (4096 x (72 // width))).
-  The kernel then needs `array_reshape` + `bind_storage impl=uram` on those ROMs.
-DSP: one multiplier per PE (activation x codebook value), 1 DSP when it fits 25x18 (DSP48E1; the
-  DSP48E2's 27x18 is not counted on), else ceil(a/25) x ceil(b/18). Bias add, ReLU and the output
-  re-quantisation are adders and muxes in LUTs, no DSP.
+  `uram_min_depth`: deep sparse-matrix ROMs in UltraRAM (4K x 72, reshaped to 72 // width entries a
+  word; the kernel then needs `array_reshape` + `bind_storage impl=uram` on them).
+DSP: one multiplier per PE, 1 DSP when it fits 25x18 (DSP48E1), else ceil(a/25) x ceil(b/18); bias
+  add, ReLU and requantisation are LUTs.
 LUT/FF (logic, modelled from what kernels/hls/eie_dense.h instantiates, see `_logic`): per PE the
   queue in registers with its D:1 read mux, the narrow count/slot state, the stage registers of
   A..F2, adder and bypass muxes, plus `PE_LUT`/`PE_FF` control; per layer
-  `LAYER_LUT`/`LAYER_FF` (non-zero detector, broadcast, output gather) + 2 LUT per PE of fan-out;
+  `LAYER_LUT`/`LAYER_FF` (non-zero detector, broadcast register, output gather) + 2 LUT per PE of fan-out;
   with column groups, the gather's (col_groups - 1) x (n_pe / col_groups) adders of accum_bits LUTs.
-  Detector width: LAYER_LUT covers the default detect_width of 4. The detector's compaction network
-  (each of the detect_width scanned inputs routed to the next free queue slot, as (value, local
-  column)) grows with the width: `DETECT_LUT_PER_BIT` x (detect_width - 4) x (input_bits +
-  col_bits) LUTs per layer, col_bits = bits_for(n_cols - 1), relative to 4 (so width 4 adds nothing
-  and width 1 saves 3 lanes; the lanes are shared by the column groups' queues). Linear in the
-  width, i.e. about one LUT per lane and bit: a rough lower-end figure (a log-depth compaction
-  network adds a log2(detect_width) factor, and the kernel's write muxes from detect_width lanes to
-  max(broadcast, detect_width) queue banks grow faster still; not checked against synthesis).
+  Detector width: LAYER_LUT covers detect_width 4; the compaction network (each scanned input routed
+  as (value, local column)) adds `DETECT_LUT_PER_BIT` x (detect_width - 4) x (input_bits + col_bits)
+  LUTs per layer (negative below 4): about one LUT per lane and bit, a rough lower-end figure (a
+  log-depth network adds a log2(detect_width) factor; not checked against synthesis).
 Platform (AXI DMA without SG, AXI interconnect, SmartConnect, reset, AXI-stream top): `PLATFORM`.
 
-The dense estimate models hls4ml's Dense with `n_mult` multipliers per layer (reuse factor
-n_in*n_out/n_mult): all weights on chip at `weight_bits`, in n_mult banks of ceil(n_in*n_out/n_mult)
-words, mapped with the same rules.
+Dense estimate: hls4ml's Dense, `n_mult` multipliers per layer, weights on chip in n_mult banks.
 """
 
 from __future__ import annotations
@@ -82,6 +77,17 @@ def bram18_blocks(depth: int, width: int) -> int:
 def lut_blocks(depth: int, width: int) -> int:
     """LUT6s of a depth x width distributed ROM/RAM (64x1 per LUT6)."""
     return 0 if depth <= 0 or width <= 0 else width * math.ceil(depth / 64)
+
+
+def lutram_luts(depth: int, width: int) -> tuple[int, int]:
+    """(LUTs as memory, read-mux LUTs) of a depth x width simple-dual-port LUT RAM as Yosys synth_xilinx
+    maps the RTL engine's (tests/board/test_resources_yosys.py measures it): banks of RAM32M (32 x 6
+    bits) or RAM64M (64 x 3 bits), 4 LUTs each, whichever takes fewer (64 deep on a tie), and over b > 1
+    banks a b:1 read mux of ceil((b - 1) / 3) LUT6 per bit."""
+    if depth <= 0 or width <= 0:
+        return 0, 0
+    cells, banks = min((math.ceil(depth / d) * math.ceil(width / w), math.ceil(depth / d)) for d, w in ((64, 3), (32, 6)))
+    return 4 * cells, width * math.ceil((banks - 1) / 3)
 
 
 def dsp_per_mult(a_bits: int, b_bits: int) -> int:
@@ -139,9 +145,11 @@ class Memory:
             else:
                 blocks = math.ceil(self.depth / URAM_DEPTH) * math.ceil(self.width / URAM_WIDTH)
             return Usage(uram=blocks * self.copies)
+        if self.in_lut and self.writable:
+            ram, mux = lutram_luts(self.depth, self.width)
+            return Usage(lut=(ram + mux) * self.copies, lutram=ram * self.copies)
         if self.in_lut:
-            luts = lut_blocks(self.depth, self.width) * self.copies
-            return Usage(lut=luts, lutram=luts if self.writable else 0)
+            return Usage(lut=lut_blocks(self.depth, self.width) * self.copies)
         return Usage(bram18=bram18_blocks(self.depth, self.width) * self.copies)
 
     def to_dict(self) -> dict:
@@ -157,26 +165,19 @@ class LayerFootprint:
     n_in: int
     n_out: int
     n_pe: int
-    #: stored entries (fillers included) of each PE
-    pe_entries: tuple
+    pe_entries: tuple  # stored entries (fillers included) of each PE
     code_bits: int = 4
     index_bits: int = 4
-    #: column pointer width; None = just enough for the largest PE's entry count
-    ptr_bits: int | None = None
+    ptr_bits: int | None = None  # column pointer width; None = enough for the largest PE's entries
     accum_bits: int = 32
     input_bits: int = 16
     weight_bits: int = 8
     bias_bits: int = 16
     output_bits: int = 16
     fifo_depth: int = DEFAULT_FIFO_DEPTH
-    #: non-zeros broadcast per cycle (EIELayer.broadcast): the 1-bit colnz ROM has min(broadcast,
-    #: fifo_depth) read ports per PE, i.e. as many LUT copies
-    broadcast: int = DEFAULT_BROADCAST
-    #: column groups (EIELayer.col_groups): n_pe / col_groups PEs per group, n_in / col_groups columns
-    col_groups: int = 1
-    #: inputs the non-zero detector scans per cycle (EIELayer.detect_width): the compaction
-    #: network's lanes
-    detect_width: int = DEFAULT_DETECT_WIDTH
+    broadcast: int = DEFAULT_BROADCAST  # always 1 (deprecated knob, flow.eie.knobs.DEPRECATED): no cost
+    col_groups: int = 1  # n_pe / col_groups PEs per group, ceil(n_in / col_groups) columns each
+    detect_width: int = DEFAULT_DETECT_WIDTH  # the detector's lanes
 
     def __post_init__(self) -> None:
         if len(self.pe_entries) != self.n_pe:
@@ -212,7 +213,7 @@ class LayerFootprint:
             accum_bits=int(layer.accum_t.width), input_bits=int(layer.input_t.width),
             weight_bits=int(layer.weight_t.width), bias_bits=int(layer.bias_t.width),
             output_bits=int(layer.output_t.width), fifo_depth=int(getattr(layer, "fifo_depth", DEFAULT_FIFO_DEPTH)),
-            broadcast=int(getattr(layer, "broadcast", DEFAULT_BROADCAST)), col_groups=int(getattr(layer, "col_groups", 1)),
+            col_groups=int(getattr(layer, "col_groups", 1)),
             detect_width=int(getattr(layer, "detect_width", DEFAULT_DETECT_WIDTH)),
         )
 
@@ -322,7 +323,7 @@ def estimate(layers, *, packed: bool = True, uram_min_depth: int | None = None,
         mems += [
             Memory(f"{ly.name}.colptr", ly.n_cols, 2 * ly.pointer_bits, p, lut=pair_lut),  # {end, start}
             Memory(f"{ly.name}.accum", ly.rows_per_pe, ly.accum_bits, p, writable=True),
-            Memory(f"{ly.name}.codebook", 1 << ly.code_bits, ly.weight_bits, p),
+            Memory(f"{ly.name}.codebook", 1 << ly.code_bits, ly.weight_bits, p, writable=True, lut=True),
             Memory(f"{ly.name}.bias", ly.n_out, ly.bias_bits),
             Memory(f"{ly.name}.in_buf", ly.n_in, ly.input_bits, writable=True),
         ]

@@ -16,7 +16,9 @@ class HLSConfig:
     n_pe: int = knob_rules.DEFAULT_N_PE
     #: activation FIFO depth per PE (EIE used 8)
     fifo_depth: int = knob_rules.DEFAULT_FIFO_DEPTH
-    #: non-zero activations broadcast per cycle, = empty columns a PE retires per cycle (EIE: 1)
+    #: deprecated, always 1: the engine broadcasts one non-zero activation per cycle and column group
+    #: (EIE's schedule, as the RTL engine). Another value is ignored with a warning; for more broadcasts
+    #: per cycle raise col_groups, for a faster scan detect_width
     broadcast: int = knob_rules.DEFAULT_BROADCAST
     #: column groups: the PEs split into col_groups independent arrays of n_pe / col_groups PEs,
     #: group g owns the input columns j with j % col_groups == g (its own non-zero detector and
@@ -32,7 +34,7 @@ class HLSConfig:
     code_bits: int = knob_rules.DEFAULT_CODE_BITS
     #: default relative-index width (EIE: 4)
     index_bits: int = knob_rules.DEFAULT_INDEX_BITS
-    #: per-layer overrides of n_pe, fifo_depth, broadcast, col_groups, detect_width,
+    #: per-layer overrides of n_pe, fifo_depth, col_groups, detect_width (and the deprecated broadcast),
     #: e.g. {ip1: {col_groups: 2, detect_width: 16}}
     layers: dict[str, dict[str, int]] = field(default_factory=dict)
     #: name of the generated HLS project (C++ top function and library)
@@ -43,14 +45,14 @@ class HLSConfig:
     clock_period: float = 10.0
 
     def __post_init__(self) -> None:
-        knob_rules.check(self.eie_defaults())
+        self.broadcast = knob_rules.check(self.eie_defaults())["broadcast"]  # deprecated: 1
         for name, knobs in self.layers.items():
             unknown = set(knobs) - set(LAYER_KNOBS)
             if unknown:
                 raise ValueError(
                     f"layers.{name}: unknown keys {sorted(unknown)}; a layer may set {list(LAYER_KNOBS)}"
                 )
-            knob_rules.check(knobs, f"layers.{name}")
+            knobs.update(knob_rules.check(knobs, f"layers.{name}"))  # (the deprecated broadcast becomes 1)
             knob_rules.check(self.knobs_of(name), f"layers.{name}")
         if not (math.isfinite(self.clock_period) and 1.0 <= self.clock_period <= 100.0):
             raise ValueError(f"clock_period={self.clock_period} is out of range; use 1..100 ns (10 = 100 MHz)")

@@ -1,12 +1,18 @@
 """The EIE engine's knobs: their defaults, their limits and their checks (the one place).
 
-A layer on the engine is set by seven integers. The config (flow.config.hls), the hls4ml backend
+A layer on the engine is set by six integers. The config (flow.config.hls), the hls4ml backend
 (config['Model' | 'LayerName'][...]['EIE']), EIELayer and the resource model all take their
 defaults from here and validate through `check`, so a knob means one thing and is refused with
 one message everywhere.
+
+`broadcast` is deprecated (DEPRECATED): the engine broadcasts one non-zero activation per cycle and
+column group (EIE's schedule, the RTL engine's too), so the key is accepted, any other value than 1
+is warned about (KnobDeprecation, a FutureWarning: shown to users) and replaced by 1.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -16,9 +22,8 @@ from flow.errors import UsageError
 DEFAULT_N_PE = 8
 #: activation FIFO depth per PE (EIE used 8)
 DEFAULT_FIFO_DEPTH = 8
-#: non-zero activations broadcast per cycle (= queued empty columns a PE retires per cycle);
-#: 1 is the original EIE schedule
-DEFAULT_BROADCAST = 4
+#: non-zero activations broadcast per cycle and column group: always 1 (deprecated knob, see DEPRECATED)
+DEFAULT_BROADCAST = 1
 #: column groups: 1 is EIE's row interleaving (see flow.eie.encode)
 DEFAULT_COL_GROUPS = 1
 #: inputs the non-zero detector scans per cycle
@@ -27,8 +32,6 @@ DEFAULT_DETECT_WIDTH = 4
 DEFAULT_CODE_BITS = 4
 DEFAULT_INDEX_BITS = 4
 
-#: upper bound of broadcast: the kernel unrolls broadcast-wide push and pop windows per PE
-MAX_BROADCAST = 64
 #: upper bound of detect_width: the kernel unrolls a detect_width-wide scan and compaction
 MAX_DETECT_WIDTH = 64
 #: upper bound of code_bits and index_bits: codes and indices are stored as uint8
@@ -49,9 +52,17 @@ EIE_KNOBS = tuple(DEFAULTS)
 #: the knobs a layer may override in the YAML `hls.layers: {name: {...}}` (the bit widths come
 #: from the compressed model)
 LAYER_KNOBS = ("n_pe", "fifo_depth", "broadcast", "col_groups", "detect_width")
+#: deprecated knobs: (the only value the engine has, what replaced the knob)
+DEPRECATED = {
+    "broadcast": (
+        DEFAULT_BROADCAST,
+        "the engine broadcasts one non-zero activation per cycle and column group (EIE's schedule, as the "
+        "RTL engine); for more broadcasts per cycle raise col_groups (G groups broadcast G per cycle), "
+        "for a faster scan detect_width",
+    ),
+}
 
 _UPPER = {
-    "broadcast": (MAX_BROADCAST, "non-zero activations broadcast per cycle; 1 = original EIE"),
     "detect_width": (MAX_DETECT_WIDTH, "inputs the non-zero detector scans per cycle"),
     "code_bits": (MAX_BITS, "codes and indices are stored as uint8"),
     "index_bits": (MAX_BITS, "codes and indices are stored as uint8"),
@@ -60,6 +71,10 @@ _UPPER = {
 
 class KnobError(UsageError, ValueError):
     """An EIE knob out of range: a usage error (exit 2), and a ValueError for config validation."""
+
+
+class KnobDeprecation(FutureWarning):
+    """A deprecated EIE knob set to a value the engine does not have (it is ignored)."""
 
 
 def is_int(value) -> bool:
@@ -71,7 +86,8 @@ def check(knobs: dict, where: str = "") -> dict:
     """Validate the knobs given (any subset of EIE_KNOBS); returns them as ints.
 
     `where` prefixes every message ("layer 'fc1'", "layers.fc1", ...). col_groups is checked
-    against n_pe when both are given.
+    against n_pe when both are given. A deprecated knob (DEPRECATED) comes back as the engine's value,
+    with a KnobDeprecation warning when it was set to another.
     """
     pre = f"{where}: " if where else ""
     unknown = sorted(set(knobs) - set(EIE_KNOBS))
@@ -80,6 +96,17 @@ def check(knobs: dict, where: str = "") -> dict:
     out = {}
     for key, value in knobs.items():
         ok = is_int(value) and value >= 1
+        if key in DEPRECATED:
+            fixed, why = DEPRECATED[key]
+            if not ok:
+                raise KnobError(f"{pre}{key}={value!r}: must be a positive integer (deprecated: {why})")
+            if value != fixed:
+                warnings.warn(
+                    f"{pre}{key}={value} is deprecated and ignored ({key} is always {fixed}): {why}. "
+                    f"Remove the {key} key", KnobDeprecation, stacklevel=2,
+                )
+            out[key] = fixed
+            continue
         if key in _UPPER and not (ok and value <= _UPPER[key][0]):
             hi, why = _UPPER[key]
             raise KnobError(f"{pre}{key}={value!r}: must be an integer 1..{hi} ({why})")

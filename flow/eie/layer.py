@@ -36,7 +36,7 @@ class EIELayer:
     encoding: Encoding
     codebook_raw: np.ndarray  # int64 [2**code_bits], weight_t raw, [0] == 0
     bias_raw: np.ndarray  # int64 [n_out], bias_t raw
-    broadcast: int = DEFAULT_BROADCAST  # non-zeros broadcast per cycle; empty columns skipped per cycle
+    broadcast: int = DEFAULT_BROADCAST  # always 1: one broadcast per cycle and group (deprecated knob)
     col_groups: int = 1  # independent PE groups, each owning the columns j % col_groups (encode.py)
     detect_width: int = DEFAULT_DETECT_WIDTH  # inputs the non-zero detector scans per cycle
     #: hls4ml parity (set by the hls4ml pass only where it changes a result; None = exact arithmetic):
@@ -74,8 +74,8 @@ class EIELayer:
 
         ``codebook`` (optional, float, [0] == 0) fixes the code numbering, e.g. the one of
         flow compress; without it the codes follow W's sorted distinct values.
-        ``broadcast``: non-zero activations broadcast per cycle, also the number of queued columns
-        that are empty for a PE which it retires in one cycle (1 = the original EIE schedule).
+        ``broadcast``: deprecated and ignored (flow.eie.knobs.DEPRECATED: one broadcast per cycle and
+        column group); a value other than 1 warns.
         ``col_groups``: split the PEs into groups that each own every col_groups-th input column,
         with their own detector and broadcast; partial sums are added in the gather (encode.py).
         ``detect_width``: inputs the non-zero detector scans per cycle (its scan takes
@@ -93,11 +93,11 @@ class EIELayer:
         bias = np.zeros(n_out) if bias is None else np.asarray(bias, dtype=np.float64).ravel()
         if bias.shape != (n_out,):
             raise UsageError(f"layer {name!r}: bias has shape {bias.shape}, the kernel has {n_out} outputs")
-        knob_rules.check(
+        broadcast = knob_rules.check(
             {"n_pe": n_pe, "fifo_depth": fifo_depth, "broadcast": broadcast, "col_groups": col_groups,
              "detect_width": detect_width, "code_bits": code_bits, "index_bits": index_bits},
             f"layer {name!r}",
-        )
+        )["broadcast"]  # deprecated: always 1 (a warning for another value)
         if activation not in ACTIVATIONS:
             raise UsageError(
                 f"layer {name!r}: activation {activation!r} is not supported by the EIE engine; "

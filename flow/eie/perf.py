@@ -21,7 +21,8 @@ PE more than a cycle). The RTL gates its detector directly instead: a 64-column 
 non-zero of the group costs it a cycle (``rtl_difference`` below states the exact relation).
 Ideal = ceil(entries / P); load efficiency = ideal / cycles (<= 1).
 Around the PE array the kernel spends the detector's iterations (a DATAFLOW process beside the
-array: per window of detect_width inputs max(1, the most non-zeros of one group in it)) and
+array: per window of detect_width inputs max(1, the most non-zeros of one group in it); io_stream
+scans each input pack in windows of its own as it arrives) and
 n_local in the gather (overhead_cycles; csim counts them too), + n_local for the bias preload of a
 layer with a saturating hls4ml accumulator (hls_accum with accum_t not WRAP: Vivado's order, bias first).
 
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flow.eie.knobs import DEFAULT_DETECT_WIDTH
+from flow.eie.knobs import check as check_knobs
 
 PJ_SRAM_READ = 5.0  # 32-bit SRAM read
 PJ_DRAM_READ = 640.0  # 32-bit DRAM read
@@ -126,35 +128,44 @@ def broadcast_columns(layer, x_raw=None) -> np.ndarray:
     return np.flatnonzero(np.asarray(x_raw).ravel() != 0)
 
 
-def detect_cycles(layer, x_raw=None) -> int:
+def detect_cycles(layer, x_raw=None, pack: int | None = None) -> int:
     """Iterations of the detector process: per window of detect_width inputs, max(1, the most
-    non-zeros of one column group in it)."""
+    non-zeros of one column group in it).
+
+    ``pack`` (io_stream, kernel detect_stream): the input arrives as packs of this many values and
+    each pack is scanned in ceil(pack / detect_width) windows of its own (windows never straddle
+    packs); None is io_parallel (windows over the whole input, = one pack of n_in).
+    """
     width = int(getattr(layer, "detect_width", DEFAULT_DETECT_WIDTH))
     G = int(getattr(layer.encoding, "col_groups", 1))
+    pf = layer.n_in if pack is None else int(pack)
+    if pf < 1 or layer.n_in % pf:
+        raise ValueError(f"pack={pack}: must divide n_in={layer.n_in} (hls4ml's stream packs)")
     nz = np.zeros(layer.n_in, dtype=bool)
     nz[broadcast_columns(layer, x_raw)] = True
-    n_win = -(-layer.n_in // width)
+    wpp = -(-pf // width)  # windows per pack
     j = np.arange(layer.n_in)
-    counts = np.zeros((n_win, G), dtype=np.int64)
-    np.add.at(counts, (j // width, j % G), nz.astype(np.int64))
+    counts = np.zeros((layer.n_in // pf * wpp, G), dtype=np.int64)
+    np.add.at(counts, ((j // pf) * wpp + (j % pf) // width, j % G), nz.astype(np.int64))
     return int(np.maximum(counts.max(axis=1), 1).sum())
 
 
 def layer_cycles(
-    layer, x_raw=None, fifo_depth: int | None = None, broadcast: int | None = None
+    layer, x_raw=None, fifo_depth: int | None = None, broadcast: int | None = None, *, pack: int | None = None
 ) -> LayerCycles:
     """Cycles for one input vector (raw ints or floats; only its non-zeros matter; None = all non-zero).
 
     Each column group is an independent array of R = P / G PEs fed by its own detector; the layer
     takes as long as the slowest group. fifo_depth overrides the layer's (what-if sweeps).
-    ``broadcast`` is accepted for old callers and ignored: the engine broadcasts one column per
-    group and cycle, as EIE and the RTL do (LayerCycles.broadcast is 1).
+    ``broadcast`` is deprecated (flow.eie.knobs.DEPRECATED): the engine broadcasts one column per
+    group and cycle, as EIE and the RTL do; another value than 1 warns. ``pack``: the io_stream
+    kernel's input pack size (changes the detector's windows only, see ``detect_cycles``).
     """
     depth = int(fifo_depth or layer.fifo_depth)
     if depth < 1:
         raise ValueError(f"fifo_depth={depth}: need at least 1")
-    if broadcast is not None and int(broadcast) < 1:
-        raise ValueError(f"broadcast={broadcast}: need at least 1")
+    if broadcast is not None:
+        check_knobs({"broadcast": broadcast})  # KnobError below 1, KnobDeprecation above
     entries = _column_costs(layer)
     P = entries.shape[0]
     G = int(getattr(layer.encoding, "col_groups", 1))
@@ -174,7 +185,7 @@ def layer_cycles(
         n_nonempty += int((n > 0).sum())
     # + the bias preload of a saturating hls4ml accumulator (kernel preload_bias: n_local iterations)
     sat = bool(getattr(layer, "hls_accum", False)) and layer.accum_t.saturation != "WRAP"
-    overhead = detect_cycles(layer, x_raw) + layer.encoding.max_local_rows * (2 if sat else 1)
+    overhead = detect_cycles(layer, x_raw, pack) + layer.encoding.max_local_rows * (2 if sat else 1)
     return LayerCycles(
         layer.name,
         P,

@@ -312,7 +312,7 @@ def convert(
     compressed: a flow.compress.io.CompressedModel (types from its records), or a Keras model
       with `layer_types` ({name: {input_type, weight_type, bias_type, output_type}}) or `calib_x`
       (16-bit types profiled on it).
-    layer_knobs: optional {layer name: {'n_pe', 'fifo_depth', 'broadcast', 'code_bits', 'index_bits',
+    layer_knobs: optional {layer name: {'n_pe', 'fifo_depth', 'code_bits', 'index_bits',
       'col_groups', 'detect_width'}}, over `hls_cfg.layers`.
     Returns a Converted: the ModelGraph (`.graph`) with `.eie_layers`, `.keras_twin` and `.input_t`
     beside it (nothing is attached to hls4ml's object).

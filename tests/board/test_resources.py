@@ -18,6 +18,7 @@ from flow.board.resources import (
     estimate_dense,
     estimate_eie_layers,
     lut_blocks,
+    lutram_luts,
     pe_entry_counts,
 )
 
@@ -45,6 +46,9 @@ def test_bram18_blocks(depth, width, blocks):
 
 def test_lut_blocks_and_dsp():
     assert lut_blocks(16, 8) == 8 and lut_blocks(65, 3) == 6 and lut_blocks(64, 1) == 1
+    # LUT RAM (Yosys' mapping, measured in test_resources_yosys.py): RAM32M 32x6 / RAM64M 64x3, + mux
+    assert lutram_luts(16, 32) == (24, 0) and lutram_luts(64, 32) == (44, 0)
+    assert lutram_luts(75, 36) == (72, 36) and lutram_luts(0, 8) == (0, 0)
     assert dsp_per_mult(16, 8) == 1 and dsp_per_mult(25, 18) == 1 and dsp_per_mult(32, 16) == 2
 
 
@@ -73,16 +77,17 @@ def test_eie_layer_by_hand():
     est = estimate([hand_layer()], platform=Usage())
     # spmat 1000x8 (8000 b > 2048: block RAM, as codegen binds it) -> 2Kx9: 1 BRAM18 per PE;
     # in_buf 100x16 = 1600 b -> 1 BRAM18; pair ROM 100 x 2*10 (2000 b: LUT RAM) -> 40 LUT/PE;
-    # accum 16x32 -> 32 LUTRAM/PE; codebook 16x8 -> 8 LUT/PE; bias 64x16 -> 16 LUT; out_buf -> 16 LUTRAM
+    # LUT RAM as Yosys maps it (lutram_luts): accum 16x32 -> 6 RAM32M = 24 LUT/PE; codebook 16x8 ->
+    # 2 RAM32M = 8 LUT/PE; out_buf 64x16 -> 6 RAM64M = 24; bias 64x16 (ROM) -> 16 LUT of logic
     # logic per PE (D = 8, value 16 + column 7 bits, rows 4 bits, pointers 10):
     #   LUT 90 + 3*32 + 10 + queue mux 23*2 + 8 enables + 2*4 + 2 = 260
     #   FF 120 + queue 8*23 + count 4 + head/tail 2*3 + stages 4*10 + 4*16 + 5*4 + 8 + 4*32 + 8 = 582
     u = est.layers["fc"]
     assert u.bram18 == 5
     assert u.dsp == 4
-    assert u.lut == (160 + 128 + 32 + 16 + 16) + (4 * 260 + 300)
+    assert u.lut == (160 + 96 + 32 + 16 + 24) + (4 * 260 + 300)
     assert u.ff == 4 * 582 + 400
-    assert u.lutram == 128 + 16  # the queues are registers now
+    assert u.lutram == 96 + 32 + 24  # the queues are registers now
     names = {m.name: m for m in est.memories}
     assert (names["fc.spmat"].depth, names["fc.spmat"].width, names["fc.spmat"].copies) == (1000, 8, 4)
     assert not names["fc.spmat"].in_lut and names["fc.colptr"].in_lut

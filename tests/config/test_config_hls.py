@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from types import SimpleNamespace
 
 import pytest
 
 from flow.config import load_config
 from flow.errors import ConfigError, UsageError
-from flow.eie.knobs import EIE_KNOBS, LAYER_KNOBS
+from flow.eie.knobs import EIE_KNOBS, LAYER_KNOBS, KnobDeprecation
 from flow.config.hls import HLSConfig
 from flow.hls.passes.replace_dense import eie_knobs
 
@@ -74,11 +75,11 @@ def test_layer_col_groups_must_divide_that_layers_n_pe():
 
 def test_knobs_of_merges_layer_over_section():
     h = HLSConfig(
-        n_pe=16, fifo_depth=4, broadcast=2, col_groups=2,
+        n_pe=16, fifo_depth=4, col_groups=2,
         layers={"fc1": {"col_groups": 4}, "fc2": {"n_pe": 4, "fifo_depth": 2, "broadcast": 1, "col_groups": 1}},
     )
     base = {
-        "n_pe": 16, "fifo_depth": 4, "broadcast": 2, "code_bits": 4, "index_bits": 4, "col_groups": 2,
+        "n_pe": 16, "fifo_depth": 4, "broadcast": 1, "code_bits": 4, "index_bits": 4, "col_groups": 2,
         "detect_width": 4,
     }
     assert h.eie_defaults() == base
@@ -154,13 +155,20 @@ def test_eie_knobs_bad_values_and_keys():
         eie_knobs(_model_config(None, {"col_group": 2}), "fc1")
 
 
-def test_layer_broadcast_has_the_sections_range():
-    """A per-layer broadcast the EIE layer would refuse is refused with the config, before training."""
-    assert HLSConfig(layers={"fc1": {"broadcast": 64}}).knobs_of("fc1")["broadcast"] == 64
-    with pytest.raises(ValueError, match=r"layers\.fc1: broadcast=65: must be an integer 1\.\.64"):
-        HLSConfig(layers={"fc1": {"broadcast": 65}})
-    with pytest.raises(ValueError, match=r"broadcast=65"):
-        HLSConfig(broadcast=65)
+def test_broadcast_is_deprecated_warned_and_ignored():
+    """broadcast has one value (one broadcast per cycle and column group): 1 is silent, another value
+    warns naming what replaced it and becomes 1, a non-positive one is refused with the config."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert HLSConfig(broadcast=1, layers={"fc1": {"broadcast": 1}}).knobs_of("fc1")["broadcast"] == 1
+        assert HLSConfig().broadcast == 1
+    with pytest.warns(KnobDeprecation, match=r"layers\.fc1: broadcast=64 is deprecated and ignored.*col_groups"):
+        h = HLSConfig(layers={"fc1": {"broadcast": 64}})
+    assert h.knobs_of("fc1")["broadcast"] == 1
+    with pytest.warns(KnobDeprecation, match=r"broadcast=4 is deprecated.*detect_width"):
+        assert HLSConfig(broadcast=4).broadcast == 1
+    with pytest.raises(ValueError, match=r"layers\.fc1: broadcast=0: must be a positive integer"):
+        HLSConfig(layers={"fc1": {"broadcast": 0}})
 
 
 def test_detect_width_section_and_layers():

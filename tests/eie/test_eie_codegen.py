@@ -20,7 +20,7 @@ from flow.errors import UsageError
 
 def test_config_struct_fields():
     layer = random_layer(
-        np.random.default_rng(0), 30, 11, density=0.3, n_pe=4, fifo_depth=2, index_bits=3, broadcast=3
+        np.random.default_rng(0), 30, 11, density=0.3, n_pe=4, fifo_depth=2, index_bits=3
     )
     text = codegen.config_struct(layer, "config2")
     assert text.startswith("struct config2 : eie::dense_config {")
@@ -147,10 +147,9 @@ def test_packed_roms_decode_to_the_matrix(n_in, n_out, density, col_groups, row_
     col_groups=st.integers(1, 6),
     row_pes=st.integers(1, 6),
     fifo_depth=st.integers(1, 6),
-    broadcast=st.integers(1, 6),
     seed=st.integers(0, 2**31),
 )
-def test_max_cycles_bounds_the_loop(n_in, n_out, density, col_groups, row_pes, fifo_depth, broadcast, seed):
+def test_max_cycles_bounds_the_loop(n_in, n_out, density, col_groups, row_pes, fifo_depth, seed):
     """The trip-count bound holds for any input: cycles of the model (= csim's) + the exit iteration."""
     rng = np.random.default_rng(seed)
     layer = random_layer(
@@ -161,7 +160,6 @@ def test_max_cycles_bounds_the_loop(n_in, n_out, density, col_groups, row_pes, f
         n_pe=col_groups * row_pes,
         col_groups=col_groups,
         fifo_depth=fifo_depth,
-        broadcast=broadcast,
         index_bits=2,
     )
     bound = codegen.max_cycles(layer)
@@ -174,7 +172,7 @@ def test_max_cycles_bounds_the_loop(n_in, n_out, density, col_groups, row_pes, f
 def test_max_cycles_depth_one():
     # one PE, fifo_depth 1: a column is broadcast 3 cycles after the previous one (in flight, queued,
     # popped): 3 one-entry columns, the last one's pair taken at 9, its entry leaves E at 14
-    layer = random_layer(np.random.default_rng(0), 3, 1, density=1.0, n_pe=1, fifo_depth=1, broadcast=1)
+    layer = random_layer(np.random.default_rng(0), 3, 1, density=1.0, n_pe=1, fifo_depth=1)
     assert layer_cycles(layer).cycles == 14 and codegen.max_cycles(layer) == 3 * 3 + 8
 
 

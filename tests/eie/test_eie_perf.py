@@ -12,12 +12,13 @@ from hypothesis import strategies as st
 from flow.eie import FixedType
 from flow.testing import Q16, dense_layer, random_layer
 from flow.eie.perf import detect_cycles, energy, layer_cycles, layer_report, pe_memory, rtl_run_cycles
+from flow.eie.knobs import KnobDeprecation
 from flow.eie.plots import plot_pe_load
 
 
 
-def _layer(kernel, n_pe, fifo_depth=8, broadcast=1):
-    return dense_layer("l", kernel, None, n_pe=n_pe, fifo_depth=fifo_depth, broadcast=broadcast,
+def _layer(kernel, n_pe, fifo_depth=8):
+    return dense_layer("l", kernel, None, n_pe=n_pe, fifo_depth=fifo_depth,
                        activation="linear", weight_t=FixedType(8, 1))
 
 
@@ -45,7 +46,8 @@ def test_hand_schedules_every_nonzero_is_broadcast():
     k1[[0, 5], 0] = 0.5
     cyc = layer_cycles(_layer(k1, 1))
     assert cyc.n_nonzero == 8 and cyc.cycles == 13  # column k taken at k + 3; column 5's entry at 9
-    assert layer_cycles(_layer(k1, 1), broadcast=4).cycles == 13  # broadcast no longer matters
+    with pytest.warns(KnobDeprecation, match="broadcast=4 is deprecated and ignored"):
+        assert layer_cycles(_layer(k1, 1), broadcast=4).cycles == 13  # one broadcast per cycle
     # depth D: the gate holds column k until column k - D is popped; D = 1: column k taken at
     # 3k + 3, column 5's entry leaves at 22, column 7 taken at 24
     assert layer_cycles(_layer(k1, 1, fifo_depth=1)).cycles == 25

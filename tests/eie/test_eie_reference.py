@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from flow.eie import FixedType
 from flow.testing import Q16, W8, dense_layer, random_layer
 from flow.eie.reference import accumulate, eie_dense, eie_network
+from flow.eie.knobs import KnobDeprecation
 from flow.errors import UsageError
 
 
@@ -86,9 +87,11 @@ def test_saturation_and_all_zero():
 def test_layer_errors_name_the_layer():
     with pytest.raises(UsageError, match="'fc1'.*n_pe=0"):
         dense_layer("fc1", np.ones((3, 2)), None, n_pe=0)
-    for bad in (0, 65, 2.0, True):
+    for bad in (0, -1, 2.0, True):
         with pytest.raises(UsageError, match="'fc1'.*broadcast="):
             dense_layer("fc1", np.ones((3, 2)), None, broadcast=bad)
+    with pytest.warns(KnobDeprecation, match="'fc1'.*broadcast=65 is deprecated and ignored"):
+        assert dense_layer("fc1", np.ones((3, 2)), None, broadcast=65).broadcast == 1
     for bad in (0, 65, -4, 4.0, True, "4", None):
         with pytest.raises(UsageError, match=r"'fc1'.*detect_width=.*1\.\.64"):
             dense_layer("fc1", np.ones((3, 2)), None, detect_width=bad)

@@ -23,7 +23,7 @@ Q16 = FixedType(16, 6, True, "RND", "SAT")
 SHAPES = [(784, 300, 0.08, "relu"), (300, 100, 0.09, "relu"), (100, 10, 0.26, "linear")]
 
 
-def lenet(n_pe: int, fifo_depth: int = 8, seed: int = 0, broadcast: int = 4):
+def lenet(n_pe: int, fifo_depth: int = 8, seed: int = 0):
     rng = np.random.default_rng(seed)
     return [
         random_layer(
@@ -33,7 +33,6 @@ def lenet(n_pe: int, fifo_depth: int = 8, seed: int = 0, broadcast: int = 4):
             density=d,
             n_pe=n_pe,
             fifo_depth=fifo_depth,
-            broadcast=broadcast,
             activation=a,
             name=f"fc{k + 1}",
         )
@@ -93,7 +92,7 @@ def test_lenet_300_100_csim_speed(n_pe):
 def test_lenet_300_100_efficiency_table():
     x = inputs(100)
     print("\nmodelled load efficiency (ideal / cycles), mean over 100 MNIST digits")
-    print("P   depth   B   fc1     fc2     fc3     total cycles")
+    print("P   depth   fc1     fc2     fc3     total cycles")
     for n_pe in (4, 16, 64):
         for depth in (1, 2, 8):
             layers = lenet(n_pe, depth)
@@ -102,17 +101,12 @@ def test_lenet_300_100_efficiency_table():
             for layer in layers:
                 per_layer.append(h)
                 h = eie_dense(h, layer)
-            for bw in (1, 2, 4, 8):
-                eff = np.zeros(3)
-                cycles = 0
-                for k, layer in enumerate(layers):
-                    for sample in per_layer[k]:
-                        cyc = layer_cycles(layer, sample, broadcast=bw)
-                        eff[k] += cyc.efficiency / len(x)
-                        cycles += cyc.cycles / len(x)
-                print(
-                    f"{n_pe:<3} {depth:<7} {bw:<3} "
-                    + "  ".join(f"{e:6.1%}" for e in eff)
-                    + f"  {cycles:8.0f}"
-                )
-                assert np.all(eff <= 1)
+            eff = np.zeros(3)
+            cycles = 0
+            for k, layer in enumerate(layers):
+                for sample in per_layer[k]:
+                    cyc = layer_cycles(layer, sample)
+                    eff[k] += cyc.efficiency / len(x)
+                    cycles += cyc.cycles / len(x)
+            print(f"{n_pe:<3} {depth:<7} " + "  ".join(f"{e:6.1%}" for e in eff) + f"  {cycles:8.0f}")
+            assert np.all(eff <= 1)

@@ -31,11 +31,11 @@ def pool() -> list[EIELayer]:
     wide8 = np.where(rng.random((30, 10)) < 0.9, rng.uniform(-1, 1, (30, 10)).round(2), 0.0)
     layers = [
         dense_layer("zero_col_row", k, rng.normal(size=12) * 0.3),
-        dense_layer("zero_col_row_b1", k, rng.normal(size=12) * 0.3, broadcast=1),
-        dense_layer("b8_d3", k, None, n_pe=3, fifo_depth=3, broadcast=8, detect_width=3),  # 20 % 3 != 0
+        dense_layer("zero_col_row_b1", k, rng.normal(size=12) * 0.3),
+        dense_layer("b8_d3", k, None, n_pe=3, fifo_depth=3, detect_width=3),  # 20 % 3 != 0
         dense_layer("all_zero", np.zeros((9, 6)), np.linspace(-1, 1, 6)),
         dense_layer("runs_p1_i4", tall, None, n_pe=1, index_bits=4, activation="linear", detect_width=64),  # 70
-        dense_layer("runs_p2_i1", tall, None, n_pe=2, index_bits=1, activation="linear", broadcast=2),
+        dense_layer("runs_p2_i1", tall, None, n_pe=2, index_bits=1, activation="linear"),
         dense_layer(
             "saturate",
             np.full((16, 4), 0.875),
@@ -75,7 +75,7 @@ def pool() -> list[EIELayer]:
     layers += [
         dense_layer("g4_r1", k, rng.normal(size=12) * 0.3, n_pe=4, col_groups=4, detect_width=16),  # G = n_pe
         dense_layer(  # 20 % 3; 16 % 3: a lane's group changes from cycle to cycle
-            "g3_r2_ragged", k, rng.normal(size=12) * 0.3, n_pe=6, col_groups=3, broadcast=2, detect_width=16
+            "g3_r2_ragged", k, rng.normal(size=12) * 0.3, n_pe=6, col_groups=3, detect_width=16
         ),
         dense_layer(  # 3 inputs < G = 8 < detect_width
             "g8_gt_in", k7[:3], np.linspace(-1, 1, 9), n_pe=8, col_groups=8, detect_width=64
@@ -93,7 +93,6 @@ def pool() -> list[EIELayer]:
                 density=float(rng.choice([0.02, 0.1, 0.4, 1])),
                 n_pe=int(rng.integers(1, 20)),
                 fifo_depth=int(rng.integers(1, 9)),
-                broadcast=int(rng.integers(1, 9)),
                 code_bits=int(rng.integers(1, 6)),
                 index_bits=int(rng.integers(1, 9)),
                 activation=str(rng.choice(["relu", "linear"])),
@@ -120,7 +119,6 @@ def pool() -> list[EIELayer]:
                 n_pe=groups * row_pes,
                 col_groups=groups,
                 fifo_depth=int(grng.integers(1, 9)),
-                broadcast=int(grng.integers(1, 9)),
                 index_bits=int(grng.integers(1, 6)),
                 activation=str(grng.choice(["relu", "linear"])),
                 detect_width=DETECT_WIDTHS[(i + 1) % len(DETECT_WIDTHS)],
@@ -183,11 +181,6 @@ def test_csim_equals_reference(compiled, data):
     cyc = layer_cycles(layer, x[-1])
     assert chain.last_cycles()[0] == cyc.cycles
     assert chain.last_overhead_cycles()[0] == cyc.overhead_cycles
-
-
-def test_pool_covers_broadcast_widths():
-    widths = {layer.broadcast for layer in pool()}
-    assert 1 in widths and len(widths) >= 4
 
 
 def test_pool_covers_detect_widths():
@@ -299,12 +292,11 @@ def test_edge_cases_hit_their_paths(compiled):
     row_pes=st.integers(1, 16),
     index_bits=st.integers(1, 8),
     fifo_depth=st.integers(1, 8),
-    broadcast=st.integers(1, 8),
     detect_width=st.sampled_from([1, 3, 4, 16, 64]),
     seed=st.integers(0, 2**31),
 )
 def test_csim_equals_reference_large(
-    n_in, n_out, density, col_groups, row_pes, index_bits, fifo_depth, broadcast, detect_width, seed
+    n_in, n_out, density, col_groups, row_pes, index_bits, fifo_depth, detect_width, seed
 ):
     from flow.eie.csim import CsimChain
 
@@ -318,7 +310,6 @@ def test_csim_equals_reference_large(
         col_groups=col_groups,
         index_bits=index_bits,
         fifo_depth=fifo_depth,
-        broadcast=broadcast,
         detect_width=detect_width,
     )
     x = _inputs(rng, layer.input_t, n_in, "0.5", batch=16)

@@ -1,4 +1,4 @@
-"""Structure of the PE-array loop in kernels/hls/eie_dense.h, checked on the source text: no memory
+"""Structure of the PE-array loop in kernels/hls/eie_pe_array.h, checked on the source text: no memory
 read sits inside a loop-carried recurrence (each read lands in a stage register, at an address
 made of start-of-iteration registers), the exit and the gate use no memory, no DEPENDENCE false."""
 
@@ -29,7 +29,7 @@ def _pe_loop(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def loop() -> str:
-    text = (kernels_dir() / "eie_dense.h").read_text()
+    text = (kernels_dir() / "eie_pe_array.h").read_text()
     assert "DEPENDENCE" not in text or not re.search(r"DEPENDENCE[^\n]*\bfalse\b", text)
     return _pe_loop(text)
 
@@ -71,3 +71,50 @@ def test_structure_check_catches_a_recurrence_through_a_read(loop):
     bad = loop.replace("ptr_q[p] = colptr[p][q_col[p][h]];", "b_cur[p] = colptr[p][q_col[p][h]];")
     with pytest.raises(AssertionError):
         test_every_memory_read_lands_in_a_stage_register(bad)
+
+
+# --- the kernel's split into headers of one concern each (eie_dense.h includes them) ---
+
+#: the headers eie_dense.h is made of, each with a job (eie_support.h: raw bits and csim counters)
+KERNEL_PARTS = ("eie_types.h", "eie_detect.h", "eie_pe_array.h", "eie_csim_fast.h")
+
+
+def _includes(name: str) -> list[str]:
+    return re.findall(r'^#include "(eie_\w+\.h)"', (kernels_dir() / name).read_text(), re.M)
+
+
+def test_dense_header_includes_every_part_and_each_part_exists():
+    """Generated code includes eie_dense.h only; the copy steps glob kernels/hls/*.h, so every header
+    it pulls in (transitively) must sit beside it."""
+    assert set(KERNEL_PARTS) <= set(_includes("eie_dense.h"))
+    seen, todo = set(), ["eie_dense.h"]
+    while todo:
+        name = todo.pop()
+        assert (kernels_dir() / name).is_file(), f"{name} is included but not in kernels/hls"
+        if name not in seen:
+            seen.add(name)
+            todo += _includes(name)
+
+
+@pytest.mark.parametrize("name", ("eie_dense.h", *KERNEL_PARTS))
+def test_kernel_headers_are_small(name):
+    assert len((kernels_dir() / name).read_text().splitlines()) <= 300, name
+
+
+def test_pe_registers_are_declared_once():
+    """The per-PE stage registers come from one list (EIE_PE_REGISTERS): declaration, partition and
+    reset are generated from it, not written out once per register."""
+    text = (kernels_dir() / "eie_pe_array.h").read_text()
+    assert len(re.findall(r"#pragma HLS ARRAY_PARTITION", text)) <= 8
+    for reg in ("b_cur", "ent_q", "f2_sum"):
+        assert len(re.findall(r"X\(\w+, %s, " % reg, text)) == 1, reg
+
+
+def test_stream_detector_reads_packs_as_it_scans():
+    """io_stream: no whole-input buffer before the detector; the stream read sits in the scan loop."""
+    text = (kernels_dir() / "eie_dense.h").read_text()
+    top = text[text.index("void dense_stream(") :]
+    assert "detect_stream<" in top and "n_in]" not in top[: top.index("detect_stream<")]
+    det = (kernels_dir() / "eie_detect.h").read_text()
+    loop = det[det.index("detect_stream_loop:") :]
+    assert "data_stream.read()" in loop[: loop.index("close_streams")]

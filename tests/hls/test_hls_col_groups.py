@@ -70,9 +70,9 @@ def test_other_knobs_of_a_layer_entry_are_applied(tmp_path, compressed):
     )
     layers = convert(compressed, cfg, tmp_path / "hls").eie_layers
     assert [(ly.n_pe, ly.col_groups, ly.fifo_depth, ly.broadcast) for ly in layers] == [
-        (8, 2, 8, 4),
+        (8, 2, 8, 1),  # broadcast: always 1 (deprecated knob)
         (4, 1, 2, 1),
-        (8, 2, 8, 4),
+        (8, 2, 8, 1),
     ]
 
 
