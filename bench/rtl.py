@@ -11,7 +11,7 @@ simulation), bit mismatches against flow.eie.reference (must be 0), accuracy, in
 the HLS kernel's modelled cycles (flow.eie.perf, what the README quoted before). Then Yosys
 synth_xilinx -family xc7 for the engine sized for LeNet-300-100 at each P of --synth, beside
 flow.rtl.estimate, and -family xcup (KV260) at each P of --synth-xcup. --synth-only keeps the
-simulation results already in the output file and reruns only synthesis (Yosys results are
+simulation results (and other entries) already in the output file and reruns only synthesis (Yosys results are
 cached by parameters and sources). Prints a table and writes bench/results/rtl.json.
 """
 
@@ -137,7 +137,8 @@ def main(argv=None) -> int:
 
     results = {"models": [], "synth_xc7": [], "synth_xcup": []}
     if args.synth_only and args.out.exists():
-        results.update({k: v for k, v in json.loads(args.out.read_text()).items() if k == "models"})
+        old = json.loads(args.out.read_text())
+        results.update({k: v for k, v in old.items() if not k.startswith("synth_x")})
     p64_layers = None
     for name, d in (("lenet300 p64 (load-balanced, G=4/2/8)", args.p64), ("lenet300 plain (P=16, G=1)", args.plain)):
         if not (d / "config.yaml").exists() and not any(d.glob("*")):

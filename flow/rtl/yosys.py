@@ -185,10 +185,11 @@ def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: boo
     cmd = ["yosys", "-q", "-l", "yosys.log", "-s", "synth.ys"]
     res = subprocess.run(cmd, cwd=out, capture_output=True, text=True)
     sta_failed = None
-    if res.returncode != 0 and sta and "Boxes are not in a topological order" in (out / "yosys.log").read_text():
-        # Yosys 0.23's abc9 fails on some large flattened netlists (carry boxes out of order):
-        # map with the default abc instead; no sta figure then
-        sta_failed = "abc9 failed (Yosys 0.23: 'Boxes are not in a topological order'); mapped with abc, no sta"
+    if res.returncode != 0 and sta:
+        # Yosys 0.23's abc9 fails on some netlists (flattened P=64: "Boxes are not in a
+        # topological order"; hierarchical P=16: an abort in ABC9_OPS): map with the default
+        # abc instead; no sta figure then, and the report says why
+        sta_failed = f"abc9 failed (Yosys 0.23, exit {res.returncode}); mapped with abc, no sta"
         sta = False
         (out / "synth.ys").write_text(_script(params, family, sta, flatten))
         res = subprocess.run(cmd, cwd=out, capture_output=True, text=True)
