@@ -2,14 +2,17 @@
 """RTL engine benchmark: LeNet-300-100 on MNIST in Verilator, Yosys resources, the models beside.
 
     PYTHONPATH=. python bench/rtl.py --p64 /work/cache/lenet300_p64 --plain /work/cache/lenet300_plain \
-        --data-dir ../shared/data/mnist [--n 10000] [--model-n 300] [--synth 16,32,64]
+        --data-dir ../shared/data/mnist [--n 10000] [--model-n 300] [--synth 16,32,64] \
+        [--synth-xcup 64] [--synth-only]
 
 For each compressed model: RTL cycles per inference over the test images (mean, p99; RTL
 simulation), bit mismatches against flow.eie.reference (must be 0), accuracy, inferences/s at
 100 MHz, the cycle model (flow.eie.perf_rtl) on the first --model-n images (must be equal), and
 the HLS kernel's modelled cycles (flow.eie.perf, what the README quoted before). Then Yosys
 synth_xilinx -family xc7 for the engine sized for LeNet-300-100 at each P of --synth, beside
-flow.rtl.estimate. Prints a table and writes bench/results/rtl.json.
+flow.rtl.estimate, and -family xcup (KV260) at each P of --synth-xcup. --synth-only keeps the
+simulation results (and other entries) already in the output file and reruns only synthesis (Yosys results are
+cached by parameters and sources). Prints a table and writes bench/results/rtl.json.
 """
 
 from __future__ import annotations
@@ -96,6 +99,8 @@ def simulate_model(name, model_dir, data_dir, n, model_n) -> dict:
 
 
 def synth_sweep(layers, ps, family="xc7") -> list:
+    """Yosys (hierarchical synth_xilinx, cached) and the estimator for the engine sized for
+    ``layers`` re-laid out on each P."""
     import tempfile
 
     from flow.rtl import estimate, yosys
@@ -111,7 +116,7 @@ def synth_sweep(layers, ps, family="xc7") -> list:
         est = estimate.estimate(params)
         rep.pop("cells", None)
         rows.append({"P": P, "yosys": rep, "estimate": est, "wall_s": round(time.perf_counter() - t0, 1)})
-        print(f"  P={P}: yosys LUT {rep['LUT']} FF {rep['FF']} BRAM36 {rep['BRAM36']} DSP {rep['DSP']} "
+        print(f"  P={P} {family}: yosys LUT {rep['LUT']} FF {rep['FF']} BRAM36 {rep['BRAM36']} DSP {rep['DSP']} "
               f"sta {rep['sta_ns']} ns | estimate LUT {est['LUT']} FF {est['FF']} BRAM36 {est['BRAM36']} "
               f"DSP {est['DSP']}", flush=True)  # fmt: skip
     return rows
@@ -125,14 +130,23 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--model-n", type=int, default=300)
     ap.add_argument("--synth", default="16,32,64")
+    ap.add_argument("--synth-xcup", default="64")
+    ap.add_argument("--synth-only", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "rtl.json")
     args = ap.parse_args(argv)
 
-    results = {"models": [], "synth_xc7": []}
+    results = {"models": [], "synth_xc7": [], "synth_xcup": []}
+    if args.synth_only and args.out.exists():
+        old = json.loads(args.out.read_text())
+        results.update({k: v for k, v in old.items() if not k.startswith("synth_x")})
     p64_layers = None
     for name, d in (("lenet300 p64 (load-balanced, G=4/2/8)", args.p64), ("lenet300 plain (P=16, G=1)", args.plain)):
         if not (d / "config.yaml").exists() and not any(d.glob("*")):
             print(f"skip {name}: {d} not found (run flow compress first)")
+            continue
+        if args.synth_only:
+            if "p64" in name:
+                p64_layers = eie_layers_and_data(d, args.data_dir)[0]
             continue
         print(f"== {name}: simulating {args.n} images ...", flush=True)
         r, layers = simulate_model(name, d, args.data_dir, args.n, args.model_n)
@@ -143,6 +157,9 @@ def main(argv=None) -> int:
     if p64_layers is not None and args.synth:
         print("== Yosys synth_xilinx -family xc7 (engine sized for LeNet-300-100 at each P)", flush=True)
         results["synth_xc7"] = synth_sweep(p64_layers, [int(p) for p in args.synth.split(",")])
+    if p64_layers is not None and args.synth_xcup:
+        print("== Yosys synth_xilinx -family xcup (KV260)", flush=True)
+        results["synth_xcup"] = synth_sweep(p64_layers, [int(p) for p in args.synth_xcup.split(",")], "xcup")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
 
@@ -152,13 +169,15 @@ def main(argv=None) -> int:
         print(f"| {r['name']} | {r['n']} | {r['error_pct']:.2f} | {r['bit_mismatches']} | {r['cycles_mean']:.1f} | "
               f"{r['cycles_p99']:.0f} | {r['inferences_per_s_100mhz']:,.0f} | "
               f"{r['model_n'] - r['model_period_mismatches']}/{r['model_n']} | {r['hls_model_cycles_mean']:.1f} |")  # fmt: skip
-    if results["synth_xc7"]:
-        print("\n| P | LUT | FF | BRAM36 | DSP | sta ns (pre-route, cells only) | est LUT | est FF | est BRAM36 | est DSP |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-        for s in results["synth_xc7"]:
+    rows = [("xc7", s) for s in results["synth_xc7"]] + [("xcup", s) for s in results["synth_xcup"]]
+    if rows:
+        print("\n| family | P | LUT | FF | BRAM36 | URAM | DSP | sta ns (pre-route, cells only) "
+              "| est LUT | est FF | est BRAM36 | est DSP |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for fam, s in rows:
             y, e = s["yosys"], s["estimate"]
-            print(f"| {s['P']} | {y['LUT']} | {y['FF']} | {y['BRAM36']} | {y['DSP']} | {y['sta_ns']} | "
-                  f"{e['LUT']} | {e['FF']} | {e['BRAM36']} | {e['DSP']} |")  # fmt: skip
+            print(f"| {fam} | {s['P']} | {y['LUT']} | {y['FF']} | {y['BRAM36']} | {y['URAM']} | {y['DSP']} | "
+                  f"{y['sta_ns']} | {e['LUT']} | {e['FF']} | {e['BRAM36']} | {e['DSP']} |")  # fmt: skip
     print(f"\nwrote {args.out}")
     return 0
 

@@ -1,8 +1,10 @@
 """Resource estimate of the RTL engine (kernels/rtl/) for Xilinx 7-series / UltraScale+ as
 Yosys `synth_xilinx` maps it: BRAM and DSP by the same rules (equal to Yosys), LUT and FF from
-a structural count per component (within 20 % of Yosys; tests/rtl/test_rtl_tools.py, bench).
+a structural count per component (within 20 % of Yosys; tests/rtl/test_rtl_tools.py, bench),
+calibrated on the per-module counts of Yosys' hierarchical synthesis (eie_pe, eie_detector,
+eie_requant, the engine's glue; flow.rtl.yosys.module_breakdown).
 
-Rules that make BRAM exact: a memory of more than BLOCK_BITS bits is a block RAM (ram_style
+Rules that make BRAM exact: a memory of more than BLOCK_BITS (1024) bits is a block RAM (ram_style
 "block", eie_pe.sv / eie_engine.sv), others are LUT RAM; a block RAM takes the cheapest RAMB18
 / RAMB36 geometry (Yosys memory_libmap costs 129 / 257 per primitive). One DSP48 per PE (the
 weight x activation multiply).
@@ -14,7 +16,7 @@ import math
 
 from flow.rtl.params import LINE, WINDOW, EngineParams
 
-BLOCK_BITS = 2048
+BLOCK_BITS = 1024
 #: (depth, width) geometries of a simple-dual-port RAMB18 and RAMB36 and Yosys' costs
 RAMB18 = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
 RAMB36 = ((512, 72), (1024, 36), (2048, 18), (4096, 9), (8192, 4), (16384, 2), (32768, 1))
@@ -78,19 +80,19 @@ def estimate(p: EngineParams) -> dict:
             lutram += n * sites
             mem_ff += n * width  # the registered read port
             mems[name] = {"block": False, "LUT": n * sites}
-    XW, ACCW, WW = p.XW, p.ACCW, p.WW
+    XW, ACCW = p.XW, p.ACCW
     CW = _clog2(p.NX)
     EA = p.ptr_bits
     RW = max(1, _clog2(p.ACC_D))
     QA = max(1, _clog2(p.DMAX))
     DW = _clog2(p.DMAX + 1)
-    # ---- per PE (coefficients calibrated on Yosys' per-module counts, docs/rtl.md) ----
+    GW = max(1, _clog2(p.MAXG))
+    # ---- per PE (one eie_pe module; coefficients calibrated on Yosys' per-module counts) ----
     queue = 4 * (math.ceil(CW / 6) + math.ceil(XW / 6)) if p.DMAX > 1 else 0  # RAM32M
-    bc_mux = (CW + XW + 1) * max(0, math.ceil(p.MAXG / 4))
-    control = 4 * EA + (CW + 4) + 3 * QA + 2 * DW + 2 * RW + 12
-    accumulate = 2 * ACCW + 2 * RW + ACCW  # adder, forward mux, write-data mux
-    term = 2 * ACCW + 6
-    pe_lut = queue + 0.8 * (bc_mux + control + accumulate + term)
+    control = 4 * EA + CW + 3 * QA + 2 * DW + 2 * RW + 12  # queue, pointer walk, row, gate
+    accumulate = ACCW + 2 * RW  # forward compare and mux (the add is the DSP48's post-adder)
+    term = ACCW + 4  # acc + bias (the select is the register's synchronous reset)
+    pe_lut = queue + 1.07 * (control + accumulate + term)
     pe_ff = (
         2 * QA + DW + XW + 2 * EA + XW + 2  # queue pointers, A, B
         + XW + 2 + RW  # C
@@ -98,20 +100,25 @@ def estimate(p: EngineParams) -> dict:
         + RW + ACCW + 1 + ACCW  # forward, term
         + (p.DMAX * (CW + XW) if p.DMAX <= 1 else 0)
     )  # fmt: skip
-    # ---- engine ----
+    # ---- engine: detectors, requantisers, glue (eie_engine's own logic) ----
     nwin = max(1, p.NX // WINDOW)
     LOL = _clog2(p.OL)
-    win_mux = p.MAXG * 64 * math.ceil(nwin / 4)
-    detector = p.MAXG * 170
+    detector = 200  # one eie_detector: window select, priority encoder, position
+    requant = 8.5 * ACCW  # one eie_requant lane: shifter, compares, wrap
+    bus_select = p.P * ((CW + XW + 1) * math.ceil((GW + 1) / 4) + 8)  # per PE, (GW+1)-way
+    gate = p.MAXG * p.P // 3
+    # a detector's window multiplexer covers only the bits its group can own (eie_engine.sv)
+    win_bits = sum(64 // (1 if g == 0 else 1 << _clog2(g + 1)) for g in range(p.MAXG))
+    win_mux = win_bits * (math.ceil(nwin / 4) if nwin > 1 else 0)
     bc_x = p.MAXG * XW * 5
     bitmap = math.ceil(p.NX * 1.25)
-    gather = (p.P - p.OL) * ACCW + (p.OL - 1) * ACCW + p.OL * ACCW * math.ceil((LOL + 1) / 4)
-    requant = p.OL * (10 * ACCW + 3 * XW)
+    gather = (p.P - p.OL) * ACCW + (p.OL - 1) * ACCW + p.OL * ACCW  # lane sums, tree, lane mux
     store_write = 2 * LINE * XW + 64
     table = 150 * math.ceil(p.NL / 4)
-    engine_lut = win_mux + detector + bc_x + bitmap + gather + requant + store_write + table + 150
+    glue_lut = bus_select + gate + win_mux + bc_x + bitmap + gather + store_write + table + ACCW + 150
+    engine_lut = p.MAXG * detector + p.OL * requant + glue_lut
     engine_ff = (
-        p.NX + 128 + p.MAXG * (8 + CW + 5) + 2 * p.OL * ACCW + p.OL * XW
+        p.NX + p.MAXG * (8 + CW + 5) + 2 * p.OL * ACCW + p.OL * XW
         + 5 * (_clog2(p.NX + 1) + 2) + p.NL * 100 + 80
     )  # fmt: skip
     lut = p.P * pe_lut + engine_lut + lutram
@@ -128,6 +135,8 @@ def estimate(p: EngineParams) -> dict:
             "pe_ff_each": pe_ff,
             "lutram_sites": lutram,
             "engine_lut": engine_lut,
+            "modules_lut": {"eie_pe": p.P * pe_lut, "eie_detector": p.MAXG * detector,
+                            "eie_requant": p.OL * requant, "glue": glue_lut},  # fmt: skip
             "engine_ff": engine_ff,
             "memories": mems,
         },

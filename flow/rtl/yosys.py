@@ -1,9 +1,15 @@
-"""Yosys synthesis of the RTL engine: `synth_xilinx` counts (LUT, FF, RAMB18/36, URAM, DSP) and
-Yosys' `sta` on the -abc9 netlist as a pre-route timing figure.
+"""Yosys synthesis of the RTL engine: `synth_xilinx` counts (LUT, FF, RAMB18/36, URAM, DSP), a
+per-module breakdown, and Yosys' `sta` on the -abc9 netlist as a pre-route timing figure.
 
-The `sta` figure is the latest arrival time Yosys computes from the abc9 cell delay models of
-the mapped netlist (STA_NOTE: cells only, carry chains and LUT RAM untimed, no routing); it is
-labelled so wherever it is printed, with the LUT levels of its critical path.
+Synthesis is hierarchical (no -flatten): all PEs are one module (eie_pe has no index
+parameter), so Yosys maps it once, `stat` counts each module and multiplies by its instances,
+and abc9 maps module by module (Yosys 0.23's abc9 fails on the large flattened netlist:
+"Boxes are not in a topological order"). The mapped netlist is then flattened for `sta`, so
+paths that cross module boundaries (broadcast -> PE queue -> gate -> detector) are timed too.
+The memories have no $readmemh image here: they are RAMs written through the load port, so
+their contents do not change the mapping. The `sta` figure is the latest arrival time from the
+abc9 cell delay models (STA_NOTE: cells only, carry chains and LUT RAM untimed, no routing);
+it is labelled so wherever it is printed, with the LUT levels of its critical path.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from flow.rtl.params import EngineParams
 from flow.rtl.verilator import require, rtl_sources
 
 STA_NOTE = (
-    "Yosys 0.23 sta on the flattened -abc9 netlist: LUT/FF/DSP/BRAM cell delays only; CARRY4, MUXF7/8 "
+    "Yosys 0.23 sta on the -abc9 netlist (mapped per module, then flattened): LUT/FF/DSP/BRAM cell "
+    "delays only; CARRY4, MUXF7/8 "
     "and LUT RAM have no timing arcs in its models and there is no routing, so this is a lower bound "
     "of the pre-route delay, not a timing sign-off"
 )
@@ -31,16 +38,64 @@ DEVICES = {
 }
 
 
-def _script(params: EngineParams, family: str, sta: bool) -> str:
+def _script(params: EngineParams, family: str, sta: bool, flatten: bool = False) -> str:
     srcs = " ".join(str(p) for p in rtl_sources())
     chparam = " ".join(f"-set {k} {v}" for k, v in params.generics().items())
     abc9 = " -abc9" if sta else ""
     return (
         f"read_verilog -sv -DSYNTHESIS {srcs}\n"
         f"chparam {chparam} eie_engine\n"
-        f"synth_xilinx -family {family} -top eie_engine -flatten -noiopad -noclkbuf{abc9}\n"
-        "tee -o stat.txt stat\n" + ("tee -o sta.txt sta\n" if sta else "")
+        f"synth_xilinx -family {family} -top eie_engine{' -flatten' if flatten else ''}"
+        f" -noiopad -noclkbuf{abc9}\n"
+        "tee -q -o stat.txt stat\n" + ("flatten\ntee -q -o sta.txt sta\n" if sta else "")
     )
+
+
+def _base(module: str) -> str:
+    """eie_pe for "$paramod$<hash>\\eie_pe" (Yosys' name of a parameterised module)."""
+    return module.rsplit("\\", 1)[-1]
+
+
+def module_breakdown(text: str) -> dict:
+    """Per module kind of the hierarchical `stat`: instances in the design and the counts of
+    one instance with its submodules (e.g. "eie_pe": one PE with its RAMs), plus "glue": the
+    top module's own cells (control, gather, bitmap, broadcast muxes) and its RAMs."""
+    own: dict[str, dict[str, int]] = {}
+    for m in re.finditer(r"^=== (\S+) ===\n(.*?)(?=^=== |\Z)", text, re.M | re.S):
+        own[m.group(1)] = {k: int(v) for k, v in re.findall(r"^\s+(\S+)\s+(\d+)\s*$", m.group(2), re.M)
+                           if not k.startswith("Number")}  # fmt: skip
+
+    def total(mod: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for k, n in own.get(mod, {}).items():
+            for kk, nn in (total(k).items() if k in own else [(k, 1)]):
+                out[kk] = out.get(kk, 0) + n * nn
+        return out
+
+    subs = {k for cells in own.values() for k in cells if k in own}
+    tops = [m for m in own if m not in subs]
+    if len(tops) != 1:
+        return {}
+    kinds: dict[str, dict] = {}
+    glue: dict[str, int] = {}
+    for mod, n in own[tops[0]].items():
+        if mod in own and _base(mod) != "eie_ram":
+            c = _counts(total(mod))
+            kind = kinds.setdefault(_base(mod), {"instances": 0, **{k: 0 for k in c}})
+            kind["instances"] += n
+            for k, v in c.items():
+                kind[k] += n * v
+        else:
+            for k, v in (total(mod).items() if mod in own else [(mod, 1)]):
+                glue[k] = glue.get(k, 0) + n * v
+    kinds["glue"] = {"instances": 1, **_counts(glue)}
+    return kinds
+
+
+def _counts(cells: dict[str, int]) -> dict:
+    c = parse_stat("".join(f"  {k} {v}\n" for k, v in cells.items()))
+    return {"LUT": lut_total(c), "FF": c["FF"], "RAMB18": c["RAMB18"], "RAMB36": c["RAMB36"],
+            "URAM": c["URAM"], "DSP": c["DSP"]}  # fmt: skip
 
 
 def parse_stat(text: str) -> dict:
@@ -101,44 +156,49 @@ def sta_path(text: str) -> dict:
             "start": ends[-1].strip() if ends else None}  # fmt: skip
 
 
-def _cache_file(params: EngineParams, family: str, sta: bool) -> Path:
+def _cache_file(params: EngineParams, family: str, sta: bool, flatten: bool = False) -> Path:
     from flow.rtl.verilator import _source_stamp, cache_dir
 
-    return cache_dir() / "yosys" / f"{params.key()}-{_source_stamp()}-{family}{'-sta' if sta else ''}.json"
+    kind = f"{family}-{'flat' if flatten else 'hier'}{'-sta' if sta else ''}"
+    return cache_dir() / "yosys" / f"{params.key()}-{_source_stamp()}-{kind}.json"
 
 
 def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: bool = True,
-               cache: bool = True) -> dict:
+               cache: bool = True, flatten: bool = False) -> dict:
     """Run Yosys on the engine; returns (and writes out_dir/yosys_<family>.json) the counts.
-    A result for the same parameters, sources and family is reused from the cache."""
+    A result for the same parameters, sources and family is reused from the cache.
+    ``flatten`` synthesises the flattened design instead (slow; for checking that the
+    hierarchical counts agree with it on small engines)."""
     require("yosys")
     if family not in FAMILIES:
         raise FlowError(f"family {family!r}: use one of {sorted(FAMILIES)}")
     out = Path(out_dir or Path.cwd() / "yosys")
     out.mkdir(parents=True, exist_ok=True)
-    cached = _cache_file(params, family, sta)
+    cached = _cache_file(params, family, sta, flatten)
     if cache and cached.exists():
         report = json.loads(cached.read_text())
         report["cached"] = str(cached)
         (out / f"yosys_{family}.json").write_text(json.dumps(report, indent=1))
         return report
-    (out / "synth.ys").write_text(_script(params, family, sta))
+    (out / "synth.ys").write_text(_script(params, family, sta, flatten))
     t0 = time.perf_counter()
     cmd = ["yosys", "-q", "-l", "yosys.log", "-s", "synth.ys"]
     res = subprocess.run(cmd, cwd=out, capture_output=True, text=True)
     sta_failed = None
-    if res.returncode != 0 and sta and "Boxes are not in a topological order" in (out / "yosys.log").read_text():
-        # Yosys 0.23's abc9 fails on some large flattened netlists (carry boxes out of order):
-        # map with the default abc instead; no sta figure then
-        sta_failed = "abc9 failed (Yosys 0.23: 'Boxes are not in a topological order'); mapped with abc, no sta"
+    if res.returncode != 0 and sta:
+        # Yosys 0.23's abc9 fails on some netlists (flattened P=64: "Boxes are not in a
+        # topological order"; hierarchical P=16: an abort in ABC9_OPS): map with the default
+        # abc instead; no sta figure then, and the report says why
+        sta_failed = f"abc9 failed (Yosys 0.23, exit {res.returncode}); mapped with abc, no sta"
         sta = False
-        (out / "synth.ys").write_text(_script(params, family, sta))
+        (out / "synth.ys").write_text(_script(params, family, sta, flatten))
         res = subprocess.run(cmd, cwd=out, capture_output=True, text=True)
     if res.returncode != 0:
         log = (out / "yosys.log").read_text() if (out / "yosys.log").exists() else res.stderr
         tail = "\n".join(log.strip().splitlines()[-20:])
         raise FlowError(f"yosys failed (exit {res.returncode}):\n{tail}\nreproduce: cd {out} && {' '.join(cmd)}")
-    counts = parse_stat((out / "stat.txt").read_text())
+    stat = (out / "stat.txt").read_text()
+    counts = parse_stat(stat)
     report = {
         "family": family,
         "device": FAMILIES[family],
@@ -152,11 +212,15 @@ def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: boo
         "URAM": counts["URAM"],
         "DSP": counts["DSP"],
         "cells": counts["cells"],
+        "modules": module_breakdown(stat),
         "sta_ns": parse_sta((out / "sta.txt").read_text()) if sta else None,
         "sta_path": sta_path((out / "sta.txt").read_text()) if sta else None,
         "sta_note": sta_failed or STA_NOTE,
         "yosys_s": round(time.perf_counter() - t0, 1),
-        "source": "Yosys 0.23 synth_xilinx",
+        "source": ("Yosys 0.23 synth_xilinx, " + ("flattened" if flatten else
+                   "hierarchical (no -flatten; one eie_pe module for all PEs)")
+                   + ", memories without $readmemh images (RAMs written through the load port)"),
+        "hierarchical": not flatten,
     }
     dev = DEVICES[family]
     report["fits"] = {

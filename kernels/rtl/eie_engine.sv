@@ -160,9 +160,17 @@ module eie_engine #(
       assign need = {{(14 - WA) {1'b0}}, det_w[g], 2'b00} + 16'd4;
       assign have = {{(16 - (NXW - 4)) {1'b0}}, lines_in};
       assign avail = (layer != '0) || (lines_in == n_lines) || (need <= have);
+      // the window bits this detector can ever take: column j is group j % G for some G > g,
+      // so j % G0 == g with G0 the smallest power of two above g (others are left out, and
+      // with them their window multiplexers)
+      localparam integer G0 = (g == 0) ? 1 : (1 << $clog2(g + 1));
+      localparam [G0-1:0] ONE = 1;
+      localparam [63:0] WMASK = {(64 / G0) {ONE << (g % G0)}};
+      logic [63:0] win;
+      assign win = nz[det_w[g]*64+:64] & WMASK;
       eie_detector #(.G_IDX(g), .NX(NX)) u_det (
           .clk(clk), .init(det_init), .run(det_run), .log2g(log2g), .n_in(n_in),
-          .avail(avail), .gate(gate[g]), .win(nz[det_w[g]*64+:64]), .w(det_w[g]),
+          .avail(avail), .gate(gate[g]), .win(win), .w(det_w[g]),
           .emit(det_emit[g]), .emit_j(det_j[g]), .done(det_done[g]));
       always_comb begin
         gate[g] = 1'b1;
@@ -190,7 +198,7 @@ module eie_engine #(
       assign owner = bb[GW-1:0] & ((GW'(1) << log2g) - GW'(1));
       assign bk_re[b] = det_emit[owner] && det_j[owner][3:0] == bb;
       assign bk_raddr[b] = det_j[owner][LA+3:4];
-      eie_ram #(.BLOCK(NLINES * XW > 2048 ? 1 : 0), .DEPTH(NLINES), .WIDTH(XW)) u_bank (
+      eie_ram #(.BLOCK(NLINES * XW > 1024 ? 1 : 0), .DEPTH(NLINES), .WIDTH(XW)) u_bank (
           .clk(clk), .re(bk_re[b]), .raddr(bk_raddr[b]), .q(bk_q[b]),
           .we(wr_mask[b]), .waddr(wr_line), .wdata(wr_data[b*XW+:XW]));
     end
@@ -200,8 +208,43 @@ module eie_engine #(
       localparam [7:0] C1 = 8'd48 + (p / 10) % 10;
       localparam [7:0] C0 = 8'd48 + p % 10;
       localparam [23:0] ID = {C2, C1, C0};
+      // group g = p >> log2r, row-PE index q = p % R (R = 2**log2r), idle when g >= G.
+      // The buses the PE can take are p >> k for k = KMIN .. KMIN + GW (a smaller log2r
+      // leaves it idle), so its bus is a (GW+1)-way mux on kd = log2r - KMIN, not MAXG-way.
+      localparam [5:0] PI = p;
+      localparam integer KMIN = (p < MAXG) ? 0 : $clog2(p + 1) - GW;
+      localparam KDW = (GW > 0) ? $clog2(GW + 1) : 1;
+      /* verilator lint_off UNUSEDSIGNAL */
+      logic [5:0] g_full;  // only GW bits address a broadcast bus
+      /* verilator lint_on UNUSEDSIGNAL */
+      logic [5:0] q_idx, q_sel;
+      logic [KDW-1:0] kd;
+      logic my_bc, my_sel;
+      logic [CW-1:0] my_col;
+      logic [XW-1:0] my_x;
+      assign g_full = PI >> log2r;
+      assign q_idx = PI & ((6'd1 << log2r) - 6'd1);
+      assign q_sel = q_idx >> log2e;
+      assign pe_active[p] = (PI >> (log2r + log2g)) == 6'd0;
+      assign pe_grp[p*GW+:GW] = g_full[GW-1:0];
+      assign my_sel = pe_active[p] && q_sel == gt_sel;
+      always_comb begin
+        if (log2r <= 3'(KMIN)) kd = '0;
+        else if (log2r >= 3'(KMIN + GW)) kd = KDW'(GW);
+        else kd = KDW'(log2r - 3'(KMIN));
+        my_bc = 1'b0;
+        my_col = '0;
+        my_x = '0;
+        for (int d = 0; d <= GW; d++) begin
+          if (kd == KDW'(d)) begin
+            my_bc = pe_active[p] && bc_valid[((p >> (KMIN + d)) % MAXG)];
+            my_col = bc_col[((p >> (KMIN + d)) % MAXG)*CW+:CW];
+            my_x = bc_x[((p >> (KMIN + d)) % MAXG)*XW+:XW];
+          end
+        end
+      end
       eie_pe #(
-          .P_IDX(p), .MAXG(MAXG), .DMAX(DMAX), .XW(XW), .WW(WW), .ACCW(ACCW), .CBW(CBW),
+          .DMAX(DMAX), .XW(XW), .WW(WW), .ACCW(ACCW), .CBW(CBW),
           .IXW(IXW), .NL(NL), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D), .BIAS_D(BIAS_D),
           .CW(CW),
           .ENT_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ent_", ID, ".mem"}),
@@ -209,12 +252,11 @@ module eie_engine #(
           .CB_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/cb_", ID, ".mem"}),
           .BIAS_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/bias_", ID, ".mem"})
       ) u_pe (
-          .clk(clk), .rst(rst), .log2r(log2r), .log2g(log2g), .log2e(log2e), .layer(layer),
-          .ptr_base(ptr_base), .depth(depth), .bc_valid(bc_valid), .bc_col(bc_col),
-          .bc_x(bc_x), .ok(pe_ok[p]), .busy(pe_busy[p]), .active(pe_active[p]),
-          .grp(pe_grp[p*GW+:GW]), .gi_valid(gi_valid), .gi_row(gi_row),
+          .clk(clk), .rst(rst), .layer(layer), .ptr_base(ptr_base), .depth(depth),
+          .my_bc(my_bc), .my_col(my_col), .my_x(my_x), .ok(pe_ok[p]), .busy(pe_busy[p]),
+          .gi_valid(gi_valid), .gi_row(gi_row),
           .gi_bias_addr(gi_bias_addr), .gi_clear(gi_clear), .gt_valid(gt_valid),
-          .gt_sel(gt_sel), .term(pe_term[p*ACCW+:ACCW]),
+          .gt_sel(my_sel), .term(pe_term[p*ACCW+:ACCW]),
           .ld_we(ld_we && ld_pe == 6'(p)), .ld_sel(ld_sel), .ld_addr(ld_addr),
           .ld_data(ld_data));
     end
@@ -329,6 +371,9 @@ module eie_engine #(
 
   // ---------------- gather datapath ----------------
   localparam NT = 2 * OL - 1;
+  // rounding term of all lanes: 2**(shift-1) when rounding, else 0
+  logic [ACCW:0] half;
+  assign half = (rnd && shift != 6'd0) ? ({{ACCW{1'b0}}, 1'b1} << (shift - 6'd1)) : '0;
   logic [ACCW-1:0] s_reg[0:OL-1];
   logic [ACCW-1:0] tree[0:NT-1];
   logic [ACCW-1:0] lane_reg[0:OL-1];
@@ -361,7 +406,7 @@ module eie_engine #(
   generate
     for (b = 0; b < OL; b = b + 1) begin : g_rq
       eie_requant #(.ACCW(ACCW), .XW(XW)) u_rq (
-          .v(lane_reg[b]), .relu(relu), .rnd(rnd), .sat(sat), .sgn(sgn), .shift(shift),
+          .v(lane_reg[b]), .relu(relu), .half(half), .sat(sat), .sgn(sgn), .shift(shift),
           .width(width), .omin(omin), .omax(omax), .out(rq[b]));
     end
   endgenerate

@@ -18,13 +18,9 @@
 // Gather (PE idle): the accumulator and the bias of local row gi_row are read (the
 // accumulator is cleared on the row's last read, so every layer starts from zero) and the
 // next cycle the PE registers term = acc + bias when its row-PE index q selects it.
-// Group g = P_IDX >> log2r and row-PE index q = P_IDX % R (R = 2**log2r PEs per group); a PE
-// whose group is >= G (2**log2g) is idle for the layer.
+// The engine (eie_engine.sv) selects the PE's broadcast bus and term from the PE's index, so
+// every PE is the same module with no index parameter: hierarchical synthesis maps it once.
 module eie_pe #(
-    // index of this PE in the array
-    parameter P_IDX = 0,
-    // column groups the engine supports (broadcast buses)
-    parameter MAXG = 8,
     // activation queue capacity (power of two)
     parameter DMAX = 8,
     // activation bits (two's complement)
@@ -55,7 +51,6 @@ module eie_pe #(
     parameter CB_FILE = "",
     parameter BIAS_FILE = "",
     // derived widths
-    parameter GW = (MAXG > 1) ? $clog2(MAXG) : 1,
     parameter QA = (DMAX > 1) ? $clog2(DMAX) : 1,
     parameter DW = $clog2(DMAX + 1),
     parameter EA = $clog2(ENT_D + 1),
@@ -70,28 +65,25 @@ module eie_pe #(
     input  logic                 clk,
     input  logic                 rst,
     // layer configuration (stable during a layer)
-    input  logic [          2:0] log2r,
-    input  logic [          2:0] log2g,
-    input  logic [          2:0] log2e,
     input  logic [       LW-1:0] layer,
     input  logic [       PA-1:0] ptr_base,
     input  logic [       DW-1:0] depth,
-    // broadcast buses of all groups
-    input  logic [     MAXG-1:0] bc_valid,
-    input  logic [  MAXG*CW-1:0] bc_col,
-    input  logic [  MAXG*XW-1:0] bc_x,
+    // this PE's broadcast (the engine selects its group's bus; valid only when the PE takes
+    // part in the layer)
+    input  logic                 my_bc,
+    input  logic [       CW-1:0] my_col,
+    input  logic [       XW-1:0] my_x,
     // queue gate and status
     output logic                 ok,
     output logic                 busy,
-    output logic                 active,
-    output logic [       GW-1:0] grp,
     // gather: issue (read local row) and term stage (one cycle later)
     input  logic                 gi_valid,
     input  logic [       RW-1:0] gi_row,
     input  logic [       BA-1:0] gi_bias_addr,
     input  logic                 gi_clear,
     input  logic                 gt_valid,
-    input  logic [          5:0] gt_sel,
+    // this PE's term is selected (it takes part and its row-PE chunk is the one gathered)
+    input  logic                 gt_sel,
     output logic [     ACCW-1:0] term,
     // loader
     input  logic                 ld_we,
@@ -102,8 +94,9 @@ module eie_pe #(
     /* verilator lint_on UNUSEDSIGNAL */
 );
   localparam PW = WW + XW;
-  // block RAM for memories of more than 2048 bits, LUT RAM below (flow.rtl.estimate.BLOCK_BITS)
-  localparam BLOCK_BITS = 2048;
+  // block RAM for memories of more than 1024 bits, LUT RAM below (flow.rtl.estimate.BLOCK_BITS):
+  // block RAM is plentiful beside the LUTs (a 4 x 32 x 16-bit codebook is 66 LUTs as LUT RAM)
+  localparam BLOCK_BITS = 1024;
   localparam ENT_BLK = (ENT_D * EW > BLOCK_BITS) ? 1 : 0;
   localparam PTR_BLK = (PTR_D * 2 * EA > BLOCK_BITS) ? 1 : 0;
   localparam CB_BLK = (((1 << LW) << CBW) * WW > BLOCK_BITS) ? 1 : 0;
@@ -113,26 +106,6 @@ module eie_pe #(
   localparam [QA-1:0] QLAST = QLASTI[QA-1:0];
   localparam SEL_ENT = 3'd0, SEL_PTR = 3'd1, SEL_CB = 3'd2, SEL_BIAS = 3'd3;
 
-  // ---- group membership ----
-  localparam [5:0] P6 = P_IDX;
-  logic [5:0] p_idx;
-  /* verilator lint_off UNUSEDSIGNAL */
-  logic [5:0] g_full;  // only GW bits address a broadcast bus
-  /* verilator lint_on UNUSEDSIGNAL */
-  logic [5:0] q_idx;
-  logic [5:0] q_sel;
-  assign p_idx = P6;
-  assign g_full = p_idx >> log2r;
-  assign q_idx = p_idx & ((6'd1 << log2r) - 6'd1);
-  assign active = (p_idx >> (log2r + log2g)) == 6'd0;
-  assign grp = g_full[GW-1:0];
-
-  logic          my_bc;
-  logic [CW-1:0] my_col;
-  logic [XW-1:0] my_x;
-  assign my_bc  = active & bc_valid[grp];
-  assign my_col = bc_col[grp*CW+:CW];
-  assign my_x   = bc_x[grp*XW+:XW];
 
   // ---- activation queue ----
   logic [CW-1:0] q_col[0:DMAX-1];
@@ -153,7 +126,6 @@ module eie_pe #(
   assign b_accept = !b_active || (b_cur + 1'b1 == b_end);
   assign pop = (cnt != 0) && (!a1_valid || b_accept);
   assign ok = ({1'b0, cnt} + {{DW{1'b0}}, my_bc}) < {1'b0, depth};
-  assign q_sel = q_idx >> log2e;
 
   // ---- stage C / D / E ----
   logic          c_valid, c_first;
@@ -235,7 +207,7 @@ module eie_pe #(
     e_prod <= prod;
     f_row <= e_row;
     f_sum <= sum;
-    if (gt_valid) term <= (active && q_sel == gt_sel) ? acc_q + bias_q : '0;
+    if (gt_valid) term <= gt_sel ? acc_q + bias_q : '0;
     // control
     if (my_bc) tail <= (tail == QLAST) ? '0 : tail + 1'b1;
     if (pop) head <= (head == QLAST) ? '0 : head + 1'b1;

@@ -10,7 +10,9 @@ module eie_requant #(
 ) (
     input  logic [ACCW-1:0] v,
     input  logic            relu,
-    input  logic            rnd,
+    // rounding term: 2**(shift-1) for round-half-up, else 0 (the engine computes it once for
+    // all lanes)
+    input  logic [  ACCW:0] half,
     input  logic            sat,
     input  logic            sgn,
     input  logic [     5:0] shift,
@@ -20,10 +22,8 @@ module eie_requant #(
     output logic [  XW-1:0] out
 );
   logic signed [ACCW:0] x0, x1, x2, lo, hi;
-  logic [ACCW:0] half;
   always_comb begin
     x0 = (relu && v[ACCW-1]) ? '0 : {v[ACCW-1], v};
-    half = (rnd && shift != 6'd0) ? ({{ACCW{1'b0}}, 1'b1} << (shift - 6'd1)) : '0;
     x1 = x0 + half;
     x2 = x1 >>> shift;
     lo = {{(ACCW + 1 - XW) {omin[XW-1]}}, omin};

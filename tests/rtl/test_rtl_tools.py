@@ -3,7 +3,9 @@ cycle model without simulators, and the Yosys report parser."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +16,9 @@ from flow.rtl import estimate, yosys
 from flow.rtl.params import EngineParams, params_for
 from flow.rtl.verilator import rtl_sources
 
-#: small enough for Yosys in about a minute
+ROOT = Path(__file__).resolve().parents[2]
+
+#: small enough for Yosys in a few minutes
 SMALL = EngineParams(P=2, MAXG=2, DMAX=4, NL=2, NX=64, XW=8, WW=4, ACCW=16, CBW=2, IXW=3,
                      ENT_D=512, PTR_D=64, ACC_D=16, BIAS_D=32, OL=2)  # fmt: skip
 
@@ -32,16 +36,37 @@ def test_verilator_lint_clean(generics):
     assert res.returncode == 0 and "%Warning" not in res.stderr, res.stderr[-3000:]
 
 
-@pytest.mark.yosys
-def test_yosys_small_engine_matches_estimate(tmp_path):
-    rep = yosys.synthesize(SMALL, family="xc7", out_dir=tmp_path, cache=False)
-    est = estimate.estimate(SMALL)
-    assert rep["DSP"] == est["DSP"] == SMALL.P
+def _assert_estimate_matches(rep: dict, est: dict, P: int) -> None:
+    """The estimator's contract: BRAM and DSP equal to Yosys, LUT and FF within 20 %."""
+    assert rep["DSP"] == est["DSP"] == P
     assert (rep["RAMB18"], rep["RAMB36"]) == (est["RAMB18"], est["RAMB36"])
-    assert abs(rep["LUT"] - est["LUT"]) <= 0.2 * rep["LUT"], (rep["LUT"], est["LUT"])
-    assert abs(rep["FF"] - est["FF"]) <= 0.2 * rep["FF"], (rep["FF"], est["FF"])
+    assert abs(rep["LUT"] - est["LUT"]) <= 0.2 * rep["LUT"], (P, rep["LUT"], est["LUT"])
+    assert abs(rep["FF"] - est["FF"]) <= 0.2 * rep["FF"], (P, rep["FF"], est["FF"])
+
+
+@pytest.mark.yosys
+@pytest.mark.parametrize("params", [SMALL, pytest.param(SMALL.with_(P=4, OL=4), marks=pytest.mark.slow)],
+                         ids=["P2", "P4"])  # fmt: skip
+def test_yosys_small_engine_matches_estimate(tmp_path, params):
+    """Yosys (hierarchical, cached by parameters and sources) against flow.rtl.estimate."""
+    rep = yosys.synthesize(params, family="xc7", out_dir=tmp_path)
+    _assert_estimate_matches(rep, estimate.estimate(params), params.P)
     assert rep["sta_ns"] is not None and rep["sta_ns"] > 0
+    assert rep["modules"]["eie_pe"]["instances"] == params.P
+    assert sum(m["LUT"] for m in rep["modules"].values()) == rep["LUT"]
     assert (tmp_path / "yosys_xc7.json").exists()
+
+
+def test_estimate_matches_the_benchmarked_yosys_counts():
+    """The LeNet-300-100 engines of bench/results/rtl.json (P = 16, 32, 64 on the xc7z020 and
+    the KV260): the estimator recomputed for each recorded engine against its recorded Yosys
+    counts of the current sources' hierarchical synthesis."""
+    bench = json.loads((ROOT / "bench" / "results" / "rtl.json").read_text())
+    rows = [r for key in ("synth_xc7", "synth_xcup") for r in bench.get(key, []) if "yosys" in r]
+    assert len({r["P"] for r in rows}) >= 3
+    for r in rows:
+        assert "hierarchical" in r["yosys"]["source"], "bench/results/rtl.json predates hierarchical synthesis"
+        _assert_estimate_matches(r["yosys"], estimate.estimate(EngineParams(**r["yosys"]["engine"])), r["P"])
 
 
 def test_block_ram_geometry():
@@ -69,6 +94,34 @@ def test_parse_stat_uses_the_hierarchy_total():
     assert (c["LUT"], c["FF"], c["RAMB18"], c["DSP"]) == (23, 10, 4, 2)
     assert yosys.lut_total(c) == 23 + 8
     assert yosys.parse_sta("Latest arrival time in 'eie_engine' is 6543:") == 6.543
+
+
+def test_module_breakdown_multiplies_instances():
+    """The per-module view of a hierarchical `stat`: a PE with its RAM times its instances; the
+    top's own cells and its RAMs are the glue; the kinds add up to the design total."""
+    text = """
+=== $paramod$aa\\eie_ram ===
+   Number of cells:   1
+     RAM32M     2
+=== $paramod$bb\\eie_pe ===
+   Number of cells:   4
+     $paramod$aa\\eie_ram   1
+     LUT3     10
+     FDRE     7
+     DSP48E1  1
+=== $paramod$cc\\eie_engine ===
+   Number of cells:   9
+     $paramod$bb\\eie_pe   4
+     $paramod$aa\\eie_ram  1
+     LUT6     5
+     FDRE     3
+=== design hierarchy ===
+     LUT3     40
+"""
+    m = yosys.module_breakdown(text)
+    assert m["eie_pe"] == {"instances": 4, "LUT": 4 * (10 + 8), "FF": 28, "RAMB18": 0, "RAMB36": 0,
+                           "URAM": 0, "DSP": 4}  # fmt: skip
+    assert (m["glue"]["LUT"], m["glue"]["FF"]) == (5 + 8, 3)
 
 
 def test_cycle_model_structure():
