@@ -246,16 +246,12 @@ def search_settings(model, x, y, val, c, cfg, *, progress: bool = True) -> dict:
         points.append(p)
     model.set_weights(dense_w)
     i, met = choose(points, t, dense_err)
-    chosen = points[i]
-    c.layer_sparsity.update(chosen["sparsity"])
-    c.layer_bits.update(chosen["bits"])
-    c.layer_index_bits.update(chosen["index_bits"])
     budget = None
     if t.max_error_increase is not None:
         budget = dense_err + t.max_error_increase
     elif t.max_error is not None:
         budget = t.max_error
-    return {
+    out = {
         "target": {k: getattr(t, k) for k in ("max_error_increase", "max_error", "storage_bytes", "huffman")},
         "split": "validation",
         "dense_validation_error": dense_err,
@@ -266,6 +262,16 @@ def search_settings(model, x, y, val, c, cfg, *, progress: bool = True) -> dict:
         "met_by_proxy": met,
         "proxy": f"one-shot pruning + {t.epochs} masked epoch(s) + k-means without fine-tuning",
     }
+    apply_choice(out, c)
+    return out
+
+
+def apply_choice(search: dict, c) -> None:
+    """Write the chosen candidate's per-layer settings into the compress config `c`."""
+    chosen = search["curve"][search["chosen"]]
+    c.layer_sparsity.update(chosen["sparsity"])
+    c.layer_bits.update(chosen["bits"])
+    c.layer_index_bits.update(chosen["index_bits"])
 
 
 def finish(search: dict, rep: dict) -> None:
