@@ -257,7 +257,8 @@ def _selection(c, sp, hist: dict, search) -> dict:
         chosen.append(f"best epoch of every training phase (dense {best.get('dense')}, "
                       f"fine-tuning {best.get('finetune')})")
     if search is not None:
-        chosen.append("compress.target: per-layer sparsity, code bits and index bits")
+        chosen.append("compress.target: per-layer sparsity, code bits and index bits"
+                      + (", ternary or k-means codes" if c.target.ternary else ""))
     return {
         **sp.describe(),
         "chosen_on_validation": chosen,

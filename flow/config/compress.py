@@ -30,8 +30,11 @@ class TargetConfig:
     storage_bytes: int | None = None
     #: count storage with Huffman coding (true) or with fixed-width codes and indices (false)
     huffman: bool = True
-    #: candidate code bits per layer
+    #: candidate code bits per layer (k-means)
     bits: list[int] = field(default_factory=lambda: [3, 4, 5])
+    #: also offer TTQ ternary codes (2 bits, {-W-, 0, +W+}) to every k-means layer, tried before k-means;
+    #: a chosen ternary layer is trained as TTQ (layer_method ternary) by the full pipeline
+    ternary: bool = False
     #: candidate pruning levels: per-layer sensitivity levels (validation-error increase, in
     #: percentage points, of pruning that layer alone without retraining)
     levels: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0, 4.0, 8.0, 16.0])
@@ -87,7 +90,8 @@ class CompressConfig:
     dsd_epochs: int = 4
     #: automatic per-layer settings searched on the validation split, overriding layer_sparsity,
     #: layer_bits, layer_index_bits: {max_error_increase: pp over dense | max_error: % | storage_bytes:
-    #: B; huffman: true; bits: [3, 4, 5]; levels: [pp ...]; epochs: 1; refine: 2} (flow/compress/search.py);
+    #: B; huffman: true; bits: [3, 4, 5]; ternary: false; levels: [pp ...]; epochs: 1; refine: 2}
+    #: (flow/compress/search.py);
     #: None: the settings below as given
     target: TargetConfig | None = None
     #: default fraction of each layer's weights pruned (0.9 keeps 10 %)
