@@ -98,3 +98,22 @@ def test_stale_and_half_written_stages_are_dropped(tmp_path):
     assert i == 0 and meta == {"x": 1} and arrays["w"].tolist() == [0, 1, 2]
     other = resume.StageStore(out, "b" * 16)  # an edited config: the old stages are deleted
     assert not store.root.exists() and other.completed() == []
+
+
+def test_cli_resumes_by_default_and_fresh_starts_over(tmp_path, monkeypatch):
+    from flow.errors import FlowError
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(resume, "fingerprint", lambda cfg: "f" * 16)
+    seen = []
+
+    def fake_compress(cfg, out_dir, *, stages, **kw):
+        seen.append(stages.completed())
+        raise FlowError("stop here")
+
+    monkeypatch.setattr(pipeline, "compress", fake_compress)
+    monkeypatch.chdir(tmp_path)
+    for fresh in ([], ["--fresh"]):
+        resume.StageStore(out, "f" * 16).save("dense", {}, {"w": np.zeros(2)})
+        assert main(["compress", "--out", str(out), "--no-progress", *fresh]) == 1
+    assert seen == [["dense"], []]
