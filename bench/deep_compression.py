@@ -269,7 +269,8 @@ def numbers(r: dict) -> tuple:
 
 
 def run_part(
-    part: str, data_dir: str, quick: bool, repeat: bool, workdir: Path, reuse: bool = False, shelf: bool = True
+    part: str, data_dir: str, quick: bool, repeat: bool, workdir: Path, reuse: bool = False,
+    shelf: bool = True,
 ) -> dict:
     if part in NETWORKS:
         net = NETWORKS[part]
@@ -381,13 +382,14 @@ def main(argv=None) -> int:
         p.error(f"MNIST idx files not found in {where}: pass --data-dir or set FLOW_DATA_DIR")
     if args.reuse and not args.keep:
         p.error("--reuse needs --keep DIR")
-    run(str(data_dir), parts, args.quick, args.repeat, args.out, args.keep, args.reuse, not args.no_off_the_shelf)
+    run(str(data_dir), parts, args.quick, args.repeat, args.out, args.keep, args.reuse,
+        not args.no_off_the_shelf)
     return 0
 
 
 def run(
-    data_dir: str, parts: list[str], quick: bool, repeat: bool, out: Path, keep: Path | None = None, reuse: bool = False,
-    shelf: bool = True,
+    data_dir: str, parts: list[str], quick: bool, repeat: bool, out: Path, keep: Path | None = None,
+    reuse: bool = False, shelf: bool = True,
 ) -> dict:
     import tensorflow as tf
 

@@ -64,8 +64,9 @@ def check(model_dir: Path, data_dir: str | None, n: int) -> dict:
     diff = out != ref
     return {
         "model_dir": str(model_dir),
-        "what": "measured (csim): the EIE Dense chain's C++ (g++) vs flow.eie.reference, bit for bit, on the "
-                "activations reaching the first EIE layer (Keras float convolutions, quantized to its input type)",
+        "what": "measured (csim): the EIE Dense chain's C++ (g++) vs flow.eie.reference, bit for bit, on "
+                "the activations reaching the first EIE layer (Keras float convolutions, quantized to its "
+                "input type)",
         "eie_layers": [{"name": e.name, "n_in": e.n_in, "n_out": e.n_out, "n_pe": e.n_pe,
                         "code_bits": e.code_bits, "index_bits": e.index_bits} for e in layers],
         "samples": int(len(x)),

@@ -71,7 +71,8 @@ def run(args) -> int:
         if args.fresh:
             stages.clear()
         try:
-            cm = compress(cfg, out, progress=not args.no_progress, force=args.force, dataset=ds, stages=stages)
+            cm = compress(cfg, out, progress=not args.no_progress, force=args.force, dataset=ds,
+                          stages=stages)
         except OSError as exc:
             raise FlowError(
                 f"writing {args.out} failed: {exc.strerror or exc}; the previous folder is unchanged "

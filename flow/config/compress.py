@@ -196,7 +196,8 @@ class CompressConfig:
             m = self.layer_method.get(name)
             if m is not None and (m == "ternary") != on:
                 raise ValueError(
-                    f"layer_ternary.{name}={str(on).lower()} contradicts layer_method.{name}={m}; keep one of the two"
+                    f"layer_ternary.{name}={str(on).lower()} contradicts layer_method.{name}={m}; "
+                    "keep one of the two"
                 )
         if self.ternary and self.bits != 2:
             raise ValueError(
@@ -208,7 +209,8 @@ class CompressConfig:
             if on and b != 2:
                 where = f"layer_bits.{name}" if name in self.layer_bits else "bits"
                 raise ValueError(
-                    f"layer_ternary.{name}=true with {where}={b}: ternary codes are 2 bits; set layer_bits.{name}: 2"
+                    f"layer_ternary.{name}=true with {where}={b}: ternary codes are 2 bits; "
+                    f"set layer_bits.{name}: 2"
                 )
         for name, b in self.layer_bits.items():
             if self.method_of(name) == "ternary" and b != 2:
