@@ -28,6 +28,11 @@ def add_parser(subparsers) -> None:
         "--force", action="store_true",
         help="replace an existing output folder (atomically; only a folder `flow compress` wrote)",
     )
+    p.add_argument(
+        "--fresh", action="store_true",
+        help="start from scratch: drop the stages a killed run of the same config kept (by default a rerun "
+             "resumes after the last completed stage)",
+    )
     options.add_quality(p)
     options.add_no_progress(p)
     p.set_defaults(func=run)
@@ -46,6 +51,7 @@ def run(args) -> int:
     from flow.build.steps.quality import DEFAULT_MAX_DROP, gate
     from flow.compress.io import check_target
     from flow.compress.pipeline import compress
+    from flow.compress.resume import StageStore, fingerprint
     from flow.data import load_dataset
     from flow.models import build_model
     from flow.outdir import PARTIAL, OutputLock, leftovers, recover_swap
@@ -61,8 +67,12 @@ def run(args) -> int:
         recover_swap(out)
         for stale in leftovers(out, PARTIAL):  # a killed run's half-written folder
             shutil.rmtree(stale, ignore_errors=True)
+        stages = StageStore(out, fingerprint(cfg))
+        if args.fresh:
+            stages.clear()
         try:
-            cm = compress(cfg, out, progress=not args.no_progress, force=args.force, dataset=ds)
+            cm = compress(cfg, out, progress=not args.no_progress, force=args.force, dataset=ds,
+                          stages=stages)
         except OSError as exc:
             raise FlowError(
                 f"writing {args.out} failed: {exc.strerror or exc}; the previous folder is unchanged "

@@ -15,7 +15,7 @@ import logging
 import time
 from pathlib import Path
 
-from flow.compress import io, plots, report
+from flow.compress import io, plots, report, resume
 from flow.compress.io import CompressedLayer, CompressedModel
 from flow.compress.prune import prune
 from flow.compress.quantize import choose_types, quantized_model
@@ -66,6 +66,7 @@ def compress(
     force: bool = False,
     dataset: Dataset | None = None,
     save_dense: bool = False,
+    stages: resume.StageStore | None = None,
 ) -> CompressedModel:
     """Run the whole pipeline with `cfg` (a FlowConfig) and write the compressed-model folder `out_dir`.
 
@@ -74,7 +75,9 @@ def compress(
       trained model. dataset: an already loaded Dataset instead of `load_dataset(cfg.data)`.
     force: replace an existing `out_dir` (atomically); without it an existing folder is refused
       before any training. save_dense: also write the trained dense model (after DSD, if on) as
-      `dense.keras` into the folder (benchmarks compare other routes on it).
+      `dense.keras` into the folder (benchmarks compare other routes on it). stages: where completed
+      stages are kept (flow.compress.resume); a rerun continues after the last one, and the stages
+      are deleted once `out_dir` is in place.
       Returns the CompressedModel (QKeras model, per-layer records, report).
     """
     from flow.config import dump_config
@@ -89,18 +92,36 @@ def compress(
     def on_val(m) -> float | None:
         return evaluate(m, *val) if val is not None else None
 
-    hist, secs, val_acc = train_dense(cfg, model, sp, progress=progress, snaps=snaps)
+    order = resume.stage_order(c)
+    at, meta, arrays = resume.latest(stages, order)
+    masks, shared, before, search = {}, {}, {}, None
+    if at >= 0:  # a killed run's completed stages: continue after the last one
+        weights, snaps.weights, masks, shared, before = resume.unpack_state(meta, arrays)
+        model.set_weights(weights)
+        hist, secs, val_acc, search = meta["hist"], meta["secs"], meta["val_acc"], meta["search"]
+        log.info("resuming after stage %s (%s)", order[at], stages.root)
+
+    def save(stage: str, **state) -> None:
+        if stages is not None:
+            m = {"hist": hist, "secs": secs, "val_acc": val_acc, "search": search}
+            stages.save(stage, *resume.pack_state(model, snaps.weights, m, **state))
+
+    if at < order.index("dense"):
+        hist, secs, val_acc = train_dense(cfg, model, sp, progress=progress, snaps=snaps)
+        save("dense")
     log.info("dense validation accuracy %s", val_acc["dense"])
 
-    search = None
     if c.target is not None:
-        from flow.compress.search import check_target_against_dense, search_settings
+        from flow.compress.search import apply_choice, check_target_against_dense, search_settings
 
         check_target_against_dense(c, 1 - val_acc["dense"])
-
-        t0 = time.perf_counter()
-        search = search_settings(model, x, y, val, c, cfg, progress=progress)
-        secs["search"] = time.perf_counter() - t0
+        if at < order.index("search"):
+            t0 = time.perf_counter()
+            search = search_settings(model, x, y, val, c, cfg, progress=progress)
+            secs["search"] = time.perf_counter() - t0
+            save("search")
+        else:
+            apply_choice(search, c)
 
     row_pes = None
     if c.load_balance:  # ESE: equal non-zeros per row-PE in every column of each Dense layer
@@ -110,25 +131,34 @@ def compress(
                 k = cfg.hls.knobs_of(layer.name)
                 row_pes[layer.name] = k["n_pe"] // k["col_groups"]
         log.info("load-balance-aware pruning, row PEs per Dense layer: %s", row_pes)
-    t0 = time.perf_counter()
-    masks = prune(model, x, y, c, validation=val, progress=progress, seed=cfg.seed, row_pes=row_pes)
-    val_acc["pruned"] = on_val(model)
-    snaps.take("pruned", model)
-    secs["prune"] = time.perf_counter() - t0
-    log.info("pruned (kept %s)", {n: round(float(m.mean()), 4) for n, m in masks.items()})
-    before = {layer.name: layer.kernel.numpy().copy() for layer in weight_layers(model)}
+    if at < order.index("share"):
+        t0 = time.perf_counter() - secs.get("prune", 0.0)
+        steps_done = max(0, at - order.index("prune-1") + 1)
 
-    t0 = time.perf_counter()
-    sharing = share(model, masks, c, seed=cfg.seed)
-    val_acc["kmeans"] = on_val(model)
-    snaps.take("kmeans", model)
-    hist["finetune"] = finetune(model, sharing, x, y, c, validation=val, progress=progress, seed=cfg.seed)
-    shared = as_shared(sharing)
-    for n, s in shared.items():  # a ternary layer's zero band may have grown: the mask follows its codes
-        masks[n] = s.codes != 0
-    val_acc["shared"] = on_val(model)
-    snaps.take("shared", model)
-    secs["share"] = time.perf_counter() - t0
+        def on_step(k: int, m: dict) -> None:
+            secs["prune"] = time.perf_counter() - t0
+            save(f"prune-{k}", masks=m)
+
+        masks = prune(model, x, y, c, validation=val, progress=progress, seed=cfg.seed, row_pes=row_pes,
+                      start=(steps_done, masks) if steps_done else None, on_step=on_step)
+        val_acc["pruned"] = on_val(model)
+        snaps.take("pruned", model)
+        secs["prune"] = time.perf_counter() - t0
+        log.info("pruned (kept %s)", {n: round(float(m.mean()), 4) for n, m in masks.items()})
+        before = {layer.name: layer.kernel.numpy().copy() for layer in weight_layers(model)}
+
+        t0 = time.perf_counter()
+        sharing = share(model, masks, c, seed=cfg.seed)
+        val_acc["kmeans"] = on_val(model)
+        snaps.take("kmeans", model)
+        hist["finetune"] = finetune(model, sharing, x, y, c, validation=val, progress=progress, seed=cfg.seed)
+        shared = as_shared(sharing)
+        for n, s in shared.items():  # a ternary layer's zero band may have grown: the mask follows its codes
+            masks[n] = s.codes != 0
+        val_acc["shared"] = on_val(model)
+        snaps.take("shared", model)
+        secs["share"] = time.perf_counter() - t0
+        save("share", masks=masks, shared=shared, before=before)
 
     t0 = time.perf_counter()
     calib = x[: cfg.data.calibration_samples or len(x)]
@@ -191,6 +221,8 @@ def compress(
         selection=_selection(c, sp, hist, search),
         methods={n: c.method_of(n) for n in layers},
     )
+    if at >= 0:
+        rep["resumed_after"] = order[at]  # a killed run's stages were reused up to this one
     if search is not None:
         from flow.compress.search import finish
 
@@ -211,6 +243,8 @@ def compress(
                 from flow.compress.search import tradeoff_plot
 
                 tradeoff_plot(search, tmp / "plots" / "tradeoff.png")
+    if stages is not None:  # the output is in place: the kept stages have served
+        stages.clear()
     cm.path = out_dir
     return cm
 
@@ -223,7 +257,8 @@ def _selection(c, sp, hist: dict, search) -> dict:
         chosen.append(f"best epoch of every training phase (dense {best.get('dense')}, "
                       f"fine-tuning {best.get('finetune')})")
     if search is not None:
-        chosen.append("compress.target: per-layer sparsity, code bits and index bits")
+        chosen.append("compress.target: per-layer sparsity, code bits and index bits"
+                      + (", ternary or k-means codes" if c.target.ternary else ""))
     return {
         **sp.describe(),
         "chosen_on_validation": chosen,

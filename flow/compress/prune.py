@@ -136,11 +136,15 @@ def prune(
     progress=True,
     seed=0,
     row_pes: dict[str, int] | None = None,
+    start: tuple[int, dict[str, np.ndarray]] | None = None,
+    on_step=None,
 ) -> dict[str, np.ndarray]:
     """Prune `model` in place to `cfg.sparsity_of(layer)` per layer; returns the keep-masks.
 
     row_pes: {Dense layer name: row PEs of its EIE array}; those layers get `balanced_mask`
     (every row-PE keeps the same number of weights per input column), the others `magnitude_mask`.
+    start: (steps already done, their masks), the model holding the weights after them (a resumed
+    run); on_step(k, masks): called after step k (1-based) is retrained (flow.compress.resume).
     """
     layers = weight_layers(model)
     row_pes = dict(row_pes or {})
@@ -148,8 +152,12 @@ def prune(
     if unknown:
         raise ValueError(f"row_pes names unknown layer(s) {unknown}")
     masks = {layer.name: np.ones(layer.kernel.shape, dtype=bool) for layer in layers}
+    first = 0
+    if start is not None:
+        first, done = start
+        masks.update({n: np.asarray(m, dtype=bool) for n, m in done.items()})
     plans = {layer.name: schedule(cfg.sparsity_of(layer.name), cfg.prune_steps) for layer in layers}
-    for k in range(cfg.prune_steps):
+    for k in range(first, cfg.prune_steps):
         for layer in layers:
             n, kernel = layer.name, layer.kernel.numpy()
             if n in row_pes:
@@ -173,4 +181,6 @@ def prune(
             seed=seed + 100 + k,
             restore_best=getattr(cfg, "best_epoch", False),
         )
+        if on_step is not None:
+            on_step(k + 1, masks)
     return masks

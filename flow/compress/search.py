@@ -8,10 +8,13 @@ looks at the validation split:
 2. Candidates: for each level L of `target.levels` (percentage points), every layer takes the
    largest sparsity whose increase alone stays <= L (insensitive layers are pruned harder).
 3. Proxy of the full pipeline per candidate: one-shot pruning from the dense weights, then
-   `target.epochs` of masked retraining; per layer the fewest code bits of `target.bits` whose
-   k-means sharing (that layer alone) adds <= BIT_TOLERANCE percentage points; all layers shared
-   together give the candidate's validation error. Index bits do not change the error: per layer
-   the width with the smallest storage is computed exactly from the codes.
+   `target.epochs` of masked retraining; per layer the cheapest code option whose sharing (that
+   layer alone) adds <= BIT_TOLERANCE percentage points: with `target.ternary` TTQ's ternary codes
+   (2 bits) first, then k-means with the code bits of `target.bits`, fewest first; a layer the config
+   makes ternary (layer_method/layer_ternary) keeps its ternary codes. The ternary proxy is TTQ's
+   start (each scale the mean |w| of its side, no training), so it errs on the safe side. All layers
+   shared together give the candidate's validation error. Index bits do not change the error: per
+   layer the width with the smallest storage is computed exactly from the codes.
 4. The candidates form the trade-off curve (storage vs validation error; report.json "search",
    plots/tradeoff.png). The smallest candidate within the error budget (or the most accurate one
    within the storage budget) is taken; the full pipeline (iterative pruning, fine-tuning) then
@@ -19,9 +22,11 @@ looks at the validation split:
    Before choosing, `target.refine` bisection steps add a candidate halfway (per-layer sparsity)
    between the best candidate and its neighbour across the budget (the levels are coarse).
 
-Cost: len(SPARSITIES) x layers validation passes, then per level `target.epochs` training epochs
-plus (layers x bits + 1) k-means and validation passes, for each level and refinement step: for
-LeNet-300-100 with 10 levels and 2 refinements about the time of 12 training epochs.
+Cost: len(SPARSITIES) x layers validation passes, then per candidate (level or refinement step)
+`target.epochs` training epochs plus (layers x code options + 1) k-means/ternary and validation
+passes. Measured on the shared 2-core machine (2026-12-05, examples/lenet300_mnist_target.yaml: 10
+levels, 3 refinements, 12 candidates, bits [3, 4, 5]): 285 s, 1.3x its 223 s of dense training;
+`target.ternary` adds one validation pass per layer and candidate.
 """
 
 from __future__ import annotations
@@ -65,8 +70,9 @@ def storage_floor(model, c) -> int:
         n_bias = int(layer.bias.shape[0]) if layer.use_bias else 0
         size = int(np.prod(layer.kernel.shape))
         entries = size - round(max(SPARSITIES) * size)
-        per_entry = 2 if t.huffman else min(t.bits) + 1
-        bits += 32 * n_bias + 32 * 2 ** min(t.bits) + entries * per_entry
+        fewest = min(code_options(c, layer.name), key=lambda o: o[1])[1]
+        per_entry = 2 if t.huffman else fewest + 1
+        bits += 32 * n_bias + 32 * 2 ** fewest + entries * per_entry
     return math.ceil(bits / 8)
 
 
@@ -78,7 +84,7 @@ def check_target_before_training(c, model, input_shape) -> None:
         if t.storage_bytes < floor:
             raise ConfigError(
                 f"compress.target.storage_bytes={t.storage_bytes} cannot be met: even at "
-                f"{100 * max(SPARSITIES):.0f} % sparsity with {min(t.bits)}-bit codes the biases, codebooks "
+                f"{100 * max(SPARSITIES):.0f} % sparsity with the fewest code bits the biases, codebooks "
                 f"and entries of {model.name} take at least {floor} bytes; raise the budget"
             )
 
@@ -115,6 +121,21 @@ def sparsity_at(curve: list[float], level: float) -> float:
     return max(ok) if ok else 0.0
 
 
+def code_options(c, name: str) -> list[tuple[str, int]]:
+    """(method, code bits) a layer may take, cheapest first."""
+    if c.method_of(name) == "ternary":
+        return [("ternary", 2)]
+    return ([("ternary", 2)] if c.target.ternary else []) + [("kmeans", b) for b in sorted(c.target.bits)]
+
+
+def _share_proxy(kernel, mask, method: str, bits: int, c, seed: int):
+    if method == "ternary":
+        from flow.compress.ternary import Ternary
+
+        return Ternary.init(kernel, mask, c.ternary_threshold).shared()
+    return kmeans_codebook(kernel, mask, bits, seed)
+
+
 def _candidate(model, dense_w, x, y, val, c, sparsity: dict, seed: int, progress: bool) -> dict:
     layers = weight_layers(model)
     model.set_weights(dense_w)
@@ -139,14 +160,14 @@ def _candidate(model, dense_w, x, y, val, c, sparsity: dict, seed: int, progress
     )
     pruned_err = 100 * (1 - evaluate(model, *val))
     kernels = {layer.name: layer.kernel.numpy() for layer in layers}
-    bits, shared = {}, {}
+    bits, shared, methods = {}, {}, {}
     for layer in layers:
         n = layer.name
-        for b in sorted(t.bits):
-            s = kmeans_codebook(kernels[n], masks[n], b, seed)
+        for method, b in code_options(c, n):
+            s = _share_proxy(kernels[n], masks[n], method, b, c, seed)
             layer.kernel.assign(s.centroids[s.codes])
             err = 100 * (1 - evaluate(model, *val))
-            bits[n], shared[n] = b, s
+            bits[n], shared[n], methods[n] = b, s, method
             if err - pruned_err <= BIT_TOLERANCE:
                 break
         layer.kernel.assign(kernels[n])
@@ -163,6 +184,7 @@ def _candidate(model, dense_w, x, y, val, c, sparsity: dict, seed: int, progress
     return {
         "sparsity": dict(sparsity),
         "bits": bits,
+        "methods": methods,
         "index_bits": index_bits,
         "pruned_validation_error": pruned_err,
         "validation_error": err,
@@ -214,9 +236,7 @@ def search_settings(model, x, y, val, c, cfg, *, progress: bool = True) -> dict:
     dense_w = model.get_weights()
     dense_err = 100 * (1 - evaluate(model, *val))
     check_target_against_dense(c, dense_err / 100)
-    layers = [layer for layer in weight_layers(model) if c.method_of(layer.name) == "kmeans"]
-    if len(layers) != len(weight_layers(model)):
-        raise ConfigError("compress.target searches k-means layers only; drop layer_method/method ternary")
+    layers = weight_layers(model)
     sens = sensitivity(model, val, layers)
     points = []
     seen = set()
@@ -246,16 +266,12 @@ def search_settings(model, x, y, val, c, cfg, *, progress: bool = True) -> dict:
         points.append(p)
     model.set_weights(dense_w)
     i, met = choose(points, t, dense_err)
-    chosen = points[i]
-    c.layer_sparsity.update(chosen["sparsity"])
-    c.layer_bits.update(chosen["bits"])
-    c.layer_index_bits.update(chosen["index_bits"])
     budget = None
     if t.max_error_increase is not None:
         budget = dense_err + t.max_error_increase
     elif t.max_error is not None:
         budget = t.max_error
-    return {
+    out = {
         "target": {k: getattr(t, k) for k in ("max_error_increase", "max_error", "storage_bytes", "huffman")},
         "split": "validation",
         "dense_validation_error": dense_err,
@@ -264,8 +280,20 @@ def search_settings(model, x, y, val, c, cfg, *, progress: bool = True) -> dict:
         "curve": points,
         "chosen": i,
         "met_by_proxy": met,
-        "proxy": f"one-shot pruning + {t.epochs} masked epoch(s) + k-means without fine-tuning",
+        "proxy": f"one-shot pruning + {t.epochs} masked epoch(s) + k-means (or TTQ's initial ternary "
+                 "scales) without fine-tuning",
     }
+    apply_choice(out, c)
+    return out
+
+
+def apply_choice(search: dict, c) -> None:
+    """Write the chosen candidate's per-layer settings into the compress config `c`."""
+    chosen = search["curve"][search["chosen"]]
+    c.layer_sparsity.update(chosen["sparsity"])
+    c.layer_bits.update(chosen["bits"])
+    c.layer_index_bits.update(chosen["index_bits"])
+    c.layer_method.update(chosen.get("methods", {}))
 
 
 def finish(search: dict, rep: dict) -> None:

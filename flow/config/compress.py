@@ -30,8 +30,11 @@ class TargetConfig:
     storage_bytes: int | None = None
     #: count storage with Huffman coding (true) or with fixed-width codes and indices (false)
     huffman: bool = True
-    #: candidate code bits per layer
+    #: candidate code bits per layer (k-means)
     bits: list[int] = field(default_factory=lambda: [3, 4, 5])
+    #: also offer TTQ ternary codes (2 bits, {-W-, 0, +W+}) to every k-means layer, tried before k-means;
+    #: a chosen ternary layer is trained as TTQ (layer_method ternary) by the full pipeline
+    ternary: bool = False
     #: candidate pruning levels: per-layer sensitivity levels (validation-error increase, in
     #: percentage points, of pruning that layer alone without retraining)
     levels: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0, 4.0, 8.0, 16.0])
@@ -87,7 +90,8 @@ class CompressConfig:
     dsd_epochs: int = 4
     #: automatic per-layer settings searched on the validation split, overriding layer_sparsity,
     #: layer_bits, layer_index_bits: {max_error_increase: pp over dense | max_error: % | storage_bytes:
-    #: B; huffman: true; bits: [3, 4, 5]; levels: [pp ...]; epochs: 1; refine: 2} (flow/compress/search.py);
+    #: B; huffman: true; bits: [3, 4, 5]; ternary: false; levels: [pp ...]; epochs: 1; refine: 2}
+    #: (flow/compress/search.py);
     #: None: the settings below as given
     target: TargetConfig | None = None
     #: default fraction of each layer's weights pruned (0.9 keeps 10 %)
@@ -112,6 +116,11 @@ class CompressConfig:
     method: Method = "kmeans"
     #: per-layer method, e.g. {ip3: ternary}
     layer_method: dict[str, Method] = field(default_factory=dict)
+    #: every layer ternary (TTQ) unless layer_ternary/layer_method says otherwise; needs bits: 2
+    ternary: bool = False
+    #: per-layer ternary switch, e.g. {ip3: true} with layer_bits {ip3: 2} (the same as layer_method
+    #: {ip3: ternary}); a ternary layer has 2-bit codes, any other code width is refused
+    layer_ternary: dict[str, bool] = field(default_factory=dict)
     #: TTQ threshold: latent weights with |w| <= ternary_threshold * max|w| become 0
     ternary_threshold: float = 0.05
     #: relative-index bits of the sparse storage (EIE: 4)
@@ -153,9 +162,7 @@ class CompressConfig:
         _sparsity("dsd_sparsity", self.dsd_sparsity)
         if not 0.0 <= self.ternary_threshold < 1.0:
             raise ValueError(f"ternary_threshold={self.ternary_threshold} is out of range; use [0, 1)")
-        for name, b in self.layer_bits.items():
-            if self.method_of(name) == "ternary" and b != 2:
-                raise ValueError(f"layer_bits.{name}={b}: a ternary layer has 2-bit codes; drop the key or use 2")
+        self._check_ternary()
         for name, s in self.layer_sparsity.items():
             _sparsity(f"layer_sparsity.{name}", s)
         _bits("bits", self.bits, 1, MAX_BITS)
@@ -175,7 +182,39 @@ class CompressConfig:
         return self.layer_sparsity.get(layer, self.sparsity)
 
     def method_of(self, layer: str) -> str:
-        return self.layer_method.get(layer, self.method)
+        if layer in self.layer_method:
+            return self.layer_method[layer]
+        if layer in self.layer_ternary:
+            return "ternary" if self.layer_ternary[layer] else self.method
+        return "ternary" if self.ternary else self.method
+
+    def _check_ternary(self) -> None:
+        """Ternary codes are 2 bits: a ternary switch with other code bits is refused."""
+        for name, on in self.layer_ternary.items():
+            if not isinstance(on, bool):
+                raise ValueError(f"layer_ternary.{name}={on!r} must be true or false")
+            m = self.layer_method.get(name)
+            if m is not None and (m == "ternary") != on:
+                raise ValueError(
+                    f"layer_ternary.{name}={str(on).lower()} contradicts layer_method.{name}={m}; "
+                    "keep one of the two"
+                )
+        if self.ternary and self.bits != 2:
+            raise ValueError(
+                f"ternary: true with bits={self.bits}: ternary codes are 2 bits; set bits: 2 (or give "
+                "the ternary layers in layer_ternary/layer_method)"
+            )
+        for name, on in self.layer_ternary.items():
+            b = self.layer_bits.get(name, self.bits)
+            if on and b != 2:
+                where = f"layer_bits.{name}" if name in self.layer_bits else "bits"
+                raise ValueError(
+                    f"layer_ternary.{name}=true with {where}={b}: ternary codes are 2 bits; "
+                    f"set layer_bits.{name}: 2"
+                )
+        for name, b in self.layer_bits.items():
+            if self.method_of(name) == "ternary" and b != 2:
+                raise ValueError(f"layer_bits.{name}={b}: a ternary layer has 2-bit codes; drop the key or use 2")
 
     def bits_of(self, layer: str) -> int:
         if self.method_of(layer) == "ternary":
@@ -187,7 +226,7 @@ class CompressConfig:
 
     def check_layers(self, names: list[str]) -> None:
         """Refuse per-layer keys that name no compressible layer of the model."""
-        for key in ("layer_sparsity", "layer_bits", "layer_index_bits", "layer_method"):
+        for key in ("layer_sparsity", "layer_bits", "layer_index_bits", "layer_method", "layer_ternary"):
             unknown = sorted(set(getattr(self, key)) - set(names))
             if unknown:
                 raise ValueError(

@@ -99,3 +99,36 @@ def test_refinement_bisects_across_the_budget():
     assert neighbours(pts, TargetConfig(storage_bytes=1000), 2.0) is None  # everything within
     with pytest.raises(ValueError, match="refine=-1"):
         TargetConfig(storage_bytes=10, refine=-1)
+
+
+def test_search_offers_ternary_codes_and_keeps_configured_ternary_layers(monkeypatch):
+    """target.ternary puts TTQ's 2-bit codes first among a layer's code options; a layer the config
+    makes ternary stays ternary; the chosen methods go into layer_method."""
+    from flow.compress import search
+    from flow.compress.pipeline import prepare, train_dense
+
+    t = TargetConfig(max_error_increase=50.0, levels=[1.0], bits=[3, 5], epochs=0, refine=0, ternary=True)
+    cfg = quick_cfg(t)
+    cfg.compress.epochs = 2
+    ds, model, sp = prepare(cfg)
+    train_dense(cfg, model, sp, progress=False)
+    dense_w = model.get_weights()
+    c = cfg.compress
+    assert search.code_options(c, "fc1") == [("ternary", 2), ("kmeans", 3), ("kmeans", 5)]
+    monkeypatch.setattr(search, "BIT_TOLERANCE", 1000.0)  # the first option always passes
+    s = search.search_settings(model, sp.x_train, sp.y_train, sp.validation, c, cfg, progress=False)
+    p = s["curve"][s["chosen"]]
+    assert p["methods"] == {"fc1": "ternary", "fc2": "ternary", "fc3": "ternary"}
+    assert p["bits"] == {"fc1": 2, "fc2": 2, "fc3": 2}
+    assert all(c.method_of(n) == "ternary" and c.bits_of(n) == 2 for n in p["methods"])
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), dense_w))  # dense restored
+
+    cfg2 = quick_cfg(TargetConfig(max_error_increase=50.0, levels=[1.0], bits=[3, 5], epochs=0, refine=0))
+    c2 = cfg2.compress
+    c2.layer_method = {"fc3": "ternary"}
+    monkeypatch.setattr(search, "BIT_TOLERANCE", -1000.0)  # no option passes: the last one is kept
+    s = search.search_settings(model, sp.x_train, sp.y_train, sp.validation, c2, cfg2, progress=False)
+    p = s["curve"][s["chosen"]]
+    assert p["methods"] == {"fc1": "kmeans", "fc2": "kmeans", "fc3": "ternary"}
+    assert p["bits"] == {"fc1": 5, "fc2": 5, "fc3": 2}
+    assert c2.method_of("fc3") == "ternary" and c2.bits_of("fc1") == 5

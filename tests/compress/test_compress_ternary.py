@@ -59,6 +59,34 @@ def test_config_method_keys():
         CompressConfig(layer_method={"nope": "ternary"}).check_layers(["fc1"])
 
 
+def test_config_ternary_switch(tmp_path):
+    """`layer_ternary: {fc3: true}` with `layer_bits: {fc3: 2}` is the same as layer_method ternary;
+    a ternary switch with other code bits, or one contradicting layer_method, is refused."""
+    from flow.config import load_config
+    from flow.errors import ConfigError
+
+    c = CompressConfig(layer_ternary={"fc3": True}, layer_bits={"fc3": 2}, bits=4)
+    assert c.method_of("fc3") == "ternary" and c.bits_of("fc3") == 2 and c.method_of("fc1") == "kmeans"
+    c = CompressConfig(ternary=True, bits=2, layer_ternary={"fc1": False})
+    assert c.method_of("fc2") == "ternary" and c.method_of("fc1") == "kmeans" and c.bits_of("fc1") == 2
+    with pytest.raises(ValueError, match="ternary codes are 2 bits; set layer_bits.fc3: 2"):
+        CompressConfig(layer_ternary={"fc3": True}, layer_bits={"fc3": 4})
+    with pytest.raises(ValueError, match="layer_ternary.fc3=true with bits=4"):
+        CompressConfig(layer_ternary={"fc3": True}, bits=4)
+    with pytest.raises(ValueError, match="ternary: true with bits=4"):
+        CompressConfig(ternary=True, bits=4)
+    with pytest.raises(ValueError, match="contradicts layer_method.fc3=kmeans"):
+        CompressConfig(layer_ternary={"fc3": True}, layer_bits={"fc3": 2}, layer_method={"fc3": "kmeans"})
+    with pytest.raises(ValueError, match="layer_ternary"):
+        CompressConfig(layer_ternary={"nope": True}, bits=2).check_layers(["fc1"])
+    path = tmp_path / "t.yaml"
+    path.write_text("compress:\n  layer_bits: {fc3: 2}\n  layer_ternary: {fc3: true}\n")
+    assert load_config(path).compress.method_of("fc3") == "ternary"
+    path.write_text("compress:\n  layer_bits: {fc3: 3}\n  layer_ternary: {fc3: true}\n")
+    with pytest.raises(ConfigError, match="ternary codes are 2 bits"):
+        load_config(path)
+
+
 @pytest.fixture(scope="module")
 def ternary_digits(tmp_path_factory):
     cfg = FlowConfig()
