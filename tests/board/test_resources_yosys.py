@@ -60,7 +60,7 @@ def _synth(tmp_path, cache, top: str, params: dict) -> dict:
 
 
 def _ram(tmp_path, request, depth: int, width: int) -> dict:
-    block = int(depth * width > BLOCK_BITS)  # the RTL's rule (eie_pe.sv), = codegen.rom_impl's
+    block = int(depth * width > BLOCK_BITS)  # the kernel's rule (codegen.rom_impl); eie_ram takes it as a parameter
     return _synth(tmp_path, request.config.cache, "eie_ram", {"DEPTH": depth, "WIDTH": width, "BLOCK": block})
 
 
@@ -104,11 +104,12 @@ def test_lut_rams(tmp_path, request, depth, width):
 
 def test_one_dsp_per_pe_multiply(tmp_path, request):
     """A whole PE (16-bit activations x 8-bit weights): one DSP48E1, as the estimator counts per PE;
-    its memories small enough for LUTs, so its block RAMs are the entry memory's alone."""
-    params = {"ENT_D": 1100, "PTR_D": 60, "ACC_D": 16, "BIAS_D": 16, "NL": 1, "MAXG": 1, "DMAX": 4,
+    its other memories under both engines' LUT thresholds (the RTL's 1024 bits, the kernel's 2048), so its
+    block RAMs are the entry memory's alone."""
+    params = {"ENT_D": 1100, "PTR_D": 40, "ACC_D": 16, "BIAS_D": 16, "NL": 1, "DMAX": 4,
               "XW": 16, "WW": 8, "ACCW": 32}
     got = _synth(tmp_path, request.config.cache, "eie_pe", params)
-    est = estimate([LayerFootprint("l", n_in=60, n_out=16, n_pe=1, pe_entries=(1100,))])
+    est = estimate([LayerFootprint("l", n_in=40, n_out=16, n_pe=1, pe_entries=(1100,))])
     assert est.layers["l"].dsp == got["DSP"] == 1
     mems = {m.name.split(".")[1]: m for m in est.memories}
     assert mems["spmat"].usage().bram18 + mems["colptr"].usage().bram18 == got["BRAM18"] == 1
