@@ -18,9 +18,50 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from flow.errors import UsageError
+
 LINE = 16
 WINDOW = 64
 GATHER_TAIL = 6
+#: the largest n_pe and col_groups the RTL engine takes (kernels/rtl/eie_engine.sv)
+MAX_PE = 64
+MAX_GROUPS = 16
+
+
+def _pow2(n: int) -> bool:
+    return n >= 1 and (n & (n - 1)) == 0
+
+
+def nearest_pow2(n: int, hi: int) -> list[int]:
+    """The powers of two <= hi next to n (one when n is beyond them or is one)."""
+    lo = min(1 << (max(1, int(n)).bit_length() - 1), 1 << (max(1, int(hi)).bit_length() - 1))
+    return [lo] if lo == n or lo * 2 > hi else [lo, lo * 2]
+
+
+def layout_problems(n_pe: int, col_groups: int, max_pe: int = MAX_PE, max_groups: int = MAX_GROUPS,
+                    engine: bool = False) -> list[str]:
+    """Why a layer layout (n_pe, col_groups) cannot run on the RTL engine, with the nearest values
+    it takes. The RTL maps row i to PE i & (R-1), local row i >> log2 R, column j to group j & (G-1)
+    and gathers in power-of-two chunks, so n_pe and col_groups must be powers of two; the HLS
+    kernel and flow.eie.encode take any n_pe and any col_groups that divides it. ``engine``: the
+    limits are an engine's parameters P and MAXG (flow.rtl.params), named so."""
+    bad = []
+    lp, lg = (f"P={max_pe}", f"MAXG={max_groups}") if engine else (max_pe, max_groups)
+    if not (_pow2(n_pe) and n_pe <= max_pe):
+        near = " or ".join(map(str, nearest_pow2(n_pe, max_pe)))
+        bad.append(f"n_pe={n_pe}: the RTL engine takes a power of two <= {lp} (nearest: {near})")
+    hi = min(max_groups, max_pe)
+    if not (_pow2(col_groups) and col_groups <= max_groups):
+        near = " or ".join(map(str, nearest_pow2(col_groups, hi)))
+        bad.append(f"col_groups={col_groups}: the RTL engine takes a power of two <= {lg} (nearest: {near})")
+    return bad
+
+
+def check_layout(layer) -> None:
+    """UsageError naming the layer when the RTL engine (and so this schedule) cannot run it."""
+    bad = layout_problems(int(layer.n_pe), int(layer.col_groups))
+    if bad:
+        raise UsageError(f"layer {layer.name!r} cannot run on the RTL engine: " + "; ".join(bad))
 
 
 @dataclass
@@ -136,6 +177,7 @@ def gather_cycles(layer, params) -> int:
 
 
 def rtl_layer_cycles(layer, x_raw, params, first: bool) -> RTLLayerCycles:
+    check_layout(layer)
     run, bc, pe_entries = run_cycles(layer, x_raw, first)
     return RTLLayerCycles(layer.name, 1, run, gather_cycles(layer, params), bc, pe_entries)
 

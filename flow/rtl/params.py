@@ -11,6 +11,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, replace
 
+from flow.eie.perf_rtl import check_layout, layout_problems, nearest_pow2
 from flow.errors import UsageError
 
 LINE = 16  # activations per store line and per input beat
@@ -44,7 +45,8 @@ class EngineParams:
 
     def __post_init__(self):
         checks = [
-            (_pow2(self.P) and self.P <= 64, "P must be a power of two <= 64"),
+            (_pow2(self.P) and self.P <= 64,
+             f"P must be a power of two <= 64 (nearest: {' or '.join(map(str, nearest_pow2(self.P, 64)))})"),
             (_pow2(self.MAXG) and self.MAXG <= 16, "MAXG must be a power of two <= 16"),
             (_pow2(self.DMAX), "DMAX must be a power of two"),
             (self.NX % WINDOW == 0 and self.NX >= WINDOW, "NX must be a positive multiple of 64"),
@@ -82,12 +84,7 @@ def _log2(n: int) -> int:
 
 def layer_fit(layer, params: EngineParams) -> list[str]:
     """Reasons (need vs limit) why one layer does not fit the engine's layout rules."""
-    bad = []
-    P, G = layer.n_pe, layer.col_groups
-    if not (_pow2(P) and P <= params.P):
-        bad.append(f"n_pe={P}: the RTL needs a power of two <= P={params.P}")
-    if not (_pow2(G) and G <= params.MAXG):
-        bad.append(f"col_groups={G}: the RTL needs a power of two <= MAXG={params.MAXG}")
+    bad = layout_problems(int(layer.n_pe), int(layer.col_groups), params.P, params.MAXG, engine=True)
     if not 1 <= layer.fifo_depth <= params.DMAX:
         bad.append(f"fifo_depth={layer.fifo_depth} > DMAX={params.DMAX}")
     for what, n in (("n_in", layer.n_in), ("n_out", layer.n_out)):
@@ -156,7 +153,10 @@ def check_fit(layers, params: EngineParams) -> dict:
 
 
 def params_for(layers, **fixed) -> EngineParams:
-    """The smallest engine (memory depths, widths) that holds the network; ``fixed`` overrides."""
+    """The smallest engine (memory depths, widths) that holds the network; ``fixed`` overrides.
+    A layout the RTL cannot run (non-power-of-two n_pe or col_groups) is refused naming the layer."""
+    for layer in layers:
+        check_layout(layer)
     P = max(layer.n_pe for layer in layers)
     ent = [0] * P
     for layer in layers:
@@ -190,3 +190,19 @@ TEST_ENGINE = EngineParams(
     P=64, MAXG=8, DMAX=16, NL=3, NX=320, XW=16, WW=8, ACCW=40, CBW=4, IXW=8,
     ENT_D=4096, PTR_D=1024, ACC_D=512, BIAS_D=1024, OL=16,
 )  # fmt: skip
+
+
+def check_config_layouts(hls_cfg, layer_names) -> None:
+    """Config time: UsageError when a Dense layer's knobs (``hls_cfg.knobs_of``: hls.n_pe,
+    hls.col_groups, or hls.layers.<name>) give a layout the RTL engine cannot run, naming the
+    layer, the value, the nearest values it takes and the key to set; before any file is written."""
+    bad = []
+    for name in layer_names:
+        k = hls_cfg.knobs_of(name)
+        for msg in layout_problems(int(k["n_pe"]), int(k["col_groups"])):
+            bad.append(f"layer {name!r}: {msg}")
+    if bad:
+        raise UsageError(
+            "; ".join(bad) + ". Set hls.n_pe / hls.col_groups (or hls.layers.<layer>) to powers of two for "
+            "the RTL engine; the HLS flow (flow build, flow csim) takes any n_pe"
+        )
