@@ -100,8 +100,8 @@ def _pe_bound(cfg, model, board) -> None:
 
 
 def warn_rtl_layouts(cfg, dense_names) -> None:
-    """The `rtl` step runs power-of-two layouts only; say at config time, once, that it will be
-    skipped (the HLS steps take any n_pe, so the build goes on)."""
+    """The `rtl` step runs power-of-two col_groups only; say at config time, once, that it will be
+    skipped (the HLS steps take any col_groups dividing n_pe, so the build goes on)."""
     from flow.rtl.params import check_config_layouts
 
     try:

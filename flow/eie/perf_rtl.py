@@ -39,17 +39,21 @@ def nearest_pow2(n: int, hi: int) -> list[int]:
 
 
 def layout_problems(n_pe: int, col_groups: int, max_pe: int = MAX_PE, max_groups: int = MAX_GROUPS,
-                    engine: bool = False) -> list[str]:
+                    engine: bool = False, any_r: bool = True) -> list[str]:
     """Why a layer layout (n_pe, col_groups) cannot run on the RTL engine, with the nearest values
-    it takes. The RTL maps row i to PE i & (R-1), local row i >> log2 R, column j to group j & (G-1)
-    and gathers in power-of-two chunks, so n_pe and col_groups must be powers of two; the HLS
-    kernel and flow.eie.encode take any n_pe and any col_groups that divides it. ``engine``: the
-    limits are an engine's parameters P and MAXG (flow.rtl.params), named so."""
+    it takes. Any n_pe <= 64 runs (an engine with ANYR=1 when n_pe / col_groups is not a power of
+    two); col_groups must be a power of two: column j is group j & (G-1) and the 16 activation
+    banks are split among the groups (G divides 16), where the HLS kernel and flow.eie.encode take
+    any col_groups dividing n_pe. ``engine``: the limits are an engine's parameters P and MAXG
+    (flow.rtl.params), named so; ``any_r``: whether that engine has ANYR=1."""
     bad = []
     lp, lg = (f"P={max_pe}", f"MAXG={max_groups}") if engine else (max_pe, max_groups)
-    if not (_pow2(n_pe) and n_pe <= max_pe):
-        near = " or ".join(map(str, nearest_pow2(n_pe, max_pe)))
-        bad.append(f"n_pe={n_pe}: the RTL engine takes a power of two <= {lp} (nearest: {near})")
+    if not 1 <= n_pe <= max_pe:
+        bad.append(f"n_pe={n_pe}: the RTL engine takes 1..{lp}")
+    elif not any_r and not _pow2(n_pe // max(1, col_groups)):
+        r = n_pe // max(1, col_groups)
+        bad.append(f"n_pe={n_pe}, col_groups={col_groups}: {r} PEs per group needs an "
+                   "engine with ANYR=1 (flow.rtl.params.params_for sets it)")
     hi = min(max_groups, max_pe)
     if not (_pow2(col_groups) and col_groups <= max_groups):
         near = " or ".join(map(str, nearest_pow2(col_groups, hi)))
@@ -171,8 +175,10 @@ def run_cycles(layer, x_raw, first: bool) -> tuple[int, int, np.ndarray]:
 
 
 def gather_cycles(layer, params) -> int:
+    """rows * R / E + GATHER_TAIL: chunks of E = min(OL, the largest power of two dividing R)."""
     enc = layer.encoding
-    log2e = min(_log2(enc.row_pes), _log2(params.OL))
+    R = enc.row_pes
+    log2e = min(_log2(R & -R), _log2(params.OL))
     return enc.max_local_rows * (enc.row_pes >> log2e) + GATHER_TAIL
 
 
