@@ -17,7 +17,7 @@ import math
 from flow.rtl.params import LINE, WINDOW, EngineParams
 
 BLOCK_BITS = 1024
-#: LUTs per compare of a PE's index against R * k (ANYR=1; calibrated on Yosys, docs/rtl.md)
+#: LUTs per compare of a PE's index against R * k (ANYR=1; checked against Yosys, bench/rtl_anyr.py)
 ANYR_CMP = 3
 #: (depth, width) geometries of a simple-dual-port RAMB18 and RAMB36 and Yosys' costs
 RAMB18 = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
