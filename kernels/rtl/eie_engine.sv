@@ -9,7 +9,8 @@
 //   broadcasts one non-zero (local column, value) per cycle to the R = P/G PEs of its group,
 //   gated so that no queue of the group can overflow.
 // - P PEs (eie_pe): queue, pointer pair read, entry walk, codebook, multiply, accumulate.
-// - Gather: per cycle one chunk of E = min(R, OL) rows: every PE reads its accumulator and
+// - Gather: per cycle one chunk of E = min(R, OL) rows (ANYR: E = min(OL, the largest power
+//   of two dividing R), R = PEs per group): every PE reads its accumulator and
 //   bias at the chunk's local row; lane sums over the G groups (two adder stages), ReLU and
 //   requantisation (eie_requant), then E outputs are written to the store (and, for the last
 //   layer, to the output port).
@@ -64,7 +65,8 @@ module eie_engine #(
     parameter RW = (ACC_D > 1) ? $clog2(ACC_D) : 1,
     parameter BA = (BIAS_D > 1) ? $clog2(BIAS_D) : 1,
     parameter LOL = (OL > 1) ? $clog2(OL) : 0,
-    parameter WA = (NX > 64) ? $clog2(NX / 64) : 1
+    // window counter bits: w reaches NX / 64 (past the last window) when n_in > NX - 64
+    parameter WA = $clog2(NX / 64 + 1)
 ) (
     input  logic             clk,
     input  logic             rst,

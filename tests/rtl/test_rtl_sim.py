@@ -12,7 +12,7 @@ from flow.testing import random_layer
 from flow.eie.perf_rtl import rtl_network_cycles
 from flow.eie.reference import eie_network
 from flow.errors import UsageError
-from flow.rtl.params import TEST_ENGINE, EngineParams, check_fit
+from flow.rtl.params import TEST_ENGINE, EngineParams, check_fit, params_for
 from flow.rtl.run import simulate_layers
 
 pytestmark = pytest.mark.verilator
@@ -139,3 +139,14 @@ def test_engine_parameters_validated():
     with pytest.raises(UsageError, match=r"layer 'a'.*3 PEs per group needs an engine with ANYR=1"):
         check_fit([layer], TEST_ENGINE.with_(ANYR=0))
     check_fit([layer], TEST_ENGINE)
+
+
+def test_input_filling_the_last_window_of_a_power_of_two_store():
+    """n_in = 100 gives NX = 128 (2 windows): the detector's window counter must reach 2 to end
+    the scan (it had clog2(NX / 64) = 1 bit and the engine never finished)."""
+    rng = np.random.default_rng(5)
+    layer = random_layer(rng, 100, 20, density=0.4, n_pe=4, col_groups=2, fifo_depth=4, name="a")
+    params = params_for([layer])
+    assert params.NX == 128
+    x = layer.input_t.quantize(np.where(rng.random((2, 100)) < 0.5, rng.normal(size=(2, 100)), 0))
+    _check([layer], x, None, params)
