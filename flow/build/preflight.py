@@ -99,6 +99,17 @@ def _pe_bound(cfg, model, board) -> None:
         )
 
 
+def warn_rtl_layouts(cfg, dense_names) -> None:
+    """The `rtl` step runs power-of-two col_groups only; say at config time, once, that it will be
+    skipped (the HLS steps take any col_groups dividing n_pe, so the build goes on)."""
+    from flow.rtl.params import check_config_layouts
+
+    try:
+        check_config_layouts(cfg.hls, dense_names)
+    except UsageError as exc:
+        log.warning("the rtl step will be skipped: %s", exc)
+
+
 def check_model_vs_data(model, ds, source: str) -> None:
     want = int(math.prod(ds.input_shape))
     have_shape = tuple(int(d) for d in model.input_shape[1:] if d is not None)
@@ -173,4 +184,5 @@ def check(cfg, options: dict):
         check_compress_settings(cfg, weight)
     _pe_bound(cfg, model, board)
     check_fit_estimate(cfg, model, board, {n: ly.mask for n, ly in cm.layers.items()} if cm else None)
+    warn_rtl_layouts(cfg, dense)  # last: only a build that goes on is told
     return cm

@@ -43,9 +43,12 @@ def simulate(model_dir: Path, cfg, out_dir: Path, n: int, model_n: int) -> dict:
     from flow.data import load_dataset
     from flow.hls.convert import convert
     from flow.hls.csim import reference_covers
+    from flow.rtl.params import check_config_layouts
     from flow.rtl.run import rtlsim
 
     cm = load_compressed(model_dir)
+    dense = [ly.name for ly in cm.model.layers if type(ly).__name__ in ("Dense", "QDense")]
+    check_config_layouts(cfg.hls, dense)  # before the conversion writes anything
     ds = load_dataset(cfg.data)
     x, y = (ds.x_test, ds.y_test) if n == 0 else (ds.x_test[:n], ds.y_test[:n])
     model = convert(cm, cfg.hls, out_dir / "hls")

@@ -18,9 +18,54 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from flow.errors import UsageError
+
 LINE = 16
 WINDOW = 64
 GATHER_TAIL = 6
+#: the largest n_pe and col_groups the RTL engine takes (kernels/rtl/eie_engine.sv)
+MAX_PE = 64
+MAX_GROUPS = 16
+
+
+def _pow2(n: int) -> bool:
+    return n >= 1 and (n & (n - 1)) == 0
+
+
+def nearest_pow2(n: int, hi: int) -> list[int]:
+    """The powers of two <= hi next to n (one when n is beyond them or is one)."""
+    lo = min(1 << (max(1, int(n)).bit_length() - 1), 1 << (max(1, int(hi)).bit_length() - 1))
+    return [lo] if lo == n or lo * 2 > hi else [lo, lo * 2]
+
+
+def layout_problems(n_pe: int, col_groups: int, max_pe: int = MAX_PE, max_groups: int = MAX_GROUPS,
+                    engine: bool = False, any_r: bool = True) -> list[str]:
+    """Why a layer layout (n_pe, col_groups) cannot run on the RTL engine, with the nearest values
+    it takes. Any n_pe <= 64 runs (an engine with ANYR=1 when n_pe / col_groups is not a power of
+    two); col_groups must be a power of two: column j is group j & (G-1) and the 16 activation
+    banks are split among the groups (G divides 16), where the HLS kernel and flow.eie.encode take
+    any col_groups dividing n_pe. ``engine``: the limits are an engine's parameters P and MAXG
+    (flow.rtl.params), named so; ``any_r``: whether that engine has ANYR=1."""
+    bad = []
+    lp, lg = (f"P={max_pe}", f"MAXG={max_groups}") if engine else (max_pe, max_groups)
+    if not 1 <= n_pe <= max_pe:
+        bad.append(f"n_pe={n_pe}: the RTL engine takes 1..{lp}")
+    elif not any_r and not _pow2(n_pe // max(1, col_groups)):
+        r = n_pe // max(1, col_groups)
+        bad.append(f"n_pe={n_pe}, col_groups={col_groups}: {r} PEs per group needs an "
+                   "engine with ANYR=1 (flow.rtl.params.params_for sets it)")
+    hi = min(max_groups, max_pe)
+    if not (_pow2(col_groups) and col_groups <= max_groups):
+        near = " or ".join(map(str, nearest_pow2(col_groups, hi)))
+        bad.append(f"col_groups={col_groups}: the RTL engine takes a power of two <= {lg} (nearest: {near})")
+    return bad
+
+
+def check_layout(layer) -> None:
+    """UsageError naming the layer when the RTL engine (and so this schedule) cannot run it."""
+    bad = layout_problems(int(layer.n_pe), int(layer.col_groups))
+    if bad:
+        raise UsageError(f"layer {layer.name!r} cannot run on the RTL engine: " + "; ".join(bad))
 
 
 @dataclass
@@ -130,12 +175,15 @@ def run_cycles(layer, x_raw, first: bool) -> tuple[int, int, np.ndarray]:
 
 
 def gather_cycles(layer, params) -> int:
+    """rows * R / E + GATHER_TAIL: chunks of E = min(OL, the largest power of two dividing R)."""
     enc = layer.encoding
-    log2e = min(_log2(enc.row_pes), _log2(params.OL))
+    R = enc.row_pes
+    log2e = min(_log2(R & -R), _log2(params.OL))
     return enc.max_local_rows * (enc.row_pes >> log2e) + GATHER_TAIL
 
 
 def rtl_layer_cycles(layer, x_raw, params, first: bool) -> RTLLayerCycles:
+    check_layout(layer)
     run, bc, pe_entries = run_cycles(layer, x_raw, first)
     return RTLLayerCycles(layer.name, 1, run, gather_cycles(layer, params), bc, pe_entries)
 

@@ -17,6 +17,8 @@ import math
 from flow.rtl.params import LINE, WINDOW, EngineParams
 
 BLOCK_BITS = 1024
+#: LUTs per compare of a PE's index against R * k (ANYR=1; checked against Yosys, bench/rtl_anyr.py)
+ANYR_CMP = 8
 #: (depth, width) geometries of a simple-dual-port RAMB18 and RAMB36 and Yosys' costs
 RAMB18 = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
 RAMB36 = ((512, 72), (1024, 36), (2048, 18), (4096, 9), (8192, 4), (16384, 2), (32768, 1))
@@ -105,7 +107,13 @@ def estimate(p: EngineParams) -> dict:
     LOL = _clog2(p.OL)
     detector = 200  # one eie_detector: window select, priority encoder, position
     requant = 8.5 * ACCW  # one eie_requant lane: shifter, compares, wrap
-    bus_select = p.P * ((CW + XW + 1) * math.ceil((GW + 1) / 4) + 8)  # per PE, (GW+1)-way
+    if p.ANYR:  # any R: group by compares against R * k, MAXG-way bus, q = p - R * g
+        ways = p.MAXG
+        mapping = p.P * (ANYR_CMP * (p.MAXG - 1) + 6 * math.ceil(p.MAXG / 4) + 12)
+    else:  # R a power of two: the (GW+1) buses p >> k can be its group
+        ways = GW + 1
+        mapping = 0
+    bus_select = p.P * ((CW + XW + 1) * math.ceil(ways / 4) + 8) + mapping
     gate = p.MAXG * p.P // 3
     # a detector's window multiplexer covers only the bits its group can own (eie_engine.sv)
     win_bits = sum(64 // (1 if g == 0 else 1 << _clog2(g + 1)) for g in range(p.MAXG))
@@ -120,7 +128,11 @@ def estimate(p: EngineParams) -> dict:
     engine_ff = (
         p.NX + p.MAXG * (8 + CW + 5) + 2 * p.OL * ACCW + p.OL * XW
         + 5 * (_clog2(p.NX + 1) + 2) + p.NL * 100 + 80
+        + (p.ANYR * (7 + 10 * p.MAXG + _clog2(p.NX + 1) + 1))  # R, R * k, the gather's row base
     )  # fmt: skip
+    # ANYR: the R * k registers of the k that are not powers of two are multiplies Yosys puts
+    # on DSP48s (measured: 4 at MAXG = 8, bench/results/rtl_anyr.json)
+    dsp = p.P + (sum(1 for k in range(3, p.MAXG) if k & (k - 1)) if p.ANYR else 0)
     lut = p.P * pe_lut + engine_lut + lutram
     ff = p.P * pe_ff + engine_ff + mem_ff
     return {
@@ -129,7 +141,7 @@ def estimate(p: EngineParams) -> dict:
         "RAMB18": r18,
         "RAMB36": r36,
         "BRAM36": r36 + r18 / 2,
-        "DSP": p.P,
+        "DSP": dsp,
         "parts": {
             "pe_lut_each": pe_lut,
             "pe_ff_each": pe_ff,

@@ -21,7 +21,7 @@ MEMS = ("ent", "ptr", "cb", "bias")
 #: table word index of each field
 TABLE = {
     "n_in": 0, "n_out": 1, "log2g": 2, "log2r": 3, "ptr_base": 4, "bias_base": 5, "rows": 6,
-    "flags": 7, "shift": 8, "width": 9, "min": 10, "max": 11, "depth": 12,
+    "flags": 7, "shift": 8, "width": 9, "min": 10, "max": 11, "depth": 12, "r": 13,
 }  # fmt: skip
 
 
@@ -79,7 +79,8 @@ class Images:
                 "n_in": layer.n_in,
                 "n_out": layer.n_out,
                 "log2g": _log2(enc.col_groups),
-                "log2r": _log2(R),
+                "log2r": _log2(R & -R),  # trailing zeros: log2 R for a power of two
+                "r": R,
                 "ptr_base": ptr_base,
                 "bias_base": bias_base,
                 "rows": rows,

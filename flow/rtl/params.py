@@ -11,6 +11,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, replace
 
+from flow.eie.perf_rtl import check_layout, layout_problems, nearest_pow2
 from flow.errors import UsageError
 
 LINE = 16  # activations per store line and per input beat
@@ -26,7 +27,8 @@ def _pow2(n: int) -> bool:
 class EngineParams:
     """Hardware parameters; every field is a SystemVerilog parameter of eie_engine."""
 
-    P: int = 16  # PEs (power of two <= 64)
+    P: int = 16  # PEs (<= 64; a power of two unless ANYR)
+    ANYR: int = 0  # 1: layers with any PEs per group R (compares, not shifts; see eie_engine.sv)
     MAXG: int = 8  # column groups supported (power of two <= 16)
     DMAX: int = 8  # activation queue capacity (power of two)
     NL: int = 4  # layers in the table
@@ -44,7 +46,10 @@ class EngineParams:
 
     def __post_init__(self):
         checks = [
-            (_pow2(self.P) and self.P <= 64, "P must be a power of two <= 64"),
+            (self.ANYR in (0, 1), "ANYR must be 0 or 1"),
+            (1 <= self.P <= 64 and (self.ANYR or _pow2(self.P)),
+             f"P must be a power of two <= 64 (nearest: {' or '.join(map(str, nearest_pow2(self.P, 64)))}), "
+             "or any 1..64 with ANYR=1"),
             (_pow2(self.MAXG) and self.MAXG <= 16, "MAXG must be a power of two <= 16"),
             (_pow2(self.DMAX), "DMAX must be a power of two"),
             (self.NX % WINDOW == 0 and self.NX >= WINDOW, "NX must be a positive multiple of 64"),
@@ -82,12 +87,8 @@ def _log2(n: int) -> int:
 
 def layer_fit(layer, params: EngineParams) -> list[str]:
     """Reasons (need vs limit) why one layer does not fit the engine's layout rules."""
-    bad = []
-    P, G = layer.n_pe, layer.col_groups
-    if not (_pow2(P) and P <= params.P):
-        bad.append(f"n_pe={P}: the RTL needs a power of two <= P={params.P}")
-    if not (_pow2(G) and G <= params.MAXG):
-        bad.append(f"col_groups={G}: the RTL needs a power of two <= MAXG={params.MAXG}")
+    bad = layout_problems(int(layer.n_pe), int(layer.col_groups), params.P, params.MAXG, engine=True,
+                          any_r=bool(params.ANYR))
     if not 1 <= layer.fifo_depth <= params.DMAX:
         bad.append(f"fifo_depth={layer.fifo_depth} > DMAX={params.DMAX}")
     for what, n in (("n_in", layer.n_in), ("n_out", layer.n_out)):
@@ -156,7 +157,11 @@ def check_fit(layers, params: EngineParams) -> dict:
 
 
 def params_for(layers, **fixed) -> EngineParams:
-    """The smallest engine (memory depths, widths) that holds the network; ``fixed`` overrides."""
+    """The smallest engine (memory depths, widths) that holds the network; ``fixed`` overrides.
+    ANYR=1 when some layer's R = n_pe / col_groups (or P) is not a power of two. A layout the RTL
+    cannot run (a non-power-of-two col_groups) is refused naming the layer."""
+    for layer in layers:
+        check_layout(layer)
     P = max(layer.n_pe for layer in layers)
     ent = [0] * P
     for layer in layers:
@@ -177,7 +182,8 @@ def params_for(layers, **fixed) -> EngineParams:
         BIAS_D=max(2, sum(layer.encoding.max_local_rows for layer in layers)),
         XW=max(8, max(max(l.input_t.width + (not l.input_t.signed), l.output_t.width + (not l.output_t.signed)) for l in layers)),
         WW=max(l.weight_t.width + (not l.weight_t.signed) for l in layers),
-        OL=min(16, P),
+        OL=1 << (min(16, P).bit_length() - 1),
+        ANYR=int(not _pow2(P) or any(not _pow2(layer.encoding.row_pes) for layer in layers)),
     )
     kw["ACCW"] = max(kw["XW"] + kw["WW"] + 1, max(l.accum_t.width for l in layers))
     kw.update(fixed)
@@ -188,5 +194,21 @@ def params_for(layers, **fixed) -> EngineParams:
 #: the hypothesis strategies: shapes <= 300, P <= 64, D <= 16, 16 codes, 8 index bits, 3 layers)
 TEST_ENGINE = EngineParams(
     P=64, MAXG=8, DMAX=16, NL=3, NX=320, XW=16, WW=8, ACCW=40, CBW=4, IXW=8,
-    ENT_D=4096, PTR_D=1024, ACC_D=512, BIAS_D=1024, OL=16,
+    ENT_D=4096, PTR_D=1024, ACC_D=512, BIAS_D=1024, OL=16, ANYR=1,
 )  # fmt: skip
+
+
+def check_config_layouts(hls_cfg, layer_names) -> None:
+    """Config time: UsageError when a Dense layer's knobs (``hls_cfg.knobs_of``: hls.n_pe,
+    hls.col_groups, or hls.layers.<name>) give a layout the RTL engine cannot run, naming the
+    layer, the value, the nearest values it takes and the key to set; before any file is written."""
+    bad = []
+    for name in layer_names:
+        k = hls_cfg.knobs_of(name)
+        for msg in layout_problems(int(k["n_pe"]), int(k["col_groups"])):
+            bad.append(f"layer {name!r}: {msg}")
+    if bad:
+        raise UsageError(
+            "; ".join(bad) + ". Set hls.col_groups (or hls.layers.<layer>.col_groups) to a power of two "
+            "dividing n_pe for the RTL engine; the HLS flow (flow build, flow csim) takes any"
+        )

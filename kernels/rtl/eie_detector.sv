@@ -14,7 +14,8 @@ module eie_detector #(
     parameter NX = 1024,
     // derived
     parameter NXW = $clog2(NX + 1),
-    parameter WA = (NX > 64) ? $clog2(NX / 64) : 1
+    // window counter bits: w reaches NX / 64 (past the last window) when n_in > NX - 64
+    parameter WA = $clog2(NX / 64 + 1)
 ) (
     input  logic           clk,
     input  logic           init,

@@ -9,7 +9,8 @@
 //   broadcasts one non-zero (local column, value) per cycle to the R = P/G PEs of its group,
 //   gated so that no queue of the group can overflow.
 // - P PEs (eie_pe): queue, pointer pair read, entry walk, codebook, multiply, accumulate.
-// - Gather: per cycle one chunk of E = min(R, OL) rows: every PE reads its accumulator and
+// - Gather: per cycle one chunk of E = min(R, OL) rows (ANYR: E = min(OL, the largest power
+//   of two dividing R), R = PEs per group): every PE reads its accumulator and
 //   bias at the chunk's local row; lane sums over the G groups (two adder stages), ReLU and
 //   requantisation (eie_requant), then E outputs are written to the store (and, for the last
 //   layer, to the output port).
@@ -20,8 +21,12 @@
 // Memories are initialised from INIT_DIR/*.mem ($readmemh; "" for none) and writable through
 // the load port (ld_*), so a model can be replaced at run time.
 module eie_engine #(
-    // processing elements (power of two, <= 64)
+    // processing elements (<= 64; a power of two unless ANYR)
     parameter P = 16,
+    // 1: layers may have any PEs per group R (group p / R, row PE p % R from compares against
+    // R * k; gather chunks of E = min(OL, largest power of two dividing R)); 0: R is a power
+    // of two (shifts and masks, fewer LUTs)
+    parameter ANYR = 0,
     // column groups supported (power of two, <= 16)
     parameter MAXG = 8,
     // activation queue capacity per PE (power of two)
@@ -60,7 +65,8 @@ module eie_engine #(
     parameter RW = (ACC_D > 1) ? $clog2(ACC_D) : 1,
     parameter BA = (BIAS_D > 1) ? $clog2(BIAS_D) : 1,
     parameter LOL = (OL > 1) ? $clog2(OL) : 0,
-    parameter WA = (NX > 64) ? $clog2(NX / 64) : 1
+    // window counter bits: w reaches NX / 64 (past the last window) when n_in > NX - 64
+    parameter WA = $clog2(NX / 64 + 1)
 ) (
     input  logic             clk,
     input  logic             rst,
@@ -86,11 +92,13 @@ module eie_engine #(
     input  logic [     63:0] ld_data
 );
   localparam S_IDLE = 2'd0, S_SETUP = 2'd1, S_RUN = 2'd2, S_GATHER = 2'd3;
+  // F_LOG2R: trailing zeros of R (log2 R when R is a power of two); F_R: R
   localparam F_NIN = 0, F_NOUT = 1, F_LOG2G = 2, F_LOG2R = 3, F_PTR = 4, F_BIAS = 5,
-      F_ROWS = 6, F_FLAGS = 7, F_SHIFT = 8, F_WIDTH = 9, F_MIN = 10, F_MAX = 11, F_DEPTH = 12;
+      F_ROWS = 6, F_FLAGS = 7, F_SHIFT = 8, F_WIDTH = 9, F_MIN = 10, F_MAX = 11, F_DEPTH = 12,
+      F_R = 13;
 
   initial begin
-    if (P > 64 || (P & (P - 1)) != 0) $error("P must be a power of two <= 64");
+    if (P > 64 || (ANYR == 0 && (P & (P - 1)) != 0)) $error("P must be a power of two <= 64 (any with ANYR)");
     if (OL > P || OL > 16) $error("OL must be <= P and <= 16");
     if (NX % 64 != 0) $error("NX must be a multiple of 64");
     if (ACCW <= XW + WW) $error("ACCW must exceed XW + WW");
@@ -117,6 +125,10 @@ module eie_engine #(
   logic [5:0] shift, width;
   logic [XW-1:0] omin, omax;
   logic [DW-1:0] depth;
+  logic [6:0] r_val;  // R (PEs per group), used when ANYR
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [9:0] rmul[0:MAXG-1];  // R * k, used when ANYR
+  /* verilator lint_on UNUSEDSIGNAL */
   assign state_o = state;
   assign layer_o = layer;
   assign log2e = (log2r > 3'(LOL)) ? 3'(LOL) : log2r;
@@ -208,38 +220,61 @@ module eie_engine #(
       localparam [7:0] C1 = 8'd48 + (p / 10) % 10;
       localparam [7:0] C0 = 8'd48 + p % 10;
       localparam [23:0] ID = {C2, C1, C0};
-      // group g = p >> log2r, row-PE index q = p % R (R = 2**log2r), idle when g >= G.
-      // The buses the PE can take are p >> k for k = KMIN .. KMIN + GW (a smaller log2r
-      // leaves it idle), so its bus is a (GW+1)-way mux on kd = log2r - KMIN, not MAXG-way.
       localparam [5:0] PI = p;
-      localparam integer KMIN = (p < MAXG) ? 0 : $clog2(p + 1) - GW;
-      localparam KDW = (GW > 0) ? $clog2(GW + 1) : 1;
-      /* verilator lint_off UNUSEDSIGNAL */
-      logic [5:0] g_full;  // only GW bits address a broadcast bus
-      /* verilator lint_on UNUSEDSIGNAL */
       logic [5:0] q_idx, q_sel;
-      logic [KDW-1:0] kd;
       logic my_bc, my_sel;
       logic [CW-1:0] my_col;
       logic [XW-1:0] my_x;
-      assign g_full = PI >> log2r;
-      assign q_idx = PI & ((6'd1 << log2r) - 6'd1);
       assign q_sel = q_idx >> log2e;
-      assign pe_active[p] = (PI >> (log2r + log2g)) == 6'd0;
-      assign pe_grp[p*GW+:GW] = g_full[GW-1:0];
       assign my_sel = pe_active[p] && q_sel == gt_sel;
-      always_comb begin
-        if (log2r <= 3'(KMIN)) kd = '0;
-        else if (log2r >= 3'(KMIN + GW)) kd = KDW'(GW);
-        else kd = KDW'(log2r - 3'(KMIN));
-        my_bc = 1'b0;
-        my_col = '0;
-        my_x = '0;
-        for (int d = 0; d <= GW; d++) begin
-          if (kd == KDW'(d)) begin
-            my_bc = pe_active[p] && bc_valid[((p >> (KMIN + d)) % MAXG)];
-            my_col = bc_col[((p >> (KMIN + d)) % MAXG)*CW+:CW];
-            my_x = bc_x[((p >> (KMIN + d)) % MAXG)*XW+:XW];
+      if (ANYR != 0) begin : g_any
+        // group g = p / R as the count of k >= 1 with R * k <= p (rmul: the multiples of the
+        // layer's R, registered at SETUP; no divider), row-PE index q = p - R * g; idle when
+        // p >= R * G
+        logic [GW-1:0] gi;
+        /* verilator lint_off UNUSEDSIGNAL */
+        logic [9:0] rk;  // p >= rk: 6 bits
+        /* verilator lint_on UNUSEDSIGNAL */
+        always_comb begin
+          gi = '0;
+          for (int k = 1; k < MAXG; k++) begin
+            if ({4'd0, PI} >= rmul[k]) gi = GW'(k);
+          end
+        end
+        assign rk = rmul[gi];
+        assign q_idx = PI - rk[5:0];
+        assign pe_active[p] = {4'd0, PI} < (10'(r_val) << log2g);
+        assign pe_grp[p*GW+:GW] = gi;
+        assign my_bc = pe_active[p] && bc_valid[gi];
+        assign my_col = bc_col[gi*CW+:CW];
+        assign my_x = bc_x[gi*XW+:XW];
+      end else begin : g_pow2
+        // group g = p >> log2r, row-PE index q = p % R (R = 2**log2r), idle when g >= G.
+        // The buses the PE can take are p >> k for k = KMIN .. KMIN + GW (a smaller log2r
+        // leaves it idle), so its bus is a (GW+1)-way mux on kd = log2r - KMIN, not MAXG-way.
+        localparam integer KMIN = (p < MAXG) ? 0 : $clog2(p + 1) - GW;
+        localparam KDW = (GW > 0) ? $clog2(GW + 1) : 1;
+        /* verilator lint_off UNUSEDSIGNAL */
+        logic [5:0] g_full;  // only GW bits address a broadcast bus
+        /* verilator lint_on UNUSEDSIGNAL */
+        logic [KDW-1:0] kd;
+        assign g_full = PI >> log2r;
+        assign q_idx = PI & ((6'd1 << log2r) - 6'd1);
+        assign pe_active[p] = (PI >> (log2r + log2g)) == 6'd0;
+        assign pe_grp[p*GW+:GW] = g_full[GW-1:0];
+        always_comb begin
+          if (log2r <= 3'(KMIN)) kd = '0;
+          else if (log2r >= 3'(KMIN + GW)) kd = KDW'(GW);
+          else kd = KDW'(log2r - 3'(KMIN));
+          my_bc = 1'b0;
+          my_col = '0;
+          my_x = '0;
+          for (int d = 0; d <= GW; d++) begin
+            if (kd == KDW'(d)) begin
+              my_bc = pe_active[p] && bc_valid[((p >> (KMIN + d)) % MAXG)];
+              my_col = bc_col[((p >> (KMIN + d)) % MAXG)*CW+:CW];
+              my_x = bc_x[((p >> (KMIN + d)) % MAXG)*XW+:XW];
+            end
           end
         end
       end
@@ -268,7 +303,7 @@ module eie_engine #(
   logic [5:0] gs, nchunk_last;
   logic issued_all;
   logic v1, v2, v3, v4, v5;
-  logic [NXW:0] i0_1, i0_2, i0_3, i0_4, i0_5, i0_issue;
+  logic [NXW:0] i0_1, i0_2, i0_3, i0_4, i0_5, i0_issue, rbase;
   logic [LW+3:0] tb;
   logic in_fire;
 
@@ -277,13 +312,16 @@ module eie_engine #(
                     (layer != '0 || lines_in == n_lines);
   assign in_ready = state == S_RUN && layer == '0 && lines_in < n_lines;
   assign in_fire = in_valid && in_ready;
-  assign nchunk_last = (6'd1 << (log2r - log2e)) - 6'd1;
+  // chunks per local row - 1: R / E - 1 (E divides R)
+  assign nchunk_last = (ANYR != 0) ? 6'(r_val >> log2e) - 6'd1 : (6'd1 << (log2r - log2e)) - 6'd1;
   assign gi_valid = state == S_GATHER && !issued_all;
   assign gi_row = gr[RW-1:0];
   assign gi_bias_addr = bias_base + {{(BA - RW) {1'b0}}, gr[RW-1:0]};
   assign gi_clear = gs == nchunk_last;
   assign gi_sel = gs;
-  assign i0_issue = ({{(NXW - RW) {1'b0}}, gr} << log2r) + ({{(NXW - 5) {1'b0}}, gs} << log2e);
+  // first output row of the chunk: gr * R (rbase, a running sum when ANYR) + gs * E
+  assign i0_issue = ((ANYR != 0) ? rbase : ({{(NXW - RW) {1'b0}}, gr} << log2r)) +
+                    ({{(NXW - 5) {1'b0}}, gs} << log2e);
   assign gt_valid = v1;
 
   always_ff @(posedge clk) begin
@@ -313,6 +351,9 @@ module eie_engine #(
         omin <= tbl[tb+F_MIN][XW-1:0];
         omax <= tbl[tb+F_MAX][XW-1:0];
         depth <= tbl[tb+F_DEPTH][DW-1:0];
+        r_val <= tbl[tb+F_R][6:0];
+        for (int k = 0; k < MAXG; k++) rmul[k] <= 10'(tbl[tb+F_R][6:0]) * 10'(k);
+        rbase <= '0;
         lines_in <= '0;
         run_done_q <= 1'b0;
         gr <= '0;
@@ -330,6 +371,7 @@ module eie_engine #(
           if (gs == nchunk_last) begin
             gs <= '0;
             gr <= gr + 1'b1;
+            rbase <= rbase + {{(NXW - 6) {1'b0}}, r_val};
             if (gr + 1'b1 == rows) issued_all <= 1'b1;
           end else begin
             gs <= gs + 1'b1;
@@ -387,7 +429,9 @@ module eie_engine #(
   always_comb begin
     for (int l = 0; l < OL; l++) begin
       s_n[l] = '0;
-      for (int k = 0; k < P / OL; k++) s_n[l] = s_n[l] + pe_term[(l+k*OL)*ACCW+:ACCW];
+      for (int k = 0; k < (P + OL - 1) / OL; k++) begin
+        if (l + k * OL < P) s_n[l] = s_n[l] + pe_term[(l+k*OL)*ACCW+:ACCW];
+      end
     end
     for (int l = 0; l < OL; l++) tree[l] = s_reg[l];
     for (int m = 1; m <= LOL; m++) begin

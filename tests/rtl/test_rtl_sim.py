@@ -12,7 +12,7 @@ from flow.testing import random_layer
 from flow.eie.perf_rtl import rtl_network_cycles
 from flow.eie.reference import eie_network
 from flow.errors import UsageError
-from flow.rtl.params import TEST_ENGINE, EngineParams, check_fit
+from flow.rtl.params import TEST_ENGINE, EngineParams, check_fit, params_for
 from flow.rtl.run import simulate_layers
 
 pytestmark = pytest.mark.verilator
@@ -30,16 +30,20 @@ def _check(layers, x, exe, params=TEST_ENGINE, load_port=False):
     return res
 
 
+#: the default run's P: powers of two and small non-powers of two; the slow run takes any 1..64
+SMALL_P = st.sampled_from([1, 2, 3, 4, 5, 6, 8, 12, 16, 32, 64])
+
+
 @st.composite
-def networks(draw):
+def networks(draw, pes=SMALL_P):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     n_layers = draw(st.integers(1, 3))
-    P = draw(st.sampled_from([1, 2, 4, 8, 16, 32, 64]))
+    P = draw(pes)
     sizes = [draw(st.integers(1, 300)) for _ in range(n_layers + 1)]
     in_t = FixedType(16, draw(st.integers(2, 8)), True, draw(st.sampled_from(["RND", "TRN"])), "SAT")
     layers = []
     for k in range(n_layers):
-        G = draw(st.sampled_from([g for g in (1, 2, 4, 8) if g <= P]))
+        G = draw(st.sampled_from([g for g in (1, 2, 4, 8) if P % g == 0]))  # R = P / G any
         ow = draw(st.integers(4, 16))
         out_t = FixedType(ow, draw(st.integers(1, ow)), True, draw(st.sampled_from(["RND", "TRN"])),
                           draw(st.sampled_from(["SAT", "WRAP"])))
@@ -80,7 +84,7 @@ def test_rtl_equals_reference_and_cycle_model(net, engine_exe):
 
 @pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
-@given(net=networks())
+@given(net=networks(st.integers(1, 64)))
 def test_rtl_equals_reference_and_cycle_model_many(net, engine_exe):
     layers, x = net
     _check(layers, x, engine_exe)
@@ -127,5 +131,22 @@ def test_too_big_network_refused_before_files(tmp_path, engine_exe):
 
 
 def test_engine_parameters_validated():
-    with pytest.raises(UsageError, match="power of two"):
+    with pytest.raises(UsageError, match=r"power of two <= 64 \(nearest: 8 or 16\), or any 1..64 with ANYR"):
         EngineParams(P=12)
+    EngineParams(P=12, OL=8, ANYR=1)
+    rng = np.random.default_rng(0)
+    layer = random_layer(rng, 30, 30, n_pe=12, col_groups=4, name="a")  # R = 3
+    with pytest.raises(UsageError, match=r"layer 'a'.*3 PEs per group needs an engine with ANYR=1"):
+        check_fit([layer], TEST_ENGINE.with_(ANYR=0))
+    check_fit([layer], TEST_ENGINE)
+
+
+def test_input_filling_the_last_window_of_a_power_of_two_store():
+    """n_in = 100 gives NX = 128 (2 windows): the detector's window counter must reach 2 to end
+    the scan (it had clog2(NX / 64) = 1 bit and the engine never finished)."""
+    rng = np.random.default_rng(5)
+    layer = random_layer(rng, 100, 20, density=0.4, n_pe=4, col_groups=2, fifo_depth=4, name="a")
+    params = params_for([layer])
+    assert params.NX == 128
+    x = layer.input_t.quantize(np.where(rng.random((2, 100)) < 0.5, rng.normal(size=(2, 100)), 0))
+    _check([layer], x, None, params)
