@@ -36,7 +36,7 @@ import math
 
 import numpy as np
 
-from flow.compress.prune import magnitude_mask
+from flow.compress.prune import apply_masks, magnitude_mask
 from flow.compress.share import kmeans_codebook
 from flow.compress.storage import layer_storage
 from flow.compress.train import evaluate, fit
@@ -139,10 +139,8 @@ def _share_proxy(kernel, mask, method: str, bits: int, c, seed: int):
 def _candidate(model, dense_w, x, y, val, c, sparsity: dict, seed: int, progress: bool) -> dict:
     layers = weight_layers(model)
     model.set_weights(dense_w)
-    masks = {}
-    for layer in layers:
-        masks[layer.name] = magnitude_mask(layer.kernel.numpy(), sparsity[layer.name])
-        layer.kernel.assign(layer.kernel.numpy() * masks[layer.name])
+    masks = {layer.name: magnitude_mask(layer.kernel.numpy(), sparsity[layer.name]) for layer in layers}
+    apply_masks(model, masks)
     t = c.target
     fit(
         model,
