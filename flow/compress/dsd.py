@@ -29,6 +29,7 @@ def dense_sparse_dense(model, x, y, cfg, *, validation=None, progress=True, seed
         validation=validation,
         progress=progress,
         restore_best=cfg.best_epoch,
+        augment_shift=cfg.augment_shift,
     )
     sparse = fit(model, x, y, masks=masks, label="DSD sparse", seed=seed + 300, **common)
     redense = fit(model, x, y, label="DSD re-dense", seed=seed + 400, **common)

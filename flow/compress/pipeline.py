@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from flow.compress import io, plots, report, resume
+from flow.compress.augment import image_shape
 from flow.compress.io import CompressedLayer, CompressedModel
 from flow.compress.prune import prune
 from flow.compress.quantize import choose_types, quantized_model
@@ -291,6 +292,7 @@ def prepare(cfg, *, model=None, dataset: Dataset | None = None):
             f"labels go up to {ds.y_train.max()} but the model has {model.output_shape[-1]} outputs"
         )
     sp = split(ds.x_train, ds.y_train, cfg.data)
+    image_shape(model, sp.x_train, c.augment_shift)  # a shift on non-images: refused before training
     if c.target is not None and sp.validation is None:
         raise ConfigError("compress.target searches on the validation split; set data.validation > 0")
     if c.target is not None:
@@ -321,6 +323,7 @@ def train_dense(cfg, model, sp, *, progress: bool = True, snaps: _Snapshots | No
         schedule=c.lr_schedule,
         label="dense training",
         restore_best=c.best_epoch,
+        augment_shift=c.augment_shift,
         **common,
     )
     check_finite(model, "dense model")

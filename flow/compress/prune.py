@@ -180,6 +180,7 @@ def prune(
             label=f"prune {k + 1}/{cfg.prune_steps}",
             seed=seed + 100 + k,
             restore_best=getattr(cfg, "best_epoch", False),
+            augment_shift=getattr(cfg, "augment_shift", 0),
         )
         if on_step is not None:
             on_step(k + 1, masks)

@@ -155,6 +155,7 @@ def _candidate(model, dense_w, x, y, val, c, sparsity: dict, seed: int, progress
         progress=progress,
         label="search",
         seed=seed,
+        augment_shift=c.augment_shift,
     )
     pruned_err = 100 * (1 - evaluate(model, *val))
     kernels = {layer.name: layer.kernel.numpy() for layer in layers}

@@ -92,5 +92,6 @@ def finetune(model, shared: dict, x, y, cfg, *, validation=None, progress=True, 
         progress=progress,
         label="centroid fine-tuning",
         seed=seed + 200,
+        augment_shift=getattr(cfg, "augment_shift", 0),
         restore_best=getattr(cfg, "best_epoch", False),
     )

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from flow.compress.augment import image_shape, random_shift
 from flow.errors import FlowError
 from flow.models import weight_layers
 
@@ -122,6 +123,7 @@ def fit(
     seed: int = 0,
     ternary: dict | None = None,
     restore_best: bool = False,
+    augment_shift: int = 0,
 ) -> dict:
     """Train `model` in place; returns the history (loss and val accuracy per epoch).
 
@@ -130,10 +132,13 @@ def fit(
       are updated in place at the end.
     restore_best: with a validation set, end with the weights of the epoch of best validation
       accuracy (ties: the later epoch); history["best_epoch"] (1-based) records which.
+    augment_shift: translate each training image by up to this many pixels (flow.compress.augment);
+      its own generator, so the minibatch order is the same with and without it.
     """
     history: dict = {"loss": [], "val_accuracy": []}
     if epochs <= 0:
         return history
+    img_shape = image_shape(model, x, augment_shift)
     masks = masks or {}
     shared = shared or {}
     ternary = ternary or {}
@@ -209,6 +214,7 @@ def fit(
         [RichProgress(label, epochs, steps)] if progress else [], model=model
     )
     rng = np.random.default_rng(seed)
+    shift_rng = np.random.default_rng([seed, 7919])
     track = [*model.weights, *cents.values(), *(v for n in tern_names for v in tern[n][:3])]
     best, best_acc = None, -1.0
     cb.on_train_begin()
@@ -220,9 +226,8 @@ def fit(
             cb.on_train_batch_begin(b)
             idx = order[b * batch_size : (b + CHUNK) * batch_size]
             n = math.ceil(len(idx) / batch_size)
-            losses.append(
-                (float(run_chunk(tf.constant(x[idx], tf.float32), tf.constant(y[idx], tf.int64))), n)
-            )
+            xb = random_shift(x[idx], augment_shift, shift_rng, img_shape)
+            losses.append((float(run_chunk(tf.constant(xb, tf.float32), tf.constant(y[idx], tf.int64))), n))
             for k in range(n):
                 cb.on_train_batch_end(b + k)
         logs = {"loss": sum(v * n for v, n in losses) / sum(n for _, n in losses)}

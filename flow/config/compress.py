@@ -80,6 +80,9 @@ class CompressConfig:
     weight_decay: float = 1e-4
     #: end every training phase with the weights of its best epoch on the validation split
     best_epoch: bool = True
+    #: translate every training image by up to this many pixels (random per image, zero fill) in
+    #: every training phase; images only (N x H x W x C), 0 = off (flow/compress/augment.py)
+    augment_shift: int = 0
     #: Dense-Sparse-Dense (Han et al., ICLR 2017) after dense training: prune to dsd_sparsity,
     #: retrain dsd_epochs, restore the pruned weights (at 0) and retrain dsd_epochs dense, both at
     #: learning_rate * 0.1
@@ -149,6 +152,8 @@ class CompressConfig:
         for key in ("epochs", "prune_epochs", "finetune_epochs", "dsd_epochs"):
             if getattr(self, key) < 0:
                 raise ValueError(f"{key}={getattr(self, key)} must be >= 0")
+        if not 0 <= self.augment_shift <= 8:
+            raise ValueError(f"augment_shift={self.augment_shift} must be 0..8 pixels")
         if self.batch_size < 1:
             raise ValueError(f"batch_size={self.batch_size} must be >= 1")
         if self.prune_steps < 1:
