@@ -83,26 +83,60 @@ def load(config: str, data_dir: str, quick: bool):
     return cfg
 
 
-def _same_settings(cfg, folder: Path) -> bool:
-    """True when `folder` was written by `flow compress` with the seed, data, model and compress
-    settings of `cfg` (keys present in both; a key added to the config since then is ignored; with
-    compress.target, the per-layer settings it wrote are not compared)."""
+def settings_of(config: dict) -> dict:
+    """What decides a run's numbers: the seed and the data, model and compress sections (where the
+    data come from, `data.data_dir`, aside)."""
+    out = {"seed": config.get("seed"), **{k: dict(config.get(k) or {}) for k in ("data", "model", "compress")}}
+    out["data"].pop("data_dir", None)
+    return out
+
+
+def setting_differences(recorded: dict, cfg) -> list[str]:
+    """The keys where `recorded` (settings_of a run's config) differs from `cfg`. A key the record
+    lacks (added to the flow since) counts as its default; with compress.target, the per-layer
+    settings it wrote are not compared."""
+    from flow.config import FlowConfig
+    from flow.config.compress import TargetConfig
+
+    new, default = settings_of(cfg.to_dict()), settings_of(FlowConfig().to_dict())
+    diffs = [] if recorded.get("seed") == new["seed"] else ["seed"]
+    searched = {"layer_sparsity", "layer_bits", "layer_index_bits"} if new["compress"].get("target") else set()
+    for section in ("data", "model", "compress"):
+        old, cur = recorded.get(section) or {}, new[section]
+        for key in sorted(set(cur) - (searched if section == "compress" else set())):
+            was = old.get(key, default[section].get(key))
+            if section == "compress" and key == "target" and isinstance(was, dict):
+                was = {**_field_defaults(TargetConfig), **was}  # target keys added since
+            if was != cur[key]:
+                diffs.append(f"{section}.{key}")
+    return diffs
+
+
+def _field_defaults(cls) -> dict:
+    import dataclasses
+
+    from flow.config.schema import to_dict
+
+    return {
+        f.name: to_dict(f.default if f.default is not dataclasses.MISSING else f.default_factory())
+        for f in dataclasses.fields(cls)
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+    }
+
+
+def _recorded_settings(folder: Path) -> dict | None:
     import yaml
 
     try:
-        old = yaml.safe_load((folder / "config.yaml").read_text())
+        return settings_of(yaml.safe_load((folder / "config.yaml").read_text()))
     except OSError:
-        return False
-    new = cfg.to_dict()
-    if old.get("seed") != new["seed"]:
-        return False
-    searched = {"layer_sparsity", "layer_bits", "layer_index_bits"} if new["compress"].get("target") else set()
-    for section in ("data", "model", "compress"):
-        a, b = old.get(section) or {}, new[section]
-        keys = set(a) & set(b) - (searched if section == "compress" else set())
-        if any(a[k] != b[k] for k in keys):
-            return False
-    return True
+        return None
+
+
+def _same_settings(cfg, folder: Path) -> bool:
+    """True when `folder` was written by `flow compress` with the settings of `cfg`."""
+    recorded = _recorded_settings(folder)
+    return recorded is not None and not setting_differences(recorded, cfg)
 
 
 def run_flow(config: str, data_dir: str, quick: bool, out: Path, save_dense: bool = False, reuse: bool = False) -> dict:
@@ -122,10 +156,12 @@ def run_flow(config: str, data_dir: str, quick: bool, out: Path, save_dense: boo
         log.info("reusing %s (same settings as examples/%s)", out, config)
     else:
         rep = compress(cfg, out, progress=False, force=True, save_dense=save_dense).report
+    settings = _recorded_settings(out)  # the config the numbers came from (tests compare the examples)
     err, val = rep["error"], rep.get("validation_error") or {}
     return {
         "config": f"examples/{config}",
         "command": f"flow compress --config examples/{config} --data-dir <mnist>",
+        "settings": settings,
         "dense_error": err["dense"],
         "dense_error_before_dsd": err.get("dense_before_dsd"),
         "error": err["quantized"],

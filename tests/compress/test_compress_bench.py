@@ -44,3 +44,57 @@ def test_bench_quick(mnist_path, tmp_path):
     assert set(saved["ternary"]) == {"ternary (TTQ)", "k-means 2-bit"}
     assert all(d["code_bits"] == 2 for d in saved["ternary"]["ternary (TTQ)"]["layers"])
     assert result["lenet300"]["error"] == r["error"]
+
+
+RESULTS = BENCH.parent / "results" / "deep_compression.json"
+
+
+def _recorded_entries(bench, saved):
+    for part, net in bench.NETWORKS.items():
+        yield saved[part], net["config"]
+    for part, variants in bench.COMPARISONS.items():
+        for label, config in variants.items():
+            yield saved[part][label], config
+
+
+def test_recorded_results_come_from_the_shipped_example_configs():
+    """Editing an example config without re-running the benchmark fails here: the README's numbers
+    must be what `flow compress --config examples/<it>` gives."""
+    from flow.config import load_config
+
+    bench = _bench()
+    saved = json.loads(RESULTS.read_text())
+    assert saved["quick"] is False
+    for entry, config in _recorded_entries(bench, saved):
+        assert entry["config"] == f"examples/{config}"
+        assert entry["settings"], f"{config}: no settings recorded"
+        assert bench.setting_differences(entry["settings"], load_config(bench.EXAMPLES / config)) == [], config
+
+
+def test_readme_quotes_the_recorded_numbers():
+    bench = _bench()
+    saved = json.loads(RESULTS.read_text())
+    readme = (BENCH.parents[1] / "README.md").read_text()
+    for part in bench.NETWORKS:
+        r = saved[part]
+        assert f"**{100 * r['error']:.2f} %**" in readme, part
+        assert f"**{r['huffman_ratio']:.1f}x**" in readme, part
+
+
+def test_setting_differences_name_the_key_and_treat_missing_keys_as_defaults():
+    from flow.config import load_config
+
+    bench = _bench()
+    cfg = load_config(bench.EXAMPLES / "lenet5_mnist.yaml")
+    rec = bench.settings_of(cfg.to_dict())
+    assert bench.setting_differences(rec, cfg) == []
+    rec["compress"]["epochs"] += 1
+    rec["data"]["data_dir"] = "/elsewhere"  # where the data come from does not count
+    assert bench.setting_differences(rec, cfg) == ["compress.epochs"]
+    older = bench.settings_of(cfg.to_dict())
+    del older["compress"]["augment_shift"]  # a run from before the key existed: it had the default, 0
+    assert bench.setting_differences(older, cfg) == ["compress.augment_shift"]
+    cfg.compress.augment_shift = 0
+    assert bench.setting_differences(older, cfg) == []
+    older["seed"] = 1
+    assert bench.setting_differences(older, cfg) == ["seed"]
