@@ -49,6 +49,13 @@ def integer_bits(max_abs: float, margin: int = 0, signed: bool = True) -> int:
     return max(1, need + (1 if signed else 0)) + margin
 
 
+
+def bias_integer_bits(max_abs: float, width: int, acc_frac: int) -> int:
+    """Integer bits of a `width`-bit bias type. The bias joins the accumulator by a left shift, so it
+    keeps at most the accumulator's fraction bits (input + weight fraction bits): a bias that would
+    need more gets integer bits instead. One rule for flow.compress.quantize and flow.testing."""
+    return max(integer_bits(max_abs), width - acc_frac)
+
 def wrap(raw, width: int, signed: bool = True) -> np.ndarray:
     """Keep the low `width` bits (1..64) of integers, reinterpreted as two's complement if signed."""
     u = np.asarray(raw).astype(np.uint64)  # int64 -> uint64 wraps modulo 2**64: keeps the low bits
@@ -204,11 +211,15 @@ class FixedType:
         if not finite.all():
             first = tuple(int(i) for i in np.argwhere(~finite)[0])
             raise UsageError(f"cannot quantize NaN/Inf to {self.cpp} (first at index {first})")
-        scaled = np.ldexp(x, self.frac)  # exact: a power-of-two scale
+        scaled = np.ldexp(x, self.frac)  # exact (a power-of-two scale) unless it underflows
         floor = np.floor(scaled)
         rem = scaled - floor  # exact, in [0, 1); 0 for |scaled| >= 2**52
+        # a negative value far below one LSB can underflow to -0.0: its floor is -1 and its remainder
+        # just under 1 (never a tie), which every rounding mode then resolves as for the exact value
+        under = (scaled == 0) & (x < 0)
+        floor, rem = np.where(under, -1.0, floor), np.where(under, 0.75, rem)
         parity_src = np.clip(floor, -(2.0**62), 2.0**62).astype(np.int64)  # rem == 0 beyond: no tie
-        rounded = floor + _increment(parity_src, rem, 0.5, scaled < 0, self.rounding)
+        rounded = floor + _increment(parity_src, rem, 0.5, x < 0, self.rounding)
         if self.is_int:  # ap_int_base(double): -0.5 < x < 0 becomes 1 in the headers
             rounded = np.where((x < 0) & (x > -0.5), 1.0, rounded)
         if self.saturation == "WRAP":

@@ -19,7 +19,7 @@ import numpy as np
 
 from flow.eie.knobs import DEFAULT_BROADCAST, DEFAULT_DETECT_WIDTH
 from flow.eie.layer import EIELayer
-from flow.fixed import FixedType
+from flow.fixed import FixedType, bias_integer_bits
 
 #: the types of the test layers: 16-bit activations and biases, 8-bit weights (RND/SAT)
 Q16 = FixedType(16, 6, True, "RND", "SAT")
@@ -83,9 +83,7 @@ def shared_mlp(
             a = np.maximum(a, 0)
         w_t = _type(np.max(np.abs(kernel)))
         acc_frac = prev.frac + w_t.frac
-        b_t = _type(np.max(np.abs(bias)))
-        if b_t.frac > acc_frac:
-            b_t = FixedType(16, 16 - acc_frac, True, "RND", "SAT")
+        b_t = FixedType(16, bias_integer_bits(np.max(np.abs(bias)), 16, acc_frac), True, "RND", "SAT")
         out_t = _type(np.max(np.abs(a)))
         types[dense.name] = {
             "input_type": prev.to_dict(),

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flow.fixed import integer_bits
+from flow.fixed import bias_integer_bits, integer_bits
 from flow.models import WEIGHT_LAYERS
 
 
@@ -108,10 +108,8 @@ def choose_types(model, codebooks: dict[str, np.ndarray], x_calib: np.ndarray, c
         cb = codebooks[layer.name]
         w_t = fixed_type(cfg.weight_width, integer_bits(float(np.abs(cb).max())))
         bias = layer.bias.numpy() if layer.use_bias else np.zeros(1)
-        b_t = fixed_type(cfg.bias_width, integer_bits(float(np.abs(bias).max())))
         acc_frac = (prev["width"] - prev["integer"]) + (w_t["width"] - w_t["integer"])
-        if b_t["width"] - b_t["integer"] > acc_frac:  # the bias is added to the accumulator by a left shift
-            b_t = fixed_type(cfg.bias_width, cfg.bias_width - acc_frac)
+        b_t = fixed_type(cfg.bias_width, bias_integer_bits(float(np.abs(bias).max()), cfg.bias_width, acc_frac))
         types[layer.name] = LayerTypes(prev, w_t, b_t, out_t, acts[layer.name])
         prev = out_t
     return types

@@ -151,7 +151,7 @@ def _double(draw, dst):
     tie = st.integers(-(2**40), 2**40).map(lambda n: math.ldexp(n + 0.5, -dst.frac))  # exact half-LSB ties
     fine = st.integers(-(2**30), 2**30).map(lambda n: math.ldexp(n, -dst.frac - 3))  # quarter/eighth LSBs
     return draw(st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.floats(-4, 4), tie, fine,
-                          st.sampled_from([1e15, -1e15, 2.0**60 + 2.0**10, -(2.0**70), 1e-300, -1e-300])))
+                          st.sampled_from([1e15, -1e15, 2.0**60 + 2.0**10, -(2.0**70), 1e-300, -1e-300, 5e-324, -5e-324])))
 
 
 @pytest.mark.csim
@@ -170,6 +170,15 @@ def test_cast_and_quantize_match_ap_fixed(apfixed_exe, data):
         else:
             queries.append(("q", c, _double(draw, DESTS[c])))
     _check(apfixed_exe, queries)
+
+
+@pytest.mark.csim
+def test_values_far_below_one_lsb_match_ap_fixed(apfixed_exe):
+    """Subnormal and tiny doubles into every destination: scaled by a negative frac they underflow
+    to -0.0, yet AP_TRN must floor a negative one to -1 LSB (found by hypothesis: -5e-324)."""
+    tiny = [5e-324, -5e-324, 1e-310, -1e-310, 2.0**-1022, -(2.0**-1022), 1e-300, -1e-300, 0.0, -0.0]
+    _check(apfixed_exe, [("q", c, v) for c in range(len(DESTS)) for v in tiny])
+    assert FixedType(10, 12, True, "TRN", "SAT").quantize(-5e-324) == -1
 
 
 def test_parse_and_dict_round_trip():
