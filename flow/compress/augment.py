@@ -1,8 +1,8 @@
-"""Random translations of training images, the one augmentation the MNIST networks need.
+"""Random translations of training images (compress.augment_shift).
 
 A shift of up to `s` pixels (uniform per image and axis, zero fill) makes a LeNet-5 learn digits
-that are not perfectly centred; that lowers the error that pruning and sharing start from by more
-than the validation noise (measured in bench/results/lenet5_*.json). Numpy with a seeded
+that are not perfectly centred; on MNIST it lowered the compressed validation error from 0.70 % to
+0.56 % (bench/results/lenet5_schedules.json), more than the spread between schedules. Numpy with a seeded
 generator, so two runs with the same seed see the same images.
 """
 
