@@ -88,5 +88,6 @@ def test_the_rtl_step_overwrites_a_stale_report_when_it_skips(tmp_path, monkeypa
     monkeypatch.setattr(rtl_step, "hls_model", lambda ctx: type("M", (), {"eie_layers": []})())
     monkeypatch.setattr("flow.hls.csim.reference_covers", lambda model: False)
     info = rtl_step.rtl.func(ctx)
-    assert "skipped" in info
+    assert info == {"skipped": "the network has non-Dense layers (the RTL engine runs EIE Dense only)"}
     assert json.loads((tmp_path / "reports" / "rtl.json").read_text()) == info
+    assert ctx.summary["rtl"] == f"skipped: {info['skipped']}"  # said once, not "skipped: skipped: ..."

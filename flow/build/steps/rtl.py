@@ -32,8 +32,9 @@ def rtl(ctx) -> dict:
 
     model = hls_model(ctx)
     if not reference_covers(model):
-        ctx.summary["rtl"] = "skipped: the network has non-Dense layers (the RTL engine runs EIE Dense only)"
-        return _skipped(ctx, ctx.summary["rtl"])
+        reason = "the network has non-Dense layers (the RTL engine runs EIE Dense only)"
+        ctx.summary["rtl"] = f"skipped: {reason}"
+        return _skipped(ctx, reason)
     layers = model.eie_layers
     x, labels = test_set(ctx)
     x_raw = layers[0].input_t.quantize(x[:SAMPLES])
