@@ -4,10 +4,11 @@ the small CI engine (tests/rtl/test_rtl_tools.py SMALL) at P = 3 with ANYR=1 bes
 powers of two (P = 2, 4, the shift-and-mask design) and P = 4 with ANYR=1 (the same P: the cost
 of the compare-based mapping alone), each with flow.rtl.estimate. With --p48 also (or with
 --p48-only, only) the engine sized like bench/results/rtl.json's LeNet-300-100 ones at P = 48,
-MAXG = 8 with ANYR=1 (row lenet_P48_anyr; a long synthesis, about 20 minutes); rows not rerun are
-kept from the file. Yosys results are cached by parameters and sources (flow.rtl.yosys).
+MAXG = 8 with ANYR=1 (row lenet_P48_anyr; a long synthesis, about 10 minutes of Yosys); rows
+not rerun are kept from the file. Yosys results are cached by parameters and sources (flow.rtl.yosys).
 
-    PYTHONPATH=. python bench/rtl_anyr.py [--p48 | --p48-only]   # writes bench/results/rtl_anyr.json
+    PYTHONPATH=. python bench/rtl_anyr.py [--p48 | --p48-only] [--reports DIR]
+    # writes bench/results/rtl_anyr.json
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--p48", action="store_true", help="also synthesize lenet_P48_anyr (long)")
     ap.add_argument("--p48-only", action="store_true", help="only lenet_P48_anyr; keep the other rows")
-    ap.add_argument("--reports", type=Path, help="keep Yosys' reports (stat, sta) in DIR/<row> (default: discarded)")
+    ap.add_argument("--reports", type=Path, metavar="DIR",
+                    help="keep Yosys' reports (stat, sta) in DIR/<row> (default: discarded)")
     args = ap.parse_args(argv)
     out = ROOT / "bench" / "results" / "rtl_anyr.json"
     configs = {} if args.p48_only else dict(CONFIGS)
@@ -63,7 +65,8 @@ def main(argv=None) -> int:
             "yosys": {**{k: rep[k] for k in KEYS}, "sta_ns": rep["sta_ns"], "modules": rep.get("modules"),
                       "source": "measured: Yosys synth_xilinx -family xc7 (hierarchical), sta pre-route"},
             "estimate": {k: est[k] for k in KEYS},
-            "seconds": round(time.perf_counter() - t0, 1),
+            "seconds": round(time.perf_counter() - t0, 1),  # ~0 when Yosys' result came from the cache
+            "yosys_s": rep.get("yosys_s"),  # the synthesis' own time
         }  # fmt: skip
         if p == P48:
             row["yosys"]["sta_path"] = rep.get("sta_path")
