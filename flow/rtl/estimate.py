@@ -19,6 +19,8 @@ from flow.rtl.params import LINE, WINDOW, EngineParams
 BLOCK_BITS = 1024
 #: LUTs per compare of a PE's index against R * k (ANYR=1; checked against Yosys, bench/rtl_anyr.py)
 ANYR_CMP = 8
+#: LUTs per 10-bit adder of the R * k shift-and-add (ANYR=1)
+ANYR_ADD = 10
 #: (depth, width) geometries of a simple-dual-port RAMB18 and RAMB36 and Yosys' costs
 RAMB18 = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
 RAMB36 = ((512, 72), (1024, 36), (2048, 18), (4096, 9), (8192, 4), (16384, 2), (32768, 1))
@@ -110,6 +112,8 @@ def estimate(p: EngineParams) -> dict:
     if p.ANYR:  # any R: group by compares against R * k, MAXG-way bus, q = p - R * g
         ways = p.MAXG
         mapping = p.P * (ANYR_CMP * (p.MAXG - 1) + 6 * math.ceil(p.MAXG / 4) + 12)
+        # R * k by shift-and-add at SETUP: one 10-bit adder per extra set bit of k
+        mapping += ANYR_ADD * sum(max(0, bin(k).count("1") - 1) for k in range(p.MAXG))
     else:  # R a power of two: the (GW+1) buses p >> k can be its group
         ways = GW + 1
         mapping = 0
@@ -129,10 +133,9 @@ def estimate(p: EngineParams) -> dict:
         p.NX + p.MAXG * (8 + CW + 5) + 2 * p.OL * ACCW + p.OL * XW
         + 5 * (_clog2(p.NX + 1) + 2) + p.NL * 100 + 80
         + (p.ANYR * (7 + 10 * p.MAXG + _clog2(p.NX + 1) + 1))  # R, R * k, the gather's row base
+        + (p.ANYR * p.P * (GW + 6 + 1))  # each PE's registered group, row-PE index, active flag
     )  # fmt: skip
-    # ANYR: the R * k registers of the k that are not powers of two are multiplies Yosys puts
-    # on DSP48s (measured: 4 at MAXG = 8, bench/results/rtl_anyr.json)
-    dsp = p.P + (sum(1 for k in range(3, p.MAXG) if k & (k - 1)) if p.ANYR else 0)
+    dsp = p.P  # ANYR's R * k are shift-and-add (no DSP48)
     lut = p.P * pe_lut + engine_lut + lutram
     ff = p.P * pe_ff + engine_ff + mem_ff
     return {

@@ -230,20 +230,32 @@ module eie_engine #(
       if (ANYR != 0) begin : g_any
         // group g = p / R as the count of k >= 1 with R * k <= p (rmul: the multiples of the
         // layer's R, registered at SETUP; no divider), row-PE index q = p - R * g; idle when
-        // p >= R * G
-        logic [GW-1:0] gi;
+        // p >= R * G. They change only per layer, so they are registered (gi, q_r, act_r): the
+        // broadcast selects and the gate loop see flip-flops, not the compares. rmul is set at
+        // the end of SETUP, so they hold the new layer's values from the second RUN cycle on;
+        // the first RUN cycle cannot need them (no broadcast is in flight, bc_valid is all 0, so
+        // every PE is ok and every gate open whatever the group), the first broadcast is in the
+        // second RUN cycle at the earliest.
+        logic [GW-1:0] gi_n, gi;
+        logic [5:0] q_r;
+        logic act_r;
         /* verilator lint_off UNUSEDSIGNAL */
         logic [9:0] rk;  // p >= rk: 6 bits
         /* verilator lint_on UNUSEDSIGNAL */
         always_comb begin
-          gi = '0;
+          gi_n = '0;
           for (int k = 1; k < MAXG; k++) begin
-            if ({4'd0, PI} >= rmul[k]) gi = GW'(k);
+            if ({4'd0, PI} >= rmul[k]) gi_n = GW'(k);
           end
         end
-        assign rk = rmul[gi];
-        assign q_idx = PI - rk[5:0];
-        assign pe_active[p] = {4'd0, PI} < (10'(r_val) << log2g);
+        assign rk = rmul[gi_n];
+        always_ff @(posedge clk) begin
+          gi <= gi_n;
+          q_r <= PI - rk[5:0];
+          act_r <= {4'd0, PI} < (10'(r_val) << log2g);
+        end
+        assign q_idx = q_r;
+        assign pe_active[p] = act_r;
         assign pe_grp[p*GW+:GW] = gi;
         assign my_bc = pe_active[p] && bc_valid[gi];
         assign my_col = bc_col[gi*CW+:CW];
@@ -352,7 +364,13 @@ module eie_engine #(
         omax <= tbl[tb+F_MAX][XW-1:0];
         depth <= tbl[tb+F_DEPTH][DW-1:0];
         r_val <= tbl[tb+F_R][6:0];
-        for (int k = 0; k < MAXG; k++) rmul[k] <= 10'(tbl[tb+F_R][6:0]) * 10'(k);
+        // R * k by shift-and-add (k < 16: R, 2R, 4R, 8R as the bits of k select), no DSP48
+        for (int k = 0; k < MAXG; k++) begin
+          rmul[k] <= ((k & 1) != 0 ? 10'(tbl[tb+F_R][6:0]) : 10'd0) +
+                     ((k & 2) != 0 ? 10'(tbl[tb+F_R][6:0]) << 1 : 10'd0) +
+                     ((k & 4) != 0 ? 10'(tbl[tb+F_R][6:0]) << 2 : 10'd0) +
+                     ((k & 8) != 0 ? 10'(tbl[tb+F_R][6:0]) << 3 : 10'd0);
+        end
         rbase <= '0;
         lines_in <= '0;
         run_done_q <= 1'b0;

@@ -99,6 +99,25 @@ def _small_net(seed=1):
     return [l1, l2], x
 
 
+def test_any_r_mapping_changes_between_layers_at_full_load(engine_exe):
+    """ANYR: each PE's group, row PE and active flag are registered from R * k, so the new
+    layer's values arrive in its second RUN cycle. Dense inputs and weights with queue depth 1
+    broadcast and gate from that cycle on, while R changes every layer (3, 12, 6 at P = 12; the
+    PEs' groups and rows all move): bits and cycles must still equal the reference and the model."""
+    rng = np.random.default_rng(5)
+    sizes, groups = [120, 90, 70, 30], [4, 1, 2]
+    layers, in_t = [], None
+    for k, G in enumerate(groups):
+        kw = {} if in_t is None else {"input_t": in_t}
+        layers.append(random_layer(rng, sizes[k], sizes[k + 1], density=1.0, n_pe=12, col_groups=G,
+                                   fifo_depth=1, activation="linear", name=f"l{k}", **kw))  # fmt: skip
+        in_t = layers[-1].output_t
+    t = layers[0].input_t
+    x = rng.integers(1, t.max_raw + 1, size=(2, sizes[0])) * rng.choice([-1, 1], size=(2, sizes[0]))
+    res = _check(layers, x.astype(np.int64), engine_exe)
+    assert np.count_nonzero(res["y"]) > 0
+
+
 def test_load_port_equals_readmemh(engine_exe):
     layers, x = _small_net()
     a = _check(layers, x, engine_exe)
