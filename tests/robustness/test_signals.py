@@ -18,9 +18,16 @@ from robustness.helpers import build_args, env, flow_cmd, tree_digest
 HERE = Path(__file__).resolve().parent
 
 
+def _default_sigint() -> None:
+    """A shell's background job (`cmd &`, nohup) inherits SIGINT ignored, and Python then keeps
+    ignoring it: the child under test gets the default disposition, as in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(out: Path, log: Path, pause: float, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(HERE / "fake_build.py"), str(out), str(log), str(pause), *extra],
-                            env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
 
 
 def _wait_started(log: Path, n: int, proc: subprocess.Popen, timeout: float = 60) -> None:
@@ -133,8 +140,8 @@ def test_leftover_staging_without_progress_is_removed(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL, signal.SIGINT], ids=lambda s: s.name)
 def test_real_build_killed_after_hls_resumes(tmp_path, compressed_dir, sig):
     out = tmp_path / "flow-build"
-    proc = subprocess.Popen(flow_cmd(*build_args(compressed_dir, out)), env=env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(flow_cmd(*build_args(compressed_dir, out)), env=env(), preexec_fn=_default_sigint,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seen = ""
     for line in proc.stdout:
         seen += line
