@@ -29,6 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
+    """Synthesis rows by P: the new ones replace the old ones of the same P, the others are kept."""
+    rows = {r["P"]: r for r in old}
+    rows.update({r["P"]: r for r in new})
+    return [rows[p] for p in sorted(rows)]
+
+
 def hls_model_cycles(layers, x_raw) -> float:
     """Mean PE-array + overhead cycles of the HLS kernel's model (flow.eie.perf) per inference."""
     from flow.eie.perf import network_cycles
@@ -135,10 +142,9 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "rtl.json")
     args = ap.parse_args(argv)
 
-    results = {"models": [], "synth_xc7": [], "synth_xcup": []}
-    if args.synth_only and args.out.exists():
-        old = json.loads(args.out.read_text())
-        results.update({k: v for k, v in old.items() if not k.startswith("synth_x")})
+    results: dict = {"models": [], "synth_xc7": [], "synth_xcup": []}
+    if args.synth_only and args.out.exists():  # keep everything; the P values synthesised replace theirs
+        results.update(json.loads(args.out.read_text()))
     p64_layers = None
     for name, d in (("lenet300 p64 (load-balanced, G=4/2/8)", args.p64), ("lenet300 plain (P=16, G=1)", args.plain)):
         if not (d / "config.yaml").exists() and not any(d.glob("*")):
@@ -156,10 +162,12 @@ def main(argv=None) -> int:
         print(json.dumps({k: v for k, v in r.items() if k != "engine"}, indent=1), flush=True)
     if p64_layers is not None and args.synth:
         print("== Yosys synth_xilinx -family xc7 (engine sized for LeNet-300-100 at each P)", flush=True)
-        results["synth_xc7"] = synth_sweep(p64_layers, [int(p) for p in args.synth.split(",")])
+        results["synth_xc7"] = merge_rows(results["synth_xc7"], synth_sweep(p64_layers, [int(p) for p in args.synth.split(",")]))
     if p64_layers is not None and args.synth_xcup:
         print("== Yosys synth_xilinx -family xcup (KV260)", flush=True)
-        results["synth_xcup"] = synth_sweep(p64_layers, [int(p) for p in args.synth_xcup.split(",")], "xcup")
+        results["synth_xcup"] = merge_rows(
+            results["synth_xcup"], synth_sweep(p64_layers, [int(p) for p in args.synth_xcup.split(",")], "xcup")
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
 
