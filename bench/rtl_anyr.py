@@ -39,8 +39,8 @@ CONFIGS = {
 P48 = EngineParams(P=48, ANYR=1, MAXG=8, DMAX=8, NL=3, NX=832, XW=16, WW=16, ACCW=36, CBW=5, IXW=6,
                    ENT_D=358, PTR_D=359, ACC_D=25, BIAS_D=35, OL=16)  # fmt: skip
 P48_NOTE = ("engine sized like bench/results/rtl.json's LeNet-300-100 engines at P=48 (memory depths "
-            "interpolated, not params_for of a compressed model); compare with P=32 (19,290 LUT, 8,726 FF, "
-            "5.155 ns) and P=64 (29,905 LUT, 18,315 FF, 5.818 ns) there (ANYR=0)")  # fmt: skip
+            "interpolated, not params_for of a compressed model); compare with P=32 (19,320 LUT, 8,726 FF, "
+            "5.519 ns) and P=64 (29,905 LUT, 18,315 FF, 5.818 ns) there (ANYR=0)")  # fmt: skip
 KEYS = ("LUT", "FF", "RAMB18", "RAMB36", "DSP")
 
 
