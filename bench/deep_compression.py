@@ -133,12 +133,6 @@ def _recorded_settings(folder: Path) -> dict | None:
         return None
 
 
-def _same_settings(cfg, folder: Path) -> bool:
-    """True when `folder` was written by `flow compress` with the settings of `cfg`."""
-    recorded = _recorded_settings(folder)
-    return recorded is not None and not setting_differences(recorded, cfg)
-
-
 def run_flow(config: str, data_dir: str, quick: bool, out: Path, save_dense: bool = False, reuse: bool = False) -> dict:
     """One `flow compress` run; the numbers of its report.json. reuse: read the report of an earlier
     run in `out` instead when it was made with the same settings."""
@@ -146,17 +140,15 @@ def run_flow(config: str, data_dir: str, quick: bool, out: Path, save_dense: boo
 
     cfg = load(config, data_dir, quick)
     t0 = time.perf_counter()
-    reused = (
-        reuse
-        and (out / "report.json").is_file()
-        and _same_settings(cfg, out)
-    )
+    # the config the numbers come from (tests compare it with the examples), read once
+    settings = _recorded_settings(out) if reuse and (out / "report.json").is_file() else None
+    reused = settings is not None and not setting_differences(settings, cfg)
     if reused:
         rep = json.loads((out / "report.json").read_text())
         log.info("reusing %s (same settings as examples/%s)", out, config)
     else:
         rep = compress(cfg, out, progress=False, force=True, save_dense=save_dense).report
-    settings = _recorded_settings(out)  # the config the numbers came from (tests compare the examples)
+        settings = _recorded_settings(out)
     err, val = rep["error"], rep.get("validation_error") or {}
     return {
         "config": f"examples/{config}",
