@@ -305,7 +305,7 @@ def rtl_yosys(path: Path, n_pe: int) -> dict:
         return {"error": f"{path}: {exc}"}
     if not rows:
         return {"error": f"{path}: no Yosys run for P={n_pe}"}
-    y = rows[0]["yosys"]
+    y = rows[-1]["yosys"]  # bench/rtl.py sorts a P's rows by Yosys version: the newest
     return {"LUT": y["LUT"], "FF": y["FF"], "BRAM18": y["RAMB18"] + 2 * y["RAMB36"], "DSP": y["DSP"],
             "engine": y["engine"], "source": f"measured: {y['source']} ({y['device']}), {path.name}"}
 

@@ -12,13 +12,16 @@ the HLS kernel's modelled cycles (flow.eie.perf, what the README quoted before).
 synth_xilinx -family xc7 for the engine sized for LeNet-300-100 at each P of --synth, beside
 flow.rtl.estimate, and -family xcup (KV260) at each P of --synth-xcup. --synth-only keeps the
 simulation results (and other entries) already in the output file and reruns only synthesis (Yosys results are
-cached by parameters and sources). Prints a table and writes bench/results/rtl.json.
+cached by parameters, sources and Yosys version). Every row records the tool that made it (flow.rtl.tools:
+which one, its version); a synthesis row replaces only the row of the same P and Yosys version, so the
+figures of another Yosys stay beside it. Prints a table and writes bench/results/rtl.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -29,11 +32,26 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def row_yosys_version(row: dict) -> str | None:
+    """The Yosys version of a synthesis row: its tool record, else (rows written before the tools
+    were recorded) the "Yosys 0.23 synth_xilinx ..." of its source, else None."""
+    tool = row.get("tool") or (row.get("yosys") or {}).get("tool") or {}
+    if tool.get("version"):
+        return str(tool["version"])
+    m = re.match(r"Yosys (\d+\.\d+)", str((row.get("yosys") or {}).get("source", "")))
+    return m.group(1) if m else None
+
+
+def _version_key(version: str | None) -> tuple:
+    return tuple(int(p) for p in re.findall(r"\d+", version or ""))
+
+
 def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
-    """Synthesis rows by P: the new ones replace the old ones of the same P, the others are kept."""
-    rows = {r["P"]: r for r in old}
-    rows.update({r["P"]: r for r in new})
-    return [rows[p] for p in sorted(rows)]
+    """Synthesis rows by (P, Yosys version): a new row replaces the old one of the same P and version,
+    the others (other P, other Yosys) are kept; sorted by P, then version."""
+    rows = {(r["P"], row_yosys_version(r)): r for r in old}
+    rows.update({(r["P"], row_yosys_version(r)): r for r in new})
+    return [rows[k] for k in sorted(rows, key=lambda k: (k[0], _version_key(k[1])))]
 
 
 def hls_model_cycles(layers, x_raw) -> float:
@@ -62,6 +80,7 @@ def eie_layers_and_data(model_dir, data_dir):
 
 def simulate_model(name, model_dir, data_dir, n, model_n) -> dict:
     from flow.eie.perf_rtl import rtl_network_cycles
+    from flow.rtl import tools
     from flow.eie.reference import eie_network
     from flow.rtl.params import params_for
     from flow.rtl.run import simulate_layers
@@ -100,7 +119,9 @@ def simulate_model(name, model_dir, data_dir, n, model_n) -> dict:
         "hls_model_cycles_mean": hls_model_cycles(layers, x_raw[:k]),
         "sim_s": round(sim_s, 1),
         "model_s": round(model_s, 1),
-        "source": "RTL simulation (Verilator 5.006); cycle model flow.eie.perf_rtl; HLS model flow.eie.perf",
+        "source": f"RTL simulation ({tools.find('verilator').label()}); cycle model flow.eie.perf_rtl; "
+                  "HLS model flow.eie.perf",
+        "tool": tools.find("verilator").record(),
     }
     return out, layers
 
@@ -122,8 +143,9 @@ def synth_sweep(layers, ps, family="xc7") -> list:
             rep = yosys.synthesize(params, family=family, out_dir=tmp)
         est = estimate.estimate(params)
         rep.pop("cells", None)
-        rows.append({"P": P, "yosys": rep, "estimate": est, "wall_s": round(time.perf_counter() - t0, 1)})
-        print(f"  P={P} {family}: yosys LUT {rep['LUT']} FF {rep['FF']} BRAM36 {rep['BRAM36']} DSP {rep['DSP']} "
+        rows.append({"P": P, "tool": rep["tool"], "yosys": rep, "estimate": est,
+                     "wall_s": round(time.perf_counter() - t0, 1)})
+        print(f"  P={P} {family} Yosys {rep['tool']['version']} ({rep['yosys_s']} s): LUT {rep['LUT']} FF {rep['FF']} BRAM36 {rep['BRAM36']} DSP {rep['DSP']} "
               f"sta {rep['sta_ns']} ns | estimate LUT {est['LUT']} FF {est['FF']} BRAM36 {est['BRAM36']} "
               f"DSP {est['DSP']}", flush=True)  # fmt: skip
     return rows
@@ -179,13 +201,13 @@ def main(argv=None) -> int:
               f"{r['model_n'] - r['model_period_mismatches']}/{r['model_n']} | {r['hls_model_cycles_mean']:.1f} |")  # fmt: skip
     rows = [("xc7", s) for s in results["synth_xc7"]] + [("xcup", s) for s in results["synth_xcup"]]
     if rows:
-        print("\n| family | P | LUT | FF | BRAM36 | URAM | DSP | sta ns (pre-route, cells only) "
+        print("\n| family | P | Yosys | LUT | FF | BRAM36 | URAM | DSP | sta ns (pre-route, cells only; per Yosys) "
               "| est LUT | est FF | est BRAM36 | est DSP |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for fam, s in rows:
             y, e = s["yosys"], s["estimate"]
-            print(f"| {fam} | {s['P']} | {y['LUT']} | {y['FF']} | {y['BRAM36']} | {y['URAM']} | {y['DSP']} | "
-                  f"{y['sta_ns']} | {e['LUT']} | {e['FF']} | {e['BRAM36']} | {e['DSP']} |")  # fmt: skip
+            print(f"| {fam} | {s['P']} | {row_yosys_version(s)} | {y['LUT']} | {y['FF']} | {y['BRAM36']} | {y['URAM']} | "
+                  f"{y['DSP']} | {y['sta_ns']} | {e['LUT']} | {e['FF']} | {e['BRAM36']} | {e['DSP']} |")  # fmt: skip
     print(f"\nwrote {args.out}")
     return 0
 

