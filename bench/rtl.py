@@ -11,7 +11,8 @@ simulation), bit mismatches against flow.eie.reference (must be 0), accuracy, in
 the HLS kernel's modelled cycles (flow.eie.perf, what the README quoted before). Then Yosys
 synth_xilinx -family xc7 for the engine sized for LeNet-300-100 at each P of --synth, beside
 flow.rtl.estimate, and -family xcup (KV260) at each P of --synth-xcup. --synth-only keeps the
-simulation results (and other entries) already in the output file and reruns only synthesis (Yosys results are
+simulation results (and other entries) already in the output file and reruns only synthesis (without the
+compressed model it synthesises the engines recorded there for those P, the same generics; Yosys results are
 cached by parameters, sources and Yosys version). Every row records the tool that made it (flow.rtl.tools:
 which one, its version); a synthesis row replaces only the row of the same P and Yosys version, so the
 figures of another Yosys stay beside it. Prints a table and writes bench/results/rtl.json.
@@ -126,9 +127,21 @@ def simulate_model(name, model_dir, data_dir, n, model_n) -> dict:
     return out, layers
 
 
-def synth_sweep(layers, ps, family="xc7") -> list:
+def recorded_engines(rows: list[dict], ps) -> dict:
+    """{P: EngineParams} of the rows already recorded for each P (the engines the other Yosys
+    synthesised), for --synth-only without the compressed model; refused naming a missing P."""
+    from flow.rtl.params import EngineParams
+
+    found = {r["P"]: EngineParams(**r["yosys"]["engine"]) for r in rows if "yosys" in r}
+    missing = [P for P in ps if P not in found]
+    if missing:
+        raise SystemExit(f"no recorded engine for P = {missing} in the output file: pass --p64 <compressed model>")
+    return {P: found[P] for P in ps}
+
+
+def synth_sweep(layers, ps, family="xc7", engines: dict | None = None) -> list:
     """Yosys (hierarchical synth_xilinx, cached) and the estimator for the engine sized for
-    ``layers`` re-laid out on each P."""
+    ``layers`` re-laid out on each P, or for ``engines[P]`` (recorded_engines) when given."""
     import tempfile
 
     from flow.rtl import estimate, yosys
@@ -136,8 +149,11 @@ def synth_sweep(layers, ps, family="xc7") -> list:
 
     rows = []
     for P in ps:
-        lay = [l.with_array(n_pe=P, col_groups=min(l.col_groups, P)) for l in layers]
-        params = params_for(lay)
+        if engines is not None:
+            params = engines[P]
+        else:
+            lay = [l.with_array(n_pe=P, col_groups=min(l.col_groups, P)) for l in layers]
+            params = params_for(lay)
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             rep = yosys.synthesize(params, family=family, out_dir=tmp)
@@ -182,14 +198,16 @@ def main(argv=None) -> int:
         if "p64" in name:
             p64_layers = layers
         print(json.dumps({k: v for k, v in r.items() if k != "engine"}, indent=1), flush=True)
-    if p64_layers is not None and args.synth:
-        print("== Yosys synth_xilinx -family xc7 (engine sized for LeNet-300-100 at each P)", flush=True)
-        results["synth_xc7"] = merge_rows(results["synth_xc7"], synth_sweep(p64_layers, [int(p) for p in args.synth.split(",")]))
-    if p64_layers is not None and args.synth_xcup:
-        print("== Yosys synth_xilinx -family xcup (KV260)", flush=True)
-        results["synth_xcup"] = merge_rows(
-            results["synth_xcup"], synth_sweep(p64_layers, [int(p) for p in args.synth_xcup.split(",")], "xcup")
-        )
+    recorded = args.synth_only and p64_layers is None  # the engines of the recorded rows, same generics
+    if recorded:
+        print(f"(no compressed model at {args.p64}: synthesising the engines recorded in {args.out})")
+    for key, family, spec in (("synth_xc7", "xc7", args.synth), ("synth_xcup", "xcup", args.synth_xcup)):
+        if not spec or (p64_layers is None and not recorded):
+            continue
+        ps = [int(p) for p in spec.split(",")]
+        engines = recorded_engines(results[key], ps) if recorded else None
+        print(f"== Yosys synth_xilinx -family {family} (engine sized for LeNet-300-100 at each P)", flush=True)
+        results[key] = merge_rows(results[key], synth_sweep(p64_layers, ps, family, engines))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
 
