@@ -61,6 +61,13 @@ def _record(kind: str, values, cap: dict, addr: int = 0, pe: int = 0, bcast: boo
     return [rm.pack_header(kind, len(values), addr, pe, bcast), *pack_lanes(values, _lanes(kind, cap))]
 
 
+def capacity_of_params(p: EngineParams) -> dict:
+    """What an overlay built with engine parameters p offers (its CAP_* registers)."""
+    return {"P": p.P, "LAYERS": p.NL, "CB": p.NL, "MAXG": p.MAXG, "DMAX": p.DMAX, "NX": p.NX,
+            "ENT": p.ENT_D, "PTR": p.PTR_D, "ACC": p.ACC_D, "BIAS": p.BIAS_D, "ANYR": p.ANYR,
+            **widths_of(p)}  # fmt: skip
+
+
 def capacity_of(layers, p: EngineParams, images: Images) -> dict:
     """What the model needs of an overlay (CAPACITY_KEYS)."""
     return {

@@ -43,11 +43,12 @@ class Reg:
 REGS: tuple[Reg, ...] = (
     # ---- control and status ----
     Reg("CTRL", 0x00, "wo", "START: run N_SAMPLES samples (refused unless idle and a model is loaded); "
-        "SOFT_RESET: abort the batch and the load, flush the FIFOs (the model stays); "
+        "SOFT_RESET: abort the batch and the load, flush the FIFOs (the model stays; reset the DMA channels first); "
         "LOAD: arm the load stream for one model image (refused unless idle)",
         {"START": 0, "SOFT_RESET": 1, "LOAD": 2}),
     Reg("STATUS", 0x04, "ro", "DONE: the last batch finished (cleared by START); IDLE: no batch and no "
-        "load; LOADING: the load stream is armed; LOADED: a complete model is in the memories; "
+        "load and no clearing pass (after a load or an aborting soft reset the wrapper runs one all-zero sample "
+        "to clear the accumulators); LOADING: the load stream is armed; LOADED: a complete model is in the memories; "
         "REFUSED: the last START or LOAD was refused (cleared by the next accepted one); "
         "LOAD_ERR: the last load stream was malformed (the model is not LOADED)",
         {"DONE": 0, "IDLE": 1, "LOADING": 2, "LOADED": 3, "REFUSED": 4, "LOAD_ERR": 5}),

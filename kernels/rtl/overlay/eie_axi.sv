@@ -13,9 +13,10 @@
 // - s_axil: control, status, counters and the read-only identity (eie_regmap.svh, generated
 //   from flow/runtime/regmap.py).
 // Soft reset (CTRL.SOFT_RESET) aborts the batch and the load and flushes the FIFOs; the model
-// stays. When a sample was in the engine, the wrapper then runs one all-zero sample whose
-// outputs it drops: its gathers clear the accumulator rows the aborted sample left (the engine's
-// reset does not clear them; docs/overlay.md "Engine changes required").
+// stays. After a load, and after a soft reset that caught a sample in the engine, the wrapper
+// runs one all-zero sample whose outputs it drops (the clearing pass, STATUS.IDLE low): its
+// gathers clear the accumulator rows of every layer, which the engine's reset does not clear and
+// an aborted sample (or power-up) leaves (docs/overlay.md "Engine changes required").
 module eie_axi #(
     // engine parameters (eie_engine.sv)
     parameter P = 4,
@@ -124,8 +125,8 @@ module eie_axi #(
   assign ctrl_load = wr_fire && wr_addr == EIE_REG_CTRL && s_axil_wdata[EIE_CTRL_LOAD];
   assign s_axil_arready = s_axil_arvalid && !s_axil_rvalid;
 
-  logic idle;
-  assign idle = !batch && !armed;
+  logic idle, flushing;
+  assign idle = !batch && !armed && !flushing;
 
   logic [31:0] rd_val;
   always_comb begin
@@ -213,7 +214,7 @@ module eie_axi #(
       .count(if_count));
 
   logic [16*XW-1:0] line;
-  logic line_valid, flushing;
+  logic line_valid;
   logic [15:0] vpos;  // index of the next value of the current sample
   logic [4:0] per_beat;
   logic in_fire;
@@ -237,7 +238,7 @@ module eie_axi #(
           if (in_bits == 8'd8) v = in_signed ? 32'($signed(if_data[j*8+:8])) : 32'(if_data[j*8+:8]);
           else if (in_bits == 8'd16) v = in_signed ? 32'($signed(if_data[j*16+:16])) : 32'(if_data[j*16+:16]);
           else v = if_data[(j%2)*32+:32];
-          nl[(4'(vpos) + 4'(j))*XW+:XW] = v[XW-1:0];
+          nl[(32'(vpos[3:0]) + j)*XW+:XW] = v[XW-1:0];
         end
       end
       line <= nl;
@@ -304,7 +305,7 @@ module eie_axi #(
     ow = '0;
     for (int j = 0; j < 8; j++) begin
       if (5'(j) < per_obeat && opos + 16'(j) < n_out) begin
-        ov = of_data[(4'(opos) + 4'(j))*XW+:XW];
+        ov = of_data[(32'(opos[3:0]) + j)*XW+:XW];
         ow = 32'($signed(ov));
         if (out_bits == 8'd8) m_axis_out_tdata[j*8+:8] = ow[7:0];
         else if (out_bits == 8'd16) m_axis_out_tdata[j*16+:16] = ow[15:0];
@@ -315,8 +316,8 @@ module eie_axi #(
 
   // ---------------- batch control ----------------
   logic eng_busy, room, start_ok, load_ok;
-  assign start_ok = ctrl_start && idle && st_loaded && !flushing;
-  assign load_ok = ctrl_load && !ctrl_start && idle && !flushing;
+  assign start_ok = ctrl_start && idle && st_loaded;
+  assign load_ok = ctrl_load && !ctrl_start && idle;
   logic [31:0] started;
   logic [LA+1:0] lines_needed;
   assign lines_needed = (LA + 2)'((n_out + 16'd15) >> 4);
@@ -359,6 +360,7 @@ module eie_axi #(
       opos <= '0;
       started <= '0;
     end
+    if (ld_end) flushing <= 1'b1;  // a new model: clear the accumulator rows it reads
     if (srst_q) flushing <= eng_busy;  // an aborted sample: clear its accumulators
     if (!aresetn) begin
       flushing <= 1'b0;
@@ -397,7 +399,8 @@ module eie_axi #(
   logic first;
   logic [6:0] lw;  // lane bits of the current kind
   logic [63:0] val;
-  logic ld_fire, in_hdr, last_pe, write_el, el_done;
+  logic ld_fire, in_hdr, last_pe, write_el, el_done, ld_end;
+  assign ld_end = ld_fire && in_hdr && s_axis_ld_tdata[EIE_LDH_KIND_LO+:4] == EIE_LD_END;
   always_comb begin
     case (kind)
       EIE_LD_ENT: lw = 7'(LN_ENT);
