@@ -240,3 +240,30 @@ def mnist_test(n: int):
     rng = np.random.default_rng(0)
     x = rng.random((n, 784)) * (rng.random((n, 784)) < 0.19)
     return x, "noise (19 % non-zero)"
+
+
+#: LeNet-300-100's layout at P = 64 as `flow compress` + the EIE backend made it (bench/results/rtl.json:
+#: column groups 4/2/8, 5-bit codes, 6-bit indices, 16-bit weights)
+LENET300_P64_GROUPS = (4, 2, 8)
+
+
+def lenet300_layers(n_pe: int = 64, seed: int = 0, in_bits: int = 8) -> list[EIELayer]:
+    """Synthetic EIE layers with LeNet-300-100's shapes, densities and P = 64 layout (no TensorFlow):
+    for load-path and overlay tests and benches. ``in_bits``: width of the first layer's input
+    (8: MNIST pixels as unsigned 8-bit fractions)."""
+    rng = np.random.default_rng(seed)
+    widths = (784, 300, 100, 10)
+    q = FixedType(16, 4, True, "RND", "SAT")
+    in_t = FixedType(8, 0, False, "RND", "SAT") if in_bits == 8 else q
+    w16 = FixedType(16, 1, True, "RND", "SAT")
+    layers = []
+    for k, d in enumerate(LENET300_DENSITY):
+        out_t = q
+        layers.append(random_layer(
+            rng, widths[k], widths[k + 1], density=d, n_pe=n_pe,
+            col_groups=min(n_pe, LENET300_P64_GROUPS[k]), code_bits=5, index_bits=6,
+            activation="relu" if k < 2 else "linear", input_t=in_t, weight_t=w16,
+            bias_t=FixedType(16, 4, True, "RND", "SAT"), output_t=out_t, name=f"ip{k + 1}",
+        ))  # fmt: skip
+        in_t = out_t
+    return layers

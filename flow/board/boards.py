@@ -180,6 +180,9 @@ class Board:
     #: Vivado board part, used when its board files are installed
     board_part: str = ""
     board_connections: dict[str, str] = field(default_factory=dict)
+    #: RTL overlay engine presets, keyed "p<P>": EngineParams fields (flow/overlay/sizing.py checks
+    #: and sizes them; docs/overlay.md)
+    overlay: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 10.0 <= self.clock_mhz <= 500.0:

@@ -1,0 +1,156 @@
+"""Write `model.eie` (format: flow/runtime/eie_image.py, docs/overlay.md) from EIE layers.
+
+The memory words come from flow.rtl.images.Images (the engine's own layout), packed for an
+overlay's field widths (XW, WW, ACCW, CBW, IXW: `widths_of(preset)`), only the used part of each
+memory, in the order the wrapper's load path takes them:
+
+    CONFIG, TABLE, then per memory (CB, BIAS, ENT, PTR): one broadcast record of the words
+    most PEs hold (codebooks; the zero biases of PEs outside group 0), then one record per PE
+    that holds other words; END. (The used part of a memory has one length on every PE but ENT.)
+
+Pointers travel as column pointers (16 bits, COUNT = columns + 1; the wrapper writes the pairs),
+so a pointer costs 16 bits on the bus instead of a pair word.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from flow.errors import UsageError
+from flow.rtl.images import Images
+from flow.rtl.params import EngineParams, params_for
+from flow.runtime import regmap as rm
+from flow.runtime.eie_image import (
+    _CAP, _FIXED, _IO, CAPACITY_KEYS, EXACT_KEYS, MAGIC, TABLE_WORDS, _crc, _lanes, read_image,
+)
+
+STREAM_WIDTHS = (4, 8, 16, 32)
+
+
+def widths_of(p: EngineParams) -> dict:
+    return {k: getattr(p, k) for k in EXACT_KEYS}
+
+
+def pack_lanes(values, lane: int) -> list[int]:
+    """Values (non-negative, < 2**lane) packed little-endian-first into 64-bit beats."""
+    per = rm.STREAM_BITS // lane
+    v = [int(x) for x in values]
+    out = []
+    for i in range(0, len(v), per):
+        w = 0
+        for j, x in enumerate(v[i : i + per]):
+            w |= x << (j * lane)
+        out.append(w)
+    return out
+
+
+def _stream_bits(width: int, what: str) -> int:
+    for b in STREAM_WIDTHS:
+        if width <= b:
+            return b
+    raise UsageError(f"{what} is {width} bits; the overlay's streams take at most 32")
+
+
+def _record(kind: str, values, cap: dict, addr: int = 0, pe: int = 0, bcast: bool = False) -> list[int]:
+    values = list(values)
+    return [rm.pack_header(kind, len(values), addr, pe, bcast), *pack_lanes(values, _lanes(kind, cap))]
+
+
+def capacity_of_params(p: EngineParams) -> dict:
+    """What an overlay built with engine parameters p offers (its CAP_* registers)."""
+    return {"P": p.P, "LAYERS": p.NL, "CB": p.NL, "MAXG": p.MAXG, "DMAX": p.DMAX, "NX": p.NX,
+            "ENT": p.ENT_D, "PTR": p.PTR_D, "ACC": p.ACC_D, "BIAS": p.BIAS_D, "ANYR": p.ANYR,
+            **widths_of(p)}  # fmt: skip
+
+
+def capacity_of(layers, p: EngineParams, images: Images) -> dict:
+    """What the model needs of an overlay (CAPACITY_KEYS)."""
+    return {
+        "P": p.P, "LAYERS": len(layers), "CB": len(layers),
+        "MAXG": max(layer.col_groups for layer in layers),
+        "DMAX": max(layer.fifo_depth for layer in layers),
+        "NX": max(max(layer.n_in, layer.n_out) for layer in layers),
+        "ENT": images.need["entries"], "PTR": images.need["pointers"],
+        "ACC": max(layer.encoding.max_local_rows for layer in layers), "BIAS": images.need["biases"],
+        "ANYR": p.ANYR, **widths_of(p),
+    }  # fmt: skip
+
+
+def load_words(layers, p: EngineParams) -> tuple[list[int], dict, np.ndarray]:
+    """(load words, capacity needed, table [L, 16]) of the layers packed for engine widths p."""
+    img = Images(layers, p)
+    cap = capacity_of(layers, p, img)
+    L = len(layers)
+    first, last = layers[0], layers[-1]
+    words = _record("CONFIG", [rm.pack_fields(
+        rm.CONFIG_FIELDS, N_IN=first.n_in, N_OUT=last.n_out,
+        IN_BITS=_stream_bits(first.input_t.width, "the input"), IN_SIGNED=int(first.input_t.signed),
+        OUT_BITS=_stream_bits(last.output_t.width, "the output"))], cap)  # fmt: skip
+    table = img.table[: L * TABLE_WORDS].astype(np.uint32)
+    words += _record("TABLE", table, cap)
+    n_ptr, n_bias = cap["PTR"], cap["BIAS"]
+    eb = p.ptr_bits
+    per_pe = {
+        "CB": [cb[: L << p.CBW] for cb in img.cb],
+        "BIAS": [b[:n_bias] for b in img.bias],
+    }
+    ents, ptrs = [], []
+    for k in range(p.P):
+        pair = img.ptr[k][:n_ptr]
+        start = pair & np.uint64((1 << eb) - 1)
+        end = pair >> np.uint64(eb)
+        if n_ptr and not np.array_equal(start[1:], end[:-1]):
+            raise AssertionError(f"PE {k}: pointer pairs are not contiguous")  # Images' layout contract
+        col = np.concatenate([start[:1], end]) if n_ptr else np.zeros(1, np.uint64)
+        if int(col.max(initial=0)) >= 1 << rm.PTR_LANE:
+            raise UsageError(f"PE {k} needs {int(col.max())} entry words; the load path's pointers take "
+                             f"{rm.PTR_LANE} bits (< {1 << rm.PTR_LANE})")
+        ptrs.append(col)
+        ents.append(img.ent[k][: int(col[-1])])
+    per_pe["ENT"], per_pe["PTR"] = ents, ptrs
+    for kind in ("CB", "BIAS", "ENT", "PTR"):
+        arrs = per_pe[kind]
+        keys = [a.tobytes() for a in arrs]
+        common = max(set(keys), key=keys.count)
+        shared = keys.count(common) > 1 and arrs[keys.index(common)].size > 0
+        if shared:  # the words most PEs hold, once for all (later records overwrite some PEs)
+            words += _record(kind, arrs[keys.index(common)], cap, bcast=True)
+        for k, a in enumerate(arrs):
+            if a.size and not (shared and keys[k] == common):
+                words += _record(kind, a, cap, pe=k)
+    words += [rm.pack_header("END", 0)]
+    return words, cap, table.reshape(L, TABLE_WORDS)
+
+
+def image_bytes(layers, overlay: EngineParams | None = None, *, softmax: bool = False) -> bytes:
+    """The bytes of model.eie for the layers, packed for `overlay`'s widths (default: the
+    smallest engine holding the layers, flow.rtl.params.params_for)."""
+    base = params_for(layers)
+    p = base if overlay is None else base.with_(P=overlay.P, **widths_of(overlay))
+    words, cap, table = load_words(layers, p)
+    first, last = layers[0], layers[-1]
+    head = _FIXED.pack(MAGIC, rm.FORMAT_VERSION, _FIXED.size + _CAP.size + _IO.size + table.nbytes + 4,
+                       len(words))
+    head += _CAP.pack(*(cap[k] for k in CAPACITY_KEYS))
+    head += _IO.pack(first.n_in, last.n_out, int(softmax), first.input_t.cpp.encode(), last.output_t.cpp.encode())
+    head += table.astype("<u4").tobytes()
+    w = np.array(words, dtype=np.uint64)
+    return head + struct.pack("<I", _crc(head, w)) + w.astype("<u8").tobytes()
+
+
+def write_image(layers, path, overlay: EngineParams | None = None, *, softmax: bool = False) -> dict:
+    """Write model.eie atomically (temp file, then rename) and return its word counts."""
+    data = image_bytes(layers, overlay, softmax=softmax)
+    img = read_image(data)  # the reader's checks on what was written
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".model-", suffix=".eie")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+    return {"path": str(path), "bytes": len(data), **img.word_counts()}

@@ -1,0 +1,500 @@
+`default_nettype none
+// eie_axi: the RTL engine (eie_engine, through its own ports only) as an AXI overlay.
+//
+// - s_axis_in: samples, each starting on a beat, the first layer's activations packed at their
+//   own width (IN_BITS 8/16/32 of the loaded model, little-endian first); an input FIFO lets the
+//   next sample arrive while the engine runs; the unpacker makes the engine's 16-activation lines.
+// - m_axis_out: per sample ceil(N_OUT x OUT_BITS / 64) beats; TLAST on the batch's last beat. A
+//   sample starts only when the output line FIFO has room for all its lines, so the engine's
+//   gather never waits for the host.
+// - s_axis_ld: model.eie's load words (flow/runtime/eie_image.py), taken only after CTRL.LOAD
+//   was accepted (idle); broadcast records are written to every PE by this wrapper (P engine
+//   writes per element: the engine's load port writes one PE per cycle).
+// - s_axil: control, status, counters and the read-only identity (eie_regmap.svh, generated
+//   from flow/runtime/regmap.py).
+// Soft reset (CTRL.SOFT_RESET) aborts the batch and the load and flushes the FIFOs; the model
+// stays. After a load, and after a soft reset that caught a sample in the engine, the wrapper
+// runs one all-zero sample whose outputs it drops (the clearing pass, STATUS.IDLE low): its
+// gathers clear the accumulator rows of every layer, which the engine's reset does not clear and
+// an aborted sample (or power-up) leaves (docs/overlay.md "Engine changes required").
+module eie_axi #(
+    // engine parameters (eie_engine.sv)
+    parameter P = 4,
+    parameter ANYR = 0,
+    parameter MAXG = 2,
+    parameter DMAX = 4,
+    parameter NL = 2,
+    parameter NX = 64,
+    parameter XW = 16,
+    parameter WW = 8,
+    parameter ACCW = 32,
+    parameter CBW = 4,
+    parameter IXW = 4,
+    parameter ENT_D = 256,
+    parameter PTR_D = 64,
+    parameter ACC_D = 16,
+    parameter BIAS_D = 32,
+    parameter OL = 4,
+    // input FIFO depth in beats (power of two)
+    parameter IFIFO_D = 512,
+    // identity: first 32 bits of EngineParams.key()
+    parameter [31:0] BUILD_HASH = 32'h0,
+    // derived
+    parameter LA = (NX / 16 > 1) ? $clog2(NX / 16) : 1,
+    parameter LW = (NL > 1) ? $clog2(NL) : 1,
+    parameter OFIFO_D = 1 << LA
+) (
+    input  wire         clk,
+    input  wire         aresetn,
+    // AXI4-Lite slave (32-bit registers: address bits 1:0 and the byte strobes are ignored)
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire  [ 7:0] s_axil_awaddr,
+    input  wire         s_axil_awvalid,
+    output logic        s_axil_awready,
+    input  wire  [31:0] s_axil_wdata,
+    input  wire  [ 3:0] s_axil_wstrb,
+    input  wire         s_axil_wvalid,
+    output logic        s_axil_wready,
+    output logic [ 1:0] s_axil_bresp,
+    output logic        s_axil_bvalid,
+    input  wire         s_axil_bready,
+    input  wire  [ 7:0] s_axil_araddr,
+    /* verilator lint_on UNUSEDSIGNAL */
+    input  wire         s_axil_arvalid,
+    output logic        s_axil_arready,
+    output logic [31:0] s_axil_rdata,
+    output logic [ 1:0] s_axil_rresp,
+    output logic        s_axil_rvalid,
+    input  wire         s_axil_rready,
+    // samples in
+    input  wire  [63:0] s_axis_in_tdata,
+    input  wire         s_axis_in_tvalid,
+    output logic        s_axis_in_tready,
+    // results out
+    output logic [63:0] m_axis_out_tdata,
+    output logic        m_axis_out_tvalid,
+    input  wire         m_axis_out_tready,
+    output logic        m_axis_out_tlast,
+    // model load words in
+    input  wire  [63:0] s_axis_ld_tdata,
+    input  wire         s_axis_ld_tvalid,
+    output logic        s_axis_ld_tready,
+    // batch done (IRQ.DONE && IRQ_EN.DONE)
+    output logic        irq
+);
+`include "eie_regmap.svh"
+
+  localparam ENTW = CBW + IXW;
+  localparam PB = $clog2(ENT_D + 1);  // engine pointer bits (flow.rtl.params.ptr_bits)
+  // lane bits of a load kind (flow.runtime.regmap.lane_bits): powers of two >= the field
+  localparam integer LN_ENT = (ENTW <= 8) ? 8 : (ENTW <= 16) ? 16 : 32;
+  localparam integer LN_CB = (WW <= 8) ? 8 : (WW <= 16) ? 16 : 32;
+  localparam integer LN_BIAS = (ACCW <= 32) ? 32 : 64;
+
+  logic rst;  // AXI reset or soft reset
+  logic srst_q;
+  assign rst = !aresetn || srst_q;
+
+  // ---------------- registers ----------------
+  logic st_done, st_loaded, st_refused, st_load_err, irq_pend, irq_en;
+  logic [31:0] n_samples, samples_done, cyc_batch, cyc_sample, load_words, load_cycles;
+  logic [31:0] cyc_batch_run, cyc_sample_run, load_cycles_run;
+  logic [63:0] cfg;  // the loaded model's CONFIG word
+  logic batch, armed;
+  logic [15:0] n_in, n_out;
+  logic [7:0] in_bits, out_bits;
+  logic in_signed;
+  assign n_in = cfg[EIE_CFG_N_IN_LO+:16];
+  assign n_out = cfg[EIE_CFG_N_OUT_LO+:16];
+  assign in_bits = cfg[EIE_CFG_IN_BITS_LO+:8];
+  assign in_signed = cfg[EIE_CFG_IN_SIGNED_LO];
+  assign out_bits = cfg[EIE_CFG_OUT_BITS_LO+:8];
+  assign irq = irq_pend && irq_en;
+
+  // ---------------- AXI4-Lite ----------------
+  logic wr_fire, ctrl_start, ctrl_soft, ctrl_load;
+  logic [7:0] wr_addr;
+  assign s_axil_awready = s_axil_awvalid && s_axil_wvalid && !s_axil_bvalid;
+  assign s_axil_wready = s_axil_awready;
+  assign wr_fire = s_axil_awready;
+  assign wr_addr = {s_axil_awaddr[7:2], 2'b00};
+  assign s_axil_bresp = 2'b00;
+  assign s_axil_rresp = 2'b00;
+  assign ctrl_start = wr_fire && wr_addr == EIE_REG_CTRL && s_axil_wdata[EIE_CTRL_START];
+  assign ctrl_soft = wr_fire && wr_addr == EIE_REG_CTRL && s_axil_wdata[EIE_CTRL_SOFT_RESET];
+  assign ctrl_load = wr_fire && wr_addr == EIE_REG_CTRL && s_axil_wdata[EIE_CTRL_LOAD];
+  assign s_axil_arready = s_axil_arvalid && !s_axil_rvalid;
+
+  logic idle, flushing;
+  assign idle = !batch && !armed && !flushing;
+
+  logic [31:0] rd_val;
+  always_comb begin
+    case ({s_axil_araddr[7:2], 2'b00})
+      EIE_REG_STATUS: rd_val = 32'(st_done) << EIE_STATUS_DONE | 32'(idle) << EIE_STATUS_IDLE |
+                               32'(armed) << EIE_STATUS_LOADING | 32'(st_loaded) << EIE_STATUS_LOADED |
+                               32'(st_refused) << EIE_STATUS_REFUSED | 32'(st_load_err) << EIE_STATUS_LOAD_ERR;
+      EIE_REG_IRQ: rd_val = 32'(irq_pend) << EIE_IRQ_DONE;
+      EIE_REG_IRQ_EN: rd_val = 32'(irq_en) << EIE_IRQ_EN_DONE;
+      EIE_REG_N_SAMPLES: rd_val = n_samples;
+      EIE_REG_SAMPLES_DONE: rd_val = samples_done;
+      EIE_REG_CYC_BATCH: rd_val = cyc_batch;
+      EIE_REG_CYC_SAMPLE: rd_val = cyc_sample;
+      EIE_REG_LOAD_WORDS: rd_val = load_words;
+      EIE_REG_LOAD_CYCLES: rd_val = load_cycles;
+      EIE_REG_MODEL_IO: rd_val = {8'd0, out_bits, 7'd0, in_signed, in_bits};
+      EIE_REG_MODEL_N: rd_val = {n_out, n_in};
+      EIE_REG_IDENT: rd_val = EIE_IDENT;
+      EIE_REG_VERSION: rd_val = {16'(EIE_FORMAT_VERSION), 16'(EIE_REGMAP_VERSION)};
+      EIE_REG_BUILD_HASH: rd_val = BUILD_HASH;
+      EIE_REG_CAP_P: rd_val = 32'(P);
+      EIE_REG_CAP_DMAX: rd_val = 32'(DMAX);
+      EIE_REG_CAP_ENT: rd_val = 32'(ENT_D);
+      EIE_REG_CAP_PTR: rd_val = 32'(PTR_D);
+      EIE_REG_CAP_ACC: rd_val = 32'(ACC_D);
+      EIE_REG_CAP_BIAS: rd_val = 32'(BIAS_D);
+      EIE_REG_CAP_LAYERS: rd_val = 32'(NL);
+      EIE_REG_CAP_CB: rd_val = 32'(NL);
+      EIE_REG_CAP_NX: rd_val = 32'(NX);
+      EIE_REG_CAP_WIDTHS: rd_val = {4'(IXW), 4'(CBW), 8'(ACCW), 8'(WW), 8'(XW)};
+      EIE_REG_CAP_LAYOUT: rd_val = {8'd8, 7'd0, 1'(ANYR), 8'(OL), 8'(MAXG)};
+      EIE_REG_CAP_FIFO: rd_val = {16'(OFIFO_D), 16'(IFIFO_D)};
+      default: rd_val = 32'd0;
+    endcase
+  end
+
+  always_ff @(posedge clk) begin
+    if (s_axil_arready) begin
+      s_axil_rvalid <= 1'b1;
+      s_axil_rdata <= rd_val;
+    end else if (s_axil_rready) begin
+      s_axil_rvalid <= 1'b0;
+    end
+    if (wr_fire) s_axil_bvalid <= 1'b1;
+    else if (s_axil_bready) s_axil_bvalid <= 1'b0;
+    if (!aresetn) begin
+      s_axil_rvalid <= 1'b0;
+      s_axil_bvalid <= 1'b0;
+    end
+  end
+
+  // ---------------- engine ----------------
+  logic e_start, e_done, e_in_valid, e_in_ready, e_out_valid;
+  logic [1:0] e_state;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [LW-1:0] e_layer;
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [LA-1:0] e_out_line;
+  logic [15:0] e_out_mask;
+  logic [16*XW-1:0] e_in_data, e_out_data;
+  logic ld_we;
+  logic [2:0] ld_sel;
+  logic [5:0] ld_pe;
+  logic [31:0] ld_addr;
+  logic [63:0] ld_data;
+  eie_engine #(
+      .P(P), .ANYR(ANYR), .MAXG(MAXG), .DMAX(DMAX), .NL(NL), .NX(NX), .XW(XW), .WW(WW),
+      .ACCW(ACCW), .CBW(CBW), .IXW(IXW), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D),
+      .BIAS_D(BIAS_D), .OL(OL), .INIT_DIR("")
+  ) u_engine (
+      .clk(clk), .rst(rst), .start(e_start), .done(e_done), .state_o(e_state), .layer_o(e_layer),
+      .in_valid(e_in_valid), .in_ready(e_in_ready), .in_data(e_in_data),
+      .out_valid(e_out_valid), .out_line(e_out_line), .out_mask(e_out_mask), .out_data(e_out_data),
+      .ld_we(ld_we), .ld_sel(ld_sel), .ld_pe(ld_pe), .ld_addr(ld_addr), .ld_data(ld_data));
+
+  // ---------------- input FIFO and unpacker ----------------
+  logic if_valid, if_take;
+  logic [63:0] if_data;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [$clog2(IFIFO_D)+1:0] if_count;
+  /* verilator lint_on UNUSEDSIGNAL */
+  eie_axis_fifo #(.WIDTH(64), .DEPTH(IFIFO_D)) u_ififo (
+      .clk(clk), .rst(rst), .flush(1'b0), .in_valid(s_axis_in_tvalid), .in_ready(s_axis_in_tready),
+      .in_data(s_axis_in_tdata), .out_valid(if_valid), .out_ready(if_take), .out_data(if_data),
+      .count(if_count));
+
+  logic [16*XW-1:0] line;
+  logic line_valid;
+  logic [15:0] vpos;  // index of the next value of the current sample
+  logic [4:0] per_beat;
+  logic in_fire;
+  assign per_beat = (in_bits == 8'd8) ? 5'd8 : (in_bits == 8'd16) ? 5'd4 : 5'd2;
+  assign in_fire = e_in_valid && e_in_ready;
+  assign if_take = if_valid && !flushing && (!line_valid || in_fire);
+  assign e_in_valid = line_valid || flushing;
+  assign e_in_data = flushing ? '0 : line;
+
+  always_ff @(posedge clk) begin
+    if (in_fire) line_valid <= 1'b0;
+    if (if_take) begin : b_take
+      logic [16*XW-1:0] nl;
+      logic [15:0] vend;
+      nl = (vpos[3:0] == 4'd0) ? '0 : line;
+      for (int j = 0; j < 8; j++) begin
+        if (5'(j) < per_beat && vpos + 16'(j) < n_in) begin : b_lane
+          /* verilator lint_off UNUSEDSIGNAL */
+          logic [31:0] v;  // XW bits of it reach the line
+          /* verilator lint_on UNUSEDSIGNAL */
+          if (in_bits == 8'd8) v = in_signed ? 32'($signed(if_data[j*8+:8])) : 32'(if_data[j*8+:8]);
+          else if (in_bits == 8'd16) v = in_signed ? 32'($signed(if_data[j*16+:16])) : 32'(if_data[j*16+:16]);
+          else v = if_data[(j%2)*32+:32];
+          nl[(32'(vpos[3:0]) + j)*XW+:XW] = v[XW-1:0];
+        end
+      end
+      line <= nl;
+      vend = vpos + 16'(per_beat);
+      if (vend >= n_in) begin
+        vpos <= '0;
+        line_valid <= 1'b1;
+      end else begin
+        vpos <= vend;
+        if (vend[3:0] == 4'd0) line_valid <= 1'b1;
+      end
+    end
+    if (rst) begin
+      line_valid <= 1'b0;
+      vpos <= '0;
+    end
+  end
+
+  // ---------------- output: line assembly, line FIFO, serializer ----------------
+  logic [16*XW-1:0] asm_q, merged;
+  logic push;
+  logic [3:0] top;  // highest position written this cycle
+  always_comb begin
+    top = '0;
+    for (int i = 0; i < 16; i++) begin
+      merged[i*XW+:XW] = e_out_mask[i] ? e_out_data[i*XW+:XW] : asm_q[i*XW+:XW];
+      if (e_out_mask[i]) top = 4'(i);
+    end
+  end
+  assign push = e_out_valid && !flushing &&
+                (e_out_mask[15] || ({e_out_line, top} == (LA + 4)'(n_out - 16'd1)));
+  always_ff @(posedge clk) begin
+    if (e_out_valid) asm_q <= push ? '0 : merged;
+    if (rst || flushing) asm_q <= '0;
+  end
+
+  logic of_valid, of_pop;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic of_in_ready;  // always 1 when pushing: a sample starts only with room for all its lines
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [16*XW-1:0] of_data;
+  logic [LA+1:0] of_count;
+  eie_axis_fifo #(.WIDTH(16 * XW), .DEPTH(OFIFO_D)) u_ofifo (
+      .clk(clk), .rst(rst), .flush(1'b0), .in_valid(push), .in_ready(of_in_ready),
+      .in_data(merged), .out_valid(of_valid), .out_ready(of_pop), .out_data(of_data),
+      .count(of_count));
+
+  logic [15:0] opos;
+  logic [4:0] per_obeat;
+  logic [15:0] oend;
+  logic out_fire, sample_end;
+  assign per_obeat = (out_bits == 8'd8) ? 5'd8 : (out_bits == 8'd16) ? 5'd4 : 5'd2;
+  assign oend = opos + 16'(per_obeat);
+  assign sample_end = oend >= n_out;
+  assign out_fire = m_axis_out_tvalid && m_axis_out_tready;
+  assign m_axis_out_tvalid = of_valid;
+  assign m_axis_out_tlast = sample_end && samples_done + 32'd1 == n_samples;
+  assign of_pop = out_fire && (sample_end || oend[3:0] == 4'd0);
+  logic [XW-1:0] ov;
+  logic [31:0] ow;
+  always_comb begin
+    m_axis_out_tdata = '0;
+    ov = '0;
+    ow = '0;
+    for (int j = 0; j < 8; j++) begin
+      if (5'(j) < per_obeat && opos + 16'(j) < n_out) begin
+        ov = of_data[(32'(opos[3:0]) + j)*XW+:XW];
+        ow = 32'($signed(ov));
+        if (out_bits == 8'd8) m_axis_out_tdata[j*8+:8] = ow[7:0];
+        else if (out_bits == 8'd16) m_axis_out_tdata[j*16+:16] = ow[15:0];
+        else m_axis_out_tdata[(j%2)*32+:32] = ow;
+      end
+    end
+  end
+
+  // ---------------- batch control ----------------
+  logic eng_busy, room, start_ok, load_ok;
+  assign start_ok = ctrl_start && idle && st_loaded;
+  assign load_ok = ctrl_load && !ctrl_start && idle;
+  logic [31:0] started;
+  logic [LA+1:0] lines_needed;
+  assign lines_needed = (LA + 2)'((n_out + 16'd15) >> 4);
+  assign room = ((LA + 2)'(OFIFO_D) - of_count) >= lines_needed;
+  assign e_start = !eng_busy && e_state == 2'd0 &&
+                   ((batch && started != n_samples && room) || (flushing && !batch));
+
+  always_ff @(posedge clk) begin
+    if (e_start) eng_busy <= 1'b1;
+    if (e_done) eng_busy <= 1'b0;
+    if (e_start && !flushing) started <= started + 32'd1;
+    if (eng_busy) cyc_sample_run <= cyc_sample_run + 32'd1;
+    if (e_start) cyc_sample_run <= 32'd1;
+    if (e_done && !flushing) cyc_sample <= cyc_sample_run + 32'd1;
+    if (e_done && flushing) flushing <= 1'b0;
+    if (batch) cyc_batch_run <= cyc_batch_run + 32'd1;
+    if (out_fire) begin
+      opos <= sample_end ? '0 : oend;
+      if (sample_end) begin
+        samples_done <= samples_done + 32'd1;
+        if (samples_done + 32'd1 == n_samples) begin
+          batch <= 1'b0;
+          st_done <= 1'b1;
+          irq_pend <= 1'b1;
+          cyc_batch <= cyc_batch_run + 32'd1;
+        end
+      end
+    end
+    if (ctrl_start || ctrl_load) st_refused <= !(start_ok || load_ok);
+    if (start_ok) begin
+      st_done <= n_samples == 0;
+      batch <= n_samples != 0;
+      started <= '0;
+      samples_done <= '0;
+      cyc_batch_run <= '0;
+    end
+    if (rst) begin
+      eng_busy <= 1'b0;
+      batch <= 1'b0;
+      opos <= '0;
+      started <= '0;
+    end
+    if (ld_end) flushing <= 1'b1;  // a new model: clear the accumulator rows it reads
+    if (srst_q) flushing <= eng_busy;  // an aborted sample: clear its accumulators
+    if (!aresetn) begin
+      flushing <= 1'b0;
+      st_done <= 1'b0;
+      st_refused <= 1'b0;
+      samples_done <= '0;
+      cyc_batch <= '0;
+      cyc_sample <= '0;
+      cyc_sample_run <= '0;
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    srst_q <= ctrl_soft;
+    if (wr_fire && wr_addr == EIE_REG_N_SAMPLES) n_samples <= s_axil_wdata;
+    if (wr_fire && wr_addr == EIE_REG_IRQ_EN) irq_en <= s_axil_wdata[EIE_IRQ_EN_DONE];
+    if (wr_fire && wr_addr == EIE_REG_IRQ && s_axil_wdata[EIE_IRQ_DONE]) irq_pend <= 1'b0;
+    if (out_fire && sample_end && samples_done + 32'd1 == n_samples) irq_pend <= 1'b1;
+    if (!aresetn) begin
+      srst_q <= 1'b0;
+      n_samples <= '0;
+      irq_en <= 1'b0;
+      irq_pend <= 1'b0;
+    end
+  end
+
+  // ---------------- loader ----------------
+  logic have;  // a data beat is held
+  logic [63:0] beat;
+  logic [3:0] kind;
+  logic bcast;
+  logic [5:0] pe_t, pe_i;
+  logic [23:0] addr, left;
+  logic [3:0] lane;
+  logic [15:0] prev;
+  logic first;
+  logic [6:0] lw;  // lane bits of the current kind
+  logic [63:0] val;
+  logic ld_fire, in_hdr, last_pe, write_el, el_done, ld_end;
+  assign ld_end = ld_fire && in_hdr && s_axis_ld_tdata[EIE_LDH_KIND_LO+:4] == EIE_LD_END;
+  always_comb begin
+    case (kind)
+      EIE_LD_ENT: lw = 7'(LN_ENT);
+      EIE_LD_PTR: lw = 7'(EIE_PTR_LANE);
+      EIE_LD_CB: lw = 7'(LN_CB);
+      EIE_LD_BIAS: lw = 7'(LN_BIAS);
+      EIE_LD_TABLE: lw = 7'(EIE_TABLE_LANE);
+      default: lw = 7'd64;
+    endcase
+  end
+  assign val = (lw == 7'd64) ? beat : (beat >> (lw * 7'(lane))) & ((64'd1 << lw) - 64'd1);
+  assign in_hdr = left == '0;
+  assign s_axis_ld_tready = armed && (in_hdr || !have);
+  assign ld_fire = s_axis_ld_tvalid && s_axis_ld_tready;
+  assign last_pe = !bcast || kind == EIE_LD_TABLE || pe_i == 6'(P - 1);
+  // a PTR record's first value only sets prev
+  assign write_el = have && !in_hdr && kind != EIE_LD_CONFIG && !(kind == EIE_LD_PTR && first);
+  assign el_done = have && !in_hdr && last_pe;
+  assign ld_we = write_el;
+  assign ld_sel = (kind == EIE_LD_TABLE) ? 3'd4 : kind[2:0];
+  assign ld_pe = bcast ? pe_i : pe_t;
+  assign ld_addr = 32'(addr);
+  assign ld_data = (kind == EIE_LD_PTR) ? ((64'(val[15:0]) << PB) | 64'(prev)) : val;
+
+  always_ff @(posedge clk) begin
+    if (armed) load_cycles_run <= load_cycles_run + 32'd1;
+    if (ld_fire) load_words <= load_words + 32'd1;
+    if (ld_fire && in_hdr) begin
+      kind <= s_axis_ld_tdata[EIE_LDH_KIND_LO+:4];
+      bcast <= s_axis_ld_tdata[EIE_LDH_BCAST_LO];
+      pe_t <= s_axis_ld_tdata[EIE_LDH_PE_LO+:6];
+      addr <= s_axis_ld_tdata[EIE_LDH_ADDR_LO+:24];
+      left <= s_axis_ld_tdata[EIE_LDH_COUNT_LO+:24];
+      pe_i <= '0;
+      lane <= '0;
+      first <= 1'b1;
+      have <= 1'b0;
+      case (s_axis_ld_tdata[EIE_LDH_KIND_LO+:4])
+        EIE_LD_END: begin
+          armed <= 1'b0;
+          st_loaded <= 1'b1;
+          load_cycles <= load_cycles_run + 32'd1;
+        end
+        EIE_LD_ENT, EIE_LD_PTR, EIE_LD_CB, EIE_LD_BIAS, EIE_LD_TABLE, EIE_LD_CONFIG: ;
+        default: begin
+          armed <= 1'b0;
+          st_load_err <= 1'b1;
+        end
+      endcase
+    end else if (ld_fire) begin
+      beat <= s_axis_ld_tdata;
+      have <= 1'b1;
+    end
+    if (have && !in_hdr) begin
+      pe_i <= last_pe ? '0 : pe_i + 6'd1;
+      if (el_done) begin
+        if (kind == EIE_LD_CONFIG) cfg <= beat;
+        if (kind == EIE_LD_PTR) prev <= val[15:0];
+        first <= 1'b0;
+        if (!(kind == EIE_LD_PTR && first)) addr <= addr + 24'd1;
+        left <= left - 24'd1;
+        lane <= lane + 4'd1;
+        if (left == 24'd1 || 7'(lane + 4'd1) * lw >= 7'd64) begin
+          have <= 1'b0;
+          lane <= '0;
+        end
+      end
+    end
+    if (load_ok) begin
+      armed <= 1'b1;
+      st_loaded <= 1'b0;
+      st_load_err <= 1'b0;
+      load_words <= '0;
+      load_cycles_run <= '0;
+      left <= '0;
+      have <= 1'b0;
+    end
+    if (rst) begin
+      armed <= 1'b0;
+      left <= '0;
+      have <= 1'b0;
+    end
+    if (!aresetn) begin
+      st_loaded <= 1'b0;
+      st_load_err <= 1'b0;
+      load_words <= '0;
+      load_cycles <= '0;
+      cfg <= '0;
+    end
+  end
+
+  initial begin
+    if (P > 64) $error("eie_axi: P <= 64 (6-bit load PE)");
+    if ((IFIFO_D & (IFIFO_D - 1)) != 0) $error("eie_axi: IFIFO_D must be a power of two");
+  end
+endmodule
+`default_nettype wire
