@@ -1,8 +1,12 @@
 """Verilator harness of kernels/rtl/eie_engine.sv: built once per parameter set (cached), run on
 many inputs per process.
 
-The build lives in $EIE_RTL_CACHE (default ~/.cache/eie-flow/rtl)/<params.key()>; a build is
-reused when its binary exists. Runs happen in a folder holding the $readmemh images (the engine
+The build lives in $EIE_RTL_CACHE (default ~/.cache/eie-flow/rtl)/<params.key()>-<sources>; a build
+is reused when its binary exists. Concurrent runs needing the same entry take turns on a lock file
+beside it (`.<entry>.lock`, flock: dropped by the kernel when a run dies); the build happens in a
+temporary folder renamed into place, so an entry is complete or absent, never half built. Verilator
+and the compilers it starts run in a process group of their own, stopped with the flow (flow.proc).
+Runs happen in a folder holding the $readmemh images (the engine
 reads INIT_DIR=".", the working directory), optionally with load-port writes on top.
 """
 
@@ -11,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -44,7 +47,9 @@ def require(tool: str) -> str:
 
 
 def _run(cmd, cwd=None, what="command"):
-    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    from flow.proc import run_group
+
+    res = run_group(cmd, cwd=cwd)
     if res.returncode != 0:
         tail = "\n".join((res.stdout + res.stderr).strip().splitlines()[-25:])
         raise FlowError(f"{what} failed (exit {res.returncode}):\n{tail}\nreproduce: cd {cwd or '.'} && {' '.join(map(str, cmd))}")
@@ -61,13 +66,54 @@ def _source_stamp() -> str:
 
 
 def build(params: EngineParams, jobs: int = 2) -> Path:
-    """The harness binary for ``params`` (built on first use, then cached)."""
+    """The harness binary for ``params`` (built on first use, then cached; see the module docstring)."""
     require("verilator")
-    out = cache_dir() / f"{params.key()}-{_source_stamp()}"
+    root = cache_dir()
+    out = root / f"{params.key()}-{_source_stamp()}"
     exe = out / "obj" / "eie_harness"
     if exe.exists():
         return exe
-    out.mkdir(parents=True, exist_ok=True)
+    root.mkdir(parents=True, exist_ok=True)
+    with _entry_lock(root / f".{out.name}.lock"):
+        if exe.exists():  # another run built it while this one waited
+            return exe
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".building", dir=root))
+        try:
+            _compile(params, tmp, jobs)
+            if out.exists():  # a half-built entry of an older flow (no lock then)
+                shutil.rmtree(out)
+            os.rename(tmp, out)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    return exe
+
+
+class _entry_lock:
+    """flock on `path` for one cache entry (blocking: the other run's build is this run's result)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd: int | None = None
+
+    def __enter__(self):
+        import fcntl
+
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for another run building the same RTL harness (%s)", self.path)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # releases the lock; the file stays (unlinking it races with waiters)
+            self.fd = None
+
+
+def _compile(params: EngineParams, folder: Path, jobs: int) -> None:
     gflags = [f"-G{k}={v}" for k, v in params.generics().items()]
     cmd = [
         "verilator", "--cc", "--exe", "--build", "-j", str(jobs), "-O1", "--x-assign", "0",
@@ -75,9 +121,8 @@ def build(params: EngineParams, jobs: int = 2) -> Path:
         '-GINIT_DIR="."', *gflags, "-CFLAGS", f"-O1 -DEIE_XW={params.XW}", "--Mdir", "obj",
         "-o", "eie_harness", *map(str, rtl_sources()), str(RTL_DIR / "harness" / "eie_harness.cpp"),
     ]  # fmt: skip
-    log.info("building the RTL harness in %s", out)
-    _run(cmd, cwd=out, what="verilator build")
-    return exe
+    log.info("building the RTL harness in %s", folder)
+    _run(cmd, cwd=folder, what="verilator build")
 
 
 def simulate(exe: Path, mem_dir, x_raw, n_out: int, n_layers: int, load_file=None):

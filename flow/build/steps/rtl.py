@@ -5,7 +5,7 @@ when verilator and yosys are on PATH; otherwise one line saying which is missing
 from __future__ import annotations
 
 from flow.build.context import step
-from flow.build.steps.common import board, hls_model, test_set, write_json
+from flow.build.steps.common import board, hls_model, test_set, tool_identity, write_json
 
 #: test samples simulated in the build (`flow rtlsim` runs any number)
 SAMPLES = 300
@@ -23,7 +23,22 @@ def _skipped(ctx, reason: str) -> dict:
     return rec
 
 
-@step("rtl", depends_on=("hls", "build", "data"), outputs=("reports/rtl.json",))
+def _inputs(ctx) -> list:
+    """The engine's SystemVerilog and harness sources, and the simulator and synthesis tool."""
+    from flow.rtl.verilator import RTL_DIR
+
+    return [RTL_DIR, *tool_identity("verilator", "yosys")]
+
+
+def check_report(folder) -> str | None:
+    """None when reports/rtl.json has the shape `flow report` reads (flow.build.rtl_table.problem)."""
+    from flow.build.rtl_table import problem
+
+    return problem(folder)
+
+
+@step("rtl", depends_on=("hls", "build", "data"), outputs=("reports/rtl.json",), inputs=_inputs,
+      check=check_report)
 def rtl(ctx) -> dict:
     """Simulate and synthesise the engine; a network the RTL cannot hold is reported, not fatal."""
     from flow.errors import UsageError
