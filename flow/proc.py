@@ -31,8 +31,11 @@ def stop_group(proc: subprocess.Popen, grace: float = GRACE_S) -> None:
             break
     try:
         proc.communicate(timeout=5)
-    except (subprocess.TimeoutExpired, ValueError, OSError):
-        pass
+    except (subprocess.TimeoutExpired, ValueError, OSError, AttributeError):
+        try:  # its pipes were closed by a Popen() that did not finish: reap it all the same
+            proc.wait(timeout=5)
+        except (subprocess.TimeoutExpired, OSError, AttributeError):
+            pass
 
 
 def _group_alive(pgid: int) -> bool:
@@ -43,16 +46,22 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def run_group(cmd, *, cwd=None, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run `cmd` to the end in a new session (its own process group), capturing text output. Any
-    exception while it runs (KeyboardInterrupt, the flow's Terminated) stops the whole group first."""
-    proc = subprocess.Popen(
-        [str(c) for c in cmd], cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )
+def run_group(cmd, *, cwd=None, env: dict | None = None, log_file=None) -> subprocess.CompletedProcess:
+    """Run `cmd` to the end in a new session (its own process group), capturing text output (or
+    writing stdout and stderr to the open file `log_file`). Any exception while it runs
+    (KeyboardInterrupt, the flow's Terminated) stops the whole group first."""
+    out = subprocess.PIPE if log_file is None else log_file
+    # made in two halves so that a signal arriving inside Popen(), after the fork (the tool already
+    # running, the constructor not yet returned), still finds the process to stop
+    proc = subprocess.Popen.__new__(subprocess.Popen)
     try:
+        proc.__init__(
+            [str(c) for c in cmd], cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
+            stderr=subprocess.PIPE if log_file is None else subprocess.STDOUT, text=True, start_new_session=True,
+        )
         out, err = proc.communicate()
     except BaseException:
-        stop_group(proc)
+        if getattr(proc, "pid", None):
+            stop_group(proc)
         raise
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)

@@ -15,8 +15,8 @@ it is labelled so wherever it is printed, with the LUT levels of its critical pa
 from __future__ import annotations
 
 import json
+import os
 import re
-import subprocess
 import time
 from pathlib import Path
 
@@ -183,7 +183,9 @@ def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: boo
     (out / "synth.ys").write_text(_script(params, family, sta, flatten))
     t0 = time.perf_counter()
     cmd = ["yosys", "-q", "-l", "yosys.log", "-s", "synth.ys"]
-    res = subprocess.run(cmd, cwd=out, capture_output=True, text=True)
+    from flow.proc import run_group
+
+    res = run_group(cmd, cwd=out)
     sta_failed = None
     if res.returncode != 0 and sta:
         # Yosys 0.23's abc9 fails on some netlists (flattened P=64: "Boxes are not in a
@@ -192,7 +194,7 @@ def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: boo
         sta_failed = f"abc9 failed (Yosys 0.23, exit {res.returncode}); mapped with abc, no sta"
         sta = False
         (out / "synth.ys").write_text(_script(params, family, sta, flatten))
-        res = subprocess.run(cmd, cwd=out, capture_output=True, text=True)
+        res = run_group(cmd, cwd=out)
     if res.returncode != 0:
         log = (out / "yosys.log").read_text() if (out / "yosys.log").exists() else res.stderr
         tail = "\n".join(log.strip().splitlines()[-20:])
@@ -230,5 +232,7 @@ def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: boo
     }
     (out / f"yosys_{family}.json").write_text(json.dumps(report, indent=1))
     cached.parent.mkdir(parents=True, exist_ok=True)
-    cached.write_text(json.dumps(report, indent=1))
+    tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")  # concurrent runs: whole files only
+    tmp.write_text(json.dumps(report, indent=1))
+    os.replace(tmp, cached)
     return report
