@@ -271,7 +271,11 @@ def _run_locked(cfg, out, options, force, on_step, steps) -> BuildContext:
             else:
                 before_summary, before_notes = dict(ctx.summary), len(ctx.notes)
                 before = manifest.snapshot(staging, skip=RUNNER_FILES)
-                info = st.func(ctx) or {}
+                try:
+                    info = st.func(ctx) or {}
+                except BaseException:
+                    _forget_touched(staging, state, before)
+                    raise
                 files = _took_over(staging, state, before)
                 summary = {k: v for k, v in ctx.summary.items() if before_summary.get(k) != v}
                 notes = ctx.notes[before_notes:]
@@ -337,6 +341,18 @@ def _took_over(staging: Path, state: dict, before: dict) -> dict:
     for rec in state["steps"].values():
         rec["files"] = {k: v for k, v in rec["files"].items() if k not in written and k not in removed}
     return manifest.scan(staging, sorted(written))
+
+
+def _forget_touched(staging: Path, state: dict, before: dict) -> None:
+    """A step failed (or was interrupted) after rewriting files of the steps before it (e.g. the HLS
+    project, re-made on first use): they leave those steps' records, so the resumed build does not
+    redo those steps; the failed step reruns and writes them again."""
+    try:
+        _took_over(staging, state, before)
+        _rechain(state)
+        _write_state(staging, state)
+    except Exception:  # noqa: BLE001 - e.g. a full disk: the step's own error is the one to report
+        log.debug("could not update the build record after the failed step", exc_info=True)
 
 
 def _frees_space(exc: BaseException) -> bool:

@@ -201,3 +201,13 @@ def check_target(out_dir: Path, force: bool) -> None:
         )
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"output {out_dir} exists and is not a folder; choose another --out")
+    if out_dir.is_dir():  # the user's files are kept (atomic_folder); one where the flow writes cannot be
+        from flow.manifest import foreign
+
+        clash = [r for r in foreign(out_dir, FILES, DERIVED) if r in FILES]
+        if clash:
+            raise UsageError(
+                f"{out_dir} holds {', '.join(clash)}, which `flow compress` did not write (not in its "
+                f".flow-manifest.json) and would replace; move {'it' if len(clash) == 1 else 'them'} out of "
+                "the folder or choose another --out"
+            )

@@ -147,3 +147,35 @@ def test_a_moved_build_stays_up_to_date(tmp_path, steps):
     out.rename(moved)
     build.run_build(FlowConfig(), moved)
     assert calls == ["first", "second", "third"] and _statuses(moved) == ["skipped"] * 3
+
+
+def test_a_step_failing_after_rewriting_an_earlier_steps_file_resumes_after_that_step(tmp_path, monkeypatch):
+    """Steps re-make earlier products on first use (the HLS project): when such a step fails, the
+    resumed build must not redo the steps before it because their files were rewritten."""
+    calls: list[str] = []
+
+    @step("first", depends_on=("seed",), outputs=("a.txt",))
+    def first(ctx):
+        calls.append("first")
+        (ctx.out / "a.txt").write_text(f"a {ctx.out}")  # names the staging folder, as hls4ml's files do
+        return {}
+
+    @step("second", depends_on=("seed",), outputs=("b.txt",))
+    def second(ctx):
+        calls.append("second")
+        (ctx.out / "a.txt").write_text(f"a {ctx.out} (re-made)")
+        if ctx.options.get("fail"):
+            raise RuntimeError("late failure")
+        (ctx.out / "b.txt").write_text("b")
+        return {}
+
+    monkeypatch.setattr(flow.build.steps, "STEPS", (first, second))
+    out = tmp_path / "b"
+    with pytest.raises(RuntimeError):
+        build.run_build(FlowConfig(), out, options={"fail": True})
+    build.run_build(FlowConfig(), out)
+    assert calls == ["first", "second", "second"]
+    state = json.loads((out / build.STATE_FILE).read_text())
+    assert sorted(state["steps"]["second"]["files"]) == ["a.txt", "b.txt"]  # the re-maker owns it now
+    build.run_build(FlowConfig(), out)
+    assert calls == ["first", "second", "second"] and _statuses(out) == ["skipped", "skipped"]

@@ -91,3 +91,18 @@ def test_content_digest_follows_content_not_timestamps(tmp_path):
     f.write_text("two")
     assert manifest.content_digest([f, "verilator=/usr/bin/verilator"]) != d1
     assert manifest.content_digest([tmp_path / "absent"]) != manifest.content_digest([tmp_path])
+
+
+def test_compress_refuses_before_any_work_a_user_file_named_like_its_own(tmp_path):
+    """`flow compress --force` would write report.json over a report.json of the user's: exit 2 first."""
+    from flow.compress.io import check_target
+    from flow.errors import UsageError
+
+    out = tmp_path / "c"
+    with atomic_folder(out) as tmp:
+        _write(tmp, **{"compression.json": "{}", "model.keras": "m"})
+    check_target(out, force=True)
+    _write(out, **{"report.json": "mine", "notes.txt": "mine"})
+    with pytest.raises(UsageError, match=r"holds report.json, which `flow compress` did not write") as exc:
+        check_target(out, force=True)
+    assert exc.value.exit_code == 2 and "notes.txt" not in str(exc.value)

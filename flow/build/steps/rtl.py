@@ -27,7 +27,10 @@ def _inputs(ctx) -> list:
     """The engine's SystemVerilog and harness sources, and the simulator and synthesis tool."""
     from flow.rtl.verilator import RTL_DIR
 
-    return [RTL_DIR, *tool_identity("verilator", "yosys")]
+    import os
+
+    tools = [f"{v}={os.environ.get(v, '')}" for v in ("FLOW_VERILATOR", "FLOW_YOSYS")]  # a tool chosen by path
+    return [RTL_DIR, *tool_identity("verilator", "yosys"), *tools]
 
 
 def check_report(folder) -> str | None:
