@@ -79,7 +79,10 @@ def build(params: EngineParams, jobs: int = 2) -> Path:
             return exe
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".building", dir=root))
         try:
-            _compile(params, tmp, jobs)
+            try:
+                _compile(params, tmp, jobs)
+            except FlowError as exc:  # the temporary folder goes: reproduce in the entry's place
+                raise FlowError(str(exc).replace(f"cd {tmp} &&", f"mkdir -p {out} && cd {out} &&")) from None
             if out.exists():  # a half-built entry of an older flow (no lock then)
                 shutil.rmtree(out)
             os.rename(tmp, out)
