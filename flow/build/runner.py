@@ -257,8 +257,8 @@ def _run_locked(cfg, out, options, force, on_step, steps) -> BuildContext:
             if up_to_date:
                 problem = _outputs_problem(staging, st, record)
                 if problem:
-                    log.warning("step %s runs again: %s since this build wrote it", name, problem.replace(
-                        " since it was written", ""))
+                    log.warning("step %s runs again: %s", name, problem.replace(
+                        "since it was written", "since this build wrote it"))
                     up_to_date = False
             t0 = time.perf_counter()
             if up_to_date:
