@@ -165,17 +165,17 @@ def foreign(folder: Path, legacy_names: Iterable[str] = (), derived: Iterable[st
     owned = read(folder)
     legacy, derived = set(legacy_names), set(derived)
     out = []
-    for p in [*_walk(folder, frozenset({MANIFEST, f".{MANIFEST}.tmp"})), *folder.rglob("*")]:
+    for p in folder.rglob("*"):  # symlinked folders are not entered
         if not (p.is_symlink() or p.is_file()):  # a user's symlink is theirs too
             continue
         rel = _rel(p, folder)
         top = rel.split("/")[0]
-        if top in derived or (owned is not None and rel in owned) or (owned is None and top in legacy):
+        if rel in (MANIFEST, f".{MANIFEST}.tmp") or top in derived:
             continue
-        if top in (MANIFEST, f".{MANIFEST}.tmp"):
+        if (owned is not None and rel in owned) or (owned is None and top in legacy):
             continue
         out.append(rel)
-    return sorted(set(out))
+    return sorted(out)
 
 
 def carry_over(old: Path, new: Path, legacy_names: Iterable[str] = (), derived: Iterable[str] = ()) -> list[str]:

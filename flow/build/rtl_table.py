@@ -208,7 +208,9 @@ def print_rtl(build_dir: Path, console) -> dict | None:
 
     rtl, error = rtl_status(build_dir, _state(build_dir))
     if error is not None:
-        console.print(f"[yellow]rtl:[/] {error['error']}; fix: {error['fix']}", markup=True, highlight=False)
+        from rich.markup import escape
+
+        console.print(f"[yellow]rtl:[/] {escape(error['error'])}; fix: {escape(error['fix'])}", highlight=False)
     if rtl is None:
         return None
     board, clock = _board(build_dir)

@@ -48,6 +48,7 @@ def _mismatching() -> str:
     ("[1, 2]", "reports/rtl.json has the wrong shape (a JSON list instead of an object)"),
     ('{"rtlsim": {"bit_mismatches": "none"}}', "has the wrong shape (rtlsim.bit_mismatches is 'none', not a count)"),
     ('{"yosys": {}}', "has the wrong shape (no 'rtlsim' object"),
+    ('{"rtlsim": {"n": [1]}}', "has the wrong shape (rtlsim.n is [1], not a count)"),
     (_mismatching(), "reports/rtl.json disagrees with the build's record (bit_mismatches 7 in the file, 0 in "
                      "the build's record)"),
 ])
