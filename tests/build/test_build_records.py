@@ -179,3 +179,23 @@ def test_a_step_failing_after_rewriting_an_earlier_steps_file_resumes_after_that
     assert sorted(state["steps"]["second"]["files"]) == ["a.txt", "b.txt"]  # the re-maker owns it now
     build.run_build(FlowConfig(), out)
     assert calls == ["first", "second", "second"] and _statuses(out) == ["skipped", "skipped"]
+
+
+def test_the_real_steps_fold_what_they_read_outside_the_build_into_their_key(tmp_path, monkeypatch):
+    """The compiler, the simulator and the model/data files are inputs as much as the config."""
+    from flow.build.context import BuildContext
+    from flow.build.steps import by_name
+
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"one")
+    ctx = BuildContext(cfg=FlowConfig(), out=tmp_path, options={"model_path": str(model)})
+
+    def keys():
+        return {n: build._step_key(ctx, by_name(n)) for n in ("compress", "hls", "csim", "rtl", "board", "bundle")}
+
+    before = keys()
+    model.write_bytes(b"two")  # same path, same config
+    monkeypatch.setenv("CXX", "no-such-compiler++")
+    monkeypatch.setenv("FLOW_VERILATOR", str(tmp_path / "verilator"))
+    after = keys()
+    assert [n for n in before if before[n] == after[n]] == []
