@@ -112,7 +112,8 @@ def digest(files: Mapping[str, list]) -> str:
 
 def content_digest(items: Iterable[object]) -> str:
     """One hash of what a step reads from outside the build: each item a Path (a file's content, or
-    every file of a folder with its relative path; a missing path counts as missing) or a string."""
+    every file of a folder with its relative path, __pycache__ left out; a missing path counts as
+    missing) or a string."""
     h = hashlib.sha256()
     for item in items:
         if isinstance(item, Path):
@@ -121,6 +122,8 @@ def content_digest(items: Iterable[object]) -> str:
                 h.update(file_sha256(item).encode())
             elif item.is_dir():
                 for rel, (size, sha) in scan(item, skip=()).items():
+                    if "__pycache__" in rel.split("/"):  # Python's own caches come and go
+                        continue
                     h.update(f"{rel}\0{size}\0{sha}\0".encode())
             else:
                 h.update(b"missing")

@@ -91,6 +91,10 @@ def test_content_digest_follows_content_not_timestamps(tmp_path):
     f.write_text("two")
     assert manifest.content_digest([f, "verilator=/usr/bin/verilator"]) != d1
     assert manifest.content_digest([tmp_path / "absent"]) != manifest.content_digest([tmp_path])
+    d2 = manifest.content_digest([tmp_path])
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "m.cpython-311.pyc").write_bytes(b"cache")
+    assert manifest.content_digest([tmp_path]) == d2
 
 
 def test_compress_refuses_before_any_work_a_user_file_named_like_its_own(tmp_path):
