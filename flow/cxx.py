@@ -156,8 +156,11 @@ def run_compiler(
     tool = tool or Path(cmd[0]).name
     limit = timeout_s(timeout)
     log.debug("compiling %s: %s", what, shlex.join(cmd))
+    # made in two halves: a signal (Ctrl-C, SIGTERM) arriving inside Popen(), after the fork, still
+    # finds the compiler to stop (flow.proc)
+    proc = subprocess.Popen.__new__(subprocess.Popen)
     try:
-        proc = subprocess.Popen(
+        proc.__init__(
             cmd,
             cwd=cwd,
             env=env,
@@ -169,6 +172,12 @@ def run_compiler(
         )
     except OSError as exc:
         raise ToolMissing(f"could not start {tool} to build {what}: {exc}") from None
+    except BaseException:
+        if getattr(proc, "pid", None):
+            from flow.proc import stop_group
+
+            stop_group(proc)
+        raise
     try:
         stdout, stderr = proc.communicate(timeout=limit)
     except subprocess.TimeoutExpired:

@@ -8,6 +8,8 @@ and never replaced unless the flow made them.
   run into the same folder exits 2 naming the holder. The kernel drops the lock when its process dies,
   so the lock of a killed run is taken over without a question.
 - `leftovers(out, kind)`: hidden staging/backup folders a killed run left beside `out`.
+- `atomic_folder(out, ...)`: write a folder as a whole into a temporary folder beside it, then swap it
+  into place; the files of the old folder the flow did not write (flow.manifest) are kept.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ import fcntl
 import logging
 import os
 import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterable, Iterator
 
 from flow.errors import UsageError
 
@@ -171,3 +176,34 @@ def recover_swap(out: Path, pattern: str = BACKUP) -> None:
             shutil.rmtree(newest, ignore_errors=True)
     for b in backups:
         shutil.rmtree(b, ignore_errors=True)
+
+
+@contextmanager
+def atomic_folder(out_dir: Path, *, legacy_names: Iterable[str] = (), derived: Iterable[str] = ()) -> Iterator[Path]:
+    """Yield a temporary folder `.<name>.tmp-*` beside `out_dir` to write the new folder into. When the
+    body succeeds: the new folder's `.flow-manifest.json` lists what was written there, the user's files
+    of an existing `out_dir` (flow.manifest.foreign: not in its manifest) are carried over, and the new
+    folder takes `out_dir`'s place by renames (the old one is moved aside, then deleted), so `out_dir`
+    is never half written and a user's file in it is never lost. On failure `out_dir` is untouched.
+
+    legacy_names: top-level names that count as the flow's in a folder without a manifest (written by
+    an older flow); derived: top-level names that are always the flow's (see flow.manifest.foreign)."""
+    from flow import manifest
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        yield tmp
+        manifest.write(tmp)
+        if out_dir.exists():
+            manifest.carry_over(out_dir, tmp, legacy_names, derived)
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+            out_dir.rename(old / "x")  # recover_swap puts it back if a kill comes before the next rename
+            tmp.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -4,8 +4,8 @@ The TCL comes from Jinja2 templates in `boards/_templates/` rendered with Strict
 board number (part, clock, DMA widths) taken from the `Board` (boards/<name>/board.yaml) and every
 string brace-quoted by the `tcl` filter. The tools are found with `shutil.which`; when one is
 missing, the build skips its steps and `VendorStatus.message()` says so once. Runs use
-`subprocess.run([...], check=True)` with output in a log file; a failure raises FlowError naming
-the log and quoting its tail.
+`flow.proc.run_group` (a process group of their own, stopped with the flow on Ctrl-C or SIGTERM)
+with output in a log file; a failure raises FlowError naming the log and quoting its tail.
 
 Public API (called by the build steps flow/build/steps/board.py and flow/build/steps/vendor.py):
     write_hls_tcl(out_dir, board, project, sources, testbench=(), ...) -> Path
@@ -361,13 +361,15 @@ class VendorStatus:
 def _run(cmd: list[str], cwd: Path, log_path: Path, what: str) -> Path:
     log.info("running %s in %s (log: %s)", " ".join(cmd), cwd, log_path)
     with open(log_path, "w") as fh:
-        try:
-            subprocess.run(cmd, check=True, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT)
-        except subprocess.CalledProcessError as exc:
+        from flow.proc import run_group
+
+        # its own process group: Ctrl-C or SIGTERM stops the tool and everything it started
+        res = run_group(cmd, cwd=cwd, log_file=fh)
+        if res.returncode != 0:
             fh.flush()
             tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
             raise FlowError(
-                f"{what} failed with exit code {exc.returncode}; see {log_path}\n--- last lines ---\n{tail}"
+                f"{what} failed with exit code {res.returncode}; see {log_path}\n--- last lines ---\n{tail}"
             ) from None
     return log_path
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from flow.config import FlowConfig
 
@@ -42,6 +42,13 @@ class Step:
     doc: str = ""
     #: optional cfg -> value of settings outside depends_on that also decide the step (None: nothing)
     also_depends: Callable[[FlowConfig], Any] | None = None
+    #: optional ctx -> what the step reads from outside the build folder: Paths (hashed by content,
+    #: flow.manifest.content_digest) and strings (e.g. a tool's identity); joins the fingerprint. What the
+    #: step reads inside the build folder needs no declaring: the files earlier steps wrote join it anyway
+    inputs: Callable[[BuildContext], Iterable[Path | str]] | None = None
+    #: optional build folder -> None, or why an output is wrong although present (e.g. a JSON report of
+    #: the wrong shape); checked before a skip, as every declared .json output is parsed
+    check: Callable[[Path], str | None] | None = None
 
     def __call__(self, ctx: BuildContext) -> dict | None:
         return self.func(ctx)
@@ -53,14 +60,18 @@ def step(
     depends_on: tuple[str, ...],
     outputs: tuple[str, ...],
     also_depends: Callable[[FlowConfig], Any] | None = None,
+    inputs: Callable[[BuildContext], Iterable[Path | str]] | None = None,
+    check: Callable[[Path], str | None] | None = None,
 ):
     """Make a function a build Step; flow.build.steps.STEPS lists them in build order.
 
     also_depends(cfg): part of another section that matters to this step only in some configs
-    (e.g. the PE array to load-balanced pruning); its value joins the fingerprint unless None."""
+    (e.g. the PE array to load-balanced pruning); its value joins the fingerprint unless None.
+    inputs(ctx), check(folder): see Step. The runner (flow.build.runner) records the files each step
+    writes and verifies them before a skip: a new step gets content fingerprints and ownership as is."""
 
     def wrap(func) -> Step:
         doc = (func.__doc__ or "").strip().split("\n")[0]
-        return Step(name, func, depends_on, outputs, doc, also_depends)
+        return Step(name, func, depends_on, outputs, doc, also_depends, inputs, check)
 
     return wrap

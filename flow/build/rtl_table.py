@@ -2,7 +2,9 @@
 synthesis (measured) beside the models, each row labelled with where its numbers come from.
 
 The rtl step writes reports/rtl.json (flow.rtl.run.rtl_report); its keys grow as the RTL work goes
-on, so every figure here is optional: a missing one shows as "-", never as an error.
+on, so every figure here is optional: a missing one shows as "-", never as an error. A file that is
+missing, damaged, of the wrong shape, or disagrees with the build's record is said so in one line
+naming the file and the fix (`read_rtl`, `disagreement`), never dropped in silence.
 """
 
 from __future__ import annotations
@@ -27,8 +29,99 @@ def _read(path: Path) -> dict | None:
 
 
 def load_rtl(build_dir: Path) -> dict | None:
-    """reports/rtl.json of a build, None when the build has none (old build, step skipped, damaged)."""
-    return _read(Path(build_dir) / RTL_JSON)
+    """reports/rtl.json of a build, None when it is absent, damaged or of the wrong shape."""
+    return read_rtl(build_dir)[0]
+
+
+#: what to do about a missing, damaged or edited reports/rtl.json
+FIX = ("rerun the `flow build` that made this folder (same options): the rtl step runs again, because "
+       "its outputs are checked before a step is called up to date")
+_COUNTS = ("n", "bit_mismatches", "model_checked", "model_cycle_mismatches")
+_NUMBERS = ("accuracy_rtl", "cycles_mean", "cycles_p99", "cycles_max", "inferences_per_s_100mhz")
+
+
+def shape_problem(data: Any) -> str | None:
+    """None when `data` has the shape of an rtl step report (keys may be missing; present ones typed)."""
+    if not isinstance(data, dict):
+        return f"a JSON {type(data).__name__} instead of an object"
+    if "skipped" in data:
+        return None if isinstance(data["skipped"], str) else "'skipped' is not a text"
+    sim = data.get("rtlsim")
+    if not isinstance(sim, dict):
+        return "no 'rtlsim' object and no 'skipped' reason"
+    for key in _COUNTS:
+        v = sim.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            return f"rtlsim.{key} is {v!r}, not a count"
+    for key in _NUMBERS:
+        v = sim.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            return f"rtlsim.{key} is {v!r}, not a number"
+    if "yosys" in data and not isinstance(data["yosys"], dict):
+        return "'yosys' is not an object"
+    return None
+
+
+def read_rtl(build_dir: Path) -> tuple[dict | None, str | None]:
+    """(the report, None), or (None, why it cannot be shown: missing, damaged, wrong shape)."""
+    path = Path(build_dir) / RTL_JSON
+    if not path.is_file():
+        return None, f"{RTL_JSON} is missing"
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        return None, f"{RTL_JSON} is damaged (not valid JSON: truncated or edited)"
+    except OSError as exc:
+        return None, f"{RTL_JSON} cannot be read ({exc.strerror})"
+    shape = shape_problem(data)
+    if shape:
+        return None, f"{RTL_JSON} has the wrong shape ({shape})"
+    return data, None
+
+
+def problem(build_dir: Path) -> str | None:
+    """Why reports/rtl.json cannot be shown, None when it can (the rtl step's output check)."""
+    return read_rtl(build_dir)[1]
+
+
+def disagreement(rtl: dict, state: dict) -> str | None:
+    """None when the figures of reports/rtl.json are those the build recorded for its rtl step (the
+    summary's), else the differences: the file was changed after the build."""
+    info = (state.get("steps", {}).get("rtl") or {}).get("info")
+    if not isinstance(info, dict) or "skipped" in rtl:
+        return None
+    sim = rtl.get("rtlsim") or {}
+    yosys = rtl.get("yosys") if isinstance(rtl.get("yosys"), dict) else {}
+    syn = next((r for r in yosys.values() if isinstance(r, dict)), {})
+    now = {"bit_mismatches": sim.get("bit_mismatches"), "cycles_mean": sim.get("cycles_mean"),
+           "LUT": syn.get("LUT"), "BRAM36": syn.get("BRAM36"), "DSP": syn.get("DSP")}
+    diff = [f"{k} {now[k]!r} in the file, {info[k]!r} in the build's record"
+            for k in now if k in info and now[k] != info[k]]
+    if not diff:
+        return None
+    return f"{RTL_JSON} disagrees with the build's record ({'; '.join(diff)}): it was changed after the build"
+
+
+def rtl_status(build_dir: Path, state: dict | None = None) -> tuple[dict | None, dict | None]:
+    """(the report to show or None, None when all is well, else {"error", "file", "fix"}) for
+    `flow report` (its lines, and `rtl_report` in --json)."""
+    rtl, why = read_rtl(build_dir)
+    has_step = state is None or "rtl" in state.get("steps", {})
+    if rtl is None and not has_step and why == f"{RTL_JSON} is missing":
+        return None, None  # a build without an rtl step (an older flow, a custom step list)
+    if rtl is not None and state is not None:
+        why = disagreement(rtl, state)
+    if why is None:
+        return rtl, None
+    return rtl, {"error": why, "file": RTL_JSON, "fix": FIX}
+
+
+def _state(build_dir: Path) -> dict | None:
+    """The build record (build_state.json), None when unreadable (flow.build.summary says so)."""
+    from flow.build.runner import STATE_FILE
+
+    state = _read(Path(build_dir) / STATE_FILE)
+    return state if state is not None and isinstance(state.get("steps", {}), dict) else None
 
 
 def _num(value: Any, fmt: str) -> str:
@@ -113,7 +206,11 @@ def print_rtl(build_dir: Path, console) -> dict | None:
     """Print the rtl step's tables (nothing when the build has no reports/rtl.json); returns its data."""
     from rich.table import Table
 
-    rtl = load_rtl(build_dir)
+    rtl, error = rtl_status(build_dir, _state(build_dir))
+    if error is not None:
+        from rich.markup import escape
+
+        console.print(f"[yellow]rtl:[/] {escape(error['error'])}; fix: {escape(error['fix'])}", highlight=False)
     if rtl is None:
         return None
     board, clock = _board(build_dir)

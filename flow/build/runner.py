@@ -2,9 +2,14 @@
 a checkpoint and a timing.
 
 The build works in a staging copy of the output folder and swaps it into place only when every
-step has succeeded, so an interrupted or failed build leaves the previous bundle intact. A step
-whose fingerprint (its config sections, the fingerprints of the steps before it and the flow
-version) matches the previous build's record is skipped: rebuilding is cheap.
+step has succeeded, so an interrupted or failed build leaves the previous bundle intact.
+
+A step is skipped (rebuilding is cheap) when its fingerprint matches the previous build's record and
+its outputs are those it wrote. The fingerprint covers its config sections, the flow version, the
+content of what it reads from outside the build (Step.inputs: a model file, the data, the kernel
+sources, the tools), the fingerprint of the step before it and the content of the files that step
+wrote. The record of each step lists the files it wrote (size and SHA-256, flow.manifest); a missing,
+truncated or edited one makes the step rerun, and with it every step after it whose input changed.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from flow import __version__
 from flow.build.context import BuildContext, Step
 from flow.config import FlowConfig
 from flow.config.schema import to_dict
+from flow import manifest
 from flow.errors import FlowError
 from flow.outdir import STAGING, OutputLock, check_out, leftovers, recover_swap
 
@@ -32,15 +38,64 @@ log = logging.getLogger(__name__)
 STATE_FILE = "build_state.json"
 
 
-def _fingerprint(ctx: BuildContext, st: Step, previous: str) -> str:
+#: files of the runner itself in the build folder (no step writes them)
+RUNNER_FILES = (STATE_FILE, f".{STATE_FILE}.tmp")
+
+
+def _step_key(ctx: BuildContext, st: Step) -> str:
+    """What decides a step apart from the steps before it: its config sections, the flow version, and
+    the content of what it reads from outside the build folder (Step.inputs)."""
     cfg = to_dict(ctx.cfg)
-    parts = {"version": __version__, "previous": previous}
+    parts = {"version": __version__}
     for key in st.depends_on:
         parts[key] = cfg.get(key, ctx.options.get(key))
     extra = st.also_depends(ctx.cfg) if st.also_depends is not None else None
-    if extra is not None:  # absent otherwise: fingerprints of earlier builds stay valid
+    if extra is not None:
         parts["also_depends"] = to_dict(extra)
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    if st.inputs is not None:
+        parts["inputs"] = manifest.content_digest(st.inputs(ctx))
+    return _hash(parts)
+
+
+def _hash(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _fingerprint(key: str, previous: str, previous_files: dict) -> str:
+    """A step's fingerprint: its key, the previous step's fingerprint (so the chain covers every step
+    before it) and the content of the files the previous step wrote (flow.manifest.digest)."""
+    return _hash([key, previous, manifest.digest(previous_files)])
+
+
+def _rechain(state: dict) -> None:
+    """Recompute the recorded fingerprints from the recorded keys and files, in order: a step that
+    rewrote a file an earlier step wrote took it over, and the next run sees that record."""
+    fingerprint, files = "", {}
+    for rec in state["steps"].values():
+        fingerprint = rec["fingerprint"] = _fingerprint(rec["key"], fingerprint, files)
+        files = rec["files"]
+
+
+def _outputs_problem(folder: Path, st: Step, record: dict) -> str | None:
+    """None when the step's outputs are those it wrote; else why not (the step then reruns)."""
+    files = record.get("files")
+    if not isinstance(files, dict):
+        return "its record lists no files"
+    for rel in st.outputs:
+        if not (folder / rel).exists():
+            return f"{rel} is missing"
+    problem = manifest.verify(folder, files)
+    if problem:
+        return problem
+    for rel in st.outputs:
+        if rel.endswith(".json"):
+            try:
+                data = json.loads((folder / rel).read_text())
+            except (OSError, ValueError, UnicodeDecodeError):
+                return f"{rel} is not valid JSON"
+            if not isinstance(data, dict):
+                return f"{rel} is not a JSON object"
+    return st.check(folder) if st.check is not None else None
 
 
 def _read_state(folder: Path) -> dict:
@@ -189,48 +244,66 @@ def _run_locked(cfg, out, options, force, on_step, steps) -> BuildContext:
     ctx = BuildContext(cfg=cfg, out=staging, options=dict(options or {}))
     # no absolute path: a build folder can be moved or copied (the scripts name paths relative to themselves)
     state: dict[str, Any] = {"flow_version": __version__, "complete": False, "steps": {}}
-    fingerprint = ""
+    fingerprint, previous_files = "", {}
     try:
         for st in steps:
             name = st.name
-            fingerprint = _fingerprint(ctx, st, fingerprint)
+            key = _step_key(ctx, st)
+            fingerprint = _fingerprint(key, fingerprint, previous_files)
             record = previous_state.get("steps", {}).get(name, {})
             if not isinstance(record, dict):
                 record = {}
-            up_to_date = (
-                record.get("fingerprint") == fingerprint
-                and all((staging / p).exists() for p in st.outputs)
-            )
+            up_to_date = record.get("fingerprint") == fingerprint
+            if up_to_date:
+                problem = _outputs_problem(staging, st, record)
+                if problem:
+                    log.warning("step %s runs again: %s", name, problem.replace(
+                        "since it was written", "since this build wrote it"))
+                    up_to_date = False
             t0 = time.perf_counter()
             if up_to_date:
                 info = record.get("info", {})
                 summary, notes = record.get("summary", {}), record.get("notes", [])
                 ctx.summary.update(summary)
                 ctx.notes.extend(notes)
+                files = dict(record["files"])
                 status = "skipped"
             else:
                 before_summary, before_notes = dict(ctx.summary), len(ctx.notes)
-                info = st.func(ctx) or {}
+                before = manifest.snapshot(staging, skip=RUNNER_FILES)
+                try:
+                    info = st.func(ctx) or {}
+                except BaseException:
+                    _forget_touched(staging, state, before)
+                    raise
+                files = _took_over(staging, state, before)
                 summary = {k: v for k, v in ctx.summary.items() if before_summary.get(k) != v}
                 notes = ctx.notes[before_notes:]
                 status = "done"
             seconds = time.perf_counter() - t0
             state["steps"][name] = {
+                "key": key,
                 "fingerprint": fingerprint,
                 "seconds": round(seconds if status == "done" else record.get("seconds", 0.0), 3),
                 "status": status,
                 "info": info,
                 "summary": summary,
                 "notes": notes,
+                "files": files,  # what the step wrote: verified before a skip, owned by the flow
             }
+            _rechain(state)
+            fingerprint, previous_files = state["steps"][name]["fingerprint"], files
             _write_state(staging, state)  # checkpoint: a killed build resumes after this step
             if on_step is not None:
                 on_step(name, status, seconds)
         state["summary"] = ctx.summary
         state["notes"] = ctx.notes
         state["complete"] = True
-        _write_state(staging, state)
         _relocate(staging, out)
+        for rec in state["steps"].values():  # relocation rewrote some of them: record what is there
+            rec["files"] = manifest.scan(staging, sorted(rec["files"]))
+        _rechain(state)
+        _write_state(staging, state)
         _swap_into_place(staging, out)
     except KeyboardInterrupt:
         if state["steps"]:
@@ -259,6 +332,27 @@ def _run_locked(cfg, out, options, force, on_step, steps) -> BuildContext:
         raise
     ctx.out = out
     return ctx
+
+
+def _took_over(staging: Path, state: dict, before: dict) -> dict:
+    """The record of the files a step just wrote (those new or changed since `before`); the files it
+    rewrote or removed leave the records of the steps before it."""
+    written, removed = manifest.changes(before, manifest.snapshot(staging, skip=RUNNER_FILES))
+    for rec in state["steps"].values():
+        rec["files"] = {k: v for k, v in rec["files"].items() if k not in written and k not in removed}
+    return manifest.scan(staging, sorted(written))
+
+
+def _forget_touched(staging: Path, state: dict, before: dict) -> None:
+    """A step failed (or was interrupted) after rewriting files of the steps before it (e.g. the HLS
+    project, re-made on first use): they leave those steps' records, so the resumed build does not
+    redo those steps; the failed step reruns and writes them again."""
+    try:
+        _took_over(staging, state, before)
+        _rechain(state)
+        _write_state(staging, state)
+    except Exception:  # noqa: BLE001 - e.g. a full disk: the step's own error is the one to report
+        log.debug("could not update the build record after the failed step", exc_info=True)
 
 
 def _frees_space(exc: BaseException) -> bool:

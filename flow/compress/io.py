@@ -9,8 +9,6 @@ report.json, config.yaml and plots.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -170,26 +168,25 @@ def _check(model, layer: CompressedLayer, folder: Path) -> None:
         raise UsageError(f"{folder}: layer {layer.name!r} kernel does not match its mask; the folder is corrupt")
 
 
+#: what `flow compress` writes into the folder (an older flow's folder has no .flow-manifest.json)
+FILES = ("model.keras", "compression.npz", "compression.json", "report.json", "config.yaml", "dense.keras",
+         "plots")
+#: what other commands write into it by default (`flow csim`, `flow rtlsim`): results of the model it
+#: holds, replaced with it
+DERIVED = ("csim", "rtlsim")
+
+
 @contextmanager
 def atomic_folder(out_dir: Path, force: bool):
     """Yield a temporary folder beside `out_dir`; on success it takes `out_dir`'s place by renames
-    (an existing `out_dir` is first moved aside, then deleted), so `out_dir` is never half written."""
+    (flow.outdir.atomic_folder), so `out_dir` is never half written; the user's files in an existing
+    `out_dir` (those not in its .flow-manifest.json) are kept."""
+    from flow.outdir import atomic_folder as replace
+
     out_dir = Path(out_dir)
     check_target(out_dir, force)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
+    with replace(out_dir, legacy_names=FILES, derived=DERIVED) as tmp:
         yield tmp
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-            out_dir.rename(old / "x")
-            tmp.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def check_target(out_dir: Path, force: bool) -> None:
@@ -204,3 +201,13 @@ def check_target(out_dir: Path, force: bool) -> None:
         )
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"output {out_dir} exists and is not a folder; choose another --out")
+    if out_dir.is_dir():  # the user's files are kept (atomic_folder); one where the flow writes cannot be
+        from flow.manifest import foreign
+
+        clash = [r for r in foreign(out_dir, FILES, DERIVED) if r in FILES]
+        if clash:
+            raise UsageError(
+                f"{out_dir} holds {', '.join(clash)}, which `flow compress` did not write (not in its "
+                f".flow-manifest.json) and would replace; move {'it' if len(clash) == 1 else 'them'} out of "
+                "the folder or choose another --out"
+            )

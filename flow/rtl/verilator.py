@@ -4,7 +4,11 @@ many inputs per process.
 The build lives in $EIE_RTL_CACHE (default ~/.cache/eie-flow/rtl)/<params.key()>-<sources>-<tool>
 (the Verilator found by flow.rtl.tools and its version are part of the key); a build is reused
 when its binary exists. A traced build (--trace-fst, for `flow rtlsim --trace`) is cached separately
-(suffix -trace): tracing slows every run, so the plain build stays the fast path. Runs happen in a folder holding the $readmemh images (the engine
+(suffix -trace): tracing slows every run, so the plain build stays the fast path. Concurrent runs
+needing the same entry take turns on a lock file beside it (`.<entry>.lock`, flock: dropped by the
+kernel when a run dies); the build happens in a temporary folder renamed into place, so an entry is
+complete or absent, never half built. Verilator and the compilers it starts run in a process group
+of their own, stopped with the flow (flow.proc). Runs happen in a folder holding the $readmemh images (the engine
 reads INIT_DIR=".", the working directory), optionally with load-port writes on top.
 """
 
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -39,10 +43,12 @@ def cache_dir() -> Path:
 
 
 def _run(cmd, cwd=None, what="command", env: dict[str, str] | None = None):
-    """Run ``cmd`` with ``env`` on top of os.environ; FlowError with the output's tail and a
-    reproducing command line (those variables included) when it fails."""
+    """Run ``cmd`` with ``env`` on top of os.environ, in its own process group (flow.proc); FlowError
+    with the output's tail and a reproducing command line (those variables included) when it fails."""
+    from flow.proc import run_group
+
     env = env or {}
-    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env={**os.environ, **env})
+    res = run_group(cmd, cwd=cwd, env={**os.environ, **env})
     if res.returncode != 0:
         tail = "\n".join((res.stdout + res.stderr).strip().splitlines()[-25:])
         prefix = "".join(f"{k}={v} " for k, v in env.items() if k != "PATH")
@@ -80,21 +86,64 @@ def build(params: EngineParams, jobs: int = 2, trace: bool = False) -> Path:
     """The harness binary for ``params`` (built on first use, then cached); ``trace``: the build
     that writes an FST waveform of its run to $EIE_TRACE (simulate(trace=...))."""
     tool = tools.require("verilator")
-    out = cache_dir() / f"{params.key()}-{_source_stamp()}-{tool.key()}{'-trace' if trace else ''}"
+    root = cache_dir()
+    out = root / f"{params.key()}-{_source_stamp()}-{tool.key()}{'-trace' if trace else ''}"
     exe = out / "obj" / "eie_harness"
     if exe.exists():
         return exe
-    out.mkdir(parents=True, exist_ok=True)
+    root.mkdir(parents=True, exist_ok=True)
+    with _entry_lock(root / f".{out.name}.lock"):
+        if exe.exists():  # another run built it while this one waited
+            return exe
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".building", dir=root))
+        try:
+            try:
+                _compile(params, tmp, jobs, tool, trace)
+            except FlowError as exc:  # the temporary folder goes: reproduce in the entry's place
+                raise FlowError(str(exc).replace(f"cd {tmp} &&", f"mkdir -p {out} && cd {out} &&")) from None
+            if out.exists():  # a half-built entry of an older flow (no lock then)
+                shutil.rmtree(out)
+            os.rename(tmp, out)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    return exe
+
+
+class _entry_lock:
+    """flock on `path` for one cache entry (blocking: the other run's build is this run's result)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd: int | None = None
+
+    def __enter__(self):
+        import fcntl
+
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for another run building the same RTL harness (%s)", self.path)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # releases the lock; the file stays (unlinking it races with waiters)
+            self.fd = None
+
+
+def _compile(params: EngineParams, folder: Path, jobs: int, tool: tools.Tool, trace: bool) -> None:
     gflags = [f"-G{k}={v}" for k, v in params.generics().items()]
     cmd = tool.cmd(
         "--cc", "--exe", "--build", "-j", str(jobs), "-O1", "--x-assign", "0",
-        "--x-initial", "0", *(_trace_flags(tool, out) if trace else []), "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "eie_engine",
+        "--x-initial", "0", *(_trace_flags(tool, folder) if trace else []), "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "eie_engine",
         '-GINIT_DIR="."', *gflags, "-CFLAGS", f"-O1 -DEIE_XW={params.XW}", "--Mdir", "obj",
         "-o", "eie_harness", *map(str, rtl_sources()), str(RTL_DIR / "harness" / "eie_harness.cpp"),
     )  # fmt: skip
-    log.info("building the RTL harness in %s with %s", out, tool.label())
-    _run(cmd, cwd=out, what=f"verilator build ({tool.label()})", env=tool.env)
-    return exe
+    log.info("building the RTL harness in %s with %s", folder, tool.label())
+    _run(cmd, cwd=folder, what=f"verilator build ({tool.label()})", env=tool.env)
 
 
 def simulate(exe: Path, mem_dir, x_raw, n_out: int, n_layers: int, load_file=None, trace=None):

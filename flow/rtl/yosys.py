@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import time
 from pathlib import Path
 
@@ -223,7 +222,9 @@ def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: boo
     (out / "synth.ys").write_text(_script(params, family, sta, flatten, cwd=out))
     t0 = time.perf_counter()
     cmd = tool.cmd("-q", "-l", "yosys.log", "-s", "synth.ys")
-    res = subprocess.run(cmd, cwd=out, capture_output=True, text=True, env=tool.child_env())
+    from flow.proc import run_group
+
+    res = run_group(cmd, cwd=out, env=tool.child_env())
     sta_failed = None
     if res.returncode != 0 and sta:
         # Yosys 0.23's abc9 fails on some netlists (flattened P=64: "Boxes are not in a
@@ -232,7 +233,7 @@ def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: boo
         sta_failed = f"abc9 failed (Yosys {tool.version}, exit {res.returncode}); mapped with abc, no sta"
         sta = False
         (out / "synth.ys").write_text(_script(params, family, sta, flatten, cwd=out))
-        res = subprocess.run(cmd, cwd=out, capture_output=True, text=True, env=tool.child_env())
+        res = run_group(cmd, cwd=out, env=tool.child_env())
     if res.returncode != 0:
         log = (out / "yosys.log").read_text() if (out / "yosys.log").exists() else res.stderr
         tail = "\n".join(log.strip().splitlines()[-20:])
@@ -271,5 +272,7 @@ def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: boo
     }
     (out / f"yosys_{family}.json").write_text(json.dumps(report, indent=1))
     cached.parent.mkdir(parents=True, exist_ok=True)
-    cached.write_text(json.dumps(report, indent=1))
+    tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")  # concurrent runs: whole files only
+    tmp.write_text(json.dumps(report, indent=1))
+    os.replace(tmp, cached)
     return report

@@ -45,7 +45,7 @@ def test_balance_check_tells_balanced_from_magnitude_masks():
 
 def _compress_fingerprint(cfg: FlowConfig, tmp_path: Path) -> str:
     ctx = BuildContext(cfg=cfg, out=tmp_path)
-    return build._fingerprint(ctx, by_name("compress"), "")
+    return build._step_key(ctx, by_name("compress"))
 
 
 def test_compress_reruns_when_the_pe_layout_of_load_balancing_changes(tmp_path):

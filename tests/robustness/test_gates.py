@@ -58,7 +58,7 @@ def test_compress_force_replaces_only_its_own_folder(tmp_path, compressed_dir):
     check_target(own, force=True)  # a folder `flow compress` wrote: replaced on --force
     with atomic_folder(own, force=True) as tmp:
         (tmp / "compression.json").write_text("{}")
-    assert sorted(p.name for p in own.iterdir()) == ["compression.json"]
+    assert sorted(p.name for p in own.iterdir()) == [".flow-manifest.json", "compression.json"]
     user = tmp_path / "user"
     user.mkdir()
     (user / "thesis.tex").write_text("years of work")

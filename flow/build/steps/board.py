@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flow.build.context import step
-from flow.build.steps.common import BUNDLE, HLS, board, expected_raw, hls_model, io_types, test_set, write_json
+from flow.build.steps.common import BUNDLE, HLS, board, compiler_identity, expected_raw, hls_model, io_types, test_set, write_json
 
 #: samples streamed through the IP testbench (csim here, cosim under Vitis HLS)
 TB_SAMPLES = 32
@@ -15,7 +15,7 @@ SCRIPTS = "paths relative to the script"
 
 
 @step("board", depends_on=("hls", "build", "data"), outputs=(f"{HLS}/build_hls.tcl", "vivado/build_bd.tcl"),
-      also_depends=lambda cfg: SCRIPTS)
+      also_depends=lambda cfg: SCRIPTS, inputs=lambda ctx: compiler_identity())
 def board_project(ctx) -> dict:
     """Write `<project>_axi`, run its testbench under g++, and generate the vendor TCL from board.yaml."""
     from flow.board.axi_tb import run_axi_testbench, write_axi_testbench

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flow import __version__
 from flow.build.context import step
-from flow.build.steps.common import BUNDLE, HLS, board, expected_raw, hls_model, io_types, test_set
+from flow.build.steps.common import BUNDLE, HLS, board, compiler_identity, expected_raw, hls_model, io_types, test_set
 
 #: test vectors stored in the bundle (run on the simulated board by the build, on hardware by `flow run`)
 MAX_VECTORS = 1000
@@ -52,7 +52,28 @@ def copy_driver(dest: Path) -> Path:
     return pkg
 
 
-@step("bundle", depends_on=("hls", "build", "data", "vendor_tools"), outputs=(f"{BUNDLE}/model.json",))
+def _inputs(ctx) -> list:
+    """The runtime sources copied into bundle/driver, and the compiler of the sim library."""
+    import flow
+
+    src = Path(flow.__file__).resolve().parent
+    return [*(src / name for name in DRIVER_FILES), *compiler_identity()]
+
+
+def check_bundle(folder: Path) -> str | None:
+    """None when bundle/model.json reads as a bundle record (flow.runtime.bundle.BundleMeta)."""
+    from flow.errors import FlowError
+    from flow.runtime.bundle import BundleMeta
+
+    try:
+        BundleMeta.load(folder / BUNDLE)
+    except FlowError as exc:
+        return f"{BUNDLE}/model.json cannot be read ({exc})"
+    return None
+
+
+@step("bundle", depends_on=("hls", "build", "data", "vendor_tools"), outputs=(f"{BUNDLE}/model.json",),
+      inputs=_inputs, check=check_bundle)
 def bundle(ctx) -> dict:
     """Assemble the deploy bundle the board (or the simulated board) runs."""
     import hls4ml

@@ -31,6 +31,33 @@ def _jsonable(obj):
     return str(obj)
 
 
+def tool_identity(*names: str) -> list[str]:
+    """Which program each name runs here (path, size, modification time; "absent" when not on PATH):
+    a step's input (Step.inputs), so that another compiler or simulator reruns the step."""
+    import os
+    import shutil
+
+    out = []
+    for name in names:
+        words = name.split()
+        path = shutil.which(words[0]) if words else None
+        if path is None:
+            out.append(f"{name}=absent")
+            continue
+        st = os.stat(path)
+        out.append(f"{name}={os.path.realpath(path)}:{st.st_size}:{st.st_mtime_ns}")
+    return out
+
+
+def compiler_identity() -> list[str]:
+    """The C++ compiler of csim and the testbenches ($CXX, else g++) as a step input."""
+    import os
+
+    from flow.cxx import CXX_ENV, DEFAULT_COMPILER
+
+    return tool_identity(os.environ.get(CXX_ENV, "").strip() or DEFAULT_COMPILER)
+
+
 def board(ctx):
     from flow.board.boards import load_board
 

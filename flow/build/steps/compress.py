@@ -22,11 +22,32 @@ def _pe_layout(cfg):
     return {"n_pe": h.n_pe, "col_groups": h.col_groups, "layers": {n: k for n, k in layers.items() if k}}
 
 
+def _inputs(ctx) -> list:
+    """The content of the given model (a file or a compressed-model folder) and of the data files."""
+    import os
+
+    items: list = []
+    given = ctx.options.get("model_path")
+    if given:
+        items.append(Path(given))
+    d = ctx.cfg.data
+    if d.name == "npz" and d.path:
+        items.append(Path(d.path))
+    elif d.name == "mnist":
+        from flow.data import MNIST_FILES, mnist_file
+
+        folder = d.data_dir or os.environ.get("FLOW_DATA_DIR")
+        if folder:  # the four idx files only (the folder may hold other data sets)
+            items += [mnist_file(Path(folder), key) or f"{key} absent" for key in MNIST_FILES]
+    return items
+
+
 @step(
     "compress",
     depends_on=("seed", "data", "model", "compress", "model_path", "skip_train"),
     outputs=(f"{COMPRESSED}/compression.json", f"{COMPRESSED}/model.keras"),
     also_depends=_pe_layout,
+    inputs=_inputs,
 )
 def compress(ctx) -> dict:
     """Train + prune + share + quantize (Deep Compression), or copy a compressed model in."""
@@ -35,9 +56,7 @@ def compress(ctx) -> dict:
     target = ctx.out / COMPRESSED
     given = ctx.options.get("model_path")
     if given and (Path(given) / "compression.json").is_file():
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(given, target)
+        _copy_in(Path(given), target)
         ctx.compressed = cm = load_compressed(target)
         return {"source": given, "trained": False, **summarize(ctx, cm)}
     if ctx.options.get("skip_train"):
@@ -56,6 +75,24 @@ def compress(ctx) -> dict:
     cm = run_compression(cfg, target, progress=ctx.options.get("progress", True), model=model, force=True)
     ctx.compressed = cm
     return {"trained": True, **summarize(ctx, cm)}
+
+
+def _copy_in(given: Path, target: Path) -> None:
+    """The flow's files of the compressed-model folder `given` as the build's compressed/ (replaced as a
+    whole; files of yours in the build's compressed/ are kept, those in `given` are not copied)."""
+    from flow.compress.io import DERIVED, FILES
+    from flow.manifest import MANIFEST, foreign
+    from flow.outdir import atomic_folder
+
+    theirs = set(foreign(given, FILES, DERIVED))
+    with atomic_folder(target, legacy_names=FILES, derived=DERIVED) as tmp:
+        for src in sorted(given.rglob("*")):
+            rel = src.relative_to(given)
+            if not src.is_file() or src.is_symlink() or rel.as_posix() in theirs or rel.parts[0] in DERIVED \
+                    or rel.as_posix() == MANIFEST:
+                continue
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, tmp / rel)
 
 
 def summarize(ctx, cm) -> dict:

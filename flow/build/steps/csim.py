@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flow.build.context import step
-from flow.build.steps.common import hls_model, test_set, write_json
+from flow.build.steps.common import compiler_identity, hls_model, test_set, write_json
 
 #: the build stops when csim top-1 agrees with Keras on fewer test samples than this
 MIN_AGREEMENT = 0.99
 
 
-@step("csim", depends_on=("hls", "build", "data"), outputs=("reports/csim.json",))
+@step("csim", depends_on=("hls", "build", "data"), outputs=("reports/csim.json",),
+      inputs=lambda ctx: compiler_identity())
 def csim(ctx) -> dict:
     """Every test sample through csim; any reference mismatch or agreement < 99 % stops the build."""
     from flow.hls.csim import check_agreement

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from flow.build.context import step
-from flow.build.steps.common import HLS, hls_model
+from flow.build.steps.common import HLS, compiler_identity, hls_model
 from flow.hls.layer import is_eie_node
 
 
-@step("hls", depends_on=("hls", "build"), outputs=(f"{HLS}/firmware",))
+def _inputs(ctx) -> list:
+    """The HLS kernel templates the project is made of, and the compiler of its csim library."""
+    from flow.paths import kernels_dir
+
+    return [kernels_dir(), *compiler_identity()]
+
+
+@step("hls", depends_on=("hls", "build"), outputs=(f"{HLS}/firmware",), inputs=_inputs)
 def hls(ctx) -> dict:
     """Dense on EIE (CSC per PE in integer ROMs); the project and its g++ csim library."""
     model = hls_model(ctx)

@@ -33,7 +33,24 @@ def _tools(rep: dict) -> str:
     return ", ".join(f"{names[n]} {r.get('version')} ({r.get('source')})" for n, r in recs.items() if n in SPECS)
 
 
-@step("rtl", depends_on=("hls", "build", "data"), outputs=("reports/rtl.json",))
+def _inputs(ctx) -> list:
+    """The engine's SystemVerilog and harness sources, and the simulator and synthesis tool."""
+    from flow.rtl import tools
+    from flow.rtl.verilator import RTL_DIR
+
+    # the tool found by flow.rtl.tools (env var, wheel, PATH), its exact version and where it is
+    return [RTL_DIR, *(f"{n}={tools.find(n).key()}:{tools.find(n).path}" for n in ("verilator", "yosys"))]
+
+
+def check_report(folder) -> str | None:
+    """None when reports/rtl.json has the shape `flow report` reads (flow.build.rtl_table.problem)."""
+    from flow.build.rtl_table import problem
+
+    return problem(folder)
+
+
+@step("rtl", depends_on=("hls", "build", "data"), outputs=("reports/rtl.json",), inputs=_inputs,
+      check=check_report)
 def rtl(ctx) -> dict:
     """Simulate and synthesise the engine; a network the RTL cannot hold is reported, not fatal."""
     from flow.errors import UsageError
