@@ -44,7 +44,7 @@ API_MAIN = (
 )
 #: verdicts: what went wrong, worst first (pass last)
 VERDICTS = ("traceback", "internal error", "hang", "data loss", "silent wrong result", "wrong exit code",
-            "unclear message", "skipped", "pass")
+            "unclear message", "harness error", "skipped", "pass")
 
 
 @dataclass
@@ -124,7 +124,7 @@ class Run:
             return self.problem or "not run"
         lines = [ln.strip() for ln in self.err.splitlines() if ln.strip()]
         first = next((ln for ln in lines if "error" in ln), lines[-1] if lines else "")
-        if not first:
+        if not first or (self.returncode == 0 and "error" not in first):  # a success: its last output line
             outs = [ln.strip() for ln in self.out.splitlines() if ln.strip()]
             first = outs[-1] if outs else ""
         first = first if len(first) <= 220 else first[:217] + "..."
@@ -351,7 +351,10 @@ def main(argv: list[str] | None = None) -> int:
         fixtures = Fixtures(work / "fixtures")
         runs = []
         for case in cases:
-            run = run_case(case, fixtures, work)
+            try:
+                run = run_case(case, fixtures, work)
+            except Exception as exc:  # noqa: BLE001 -- a broken case or fixture: reported, the campaign goes on
+                run = Run(case, {}, verdict="harness error", problem=f"{type(exc).__name__}: {exc}"[:300])
             runs.append(run)
             print(f"{run.verdict:<20} {case.id} ({run.seconds:.1f} s)", flush=True)
     finally:

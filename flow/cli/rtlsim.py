@@ -47,7 +47,11 @@ def simulate(model_dir: Path, cfg, out_dir: Path, n: int, model_n: int) -> dict:
     from flow.rtl.run import rtlsim
     from flow.rtl.verilator import require
 
+    only_dense = (f"{model_dir}: the network has layers besides Dense (e.g. convolutions); the RTL engine runs "
+                  "only EIE Dense layers: use `flow csim` for this model")
     cm = load_compressed(model_dir)
+    if any(type(ly).__name__ in ("Conv2D", "QConv2D") for ly in cm.model.layers):
+        raise UsageError(only_dense)  # before loading the data and converting
     dense = [ly.name for ly in cm.model.layers if type(ly).__name__ in ("Dense", "QDense")]
     check_config_layouts(cfg.hls, dense)  # before the conversion writes anything
     ds = load_model_data(cm, cfg, model_dir)
@@ -55,10 +59,7 @@ def simulate(model_dir: Path, cfg, out_dir: Path, n: int, model_n: int) -> dict:
     x, y = (ds.x_test, ds.y_test) if n == 0 else (ds.x_test[:n], ds.y_test[:n])
     model = convert(cm, cfg.hls, out_dir / "hls")
     if not reference_covers(model):
-        raise UsageError(
-            f"{model_dir}: the network has layers besides Dense (e.g. convolutions); the RTL engine runs "
-            "only EIE Dense layers: use `flow csim` for this model"
-        )
+        raise UsageError(only_dense)
     layers = model.eie_layers
     x_raw = layers[0].input_t.quantize(x.reshape(len(x), -1))
     summary = rtlsim(layers, x_raw, y, out_dir=out_dir, check_model=model_n)

@@ -24,6 +24,12 @@ def test_the_campaign_covers_every_command_with_enough_cases():
     assert len(cases.CASES) >= 60
     assert len({c.id for c in cases.CASES}) == len(cases.CASES)  # ids are unique
     assert 10 <= len(FAST) < len(cases.CASES)
+    for c in cases.CASES:  # every {placeholder} is the case folder or a fixture it names
+        paths = {"tmp": "/t", **{n: f"/{n}" for n in c.needs}, "cm_copy": "/c", "build_copy": "/b",
+                 "bundle_copy": "/u", "fakebuild_copy": "/f"}
+        for text in (*c.argv, c.code or "", *c.expect.says, *c.expect.untouched, *c.expect.not_created,
+                     *(v for v in c.env.values() if v)):
+            text.format(**paths)
 
 
 @pytest.fixture(scope="module")
