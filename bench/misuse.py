@@ -125,7 +125,7 @@ class Run:
         lines = [ln.strip() for ln in self.err.splitlines() if ln.strip()]
         first = next((ln for ln in lines if "error" in ln), lines[-1] if lines else "")
         if not first or (self.returncode == 0 and "error" not in first):  # a success: its last output line
-            outs = [ln.strip() for ln in self.out.splitlines() if ln.strip()]
+            outs = [ln.strip() for ln in self.out.splitlines() if any(ch.isalnum() for ch in ln)]
             first = outs[-1] if outs else ""
         first = first if len(first) <= 220 else first[:217] + "..."
         return f"exit {self.returncode}" + (f": {first}" if first else "")
@@ -292,7 +292,8 @@ def to_markdown(data: dict) -> str:
         "judged on what the user sees: the exit code, a message naming the problem and the fix, no",
         "traceback or \"internal error\", no file changed that the case did not own (data loss), nothing",
         "half-written, and a right result where the command must succeed. The cases marked fast run in CI",
-        "(`tests/robustness/test_misuse.py`).",
+        "(`tests/robustness/test_misuse.py`). A case tagged with a branch name checks a fix made on that",
+        "branch (it fails until the branch is merged); a skipped case names the tool it lacked.",
         "",
         f"Run {data['date']} on {data['host']}, commit {data['commit']}: **{s['cases']} cases** over "
         f"{', '.join(s['commands'])}, {data['seconds']:.0f} s.",
@@ -341,7 +342,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default=None, help="only cases whose id contains this text")
     ap.add_argument("--work", type=Path, default=None, help="work folder (default: a temporary one, removed)")
     ap.add_argument("--no-write", action="store_true", help="do not write the JSON and docs/robustness.md")
+    ap.add_argument("--doc-only", action="store_true",
+                    help="only regenerate docs/robustness.md from bench/results/misuse.json (no case is run)")
     args = ap.parse_args(argv)
+    if args.doc_only:
+        DOC.write_text(to_markdown(json.loads(RESULTS.read_text())))
+        print(f"wrote {DOC.relative_to(ROOT)} from {RESULTS.relative_to(ROOT)}")
+        return 0
     cases = select(CASES, fast=args.fast, only=args.only)
     work = args.work or Path(tempfile.mkdtemp(prefix="misuse-"))
     work.mkdir(parents=True, exist_ok=True)
