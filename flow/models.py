@@ -16,6 +16,10 @@ from flow.config.model import BUILTIN, ModelConfig
 from flow.errors import UsageError
 
 WEIGHT_LAYERS = ("Dense", "Conv2D")
+#: the name of every input layer the flow makes: hls4ml refuses a layer named "input" (reserved in its
+#: ModelGraph), so a model the flow writes must not use it (the README's hls4ml call converts it as is)
+INPUT_NAME = "input_1"
+RESERVED_INPUT = "input"
 SUPPORTED = WEIGHT_LAYERS + (
     "InputLayer",
     "Activation",
@@ -32,7 +36,7 @@ def _mlp(input_shape, widths, n_classes, prefix):
     import tensorflow as tf
 
     L = tf.keras.layers
-    layers = [L.Input(shape=input_shape, name="input")]
+    layers = [L.Input(shape=input_shape, name=INPUT_NAME)]
     if len(input_shape) > 1:
         layers.append(L.Flatten(name="flatten"))
     for i, w in enumerate(widths, start=1):
@@ -54,7 +58,7 @@ def _lenet5(input_shape, n_classes):
             f"lenet5 needs images of at least 12x12 (two 5x5 convs + pools); got {side}x{side}; "
             "use model digits_mlp for the 8x8 digits"
         )
-    layers = [L.Input(shape=input_shape, name="input")]
+    layers = [L.Input(shape=input_shape, name=INPUT_NAME)]
     if len(input_shape) == 1:
         layers.append(L.Reshape((side, side, 1), name="reshape"))
     layers += [
@@ -135,7 +139,7 @@ def canonical(model):
         inbound = getattr(layer, "_inbound_nodes", [])
         if kind != "InputLayer" and inbound and len(tf.nest.flatten(inbound[0].inbound_layers)) != 1:
             raise UsageError(f"layer {layer.name!r} has several inputs; only a chain of layers is supported")
-    out = [L.Input(shape=model.input_shape[1:], name="input")]
+    out = [L.Input(shape=model.input_shape[1:], name=INPUT_NAME)]
     weights = []
     for layer in model.layers:
         kind = type(layer).__name__
@@ -161,3 +165,40 @@ def canonical(model):
 def weight_layers(model) -> list:
     """The layers the compression works on, in order."""
     return [layer for layer in model.layers if type(layer).__name__ in WEIGHT_LAYERS]
+
+
+def rename_reserved_input(model, custom_objects: dict | None = None):
+    """`model`, or a copy with the same weights whose input layer named "input" (saved by an older
+    eie-flow, or by a user) is renamed INPUT_NAME, so hls4ml converts it. Other names are kept."""
+    import tensorflow as tf
+
+    config = model.get_config()
+    entries = config.get("layers", [])
+    if not any(e.get("class_name") == "InputLayer" and e.get("config", {}).get("name") == RESERVED_INPUT
+               for e in entries):
+        return model
+    taken = {e.get("config", {}).get("name") for e in entries}
+    new = next(n for n in [INPUT_NAME, *(f"input_{i}" for i in range(2, 1000))] if n not in taken)
+
+    def rename(node):
+        if isinstance(node, dict):
+            return {k: rename(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [rename(v) for v in node]
+        return new if node == RESERVED_INPUT else node
+
+    for entry in entries:  # the layer's own name and every reference to it (functional models)
+        if entry.get("class_name") == "InputLayer" and entry["config"].get("name") == RESERVED_INPUT:
+            entry["config"]["name"] = new
+            if "name" in entry:
+                entry["name"] = new
+        if "inbound_nodes" in entry:
+            entry["inbound_nodes"] = rename(entry["inbound_nodes"])
+    for key in ("input_layers", "output_layers"):
+        if key in config:
+            config[key] = rename(config[key])
+    objects = custom_objects or {}
+    with tf.keras.utils.custom_object_scope(objects):
+        copy = type(model).from_config(config)
+    copy.set_weights(model.get_weights())
+    return copy

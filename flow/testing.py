@@ -20,6 +20,7 @@ import numpy as np
 from flow.eie.knobs import DEFAULT_BROADCAST, DEFAULT_DETECT_WIDTH
 from flow.eie.layer import EIELayer
 from flow.fixed import FixedType, bias_integer_bits
+from flow.models import INPUT_NAME
 
 #: the types of the test layers: 16-bit activations and biases, 8-bit weights (RND/SAT)
 Q16 = FixedType(16, 6, True, "RND", "SAT")
@@ -60,7 +61,7 @@ def shared_mlp(
     rng = np.random.default_rng(seed)
     if len(densities) != len(widths) - 1:
         raise ValueError(f"{len(widths) - 1} layers need as many densities, got {len(densities)}")
-    layers = [L.Input(shape=(widths[0],), name="input")]
+    layers = [L.Input(shape=(widths[0],), name=INPUT_NAME)]
     for i in range(1, len(widths)):
         layers.append(L.Dense(widths[i], name=f"fc{i}"))
         layers.append(L.Activation("relu" if i < len(widths) - 1 else "softmax", name=f"act{i}"))

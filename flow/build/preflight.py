@@ -110,14 +110,30 @@ def warn_rtl_layouts(cfg, dense_names) -> None:
         log.warning("the rtl step will be skipped: %s", exc)
 
 
-def check_model_vs_data(model, ds, source: str) -> None:
+def data_source(data_cfg) -> str:
+    """Where a dataset's files are, for messages: the MNIST folder, the .npz file, or the built-in set."""
+    import os
+
+    if data_cfg.name == "npz":
+        return f"the .npz file {data_cfg.path} (data.path)"
+    if data_cfg.name == "mnist":
+        folder = data_cfg.data_dir or os.environ.get("FLOW_DATA_DIR")
+        return f"the MNIST folder {folder} (--data-dir)" if folder else "MNIST"
+    return f"the built-in {data_cfg.name} set"
+
+
+def check_model_vs_data(model, ds, source: str, data_cfg=None, fix: str | None = None) -> None:
+    """The model's input width and output count against the dataset's. data_cfg (the config's data
+    section) names where the data came from; `fix` replaces the default advice."""
     want = int(math.prod(ds.input_shape))
     have_shape = tuple(int(d) for d in model.input_shape[1:] if d is not None)
     have = int(math.prod(have_shape))
     if have != want:
+        origin = f" (from {data_source(data_cfg)})" if data_cfg is not None else ""
         raise UsageError(
-            f"{source} takes inputs of shape {have_shape} ({have} values) but the dataset's samples have "
-            f"shape {tuple(ds.input_shape)} ({want}); pick the dataset the model was trained on (data: in the config)"
+            f"{source} takes inputs of shape {have_shape} ({have} values) but the dataset's samples{origin} have "
+            f"shape {tuple(ds.input_shape)} ({want}); "
+            + (fix or "pick the dataset the model was trained on (data: in the config)")
         )
     n_out = int(model.output_shape[-1])
     if ds.n_classes > n_out:
@@ -127,13 +143,25 @@ def check_model_vs_data(model, ds, source: str) -> None:
         )
 
 
+def check_engine_layers(model, source: str) -> None:
+    """The one check of the layers and activations the hardware runs (flow.hls.convert.hardware_layers:
+    e.g. a sigmoid output or a tanh layer is refused), made before any work by every command that takes
+    a model: `flow compress` before training, `flow build`, `flow csim` and `flow rtlsim` before
+    converting. `source` names the model in the message ("--model m.keras", "model lenet5", a folder)."""
+    from flow.hls.convert import hardware_layers
+
+    try:
+        hardware_layers(model)
+    except UsageError as exc:
+        raise UsageError(f"{source}: {exc}") from None
+
+
 def check(cfg, options: dict):
     """Validate every input of a build before any work (see module docstring)."""
     from flow.board.boards import load_board
     from flow.board.vendor import resolve_clock
     from flow.config import HLSConfig
     from flow.data import load_dataset
-    from flow.hls.convert import hardware_layers
     from flow.models import build_model, load_user_model
 
     board = load_board(cfg.build.board)
@@ -173,10 +201,7 @@ def check(cfg, options: dict):
         model = build_model(cfg.model, ds.input_shape, ds.n_classes)
         source = f"model {cfg.model.name}"
     check_model_vs_data(model, ds, source)
-    try:
-        hardware_layers(model)
-    except UsageError as exc:
-        raise UsageError(f"{source}: {exc}") from None
+    check_engine_layers(model, source)
     dense = [layer.name for layer in model.layers if type(layer).__name__ in ("Dense", "QDense")]
     weight = [layer.name for layer in model.layers if type(layer).__name__ in ("Dense", "QDense", "Conv2D", "QConv2D")]
     check_hls_layers(cfg, dense)

@@ -204,7 +204,7 @@ def synth_rows(rtl: dict, board) -> list[list[str]]:
 
 def print_rtl(build_dir: Path, console) -> dict | None:
     """Print the rtl step's tables (nothing when the build has no reports/rtl.json); returns its data."""
-    from rich.table import Table
+    from flow.build.tables import print_table
 
     rtl, error = rtl_status(build_dir, _state(build_dir))
     if error is not None:
@@ -218,18 +218,12 @@ def print_rtl(build_dir: Path, console) -> dict | None:
         console.print(f"[yellow]rtl:[/] skipped: {rtl['skipped']}")
         return rtl
     at = f"{clock:g} MHz" if clock else "100 MHz"
-    sim = Table(title="RTL engine: simulation (measured unless labelled)")
-    for col in ("source", "samples", "accuracy", "bit mismatches", "cycles/inf mean", "cycles/inf p99",
-                f"inf/s at {at}", "cycle model (flow.eie.perf_rtl)"):
-        sim.add_column(col, justify="left" if col == "source" else "right")
-    for row in sim_rows(rtl, clock):
-        sim.add_row(*row)
-    console.print(sim)
+    print_table(console, "RTL engine: simulation (measured unless labelled)",
+                ["source", "samples", "accuracy", "bit mismatches", "cycles/inf mean", "cycles/inf p99",
+                 f"inf/s at {at}", "cycle model (flow.eie.perf_rtl)"],
+                sim_rows(rtl, clock), right=range(1, 7))
     where = f", % of {board.name}" if board is not None else ""
-    syn = Table(title=f"RTL engine: synthesis (measured unless labelled{where})")
-    for col in ("source", "device", *_BOARD_FIELD, "critical path"):
-        syn.add_column(col, justify="left" if col in ("source", "device", "critical path") else "right")
-    for row in synth_rows(rtl, board):
-        syn.add_row(*row)
-    console.print(syn)
+    print_table(console, f"RTL engine: synthesis (measured unless labelled{where})",
+                ["source", "device", *_BOARD_FIELD, "critical path"], synth_rows(rtl, board),
+                right=range(2, 2 + len(_BOARD_FIELD)))
     return rtl

@@ -30,26 +30,19 @@ def load_state(build_dir: Path) -> dict:
 
 def print_summary(build_dir: Path, console=None) -> dict:
     from rich.console import Console
-    from rich.table import Table
+
+    from flow.build.tables import print_table
 
     console = console or Console()
     state = load_state(build_dir)
-    steps = Table(title=f"eie-flow build: {build_dir}")
-    steps.add_column("step")
-    steps.add_column("status")
-    steps.add_column("seconds", justify="right")
+    rows = []
     for name, rec in state.get("steps", {}).items():
         sec = rec.get("seconds", 0)
-        steps.add_row(name, str(rec.get("status", "?")), f"{sec:.1f}" if isinstance(sec, (int, float)) else "?")
-    console.print(steps)
+        rows.append([name, str(rec.get("status", "?")), f"{sec:.1f}" if isinstance(sec, (int, float)) else "?"])
+    print_table(console, f"eie-flow build: {build_dir}", ["step", "status", "seconds"], rows, right=[2])
     summary = state.get("summary", {})
     if summary:
-        table = Table(title="summary")
-        table.add_column("item")
-        table.add_column("value")
-        for key, value in summary.items():
-            table.add_row(str(key), str(value))
-        console.print(table)
+        print_table(console, "summary", ["item", "value"], [[str(k), str(v)] for k, v in summary.items()])
     from flow.build.rtl_table import print_rtl
 
     print_rtl(build_dir, console)

@@ -61,6 +61,7 @@ def run(args) -> int:
     ds = load_dataset(cfg.data)
     model = build_model(cfg.model, ds.input_shape, ds.n_classes)  # untrained: checks only
     preflight.check_model_vs_data(model, ds, f"model {cfg.model.name}")
+    preflight.check_engine_layers(model, f"model {cfg.model.name}")  # before any training
     preflight.check_compress_settings(cfg, [ly.name for ly in model.layers if type(ly).__name__ in (
         "Dense", "QDense", "Conv2D", "QConv2D")])
     with OutputLock(out, "compress"):

@@ -46,15 +46,30 @@ def _config(args):
     return options.load_config_with(args, cfg_path if cfg_path.is_file() else None)
 
 
+def load_model_data(cm, cfg, model_dir: Path):
+    """The dataset of a compressed model's simulation, after the checks every simulating command makes
+    before converting (flow.build.preflight): layers and activations the hardware runs, and an input
+    width that matches the data (the message names the data's file and the fix)."""
+    from flow.build import preflight
+    from flow.data import load_dataset
+
+    preflight.check_engine_layers(cm.model, str(model_dir))
+    ds = load_dataset(cfg.data)
+    preflight.check_model_vs_data(
+        cm.model, ds, f"the model in {model_dir}", data_cfg=cfg.data,
+        fix="pass --data-dir the dataset the model was compressed on (its config.yaml's data section names it)",
+    )
+    return ds
+
+
 def simulate(model_dir: Path, cfg, out_dir: Path, n: int, min_agreement: float = 0.99) -> dict:
     """Convert, compile and simulate; returns the csim.json dict (also written to out_dir)."""
     from flow.compress.io import load_compressed
-    from flow.data import load_dataset
     from flow.hls import csim
     from flow.hls.convert import convert
 
     cm = load_compressed(model_dir)
-    ds = load_dataset(cfg.data)
+    ds = load_model_data(cm, cfg, model_dir)
     x, y = (ds.x_test, ds.y_test) if n == 0 else (ds.x_test[:n], ds.y_test[:n])
     if tuple(x.shape[1:]) != tuple(cm.model.input_shape[1:]):
         raise UsageError(
@@ -125,7 +140,7 @@ def print_summary(summary: dict, console=None) -> None:
 def run(args) -> int:
     _check_args(args)
     cfg = _config(args)
-    out_dir = args.out or args.model_dir / "csim"
+    out_dir = options.check_out_folder(args.out, args.model_dir / "csim")  # before any work
     summary = simulate(args.model_dir, cfg, out_dir, args.n, args.min_agreement)
     print_summary(summary)
     print(f"wrote {out_dir / 'csim.json'}")

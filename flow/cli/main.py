@@ -54,7 +54,41 @@ def _quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=r"The `keras.constraints.serialize\(\)` API", category=UserWarning)
 
 
+#: what the flow's own output uses beyond ASCII, spelled in ASCII for a terminal that cannot show it
+_ASCII = {"\u2026": "...", "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00d7": "x", "\u2264": "<=",
+          "\u2265": ">=", "\u2192": "->", "\u00b1": "+/-", "\u00b5": "u", "\u2018": "'", "\u2019": "'",
+          "\u201c": '"', "\u201d": '"', "\u2248": "~", "\u00b0": " deg"}
+
+
+def _spell_ascii(exc: UnicodeError):
+    """codecs error handler: a character the stream's encoding lacks becomes its ASCII spelling (else ?)."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    return "".join(_ASCII.get(ch, "?") for ch in exc.object[exc.start : exc.end]), exc.end
+
+
+def ascii_fallback() -> None:
+    """Once per process: stdout/stderr in a non-UTF-8 encoding (PYTHONIOENCODING=latin-1, an ASCII
+    locale) write what they cannot encode in ASCII instead of raising after the work is done.
+    rich already draws its boxes in ASCII there; its ellipsis and the flow's own symbols go through
+    this handler."""
+    import codecs
+
+    try:
+        codecs.lookup_error("flow-ascii")
+    except LookupError:
+        codecs.register_error("flow-ascii", _spell_ascii)
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding and not encoding.startswith("utf") and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="flow-ascii")
+            except (ValueError, OSError):  # a stream that cannot change: keep it as it is
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    ascii_fallback()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.verbose:

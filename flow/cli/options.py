@@ -12,6 +12,9 @@ from pathlib import Path
 
 from flow.errors import UsageError
 
+#: kernel file systems: never an output place
+SYSTEM_DIRS = ("/proc", "/sys", "/dev")
+
 
 def add_config(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, default=None, help="YAML config (default: the built-in digits example)")
@@ -57,8 +60,12 @@ def add_no_progress(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars (logs only)")
 
 
-def overrides(args: argparse.Namespace, cfg) -> dict:
-    """{dotted config key: (option, value)} of the shared options present on `args`."""
+def overrides(args: argparse.Namespace, cfg, source: str = "the config") -> dict:
+    """{dotted config key: (option, value)} of the shared options present on `args`.
+
+    `source` names where `cfg` came from (a YAML file, a compressed folder's config.yaml), for the
+    messages that tell the user which file to edit instead.
+    """
     out: dict = {}
     if getattr(args, "epochs", None) is not None and args.epochs < 1:
         raise UsageError(f"--epochs {args.epochs}: need at least 1")
@@ -70,6 +77,12 @@ def overrides(args: argparse.Namespace, cfg) -> dict:
     if data_dir is not None:
         if not Path(data_dir).is_dir():
             raise UsageError(f"--data-dir {data_dir} is not a folder; pass the folder holding the dataset files")
+        if cfg.data.name == "npz":  # --data-dir names an MNIST idx folder; an npz dataset is one file
+            raise UsageError(
+                f"--data-dir {data_dir}: {source} reads its dataset from the .npz file data.path "
+                f"({cfg.data.path}), which --data-dir (an MNIST idx folder) does not change; leave "
+                f"--data-dir out, or set data.path in {source} to the .npz to use"
+            )
         out["data.data_dir"] = ("--data-dir", str(data_dir))
         if cfg.data.name == "digits":  # an MNIST folder: the built-in digits set becomes mnist (npz stays)
             out["data.name"] = ("--data-dir", "mnist")
@@ -81,4 +94,34 @@ def load_config_with(args: argparse.Namespace, path=None, extra: dict | None = N
     from flow.config import FlowConfig, apply_overrides, load_config
 
     cfg = load_config(path) if path is not None else FlowConfig()
-    return apply_overrides(cfg, {**overrides(args, cfg), **(extra or {})})
+    source = str(path) if path is not None else "the default config"
+    return apply_overrides(cfg, {**overrides(args, cfg, source), **(extra or {})})
+
+
+def check_out_folder(given: Path | None, default: Path, option: str = "--out") -> Path:
+    """The folder a command writes its results into (`flow csim`/`flow rtlsim` --out, or their default
+    place inside the compressed folder), resolved, or a UsageError saying why it cannot be written -
+    checked before any conversion, compilation or data loading. The folder is written into (files
+    replaced one by one), not replaced as a whole, so an existing folder is fine."""
+    import os
+
+    path = Path(given) if given is not None else Path(default)
+    what = f"{option} {path}" if given is not None else f"the default output folder {path}"
+    fix = f"pass {option} a folder in a writable place"
+    try:
+        out = path.expanduser().resolve()
+    except (OSError, RuntimeError) as exc:
+        why = ("the current folder no longer exists" if isinstance(exc, FileNotFoundError)
+               else f"cannot resolve the path ({exc})")
+        raise UsageError(f"{what}: {why}; cd to an existing folder or {fix} (an absolute path)") from None
+    if any(str(out) == p or str(out).startswith(p + "/") for p in SYSTEM_DIRS):
+        raise UsageError(f"{what} is inside the kernel's {str(out).split('/')[1]} file system; {fix}")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{what} exists and is a file, not a folder; {fix}")
+    existing = next(p for p in [out, *out.parents] if p.exists())
+    if existing != out and not existing.is_dir():
+        raise UsageError(f"{what}: {existing} is a file, not a folder; {fix}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        where = "is" if existing == out else f"would be created in {existing}, which is"
+        raise UsageError(f"{what} {where} not writable; {fix}")
+    return out

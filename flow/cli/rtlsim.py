@@ -51,24 +51,27 @@ def _check_args(args) -> None:
 
 
 def simulate(model_dir: Path, cfg, out_dir: Path, n: int, model_n: int, trace: Path | None = None) -> dict:
+    from flow.cli.csim import load_model_data
     from flow.compress.io import load_compressed
-    from flow.data import load_dataset
     from flow.hls.convert import convert
     from flow.hls.csim import reference_covers
     from flow.rtl.params import check_config_layouts
     from flow.rtl.run import rtlsim
+    from flow.rtl.verilator import require
 
+    only_dense = (f"{model_dir}: the network has layers besides Dense (e.g. convolutions); the RTL engine runs "
+                  "only EIE Dense layers: use `flow csim` for this model")
     cm = load_compressed(model_dir)
+    if any(type(ly).__name__ in ("Conv2D", "QConv2D") for ly in cm.model.layers):
+        raise UsageError(only_dense)  # before loading the data and converting
     dense = [ly.name for ly in cm.model.layers if type(ly).__name__ in ("Dense", "QDense")]
     check_config_layouts(cfg.hls, dense)  # before the conversion writes anything
-    ds = load_dataset(cfg.data)
+    ds = load_model_data(cm, cfg, model_dir)
+    require("verilator")  # the inputs are checked: now the tools, before converting
     x, y = (ds.x_test, ds.y_test) if n == 0 else (ds.x_test[:n], ds.y_test[:n])
     model = convert(cm, cfg.hls, out_dir / "hls")
     if not reference_covers(model):
-        raise UsageError(
-            f"{model_dir}: the network has layers besides Dense (e.g. convolutions); the RTL engine runs "
-            "only EIE Dense layers: use `flow csim` for this model"
-        )
+        raise UsageError(only_dense)
     layers = model.eie_layers
     x_raw = layers[0].input_t.quantize(x.reshape(len(x), -1))
     summary = rtlsim(layers, x_raw, y, out_dir=out_dir, check_model=model_n, trace=trace)
@@ -81,7 +84,10 @@ def run(args) -> int:
     _check_args(args)
     cfg_path = args.model_dir / "config.yaml"
     cfg = options.load_config_with(args, cfg_path if cfg_path.is_file() else None)
-    out_dir = args.out or args.model_dir / "rtlsim"
+    out_dir = options.check_out_folder(args.out, args.model_dir / "rtlsim")  # before any work
+    from flow.rtl.verilator import usable_cache_dir
+
+    usable_cache_dir()
     trace = out_dir / "rtlsim.fst" if args.trace else None
     s = simulate(args.model_dir, cfg, out_dir, args.n, args.model_n, trace)
     print(f"{s['source'].split(';')[0]} of {s['n']} test samples on P={s['engine']['P']}:")

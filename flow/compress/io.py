@@ -122,6 +122,9 @@ def load_compressed(path: str | Path) -> CompressedModel:
         raise bad_file(folder / "model.keras", f"cannot be loaded ({type(exc).__name__}: {str(exc)[:200]})", fix) from None
     finally:
         logging.disable(logging.NOTSET)
+    from flow.models import rename_reserved_input
+
+    model = rename_reserved_input(model, custom_objects())  # a folder from before INPUT_NAME: hls4ml-ready
     layers = {}
     for m in meta["layers"]:
         try:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flow.fixed import bias_integer_bits, integer_bits
-from flow.models import WEIGHT_LAYERS
+from flow.models import INPUT_NAME, WEIGHT_LAYERS
 
 
 def fixed_type(
@@ -145,7 +145,7 @@ def _quantized_model(model, shared: dict, types: dict[str, LayerTypes]):
     L = tf.keras.layers
     first = next(iter(types.values()))
     out = [
-        L.Input(shape=model.input_shape[1:], name="input"),
+        L.Input(shape=model.input_shape[1:], name=INPUT_NAME),
         QActivation(_qbits(first.input_type), name="input_quant"),
     ]
     weights, codebooks = [], {}

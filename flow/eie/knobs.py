@@ -13,6 +13,7 @@ is warned about (KnobDeprecation, a FutureWarning: shown to users) and replaced 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -90,6 +91,11 @@ def check(knobs: dict, where: str = "") -> dict:
     with a KnobDeprecation warning when it was set to another.
     """
     pre = f"{where}: " if where else ""
+    if not isinstance(knobs, Mapping):  # a string would be read letter by letter as knob names
+        raise KnobError(
+            f"{pre}the EIE knobs are a {type(knobs).__name__} ({knobs!r}), not a mapping; give a dict of knob "
+            f"names to integers, e.g. {{'n_pe': 8}} (the knobs are {list(EIE_KNOBS)})"
+        )
     unknown = sorted(set(knobs) - set(EIE_KNOBS))
     if unknown:
         raise KnobError(f"{pre}unknown EIE knob(s) {unknown}; the knobs are {list(EIE_KNOBS)}")

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 WEIGHT_KINDS = {"Dense": "Dense", "QDense": "Dense", "Conv2D": "Conv2D", "QConv2D": "Conv2D"}
 PASS_THROUGH = ("Flatten", "Reshape", "MaxPooling2D", "AveragePooling2D")
 DROPPED = ("InputLayer", "Dropout")
+#: recurrent layers: their gate activations (sigmoid, tanh) belong to the layer, not to the network's
+#: activations, so the activation rules below never look at them; a recurrent layer has its own check
+RECURRENT = ("LSTM", "QLSTM", "GRU", "QGRU", "SimpleRNN", "QSimpleRNN", "RNN", "Bidirectional")
 #: width of the types chosen by profiling a plain Keras model
 PROFILE_WIDTH = 16
 
@@ -137,6 +140,8 @@ def hardware_layers(model) -> list:
                 )
                 + "; fix: use relu directly after a Dense/Conv2D layer and a final softmax"
             )
+        elif kind in RECURRENT:
+            check_recurrent(layer)
         elif kind in PASS_THROUGH:
             items.append(("pass", layer))
         elif kind in DROPPED:
@@ -149,6 +154,15 @@ def hardware_layers(model) -> list:
     if not any(isinstance(it, WeightLayer) for it in items):
         raise UsageError("the model has no Dense or Conv2D layer: nothing to put on the EIE engine")
     return items
+
+
+def check_recurrent(layer) -> None:
+    """A recurrent layer's own check (its gates' sigmoid/tanh are part of it, not activations to refuse).
+    The engine does not run recurrent layers yet."""
+    raise UsageError(
+        f"layer '{layer.name}' ({type(layer).__name__}) is a recurrent layer, which the EIE engine does not "
+        "run yet; supported: Dense/QDense, Conv2D/QConv2D with relu and a final softmax"
+    )
 
 
 def build_twin(model, items):

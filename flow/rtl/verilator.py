@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flow.errors import FlowError
+from flow.errors import FlowError, UsageError
 from flow.rtl import tools
 from flow.rtl.params import EngineParams
 
@@ -39,7 +39,30 @@ def rtl_sources() -> list[Path]:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("EIE_RTL_CACHE", Path.home() / ".cache" / "eie-flow" / "rtl"))
+    given = os.environ.get("EIE_RTL_CACHE")
+    if given:
+        return Path(given)
+    try:
+        return Path.home() / ".cache" / "eie-flow" / "rtl"
+    except RuntimeError:  # no HOME and no passwd entry
+        return Path(tempfile.gettempdir()) / "eie-flow-rtl-cache"
+
+
+def usable_cache_dir() -> Path:
+    """cache_dir(), created, or a UsageError naming EIE_RTL_CACHE and the fix when it cannot be written
+    (a read-only HOME, an EIE_RTL_CACHE below a file or on a read-only disk): checked before any work."""
+    path = cache_dir()
+    where = "EIE_RTL_CACHE" if os.environ.get("EIE_RTL_CACHE") else "the default (EIE_RTL_CACHE not set: under $HOME)"
+    fix = "set EIE_RTL_CACHE to a writable folder (e.g. export EIE_RTL_CACHE=/tmp/eie-rtl-cache)"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"the RTL build cache {path} ({where}) cannot be written: {exc.strerror or exc}; {fix}"
+        ) from None
+    return path
 
 
 def _run(cmd, cwd=None, what="command", env: dict[str, str] | None = None):
@@ -86,7 +109,7 @@ def build(params: EngineParams, jobs: int = 2, trace: bool = False) -> Path:
     """The harness binary for ``params`` (built on first use, then cached); ``trace``: the build
     that writes an FST waveform of its run to $EIE_TRACE (simulate(trace=...))."""
     tool = tools.require("verilator")
-    root = cache_dir()
+    root = usable_cache_dir()
     out = root / f"{params.key()}-{_source_stamp()}-{tool.key()}{'-trace' if trace else ''}"
     exe = out / "obj" / "eie_harness"
     if exe.exists():

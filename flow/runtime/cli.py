@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from flow.errors import FlowError, UsageError
-from flow.runtime.overlay import DEFAULT_MAX_BATCH, DEFAULT_TIMEOUT_S
+from flow.runtime.overlay import DEFAULT_MAX_BATCH, DEFAULT_TIMEOUT_S, check_timeout
 
 
 def add_parser(subparsers) -> None:
@@ -61,6 +61,7 @@ def run(args, library_builder=None) -> int:
     from flow.runtime.overlay import EIEOverlay
     from flow.runtime.sim import TEST_VECTORS, load_test_vectors, run_vectors, sim_overlay
 
+    check_timeout(args.timeout, "--timeout")
     meta = BundleMeta.load(args.bundle)
     if args.batch_size is not None and args.batch_size < 1:
         raise UsageError(f"--batch-size must be positive, got {args.batch_size}")

@@ -29,9 +29,28 @@ N_SAMPLES = 0x10
 AP_START, AP_DONE, AP_IDLE = 0x1, 0x2, 0x4
 
 DEFAULT_TIMEOUT_S = 5.0
+#: the longest wait per transfer accepted (a day): beyond it a hung DMA looks like a hung program
+MAX_TIMEOUT_S = 86400.0
 #: samples per DMA transfer unless batch_size says otherwise: keeps one transfer well inside the timeout
 DEFAULT_MAX_BATCH = 8192
 _POLL_S = 1e-4
+
+
+def check_timeout(value, what: str = "timeout") -> float:
+    """The one check of a DMA/IP wait in seconds (the API's `timeout=` and `flow run --timeout`):
+    a finite number in (0, MAX_TIMEOUT_S]. NaN would never time out, 0 or less would time out at once."""
+    import math
+
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT_S):
+        raise UsageError(
+            f"{what}={value!r}: give the seconds to wait for each DMA transfer, a number > 0 and <= "
+            f"{MAX_TIMEOUT_S:g} (default {DEFAULT_TIMEOUT_S:g})"
+        )
+    return seconds
 
 
 class DeviceTimeout(FlowError):
@@ -102,7 +121,7 @@ class EIEOverlay:
     ):
         self.bundle_dir = Path(bundle_dir)
         self.meta = BundleMeta.load(self.bundle_dir)
-        self.timeout = float(timeout)
+        self.timeout = check_timeout(timeout)
         self.io = self.meta.io
         self.in_layout = self.io.in_layout
         self.out_layout = self.io.out_layout

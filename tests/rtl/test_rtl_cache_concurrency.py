@@ -1,5 +1,5 @@
 """The RTL harness cache under concurrency and signals, with a fake `verilator` on PATH (a shell
-script that starts a slow child "compiler", then writes the binary): two runs building the same
+script, chosen through FLOW_VERILATOR, that starts a slow child "compiler", then writes the binary): two runs building the same
 entry take turns and both succeed; SIGTERM during a build leaves no compiler behind."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 FAKE = """#!/bin/sh
+if [ "$1" = "--version" ]; then echo "Verilator 5.000 fake"; exit 0; fi
 echo "start $$" >> "$FAKE_LOG"
 sleep "$FAKE_SECONDS" &
 echo "child $!" >> "$FAKE_LOG"
@@ -45,7 +46,7 @@ def fake_env(tmp_path):
     fake.write_text(FAKE)
     fake.chmod(0o755)
     env = dict(os.environ)
-    env.update(PATH=f"{bin_dir}{os.pathsep}{env['PATH']}", EIE_RTL_CACHE=str(tmp_path / "cache"),
+    env.update(FLOW_VERILATOR=str(fake), EIE_RTL_CACHE=str(tmp_path / "cache"),
                FAKE_LOG=str(tmp_path / "fake.log"), PYTHONPATH=f"{REPO}{os.pathsep}{env.get('PYTHONPATH', '')}")
     return env, tmp_path
 
