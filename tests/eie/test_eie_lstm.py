@@ -11,30 +11,13 @@ from hypothesis import strategies as st
 from flow.eie.lstm import EIELSTM, LSTMTypes, engine_rows, lstm_float, lstm_sequence, n_engine_rows
 from flow.errors import UsageError
 from flow.fixed import FixedType
+from flow.testing import LSTM_TYPES_ARGS, random_lstm
 
-TYPES = LSTMTypes(
-    input_t=FixedType(16, 3, True, "RND", "SAT"),
-    weight_t=FixedType(12, 1, True, "RND", "SAT"),
-    bias_t=FixedType(16, 4, True, "RND", "SAT"),
-    gate_t=FixedType(16, 6, True, "RND", "SAT"),
-    cell_t=FixedType(16, 5, True, "RND", "SAT"),
-)
+TYPES = LSTMTypes(**LSTM_TYPES_ARGS)
 
 
 def shared(rng, shape, density, values):
     return np.where(rng.random(shape) < density, rng.choice(values, shape), 0.0)
-
-
-def random_lstm(rng, I, H, density_x, density_h, per_gate=False, scale=0.6, **knobs):
-    if per_gate:  # 15 values per gate, 60 in all: needs a book per gate
-        vals = [rng.uniform(-scale, scale, 15) for _ in range(4)]
-        k = np.concatenate([shared(rng, (I, H), density_x, v) for v in vals], axis=1)
-        r = np.concatenate([shared(rng, (H, H), density_h, v) for v in vals], axis=1)
-    else:
-        vals = rng.uniform(-scale, scale, 15)
-        k, r = shared(rng, (I, 4 * H), density_x, vals), shared(rng, (H, 4 * H), density_h, vals)
-    b = rng.normal(scale=0.5, size=4 * H)
-    return k, r, b, EIELSTM.from_keras("lstm", k, r, b, types=TYPES, per_gate=per_gate, **knobs)
 
 
 def oracle(k, r, b, x_raw, t: LSTMTypes, unit):
