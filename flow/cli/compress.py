@@ -62,7 +62,7 @@ def run(args) -> int:
     model = build_model(cfg.model, ds.input_shape, ds.n_classes)  # untrained: checks only
     preflight.check_model_vs_data(model, ds, f"model {cfg.model.name}")
     preflight.check_compress_settings(cfg, [ly.name for ly in model.layers if type(ly).__name__ in (
-        "Dense", "QDense", "Conv2D", "QConv2D")])
+        "Dense", "QDense", "Conv2D", "QConv2D", "LSTM")])
     with OutputLock(out, "compress"):
         recover_swap(out)
         for stale in leftovers(out, PARTIAL):  # a killed run's half-written folder

@@ -137,6 +137,12 @@ def hardware_layers(model) -> list:
                 )
                 + "; fix: use relu directly after a Dense/Conv2D layer and a final softmax"
             )
+        elif kind == "LSTM":
+            raise UsageError(
+                f"layer '{layer.name}' is an LSTM: `flow build` (hls4ml, RTL) does not run recurrent layers yet; "
+                "`flow compress` compresses it and flow.compress.lstm_engine runs it on the engine's bit-exact "
+                "numpy reference (flow.eie.lstm)"
+            )
         elif kind in PASS_THROUGH:
             items.append(("pass", layer))
         elif kind in DROPPED:
