@@ -17,7 +17,7 @@ def add_parser(subparsers) -> None:
     )
     options.add_config(p)
     options.add_data_dir(p)
-    p.add_argument("--model", help="digits_mlp | lenet300 | lenet5 | a .h5/.keras file")
+    p.add_argument("--model", help="digits_mlp | lenet300 | lenet5 | lstm_seqmnist | a .h5/.keras file")
     p.add_argument(
         "--out", type=Path, default=Path("compressed"), help="output folder (default: ./compressed)"
     )
