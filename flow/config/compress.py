@@ -104,7 +104,7 @@ class CompressConfig:
     #: pruning steps (cubic schedule up to the target); each is followed by retraining
     prune_steps: int = 3
     #: load-balance-aware pruning (ESE): every row-PE of an EIE layer keeps the same number of
-    #: weights in every input column (row PEs = hls n_pe / col_groups of the layer); Dense layers only
+    #: weights in every input column (row PEs = hls n_pe / col_groups of the layer); Dense and LSTM layers
     load_balance: bool = False
     #: retraining epochs after each pruning step
     prune_epochs: int = 8
