@@ -164,3 +164,12 @@ def test_compress_lstm_end_to_end(compressed_lstm):
     res = compare(loaded, ds.x_test, ds.y_test, n_pe=4)
     assert res["keras_accuracy"] == pytest.approx(rep["accuracy"]["quantized"])
     assert res["agreement"] >= 0.95  # the engine's fixed point against the Keras model
+
+
+def test_hardware_conversion_refuses_lstm_clearly():
+    import tensorflow as tf
+
+    from flow.hls.convert import hardware_layers
+
+    with pytest.raises(UsageError, match="layer 'l' is an LSTM: `flow build`.*does not run recurrent layers yet"):
+        hardware_layers(_model(tf.keras.layers.LSTM(4, name="l")))
