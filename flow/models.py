@@ -1,4 +1,5 @@
-"""Example networks (digits MLP, LeNet-300-100, LeNet-5) and loading a user's Keras model.
+"""Example networks (digits MLP, LeNet-300-100, LeNet-5, a sequential-MNIST LSTM) and loading a user's
+Keras model.
 
 Every model comes out in one canonical form: weight layers (Dense, Conv2D) are linear and
 each nonlinearity is its own `Activation` layer, so the final softmax is a separate
@@ -20,7 +21,17 @@ WEIGHT_LAYERS = ("Dense", "Conv2D")
 #: ModelGraph), so a model the flow writes must not use it (the README's hls4ml call converts it as is)
 INPUT_NAME = "input_1"
 RESERVED_INPUT = "input"
-SUPPORTED = WEIGHT_LAYERS + (
+#: recurrent layers the flow compresses and the engine runs (flow.eie.lstm); checked by `check_recurrent`
+RECURRENT_LAYERS = ("LSTM",)
+#: recurrent layers it refuses, with what to do instead
+UNSUPPORTED_RECURRENT = {
+    "GRU": "replace it with an LSTM (the engine's element-wise unit implements the LSTM cell only)",
+    "SimpleRNN": "replace it with an LSTM (the engine's element-wise unit implements the LSTM cell only)",
+    "Bidirectional": "use one forward LSTM (go_backwards is not supported)",
+    "ConvLSTM2D": "use an LSTM over flattened rows",
+    "RNN": "use the built-in keras.layers.LSTM (a custom cell is not supported)",
+}
+SUPPORTED = WEIGHT_LAYERS + RECURRENT_LAYERS + (
     "InputLayer",
     "Activation",
     "ReLU",
@@ -75,6 +86,24 @@ def _lenet5(input_shape, n_classes):
     return layers
 
 
+def _lstm_seqmnist(input_shape, n_classes, units):
+    """Sequential MNIST: each 28x28 image as 28 time steps of 28 pixels, LSTM(units), Dense."""
+    import tensorflow as tf
+
+    L = tf.keras.layers
+    n = int(math.prod(input_shape))
+    side = round(math.sqrt(n))
+    if side * side != n:
+        raise UsageError(f"lstm_seqmnist needs square images (rows as time steps); got {n} features per sample")
+    return [
+        L.Input(shape=input_shape, name="input"),
+        L.Reshape((side, side), name="rows"),
+        L.LSTM(units, name="lstm"),
+        L.Dense(n_classes, name="fc"),
+        L.Activation("softmax", name="softmax"),
+    ]
+
+
 def _sequential(layers, name):
     import tensorflow as tf
 
@@ -90,6 +119,8 @@ def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], n_classes: int):
         return _sequential(_mlp(input_shape, [300, 100], n_classes, "ip"), "lenet300")
     if cfg.name == "lenet5":
         return _sequential(_lenet5(input_shape, n_classes), "lenet5")
+    if cfg.name == "lstm_seqmnist":
+        return _sequential(_lstm_seqmnist(input_shape, n_classes, cfg.lstm_units), "lstm_seqmnist")
     return load_user_model(Path(cfg.name), input_shape, n_classes)
 
 
@@ -131,6 +162,10 @@ def canonical(model):
     L = tf.keras.layers
     for layer in model.layers:
         kind = type(layer).__name__
+        if kind in UNSUPPORTED_RECURRENT:
+            raise UsageError(f"layer {layer.name!r} is a {kind}, which the engine cannot run: {UNSUPPORTED_RECURRENT[kind]}")
+        if kind in RECURRENT_LAYERS:
+            check_recurrent(layer)
         if kind not in SUPPORTED:
             raise UsageError(
                 f"layer {layer.name!r} has type {kind}, which the flow does not support; "
@@ -162,9 +197,30 @@ def canonical(model):
     return new_model
 
 
+def check_recurrent(layer) -> None:
+    """Refuse an LSTM the engine cannot run (flow.eie.lstm: one forward LSTM, zero initial state, tanh
+    and sigmoid, its last h feeding the next layer), naming the layer and the fix."""
+    conf = layer.get_config()
+    fixes = {
+        "return_sequences": (False, "the engine hands only the last h on (no stacked recurrent layers, no "
+                                    "per-step outputs); set return_sequences=False"),
+        "return_state": (False, "set return_state=False"),
+        "stateful": (False, "the engine starts every sequence from a zero state; set stateful=False"),
+        "go_backwards": (False, "the engine runs the sequence forwards; set go_backwards=False (reverse the "
+                                "input instead)"),
+        "time_major": (False, "give inputs as (batch, steps, features); set time_major=False"),
+        "activation": ("tanh", "the element-wise unit has tanh and sigmoid tables; use activation='tanh'"),
+        "recurrent_activation": ("sigmoid", "the element-wise unit has tanh and sigmoid tables; use "
+                                            "recurrent_activation='sigmoid'"),
+    }
+    for key, (want, fix) in fixes.items():
+        if key in conf and conf[key] != want:
+            raise UsageError(f"layer {layer.name!r} (LSTM) has {key}={conf[key]!r}: {fix}")
+
+
 def weight_layers(model) -> list:
-    """The layers the compression works on, in order."""
-    return [layer for layer in model.layers if type(layer).__name__ in WEIGHT_LAYERS]
+    """The layers the compression works on, in order (Dense, Conv2D and LSTM)."""
+    return [layer for layer in model.layers if type(layer).__name__ in WEIGHT_LAYERS + RECURRENT_LAYERS]
 
 
 def rename_reserved_input(model, custom_objects: dict | None = None):

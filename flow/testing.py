@@ -268,3 +268,33 @@ def lenet300_layers(n_pe: int = 64, seed: int = 0, in_bits: int = 8) -> list[EIE
         ))  # fmt: skip
         in_t = out_t
     return layers
+
+
+#: the types of the test LSTM layers (flow.eie.lstm): x and h, 12-bit weights, gates, cell state
+LSTM_TYPES_ARGS = dict(
+    input_t=FixedType(16, 3, True, "RND", "SAT"),
+    weight_t=FixedType(12, 1, True, "RND", "SAT"),
+    bias_t=FixedType(16, 4, True, "RND", "SAT"),
+    gate_t=FixedType(16, 6, True, "RND", "SAT"),
+    cell_t=FixedType(16, 5, True, "RND", "SAT"),
+)
+
+
+def random_lstm(rng, I, H, density_x, density_h, per_gate=False, scale=0.6, types=None, **knobs):
+    """(kernel, recurrent kernel, bias, EIELSTM) of a random LSTM with shared weights: 15 values in
+    all, or 15 per gate (`per_gate`: 60 in all, which needs a codebook per gate)."""
+    from flow.eie.lstm import EIELSTM, LSTMTypes
+
+    def shared(shape, density, values):
+        return np.where(rng.random(shape) < density, rng.choice(values, shape), 0.0)
+
+    if per_gate:
+        vals = [rng.uniform(-scale, scale, 15) for _ in range(4)]
+        k = np.concatenate([shared((I, H), density_x, v) for v in vals], axis=1)
+        r = np.concatenate([shared((H, H), density_h, v) for v in vals], axis=1)
+    else:
+        vals = rng.uniform(-scale, scale, 15)
+        k, r = shared((I, 4 * H), density_x, vals), shared((H, 4 * H), density_h, vals)
+    b = rng.normal(scale=0.5, size=4 * H)
+    types = types or LSTMTypes(**LSTM_TYPES_ARGS)
+    return k, r, b, EIELSTM.from_keras("lstm", k, r, b, types=types, per_gate=per_gate, **knobs)

@@ -143,7 +143,7 @@ def check_model_vs_data(model, ds, source: str, data_cfg=None, fix: str | None =
         )
 
 
-def check_engine_layers(model, source: str) -> None:
+def check_engine_layers(model, source: str, recurrent_ok: bool = False) -> None:
     """The one check of the layers and activations the hardware runs (flow.hls.convert.hardware_layers:
     e.g. a sigmoid output or a tanh layer is refused), made before any work by every command that takes
     a model: `flow compress` before training, `flow build`, `flow csim` and `flow rtlsim` before
@@ -151,7 +151,7 @@ def check_engine_layers(model, source: str) -> None:
     from flow.hls.convert import hardware_layers
 
     try:
-        hardware_layers(model)
+        hardware_layers(model, recurrent_ok=recurrent_ok)
     except UsageError as exc:
         raise UsageError(f"{source}: {exc}") from None
 

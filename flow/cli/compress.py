@@ -17,7 +17,7 @@ def add_parser(subparsers) -> None:
     )
     options.add_config(p)
     options.add_data_dir(p)
-    p.add_argument("--model", help="digits_mlp | lenet300 | lenet5 | a .h5/.keras file")
+    p.add_argument("--model", help="digits_mlp | lenet300 | lenet5 | lstm_seqmnist | a .h5/.keras file")
     p.add_argument(
         "--out", type=Path, default=Path("compressed"), help="output folder (default: ./compressed)"
     )
@@ -61,9 +61,9 @@ def run(args) -> int:
     ds = load_dataset(cfg.data)
     model = build_model(cfg.model, ds.input_shape, ds.n_classes)  # untrained: checks only
     preflight.check_model_vs_data(model, ds, f"model {cfg.model.name}")
-    preflight.check_engine_layers(model, f"model {cfg.model.name}")  # before any training
+    preflight.check_engine_layers(model, f"model {cfg.model.name}", recurrent_ok=True)  # before any training
     preflight.check_compress_settings(cfg, [ly.name for ly in model.layers if type(ly).__name__ in (
-        "Dense", "QDense", "Conv2D", "QConv2D")])
+        "Dense", "QDense", "Conv2D", "QConv2D", "LSTM")])
     with OutputLock(out, "compress"):
         recover_swap(out)
         for stale in leftovers(out, PARTIAL):  # a killed run's half-written folder

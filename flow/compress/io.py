@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from flow.compress.matrices import get_kernel
 from flow.errors import UsageError
 
 FORMAT = 1
@@ -34,9 +35,14 @@ class CompressedLayer:
     weight_type: dict
     bias_type: dict
     output_type: dict
+    #: an LSTM's (activation "lstm"): the gate pre-activation and cell-state types; its matrix is
+    #: [kernel; recurrent_kernel] (flow.compress.matrices), per-gate codebooks are flat (4 * 2**bits)
+    gate_type: dict | None = None
+    cell_type: dict | None = None
 
     def meta(self) -> dict:
-        return {
+        extra = {k: getattr(self, k) for k in ("gate_type", "cell_type") if getattr(self, k) is not None}
+        return extra | {
             "name": self.name,
             "codebook": [float(c) for c in self.codebook],
             "code_bits": self.code_bits,
@@ -77,7 +83,7 @@ def save_compressed(cm: CompressedModel, folder: Path) -> None:
     for name, layer in cm.layers.items():
         arrays[f"{name}/codebook"] = layer.codebook.astype(np.float32)
         arrays[f"{name}/mask"] = layer.mask.astype(bool)
-        arrays[f"{name}/codes"] = layer.codes.astype(np.uint8)
+        arrays[f"{name}/codes"] = layer.codes.astype(np.uint8 if layer.codes.max(initial=0) < 256 else np.uint16)
     np.savez_compressed(folder / "compression.npz", **arrays)
     meta = {"format": FORMAT, "layers": [layer.meta() for layer in cm.layers.values()]}
     (folder / "compression.json").write_text(json.dumps(meta, indent=1))
@@ -141,6 +147,8 @@ def load_compressed(path: str | Path) -> CompressedModel:
                 weight_type=dict(m["weight_type"]),
                 bias_type=dict(m["bias_type"]),
                 output_type=dict(m["output_type"]),
+                gate_type=dict(m["gate_type"]) if "gate_type" in m else None,
+                cell_type=dict(m["cell_type"]) if "cell_type" in m else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise bad_file(folder / "compression.json", f"a layer record is incomplete or malformed ({type(exc).__name__}: {exc})", fix) from None
@@ -157,7 +165,7 @@ def load_compressed(path: str | Path) -> CompressedModel:
 
 def _check(model, layer: CompressedLayer, folder: Path) -> None:
     try:
-        kernel = model.get_layer(layer.name).get_weights()[0]
+        kernel = get_kernel(model.get_layer(layer.name))
     except ValueError:
         raise UsageError(
             f"{folder}: compression.json names layer {layer.name!r}, absent from model.keras"

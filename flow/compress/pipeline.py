@@ -18,6 +18,8 @@ from pathlib import Path
 from flow.compress import io, plots, report, resume
 from flow.compress.augment import image_shape
 from flow.compress.io import CompressedLayer, CompressedModel
+from flow.compress.lstm import check_lstm_config, lstm_storage
+from flow.compress.matrices import bias_var, get_kernel, is_recurrent
 from flow.compress.prune import prune
 from flow.compress.quantize import choose_types, quantized_model
 from flow.compress.share import as_shared, finetune, share
@@ -128,10 +130,10 @@ def compress(
     if c.load_balance:  # ESE: equal non-zeros per row-PE in every column of each Dense layer
         row_pes = {}
         for layer in weight_layers(model):
-            if type(layer).__name__ == "Dense":
+            if type(layer).__name__ in ("Dense", "LSTM"):
                 k = cfg.hls.knobs_of(layer.name)
                 row_pes[layer.name] = k["n_pe"] // k["col_groups"]
-        log.info("load-balance-aware pruning, row PEs per Dense layer: %s", row_pes)
+        log.info("load-balance-aware pruning, row PEs per Dense/LSTM layer: %s", row_pes)
     if at < order.index("share"):
         t0 = time.perf_counter() - secs.get("prune", 0.0)
         steps_done = max(0, at - order.index("prune-1") + 1)
@@ -146,7 +148,7 @@ def compress(
         snaps.take("pruned", model)
         secs["prune"] = time.perf_counter() - t0
         log.info("pruned (kept %s)", {n: round(float(m.mean()), 4) for n, m in masks.items()})
-        before = {layer.name: layer.kernel.numpy().copy() for layer in weight_layers(model)}
+        before = {layer.name: get_kernel(layer).copy() for layer in weight_layers(model)}
 
         t0 = time.perf_counter()
         sharing = share(model, masks, c, seed=cfg.seed)
@@ -181,20 +183,24 @@ def compress(
     layers = {}
     for layer in weight_layers(model):
         n = layer.name
-        n_bias = int(layer.bias.shape[0]) if layer.use_bias else 0
-        storage.append(
-            layer_storage(
-                n,
-                shared[n].codes,
-                n_bias,
-                c.bits_of(n),
-                c.index_bits_of(n),
-                n_pe=cfg.hls.knobs_of(n)["n_pe"],
-                col_groups=cfg.hls.knobs_of(n)["col_groups"],
-                weight_width=c.weight_width,
-                eie=type(layer).__name__ == "Dense",
+        bias = bias_var(layer)
+        n_bias = int(bias.shape[0]) if bias is not None else 0
+        if is_recurrent(layer):  # the paper's count on Keras's layout, the EIE figure on the engine's
+            storage.append(lstm_storage(layer, shared[n].codes, n_bias, c, cfg.hls.knobs_of(n)))
+        else:
+            storage.append(
+                layer_storage(
+                    n,
+                    shared[n].codes,
+                    n_bias,
+                    c.bits_of(n),
+                    c.index_bits_of(n),
+                    n_pe=cfg.hls.knobs_of(n)["n_pe"],
+                    col_groups=cfg.hls.knobs_of(n)["col_groups"],
+                    weight_width=c.weight_width,
+                    eie=type(layer).__name__ == "Dense",
+                )
             )
-        )
         t = types[n]
         layers[n] = CompressedLayer(
             name=n,
@@ -208,6 +214,8 @@ def compress(
             weight_type=t.weight_type,
             bias_type=t.bias_type,
             output_type=t.output_type,
+            gate_type=t.gate_type,
+            cell_type=t.cell_type,
         )
     rep = report.build_report(
         model_name=model.name,
@@ -238,7 +246,7 @@ def compress(
         if save_dense:
             snaps.model(model, "dense").save(tmp / "dense.keras")
         if c.plots:
-            after = {n: qmodel.get_layer(n).get_weights()[0] for n in layers}
+            after = {n: get_kernel(qmodel.get_layer(n)) for n in layers}
             plots.write_plots(tmp / "plots", before, after, codebooks, masks)
             if search is not None:
                 from flow.compress.search import tradeoff_plot
@@ -287,6 +295,7 @@ def prepare(cfg, *, model=None, dataset: Dataset | None = None):
         c.check_layers(names)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    check_lstm_config(c, [layer for layer in weight_layers(model) if is_recurrent(layer)])
     if ds.y_train.max() >= model.output_shape[-1]:
         raise DataError(
             f"labels go up to {ds.y_train.max()} but the model has {model.output_shape[-1]} outputs"

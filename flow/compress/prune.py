@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from flow.compress.matrices import get_kernel, is_recurrent, n_inputs, set_kernel
 from flow.compress.train import fit
 from flow.models import weight_layers
 
@@ -123,7 +124,7 @@ def schedule(target: float, steps: int) -> list[float]:
 def apply_masks(model, masks: dict[str, np.ndarray]) -> None:
     for layer in weight_layers(model):
         if layer.name in masks:
-            layer.kernel.assign(layer.kernel.numpy() * masks[layer.name])
+            set_kernel(layer, get_kernel(layer) * masks[layer.name])
 
 
 def prune(
@@ -143,6 +144,8 @@ def prune(
 
     row_pes: {Dense layer name: row PEs of its EIE array}; those layers get `balanced_mask`
     (every row-PE keeps the same number of weights per input column), the others `magnitude_mask`.
+    An LSTM is pruned by flow.compress.lstm.lstm_mask (blocks of cfg.lstm_prune; balanced when named
+    in row_pes).
     start: (steps already done, their masks), the model holding the weights after them (a resumed
     run); on_step(k, masks): called after step k (1-based) is retrained (flow.compress.resume).
     """
@@ -151,7 +154,7 @@ def prune(
     unknown = sorted(set(row_pes) - {layer.name for layer in layers})
     if unknown:
         raise ValueError(f"row_pes names unknown layer(s) {unknown}")
-    masks = {layer.name: np.ones(layer.kernel.shape, dtype=bool) for layer in layers}
+    masks = {layer.name: np.ones(get_kernel(layer).shape, dtype=bool) for layer in layers}
     first = 0
     if start is not None:
         first, done = start
@@ -159,8 +162,13 @@ def prune(
     plans = {layer.name: schedule(cfg.sparsity_of(layer.name), cfg.prune_steps) for layer in layers}
     for k in range(first, cfg.prune_steps):
         for layer in layers:
-            n, kernel = layer.name, layer.kernel.numpy()
-            if n in row_pes:
+            n, kernel = layer.name, get_kernel(layer)
+            if is_recurrent(layer):  # blocks per layer / matrix / gate, balanced on the engine's rows
+                from flow.compress.lstm import lstm_mask
+
+                masks[n] = lstm_mask(kernel, plans[n][k], n_inputs(layer), getattr(cfg, "lstm_prune", "matrix"),
+                                     row_pes.get(n), masks[n])
+            elif n in row_pes:
                 masks[n] = balanced_mask(kernel, plans[n][k], row_pes[n], masks[n])
             else:
                 masks[n] = magnitude_mask(kernel, plans[n][k], masks[n])

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flow.compress.matrices import is_recurrent, split_rows
 from flow.fixed import bias_integer_bits, integer_bits
-from flow.models import INPUT_NAME, WEIGHT_LAYERS
+from flow.models import INPUT_NAME, RECURRENT_LAYERS, WEIGHT_LAYERS
 
 
 def fixed_type(
@@ -53,14 +54,18 @@ class LayerTypes:
     weight_type: dict
     bias_type: dict
     output_type: dict
-    activation: str  # relu | linear
+    activation: str  # relu | linear | lstm
+    gate_type: dict | None = None  # LSTM: the gate pre-activations (flow.eie.lstm)
+    cell_type: dict | None = None  # LSTM: the cell state
 
 
 def _followers(model) -> dict[str, str]:
     """For each weight layer, the activation right after it ('relu' or 'linear')."""
     out, layers = {}, model.layers
     for i, layer in enumerate(layers):
-        if type(layer).__name__ in WEIGHT_LAYERS:
+        if type(layer).__name__ in RECURRENT_LAYERS:
+            out[layer.name] = "lstm"
+        elif type(layer).__name__ in WEIGHT_LAYERS:
             nxt = layers[i + 1] if i + 1 < len(layers) else None
             act = (
                 nxt.get_config().get("activation")
@@ -104,6 +109,10 @@ def choose_types(model, codebooks: dict[str, np.ndarray], x_calib: np.ndarray, c
     for layer in model.layers:
         if layer.name not in acts:
             continue
+        if is_recurrent(layer):
+            types[layer.name] = _lstm_types(model, layer, prev, codebooks[layer.name], x_calib, cfg)
+            prev = types[layer.name].output_type
+            continue
         out_t = fixed_type(aw, integer_bits(ranges[layer.name], cfg.integer_margin))
         cb = codebooks[layer.name]
         w_t = fixed_type(cfg.weight_width, integer_bits(float(np.abs(cb).max())))
@@ -113,6 +122,29 @@ def choose_types(model, codebooks: dict[str, np.ndarray], x_calib: np.ndarray, c
         types[layer.name] = LayerTypes(prev, w_t, b_t, out_t, acts[layer.name])
         prev = out_t
     return types
+
+
+def _lstm_types(model, layer, prev: dict, cb, x_calib, cfg) -> LayerTypes:
+    """An LSTM's types (flow.eie.lstm.LSTMTypes): x and h share one type (h is fed back as inputs;
+    |h| < 1), which is also its output type; the gate pre-activations and the cell state are profiled
+    on the calibration set (float LSTM, flow.compress.lstm.profile_lstm); the gate type needs no more
+    than 6 integer bits (the sigmoid and tanh tables are flat beyond +-16)."""
+    import tensorflow as tf
+
+    from flow.compress.lstm import profile_lstm
+
+    xin = tf.keras.Model(model.inputs, layer.input).predict(x_calib, batch_size=1024, verbose=0)
+    kernel, rec = (v.numpy() for v in (layer.cell.kernel, layer.cell.recurrent_kernel))
+    bias = layer.cell.bias.numpy() if layer.cell.use_bias else np.zeros(kernel.shape[1])
+    r = profile_lstm(kernel, rec, bias, xin)
+    aw = cfg.activation_width
+    in_t = fixed_type(aw, max(prev["integer"], 2))
+    gate_t = fixed_type(aw, min(integer_bits(r["gate"], cfg.integer_margin), 6))
+    cell_t = fixed_type(aw, integer_bits(r["cell"], cfg.integer_margin))
+    w_t = fixed_type(cfg.weight_width, integer_bits(float(np.abs(cb).max())))
+    acc_frac = (in_t["width"] - in_t["integer"]) + (w_t["width"] - w_t["integer"])
+    b_t = fixed_type(cfg.bias_width, bias_integer_bits(float(np.abs(bias).max()), cfg.bias_width, acc_frac))
+    return LayerTypes(in_t, w_t, b_t, in_t, "lstm", gate_t, cell_t)
 
 
 def _qbits(t: dict) -> str:
@@ -153,7 +185,22 @@ def _quantized_model(model, shared: dict, types: dict[str, LayerTypes]):
     for i, layer in enumerate(layers):
         kind = type(layer).__name__
         conf = layer.get_config()
-        if layer.name in types:
+        if layer.name in types and is_recurrent(layer):
+            # the shared weights, the input and h quantized; the gates and cell state are quantized in
+            # the engine's reference (flow.eie.lstm), not in this Keras model
+            t = types[layer.name]
+            for key in [k for k in conf if k.endswith(("_regularizer", "_constraint"))]:
+                conf.pop(key)
+            new = type(layer).from_config(conf)
+            cb = quantize_values(shared[layer.name].centroids, t.weight_type)
+            cb[0] = 0.0
+            codebooks[layer.name] = cb
+            w = split_rows(layer, cb[shared[layer.name].codes])
+            if layer.cell.use_bias:
+                w.append(quantize_values(layer.cell.bias.numpy(), t.bias_type))
+            out += [new, QActivation(_qbits(t.output_type), name=f"{layer.name}_quant")]
+            weights.append((new, w))
+        elif layer.name in types:
             t = types[layer.name]
             conf.update(kernel_quantizer=None, bias_quantizer=_qbits(t.bias_type))
             for key in (

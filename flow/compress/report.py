@@ -36,6 +36,8 @@ def build_report(
                 output_type=t.output_type,
                 activation=t.activation,
             )
+            if getattr(t, "gate_type", None) is not None:  # an LSTM's
+                d.update(gate_type=t.gate_type, cell_type=t.cell_type)
         if methods:
             d["method"] = methods.get(s.name, "kmeans")
         layers.append(d)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.cluster import KMeans
 
+from flow.compress.matrices import get_kernel, is_recurrent, set_kernel
 from flow.compress.train import Shared, fit
 from flow.models import weight_layers
 
@@ -59,8 +60,14 @@ def share(model, masks: dict[str, np.ndarray], cfg, seed: int = 0) -> dict:
             layer.kernel.assign(t.kernel())
             result[n] = t
             continue
-        s = kmeans_codebook(layer.kernel.numpy(), masks[n], cfg.bits_of(n), seed)
-        layer.kernel.assign(s.centroids[s.codes])
+        kernel = get_kernel(layer)
+        if is_recurrent(layer) and getattr(cfg, "lstm_codebook", "layer") == "gate":
+            from flow.compress.lstm import gate_codebook
+
+            s = gate_codebook(kernel, masks[n], cfg.bits_of(n), seed)
+        else:
+            s = kmeans_codebook(kernel, masks[n], cfg.bits_of(n), seed)
+        set_kernel(layer, s.centroids[s.codes])
         result[n] = s
     return result
 

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from flow.compress.augment import image_shape, random_shift
+from flow.compress.matrices import kernel_vars, split_rows
 from flow.errors import FlowError
 from flow.models import weight_layers
 
@@ -149,23 +150,28 @@ def fit(
     sched = tf.keras.optimizers.schedules.CosineDecay(lr, total, alpha=0.01) if schedule == "cosine" else lr
     opt = tf.keras.optimizers.Adam(learning_rate=sched)
 
-    kernels = [layers[n].kernel for n in layers]
-    mask_t = {n: tf.constant(m.astype(np.float32)) for n, m in masks.items()}
+    kvars = {n: kernel_vars(layers[n]) for n in layers}  # an LSTM's matrix is two variables (matrices.py)
+    kernels = [v for n in layers for v in kvars[n]]
+    mask_t = {n: [tf.constant(m.astype(np.float32)) for m in split_rows(layers[n], masks[n])] for n in masks}
     cents = {n: tf.Variable(s.centroids.astype(np.float32), name=f"{n}_centroids") for n, s in shared.items()}
-    codes = {n: tf.constant(s.codes.astype(np.int32)) for n, s in shared.items()}
+    codes = {n: [tf.constant(c.astype(np.int32)) for c in split_rows(layers[n], s.codes)] for n, s in shared.items()}
     for n in shared:  # start from the exact shared values
-        layers[n].kernel.assign(tf.gather(cents[n], codes[n]))
+        for v, c in zip(kvars[n], codes[n]):
+            v.assign(tf.gather(cents[n], c))
     tern = {n: t.variables(layers[n].kernel) for n, t in ternary.items()}  # latent, w_pos, w_neg, mask
     for n in ternary:
         layers[n].kernel.assign(ternary[n].kernel_tf(*tern[n]))
-    kernel_ids = {id(layers[n].kernel): n for n in list(shared) + list(ternary)}
+    kernel_ids = {id(v): n for n in list(shared) + list(ternary) for v in kvars[n]}
     plain = [v for v in model.trainable_variables if id(v) not in kernel_ids]
     tern_names = list(tern)
     train_vars = plain + list(cents.values()) + [v for n in tern_names for v in tern[n][:3]]
     lossf = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     n_plain = len(plain)
-    masked_of = {i: name for i, v in enumerate(plain) for name in masks if v is layers[name].kernel}
+    masked_of = {
+        i: mask_t[name][p] for i, v in enumerate(plain) for name in masks for p, kv in enumerate(kvars[name]) if v is kv
+    }
     shared_names = list(cents)
+    shared_vars = [v for n in shared_names for v in kvars[n]]
 
     @tf.function
     def step(xb, yb):
@@ -174,26 +180,30 @@ def fit(
             loss = lossf(yb, logits)
             if weight_decay > 0:
                 loss += weight_decay * tf.add_n([tf.reduce_sum(tf.square(k)) for k in kernels])
-        grads = tape.gradient(
-            loss, plain + [layers[n].kernel for n in shared_names] + [layers[n].kernel for n in tern_names]
-        )
+        grads = tape.gradient(loss, plain + shared_vars + [layers[n].kernel for n in tern_names])
         g_plain = list(grads[:n_plain])
-        for i, name in masked_of.items():
-            g_plain[i] = g_plain[i] * mask_t[name]
+        for i, m in masked_of.items():
+            g_plain[i] = g_plain[i] * m
         g_cent = []
-        for j, name in enumerate(shared_names):
+        at = n_plain
+        for name in shared_names:
+            parts = len(codes[name])
             g = tf.math.unsorted_segment_sum(
-                tf.reshape(grads[n_plain + j], [-1]), tf.reshape(codes[name], [-1]), tf.shape(cents[name])[0]
+                tf.concat([tf.reshape(gr, [-1]) for gr in grads[at : at + parts]], 0),
+                tf.concat([tf.reshape(c, [-1]) for c in codes[name]], 0),
+                tf.shape(cents[name])[0],
             )
+            at += parts
             g_cent.append(g * tf.concat([[0.0], tf.ones_like(g[1:])], axis=0))  # code 0 stays 0
         g_tern = []
         for j, name in enumerate(tern_names):
-            g_tern += ternary[name].gradients_tf(grads[n_plain + len(shared_names) + j], *tern[name])
+            g_tern += ternary[name].gradients_tf(grads[n_plain + len(shared_vars) + j], *tern[name])
         opt.apply_gradients(zip(g_plain + g_cent + g_tern, train_vars))
-        for i, name in masked_of.items():
-            plain[i].assign(plain[i] * mask_t[name])
+        for i, m in masked_of.items():
+            plain[i].assign(plain[i] * m)
         for name in shared_names:
-            layers[name].kernel.assign(tf.gather(cents[name], codes[name]))
+            for v, c in zip(kvars[name], codes[name]):
+                v.assign(tf.gather(cents[name], c))
         for name in tern_names:
             layers[name].kernel.assign(ternary[name].kernel_tf(*tern[name]))
         return loss

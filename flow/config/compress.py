@@ -104,7 +104,7 @@ class CompressConfig:
     #: pruning steps (cubic schedule up to the target); each is followed by retraining
     prune_steps: int = 3
     #: load-balance-aware pruning (ESE): every row-PE of an EIE layer keeps the same number of
-    #: weights in every input column (row PEs = hls n_pe / col_groups of the layer); Dense layers only
+    #: weights in every input column (row PEs = hls n_pe / col_groups of the layer); Dense and LSTM layers
     load_balance: bool = False
     #: retraining epochs after each pruning step
     prune_epochs: int = 8
@@ -147,6 +147,12 @@ class CompressConfig:
     n_pe: int | None = None
     #: write the plots (weight histograms, masks)
     plots: bool = True
+    #: LSTM pruning blocks, each pruned to the layer's sparsity: layer (one threshold over kernel and
+    #: recurrent kernel), matrix (kernel and recurrent kernel apart), gate (each gate of each matrix
+    #: apart); with load_balance every block is balanced over the row PEs (flow/compress/lstm.py)
+    lstm_prune: Literal["layer", "matrix", "gate"] = "matrix"
+    #: LSTM codebooks: layer (one for kernel and recurrent kernel) or gate (one per gate, 4 x 2**bits)
+    lstm_codebook: Literal["layer", "gate"] = "layer"
 
     def __post_init__(self) -> None:
         for key in ("epochs", "prune_epochs", "finetune_epochs", "dsd_epochs"):

@@ -100,8 +100,11 @@ def _kernel_bias(layer) -> tuple[np.ndarray, np.ndarray | None]:
     return kernel, bias
 
 
-def hardware_layers(model) -> list:
+def hardware_layers(model, recurrent_ok: bool = False) -> list:
     """The layer sequence of the hardware twin: WeightLayer or ('pass', keras layer) items.
+
+    ``recurrent_ok``: `flow compress`'s check: an LSTM the engine's reference runs (flow.models.check_recurrent)
+    is accepted and left out of the items (its gates' sigmoid/tanh are its own, not activations to refuse).
 
     Raises UsageError naming the layer for an unsupported layer or activation.
     """
@@ -141,7 +144,9 @@ def hardware_layers(model) -> list:
                 + "; fix: use relu directly after a Dense/Conv2D layer and a final softmax"
             )
         elif kind in RECURRENT:
-            check_recurrent(layer)
+            check_recurrent(layer, recurrent_ok)
+            if recurrent_ok:
+                continue
         elif kind in PASS_THROUGH:
             items.append(("pass", layer))
         elif kind in DROPPED:
@@ -156,9 +161,24 @@ def hardware_layers(model) -> list:
     return items
 
 
-def check_recurrent(layer) -> None:
-    """A recurrent layer's own check (its gates' sigmoid/tanh are part of it, not activations to refuse).
-    The engine does not run recurrent layers yet."""
+def check_recurrent(layer, recurrent_ok: bool = False) -> None:
+    """A recurrent layer's own check (its gates' sigmoid/tanh are part of it, not activations to refuse):
+    `flow compress` takes an LSTM the engine's reference runs; `flow build` (hls4ml, RTL) runs none yet."""
+    from flow.models import RECURRENT_LAYERS, UNSUPPORTED_RECURRENT
+    from flow.models import check_recurrent as check_lstm
+
+    kind = type(layer).__name__
+    if kind in UNSUPPORTED_RECURRENT:
+        raise UsageError(f"layer {layer.name!r} is a {kind}, which the engine cannot run: {UNSUPPORTED_RECURRENT[kind]}")
+    if kind in RECURRENT_LAYERS:
+        check_lstm(layer)
+        if recurrent_ok:
+            return
+        raise UsageError(
+            f"layer '{layer.name}' is an LSTM: `flow build` (hls4ml, RTL) does not run recurrent layers yet; "
+            "`flow compress` compresses it and flow.compress.lstm_engine runs it on the engine's bit-exact "
+            "numpy reference (flow.eie.lstm)"
+        )
     raise UsageError(
         f"layer '{layer.name}' ({type(layer).__name__}) is a recurrent layer, which the EIE engine does not "
         "run yet; supported: Dense/QDense, Conv2D/QConv2D with relu and a final softmax"
