@@ -96,7 +96,7 @@ def _lstm_seqmnist(input_shape, n_classes, units):
     if side * side != n:
         raise UsageError(f"lstm_seqmnist needs square images (rows as time steps); got {n} features per sample")
     return [
-        L.Input(shape=input_shape, name="input"),
+        L.Input(shape=input_shape, name=INPUT_NAME),
         L.Reshape((side, side), name="rows"),
         L.LSTM(units, name="lstm"),
         L.Dense(n_classes, name="fc"),
