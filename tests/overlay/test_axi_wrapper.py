@@ -58,7 +58,9 @@ def _case(path: Path, seed: int) -> Path:
     for k in SMALL.generics():
         case[f"param_{k}"] = SMALL.generics()[k]
     for k, (layers, x) in enumerate(zip(models, xs)):
-        img = read_image(image_bytes(layers, SMALL))
+        data = image_bytes(layers, SMALL)
+        case[f"image{k}"] = np.frombuffer(data, np.uint8)
+        img = read_image(data)
         check_capacity(img, capacity_of_params(SMALL), "the small test overlay")
         case[f"load{k}"] = img.words
         case[f"x{k}"] = x
@@ -99,4 +101,4 @@ def test_wrapper_cocotb(tmp_path, seed):
                                                                 os.environ.get("PYTHONPATH", "")])},
                       plusargs=[f"+verilator+seed+{seed}", "+verilator+rand+reset+2"], seed=seed)
     n, failed = get_results(Path(xml))
-    assert n == 4 and failed == 0, f"{failed} of {n} cocotb tests failed (see the log above)"
+    assert n == 5 and failed == 0, f"{failed} of {n} cocotb tests failed (see the log above)"
