@@ -136,7 +136,7 @@ def read_image(src) -> ModelImage:
         if path.is_dir():
             path = path / "model.eie"
         if not path.is_file():
-            raise ImageError(f"{path}: no model image there; write one with `flow overlay-image` "
+            raise ImageError(f"{path}: no model image there; write one with `flow image <compressed model>` "
                              "(flow.overlay.image.write_image)")
         data, source = path.read_bytes(), str(path)
     if len(data) < _FIXED.size:
