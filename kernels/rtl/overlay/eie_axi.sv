@@ -375,7 +375,7 @@ module eie_axi #(
 
   always_ff @(posedge clk) begin
     srst_q <= ctrl_soft;
-    if (wr_fire && wr_addr == EIE_REG_N_SAMPLES) n_samples <= s_axil_wdata;
+    if (wr_fire && wr_addr == EIE_REG_N_SAMPLES && !batch) n_samples <= s_axil_wdata;  // fixed during a batch
     if (wr_fire && wr_addr == EIE_REG_IRQ_EN) irq_en <= s_axil_wdata[EIE_IRQ_EN_DONE];
     if (wr_fire && wr_addr == EIE_REG_IRQ && s_axil_wdata[EIE_IRQ_DONE]) irq_pend <= 1'b0;
     if (out_fire && sample_end && samples_done + 32'd1 == n_samples) irq_pend <= 1'b1;
