@@ -399,7 +399,7 @@ module eie_axi #(
   logic first;
   logic [6:0] lw;  // lane bits of the current kind
   logic [63:0] val;
-  logic ld_fire, in_hdr, last_pe, write_el, el_done, ld_end;
+  logic ld_fire, in_hdr, last_pe, write_el, el_done, ld_end, beat_done;
   assign ld_end = ld_fire && in_hdr && s_axis_ld_tdata[EIE_LDH_KIND_LO+:4] == EIE_LD_END;
   always_comb begin
     case (kind)
@@ -413,7 +413,9 @@ module eie_axi #(
   end
   assign val = (lw == 7'd64) ? beat : (beat >> (lw * 7'(lane))) & ((64'd1 << lw) - 64'd1);
   assign in_hdr = left == '0;
-  assign s_axis_ld_tready = armed && (in_hdr || !have);
+  // the next data beat is taken in the cycle the held one's last element is written
+  assign beat_done = el_done && left != 24'd1 && 7'(lane + 4'd1) * lw >= 7'd64;
+  assign s_axis_ld_tready = armed && (in_hdr || !have || beat_done);
   assign ld_fire = s_axis_ld_tvalid && s_axis_ld_tready;
   assign last_pe = !bcast || kind == EIE_LD_TABLE || pe_i == 6'(P - 1);
   // a PTR record's first value only sets prev
@@ -450,9 +452,6 @@ module eie_axi #(
           st_load_err <= 1'b1;
         end
       endcase
-    end else if (ld_fire) begin
-      beat <= s_axis_ld_tdata;
-      have <= 1'b1;
     end
     if (have && !in_hdr) begin
       pe_i <= last_pe ? '0 : pe_i + 6'd1;
@@ -468,6 +467,10 @@ module eie_axi #(
           lane <= '0;
         end
       end
+    end
+    if (ld_fire && !in_hdr) begin
+      beat <= s_axis_ld_tdata;
+      have <= 1'b1;
     end
     if (load_ok) begin
       armed <= 1'b1;
