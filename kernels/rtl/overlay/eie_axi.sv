@@ -236,9 +236,9 @@ module eie_axi #(
           logic [31:0] v;  // XW bits of it reach the line
           /* verilator lint_on UNUSEDSIGNAL */
           if (in_bits == 8'd8) v = in_signed ? 32'($signed(if_data[j*8+:8])) : 32'(if_data[j*8+:8]);
-          else if (in_bits == 8'd16) v = in_signed ? 32'($signed(if_data[j*16+:16])) : 32'(if_data[j*16+:16]);
+          else if (in_bits == 8'd16) v = in_signed ? 32'($signed(if_data[(j%4)*16+:16])) : 32'(if_data[(j%4)*16+:16]);
           else v = if_data[(j%2)*32+:32];
-          nl[(32'(vpos[3:0]) + j)*XW+:XW] = v[XW-1:0];
+          nl[32'(4'(vpos[3:0] + 4'(j)))*XW+:XW] = v[XW-1:0];
         end
       end
       line <= nl;
@@ -305,10 +305,10 @@ module eie_axi #(
     ow = '0;
     for (int j = 0; j < 8; j++) begin
       if (5'(j) < per_obeat && opos + 16'(j) < n_out) begin
-        ov = of_data[(32'(opos[3:0]) + j)*XW+:XW];
+        ov = of_data[32'(4'(opos[3:0] + 4'(j)))*XW+:XW];
         ow = 32'($signed(ov));
         if (out_bits == 8'd8) m_axis_out_tdata[j*8+:8] = ow[7:0];
-        else if (out_bits == 8'd16) m_axis_out_tdata[j*16+:16] = ow[15:0];
+        else if (out_bits == 8'd16) m_axis_out_tdata[(j%4)*16+:16] = ow[15:0];
         else m_axis_out_tdata[(j%2)*32+:32] = ow;
       end
     end
@@ -341,7 +341,6 @@ module eie_axi #(
         if (samples_done + 32'd1 == n_samples) begin
           batch <= 1'b0;
           st_done <= 1'b1;
-          irq_pend <= 1'b1;
           cyc_batch <= cyc_batch_run + 32'd1;
         end
       end
