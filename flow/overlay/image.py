@@ -6,7 +6,8 @@ memory, in the order the wrapper's load path takes them:
 
     CONFIG, TABLE, then per memory (CB, BIAS, ENT, PTR): one broadcast record of the words
     most PEs hold (codebooks; the zero biases of PEs outside group 0), then one record per PE
-    that holds other words; END. (The used part of a memory has one length on every PE but ENT.)
+    that holds other words; END. A broadcast is used only where every PE's part has one length
+    (not for entries of different counts), so the memories equal Images' word for word.
 
 Pointers travel as column pointers (16 bits, COUNT = columns + 1; the wrapper writes the pairs),
 so a pointer costs 16 bits on the bus instead of a pair word.
@@ -29,7 +30,7 @@ from flow.runtime.eie_image import (
     _CAP, _FIXED, _IO, CAPACITY_KEYS, EXACT_KEYS, MAGIC, TABLE_WORDS, _crc, _lanes, read_image,
 )
 
-STREAM_WIDTHS = (4, 8, 16, 32)
+STREAM_WIDTHS = (8, 16, 32)  # the wrapper's unpacker and serializer
 
 
 def widths_of(p: EngineParams) -> dict:
@@ -117,7 +118,10 @@ def load_words(layers, p: EngineParams) -> tuple[list[int], dict, np.ndarray]:
         arrs = per_pe[kind]
         keys = [a.tobytes() for a in arrs]
         common = max(set(keys), key=keys.count)
-        shared = keys.count(common) > 1 and arrs[keys.index(common)].size > 0
+        # CB and BIAS have one length on every PE; ENT and PTR only when identical everywhere
+        # (a broadcast would write past a shorter PE's words)
+        same_len = len({a.size for a in arrs}) == 1
+        shared = keys.count(common) > 1 and arrs[keys.index(common)].size > 0 and same_len
         if shared:  # the words most PEs hold, once for all (later records overwrite some PEs)
             words += _record(kind, arrs[keys.index(common)], cap, bcast=True)
         for k, a in enumerate(arrs):

@@ -136,7 +136,7 @@ def read_image(src) -> ModelImage:
         if path.is_dir():
             path = path / "model.eie"
         if not path.is_file():
-            raise ImageError(f"{path}: no model image there; write one with `flow overlay-image` "
+            raise ImageError(f"{path}: no model image there; write one with `flow image <compressed model>` "
                              "(flow.overlay.image.write_image)")
         data, source = path.read_bytes(), str(path)
     if len(data) < _FIXED.size:
@@ -189,6 +189,9 @@ def _check_consistent(img: ModelImage) -> None:
         raise ImageError(f"{src}: needs exactly one CONFIG record of one word, found {len(cfgs)}")
     cw = int(cfgs[0]["data"][0])
     cfg = {k: (cw >> lo) & ((1 << n) - 1) for k, (lo, n) in rm.CONFIG_FIELDS.items()}
+    if cfg["IN_BITS"] not in (8, 16, 32) or cfg["OUT_BITS"] not in (8, 16, 32):
+        raise ImageError(f"{src}: CONFIG packs inputs at {cfg['IN_BITS']} and outputs at {cfg['OUT_BITS']} bits; "
+                         "the overlay's streams take 8, 16 or 32: write the image again")
     if cfg["IN_BITS"] < img.in_t.width or cfg["IN_SIGNED"] != int(img.in_t.signed):
         raise ImageError(
             f"{src}: the input stream packs {cfg['IN_BITS']}-bit {'signed' if cfg['IN_SIGNED'] else 'unsigned'} "

