@@ -15,7 +15,7 @@ import logging
 import time
 from pathlib import Path
 
-from flow.compress import io, plots, report, resume
+from flow.compress import determinism, io, plots, report, resume
 from flow.compress.augment import image_shape
 from flow.compress.io import CompressedLayer, CompressedModel
 from flow.compress.prune import prune
@@ -222,6 +222,7 @@ def compress(
         selection=_selection(c, sp, hist, search),
         methods={n: c.method_of(n) for n in layers},
     )
+    rep["determinism"] = {"seed": cfg.seed, **determinism.settings()}
     if at >= 0:
         rep["resumed_after"] = order[at]  # a killed run's stages were reused up to this one
     if search is not None:
@@ -274,10 +275,8 @@ def prepare(cfg, *, model=None, dataset: Dataset | None = None):
     Refuses bad input (no weight layer, unknown layer names, labels beyond the outputs, a validation
     split >= the training set, an impossible compress.target) before any training.
     """
-    import tensorflow as tf
-
     c = cfg.compress
-    tf.keras.utils.set_random_seed(cfg.seed)
+    determinism.configure(cfg.seed)  # seeds, op determinism, thread pools
     ds = dataset or load_dataset(cfg.data)
     model = build_model(cfg.model, ds.input_shape, ds.n_classes) if model is None else canonical(model)
     names = [layer.name for layer in weight_layers(model)]
