@@ -75,3 +75,59 @@ def test_bad_seed_is_refused_naming_the_option(seed, tmp_path, capsys):
         from flow.config.schema import from_dict
 
         from_dict(FlowConfig, {"seed": int(seed)}, path="c.yaml")
+
+
+@pytest.mark.slow  # three spawned TensorFlow processes: about 30 s quiet, 90 s on the loaded machine
+def test_run_seeds_in_worker_processes_repeats_a_seed_and_summarizes(tmp_path):
+    """Each seed in its own spawned process: seed 3 run twice (two workers, then one) gives the same
+    row bit for bit, seed 4 another; the summary is over the rows."""
+    from flow.compress.seeds import run_seeds, summarize
+
+    cfg = FlowConfig()
+    c = cfg.compress
+    c.epochs, c.sparsity, c.prune_steps, c.prune_epochs, c.finetune_epochs, c.plots = 4, 0.5, 1, 1, 1, False
+    seen = []
+    rows = run_seeds(cfg, [4, 3], tmp_path / "w", workers=2, on_row=lambda r: seen.append(r["seed"]))
+    assert [r["seed"] for r in rows] == [3, 4] and sorted(seen) == [3, 4]
+    again = run_seeds(cfg, [3], tmp_path / "w2", workers=1)[0]
+    keys = ("validation_error", "error", "dense_error", "ratio", "huffman_ratio", "layers")
+    assert {k: again[k] for k in keys} == {k: rows[0][k] for k in keys}
+    assert rows[0]["determinism"]["intra_op_threads"] == 2 and rows[0]["determinism"]["op_determinism"]
+    assert rows[0]["errors"] != rows[1]["errors"] or rows[0]["bytes"] != rows[1]["bytes"]
+    s = summarize(rows)
+    errs = [r["error"] for r in rows]
+    assert s["error"]["n"] == 2 and s["error"]["mean"] == pytest.approx(sum(errs) / 2)
+    assert s["error"]["std"] == pytest.approx(float(np.std(errs, ddof=1)))
+    assert s["error"]["min"] == min(errs) and s["wall_seconds"]["max"] > 0
+    assert (tmp_path / "w" / "seed_3" / "report.json").is_file()
+
+
+def test_summary_of_one_row_has_no_std():
+    from flow.compress.seeds import summarize
+
+    s = summarize([{"error": 0.02, "validation_error": None}])
+    assert s["error"] == {"n": 1, "mean": 0.02, "std": None, "min": 0.02, "max": 0.02}
+    assert "validation_error" not in s
+
+
+def test_ray_address_without_ray_says_so_once(monkeypatch, caplog):
+    import sys
+
+    from flow.compress.seeds import ray_module
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError, as when not installed
+    with caplog.at_level("WARNING"):
+        assert ray_module("ray://head:10001") is None
+        assert ray_module(None) is None
+    msgs = [r.getMessage() for r in caplog.records]
+    assert msgs == ["--ray-address ray://head:10001: ray is not installed (pip install 'eie-flow[ray]'); "
+                    "running the seeds in local worker processes instead"]
+
+
+def test_run_seeds_refuses_bad_arguments(tmp_path):
+    from flow.compress.seeds import run_seeds
+
+    with pytest.raises(ValueError, match="workers=0"):
+        run_seeds(FlowConfig(), [0], tmp_path, workers=0)
+    with pytest.raises(ValueError, match="repeat"):
+        run_seeds(FlowConfig(), [1, 1], tmp_path)
