@@ -132,6 +132,7 @@ def compress(
                 k = cfg.hls.knobs_of(layer.name)
                 row_pes[layer.name] = k["n_pe"] // k["col_groups"]
         log.info("load-balance-aware pruning, row PEs per Dense layer: %s", row_pes)
+    teacher = snaps.model(model, "dense") if c.distill is not None else None  # the dense model teaches
     if at < order.index("share"):
         t0 = time.perf_counter() - secs.get("prune", 0.0)
         steps_done = max(0, at - order.index("prune-1") + 1)
@@ -141,7 +142,7 @@ def compress(
             save(f"prune-{k}", masks=m)
 
         masks = prune(model, x, y, c, validation=val, progress=progress, seed=cfg.seed, row_pes=row_pes,
-                      start=(steps_done, masks) if steps_done else None, on_step=on_step)
+                      start=(steps_done, masks) if steps_done else None, on_step=on_step, teacher=teacher)
         val_acc["pruned"] = on_val(model)
         snaps.take("pruned", model)
         secs["prune"] = time.perf_counter() - t0
@@ -152,7 +153,8 @@ def compress(
         sharing = share(model, masks, c, seed=cfg.seed)
         val_acc["kmeans"] = on_val(model)
         snaps.take("kmeans", model)
-        hist["finetune"] = finetune(model, sharing, x, y, c, validation=val, progress=progress, seed=cfg.seed)
+        hist["finetune"] = finetune(model, sharing, x, y, c, validation=val, progress=progress, seed=cfg.seed,
+                                    teacher=teacher)
         shared = as_shared(sharing)
         for n, s in shared.items():  # a ternary layer's zero band may have grown: the mask follows its codes
             masks[n] = s.codes != 0
