@@ -1,8 +1,8 @@
 """How far a `flow compress` result moves when only the machine's arithmetic changes.
 
 Another machine is not at hand, so this stands in for one: the same short run (LeNet-300-100 on
-MNIST, 10,000 training images, 2,000 of them the validation split, the full 10,000-image test set,
-3 dense epochs, 2 pruning steps of 1 epoch, 2 fine-tuning epochs: CONFIG below) is repeated, each
+MNIST, 20,000 training images, 2,000 of them the validation split, the full 10,000-image test set,
+4 dense epochs, 2 pruning steps of 1 epoch, 2 fine-tuning epochs: CONFIG below) is repeated, each
 time in a fresh subprocess, under
 
 - default: the flow's settings (op determinism on, 2 intra-op threads, 1 inter-op thread);
@@ -38,10 +38,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 CONFIG = {
-    "data": {"name": "mnist", "train_subset": 10000, "validation": 2000},
+    "data": {"name": "mnist", "train_subset": 20000, "validation": 2000},
     "model": {"name": "lenet300"},
     "compress": {
-        "epochs": 3,
+        "epochs": 4,
         "batch_size": 128,
         "prune_steps": 2,
         "prune_epochs": 1,
@@ -79,10 +79,10 @@ def run_variant(name: str, config: Path, data_dir: str, work: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in CONTROLLED}
     env.update(VARIANTS[name], FLOW_DATA_DIR=data_dir, PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
     out = work / name
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _child_cpu()
     proc = subprocess.run([sys.executable, __file__, "--child", str(config), str(out)], env=env,
                           capture_output=True, text=True)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _child_cpu() - cpu0
     if proc.returncode != 0:
         raise RuntimeError(f"variant {name} failed:\n{proc.stderr[-3000:]}")
     rep = json.loads((out / "report.json").read_text())
@@ -97,8 +97,16 @@ def run_variant(name: str, config: Path, data_dir: str, work: Path) -> dict:
         "ratio": rep["total"]["ratio"],
         "huffman_ratio": rep["total"]["huffman_ratio"],
         "wall_seconds": wall,
+        "cpu_seconds": cpu,  # user + system of the subprocess: steadier than wall on a shared machine
         "training_seconds": sum(rep["seconds"].values()),
     }
+
+
+def _child_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def compare(a: Path, b: Path) -> dict:
@@ -126,6 +134,7 @@ def study(data_dir: str, names: list[str], out: Path) -> dict:
             for k in ("validation_error", "error", "huffman_ratio"):
                 r[f"{k}_change"] = r[k] - runs[ref][k]
             r["wall_vs_default"] = r["wall_seconds"] / runs[ref]["wall_seconds"]
+            r["cpu_vs_default"] = r["cpu_seconds"] / runs[ref]["cpu_seconds"]
         groups = _agreement(runs, work)
     errs = [r["error"] for r in runs.values()]
     result = {
@@ -193,7 +202,7 @@ def main(argv=None) -> int:
     for name, r in res["runs"].items():
         print(f"{name:22s} val {100 * r['validation_error']:.2f} %  test {100 * r['error']:.2f} %  "
               f"{r['huffman_ratio']:.1f}x  identical {r['weights_identical']!s:5s}  "
-              f"max dw {r['max_weight_difference']:.2e}  {r['wall_seconds']:.0f} s")
+              f"max dw {r['max_weight_difference']:.2e}  {r['wall_seconds']:.0f} s wall, {r['cpu_seconds']:.0f} s CPU")
     print("identical weights:", res["groups_with_identical_weights"])
     return 0
 
