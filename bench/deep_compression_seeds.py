@@ -102,3 +102,14 @@ def describe(entry: dict) -> str:
     return (f"{entry['config']}: {entry['n']} seed(s): test {pm('error', 100, ' %')}, validation "
             f"{pm('validation_error', 100, ' %')}, {pm('huffman_ratio', 1, 'x')} with Huffman, "
             f"{pm('ratio', 1, 'x')} without; {entry['wall_seconds']:.0f} s in total")
+
+
+def readme_figures(entry: dict) -> list[str]:
+    """The strings the README quotes for a multi-seed entry: mean +- std of the test error and of the
+    Huffman ratio, and the number of seeds (tests/compress/test_compress_bench.py checks them)."""
+    s, n = entry["summary"], entry["n"]
+    err, hr = s["error"], s["huffman_ratio"]
+    if n == 1:
+        return [f"{100 * err['mean']:.2f} %", f"{hr['mean']:.1f}x", "1 seed"]
+    return [f"{100 * err['mean']:.2f} ± {100 * err['std']:.2f} %", f"{hr['mean']:.1f} ± {hr['std']:.1f}x",
+            f"{n} seeds"]

@@ -67,6 +67,8 @@ def run_seed(cfg_dict: dict, seed: int, out: str, env: dict | None = None) -> di
     """`flow compress` of the config (as a dict) with `seed` into `out`; its row. Runs in a worker:
     `env` (e.g. the thread counts) is set before TensorFlow starts there."""
     os.environ.update(env or {})
+    if not logging.getLogger().handlers:  # a spawned worker: its phases logged like the parent's
+        logging.basicConfig(level=logging.INFO, format=f"%(asctime)s seed {seed} %(name)s: %(message)s")
     from flow.compress.pipeline import compress
     from flow.config import FlowConfig
     from flow.config.schema import from_dict
