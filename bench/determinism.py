@@ -6,13 +6,15 @@ MNIST, 20,000 training images, 2,000 of them the validation split, the full 10,0
 time in a fresh subprocess, under
 
 - default: the flow's settings (op determinism on, 2 intra-op threads, 1 inter-op thread);
-- default again: does one machine repeat bit for bit?
+- default again, and with another Python hash seed (PYTHONHASHSEED=1): does one machine repeat
+  bit for bit, whatever the process?
 - ONEDNN_MAX_CPU_ISA=AVX2: oneDNN limited to AVX2 kernels (a CPU without AVX-512);
 - TF_ENABLE_ONEDNN_OPTS=0: TensorFlow's Eigen kernels instead of oneDNN's;
 - TF_ENABLE_ONEDNN_OPTS=0 with ONEDNN_MAX_CPU_ISA=AVX2, and with 1 thread: does turning oneDNN off
   make the ISA (or the thread count) stop mattering?
-- 1 intra-op thread (TF_NUM_INTRAOP_THREADS=1) against 2;
-- op determinism off (FLOW_OP_DETERMINISM=0): its speed cost.
+- 1 intra-op thread (TF_NUM_INTRAOP_THREADS=1) against 2; 2 inter-op threads against 1;
+- op determinism off (FLOW_OP_DETERMINISM=0), twice: its speed cost, and whether it repeats.
+(oneDNN off and op determinism off run twice: is a variant that moves the result itself repeatable?)
 
 For each: validation and test error, ratios, whether the final weights (every kernel and bias) are
 bit-identical to the default run's, the largest weight difference, and the wall time.
@@ -54,16 +56,20 @@ CONFIG = {
 VARIANTS = {
     "default": {},
     "default_again": {},
+    "default_hashseed_1": {"PYTHONHASHSEED": "1"},
     "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2"},
     "onednn_off": {"TF_ENABLE_ONEDNN_OPTS": "0"},
+    "onednn_off_again": {"TF_ENABLE_ONEDNN_OPTS": "0"},
     "onednn_off_avx2": {"TF_ENABLE_ONEDNN_OPTS": "0", "ONEDNN_MAX_CPU_ISA": "AVX2"},
     "onednn_off_1_thread": {"TF_ENABLE_ONEDNN_OPTS": "0", "TF_NUM_INTRAOP_THREADS": "1"},
     "1_thread": {"TF_NUM_INTRAOP_THREADS": "1"},
+    "2_interop_threads": {"TF_NUM_INTEROP_THREADS": "2"},
     "no_op_determinism": {"FLOW_OP_DETERMINISM": "0"},
+    "no_op_determinism_again": {"FLOW_OP_DETERMINISM": "0"},
 }
 #: the variables the study sets; cleared in every child so the parent's environment cannot leak in
 CONTROLLED = ("ONEDNN_MAX_CPU_ISA", "TF_ENABLE_ONEDNN_OPTS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
-              "FLOW_OP_DETERMINISM")
+              "FLOW_OP_DETERMINISM", "PYTHONHASHSEED")
 
 
 def child(config: Path, out: Path) -> None:
