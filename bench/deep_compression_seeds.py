@@ -31,6 +31,23 @@ def goal_check(summary: dict, rows: list[dict], goal: dict | None) -> dict | Non
     return {"mean_error_ok": mean_ok, "every_seed_ratio_ok": ratios_ok, "met": mean_ok and ratios_ok}
 
 
+def kept_rows(out: Path, key: str, settings: dict, quick: bool, seeds: list[int]) -> list[dict]:
+    """The rows of seeds in `seeds` that an earlier (stopped) run recorded under `key` with the same
+    settings: a rerun continues with the seeds it lacks (wall_seconds then adds both runs' times)."""
+    from flow.config import FlowConfig
+
+    saved = json.loads(out.read_text()) if out.is_file() else {}
+    old = saved.get(key)
+    default = FlowConfig().to_dict()
+
+    def filled(st: dict) -> dict:  # a key added to the flow since the record counts as its default
+        return {sec: {**default[sec], **(st.get(sec) or {}), "data_dir": None} for sec in ("data", "model", "compress")}
+
+    if not old or filled(old.get("settings") or {}) != filled(settings) or old.get("quick") != quick:
+        return []
+    return [r for r in old.get("rows", []) if r["seed"] in seeds]
+
+
 def record(out: Path, key: str, entry: dict) -> None:
     """Merge `entry` under `key` into the JSON at `out` (written to a temporary file, then moved)."""
     saved = json.loads(out.read_text()) if out.is_file() else {}
@@ -50,12 +67,17 @@ def run(
     seeds = [cfg.seed + i for i in range(n_seeds)]
     rows: list[dict] = []
     t0 = time.perf_counter()
+    settings = {k: v for k, v in cfg.to_dict().items() if k in ("data", "model", "compress")}
+    settings["data"].pop("data_dir", None)
+    earlier = kept_rows(out, key, settings, quick, seeds)  # a stopped run of the same settings
+    rows += earlier
+    spent = sum(r["wall_seconds"] for r in earlier)
     entry = {
         "config": config_label,
         "command": command,
         "reproduce_one_row": f"flow compress --config {config_label} --data-dir <mnist> --seed S",
         "quick": quick,
-        "settings": {k: v for k, v in cfg.to_dict().items() if k in ("data", "model", "compress")},
+        "settings": settings,
         "seeds": seeds,
         "workers": workers,
         "ray_address": ray_address,
@@ -63,7 +85,6 @@ def run(
         "machine": {"host": platform.node(), "processor": platform.processor(), "python": platform.python_version()},
         "goal": goal,
     }
-    entry["settings"]["data"].pop("data_dir", None)
 
     def write(complete: bool) -> None:
         done = sorted(rows, key=lambda r: r["seed"])
@@ -73,7 +94,8 @@ def run(
             n=len(done),
             summary=summary,
             goal_on_mean=goal_check(summary, done, goal),
-            wall_seconds=time.perf_counter() - t0,
+            wall_seconds=spent + time.perf_counter() - t0,
+            resumed_seeds=[r["seed"] for r in earlier],
             complete=complete,
         )
         record(out, key, entry)
@@ -83,7 +105,12 @@ def run(
         write(complete=False)
 
     write(complete=False)
-    run_seeds(cfg, seeds, workdir, workers=workers, ray_address=ray_address, env=env, on_row=on_row)
+    todo = [sd for sd in seeds if sd not in {r["seed"] for r in earlier}]
+    if earlier:
+        log.info("%s: seeds %s already recorded with these settings; running %s", key,
+                 [r["seed"] for r in earlier], todo)
+    if todo:
+        run_seeds(cfg, todo, workdir, workers=workers, ray_address=ray_address, env=env, on_row=on_row)
     write(complete=True)
     return entry
 
