@@ -89,8 +89,9 @@ def run_variant(name: str, config: Path, data_dir: str, work: Path) -> dict:
     proc = subprocess.run([sys.executable, __file__, "--child", str(config), str(out)], env=env,
                           capture_output=True, text=True)
     wall, cpu = time.perf_counter() - t0, _child_cpu() - cpu0
-    if proc.returncode != 0:
-        raise RuntimeError(f"variant {name} failed:\n{proc.stderr[-3000:]}")
+    if proc.returncode != 0:  # e.g. killed by the kernel's OOM killer on a crowded machine: recorded
+        return {"env": VARIANTS[name], "failed": proc.returncode, "stderr_tail": proc.stderr[-1500:],
+                "wall_seconds": wall}
     rep = json.loads((out / "report.json").read_text())
     val = rep.get("validation_error") or {}
     return {
@@ -134,7 +135,9 @@ def study(data_dir: str, names: list[str], out: Path) -> dict:
             print(f"{name} ...", flush=True)
             runs[name] = run_variant(name, config, data_dir, work)
             print(f"  {runs[name]}", flush=True)
-        ref = "default" if "default" in runs else names[0]
+        runs_all = runs
+        runs = {n: r for n, r in runs_all.items() if "failed" not in r}
+        ref = "default" if "default" in runs else next(iter(runs))
         for name, r in runs.items():
             r.update(compare(work / ref, work / name))
             for k in ("validation_error", "error", "huffman_ratio"):
@@ -147,7 +150,8 @@ def study(data_dir: str, names: list[str], out: Path) -> dict:
         "command": "python bench/determinism.py --data-dir <mnist>",
         "config": CONFIG,
         "reference": ref,
-        "runs": runs,
+        "runs": runs_all,
+        "failed": sorted(set(runs_all) - set(runs)),
         "groups_with_identical_weights": groups,
         "test_error_range_pp": 100 * (max(errs) - min(errs)),
         "machine": _machine(),
@@ -206,6 +210,9 @@ def main(argv=None) -> int:
         p.error("MNIST idx files not found: pass --data-dir or set FLOW_DATA_DIR")
     res = study(str(data_dir), names, args.out)
     for name, r in res["runs"].items():
+        if "failed" in r:
+            print(f"{name:22s} FAILED (exit {r['failed']})")
+            continue
         print(f"{name:22s} val {100 * r['validation_error']:.2f} %  test {100 * r['error']:.2f} %  "
               f"{r['huffman_ratio']:.1f}x  identical {r['weights_identical']!s:5s}  "
               f"max dw {r['max_weight_difference']:.2e}  {r['wall_seconds']:.0f} s wall, {r['cpu_seconds']:.0f} s CPU")
