@@ -124,6 +124,24 @@ def test_readme_figures_of_a_multi_seed_entry():
     assert seeds.goal_check(entry["summary"], rows, {"error": 0.0162, "huffman_ratio": 65})["met"] is False
 
 
+def test_a_rerun_keeps_the_seeds_recorded_with_the_same_settings(tmp_path):
+    from flow.config import FlowConfig
+
+    seeds = _seeds_bench()
+    cfg = FlowConfig()
+    settings = {k: v for k, v in cfg.to_dict().items() if k in ("data", "model", "compress")}
+    older = json.loads(json.dumps(settings))
+    del older["compress"]["distill"]  # recorded before the key existed: it had the default
+    out = tmp_path / "s.json"
+    seeds.record(out, "net", {"settings": older, "quick": False, "rows": [{"seed": 0}, {"seed": 7}]})
+    assert seeds.kept_rows(out, "net", settings, False, [0, 1, 2]) == [{"seed": 0}]
+    assert seeds.kept_rows(out, "net", settings, True, [0, 1, 2]) == []  # a --quick run is another run
+    assert seeds.kept_rows(out, "other", settings, False, [0]) == []
+    cfg.compress.epochs += 1
+    changed = {k: v for k, v in cfg.to_dict().items() if k in ("data", "model", "compress")}
+    assert seeds.kept_rows(out, "net", changed, False, [0, 1, 2]) == []
+
+
 def test_setting_differences_name_the_key_and_treat_missing_keys_as_defaults():
     from flow.config import load_config
 
