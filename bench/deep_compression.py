@@ -20,6 +20,13 @@ codebook for the whole layer (recorded in the JSON).
     python bench/deep_compression.py [--data-dir DIR] [--only lenet300,lenet5,ternary,dsd]
                                      [--quick] [--repeat] [--keep DIR [--reuse]] [--no-off-the-shelf]
                                      [--out bench/results/deep_compression.json]
+    python bench/deep_compression.py --seeds N [--workers W] [--ray-address ADDR] [--only lenet300,lenet5
+                                     | --config FILE] [--quick] [--keep DIR]
+                                     [--seeds-out bench/results/deep_compression_seeds.json]
+
+--seeds N runs each part's config (or --config FILE) with N seeds in parallel worker processes and
+records every seed's row and the mean, std, min and max (bench/deep_compression_seeds.py); the
+single-run record above is left as it is.
 
 Parts run with --only are merged into the existing JSON. --keep DIR --reuse reads the report of a
 folder in DIR written by `flow compress` with the same settings instead of compressing again (the
@@ -397,7 +404,14 @@ def main(argv=None) -> int:
         help="with --keep: read the report of a folder there written by `flow compress` with the same settings",
     )
     p.add_argument("--no-off-the-shelf", action="store_true", help="leave out the tfmot + QKeras route")
+    p.add_argument("--seeds", type=int, help="run each config with this many seeds (the config's seed + 0..N-1)")
+    p.add_argument("--workers", type=int, default=1, help="with --seeds: seeds run at once, one process each")
+    p.add_argument("--ray-address", help="with --seeds: run the seeds as Ray tasks there (needs eie-flow[ray])")
+    p.add_argument("--config", type=Path, help="with --seeds: this config instead of the parts' (recorded by its stem)")
+    p.add_argument("--seeds-out", type=Path, default=HERE / "results" / "deep_compression_seeds.json")
     args = p.parse_args(argv)
+    if args.seeds is not None or args.config is not None:
+        return _main_seeds(p, args)
     parts = [s for s in args.only.split(",") if s]
     bad = sorted(set(parts) - set(PARTS))
     if bad:
@@ -412,6 +426,45 @@ def main(argv=None) -> int:
         p.error("--reuse needs --keep DIR")
     run(str(data_dir), parts, args.quick, args.repeat, args.out, args.keep, args.reuse,
         not args.no_off_the_shelf)
+    return 0
+
+
+def _main_seeds(p: argparse.ArgumentParser, args) -> int:
+    sys.path.insert(0, str(HERE))
+    import deep_compression_seeds as seeds_bench
+
+    if args.seeds is None or args.seeds < 1:
+        p.error(f"--seeds {args.seeds}: give the number of seeds (>= 1)")
+    if args.workers < 1:
+        p.error(f"--workers {args.workers}: need at least 1")
+    if args.config is not None and not args.config.is_file():
+        p.error(f"--config {args.config} is not a file")
+    from flow.testing import find_mnist_dir
+
+    data_dir = find_mnist_dir(args.data_dir)
+    if data_dir is None:
+        p.error("MNIST idx files not found: pass --data-dir or set FLOW_DATA_DIR")
+    if args.config is not None:
+        jobs = [(args.config.stem, args.config.resolve(), None)]
+    else:
+        parts = [s for s in args.only.split(",") if s]
+        bad = sorted(set(parts) - set(NETWORKS))
+        if bad:
+            p.error(f"--seeds runs the networks {list(NETWORKS)} (or --config FILE), not {bad}")
+        jobs = [(part, EXAMPLES / NETWORKS[part]["config"], NETWORKS[part]["goal"]) for part in parts]
+    with tempfile.TemporaryDirectory() as tmp:
+        for key, path, goal in jobs:
+            cfg = load(str(path), str(data_dir), args.quick)
+            label = f"examples/{path.name}" if path.parent == EXAMPLES else str(path)
+            what = f"--config {label}" if args.config is not None else f"--only {key}"
+            command = (f"python bench/deep_compression.py --data-dir <mnist> --seeds {args.seeds} --workers "
+                       f"{args.workers} {what}" + (" --quick" if args.quick else ""))
+            entry = seeds_bench.run(
+                key, cfg, label, args.seeds, args.seeds_out, (args.keep or Path(tmp)) / key,
+                workers=args.workers, ray_address=args.ray_address, goal=goal, quick=args.quick,
+                command=command,
+            )
+            print(seeds_bench.describe(entry))
     return 0
 
 

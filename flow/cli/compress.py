@@ -21,6 +21,11 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "--out", type=Path, default=Path("compressed"), help="output folder (default: ./compressed)"
     )
+    p.add_argument(
+        "--seed", type=int,
+        help="random seed of initialisation and minibatch order (default: the config's `seed`); the "
+             "validation split does not depend on it",
+    )
     p.add_argument("--epochs", type=int, help="dense training epochs")
     p.add_argument("--prune-epochs", type=int, help="retraining epochs after each pruning step")
     p.add_argument("--finetune-epochs", type=int, help="centroid fine-tuning epochs")
@@ -40,6 +45,7 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     extra = {
+        "seed": ("--seed", args.seed),
         "model.name": ("--model", args.model),
         "compress.epochs": ("--epochs", args.epochs),
         "compress.prune_epochs": ("--prune-epochs", args.prune_epochs),
@@ -49,6 +55,7 @@ def run(args) -> int:
     quality = options.quality_options(args)
     from flow.build import preflight
     from flow.build.steps.quality import DEFAULT_MAX_DROP, gate
+    from flow.compress import determinism
     from flow.compress.io import check_target
     from flow.compress.pipeline import compress
     from flow.compress.resume import StageStore, fingerprint
@@ -57,6 +64,7 @@ def run(args) -> int:
     from flow.outdir import PARTIAL, OutputLock, leftovers, recover_swap
 
     check_target(Path(args.out), args.force)  # before any work
+    determinism.configure(cfg.seed)  # before TensorFlow starts: thread pools can only be set then
     out = Path(args.out).resolve()
     ds = load_dataset(cfg.data)
     model = build_model(cfg.model, ds.input_shape, ds.n_classes)  # untrained: checks only

@@ -15,7 +15,7 @@ import logging
 import time
 from pathlib import Path
 
-from flow.compress import io, plots, report, resume
+from flow.compress import determinism, io, plots, report, resume
 from flow.compress.augment import image_shape
 from flow.compress.io import CompressedLayer, CompressedModel
 from flow.compress.lstm import check_lstm_config, lstm_storage
@@ -134,6 +134,7 @@ def compress(
                 k = cfg.hls.knobs_of(layer.name)
                 row_pes[layer.name] = k["n_pe"] // k["col_groups"]
         log.info("load-balance-aware pruning, row PEs per Dense/LSTM layer: %s", row_pes)
+    teacher = snaps.model(model, "dense") if c.distill is not None else None  # the dense model teaches
     if at < order.index("share"):
         t0 = time.perf_counter() - secs.get("prune", 0.0)
         steps_done = max(0, at - order.index("prune-1") + 1)
@@ -143,7 +144,7 @@ def compress(
             save(f"prune-{k}", masks=m)
 
         masks = prune(model, x, y, c, validation=val, progress=progress, seed=cfg.seed, row_pes=row_pes,
-                      start=(steps_done, masks) if steps_done else None, on_step=on_step)
+                      start=(steps_done, masks) if steps_done else None, on_step=on_step, teacher=teacher)
         val_acc["pruned"] = on_val(model)
         snaps.take("pruned", model)
         secs["prune"] = time.perf_counter() - t0
@@ -154,7 +155,8 @@ def compress(
         sharing = share(model, masks, c, seed=cfg.seed)
         val_acc["kmeans"] = on_val(model)
         snaps.take("kmeans", model)
-        hist["finetune"] = finetune(model, sharing, x, y, c, validation=val, progress=progress, seed=cfg.seed)
+        hist["finetune"] = finetune(model, sharing, x, y, c, validation=val, progress=progress, seed=cfg.seed,
+                                    teacher=teacher)
         shared = as_shared(sharing)
         for n, s in shared.items():  # a ternary layer's zero band may have grown: the mask follows its codes
             masks[n] = s.codes != 0
@@ -230,6 +232,7 @@ def compress(
         selection=_selection(c, sp, hist, search),
         methods={n: c.method_of(n) for n in layers},
     )
+    rep["determinism"] = {"seed": cfg.seed, **determinism.settings()}
     if at >= 0:
         rep["resumed_after"] = order[at]  # a killed run's stages were reused up to this one
     if search is not None:
@@ -282,10 +285,8 @@ def prepare(cfg, *, model=None, dataset: Dataset | None = None):
     Refuses bad input (no weight layer, unknown layer names, labels beyond the outputs, a validation
     split >= the training set, an impossible compress.target) before any training.
     """
-    import tensorflow as tf
-
     c = cfg.compress
-    tf.keras.utils.set_random_seed(cfg.seed)
+    determinism.configure(cfg.seed)  # seeds, op determinism, thread pools
     ds = dataset or load_dataset(cfg.data)
     model = build_model(cfg.model, ds.input_shape, ds.n_classes) if model is None else canonical(model)
     names = [layer.name for layer in weight_layers(model)]

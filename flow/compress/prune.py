@@ -139,6 +139,7 @@ def prune(
     row_pes: dict[str, int] | None = None,
     start: tuple[int, dict[str, np.ndarray]] | None = None,
     on_step=None,
+    teacher=None,
 ) -> dict[str, np.ndarray]:
     """Prune `model` in place to `cfg.sparsity_of(layer)` per layer; returns the keep-masks.
 
@@ -148,6 +149,7 @@ def prune(
     in row_pes).
     start: (steps already done, their masks), the model holding the weights after them (a resumed
     run); on_step(k, masks): called after step k (1-based) is retrained (flow.compress.resume).
+    teacher: the dense model, distilled from during retraining when `cfg.distill` is set.
     """
     layers = weight_layers(model)
     row_pes = dict(row_pes or {})
@@ -189,6 +191,8 @@ def prune(
             seed=seed + 100 + k,
             restore_best=getattr(cfg, "best_epoch", False),
             augment_shift=getattr(cfg, "augment_shift", 0),
+            teacher=teacher,
+            distill=getattr(cfg, "distill", None),
         )
         if on_step is not None:
             on_step(k + 1, masks)

@@ -77,9 +77,10 @@ def as_shared(shared: dict) -> dict[str, Shared]:
     return {n: (s if isinstance(s, Shared) else s.shared()) for n, s in shared.items()}
 
 
-def finetune(model, shared: dict, x, y, cfg, *, validation=None, progress=True, seed=0) -> dict:
+def finetune(model, shared: dict, x, y, cfg, *, validation=None, progress=True, seed=0, teacher=None) -> dict:
     """Centroid fine-tuning in place (k-means codes, hence their masks, never change); ternary
-    layers train their latent weights and scales (TTQ), so their codes may change."""
+    layers train their latent weights and scales (TTQ), so their codes may change. teacher: the
+    dense model, distilled from when `cfg.distill` is set."""
     from flow.compress.ternary import Ternary
 
     kmeans = {n: s for n, s in shared.items() if isinstance(s, Shared)}
@@ -101,4 +102,6 @@ def finetune(model, shared: dict, x, y, cfg, *, validation=None, progress=True, 
         seed=seed + 200,
         augment_shift=getattr(cfg, "augment_shift", 0),
         restore_best=getattr(cfg, "best_epoch", False),
+        teacher=teacher,
+        distill=getattr(cfg, "distill", None),
     )

@@ -86,6 +86,13 @@ def logits_model(model):
     return forward
 
 
+def distill_kl(teacher_logits, student_logits, temperature: float):
+    """Mean KL(softmax(teacher / T) || softmax(student / T)) over the batch (Hinton's soft targets)."""
+    t = tf.nn.log_softmax(tf.stop_gradient(teacher_logits) / temperature)
+    s = tf.nn.log_softmax(student_logits / temperature)
+    return tf.reduce_mean(tf.reduce_sum(tf.exp(t) * (t - s), axis=-1))
+
+
 def evaluate(model, x: np.ndarray, y: np.ndarray, batch_size: int = 2048) -> float:
     """Top-1 accuracy."""
     net = logits_model(model)
@@ -125,6 +132,8 @@ def fit(
     ternary: dict | None = None,
     restore_best: bool = False,
     augment_shift: int = 0,
+    teacher=None,
+    distill=None,
 ) -> dict:
     """Train `model` in place; returns the history (loss and val accuracy per epoch).
 
@@ -135,6 +144,9 @@ def fit(
       accuracy (ties: the later epoch); history["best_epoch"] (1-based) records which.
     augment_shift: translate each training image by up to this many pixels (flow.compress.augment);
       its own generator, so the minibatch order is the same with and without it.
+    teacher, distill: a Keras model (the dense one) and its DistillConfig (temperature, weight): the
+      loss becomes (1 - weight) * cross-entropy + weight * T^2 * KL(teacher || student) at temperature
+      T, on the same (shifted) images; history["loss"] is that loss.
     """
     history: dict = {"loss": [], "val_accuracy": []}
     if epochs <= 0:
@@ -172,12 +184,16 @@ def fit(
     }
     shared_names = list(cents)
     shared_vars = [v for n in shared_names for v in kvars[n]]
+    kd = None if teacher is None or distill is None else (
+        logits_model(teacher), float(distill.temperature), float(distill.weight))
 
     @tf.function
     def step(xb, yb):
         with tf.GradientTape() as tape:
             logits = net(xb, training=True)
             loss = lossf(yb, logits)
+            if kd is not None:
+                loss = (1.0 - kd[2]) * loss + kd[2] * kd[1] ** 2 * distill_kl(kd[0](xb, training=False), logits, kd[1])
             if weight_decay > 0:
                 loss += weight_decay * tf.add_n([tf.reduce_sum(tf.square(k)) for k in kernels])
         grads = tape.gradient(loss, plain + shared_vars + [layers[n].kernel for n in tern_names])

@@ -29,12 +29,19 @@ __all__ = [
 
 @dataclass
 class FlowConfig:
+    #: random seed of weight initialisation, minibatch order, augmentation shifts and k-means (`flow
+    #: compress --seed`); the validation split (the last data.validation training images) and the
+    #: digits train/test split do not depend on it
     seed: int = 0
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     compress: CompressConfig = field(default_factory=CompressConfig)
     hls: HLSConfig = field(default_factory=HLSConfig)
     build: BuildConfig = field(default_factory=BuildConfig)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed={self.seed} is out of range; use 0..{2**32 - 1}")
 
     def to_dict(self) -> dict:
         return to_dict(self)

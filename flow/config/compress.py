@@ -67,6 +67,30 @@ class TargetConfig:
 
 
 @dataclass
+class DistillConfig:
+    """`compress.distill`: knowledge distillation from the trained dense model (Hinton et al., 2015).
+
+    During pruning retraining and centroid fine-tuning the loss is
+    (1 - weight) * cross-entropy(labels) + weight * temperature^2 * KL(teacher || student), both
+    softmaxes taken at `temperature`; the teacher is the dense model after dense training (and DSD).
+    """
+
+    #: softmax temperature of teacher and student in the distillation term (> 0; 1 = plain softmax)
+    temperature: float = 4.0
+    #: share of the distillation term in the loss, in (0, 1]; 1 = the teacher's outputs only
+    weight: float = 0.5
+
+    def __post_init__(self) -> None:
+        import math
+
+        if not (isinstance(self.temperature, (int, float)) and math.isfinite(self.temperature)
+                and self.temperature > 0):
+            raise ValueError(f"temperature={self.temperature} must be a finite number > 0 (e.g. 4)")
+        if not (isinstance(self.weight, (int, float)) and 0 < self.weight <= 1):
+            raise ValueError(f"weight={self.weight} must be in (0, 1] (e.g. 0.5)")
+
+
+@dataclass
 class CompressConfig:
     #: epochs of dense training before pruning (0 = the model is already trained)
     epochs: int = 40
@@ -97,6 +121,10 @@ class CompressConfig:
     #: (flow/compress/search.py);
     #: None: the settings below as given
     target: TargetConfig | None = None
+    #: knowledge distillation from the dense model during pruning retraining and centroid
+    #: fine-tuning: {temperature: 4.0, weight: 0.5} (loss = (1 - weight) * CE + weight * T^2 *
+    #: KL(teacher/T || student/T)); None: labels only
+    distill: DistillConfig | None = None
     #: default fraction of each layer's weights pruned (0.9 keeps 10 %)
     sparsity: float = 0.6
     #: per-layer pruned fraction, e.g. {ip1: 0.92, ip2: 0.91, ip3: 0.74}

@@ -53,6 +53,15 @@ def render() -> str:
         "```",
     ]
     hints_top = typing.get_type_hints(FlowConfig)
+    top_docs = _field_docs(FlowConfig)
+    scalars = [f for f in dataclasses.fields(FlowConfig) if not dataclasses.is_dataclass(hints_top[f.name])]
+    if scalars:
+        lines += ["", "## Top level", "", "| key | type | default | meaning |", "| --- | --- | --- | --- |"]
+        for f in scalars:
+            lines.append(
+                f"| `{f.name}` | `{_type_name(hints_top[f.name])}` | `{defaults[f.name]!r}` | "
+                f"{top_docs.get(f.name, '').replace('|', '/')} |"
+            )
     for f in dataclasses.fields(FlowConfig):
         cls = hints_top[f.name]
         if not dataclasses.is_dataclass(cls):

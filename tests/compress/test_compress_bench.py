@@ -81,6 +81,67 @@ def test_readme_quotes_the_recorded_numbers():
         assert f"**{r['huffman_ratio']:.1f}x**" in readme, part
 
 
+SEEDS = BENCH.parent / "results" / "deep_compression_seeds.json"
+
+
+def _seeds_bench():
+    spec = importlib.util.spec_from_file_location("deep_compression_seeds", BENCH.parent / "deep_compression_seeds.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_readme_quotes_the_mean_over_seeds_where_a_multi_seed_record_exists():
+    """A network benchmarked over seeds: the README quotes mean ± std (and N) of what was recorded,
+    from the shipped example config as it is now."""
+    from flow.config import load_config
+
+    bench, seeds = _bench(), _seeds_bench()
+    saved = json.loads(SEEDS.read_text()) if SEEDS.is_file() else {}
+    readme = (BENCH.parents[1] / "README.md").read_text()
+    for part, net in bench.NETWORKS.items():
+        entry = saved.get(part)
+        if entry is None or entry["n"] == 0:
+            continue
+        assert entry["quick"] is False and entry["config"] == f"examples/{net['config']}", part
+        cfg = load_config(bench.EXAMPLES / net["config"])
+        recorded = {"seed": entry["seeds"][0], **entry["settings"]}
+        assert bench.setting_differences(recorded, cfg) == [], part
+        assert len(entry["rows"]) == entry["n"] and [r["seed"] for r in entry["rows"]] == sorted(
+            r["seed"] for r in entry["rows"])
+        for figure in seeds.readme_figures(entry):
+            assert figure in readme, (part, figure)
+
+
+def test_readme_figures_of_a_multi_seed_entry():
+    seeds = _seeds_bench()
+    rows = [{"seed": s, "error": e, "validation_error": e, "huffman_ratio": h, "ratio": h - 10, "wall_seconds": 1.0}
+            for s, e, h in ((0, 0.0155, 66.1), (1, 0.0167, 64.8), (2, 0.0160, 65.0))]
+    entry = {"summary": seeds.summarize(rows), "n": 3}
+    assert seeds.readme_figures(entry) == ["1.61 ± 0.06 %", "65.3 ± 0.7x", "3 seeds"]
+    goal = seeds.goal_check(entry["summary"], rows, {"error": 0.0158, "huffman_ratio": 60})
+    assert goal == {"mean_error_ok": False, "every_seed_ratio_ok": True, "met": False}
+    assert seeds.goal_check(entry["summary"], rows, {"error": 0.0162, "huffman_ratio": 65})["met"] is False
+
+
+def test_a_rerun_keeps_the_seeds_recorded_with_the_same_settings(tmp_path):
+    from flow.config import FlowConfig
+
+    seeds = _seeds_bench()
+    cfg = FlowConfig()
+    settings = {k: v for k, v in cfg.to_dict().items() if k in ("data", "model", "compress")}
+    older = json.loads(json.dumps(settings))
+    del older["compress"]["distill"]  # recorded before the key existed: it had the default
+    out = tmp_path / "s.json"
+    seeds.record(out, "net", {"settings": older, "quick": False, "rows": [{"seed": 0}, {"seed": 7}]})
+    assert seeds.kept_rows(out, "net", settings, False, [0, 1, 2]) == [{"seed": 0}]
+    assert seeds.kept_rows(out, "net", settings, True, [0, 1, 2]) == []  # a --quick run is another run
+    assert seeds.kept_rows(out, "other", settings, False, [0]) == []
+    cfg.compress.epochs += 1
+    changed = {k: v for k, v in cfg.to_dict().items() if k in ("data", "model", "compress")}
+    assert seeds.kept_rows(out, "net", changed, False, [0, 1, 2]) == []
+
+
 def test_setting_differences_name_the_key_and_treat_missing_keys_as_defaults():
     from flow.config import load_config
 
