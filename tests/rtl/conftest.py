@@ -11,7 +11,14 @@ from flow.rtl.params import TEST_ENGINE
 
 
 def pytest_collection_modifyitems(config, items):
+    ecp5_missing = None
+    if any("ecp5" in item.keywords for item in items):
+        from flow.rtl.ecp5 import tools_present
+
+        ecp5_missing = tools_present()
     for item in items:
+        if "ecp5" in item.keywords and ecp5_missing:
+            item.add_marker(pytest.mark.skip(reason=ecp5_missing))
         for tool in ("verilator", "yosys"):
             if tool in item.keywords and shutil.which(tool) is None:
                 item.add_marker(pytest.mark.skip(reason=f"{tool} is not on PATH (apt-get install -y {tool})"))
