@@ -148,7 +148,7 @@ def plot(points: list[dict], png: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    xs = np.logspace(-2, 1, 200)
+    xs = np.logspace(-1, 1, 200)
     ax.plot(xs, np.minimum(P, P * xs), "k-", lw=1,
             label=f"roofs: {P} multipliers (MAC/cycle); {P} entry-memory reads per cycle")  # fmt: skip
     for pt in points:
@@ -160,8 +160,8 @@ def plot(points: list[dict], png: Path) -> None:
                     textcoords="offset points")  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlim(0.02, 10)
-    ax.set_ylim(0.5, 2 * P)
+    ax.set_xlim(0.3, 3)
+    ax.set_ylim(1, 2 * P)
     ax.set_xlabel("useful MACs per entry word read (entry: code + relative index)")
     ax.set_ylabel("MACs per cycle (layer: SETUP + RUN + GATHER)")
     lenet_how = next((p["how"] for p in points if "LeNet" in p["label"]), "")

@@ -135,21 +135,57 @@ def shell_registers(params: EngineParams) -> int:
     return 8 * -(-iw // 8) + ow + fold + 1 + 1
 
 
+def _synth_cache(script: str) -> Path:
+    """Cache folder of a Yosys result: the script (parameters, source paths) and the sources'
+    contents (engine and shell) name it, so a failed or repeated place-and-route does not redo
+    a synthesis of a quarter of an hour."""
+    import hashlib
+
+    from flow.rtl.verilator import cache_dir
+
+    h = hashlib.sha256(script.encode())
+    for p in [*rtl_sources(), SHELL]:
+        h.update(p.read_bytes())
+    return cache_dir() / "ecp5" / h.hexdigest()[:16]
+
+
+def _synthesise(work: Path, script: str) -> float:
+    """Yosys synth_ecp5 into ``work`` (synth.json, stat.txt, yosys.log), or a copy of the cached
+    result of the same script and sources; returns the Yosys seconds (of the run that made it)."""
+    cached = _synth_cache(script)
+    files = ("synth.json", "stat.txt", "yosys.log")
+    (work / "synth.ys").write_text(script)
+    if all((cached / f).exists() for f in files):
+        for f in files:
+            shutil.copyfile(cached / f, work / f)
+        return float(json.loads((cached / "wall.json").read_text())["yosys_s"])
+    secs = _run(tool("yosys") + ["-q", "-l", "yosys.log", "-s", "synth.ys"], work, "yosys synth_ecp5", "yosys.log")
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cached.parent))  # written whole, then renamed
+    for f in files:
+        shutil.copyfile(work / f, tmp / f)
+    (tmp / "wall.json").write_text(json.dumps({"yosys_s": secs}))
+    if cached.exists():
+        shutil.rmtree(cached)
+    tmp.rename(cached)
+    return secs
+
+
 def run(params: EngineParams, out_dir, target: Ecp5Target | None = None, route: bool = True) -> dict:
     """Synthesise, place (and route, and pack a bitstream when ``route``) the engine in its
     shell; returns the report (also written to out_dir/ecp5.json). Works in a temporary folder
     beside out_dir and moves it into place only when every step succeeded; after a failure the
     folder stays (its logs are what the FlowError's "reproduce" line points at)."""
     target = target or Ecp5Target()
-    cmds = {"yosys": tool("yosys"), "nextpnr": nextpnr_cmd(target, route)}
+    tool("yosys")  # all three tools checked before any work
+    cmds = {"nextpnr": nextpnr_cmd(target, route)}
     if route:
         cmds["ecppack"] = tool("ecppack") + ["engine.config", "engine.bit"]
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
-        (work / "synth.ys").write_text(yosys_script(params))
-        wall = {"yosys_s": _run(cmds["yosys"] + ["-q", "-l", "yosys.log", "-s", "synth.ys"], work, "yosys synth_ecp5", "yosys.log")}
+        wall = {"yosys_s": _synthesise(work, yosys_script(params))}
         wall["nextpnr_s"] = _run(cmds["nextpnr"], work, "nextpnr-ecp5", "nextpnr.log")
         if route:
             wall["ecppack_s"] = _run(cmds["ecppack"], work, "ecppack", "")
@@ -174,6 +210,7 @@ def run(params: EngineParams, out_dir, target: Ecp5Target | None = None, route: 
             "utilisation": rep["utilisation"],
             "tools": tool_versions(),
             "wall_s": {**wall, "total_s": round(sum(wall.values()), 1)},
+            "synth_cache": str(_synth_cache(yosys_script(params))),
             "bitstream": str(out / "engine.bit") if route else None,
             "source": ("nextpnr-ecp5 " + ("routed" if route else "placed, not routed (Fmax an estimate)")
                        + f", {target.name}, --freq {target.freq_mhz:g} --seed {target.seed}; engine in "
