@@ -4,6 +4,7 @@
     PYTHONPATH=. python bench/rtl.py --p64 /work/cache/lenet300_p64 --plain /work/cache/lenet300_plain \
         --data-dir ../shared/data/mnist [--n 10000] [--model-n 300] [--synth 16,32,64] \
         [--synth-xcup 64] [--synth-only]
+    PYTHONPATH=. python bench/rtl.py --ecp5 [--pe 16[,32]] [--seed 1] [--place-only]
 
 For each compressed model: RTL cycles per inference over the test images (mean, p99; RTL
 simulation), bit mismatches against flow.eie.reference (must be 0), accuracy, inferences/s at
@@ -16,6 +17,12 @@ compressed model it synthesises the engines recorded there for those P, the same
 cached by parameters, sources and Yosys version). Every row records the tool that made it (flow.rtl.tools:
 which one, its version); a synthesis row replaces only the row of the same P and Yosys version, so the
 figures of another Yosys stay beside it. Prints a table and writes bench/results/rtl.json.
+
+--ecp5 runs only the open-tool ECP5 flow (flow.rtl.ecp5: Yosys synth_ecp5, nextpnr-ecp5 for
+the LFE5U-85F at --freq 100 and a fixed seed, ecppack) for the engine sized for the
+load-balanced LeNet-300-100 at each P of --pe, inside the registered shell
+(kernels/rtl/shell/eie_shell.sv), and merges its rows into the "ecp5" list of the output file
+(other keys and other P kept); the bitstream goes to build/ecp5/P<P>/engine.bit.
 """
 
 from __future__ import annotations
@@ -53,6 +60,76 @@ def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
     rows = {(r["P"], row_yosys_version(r)): r for r in old}
     rows.update({(r["P"], row_yosys_version(r)): r for r in new})
     return [rows[k] for k in sorted(rows, key=lambda k: (k[0], _version_key(k[1])))]
+
+
+def lenet_engine(P: int, p64_dir: Path, data_dir: Path, results: dict) -> tuple:
+    """(EngineParams, how it was obtained) of the engine sized for the load-balanced
+    LeNet-300-100 re-laid out on P PEs: from the compressed model when its folder exists, else
+    the engine a recorded Yosys row of this P used (bench/results/rtl.json, rtl_anyr.json)."""
+    from flow.rtl.params import EngineParams, params_for
+
+    if (p64_dir / "config.yaml").exists():
+        layers = eie_layers_and_data(p64_dir, data_dir)[0]
+        lay = [l.with_array(n_pe=P, col_groups=min(l.col_groups, P)) for l in layers]
+        return params_for(lay), f"params_for({p64_dir}) re-laid out on P={P}"
+    for row in results.get("synth_xc7", []) + results.get("synth_xcup", []):
+        if row["P"] == P:
+            return EngineParams(**row["yosys"]["engine"]), f"engine of the recorded Yosys xc7 row P={P} (rtl.json)"
+    anyr = ROOT / "bench" / "results" / "rtl_anyr.json"
+    if anyr.exists():
+        rec = json.loads(anyr.read_text()).get(f"lenet_P{P}_anyr")
+        if rec and "engine" in rec:
+            return EngineParams(**rec["engine"]), f"engine of rtl_anyr.json lenet_P{P}_anyr"
+    raise SystemExit(f"no engine for P={P}: {p64_dir} is missing and no recorded row has P={P} "
+                     "(give --p64 <compressed dir>)")
+
+
+def ecp5_rows(args, results: dict) -> list[dict]:
+    """One ECP5 run per P of --pe; each row: P, engine and where it came from, the report."""
+    from flow.rtl import ecp5
+
+    rows = []
+    for P in [int(p) for p in args.pe.split(",")]:
+        params, how = lenet_engine(P, args.p64, args.data_dir, results)
+        target = ecp5.Ecp5Target(seed=args.seed, freq_mhz=args.freq)
+        print(f"== ECP5 P={P} ({target.name}, --freq {args.freq:g}, seed {args.seed}, "
+              f"{'placed only' if args.place_only else 'routed'}) ...", flush=True)
+        rep = ecp5.run(params, args.ecp5_dir / f"P{P}", target, route=not args.place_only)
+        rows.append({"P": P, "engine_from": how, **rep})
+    return rows
+
+
+def print_ecp5(rows: list[dict]) -> None:
+    from flow.rtl.nextpnr_report import format_listing
+
+    print("\n| P | routed | Fmax MHz | path ns (logic + routing) | levels | LUT4 | CCU2C | FF (shell) | DP16KD "
+          "| MULT18X18D | COMB % of 85F | wall s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        y, u, p = r["yosys_cells"], r["utilisation"], r["path"] or {}
+        comb = u.get("TRELLIS_COMB", {})
+        print(f"| {r['P']} | {r['routed']} | {r['fmax_mhz']} | {p.get('total_ns')} ({p.get('logic_ns')} + "
+              f"{p.get('routing_ns')}) | {p.get('levels')} | {y['LUT4']} | {y['CCU2C']} | {y['FF']} ({r['shell_FF']}) | "
+              f"{y['DP16KD']} | {y['MULT18X18D']} | {100 * comb.get('used', 0) / max(1, comb.get('available', 1)):.1f} | "
+              f"{r['wall_s']['total_s']} |")  # fmt: skip
+    for r in rows:
+        if r["path"]:
+            print(f"\ncritical path, P={r['P']} ({r['path']['start']} -> {r['path']['end']}):")
+            print(format_listing(r["path"]["listing"]))
+    if rows:
+        print("\ntools: " + "; ".join(f"{k}: {v}" for k, v in rows[0]["tools"].items()))
+
+
+def main_ecp5(args) -> int:
+    results: dict = json.loads(args.out.read_text()) if args.out.exists() else {}
+    rows = ecp5_rows(args, results)
+    results["ecp5"] = merge_rows(results.get("ecp5", []), rows)
+    tmp = args.out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(results, indent=1))
+    tmp.replace(args.out)
+    print_ecp5(results["ecp5"])
+    print(f"\nwrote {args.out}")
+    return 0
 
 
 def hls_model_cycles(layers, x_raw) -> float:
@@ -178,7 +255,23 @@ def main(argv=None) -> int:
     ap.add_argument("--synth-xcup", default="64")
     ap.add_argument("--synth-only", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "rtl.json")
+    ap.add_argument("--ecp5", action="store_true", help="only the ECP5 open-tool flow (see above)")
+    ap.add_argument("--pe", default="16", help="P values for --ecp5 (comma-separated)")
+    ap.add_argument("--seed", type=int, default=1, help="nextpnr seed for --ecp5")
+    ap.add_argument("--freq", type=float, default=100.0, help="nextpnr target MHz for --ecp5")
+    ap.add_argument("--place-only", action="store_true", help="--ecp5 without routing (no bitstream)")
+    ap.add_argument("--ecp5-dir", type=Path, default=ROOT / "build" / "ecp5")
     args = ap.parse_args(argv)
+    if args.ecp5:
+        try:
+            return main_ecp5(args)
+        except Exception as e:  # noqa: BLE001 - a missing tool or failed run: one message, exit 1
+            from flow.errors import FlowError
+
+            if not isinstance(e, FlowError):
+                raise
+            print(f"bench/rtl.py --ecp5: {e}", file=sys.stderr)
+            return 1
 
     results: dict = {"models": [], "synth_xc7": [], "synth_xcup": []}
     if args.synth_only and args.out.exists():  # keep everything; the P values synthesised replace theirs
