@@ -264,12 +264,17 @@ module eie_pe #(
   // Simulation check, independent of acc_ok: no accumulator row's RAM word is used (by stage
   // E or the gather) unless the row was written since the layer's SETUP. The RAM returns the
   // words written up to two cycles before the use; a write in the cycle before is forwarded.
+  // armed by the first reset: before it every flip-flop may hold anything
+  /* verilator lint_off PROCASSINIT */
+  logic chk_armed = 1'b0;
+  /* verilator lint_on PROCASSINIT */
   logic [ACC_D-1:0] chk_wr;
   logic [RW-1:0] chk_grow;
   always_ff @(posedge clk) begin
-    if (!rst && e_valid && !(f_valid && f_row == e_row) && q_use && !chk_wr[e_row])
+    if (rst) chk_armed <= 1'b1;
+    if (chk_armed && !rst && e_valid && !(f_valid && f_row == e_row) && q_use && !chk_wr[e_row])
       $error("eie_pe %m: accumulator row %0d read before it was written in this layer", e_row);
-    if (!rst && gt_valid && gt_sel && q_use && !chk_wr[chk_grow])
+    if (chk_armed && !rst && gt_valid && gt_sel && q_use && !chk_wr[chk_grow])
       $error("eie_pe %m: accumulator row %0d gathered before it was written in this layer",
              chk_grow);
     if (gi_valid) chk_grow <= gi_row;
