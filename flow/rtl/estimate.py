@@ -96,12 +96,14 @@ def estimate(p: EngineParams) -> dict:
     control = 4 * EA + CW + 3 * QA + 2 * DW + 2 * RW + 12  # queue, pointer walk, row, gate
     accumulate = ACCW + 2 * RW  # forward compare and mux (the add is the DSP48's post-adder)
     term = ACCW + 4  # acc + bias (the select is the register's synchronous reset)
-    pe_lut = queue + 1.07 * (control + accumulate + term)
+    acc_valid = p.ACC_D  # accumulator row valid bits: write decode and read mux, ~1 LUT a row
+    pe_lut = queue + 1.07 * (control + accumulate + term + acc_valid)
     pe_ff = (
         2 * QA + DW + XW + 2 * EA + XW + 2  # queue pointers, A, B
         + XW + 2 + RW  # C
         + RW + 1 + RW + 1  # D, E (product and activation registers sit in the DSP48)
         + RW + ACCW + 1 + ACCW  # forward, term
+        + p.ACC_D + 1  # accumulator row valid bits and the one read
         + (p.DMAX * (CW + XW) if p.DMAX <= 1 else 0)
     )  # fmt: skip
     # ---- engine: detectors, requantisers, glue (eie_engine's own logic) ----

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 from flow.paths import kernels_dir
 
 RTL_DIR = kernels_dir().parent / "rtl"  # kernels/rtl beside kernels/hls (source tree or wheel)
-SOURCES = ("eie_ram.sv", "eie_detector.sv", "eie_requant.sv", "eie_pe.sv", "eie_engine.sv")
+SOURCES = ("eie_ram.sv", "eie_detector.sv", "eie_requant.sv", "eie_pe.sv", "eie_layer_table.sv", "eie_act_store.sv",
+           "eie_broadcast.sv", "eie_control.sv", "eie_gather.sv", "eie_engine.sv")
 
 
 def rtl_sources() -> list[Path]:
@@ -105,12 +106,19 @@ def _trace_flags(tool: tools.Tool, out: Path) -> list[str]:
     return ["--trace-fst", "-CFLAGS", f"-I{shim}", "-LDFLAGS", f"-L{lib}"]
 
 
-def build(params: EngineParams, jobs: int = 2, trace: bool = False) -> Path:
+def build(params: EngineParams, jobs: int = 2, trace: bool = False, *, x_unique: bool = False,
+          defines: tuple[str, ...] = ()) -> Path:
     """The harness binary for ``params`` (built on first use, then cached); ``trace``: the build
-    that writes an FST waveform of its run to $EIE_TRACE (simulate(trace=...))."""
+    that writes an FST waveform of its run to $EIE_TRACE (simulate(trace=...)).
+
+    x_unique: X assignments and initial values random per run (``--x-assign unique
+    --x-initial unique``; run with +verilator+rand+reset+2 +verilator+seed+N), so that no state
+    can hide behind zero. defines: `define names for the build (tests' deliberately broken
+    variants)."""
     tool = tools.require("verilator")
     root = usable_cache_dir()
-    out = root / f"{params.key()}-{_source_stamp()}-{tool.key()}{'-trace' if trace else ''}"
+    variant = ("-trace" if trace else "") + ("-xu" if x_unique else "") + "".join(f"-{d}" for d in defines)
+    out = root / f"{params.key()}-{_source_stamp()}-{tool.key()}{variant}"
     exe = out / "obj" / "eie_harness"
     if exe.exists():
         return exe
@@ -121,7 +129,7 @@ def build(params: EngineParams, jobs: int = 2, trace: bool = False) -> Path:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".building", dir=root))
         try:
             try:
-                _compile(params, tmp, jobs, tool, trace)
+                _compile(params, tmp, jobs, tool, trace, x_unique, defines)
             except FlowError as exc:  # the temporary folder goes: reproduce in the entry's place
                 raise FlowError(str(exc).replace(f"cd {tmp} &&", f"mkdir -p {out} && cd {out} &&")) from None
             if out.exists():  # a half-built entry of an older flow (no lock then)
@@ -157,11 +165,13 @@ class _entry_lock:
             self.fd = None
 
 
-def _compile(params: EngineParams, folder: Path, jobs: int, tool: tools.Tool, trace: bool) -> None:
+def _compile(params: EngineParams, folder: Path, jobs: int, tool: tools.Tool, trace: bool, x_unique: bool,
+             defines: tuple[str, ...]) -> None:
     gflags = [f"-G{k}={v}" for k, v in params.generics().items()]
     cmd = tool.cmd(
-        "--cc", "--exe", "--build", "-j", str(jobs), "-O1", "--x-assign", "0",
-        "--x-initial", "0", *(_trace_flags(tool, folder) if trace else []), "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "eie_engine",
+        "--cc", "--exe", "--build", "-j", str(jobs), "-O1",
+        *(["--x-assign", "unique", "--x-initial", "unique"] if x_unique else ["--x-assign", "0", "--x-initial", "0"]),
+        *(f"+define+{d}" for d in defines), *(_trace_flags(tool, folder) if trace else []), "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "eie_engine",
         '-GINIT_DIR="."', *gflags, "-CFLAGS", f"-O1 -DEIE_XW={params.XW}", "--Mdir", "obj",
         "-o", "eie_harness", *map(str, rtl_sources()), str(RTL_DIR / "harness" / "eie_harness.cpp"),
     )  # fmt: skip
@@ -169,17 +179,20 @@ def _compile(params: EngineParams, folder: Path, jobs: int, tool: tools.Tool, tr
     _run(cmd, cwd=folder, what=f"verilator build ({tool.label()})", env=tool.env)
 
 
-def simulate(exe: Path, mem_dir, x_raw, n_out: int, n_layers: int, load_file=None, trace=None):
+def simulate(exe: Path, mem_dir, x_raw, n_out: int, n_layers: int, load_file=None, trace=None, plusargs=()):
     """(outputs int64 [n, n_out], per-layer cycles int64 [n, n_layers], period int64 [n]).
-    ``trace``: the FST file a traced build (build(trace=True)) writes every cycle of this run to."""
+    ``trace``: the FST file a traced build (build(trace=True)) writes every cycle of this run to.
+    ``plusargs``: passed on to the harness (and Verilator's context), e.g. +verilator+seed+3."""
     x = np.atleast_2d(np.asarray(x_raw, dtype=np.int64))
     with tempfile.TemporaryDirectory() as tmp:
         fin, fout = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
         hdr = np.array([x.shape[0], x.shape[1], n_out, n_layers], np.int32)
         fin.write_bytes(hdr.tobytes() + x.astype(np.int32).tobytes())
-        cmd = [str(exe), str(fin), str(fout)] + ([str(Path(load_file).resolve())] if load_file else [])
+        cmd = [str(exe), str(fin), str(fout)] + ([str(Path(load_file).resolve())] if load_file else []) + list(plusargs)
         if trace is None:
-            _run(cmd, cwd=mem_dir, what="RTL simulation")
+            run = _run(cmd, cwd=mem_dir, what="RTL simulation")
+            for line in run.stderr.splitlines():  # the harness's notes (e.g. where a +eie_reset hit)
+                log.info("%s", line)
         else:  # written as .part, renamed when the run succeeds (a failed run's trace keeps the suffix)
             part = Path(trace).resolve().with_name(Path(trace).name + ".part")
             try:

@@ -159,7 +159,7 @@ module eie_engine #(
   logic [P-1:0] pe_ok, pe_busy, pe_active;
   logic [P*GW-1:0] pe_grp;
   logic [P*ACCW-1:0] pe_term;
-  logic gi_valid, gi_clear, gt_valid;
+  logic gi_valid, gt_valid;
   logic [RW-1:0] gi_row;
   logic [BA-1:0] gi_bias_addr;
   logic [5:0] gi_sel, gt_sel;
@@ -299,10 +299,10 @@ module eie_engine #(
           .CB_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/cb_", ID, ".mem"}),
           .BIAS_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/bias_", ID, ".mem"})
       ) u_pe (
-          .clk(clk), .rst(rst), .layer(layer), .ptr_base(ptr_base), .depth(depth),
+          .clk(clk), .rst(rst), .init(det_init), .layer(layer), .ptr_base(ptr_base), .depth(depth),
           .my_bc(my_bc), .my_col(my_col), .my_x(my_x), .ok(pe_ok[p]), .busy(pe_busy[p]),
           .gi_valid(gi_valid), .gi_row(gi_row),
-          .gi_bias_addr(gi_bias_addr), .gi_clear(gi_clear), .gt_valid(gt_valid),
+          .gi_bias_addr(gi_bias_addr), .gt_valid(gt_valid),
           .gt_sel(my_sel), .term(pe_term[p*ACCW+:ACCW]),
           .ld_we(ld_we && ld_pe == 6'(p)), .ld_sel(ld_sel), .ld_addr(ld_addr),
           .ld_data(ld_data));
@@ -329,7 +329,6 @@ module eie_engine #(
   assign gi_valid = state == S_GATHER && !issued_all;
   assign gi_row = gr[RW-1:0];
   assign gi_bias_addr = bias_base + {{(BA - RW) {1'b0}}, gr[RW-1:0]};
-  assign gi_clear = gs == nchunk_last;
   assign gi_sel = gs;
   // first output row of the chunk: gr * R (rbase, a running sum when ANYR) + gs * E
   assign i0_issue = ((ANYR != 0) ? rbase : ({{(NXW - RW) {1'b0}}, gr} << log2r)) +

@@ -15,9 +15,13 @@
 //   E       sum = (row written in the previous cycle ? forwarded sum : accumulator) + product,
 //           written back (the forward covers the read-after-write across the RAM's latency);
 //           code 0 (a filler) updates nothing
-// Gather (PE idle): the accumulator and the bias of local row gi_row are read (the
-// accumulator is cleared on the row's last read, so every layer starts from zero) and the
-// next cycle the PE registers term = acc + bias when its row-PE index q selects it.
+// Gather (PE idle): the accumulator and the bias of local row gi_row are read and the next
+// cycle the PE registers term = acc + bias when its row-PE index q selects it.
+// Accumulator rows start every layer at zero without a clearing pass: a valid bit per row
+// (acc_ok, flip-flops) is cleared at the layer's SETUP (`init`) and set by the row's first
+// write; a read of a row whose bit is clear counts as zero (the bit is read beside the RAM
+// word, into q_ok). So the RAM's contents never decide an output before the layer wrote them:
+// not its power-up contents, not the partial sums of an inference cut short by a reset.
 // The engine (eie_engine.sv) selects the PE's broadcast bus and term from the PE's index, so
 // every PE is the same module with no index parameter: hierarchical synthesis maps it once.
 module eie_pe #(
@@ -64,6 +68,8 @@ module eie_pe #(
 ) (
     input  logic                 clk,
     input  logic                 rst,
+    // the layer's SETUP cycle: every accumulator row becomes empty (acc_ok cleared)
+    input  logic                 init,
     // layer configuration (stable during a layer)
     input  logic [       LW-1:0] layer,
     input  logic [       PA-1:0] ptr_base,
@@ -80,7 +86,6 @@ module eie_pe #(
     input  logic                 gi_valid,
     input  logic [       RW-1:0] gi_row,
     input  logic [       BA-1:0] gi_bias_addr,
-    input  logic                 gi_clear,
     input  logic                 gt_valid,
     // this PE's term is selected (it takes part and its row-PE chunk is the one gathered)
     input  logic                 gt_sel,
@@ -161,10 +166,22 @@ module eie_pe #(
   logic [  RW-1:0] e_row;
   logic signed [PW-1:0] e_prod;
   logic [ACCW-1:0] acc_q, sum, base;
+  // accumulator row valid bits (written in this layer) and the one of the row read last
+  logic [ACC_D-1:0] acc_ok;
+  logic            q_ok, q_use;
+  logic            acc_re;
+  logic [  RW-1:0] acc_raddr;
+  assign acc_re = d_valid || gi_valid;
+  assign acc_raddr = gi_valid ? gi_row : d_row;
+`ifdef EIE_TEST_NO_ACC_VALID
+  assign q_use = 1'b1;  // a deliberately broken variant (tests: the read-before-write check)
+`else
+  assign q_use = q_ok;
+`endif
   logic            f_valid;
   logic [  RW-1:0] f_row;
   logic [ACCW-1:0] f_sum;
-  assign base = (f_valid && f_row == e_row) ? f_sum : acc_q;
+  assign base = (f_valid && f_row == e_row) ? f_sum : (q_use ? acc_q : '0);
   assign sum  = base + {{(ACCW-PW){e_prod[PW-1]}}, e_prod};
 
   assign busy = (cnt != 0) || a1_valid || b_active || c_valid || d_valid || e_valid;
@@ -184,9 +201,8 @@ module eie_pe #(
       .clk(clk), .re(gi_valid), .raddr(gi_bias_addr), .q(bias_q),
       .we(ld_we && ld_sel == SEL_BIAS), .waddr(ld_addr[BA-1:0]), .wdata(ld_data[ACCW-1:0]));
   eie_ram #(.BLOCK(ACC_BLK), .DEPTH(ACC_D), .WIDTH(ACCW), .INIT_FILE("")) u_acc (
-      .clk(clk), .re(d_valid || gi_valid), .raddr(gi_valid ? gi_row : d_row), .q(acc_q),
-      .we(e_valid || (gi_valid && gi_clear)), .waddr(e_valid ? e_row : gi_row),
-      .wdata(e_valid ? sum : '0));
+      .clk(clk), .re(acc_re), .raddr(acc_raddr), .q(acc_q),
+      .we(e_valid), .waddr(e_row), .wdata(sum));
 
   always_ff @(posedge clk) begin
     // queue storage (no reset)
@@ -207,7 +223,12 @@ module eie_pe #(
     e_prod <= prod;
     f_row <= e_row;
     f_sum <= sum;
-    if (gt_valid) term <= gt_sel ? acc_q + bias_q : '0;
+    if (gt_valid) term <= gt_sel ? (q_use ? acc_q : '0) + bias_q : '0;
+    // the valid bit of the row read, beside the RAM's registered read (a write in the same
+    // cycle is not seen, as in the RAM: stage E forwards it)
+    if (acc_re) q_ok <= acc_ok[acc_raddr];
+    if (e_valid) acc_ok[e_row] <= 1'b1;
+    if (init) acc_ok <= '0;
     // control
     if (my_bc) tail <= (tail == QLAST) ? '0 : tail + 1'b1;
     if (pop) head <= (head == QLAST) ? '0 : head + 1'b1;
@@ -238,4 +259,27 @@ module eie_pe #(
       f_valid <= 1'b0;
     end
   end
+
+`ifndef SYNTHESIS
+  // Simulation check, independent of acc_ok: no accumulator row's RAM word is used (by stage
+  // E or the gather) unless the row was written since the layer's SETUP. The RAM returns the
+  // words written up to two cycles before the use; a write in the cycle before is forwarded.
+  // armed by the first reset: before it every flip-flop may hold anything
+  /* verilator lint_off PROCASSINIT */
+  logic chk_armed = 1'b0;
+  /* verilator lint_on PROCASSINIT */
+  logic [ACC_D-1:0] chk_wr;
+  logic [RW-1:0] chk_grow;
+  always_ff @(posedge clk) begin
+    if (rst) chk_armed <= 1'b1;
+    if (chk_armed && !rst && e_valid && !(f_valid && f_row == e_row) && q_use && !chk_wr[e_row])
+      $error("eie_pe %m: accumulator row %0d read before it was written in this layer", e_row);
+    if (chk_armed && !rst && gt_valid && gt_sel && q_use && !chk_wr[chk_grow])
+      $error("eie_pe %m: accumulator row %0d gathered before it was written in this layer",
+             chk_grow);
+    if (gi_valid) chk_grow <= gi_row;
+    if (e_valid) chk_wr[e_row] <= 1'b1;
+    if (init) chk_wr <= '0;
+  end
+`endif
 endmodule
