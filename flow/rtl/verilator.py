@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 from flow.paths import kernels_dir
 
 RTL_DIR = kernels_dir().parent / "rtl"  # kernels/rtl beside kernels/hls (source tree or wheel)
-SOURCES = ("eie_ram.sv", "eie_detector.sv", "eie_requant.sv", "eie_pe.sv", "eie_engine.sv")
+SOURCES = ("eie_ram.sv", "eie_detector.sv", "eie_requant.sv", "eie_pe.sv", "eie_layer_table.sv", "eie_act_store.sv",
+           "eie_broadcast.sv", "eie_control.sv", "eie_gather.sv", "eie_engine.sv")
 
 
 #: the PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so make passes the
