@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 
 from flow.paths import kernels_dir
+from flow.rtl.verilator import rtl_sources
 
 RTL = kernels_dir().parent / "rtl"
-WRAPPER_SOURCES = [RTL / "overlay" / "eie_axis_fifo.sv", RTL / "overlay" / "eie_axi.sv", RTL / "eie_engine.sv",
-                   RTL / "eie_pe.sv", RTL / "eie_ram.sv", RTL / "eie_detector.sv", RTL / "eie_requant.sv"]
+WRAPPER_SOURCES = [RTL / "overlay" / "eie_axis_fifo.sv", RTL / "overlay" / "eie_axi.sv", *rtl_sources()]
 INCLUDES = [RTL / "overlay", RTL]
 
 

@@ -5,7 +5,7 @@ calibrated on the per-module counts of Yosys' hierarchical synthesis (eie_pe, ei
 eie_requant, the engine's glue; flow.rtl.yosys.module_breakdown).
 
 Rules that make BRAM exact: a memory of more than BLOCK_BITS (1024) bits is a block RAM (ram_style
-"block", eie_pe.sv / eie_engine.sv), others are LUT RAM; a block RAM takes the cheapest RAMB18
+"block", eie_pe.sv / eie_act_store.sv), others are LUT RAM; a block RAM takes the cheapest RAMB18
 / RAMB36 geometry (Yosys memory_libmap costs 129 / 257 per primitive). One DSP48 per PE (the
 weight x activation multiply).
 """
@@ -121,7 +121,7 @@ def estimate(p: EngineParams) -> dict:
         mapping = 0
     bus_select = p.P * ((CW + XW + 1) * math.ceil(ways / 4) + 8) + mapping
     gate = p.MAXG * p.P // 3
-    # a detector's window multiplexer covers only the bits its group can own (eie_engine.sv)
+    # a detector's window multiplexer covers only the bits its group can own (eie_broadcast.sv)
     win_bits = sum(64 // (1 if g == 0 else 1 << _clog2(g + 1)) for g in range(p.MAXG))
     win_mux = win_bits * (math.ceil(nwin / 4) if nwin > 1 else 0)
     bc_x = p.MAXG * XW * 5

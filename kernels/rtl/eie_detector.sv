@@ -7,15 +7,16 @@
 // last one of its group, and spends one cycle on a window with none. A window is scanned only
 // when `avail` (for layer 0: its 4 lines of 16 inputs have arrived). Emitting j starts the
 // read of its value from the activation banks (the broadcast happens the next cycle).
+`default_nettype none
 module eie_detector #(
     // this detector's group
     parameter G_IDX = 0,
     // activations the store holds (a multiple of 64)
     parameter NX = 1024,
     // derived
-    parameter NXW = $clog2(NX + 1),
+    localparam NXW = $clog2(NX + 1),
     // window counter bits: w reaches NX / 64 (past the last window) when n_in > NX - 64
-    parameter WA = $clog2(NX / 64 + 1)
+    localparam WA = $clog2(NX / 64 + 1)
 ) (
     input  logic           clk,
     input  logic           init,
@@ -72,3 +73,4 @@ module eie_detector #(
     end
   end
 endmodule
+`default_nettype wire

@@ -22,8 +22,9 @@
 // write; a read of a row whose bit is clear counts as zero (the bit is read beside the RAM
 // word, into q_ok). So the RAM's contents never decide an output before the layer wrote them:
 // not its power-up contents, not the partial sums of an inference cut short by a reset.
-// The engine (eie_engine.sv) selects the PE's broadcast bus and term from the PE's index, so
+// eie_broadcast selects the PE's broadcast bus and term from the PE's index, so
 // every PE is the same module with no index parameter: hierarchical synthesis maps it once.
+`default_nettype none
 module eie_pe #(
     // activation queue capacity (power of two)
     parameter DMAX = 8,
@@ -55,16 +56,17 @@ module eie_pe #(
     parameter CB_FILE = "",
     parameter BIAS_FILE = "",
     // derived widths
-    parameter QA = (DMAX > 1) ? $clog2(DMAX) : 1,
-    parameter DW = $clog2(DMAX + 1),
-    parameter EA = $clog2(ENT_D + 1),
-    parameter PA = (PTR_D > 1) ? $clog2(PTR_D) : 1,
-    parameter RW = (ACC_D > 1) ? $clog2(ACC_D) : 1,
-    parameter BA = (BIAS_D > 1) ? $clog2(BIAS_D) : 1,
-    parameter LW = (NL > 1) ? $clog2(NL) : 1,
-    parameter CBA = LW + CBW,
-    parameter EW = CBW + IXW,
-    parameter LDW = 64
+    localparam QA = (DMAX > 1) ? $clog2(DMAX) : 1,
+    localparam DW = $clog2(DMAX + 1),
+    localparam EA = $clog2(ENT_D + 1),
+    localparam PA = (PTR_D > 1) ? $clog2(PTR_D) : 1,
+    localparam RW = (ACC_D > 1) ? $clog2(ACC_D) : 1,
+    localparam BA = (BIAS_D > 1) ? $clog2(BIAS_D) : 1,
+    localparam LW = (NL > 1) ? $clog2(NL) : 1,
+    localparam CBA = LW + CBW,
+    localparam EW = CBW + IXW,
+    // load port data bits
+    localparam LDW = 64
 ) (
     input  logic                 clk,
     input  logic                 rst,
@@ -283,3 +285,4 @@ module eie_pe #(
   end
 `endif
 endmodule
+`default_nettype wire

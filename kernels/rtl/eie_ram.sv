@@ -6,6 +6,7 @@
 // PE forwards its last accumulator write, the gather's read-and-clear wants the old data).
 // INIT_FILE (a hex file, one word a line) initialises the contents with $readmemh; "" leaves
 // them to the write port (the run-time loader).
+`default_nettype none
 module eie_ram #(
     // words
     parameter DEPTH = 16,
@@ -17,7 +18,7 @@ module eie_ram #(
     // module with the rule of flow.rtl.estimate (so the estimate and Yosys agree)
     parameter BLOCK = 0,
     // address bits, derived
-    parameter AW = (DEPTH > 1) ? $clog2(DEPTH) : 1
+    localparam AW = (DEPTH > 1) ? $clog2(DEPTH) : 1
 ) (
     input  logic             clk,
     input  logic             re,
@@ -49,3 +50,4 @@ module eie_ram #(
     end
   endgenerate
 endmodule
+`default_nettype wire

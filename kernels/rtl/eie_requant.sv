@@ -2,6 +2,7 @@
 // (flow.eie.fixed FixedType.cast): optional round-half-up (RND) before an arithmetic right
 // shift, then saturation to [omin, omax] (SAT) or two's-complement wrap to `width` bits,
 // sign- or zero-extended to XW (WRAP). Combinational; the engine registers its output.
+`default_nettype none
 module eie_requant #(
     // accumulator bits
     parameter ACCW = 32,
@@ -40,3 +41,4 @@ module eie_requant #(
     end
   end
 endmodule
+`default_nettype wire

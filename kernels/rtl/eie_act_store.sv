@@ -1,0 +1,56 @@
+// eie_act_store: the activation store, the current layer's input vector.
+//
+// 16 banks of XW-bit words (column j in bank j % 16 at line j / 16), one read port per bank
+// (the broadcast's reads), and a non-zero bitmap in registers (NX bits, read by the detectors
+// 64 at a time). Written a line at a time: by the input port in layer 0 (all 16 words), else
+// by the gather (the words of out_mask: layer l's outputs are layer l+1's inputs).
+`default_nettype none
+module eie_act_store #(
+    // activations held (a multiple of 64)
+    parameter NX = 1024,
+    // activation bits
+    parameter XW = 16,
+    localparam NLINES = NX / 16,
+    localparam LA = (NLINES > 1) ? $clog2(NLINES) : 1
+) (
+    input  logic             clk,
+    // reads: bank b reads line rd_addr[b] when rd_en[b]; rd_q[b] the next cycle
+    input  logic [     15:0] rd_en,
+    input  logic [16*LA-1:0] rd_addr,
+    output logic [16*XW-1:0] rd_q,
+    // input port write (layer 0): a whole line
+    input  logic             in_we,
+    input  logic [   LA-1:0] in_line,
+    input  logic [16*XW-1:0] in_data,
+    // gather write: the words of g_mask
+    input  logic [     15:0] g_mask,
+    input  logic [   LA-1:0] g_line,
+    input  logic [16*XW-1:0] g_data,
+    // non-zero bitmap: bit j set when activation j is non-zero
+    output logic [   NX-1:0] nz
+);
+  logic [15:0] wr_mask;
+  logic [LA-1:0] wr_line;
+  logic [16*XW-1:0] wr_data;
+  assign wr_mask = in_we ? 16'hffff : g_mask;
+  assign wr_line = in_we ? in_line : g_line;
+  assign wr_data = in_we ? in_data : g_data;
+
+  genvar b;
+  generate
+    for (b = 0; b < 16; b = b + 1) begin : g_bank
+      eie_ram #(.BLOCK(NLINES * XW > 1024 ? 1 : 0), .DEPTH(NLINES), .WIDTH(XW)) u_bank (
+          .clk(clk), .re(rd_en[b]), .raddr(rd_addr[b*LA+:LA]), .q(rd_q[b*XW+:XW]),
+          .we(wr_mask[b]), .waddr(wr_line), .wdata(wr_data[b*XW+:XW]));
+    end
+  endgenerate
+
+  always_ff @(posedge clk) begin
+    for (int L = 0; L < NLINES; L++) begin
+      for (int i = 0; i < 16; i++) begin
+        if (wr_mask[i] && wr_line == LA'(L)) nz[L*16+i] <= wr_data[i*XW+:XW] != '0;
+      end
+    end
+  end
+endmodule
+`default_nettype wire

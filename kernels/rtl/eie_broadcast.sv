@@ -1,0 +1,209 @@
+// eie_broadcast: the detectors of the column groups and the broadcast of their non-zeros to
+// the PEs.
+//
+// One eie_detector per group g < MAXG scans the bitmap; an emitted column j reads its value
+// from bank j % 16 (the groups own disjoint banks); the next cycle the group's broadcast
+// register (local column j / G, value) goes to the queues of the group's R = P / G PEs. A
+// detector emits only when every queue of its group has room (the gate). Each PE's group and
+// row-PE index come from the layer's G and R: shifts and masks when R is a power of two (a
+// (GW+1)-way bus multiplexer per PE), compares against R * k when ANYR. pe_sel says which PEs'
+// terms the gather's current chunk takes.
+`default_nettype none
+module eie_broadcast #(
+    // processing elements
+    parameter P = 16,
+    // 1: any R (compares against R * k), 0: R a power of two
+    parameter ANYR = 0,
+    // column groups supported (power of two, <= 16)
+    parameter MAXG = 8,
+    // activations the store holds (multiple of 64)
+    parameter NX = 1024,
+    // activation bits
+    parameter XW = 16,
+    localparam NXW = $clog2(NX + 1),
+    localparam NLINES = NX / 16,
+    localparam LA = (NLINES > 1) ? $clog2(NLINES) : 1,
+    localparam CW = $clog2(NX),
+    localparam GW = (MAXG > 1) ? $clog2(MAXG) : 1,
+    // window counter bits: w reaches NX / 64 (past the last window) when n_in > NX - 64
+    localparam WA = $clog2(NX / 64 + 1)
+) (
+    input  logic                clk,
+    input  logic                rst,
+    // SETUP (detectors restart) and RUN (detectors scan)
+    input  logic                init,
+    input  logic                run,
+    // layer 0: a window is scanned once its 4 lines arrived (in_lines of n_lines)
+    input  logic                first_layer,
+    input  logic [     NXW-5:0] in_lines,
+    input  logic                in_all,
+    // the layer's fields
+    input  logic [     NXW-1:0] n_in,
+    input  logic [         2:0] log2g,
+    input  logic [         2:0] log2e,
+    // R's trailing zeros (used when not ANYR); R and R * k (used when ANYR)
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  logic [         2:0] log2r,
+    input  logic [         6:0] r_val,
+    input  logic [ MAXG*10-1:0] rmul,
+    /* verilator lint_on UNUSEDSIGNAL */
+    // activation store: bitmap, bank reads
+    input  logic [      NX-1:0] nz,
+    output logic [        15:0] bk_re,
+    output logic [   16*LA-1:0] bk_raddr,
+    input  logic [   16*XW-1:0] bk_q,
+    // PEs: queue room, broadcast, gather select of the chunk gt_sel
+    input  logic [       P-1:0] pe_ok,
+    output logic [       P-1:0] pe_bc,
+    output logic [    P*CW-1:0] pe_col,
+    output logic [    P*XW-1:0] pe_x,
+    input  logic [         5:0] gt_sel,
+    output logic [       P-1:0] pe_sel,
+    // every detector done, a broadcast in flight
+    output logic                det_done,
+    output logic                bc_busy
+);
+  logic [MAXG-1:0] det_emit, det_dn, gate, bc_valid;
+  logic [NXW-1:0] det_j[0:MAXG-1];
+  logic [WA-1:0] det_w[0:MAXG-1];
+  logic [MAXG*CW-1:0] bc_col;
+  logic [MAXG*XW-1:0] bc_x;
+  logic [3:0] bc_bank[0:MAXG-1];
+  logic [P-1:0] pe_active;
+  logic [P*GW-1:0] pe_grp;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [9:0] rm[0:MAXG-1];  // R * k, used when ANYR
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign det_done = &det_dn;
+  assign bc_busy = |bc_valid;
+
+  genvar g, p, b;
+  generate
+    for (g = 0; g < MAXG; g = g + 1) begin : g_rm
+      assign rm[g] = rmul[g*10+:10];
+    end
+
+    for (g = 0; g < MAXG; g = g + 1) begin : g_det
+      logic avail;
+      logic [15:0] need, have;
+      assign need = {{(14 - WA) {1'b0}}, det_w[g], 2'b00} + 16'd4;
+      assign have = {{(16 - (NXW - 4)) {1'b0}}, in_lines};
+      assign avail = !first_layer || in_all || (need <= have);
+      // the window bits this detector can ever take: column j is group j % G for some G > g,
+      // so j % G0 == g with G0 the smallest power of two above g (others are left out, and
+      // with them their window multiplexers)
+      localparam integer G0 = (g == 0) ? 1 : (1 << $clog2(g + 1));
+      localparam [G0-1:0] ONE = 1;
+      localparam [63:0] WMASK = {(64 / G0) {ONE << (g % G0)}};
+      logic [63:0] win;
+      assign win = nz[det_w[g]*64+:64] & WMASK;
+      eie_detector #(.G_IDX(g), .NX(NX)) u_det (
+          .clk(clk), .init(init), .run(run), .log2g(log2g), .n_in(n_in),
+          .avail(avail), .gate(gate[g]), .win(win), .w(det_w[g]),
+          .emit(det_emit[g]), .emit_j(det_j[g]), .done(det_dn[g]));
+      always_comb begin
+        gate[g] = 1'b1;
+        for (int i = 0; i < P; i++) begin
+          if (pe_active[i] && pe_grp[i*GW+:GW] == GW'(g) && !pe_ok[i]) gate[g] = 1'b0;
+        end
+      end
+      /* verilator lint_off UNUSEDSIGNAL */
+      logic [NXW-1:0] col;  // local column < NX: CW bits
+      /* verilator lint_on UNUSEDSIGNAL */
+      assign col = det_j[g] >> log2g;
+      always_ff @(posedge clk) begin
+        bc_valid[g] <= det_emit[g];
+        bc_col[g*CW+:CW] <= col[CW-1:0];
+        bc_bank[g] <= det_j[g][3:0];
+        if (rst) bc_valid[g] <= 1'b0;
+      end
+      assign bc_x[g*XW+:XW] = bk_q[bc_bank[g]*XW+:XW];
+    end
+
+    for (b = 0; b < 16; b = b + 1) begin : g_bank
+      logic [GW-1:0] owner;
+      logic [3:0] bb;
+      assign bb = b;
+      assign owner = bb[GW-1:0] & ((GW'(1) << log2g) - GW'(1));
+      assign bk_re[b] = det_emit[owner] && det_j[owner][3:0] == bb;
+      assign bk_raddr[b*LA+:LA] = det_j[owner][LA+3:4];
+    end
+
+    for (p = 0; p < P; p = p + 1) begin : g_pe
+      localparam [5:0] PI = p;
+      logic [5:0] q_idx, q_sel;
+      logic my_bc;
+      logic [CW-1:0] my_col;
+      logic [XW-1:0] my_x;
+      assign q_sel = q_idx >> log2e;
+      assign pe_sel[p] = pe_active[p] && q_sel == gt_sel;
+      assign pe_bc[p] = my_bc;
+      assign pe_col[p*CW+:CW] = my_col;
+      assign pe_x[p*XW+:XW] = my_x;
+      if (ANYR != 0) begin : g_any
+        // group g = p / R as the count of k >= 1 with R * k <= p (rmul: the multiples of the
+        // layer's R, registered at SETUP; no divider), row-PE index q = p - R * g; idle when
+        // p >= R * G. They change only per layer, so they are registered (gi, q_r, act_r): the
+        // broadcast selects and the gate loop see flip-flops, not the compares. rmul is set at
+        // the end of SETUP, so they hold the new layer's values from the second RUN cycle on;
+        // the first RUN cycle cannot need them (no broadcast is in flight, bc_valid is all 0, so
+        // every PE is ok and every gate open whatever the group), the first broadcast is in the
+        // second RUN cycle at the earliest.
+        logic [GW-1:0] gi_n, gi;
+        logic [5:0] q_r;
+        logic act_r;
+        /* verilator lint_off UNUSEDSIGNAL */
+        logic [9:0] rk;  // p >= rk: 6 bits
+        /* verilator lint_on UNUSEDSIGNAL */
+        always_comb begin
+          gi_n = '0;
+          for (int k = 1; k < MAXG; k++) begin
+            if ({4'd0, PI} >= rm[k]) gi_n = GW'(k);
+          end
+        end
+        assign rk = rm[gi_n];
+        always_ff @(posedge clk) begin
+          gi <= gi_n;
+          q_r <= PI - rk[5:0];
+          act_r <= {4'd0, PI} < (10'(r_val) << log2g);
+        end
+        assign q_idx = q_r;
+        assign pe_active[p] = act_r;
+        assign pe_grp[p*GW+:GW] = gi;
+        assign my_bc = pe_active[p] && bc_valid[gi];
+        assign my_col = bc_col[gi*CW+:CW];
+        assign my_x = bc_x[gi*XW+:XW];
+      end else begin : g_pow2
+        // group g = p >> log2r, row-PE index q = p % R (R = 2**log2r), idle when g >= G.
+        // The buses the PE can take are p >> k for k = KMIN .. KMIN + GW (a smaller log2r
+        // leaves it idle), so its bus is a (GW+1)-way mux on kd = log2r - KMIN, not MAXG-way.
+        localparam integer KMIN = (p < MAXG) ? 0 : $clog2(p + 1) - GW;
+        localparam KDW = (GW > 0) ? $clog2(GW + 1) : 1;
+        /* verilator lint_off UNUSEDSIGNAL */
+        logic [5:0] g_full;  // only GW bits address a broadcast bus
+        /* verilator lint_on UNUSEDSIGNAL */
+        logic [KDW-1:0] kd;
+        assign g_full = PI >> log2r;
+        assign q_idx = PI & ((6'd1 << log2r) - 6'd1);
+        assign pe_active[p] = (PI >> (log2r + log2g)) == 6'd0;
+        assign pe_grp[p*GW+:GW] = g_full[GW-1:0];
+        always_comb begin
+          if (log2r <= 3'(KMIN)) kd = '0;
+          else if (log2r >= 3'(KMIN + GW)) kd = KDW'(GW);
+          else kd = KDW'(log2r - 3'(KMIN));
+          my_bc = 1'b0;
+          my_col = '0;
+          my_x = '0;
+          for (int d = 0; d <= GW; d++) begin
+            if (kd == KDW'(d)) begin
+              my_bc = pe_active[p] && bc_valid[((p >> (KMIN + d)) % MAXG)];
+              my_col = bc_col[((p >> (KMIN + d)) % MAXG)*CW+:CW];
+              my_x = bc_x[((p >> (KMIN + d)) % MAXG)*XW+:XW];
+            end
+          end
+        end
+      end
+    end
+  endgenerate
+endmodule
+`default_nettype wire

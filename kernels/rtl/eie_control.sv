@@ -1,0 +1,162 @@
+// eie_control: the engine's state machine and the gather's issue counters.
+//
+// Per inference: IDLE -> (start) per layer SETUP (1 cycle: the layer's fields are registered)
+// -> RUN (layer 0's input lines arrive; ends one cycle after the detectors are done, no
+// broadcast is in flight and every PE is idle, as the registered run_done is seen) -> GATHER
+// (one chunk of E rows per cycle: local row gr, chunk gs of R / E; then a drain of the 5-stage
+// gather pipeline) -> SETUP of the next layer, or IDLE with a done pulse after the last.
+// Issue (cycle 0) reads the PEs' accumulators and biases, 1 registers the terms (gt_valid),
+// 2 and 3 sum the lanes, 4 requantises, 5 writes the store and the output (g_valid, g_i0: the
+// chunk's first output row).
+`default_nettype none
+module eie_control #(
+    // layers the table holds
+    parameter NL = 4,
+    // activations the store holds
+    parameter NX = 1024,
+    // 1: any R (running row base, chunks R / E), 0: R a power of two (shifts)
+    parameter ANYR = 0,
+    // accumulator and bias depths (local rows, bias addresses)
+    parameter ACC_D = 64,
+    parameter BIAS_D = 128,
+    localparam LW = (NL > 1) ? $clog2(NL) : 1,
+    localparam NXW = $clog2(NX + 1),
+    localparam RW = (ACC_D > 1) ? $clog2(ACC_D) : 1,
+    localparam BA = (BIAS_D > 1) ? $clog2(BIAS_D) : 1
+) (
+    input  logic           clk,
+    input  logic           rst,
+    input  logic           start,
+    output logic           done,
+    output logic [    1:0] state,
+    output logic [ LW-1:0] layer,
+    // SETUP and RUN cycles
+    output logic           setup,
+    output logic           run,
+    // input port (layer 0's lines): handshake, lines taken, all of them taken
+    input  logic           in_valid,
+    output logic           in_ready,
+    output logic           in_fire,
+    output logic [NXW-5:0] in_lines,
+    output logic           in_all,
+    // the layer's fields
+    input  logic [NXW-1:0] n_in,
+    input  logic [    2:0] log2r,
+    input  logic [    2:0] log2e,
+    input  logic [    6:0] r_val,
+    input  logic [   RW:0] rows,
+    input  logic [ BA-1:0] bias_base,
+    input  logic           last,
+    // RUN's end: detectors done, no broadcast in flight, PEs idle
+    input  logic           det_done,
+    input  logic           bc_busy,
+    input  logic           pe_busy,
+    // gather issue (to every PE) and term select (cycle 1)
+    output logic           gi_valid,
+    output logic [ RW-1:0] gi_row,
+    output logic [ BA-1:0] gi_bias_addr,
+    output logic           gt_valid,
+    output logic [    5:0] gt_sel,
+    // gather write (cycle 5): valid and the chunk's first output row
+    output logic           g_valid,
+    output logic [  NXW:0] g_i0
+);
+  localparam S_IDLE = 2'd0, S_SETUP = 2'd1, S_RUN = 2'd2, S_GATHER = 2'd3;
+
+  logic [NXW-5:0] n_lines;
+  assign n_lines = n_in[NXW-1:4] + {{(NXW - 5) {1'b0}}, n_in[3:0] != 4'd0};
+  assign setup = state == S_SETUP;
+  assign run = state == S_RUN;
+  assign in_all = in_lines == n_lines;
+
+  logic run_done, run_done_q;
+  logic [RW:0] gr;
+  logic [5:0] gs, nchunk_last;
+  logic issued_all;
+  logic v1, v2, v3, v4, v5;
+  logic [NXW:0] i0_1, i0_2, i0_3, i0_4, i0_5, i0_issue, rbase;
+
+  assign run_done = det_done && !bc_busy && !pe_busy && (layer != '0 || in_all);
+  assign in_ready = state == S_RUN && layer == '0 && in_lines < n_lines;
+  assign in_fire = in_valid && in_ready;
+  // chunks per local row - 1: R / E - 1 (E divides R)
+  assign nchunk_last = (ANYR != 0) ? 6'(r_val >> log2e) - 6'd1 : (6'd1 << (log2r - log2e)) - 6'd1;
+  assign gi_valid = state == S_GATHER && !issued_all;
+  assign gi_row = gr[RW-1:0];
+  assign gi_bias_addr = bias_base + {{(BA - RW) {1'b0}}, gr[RW-1:0]};
+  // first output row of the chunk: gr * R (rbase, a running sum when ANYR) + gs * E
+  assign i0_issue = ((ANYR != 0) ? rbase : ({{(NXW - RW) {1'b0}}, gr} << log2r)) +
+                    ({{(NXW - 5) {1'b0}}, gs} << log2e);
+  assign gt_valid = v1;
+  assign g_valid = v5;
+  assign g_i0 = i0_5;
+
+  always_ff @(posedge clk) begin
+    done <= 1'b0;
+    case (state)
+      S_IDLE: begin
+        if (start) begin
+          layer <= '0;
+          state <= S_SETUP;
+        end
+      end
+      S_SETUP: begin
+        rbase <= '0;
+        in_lines <= '0;
+        run_done_q <= 1'b0;
+        gr <= '0;
+        gs <= '0;
+        issued_all <= 1'b0;
+        state <= S_RUN;
+      end
+      S_RUN: begin
+        run_done_q <= run_done;
+        if (in_fire) in_lines <= in_lines + 1'b1;
+        if (run_done_q) state <= S_GATHER;
+      end
+      S_GATHER: begin
+        if (!issued_all) begin
+          if (gs == nchunk_last) begin
+            gs <= '0;
+            gr <= gr + 1'b1;
+            rbase <= rbase + {{(NXW - 6) {1'b0}}, r_val};
+            if (gr + 1'b1 == rows) issued_all <= 1'b1;
+          end else begin
+            gs <= gs + 1'b1;
+          end
+        end else if (!(v1 || v2 || v3 || v4 || v5)) begin
+          if (last) begin
+            state <= S_IDLE;
+            done  <= 1'b1;
+          end else begin
+            layer <= layer + 1'b1;
+            state <= S_SETUP;
+          end
+        end
+      end
+      default: state <= S_IDLE;
+    endcase
+    v1 <= gi_valid;
+    v2 <= v1;
+    v3 <= v2;
+    v4 <= v3;
+    v5 <= v4;
+    i0_1 <= i0_issue;
+    i0_2 <= i0_1;
+    i0_3 <= i0_2;
+    i0_4 <= i0_3;
+    i0_5 <= i0_4;
+    gt_sel <= gs;
+    if (rst) begin
+      state <= S_IDLE;
+      layer <= '0;
+      done <= 1'b0;
+      v1 <= 1'b0;
+      v2 <= 1'b0;
+      v3 <= 1'b0;
+      v4 <= 1'b0;
+      v5 <= 1'b0;
+    end
+  end
+endmodule
+`default_nettype wire

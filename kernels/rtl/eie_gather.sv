@@ -1,0 +1,123 @@
+// eie_gather: the gather datapath, from the PEs' terms to the layer's outputs.
+//
+// Each PE's term (acc + bias of the chunk's row, or 0 when it is not selected) arrives one
+// cycle after the issue. Stage 2 sums the PEs p == l (mod OL) into OL lanes, stage 3 folds the
+// lanes to E = 2**log2e by an adder tree, stage 4 requantises every lane (eie_requant), stage 5
+// writes the chunk's E outputs at rows g_i0 .. g_i0 + E - 1 (those < n_out) to the store, and
+// for the last layer to the output port.
+`default_nettype none
+module eie_gather #(
+    // processing elements
+    parameter P = 16,
+    // gather lanes (power of two, <= 16, <= P)
+    parameter OL = 16,
+    // accumulator bits
+    parameter ACCW = 32,
+    // activation bits
+    parameter XW = 16,
+    // activations the store holds
+    parameter NX = 1024,
+    localparam NXW = $clog2(NX + 1),
+    localparam NLINES = NX / 16,
+    localparam LA = (NLINES > 1) ? $clog2(NLINES) : 1,
+    localparam LOL = (OL > 1) ? $clog2(OL) : 0
+) (
+    input  logic             clk,
+    // the PEs' terms
+    input  logic [P*ACCW-1:0] pe_term,
+    // the layer's requantisation and size, log2 of the chunk's rows E
+    input  logic             relu,
+    input  logic             rnd,
+    input  logic             sat,
+    input  logic             sgn,
+    input  logic             last,
+    input  logic [      5:0] shift,
+    input  logic [      5:0] width,
+    input  logic [   XW-1:0] omin,
+    input  logic [   XW-1:0] omax,
+    input  logic [  NXW-1:0] n_out,
+    input  logic [      2:0] log2e,
+    // stage 5: valid and the chunk's first output row
+    input  logic             g_valid,
+    input  logic [    NXW:0] g_i0,
+    // store write (the words of g_mask in line g_line)
+    output logic [     15:0] g_mask,
+    output logic [   LA-1:0] g_line,
+    output logic [16*XW-1:0] g_data,
+    // output port (last layer)
+    output logic             out_valid,
+    output logic [   LA-1:0] out_line,
+    output logic [     15:0] out_mask,
+    output logic [16*XW-1:0] out_data
+);
+  localparam NT = 2 * OL - 1;
+  // rounding term of all lanes: 2**(shift-1) when rounding, else 0
+  logic [ACCW:0] half;
+  assign half = (rnd && shift != 6'd0) ? ({{ACCW{1'b0}}, 1'b1} << (shift - 6'd1)) : '0;
+  logic [ACCW-1:0] s_reg[0:OL-1];
+  logic [ACCW-1:0] tree[0:NT-1];
+  logic [ACCW-1:0] lane_reg[0:OL-1];
+  logic [XW-1:0] out_reg[0:OL-1];
+  logic [XW-1:0] rq[0:OL-1];
+  logic [ACCW-1:0] s_n[0:OL-1];
+  logic [ACCW-1:0] lane_n[0:OL-1];
+  logic [2:0] lvl;
+  assign lvl = 3'(LOL) - log2e;
+
+  always_comb begin
+    for (int l = 0; l < OL; l++) begin
+      s_n[l] = '0;
+      for (int k = 0; k < (P + OL - 1) / OL; k++) begin
+        if (l + k * OL < P) s_n[l] = s_n[l] + pe_term[(l+k*OL)*ACCW+:ACCW];
+      end
+    end
+    for (int l = 0; l < OL; l++) tree[l] = s_reg[l];
+    for (int m = 1; m <= LOL; m++) begin
+      for (int l = 0; l < (OL >> m); l++) begin
+        tree[2*OL-(2*OL>>m)+l] = tree[2*OL-(2*OL>>(m-1))+l] + tree[2*OL-(2*OL>>(m-1))+l+(OL>>m)];
+      end
+    end
+    for (int l = 0; l < OL; l++) begin
+      lane_n[l] = '0;
+      for (int m = 0; m <= LOL; m++) begin
+        if (lvl == 3'(m) && l < (OL >> m)) lane_n[l] = tree[2*OL-(2*OL>>m)+l];
+      end
+    end
+  end
+
+  genvar b;
+  generate
+    for (b = 0; b < OL; b = b + 1) begin : g_rq
+      eie_requant #(.ACCW(ACCW), .XW(XW)) u_rq (
+          .v(lane_reg[b]), .relu(relu), .half(half), .sat(sat), .sgn(sgn), .shift(shift),
+          .width(width), .omin(omin), .omax(omax), .out(rq[b]));
+    end
+  endgenerate
+
+  always_ff @(posedge clk) begin
+    for (int l = 0; l < OL; l++) begin
+      s_reg[l] <= s_n[l];
+      lane_reg[l] <= lane_n[l];
+      out_reg[l] <= rq[l];
+    end
+  end
+
+  logic [3:0] e_mask;
+  assign e_mask = (4'd1 << log2e) - 4'd1;
+  always_comb begin
+    for (int i = 0; i < 16; i++) begin
+      g_mask[i] = g_valid && ((4'(i) & ~e_mask) == g_i0[3:0]) &&
+                  ({g_i0[NXW:4], 4'(i)} < {1'b0, n_out});
+      /* verilator lint_off WIDTH */
+      g_data[i*XW+:XW] = out_reg[4'(i) & e_mask];  // OL = 1: index 0
+      /* verilator lint_on WIDTH */
+    end
+  end
+  assign g_line = g_i0[LA+3:4];
+
+  assign out_valid = g_valid && last && (|g_mask);
+  assign out_line = g_line;
+  assign out_mask = g_mask;
+  assign out_data = g_data;
+endmodule
+`default_nettype wire
