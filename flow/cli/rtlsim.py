@@ -57,7 +57,7 @@ def simulate(model_dir: Path, cfg, out_dir: Path, n: int, model_n: int, trace: P
     from flow.hls.csim import reference_covers
     from flow.rtl.params import check_config_layouts
     from flow.rtl.run import rtlsim
-    from flow.rtl.verilator import require
+    from flow.rtl.tools import require
 
     only_dense = (f"{model_dir}: the network has layers besides Dense (e.g. convolutions); the RTL engine runs "
                   "only EIE Dense layers: use `flow csim` for this model")
