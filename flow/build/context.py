@@ -49,6 +49,8 @@ class Step:
     #: optional build folder -> None, or why an output is wrong although present (e.g. a JSON report of
     #: the wrong shape); checked before a skip, as every declared .json output is parsed
     check: Callable[[Path], str | None] | None = None
+    #: said with the warning when the step reruns because its outputs changed after the build
+    rerun_hint: str = ""
 
     def __call__(self, ctx: BuildContext) -> dict | None:
         return self.func(ctx)
@@ -62,6 +64,7 @@ def step(
     also_depends: Callable[[FlowConfig], Any] | None = None,
     inputs: Callable[[BuildContext], Iterable[Path | str]] | None = None,
     check: Callable[[Path], str | None] | None = None,
+    rerun_hint: str = "",
 ):
     """Make a function a build Step; flow.build.steps.STEPS lists them in build order.
 
@@ -72,6 +75,6 @@ def step(
 
     def wrap(func) -> Step:
         doc = (func.__doc__ or "").strip().split("\n")[0]
-        return Step(name, func, depends_on, outputs, doc, also_depends, inputs, check)
+        return Step(name, func, depends_on, outputs, doc, also_depends, inputs, check, rerun_hint)
 
     return wrap

@@ -257,8 +257,9 @@ def _run_locked(cfg, out, options, force, on_step, steps) -> BuildContext:
             if up_to_date:
                 problem = _outputs_problem(staging, st, record)
                 if problem:
-                    log.warning("step %s runs again: %s", name, problem.replace(
-                        "since it was written", "since this build wrote it"))
+                    log.warning("step %s runs again: %s%s", name, problem.replace(
+                        "since it was written", "since this build wrote it"),
+                        f" ({st.rerun_hint})" if st.rerun_hint else "")
                     up_to_date = False
             t0 = time.perf_counter()
             if up_to_date:

@@ -52,7 +52,7 @@ def _statuses(out: Path) -> list[str]:
     return [s["status"] for s in json.loads((out / build.STATE_FILE).read_text())["steps"].values()]
 
 
-def test_an_output_replaced_in_the_build_reruns_its_step_and_the_steps_after(tmp_path, steps):
+def test_an_output_replaced_in_the_build_reruns_its_step_and_the_steps_after(tmp_path, steps, caplog):
     """The bug: `flow compress --force --out <build>/compressed` replaced a step's output and the next
     build called every step up to date (the fingerprint covered the config only)."""
     calls, _ = steps
@@ -61,6 +61,7 @@ def test_an_output_replaced_in_the_build_reruns_its_step_and_the_steps_after(tmp
     (out / "a" / "model.txt").write_text("net B, compressed elsewhere")
     # `first` makes its output again (Keras files differ from run to run: "stamp" plays that part)
     build.run_build(FlowConfig(), out, options={"stamp": " (run 2)"})
+    assert "step first runs again: a/model.txt changed since this build wrote it" in caplog.text
     assert calls == ["first", "second", "third"] * 2
     assert (out / "b.txt").read_text() == "built from net A (run 2)"  # the build is consistent again
     build.run_build(FlowConfig(), out, options={"stamp": " (run 2)"})

@@ -48,6 +48,7 @@ def _inputs(ctx) -> list:
     outputs=(f"{COMPRESSED}/compression.json", f"{COMPRESSED}/model.keras"),
     also_depends=_pe_layout,
     inputs=_inputs,
+    rerun_hint="to build a model compressed elsewhere, pass its folder with --model",
 )
 def compress(ctx) -> dict:
     """Train + prune + share + quantize (Deep Compression), or copy a compressed model in."""
