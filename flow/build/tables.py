@@ -41,13 +41,12 @@ def fit_widths(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int
         return None
     widths = list(least)
     spare = room - sum(least)
-    while spare > 0:  # water-filling: one more character to the column that still lacks the most
-        lacking = [i for i in range(len(widths)) if widths[i] < natural[i]]
-        if not lacking:
-            break
-        i = max(lacking, key=lambda k: natural[k] - widths[k])
-        widths[i] += 1
-        spare -= 1
+    # the columns that lack least are made whole first (a key column reads on one line), the rest of
+    # the width goes to the longest ones, which wrap between words
+    for i in sorted(range(len(widths)), key=lambda k: natural[k] - widths[k]):
+        give = min(spare, natural[i] - widths[i])
+        widths[i] += give
+        spare -= give
     return widths
 
 
