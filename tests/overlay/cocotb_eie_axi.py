@@ -125,7 +125,7 @@ class TB:
 
     async def result(self, k, n):
         try:
-            frame = await with_timeout(self.sink.recv(), 2, "ms")
+            frame = await with_timeout(self.sink.recv(), 2 + n // 50, "ms")
         except Exception:
             raise AssertionError(f"no output frame: {self.probe()}") from None
         await self.wait_status("DONE")
