@@ -146,6 +146,9 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             rep = yosys.synthesize(ov, family="xc7", out_dir=tmp)
         rep.pop("cells", None)
+        if not rep.get("LUT"):  # e.g. a Yosys whose stat output flow.rtl.yosys does not parse (seen: yowasp 0.70)
+            print(f"  Yosys gave no cells (report: {rep.get('source')}); not recorded", file=sys.stderr)
+            return 1
         entry["yosys_engine"] = rep
         print(f"  Yosys (engine only): {rep.get('LUT')} LUT, {rep.get('RAMB18')} RAMB18 + {rep.get('RAMB36')} RAMB36, {rep.get('DSP')} DSP")
     out[key] = entry

