@@ -186,7 +186,13 @@ def main(argv=None) -> int:
     if args.data_dir:
         os.environ["FLOW_DATA_DIR"] = str(args.data_dir)
     t0 = time.perf_counter()
-    points = lenet_points(args.n, args.rtl, args.seed) + table3_points(args.max_cols, args.seed)
+    from flow.errors import FlowError
+
+    try:
+        points = lenet_points(args.n, args.rtl, args.seed) + table3_points(args.max_cols, args.seed)
+    except FlowError as e:  # e.g. --rtl without verilator: one line, nothing written
+        print(f"bench/roofline.py: {e}", file=sys.stderr)
+        return 1
     res = {"P": P, "roofs": {"macs_per_cycle": P, "entry_words_per_cycle": P,
                              "note": "engine roofs: one multiplier and one entry-memory read port per PE"},
            "points": points, "wall_s": round(time.perf_counter() - t0, 1), "command": " ".join(sys.argv)}  # fmt: skip

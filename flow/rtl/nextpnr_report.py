@@ -52,17 +52,21 @@ def _rtl_sources(segment: dict) -> list[str]:
 
 
 def path_listing(path: list[dict]) -> list[dict]:
-    """The critical path grouped by RTL signal, start to end: per group the signal, LUT/carry
-    levels (logic segments with a delay), logic and routing ns, and the RTL source lines."""
+    """The critical path grouped by RTL signal, start to end: per group the signal (of the
+    cells: a register's clock-to-Q, the LUTs of its next-state logic), its LUT/carry levels
+    (logic segments with a delay), logic ns, the routing ns of the nets those cells drive, and
+    the RTL source lines."""
     rows: list[dict] = []
     for seg in path:
         kind = seg.get("type", "")
-        if kind == "routing":
+        d = float(seg.get("delay", 0.0))
+        if kind == "routing" and rows:  # a net belongs to the cell driving it (its autoname may
+            sig = rows[-1]["signal"]  # spell a sink, e.g. a shell register it also feeds)
+        elif kind == "routing":
             sig = rtl_signal(seg.get("net"))
         else:
             sig = rtl_signal((seg.get("to") or {}).get("cell") if kind != "clk-to-q" else (seg.get("from") or {}).get("cell"))
-        d = float(seg.get("delay", 0.0))
-        if sig.startswith("$") and rows:  # an unnamed nextpnr-internal net: part of its neighbour
+        if sig.startswith("$") and rows:  # an unnamed nextpnr-internal cell: part of its neighbour
             sig = rows[-1]["signal"]
         if not rows or _stem(rows[-1]["signal"]) != _stem(sig):
             rows.append({"signal": sig, "levels": 0, "logic_ns": 0.0, "routing_ns": 0.0, "src": []})

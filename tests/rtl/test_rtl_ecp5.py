@@ -56,7 +56,10 @@ def test_report_path_listing_groups_by_rtl_signal_and_splits_logic_from_routing(
     p = out["path"]
     assert (p["logic_ns"], p["routing_ns"], p["total_ns"]) == (1.1, 3.75, 4.85)  # not the <async> path
     assert [r["signal"] for r in p["listing"]] == ["u.det.n_in", "u.bc_bank[1]", "u.det.taken"]
-    assert p["listing"][1] == {"signal": "u.bc_bank[1]", "levels": 2, "logic_ns": 0.5, "routing_ns": 0.75, "src": []}
+    # a net's routing goes to the cells driving it: taken_..._DI (a sink's name) is bc_bank's
+    assert p["listing"][1] == {"signal": "u.bc_bank[1]", "levels": 2, "logic_ns": 0.5, "routing_ns": 2.75,
+                               "src": ["eie_detector.sv:60"]}  # fmt: skip
+    assert p["listing"][2]["logic_ns"] == 0.1 and p["listing"][2]["routing_ns"] == 0.0
     assert p["listing"][0]["src"] == ["eie_detector.sv:24"]
     assert (p["start"], p["end"], p["levels"]) == ("u.det.n_in", "u.det.taken", 2)
     assert sum(r["logic_ns"] + r["routing_ns"] for r in path_listing(path)) == pytest.approx(4.85)
