@@ -9,7 +9,7 @@ names are mapped back onto the gold's where a module boundary moved them (`u_ctl
 -seq` and `equiv_status -assert`: every output and every matched state bit proven equal for all
 input sequences, by induction (not a bounded run from reset).
 
-    PYTHONPATH=. python bench/rtl_equiv.py --gold-rev <rev>   # writes bench/results/rtl_equiv.json
+    PYTHONPATH=. python bench/rtl_equiv.py --gold-rev <rev> [--gate-rev <rev>]   # bench/results/rtl_equiv.json
 """
 
 from __future__ import annotations
@@ -136,6 +136,7 @@ def prove(gold_srcs, gate_srcs, params: EngineParams, work: Path, seq: int = 4) 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gold-rev", required=True, help="git revision of the reference RTL")
+    ap.add_argument("--gate-rev", help="git revision of the RTL to check (default: the working tree)")
     ap.add_argument("--gate-dir", type=Path, help="folder of the RTL to check (default: kernels/rtl)")
     ap.add_argument("--config", choices=sorted(CONFIGS), action="append", help="default: all")
     ap.add_argument("--seq", type=int, default=4, help="time steps of equiv_simple / equiv_induct")
@@ -143,12 +144,18 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "rtl_equiv.json")
     args = ap.parse_args(argv)
     gate = sorted(args.gate_dir.glob("*.sv")) if args.gate_dir else rtl_sources()
+    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.gold_rev], check=True,
+                         capture_output=True, text=True).stdout.strip()  # fmt: skip
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         if args.keep:
             tmp = str(args.keep)
             args.keep.mkdir(parents=True, exist_ok=True)
-        gold = gold_sources(args.gold_rev, Path(tmp))
+        (Path(tmp) / "gold_src").mkdir(exist_ok=True)
+        gold = gold_sources(rev, Path(tmp) / "gold_src")
+        if args.gate_rev:
+            (Path(tmp) / "gate_src").mkdir(exist_ok=True)
+            gate = gold_sources(args.gate_rev, Path(tmp) / "gate_src")
         for name in args.config or sorted(CONFIGS):
             r = prove(gold, gate, CONFIGS[name], Path(tmp) / name, args.seq)
             results[name] = r
@@ -156,12 +163,10 @@ def main(argv=None) -> int:
                   f"$equiv cells ({r['renamed_gate_wires']} gate names mapped, {r['seconds']} s)")  # fmt: skip
             if not r["proven"]:
                 print("\n".join(r["status"]))
-    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.gold_rev], capture_output=True,
-                         text=True).stdout.strip()  # fmt: skip
     from flow.rtl import tools
 
     yv = tools.require("yosys").label()
-    args.out.write_text(json.dumps({"gold_rev": rev, "gate": "working tree kernels/rtl", "yosys": yv,
+    args.out.write_text(json.dumps({"gold_rev": rev, "gate": args.gate_rev or str(args.gate_dir or "working tree kernels/rtl"), "yosys": yv,
                                     "method": "equiv_make, equiv_simple -seq, equiv_induct -seq, equiv_status -assert",
                                     "results": results}, indent=1))  # fmt: skip
     return 0 if all(r["proven"] for r in results.values()) else 1
