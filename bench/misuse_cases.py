@@ -406,3 +406,78 @@ def api_cases():
              code="import tensorflow as tf\nfrom flow.hls.convert import hardware_layers\nL = tf.keras.layers\n"
                   "hardware_layers(tf.keras.Sequential([L.Input((5, 8)), L.LSTM(6, name='lstm'), L.Dense(4)]))"),
     ]
+
+
+def image_ok(rel: str):
+    def check(run: Run) -> str | None:
+        """the written image passes the driver's checks (magic, version, CRC, sizes)"""
+        from flow.runtime.eie_image import read_image
+
+        try:
+            read_image(Path(run.paths["tmp"]) / rel)
+        except Exception as exc:  # noqa: BLE001 -- any failure is the finding
+            return f"{rel}: {type(exc).__name__}: {exc}"
+        return None
+    return check
+
+
+def executable(rel: str, text: str):
+    """setup: an executable script {tmp}/rel."""
+    def setup(paths: dict) -> None:
+        p = Path(paths["tmp"]) / rel
+        p.write_text(text)
+        p.chmod(0o755)
+    return setup
+
+
+_DAMAGE = """from pathlib import Path
+from flow.runtime.eie_image import read_image
+data = bytearray(Path('{image}').read_bytes())
+{damage}
+Path('{tmp}/bad.eie').write_bytes(bytes(data))
+read_image(Path('{tmp}/bad.eie'))
+"""
+
+
+@group
+def round_cases():
+    """This round's features: model images (flow image, the driver's reader), the pip toolchain, LSTM."""
+    cm = ("compressed",)
+    return [
+        Case("image/not-a-folder", "a model folder that does not exist", E(2, "not a folder"),
+             argv=("image", "{tmp}/nope"), fast=True),
+        Case("image/unknown-board", "--board nope", E(2, "unknown board", not_created=("{tmp}/m.eie",)),
+             argv=("image", "{compressed}", "--board", "nope", "--out", "{tmp}/m.eie"), needs=cm, fast=True),
+        Case("image/no-preset", "--pe 7: no overlay of that size", E(2, "no overlay preset", not_created=("{tmp}/m.eie",)),
+             argv=("image", "{compressed}", "--pe", "7", "--out", "{tmp}/m.eie"), needs=cm, fast=True),
+        Case("image/out-into-proc", "--out under /proc", E(2, "kernel file system"),
+             argv=("image", "{compressed}", "--pe", "16", "--out", "/proc/m.eie"), needs=cm, fast=True),
+        Case("image/out-below-a-file", "--out below a file", E(2, "which is a file"),
+             argv=("image", "{compressed}", "--pe", "16", "--out", "{tmp}/f/m.eie"), needs=cm, setup=write("f", "x"),
+             fast=True),
+        Case("image/out-is-a-folder", "--out an existing folder", E(2, "is a folder"),
+             argv=("image", "{compressed}", "--pe", "16", "--out", "{tmp}"), needs=cm, fast=True),
+        Case("image/writes", "a model image for the P = 16 overlay (must be valid)",
+             E(0, "wrote", check=image_ok("m.eie"), untouched=("{compressed}",)),
+             argv=("image", "{compressed}", "--pe", "16", "--out", "{tmp}/m.eie"), needs=cm, fast=True),
+        Case("api/image-truncated", "a model image cut short", E(2, "truncated"),
+             code=_DAMAGE.replace("{damage}", "data = data[: len(data) - 40]"), needs=("image",), fast=True),
+        Case("api/image-crc", "one bit of a model image flipped", E(2, "CRC"),
+             code=_DAMAGE.replace("{damage}", "data[-9] ^= 1"), needs=("image",), fast=True),
+        Case("api/image-magic", "a file that is not a model image", E(2, "not a model image"),
+             code=_DAMAGE.replace("{damage}", "data[:8] = b'NOTANEIE'"), needs=("image",), fast=True),
+        Case("tools/verilator-broken", "FLOW_VERILATOR names a program that fails", E(1, "broken", "FLOW_VERILATOR",
+             not_created=("{tmp}/o",)),
+             argv=("rtlsim", "{compressed}", "--n", "5", "--out", "{tmp}/o"), needs=cm,
+             setup=executable("bad", "#!/bin/sh\nexit 3\n"), env={"FLOW_VERILATOR": "{tmp}/bad"}, fast=True),
+        Case("tools/yosys-not-a-file", "FLOW_YOSYS names no file", E(1, "FLOW_YOSYS"),
+             code="from flow.rtl import tools\ntools.require('yosys')", env={"FLOW_YOSYS": "{tmp}/nope"}, fast=True),
+        Case("rtlsim/trace-n-negative", "--trace --n -1", E(2, "--n"),
+             argv=("rtlsim", "{compressed}", "--trace", "--n", "-1"), needs=cm, fast=True),
+        Case("compress/gru", "a GRU layer: refused before training, naming it", E(2, "gru", "LSTM",
+             not_created=("{tmp}/o",)),
+             argv=("compress", "--model", "{keras_gru}", "--out", "{tmp}/o"), needs=("keras_gru",)),
+        Case("compress/lstm-return-sequences", "an LSTM with return_sequences=True", E(2, "return_sequences",
+             not_created=("{tmp}/o",)),
+             argv=("compress", "--model", "{keras_lstm_seq}", "--out", "{tmp}/o"), needs=("keras_lstm_seq",)),
+    ]

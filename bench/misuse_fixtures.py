@@ -144,6 +144,35 @@ class Fixtures:
     def _make_keras_wide(self, out: Path) -> Path:
         return self._keras(out, 30, "relu", "softmax")
 
+    def _recurrent(self, out: Path, layer) -> Path:
+        import tensorflow as tf
+
+        L = tf.keras.layers
+        m = tf.keras.Sequential([L.Input(shape=(8, 8)), layer, L.Dense(10, name="fc")])
+        out = out.with_suffix(".keras")
+        m.save(out)
+        return out
+
+    def _make_keras_gru(self, out: Path) -> Path:
+        import tensorflow as tf
+
+        return self._recurrent(out, tf.keras.layers.GRU(6, name="gru"))
+
+    def _make_keras_lstm_seq(self, out: Path) -> Path:
+        import tensorflow as tf
+
+        L = tf.keras.layers
+        return self._recurrent(out, L.LSTM(6, return_sequences=True, name="lstm"))
+
+    def _make_image(self, out: Path) -> Path:
+        """model.eie of the compressed fixture for the pynq-z2 P = 16 overlay, as `flow image` writes it."""
+        out = out.with_suffix(".eie")
+        res = subprocess.run([sys.executable, "-c", FLOW_MAIN, "image", str(self.get("compressed")), "--pe", "16",
+                              "--out", str(out)], capture_output=True, text=True, env=_env())  # fmt: skip
+        if res.returncode != 0:
+            raise RuntimeError(f"fixture image: {res.stderr[-2000:]}")
+        return out
+
     def _make_userdir(self, out: Path) -> Path:
         """A user's folder with a precious file."""
         out.mkdir()
