@@ -5,7 +5,9 @@ the board driver (flow.runtime.rtl_overlay) unchanged on top. A small engine (P 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -212,3 +214,45 @@ def test_flow_run_sim_on_an_overlay_bundle(bundle, library, tmp_path, capsys, mo
     finally:
         monkeypatch.delenv("FLOW_VERILATOR")
         tools.clear_cache()
+
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "eie_overlay.ipynb"
+
+
+def test_notebook_on_the_simulated_board(library, tmp_path, monkeypatch):
+    """notebooks/eie_overlay.ipynb, executed by nbclient against the simulated board: two digits
+    classifiers (built here with scikit-learn, no MNIST) loaded in turn, every output bit-exact
+    with flow.eie.reference, the accuracy the reference's, and both plots drawn."""
+    import re
+
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    from flow.runtime.sim import write_test_vectors
+    from flow.testing import digits_mlp
+
+    bundle = make_bundle(tmp_path / "overlay_sim_p4", library)
+    want = {}
+    for name, hidden, density in (("digits_a", (32,), 0.5), ("digits_b", (48, 24), 0.6)):
+        layers, x, labels = digits_mlp(hidden, density)
+        folder = tmp_path / "models" / name
+        write_image(layers, folder / "model.eie", SMALL, softmax=True)
+        y_raw = eie_network(layers[0].input_t.quantize(x), layers)
+        write_test_vectors(folder, x, y_raw, labels)
+        want[name] = (len(x), float(np.mean(y_raw.argmax(1) == labels)))
+    root = str(Path(__file__).resolve().parents[2])
+    monkeypatch.setenv("EIE_OVERLAY", str(bundle))
+    monkeypatch.setenv("EIE_MODELS", os.pathsep.join(str(tmp_path / "models" / n) for n in want))
+    monkeypatch.setenv("EIE_SIMULATED", "1")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    for name, (n, acc) in want.items():
+        m = re.search(rf"{name}: accuracy ([0-9.]+) on {n} images, bit-exact True", text)
+        assert m, text
+        assert abs(float(m.group(1)) - acc) < 1e-4 and acc > 0.85, (name, m.group(1), acc)
+    assert re.search(r"digits_a again: \d+ cycles", text), text
+    assert sum("image/png" in o.get("data", {}) for o in outputs if o.output_type == "display_data") == 2
