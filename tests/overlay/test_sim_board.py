@@ -121,9 +121,12 @@ def test_two_models_one_overlay(bundle, seed):
 
 
 def test_float_predict_quantizes_like_the_reference(bundle):
-    """predict() on floats: quantized to the model's input type, outputs as floats of its output type."""
+    """predict() on floats (flow.runtime.sim.sim_overlay opens the RTL board for an overlay bundle):
+    quantized to the model's input type, outputs as floats of its output type."""
+    from flow.runtime.sim import sim_overlay
+
     a, _ = small_models()
-    ov, _ = _open(bundle, seed=3)
+    ov = sim_overlay(bundle, timeout=30.0)  # overlay.json: the RTL board, its sim_library
     ov.load(bundle / "a" / "model.eie")
     x = np.random.default_rng(3).uniform(0, 255, (5, 50))
     y = ov.predict(x)
