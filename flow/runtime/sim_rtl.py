@@ -47,6 +47,7 @@ DMACR, DMASR, ADDR, ADDR_MSB, LENGTH = 0x00, 0x04, 0x18, 0x1C, 0x28
 BUSY, DONE, OVERFLOW = 1, 2, 3
 #: cycles an AXI4-Lite transaction may take before the slave counts as hung
 LITE_LIMIT = 10_000
+_probed: set[str] = set()
 
 
 class BoardModel:
@@ -56,7 +57,10 @@ class BoardModel:
         from flow.runtime.sim_library import probe_library
 
         self.path = Path(path)
-        probe_library(self.path)
+        key = str(self.path.resolve())
+        if key not in _probed:  # once per file and process: a truncated .so would kill this process
+            probe_library(self.path)
+            _probed.add(key)
         try:
             lib = ctypes.CDLL(str(self.path))
             lib.eb_open.argtypes, lib.eb_open.restype = [ctypes.c_uint64, ctypes.c_double], ctypes.c_void_p
