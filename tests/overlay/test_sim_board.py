@@ -151,6 +151,28 @@ def test_wedged_stream_times_out_naming_the_channel(bundle, fault, where):
         ov.predict(np.zeros((3, 50), np.int64), raw=True)
 
 
+def test_recovery_after_a_wedged_output(bundle):
+    """After the output stream wedged mid-batch and the driver timed out: the host stops and restarts
+    its DMA channels (pynq's stop/start), writes CTRL.SOFT_RESET, and the next batch is bit-exact
+    without reloading the model."""
+    from flow.runtime.rtl_overlay import OverlayTimeout
+
+    a, _ = small_models()
+    x = np.random.default_rng(8).integers(0, 256, (20, 50))
+    ov, dev = _open(bundle, seed=8, fault="wedge_out", timeout=1.0)
+    ov.load(bundle / "a" / "model.eie")
+    with pytest.raises(OverlayTimeout, match="axi_dma_0"):
+        ov.predict(x, raw=True)
+    dev.model.set_stall(1, 0.3)  # the host takes output again
+    dma = ov.overlay.axi_dma_0
+    for ch in (dma.sendchannel, dma.recvchannel):
+        ch.stop()
+        ch.start()
+    ov.core.soft_reset()
+    assert np.array_equal(ov.predict(x, raw=True), eie_network(x, a))
+    assert dev.downloads == 1
+
+
 def test_library_of_another_engine_is_refused(bundle, tmp_path):
     from flow.runtime.bundle import BundleError
     from flow.runtime.sim_rtl import RTLSimDevice
