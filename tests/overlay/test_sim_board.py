@@ -285,3 +285,18 @@ def test_notebook_on_the_simulated_board(library, tmp_path, monkeypatch):
         assert abs(float(m.group(1)) - acc) < 1e-4 and acc > 0.85, (name, m.group(1), acc)
     assert re.search(r"digits_a again: \d+ cycles", text), text
     assert sum("image/png" in o.get("data", {}) for o in outputs if o.output_type == "display_data") == 2
+
+
+def test_board_runtime_command_runs_an_overlay_bundle(bundle, capsys):
+    """`python -m flow.runtime <overlay bundle> --sim` (the board's own command, no compiler): the
+    bundle's sim_library, bit agreement with flow.eie.reference."""
+    from flow.runtime.cli import main as runtime_main
+    from flow.runtime.sim import write_test_vectors
+
+    _, b = small_models()
+    x = np.random.default_rng(9).integers(-3000, 3000, (12, 37))
+    folder = bundle / "b"
+    write_test_vectors(folder, b[0].input_t.to_float(x), eie_network(x, b))
+    assert runtime_main([str(bundle), "--sim", "--model", str(folder), "--seed", "9"]) == 0
+    assert "bit agreement       1.0000 of samples" in capsys.readouterr().out
+    assert json.loads((bundle / "run_report_sim.json").read_text())["bit_agreement"] == 1.0
