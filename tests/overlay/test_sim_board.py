@@ -307,3 +307,36 @@ def test_board_runtime_command_runs_an_overlay_bundle(bundle, capsys):
     assert runtime_main([str(bundle), "--sim", "--model", str(folder), "--seed", "9"]) == 0
     assert "bit agreement       1.0000 of samples" in capsys.readouterr().out
     assert json.loads((bundle / "run_report_sim.json").read_text())["bit_agreement"] == 1.0
+
+
+@pytest.mark.slow
+def test_p64_preset_lenet300_bit_exact(tmp_path):
+    """The pynq-z2 P = 64 preset (its board.yaml engine, no `engine` in overlay.json) with
+    LeNet-300-100 (flow.testing.lenet300_layers) through `flow run --sim`: bit-exact, and the batch's
+    CYC_BATCH within 2 % above the engine's own cycles (flow.eie.perf_rtl): streaming hides behind
+    the engine (bench/sim_board.py measures 1,000 samples)."""
+    from flow.board.boards import load_board
+    from flow.cli import main
+    from flow.eie.perf_rtl import rtl_network_cycles
+    from flow.overlay.simlib import build_hash
+    from flow.overlay.sizing import preset
+    from flow.runtime.sim import write_test_vectors
+    from flow.testing import lenet300_layers
+
+    ov = preset(load_board("pynq-z2"), 64)
+    layers = lenet300_layers(64)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (200, 784))
+    x[:, rng.random(784) < 0.2] = 0
+    folder = tmp_path / "overlay_pynq-z2_p64"
+    folder.mkdir()
+    (folder / "overlay.json").write_text(json.dumps({
+        "bitstream": "eie_overlay.bit", "board": "pynq-z2", "P": 64, "clock_mhz": 100.0,
+        "regmap_version": rm.REGMAP_VERSION, "format_version": rm.FORMAT_VERSION, "build_hash": build_hash(ov)}))
+    write_image(layers, folder / "model.eie", ov)
+    write_test_vectors(folder, layers[0].input_t.to_float(x), eie_network(x, layers))
+    out = tmp_path / "r.json"
+    assert main(["run", str(folder), "--sim", "--batch-size", "200", "--timeout", "3600", "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    engine = int(rtl_network_cycles(layers, x, ov)[1].sum())
+    assert r["bit_agreement"] == 1.0 and engine <= r["timings"]["cycles"] <= 1.02 * engine
