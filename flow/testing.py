@@ -298,3 +298,50 @@ def random_lstm(rng, I, H, density_x, density_h, per_gate=False, scale=0.6, type
     b = rng.normal(scale=0.5, size=4 * H)
     types = types or LSTMTypes(**LSTM_TYPES_ARGS)
     return k, r, b, EIELSTM.from_keras("lstm", k, r, b, types=types, per_gate=per_gate, **knobs)
+
+
+def digits_mlp(hidden=(32,), density: float = 0.5, *, code_bits: int = 4, n_pe: int = 4, seed: int = 0,
+               fifo_depth: int = 4):
+    """A compressed digits classifier in seconds, without TensorFlow: (EIE layers, x_test, labels).
+
+    scikit-learn's 8x8 digits (shipped with it, offline) and its MLPClassifier; each kernel pruned to
+    `density` by magnitude and shared on 2**code_bits - 1 evenly spaced values (no retraining, so
+    a few points below the float model); 8-bit unsigned inputs (pixels / 16 as ap_ufixed<8,1>),
+    16-bit activations and biases, 8-bit weights. x_test are floats the input type holds exactly."""
+    import warnings
+
+    from sklearn.datasets import load_digits
+    from sklearn.neural_network import MLPClassifier
+
+    from flow.fixed import integer_bits
+
+    d = load_digits()
+    x, y = d.data / 16.0, d.target
+    order = np.random.default_rng(seed).permutation(len(x))
+    train, test = order[:1400], order[1400:]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning: the iterations are capped on purpose
+        clf = MLPClassifier(tuple(hidden), max_iter=200, random_state=seed).fit(x[train], y[train])
+    in_t = FixedType(8, 1, False, "RND", "SAT")
+    k = (1 << code_bits) - 1
+    layers, prev_t, a = [], in_t, in_t.to_float(in_t.quantize(x[train]))
+    n = len(clf.coefs_)
+    for i, (w, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):
+        cut = np.quantile(np.abs(w), 1 - density)
+        keep = np.abs(w) > cut
+        values = np.linspace(w[keep].min(), w[keep].max(), k)
+        kernel = np.where(keep, values[np.abs(w[..., None] - values).argmin(-1)], 0.0)
+        w_t = FixedType(8, integer_bits(np.abs(kernel).max()), True, "RND", "SAT")
+        acc_frac = prev_t.frac + w_t.frac
+        b_t = FixedType(16, bias_integer_bits(np.abs(b).max(), 16, acc_frac), True, "RND", "SAT")
+        a = a @ kernel + b
+        last = i == n - 1
+        if not last:
+            a = np.maximum(a, 0)
+        out_t = FixedType(16, integer_bits(np.abs(a).max(), margin=1), True, "RND", "SAT")
+        layers.append(EIELayer.from_dense(
+            f"fc{i + 1}", kernel, b, n_pe=n_pe, fifo_depth=fifo_depth, code_bits=code_bits, index_bits=4,
+            activation="linear" if last else "relu", input_t=prev_t, weight_t=w_t, bias_t=b_t, output_t=out_t))
+        prev_t = out_t
+    x_test = in_t.to_float(in_t.quantize(x[test]))
+    return layers, x_test, y[test].astype(np.int64)

@@ -7,9 +7,10 @@
 The RTL overlay (a bundle with overlay.json, docs/overlay.md) loads models at run time:
     ol = EIEOverlay("overlay_bundle/"); ol.load("model.eie"); y = ol.predict(X)
 
-The simulated board runs the same driver against the C simulation of the IP:
+The simulated board runs the same driver against the C simulation of the IP, or for an overlay
+bundle against Verilator's model of the overlay's RTL (flow.runtime.sim_rtl.RTLSimDevice):
     from flow.runtime.sim import sim_overlay
-    ol = sim_overlay("bundle/")           # EIEOverlay(bundle, device=SimDevice(bundle))
+    ol = sim_overlay("bundle/")           # EIEOverlay(bundle, device=SimDevice(bundle) or RTLSimDevice(bundle))
 """
 
 from flow.runtime.bundle import BundleError, BundleMeta, DMASpec, IOSpec, write_bundle

@@ -23,8 +23,13 @@ def add_parser(subparsers) -> None:
         help="run a deploy bundle on a PYNQ board, or on the simulated board with --sim",
         description=__doc__,
     )
-    p.add_argument("bundle", type=Path, help="deploy bundle folder (model.json, .bit, .hwh)")
-    p.add_argument("--sim", action="store_true", help="simulated board: same driver, C simulation of the IP")
+    p.add_argument("bundle", type=Path,
+                   help="deploy bundle folder (model.json, .bit, .hwh), or an RTL overlay bundle (overlay.json)")
+    p.add_argument("--sim", action="store_true",
+                   help="simulated board: same driver; the C simulation of the HLS IP, or for an RTL overlay "
+                        "Verilator's model of eie_axi cycle by cycle")
+    p.add_argument("--model", type=Path, default=None,
+                   help="RTL overlay: model.eie (or a folder holding it) to load; default: the bundle's model.eie")
     p.add_argument(
         "--data",
         type=Path,
@@ -48,15 +53,27 @@ def add_parser(subparsers) -> None:
         "--library", type=Path, default=None,
         help="--sim: compiled AXI-top simulation library to use (default: the bundle's sim_library)"
     )
+    p.add_argument("--stall", type=float, default=0.2,
+                   help="--sim on an RTL overlay: probability of a gap on each stream's tvalid/tready per cycle "
+                        "(default 0.2; 0 for none)")
+    p.add_argument("--seed", type=int, default=1, help="--sim on an RTL overlay: seed of the random stalls")
     p.add_argument("--no-download", action="store_true", help="use the bitstream already loaded")
     p.add_argument("--no-board-check", action="store_true", help="run even if the bundle names another board")
     p.add_argument("--json", type=Path, default=None, help="where to write the JSON report")
     p.set_defaults(func=run)
 
 
-def run(args, library_builder=None) -> int:
+def run(args, library_builder=None, overlay_library_builder=None) -> int:
     """Run the command. `library_builder(meta, bundle)`: compiles the simulation library of a bundle
-    that names only its HLS project (`flow run` passes flow.board's; the board has no compiler)."""
+    that names only its HLS project (`flow run` passes flow.board's; the board has no compiler);
+    `overlay_library_builder(bundle)`: the same for an RTL overlay bundle (flow.runtime.overlay_run)."""
+    if (Path(args.bundle) / "overlay.json").is_file():
+        from flow.runtime.overlay_run import run_overlay
+
+        return run_overlay(args, overlay_library_builder)
+    if getattr(args, "model", None) is not None:
+        raise UsageError(f"--model applies to RTL overlay bundles (overlay.json); {args.bundle} is an HLS bundle "
+                         "with its model compiled in")
     from flow.runtime.bundle import BundleMeta
     from flow.runtime.overlay import EIEOverlay
     from flow.runtime.sim import TEST_VECTORS, load_test_vectors, run_vectors, sim_overlay

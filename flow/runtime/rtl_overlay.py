@@ -192,6 +192,12 @@ class EIERTLOverlay:
 
         pynq = _import_pynq()
         bit = self.bundle_dir / self.meta["bitstream"]
+        sim_bitfile = getattr(device, "sim_bitfile", None)  # a simulated board supplies one without a .bit
+        if callable(sim_bitfile):
+            bit = Path(sim_bitfile(self.bundle_dir, self.meta))
+        elif not bit.is_file():
+            raise UsageError(f"overlay bundle {self.bundle_dir} lacks {bit.name} (Vivado builds it): copy the whole "
+                             "bundle, or run it on the simulated board (`flow run --sim`)")
         self.overlay = pynq.Overlay(str(bit), download=download, device=device)
         for cell in (IP_CELL, DMA_CELL, LOAD_DMA_CELL):
             if cell not in self.overlay.ip_dict:

@@ -19,7 +19,15 @@ TEST_VECTORS = "test_vectors.npz"
 
 
 def sim_overlay(bundle_dir, *, library=None, board=None, fault=None, **kwargs) -> EIEOverlay:
-    """`EIEOverlay` on the simulated board (the same driver code path as on hardware)."""
+    """`EIEOverlay` on the simulated board (the same driver code path as on hardware): the C
+    simulation of the HLS IP, or for an RTL overlay bundle (overlay.json) Verilator's model of
+    eie_axi (flow.runtime.sim_rtl; its library from overlay.json's sim_library or `library`)."""
+    if (Path(bundle_dir) / "overlay.json").is_file():
+        from flow.runtime.sim_rtl import RTLSimDevice
+
+        kwargs.pop("check_board", None)
+        device = RTLSimDevice(bundle_dir, library=library, board=board, fault=fault)
+        return EIEOverlay(bundle_dir, device=device, **kwargs)
     from flow.runtime.sim_device import SimDevice
 
     device = SimDevice(bundle_dir, library=library, board=board, fault=fault)

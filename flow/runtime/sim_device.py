@@ -18,27 +18,19 @@ Register protocol (Xilinx PG021, simple DMA mode; Vitis HLS s_axilite):
 
 from __future__ import annotations
 
-import ctypes
-import itertools
-import struct
-import tempfile
-import types
 from pathlib import Path
 
 import numpy as np
-from pynq.buffer import PynqBuffer
-from pynq.pl_server.device import Device
 
 from flow.errors import FlowError
 from flow.runtime.bundle import MODEL_JSON, BundleError, BundleMeta
 from flow.runtime.overlay import AP_CTRL, AP_DONE, AP_IDLE, AP_START, DMA_CELL, IP_CELL, N_SAMPLES
+from flow.runtime.sim_base import SimBoard
 from flow.runtime.sim_library import SimLibrary, check_layout, check_network
 
 DMA_BASE = 0x4040_0000
 IP_BASE = 0x43C0_0000
 SPAN = 0x1_0000
-MEM_BASE = 0x1000_0000
-PAGE = 4096
 
 DMACR_RS, DMACR_RESET = 0x1, 0x4
 DMASR_HALTED, DMASR_IDLE, DMASR_DECERR, DMASR_IOC = 0x1, 0x2, 0x40, 0x1000
@@ -48,17 +40,6 @@ DMACR, DMASR, ADDR, ADDR_MSB, LENGTH = 0x00, 0x04, 0x18, 0x1C, 0x28
 AP_READY = 0x8
 
 FAULTS = (None, "hang", "no_done")
-
-
-def _check_pynq_lib() -> None:
-    """pynq.Overlay imports pynq.lib (all drivers); say how to fix it when that fails."""
-    try:
-        import pynq.lib.dma  # noqa: F401
-    except ImportError as exc:
-        hint = (
-            " (pynq 3.0.1 needs pycparser < 3: pip install 'pycparser<3')" if "pycparser" in str(exc) else ""
-        )
-        raise FlowError(f"pynq's drivers do not import: {exc}{hint}") from exc
 
 
 class _Channel:
@@ -80,17 +61,7 @@ class _Channel:
         self.sr |= DMASR_IDLE | DMASR_IOC
 
 
-class _SimMemory:
-    """`device.default_memory`: numpy-backed PynqBuffers at fake, page-aligned physical addresses."""
-
-    def __init__(self, device: SimDevice):
-        self.device = device
-
-    def allocate(self, shape, dtype, **kwargs):
-        return self.device._allocate(shape, dtype)
-
-
-class SimDevice(Device):
+class SimDevice(SimBoard):
     """Stand-in pynq Device for a deploy bundle (see module docstring).
 
     Parameters
@@ -105,32 +76,19 @@ class SimDevice(Device):
     """
 
     def __init__(self, bundle_dir, *, library=None, board: str | None = None, fault: str | None = None):
-        super().__init__("sim")
-        _check_pynq_lib()
         if fault not in FAULTS:
             raise ValueError(f"fault must be one of {FAULTS}, got {fault!r}")
         self.bundle_dir = Path(bundle_dir)
         self.meta = BundleMeta.load(self.bundle_dir)
-        self.name = "eie-flow simulated board"
-        self.board = board or self.meta.board
+        super().__init__(board or self.meta.board)
         self.fault = fault
-        self.capabilities = {"REGISTER_RW": True, "MEMORY_MAPPED": False, "CALLABLE": False}
-        self.default_memory = _SimMemory(self)
         weights = self.bundle_dir / "sim" / "weights"  # hls4ml's text weights (see flow.board.axi_top)
         self.library = SimLibrary(
             self._resolve_library(library), self.meta.project, weights if weights.is_dir() else None
         )
         check_layout(self.meta, self.library)
         check_network(self.meta, self.library, self.bundle_dir / MODEL_JSON)
-        self._mem: dict[int, tuple[int, np.ndarray]] = {}  # bo -> (physical base, device-side bytes)
-        self._next_addr = MEM_BASE
-        self._bo = itertools.count(1)
-        self._tmp = None
-        self.loaded_bitfile = None
-        self.downloads = 0
         self.batches = 0
-        self.timestamp = ""
-        self.bitfile_name = None
         self._reset_registers()
 
     # -- set-up -----------------------------------------------------------------------------
@@ -158,14 +116,7 @@ class SimDevice(Device):
 
     def sim_bitfile(self, bundle_dir, meta) -> Path:
         """A bitstream path for pynq.Overlay: the bundle's .bit if present, else a placeholder."""
-        bit = Path(bundle_dir) / meta.bitstream
-        if bit.is_file():
-            return bit.resolve()
-        if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="eie-sim-")
-        placeholder = Path(self._tmp.name) / meta.bitstream
-        placeholder.write_bytes(b"eie-flow simulated bitstream\n")
-        return placeholder
+        return self.placeholder_bitfile(bundle_dir, meta.bitstream)
 
     def _ip_dict(self) -> dict:
         dma = self.meta.dma
@@ -203,76 +154,6 @@ class SimDevice(Device):
             DMA_CELL: cell(DMA_CELL, "xilinx.com:ip:axi_dma:7.1", DMA_BASE, params),
             IP_CELL: cell(IP_CELL, f"xilinx.com:hls:{self.meta.project}_axi:1.0", IP_BASE, {}),
         }
-
-    def get_bitfile_metadata(self, bitfile_name):
-        """What pynq would parse from the .hwh, built from model.json and the known cell names."""
-        return types.SimpleNamespace(
-            ip_dict=self._ip_dict(),
-            gpio_dict={},
-            interrupt_controllers={},
-            interrupt_pins={},
-            hierarchy_dict={},
-            mem_dict={},
-            clock_dict={},
-            systemgraph=None,
-            partial=False,
-        )
-
-    def download(self, bitstream, parser=None):
-        self.loaded_bitfile = bitstream.bitfile_name
-        self.downloads += 1
-        self._reset_registers()
-        self.post_download(bitstream, parser)
-
-    def gen_cache(self, bitstream, parser=None):
-        pass
-
-    # -- memory -------------------------------------------------------------------------------
-
-    def _allocate(self, shape, dtype) -> PynqBuffer:
-        dtype = np.dtype(dtype)
-        nbytes = int(np.prod(shape)) * dtype.itemsize
-        bo = next(self._bo)
-        addr = self._next_addr
-        self._next_addr += -(-max(nbytes, 1) // PAGE) * PAGE
-        self._mem[bo] = (addr, np.zeros(nbytes, dtype=np.uint8))
-        host = bytearray(nbytes)
-        return PynqBuffer(shape, dtype, buffer=host, device=self, device_address=addr, bo=bo, coherent=False)
-
-    def flush(self, bo, offset, ptr, size):
-        """Host cache -> device memory (pynq calls this before MM2S)."""
-        _, dev = self._mem[bo]
-        dev[offset : offset + size] = np.frombuffer(ctypes.string_at(ptr, size), dtype=np.uint8)
-
-    def invalidate(self, bo, offset, ptr, size):
-        """Device memory -> host view (pynq calls this after S2MM)."""
-        _, dev = self._mem[bo]
-        ctypes.memmove(ptr, dev.ctypes.data + offset, size)
-
-    def _device_bytes(self, addr: int, nbytes: int) -> np.ndarray | None:
-        for base, dev in self._mem.values():
-            if base <= addr and addr + nbytes <= base + dev.size:
-                return dev[addr - base : addr - base + nbytes]
-        return None
-
-    # -- registers ----------------------------------------------------------------------------
-
-    def _require_loaded(self) -> None:
-        if self.loaded_bitfile is None:
-            raise FlowError(
-                "the simulated board has no bitstream loaded: open the overlay with download=True"
-            )
-
-    def read_registers(self, address, length):
-        self._require_loaded()
-        return struct.pack("<I", self._read(address) & 0xFFFFFFFF)[:length]
-
-    def write_registers(self, address, data):
-        self._require_loaded()
-        if len(data) % 4:
-            raise FlowError(f"unaligned register write of {len(data)} bytes at {address:#x}")
-        for i, (value,) in enumerate(struct.iter_unpack("<I", bytes(data))):
-            self._write(address + 4 * i, value)
 
     def _decode(self, address):
         for base, what in ((DMA_BASE, "dma"), (IP_BASE, "ip")):
