@@ -127,13 +127,8 @@ def compress(
         else:
             apply_choice(search, c)
 
-    row_pes = None
-    if c.load_balance:  # ESE: equal non-zeros per row-PE in every column of each Dense layer
-        row_pes = {}
-        for layer in weight_layers(model):
-            if type(layer).__name__ in ("Dense", "LSTM"):
-                k = cfg.hls.knobs_of(layer.name)
-                row_pes[layer.name] = k["n_pe"] // k["col_groups"]
+    row_pes = row_pes_of(cfg, model)
+    if row_pes is not None:
         log.info("load-balance-aware pruning, row PEs per Dense/LSTM layer: %s", row_pes)
     teacher = snaps.model(model, "dense") if c.distill is not None else None  # the dense model teaches
     if at < order.index("share"):
@@ -278,6 +273,19 @@ def _selection(c, sp, hist: dict, search) -> dict:
         "chosen_by_config": [] if search is not None else ["per-layer sparsity, code bits and index bits"],
         "test": "evaluated once, after every choice, on snapshots of each stage; used for no choice",
     }
+
+
+def row_pes_of(cfg, model) -> dict[str, int] | None:
+    """With compress.load_balance (ESE: equal non-zeros per row-PE in every column of each Dense or
+    LSTM layer): {layer: row PEs of its engine layout, n_pe / col_groups}; else None."""
+    if not cfg.compress.load_balance:
+        return None
+    out = {}
+    for layer in weight_layers(model):
+        if type(layer).__name__ in ("Dense", "LSTM"):
+            k = cfg.hls.knobs_of(layer.name)
+            out[layer.name] = k["n_pe"] // k["col_groups"]
+    return out
 
 
 def prepare(cfg, *, model=None, dataset: Dataset | None = None):

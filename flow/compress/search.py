@@ -22,6 +22,12 @@ looks at the validation split:
    Before choosing, `target.refine` bisection steps add a candidate halfway (per-layer sparsity)
    between the best candidate and its neighbour across the budget (the levels are coarse).
 
+With `compress.load_balance`, every mask of the search (sensitivity and candidates) is the
+load-balanced one the full pipeline will make (flow.compress.prune.balanced_mask over the engine
+layout's row PEs), so a candidate's error includes what balancing costs: with magnitude masks the
+proxy chose LeNet-300-100 settings for the 64-PE layout that the balanced pipeline then missed by
+about 0.9 points of test error (2.51 % and 2.39 % on two seeds, measured 2026-12-07).
+
 Cost: len(SPARSITIES) x layers validation passes, then per candidate (level or refinement step)
 `target.epochs` training epochs plus (layers x code options + 1) k-means/ternary and validation
 passes. Measured on the shared 2-core machine (2026-12-05, examples/lenet300_mnist_target.yaml: 10
@@ -36,7 +42,7 @@ import math
 
 import numpy as np
 
-from flow.compress.prune import apply_masks, magnitude_mask
+from flow.compress.prune import apply_masks, balanced_mask, magnitude_mask
 from flow.compress.share import kmeans_codebook
 from flow.compress.storage import layer_storage
 from flow.compress.train import evaluate, fit
@@ -100,7 +106,16 @@ def check_target_against_dense(c, dense_error: float) -> None:
         )
 
 
-def sensitivity(model, val, layers) -> dict[str, list[float]]:
+def prune_mask(layer, kernel, sparsity: float, row_pes: dict | None):
+    """The mask the full pipeline's pruning would make: balanced over the row PEs of the engine
+    layout for a Dense layer under compress.load_balance (flow.compress.prune.balanced_mask), else
+    by magnitude. So the search sees what load balancing costs, not the looser magnitude mask."""
+    if row_pes and layer.name in row_pes and type(layer).__name__ == "Dense":
+        return balanced_mask(kernel, sparsity, int(row_pes[layer.name]))
+    return magnitude_mask(kernel, sparsity)
+
+
+def sensitivity(model, val, layers, row_pes: dict | None = None) -> dict[str, list[float]]:
     """Validation-error increase (pp) of pruning each layer alone to each of SPARSITIES."""
     base = 1 - evaluate(model, *val)
     out = {}
@@ -108,7 +123,7 @@ def sensitivity(model, val, layers) -> dict[str, list[float]]:
         kernel = layer.kernel.numpy()
         row = []
         for s in SPARSITIES:
-            layer.kernel.assign(kernel * magnitude_mask(kernel, s))
+            layer.kernel.assign(kernel * prune_mask(layer, kernel, s, row_pes))
             row.append(100 * (1 - evaluate(model, *val) - base))
         layer.kernel.assign(kernel)
         out[layer.name] = row
@@ -136,10 +151,11 @@ def _share_proxy(kernel, mask, method: str, bits: int, c, seed: int):
     return kmeans_codebook(kernel, mask, bits, seed)
 
 
-def _candidate(model, dense_w, x, y, val, c, sparsity: dict, seed: int, progress: bool) -> dict:
+def _candidate(model, dense_w, x, y, val, c, sparsity: dict, seed: int, progress: bool,
+               row_pes: dict | None = None) -> dict:
     layers = weight_layers(model)
     model.set_weights(dense_w)
-    masks = {layer.name: magnitude_mask(layer.kernel.numpy(), sparsity[layer.name]) for layer in layers}
+    masks = {layer.name: prune_mask(layer, layer.kernel.numpy(), sparsity[layer.name], row_pes) for layer in layers}
     apply_masks(model, masks)
     t = c.target
     fit(
@@ -242,10 +258,13 @@ def search_settings(model, x, y, val, c, cfg, *, progress: bool = True, runner=N
     dense_err = 100 * (1 - evaluate(model, *val))
     check_target_against_dense(c, dense_err / 100)
     layers = weight_layers(model)
-    sens = sensitivity(model, val, layers)
+    from flow.compress.pipeline import row_pes_of
+
+    row_pes = row_pes_of(cfg, model)  # load-balanced masks in the proxy when the pipeline uses them
+    sens = sensitivity(model, val, layers, row_pes)
 
     def here(sparsity: dict) -> dict:
-        return _candidate(model, dense_w, x, y, val, c, sparsity, cfg.seed, progress)
+        return _candidate(model, dense_w, x, y, val, c, sparsity, cfg.seed, progress, row_pes)
 
     def evaluate_all(sparsities: list[dict]) -> list[dict]:
         if not runner.in_process:

@@ -85,7 +85,10 @@ def evaluate_candidate(model_src, data, cfg_dict: dict, sparsity: dict, env: dic
         x, y, vx, vy = (np.asarray(a) for a in (x, y, vx, vy))
     else:
         x, y, vx, vy = data
-    return _candidate(model, model.get_weights(), x, y, (vx, vy), cfg.compress, sparsity, cfg.seed, False)
+    from flow.compress.pipeline import row_pes_of
+
+    return _candidate(model, model.get_weights(), x, y, (vx, vy), cfg.compress, sparsity, cfg.seed, False,
+                      row_pes_of(cfg, model))
 
 
 def _ray_module(address: str | None):

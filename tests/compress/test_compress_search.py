@@ -132,3 +132,28 @@ def test_search_offers_ternary_codes_and_keeps_configured_ternary_layers(monkeyp
     assert p["methods"] == {"fc1": "kmeans", "fc2": "kmeans", "fc3": "ternary"}
     assert p["bits"] == {"fc1": 5, "fc2": 5, "fc3": 2}
     assert c2.method_of("fc3") == "ternary" and c2.bits_of("fc1") == 5
+
+
+def test_search_masks_are_load_balanced_when_the_pipeline_balances():
+    """Under compress.load_balance the search prunes as the pipeline will: every row-PE of the engine
+    layout keeps the same count in every column (Dense); without it, by magnitude."""
+    import tensorflow as tf
+
+    from flow.compress.pipeline import row_pes_of
+    from flow.compress.prune import magnitude_mask
+    from flow.compress.search import prune_mask
+
+    cfg = FlowConfig()
+    cfg.hls.n_pe = 4
+    model = tf.keras.Sequential([tf.keras.Input((12,)), tf.keras.layers.Dense(8, name="fc1")])
+    kernel = np.random.default_rng(1).normal(size=(12, 8)).astype(np.float32)
+    layer = model.layers[0]
+    assert row_pes_of(cfg, model) is None
+    assert np.array_equal(prune_mask(layer, kernel, 0.5, row_pes_of(cfg, model)), magnitude_mask(kernel, 0.5))
+    cfg.compress.load_balance = True
+    rp = row_pes_of(cfg, model)
+    assert rp == {"fc1": 4}
+    m = prune_mask(layer, kernel, 0.5, rp)
+    counts = np.stack([m[:, q::4].sum(axis=1) for q in range(4)])  # (row-PE, column): rows o with o % 4 == q
+    assert (counts == counts[0]).all() and abs(int(m.sum()) - 48) <= 2
+    assert not np.array_equal(m, magnitude_mask(kernel, 0.5))  # magnitude alone is unbalanced here
