@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 #: version of this register map; the driver refuses an overlay whose REGMAP_VERSION it does not know
 REGMAP_VERSION = 1
 #: version of the model image format (model.eie) the overlay's load path takes
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: the IDENT register's constant: "EIE1" (ASCII, first letter in the high byte)
 IDENT_VALUE = 0x45494531
 #: address bits of the AXI4-Lite slave (256 bytes of registers)
@@ -47,8 +47,7 @@ REGS: tuple[Reg, ...] = (
         "LOAD: arm the load stream for one model image (refused unless idle)",
         {"START": 0, "SOFT_RESET": 1, "LOAD": 2}),
     Reg("STATUS", 0x04, "ro", "DONE: the last batch finished (cleared by START); IDLE: no batch and no "
-        "load and no clearing pass (after a load or an aborting soft reset the wrapper runs one all-zero sample "
-        "to clear the accumulators); LOADING: the load stream is armed; LOADED: a complete model is in the memories; "
+        "load; LOADING: the load stream is armed; LOADED: a complete model is in the memories; "
         "REFUSED: the last START or LOAD was refused (cleared by the next accepted one); "
         "LOAD_ERR: the last load stream was malformed (the model is not LOADED)",
         {"DONE": 0, "IDLE": 1, "LOADING": 2, "LOADED": 3, "REFUSED": 4, "LOAD_ERR": 5}),

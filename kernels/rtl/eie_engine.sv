@@ -56,6 +56,10 @@ module eie_engine #(
     parameter OL = 16,
     // folder of the $readmemh images ("" for none)
     parameter INIT_DIR = "",
+    // load-port geometry (eie_pe.sv; 1/1/0: one word a write, the memories as params_for sizes
+    // them): entry words per entry-RAM row, pointer rows of 3 pointers (2)
+    parameter ENT_L = 1,
+    parameter PTR_L = 1,
     // derived
     localparam NXW = $clog2(NX + 1),
     localparam NLINES = NX / 16,
@@ -84,8 +88,11 @@ module eie_engine #(
     output logic [   LA-1:0] out_line,
     output logic [     15:0] out_mask,
     output logic [16*XW-1:0] out_data,
-    // loader: sel 0 entries, 1 pointer pairs, 2 codebooks, 3 biases (of PE ld_pe), 4 table
+    // loader: sel 0 entries, 1 pointer pairs, 2 codebooks, 3 biases (of PE ld_pe, or of every
+    // PE when ld_bcast), 4 table; an entry write is a row of ENT_L words, a pointer write a row
+    // of PTR_L == 2 ? three pointers : one pair (eie_pe.sv)
     input  logic             ld_we,
+    input  logic             ld_bcast,
     input  logic [      2:0] ld_sel,
     input  logic [      5:0] ld_pe,
     input  logic [     31:0] ld_addr,
@@ -183,7 +190,7 @@ module eie_engine #(
       eie_pe #(
           .DMAX(DMAX), .XW(XW), .WW(WW), .ACCW(ACCW), .CBW(CBW),
           .IXW(IXW), .NL(NL), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D), .BIAS_D(BIAS_D),
-          .CW(CW),
+          .CW(CW), .ENT_L(ENT_L), .PTR_L(PTR_L),
           .ENT_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ent_", ID, ".mem"}),
           .PTR_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ptr_", ID, ".mem"}),
           .CB_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/cb_", ID, ".mem"}),
@@ -193,7 +200,7 @@ module eie_engine #(
           .my_bc(pe_bc[p]), .my_col(pe_col[p*CW+:CW]), .my_x(pe_x[p*XW+:XW]), .ok(pe_ok[p]),
           .busy(pe_busy[p]), .gi_valid(gi_valid), .gi_row(gi_row), .gi_bias_addr(gi_bias_addr),
           .gt_valid(gt_valid), .gt_sel(pe_sel[p]), .term(pe_term[p*ACCW+:ACCW]),
-          .ld_we(ld_we && ld_pe == 6'(p)), .ld_sel(ld_sel), .ld_addr(ld_addr),
+          .ld_we(ld_we && (ld_bcast || ld_pe == 6'(p))), .ld_sel(ld_sel), .ld_addr(ld_addr),
           .ld_data(ld_data));
     end
   endgenerate

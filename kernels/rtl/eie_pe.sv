@@ -55,6 +55,12 @@ module eie_pe #(
     parameter PTR_FILE = "",
     parameter CB_FILE = "",
     parameter BIAS_FILE = "",
+    // load-port geometry (the overlay's wide load; 1/1/0 is the plain engine, one word a write):
+    // ENT_L entry words per entry-RAM row (a power of two; a load write fills one aligned row)
+    parameter ENT_L = 1,
+    // 1: pointer-pair rows {end, start}; 2: rows {p[2k+2], p[2k+1], p[2k]} of three column
+    // pointers, pair c at row c / 2 (a load write places two new pointers)
+    parameter PTR_L = 1,
     // derived widths
     localparam QA = (DMAX > 1) ? $clog2(DMAX) : 1,
     localparam DW = $clog2(DMAX + 1),
@@ -104,9 +110,13 @@ module eie_pe #(
   // block RAM for memories of more than 1024 bits, LUT RAM below (flow.rtl.estimate.BLOCK_BITS):
   // block RAM is plentiful beside the LUTs (a 4 x 32 x 16-bit codebook is 66 LUTs as LUT RAM)
   localparam BLOCK_BITS = 1024;
-  localparam ENT_BLK = (ENT_D * EW > BLOCK_BITS) ? 1 : 0;
-  localparam PTR_BLK = (PTR_D * 2 * EA > BLOCK_BITS) ? 1 : 0;
+  localparam ENT_BLK = (ENT_D * EW > BLOCK_BITS) ? 1 : 0;  // same bits in any row geometry
+  localparam PTR_BLK = (PTR_R * PTR_RW > BLOCK_BITS) ? 1 : 0;
   localparam CB_BLK = (((1 << LW) << CBW) * WW > BLOCK_BITS) ? 1 : 0;
+  localparam ELA = (ENT_L > 1) ? $clog2(ENT_L) : 0;  // lane bits of an entry address
+  localparam ENT_R = (ENT_D + ENT_L - 1) / ENT_L;  // entry-RAM rows
+  localparam PTR_R = (PTR_L == 2) ? (PTR_D + 1) / 2 : PTR_D;  // pointer-RAM rows
+  localparam PTR_RW = (PTR_L == 2) ? 3 * EA : 2 * EA;  // pointer-RAM row bits
   localparam BIAS_BLK = (BIAS_D * ACCW > BLOCK_BITS) ? 1 : 0;
   localparam ACC_BLK = (ACC_D * ACCW > BLOCK_BITS) ? 1 : 0;
   localparam integer QLASTI = DMAX - 1;
@@ -190,12 +200,37 @@ module eie_pe #(
 
   // ---- memories ----
   logic [ACCW-1:0] bias_q;
-  eie_ram #(.BLOCK(PTR_BLK), .DEPTH(PTR_D), .WIDTH(2 * EA), .INIT_FILE(PTR_FILE)) u_ptr (
-      .clk(clk), .re(pop), .raddr(ptr_addr), .q(ptr_q),
-      .we(ld_we && ld_sel == SEL_PTR), .waddr(ld_addr[PA-1:0]), .wdata(ld_data[2*EA-1:0]));
-  eie_ram #(.BLOCK(ENT_BLK), .DEPTH(ENT_D), .WIDTH(EW), .INIT_FILE(ENT_FILE)) u_ent (
-      .clk(clk), .re(b_active), .raddr(b_cur[$clog2(ENT_D)-1:0]), .q(ent_q),
-      .we(ld_we && ld_sel == SEL_ENT), .waddr(ld_addr[$clog2(ENT_D)-1:0]), .wdata(ld_data[EW-1:0]));
+  generate
+    if (PTR_L == 2) begin : g_ptr3
+      // rows of three pointers: pair c is {p[c+1], p[c]}, the low or high two of row c / 2
+      logic [3*EA-1:0] prow_q;
+      logic psel;  // c[0] of the row read, held with the RAM's output
+      eie_ram #(.BLOCK(PTR_BLK), .DEPTH(PTR_R), .WIDTH(3 * EA), .INIT_FILE(PTR_FILE)) u_ptr (
+          .clk(clk), .re(pop), .raddr(ptr_addr[PA-1:1]), .q(prow_q),
+          .we(ld_we && ld_sel == SEL_PTR), .waddr(ld_addr[PA-2:0]), .wdata(ld_data[3*EA-1:0]));
+      always_ff @(posedge clk) if (pop) psel <= ptr_addr[0];
+      assign ptr_q = psel ? prow_q[3*EA-1:EA] : prow_q[2*EA-1:0];
+    end else begin : g_ptr2
+      eie_ram #(.BLOCK(PTR_BLK), .DEPTH(PTR_D), .WIDTH(2 * EA), .INIT_FILE(PTR_FILE)) u_ptr (
+          .clk(clk), .re(pop), .raddr(ptr_addr), .q(ptr_q),
+          .we(ld_we && ld_sel == SEL_PTR), .waddr(ld_addr[PA-1:0]), .wdata(ld_data[2*EA-1:0]));
+    end
+    if (ENT_L > 1) begin : g_entw
+      // rows of ENT_L entry words: word a is lane a % ENT_L of row a / ENT_L
+      localparam ERA = (ENT_R > 1) ? $clog2(ENT_R) : 1;
+      logic [ENT_L*EW-1:0] erow_q;
+      logic [ELA-1:0] esel;  // lane of the word read, held with the RAM's output
+      eie_ram #(.BLOCK(ENT_BLK), .DEPTH(ENT_R), .WIDTH(ENT_L * EW), .INIT_FILE(ENT_FILE)) u_ent (
+          .clk(clk), .re(b_active), .raddr(b_cur[ELA+:ERA]), .q(erow_q),
+          .we(ld_we && ld_sel == SEL_ENT), .waddr(ld_addr[ERA-1:0]), .wdata(ld_data[ENT_L*EW-1:0]));
+      always_ff @(posedge clk) if (b_active) esel <= b_cur[ELA-1:0];
+      assign ent_q = erow_q[32'(esel)*EW+:EW];
+    end else begin : g_ent1
+      eie_ram #(.BLOCK(ENT_BLK), .DEPTH(ENT_D), .WIDTH(EW), .INIT_FILE(ENT_FILE)) u_ent (
+          .clk(clk), .re(b_active), .raddr(b_cur[$clog2(ENT_D)-1:0]), .q(ent_q),
+          .we(ld_we && ld_sel == SEL_ENT), .waddr(ld_addr[$clog2(ENT_D)-1:0]), .wdata(ld_data[EW-1:0]));
+    end
+  endgenerate
   eie_ram #(.BLOCK(CB_BLK), .DEPTH((1 << LW) << CBW), .WIDTH(WW), .INIT_FILE(CB_FILE)) u_cb (
       .clk(clk), .re(c_valid), .raddr({layer, c_code}), .q(cb_q),
       .we(ld_we && ld_sel == SEL_CB), .waddr(ld_addr[CBA-1:0]), .wdata(ld_data[WW-1:0]));

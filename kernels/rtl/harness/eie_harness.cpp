@@ -181,6 +181,7 @@ int main(int argc, char** argv) {
   top->start = 0;
   top->in_valid = 0;
   top->ld_we = 0;
+  top->ld_bcast = 0;
   tick();
   tick();
   top->rst = 0;

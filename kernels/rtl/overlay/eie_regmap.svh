@@ -2,7 +2,7 @@
 // The overlay's AXI4-Lite register map (docs/overlay.md) and the load-record fields.
 /* verilator lint_off UNUSEDPARAM */
 localparam integer EIE_REGMAP_VERSION = 1;
-localparam integer EIE_FORMAT_VERSION = 1;
+localparam integer EIE_FORMAT_VERSION = 2;
 localparam [31:0] EIE_IDENT = 32'h45494531;
 localparam integer EIE_ADDR_BITS = 8;
 localparam [7:0] EIE_REG_CTRL = 8'h00;  // wo
