@@ -30,7 +30,7 @@ from flow.rtl.images import Images
 from flow.rtl.params import EngineParams, params_for
 from flow.runtime import regmap as rm
 from flow.runtime.eie_image import (
-    _CAP, _FIXED, _IO, CAPACITY_KEYS, EXACT_KEYS, MAGIC, TABLE_WORDS, _crc, _lanes, read_image,
+    _CAP, _FIXED, _IO, CAPACITY_KEYS, EXACT_KEYS, F_CB, MAGIC, TABLE_WORDS, _crc, _lanes, read_image,
 )
 
 STREAM_WIDTHS = (8, 16, 32)  # the wrapper's unpacker and serializer
@@ -83,7 +83,7 @@ def _record(kind: str, values, cap: dict, addr: int = 0, pe: int = 0, bcast: boo
 
 def capacity_of_params(p: EngineParams) -> dict:
     """What an overlay built with engine parameters p offers (its CAP_* registers)."""
-    return {"P": p.P, "LAYERS": p.NL, "CB": p.NL, "MAXG": p.MAXG, "DMAX": p.DMAX, "NX": p.NX,
+    return {"P": p.P, "LAYERS": p.NL, "CB": p.cb_slots, "MAXG": p.MAXG, "DMAX": p.DMAX, "NX": p.NX,
             "ENT": p.ENT_D, "PTR": p.PTR_D, "ACC": p.ACC_D, "BIAS": p.BIAS_D, "ANYR": p.ANYR,
             **widths_of(p)}  # fmt: skip
 
@@ -110,8 +110,9 @@ def load_words(layers, p: EngineParams) -> tuple[list[int], dict, np.ndarray]:
     words = _record("CONFIG", [rm.pack_fields(
         rm.CONFIG_FIELDS, N_IN=first.n_in, N_OUT=last.n_out,
         IN_BITS=_stream_bits(first.input_t.width, "the input"), IN_SIGNED=int(first.input_t.signed),
-        OUT_BITS=_stream_bits(last.output_t.width, "the output"))], cap)  # fmt: skip
+        OUT_BITS=_stream_bits(last.output_t.width, "the output"), BASE=0)], cap)  # fmt: skip
     table = img.table[: L * TABLE_WORDS].astype(np.uint32)
+    table[F_CB::TABLE_WORDS] = np.arange(L, dtype=np.uint32)  # codebook slot = layer (relocatable)
     words += _record("TABLE", table, cap)
     n_ptr, n_bias = cap["PTR"], cap["BIAS"]
     eb = p.ptr_bits

@@ -20,8 +20,9 @@ from flow.rtl.estimate import BLOCK_BITS, block_ram, estimate
 from flow.rtl.params import LINE, EngineParams
 
 #: the fixed part of every preset: widths that hold what `flow compress` makes (LeNet-300-100:
-#: 5-bit codes, 6-bit indices, 16-bit weights, a 36-bit accumulator), EIE's queue depth, R a power of two
-BASE = dict(MAXG=8, DMAX=8, NL=4, NX=1024, XW=16, WW=16, ACCW=36, CBW=5, IXW=6, ANYR=0)
+#: 5-bit codes, 6-bit indices, 16-bit weights, a 36-bit accumulator), EIE's queue depth, R a power of
+#: two; 8 table layers and 8 codebook slots (one RAMB18 per PE either way): two resident models
+BASE = dict(MAXG=8, DMAX=8, NL=8, NX=1024, XW=16, WW=16, ACCW=36, CBW=5, IXW=6, ANYR=0, CB_SLOTS=8)
 #: input FIFO depth in 64-bit beats: two LeNet-300-100 images at 16 bits (2 x 196)
 IFIFO_D = 512
 #: LUTs of the AXI wrapper (control, AXI4-Lite, unpacker, packer, loader); modelled, not synthesised
@@ -113,7 +114,7 @@ def preset(board, P: int) -> EngineParams:
 
 def preset_yaml(p: EngineParams) -> str:
     keys = ("P", "DMAX", "NL", "NX", "ENT_D", "PTR_D", "ACC_D", "BIAS_D", "MAXG", "OL", "ANYR",
-            "XW", "WW", "ACCW", "CBW", "IXW")
+            "XW", "WW", "ACCW", "CBW", "IXW", "CB_SLOTS")
     return f"  p{p.P}: {{" + ", ".join(f"{k}: {getattr(p, k)}" for k in keys) + "}"
 
 

@@ -68,7 +68,6 @@ def wide_rows(p: EngineParams) -> int:
 def memories(p: EngineParams, wide_load: bool = False) -> dict:
     """Name -> (count, depth, width) of every RAM in the engine. wide_load: the overlay's
     geometry (eie_axi.sv: ENT_L = wide_rows, PTR_L = 2)."""
-    LW = max(1, _clog2(p.NL))
     ea = p.ptr_bits
     if wide_load:
         epr = wide_rows(p)
@@ -79,7 +78,7 @@ def memories(p: EngineParams, wide_load: bool = False) -> dict:
     return {
         "entries": ent,
         "pointers": ptr,
-        "codebooks": (p.P, (1 << LW) << p.CBW, p.WW),
+        "codebooks": (p.P, p.cb_depth, p.WW),
         "biases": (p.P, p.BIAS_D, p.ACCW),
         "accumulators": (p.P, p.ACC_D, p.ACCW),
         "banks": (LINE, p.NX // LINE, p.XW),

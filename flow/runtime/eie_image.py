@@ -46,6 +46,8 @@ _FIXED = struct.Struct("<8sHHI")
 _CAP = struct.Struct("<16I")
 _IO = struct.Struct("<IIB3x48s48s")
 TABLE_WORDS = 16
+#: table fields a relocation moves (flow/rtl/images.py TABLE; F_CB: the codebook slot, eie_layer_table.sv)
+F_PTR, F_BIAS, F_CB = 4, 5, 14
 
 
 class ImageError(UsageError):

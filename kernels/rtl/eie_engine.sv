@@ -60,6 +60,9 @@ module eie_engine #(
     // them): entry words per entry-RAM row, pointer rows of 3 pointers (2)
     parameter ENT_L = 1,
     parameter PTR_L = 1,
+    // codebook slots per PE (0: one per layer, the slot is the layer index; > 0: the slot is
+    // the layer's table field 14, so models may share the table and the codebooks)
+    parameter CB_SLOTS = 0,
     // derived
     localparam NXW = $clog2(NX + 1),
     localparam NLINES = NX / 16,
@@ -70,12 +73,15 @@ module eie_engine #(
     localparam PA = (PTR_D > 1) ? $clog2(PTR_D) : 1,
     localparam RW = (ACC_D > 1) ? $clog2(ACC_D) : 1,
     localparam BA = (BIAS_D > 1) ? $clog2(BIAS_D) : 1,
-    localparam LOL = (OL > 1) ? $clog2(OL) : 0
+    localparam LOL = (OL > 1) ? $clog2(OL) : 0,
+    localparam SW = (CB_SLOTS == 0) ? LW : (CB_SLOTS > 1) ? $clog2(CB_SLOTS) : 1
 ) (
     input  logic             clk,
     input  logic             rst,
     // one inference: start pulse, done pulse after the last output
     input  logic             start,
+    // table index of the first layer (sampled with start; 0 for one model at table index 0)
+    input  logic [   LW-1:0] start_layer,
     output logic             done,
     output logic [      1:0] state_o,
     output logic [   LW-1:0] layer_o,
@@ -119,6 +125,11 @@ module eie_engine #(
   logic [DW-1:0] depth;
   logic [6:0] r_val;
   logic [MAXG*10-1:0] rmul;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [7:0] cb_field;  // SW bits of it are the slot (none when CB_SLOTS is 0)
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [SW-1:0] cb_slot;
+  logic first;
   assign log2e = (log2r > 3'(LOL)) ? 3'(LOL) : log2r;
 
   eie_layer_table #(
@@ -129,7 +140,14 @@ module eie_engine #(
       .ld_addr(ld_addr[LW+3:0]), .ld_data(ld_data[31:0]), .n_in(n_in), .n_out(n_out),
       .log2g(log2g), .log2r(log2r), .ptr_base(ptr_base), .bias_base(bias_base), .rows(rows),
       .relu(relu), .rnd(rnd), .sat(sat), .sgn(sgn), .last(last), .shift(shift), .width(width),
-      .omin(omin), .omax(omax), .depth(depth), .r_val(r_val), .rmul(rmul));
+      .omin(omin), .omax(omax), .depth(depth), .cb_slot(cb_field), .r_val(r_val), .rmul(rmul));
+  generate
+    if (CB_SLOTS == 0) begin : g_cb_layer
+      assign cb_slot = layer;
+    end else begin : g_cb_field
+      assign cb_slot = cb_field[SW-1:0];
+    end
+  endgenerate
 
   // ---------------- control ----------------
   logic in_fire, in_all;
@@ -146,7 +164,8 @@ module eie_engine #(
   eie_control #(
       .NL(NL), .NX(NX), .ANYR(ANYR), .ACC_D(ACC_D), .BIAS_D(BIAS_D)
   ) u_ctl (
-      .clk(clk), .rst(rst), .start(start), .done(done), .state(state_o), .layer(layer),
+      .clk(clk), .rst(rst), .start(start), .start_layer(start_layer), .done(done),
+      .state(state_o), .layer(layer), .first(first),
       .setup(setup), .run(run), .in_valid(in_valid), .in_ready(in_ready), .in_fire(in_fire),
       .in_lines(in_lines), .in_all(in_all), .n_in(n_in), .log2r(log2r), .log2e(log2e),
       .r_val(r_val), .rows(rows), .bias_base(bias_base), .last(last), .det_done(det_done),
@@ -171,7 +190,7 @@ module eie_engine #(
   logic [P*XW-1:0] pe_x;
 
   eie_broadcast #(.P(P), .ANYR(ANYR), .MAXG(MAXG), .NX(NX), .XW(XW)) u_bc (
-      .clk(clk), .rst(rst), .init(setup), .run(run), .first_layer(layer == '0),
+      .clk(clk), .rst(rst), .init(setup), .run(run), .first_layer(first),
       .in_lines(in_lines), .in_all(in_all), .n_in(n_in), .log2g(log2g), .log2r(log2r),
       .log2e(log2e), .r_val(r_val), .rmul(rmul), .nz(nz), .bk_re(bk_re), .bk_raddr(bk_raddr),
       .bk_q(bk_q), .pe_ok(pe_ok), .pe_bc(pe_bc), .pe_col(pe_col), .pe_x(pe_x), .gt_sel(gt_sel),
@@ -189,14 +208,14 @@ module eie_engine #(
       localparam [23:0] ID = {C2, C1, C0};
       eie_pe #(
           .DMAX(DMAX), .XW(XW), .WW(WW), .ACCW(ACCW), .CBW(CBW),
-          .IXW(IXW), .NL(NL), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D), .BIAS_D(BIAS_D),
+          .IXW(IXW), .NL(NL), .CB_SLOTS(CB_SLOTS), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D), .BIAS_D(BIAS_D),
           .CW(CW), .ENT_L(ENT_L), .PTR_L(PTR_L),
           .ENT_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ent_", ID, ".mem"}),
           .PTR_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ptr_", ID, ".mem"}),
           .CB_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/cb_", ID, ".mem"}),
           .BIAS_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/bias_", ID, ".mem"})
       ) u_pe (
-          .clk(clk), .rst(rst), .init(setup), .layer(layer), .ptr_base(ptr_base), .depth(depth),
+          .clk(clk), .rst(rst), .init(setup), .cb_slot(cb_slot), .ptr_base(ptr_base), .depth(depth),
           .my_bc(pe_bc[p]), .my_col(pe_col[p*CW+:CW]), .my_x(pe_x[p*XW+:XW]), .ok(pe_ok[p]),
           .busy(pe_busy[p]), .gi_valid(gi_valid), .gi_row(gi_row), .gi_bias_addr(gi_bias_addr),
           .gt_valid(gt_valid), .gt_sel(pe_sel[p]), .term(pe_term[p*ACCW+:ACCW]),

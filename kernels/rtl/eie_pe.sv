@@ -38,8 +38,10 @@ module eie_pe #(
     parameter CBW = 4,
     // relative-index field bits of an entry word
     parameter IXW = 4,
-    // layers the table holds (codebook slots)
+    // layers the table holds (codebook slots when CB_SLOTS is 0)
     parameter NL = 4,
+    // codebook slots (0: one per layer, the slot is the layer index)
+    parameter CB_SLOTS = 0,
     // entry RAM words
     parameter ENT_D = 1024,
     // pointer-pair RAM words (columns of all layers)
@@ -69,7 +71,8 @@ module eie_pe #(
     localparam RW = (ACC_D > 1) ? $clog2(ACC_D) : 1,
     localparam BA = (BIAS_D > 1) ? $clog2(BIAS_D) : 1,
     localparam LW = (NL > 1) ? $clog2(NL) : 1,
-    localparam CBA = LW + CBW,
+    localparam SW = (CB_SLOTS == 0) ? LW : (CB_SLOTS > 1) ? $clog2(CB_SLOTS) : 1,
+    localparam CBA = SW + CBW,
     localparam EW = CBW + IXW,
     // load port data bits
     localparam LDW = 64
@@ -79,7 +82,7 @@ module eie_pe #(
     // the layer's SETUP cycle: every accumulator row becomes empty (acc_ok cleared)
     input  logic                 init,
     // layer configuration (stable during a layer)
-    input  logic [       LW-1:0] layer,
+    input  logic [       SW-1:0] cb_slot,  // the layer's codebook slot
     input  logic [       PA-1:0] ptr_base,
     input  logic [       DW-1:0] depth,
     // this PE's broadcast (the engine selects its group's bus; valid only when the PE takes
@@ -112,7 +115,7 @@ module eie_pe #(
   localparam BLOCK_BITS = 1024;
   localparam ENT_BLK = (ENT_D * EW > BLOCK_BITS) ? 1 : 0;  // same bits in any row geometry
   localparam PTR_BLK = (PTR_R * PTR_RW > BLOCK_BITS) ? 1 : 0;
-  localparam CB_BLK = (((1 << LW) << CBW) * WW > BLOCK_BITS) ? 1 : 0;
+  localparam CB_BLK = (((1 << SW) << CBW) * WW > BLOCK_BITS) ? 1 : 0;
   localparam ELA = (ENT_L > 1) ? $clog2(ENT_L) : 0;  // lane bits of an entry address
   localparam ENT_R = (ENT_D + ENT_L - 1) / ENT_L;  // entry-RAM rows
   localparam PTR_R = (PTR_L == 2) ? (PTR_D + 1) / 2 : PTR_D;  // pointer-RAM rows
@@ -231,8 +234,8 @@ module eie_pe #(
           .we(ld_we && ld_sel == SEL_ENT), .waddr(ld_addr[$clog2(ENT_D)-1:0]), .wdata(ld_data[EW-1:0]));
     end
   endgenerate
-  eie_ram #(.BLOCK(CB_BLK), .DEPTH((1 << LW) << CBW), .WIDTH(WW), .INIT_FILE(CB_FILE)) u_cb (
-      .clk(clk), .re(c_valid), .raddr({layer, c_code}), .q(cb_q),
+  eie_ram #(.BLOCK(CB_BLK), .DEPTH((1 << SW) << CBW), .WIDTH(WW), .INIT_FILE(CB_FILE)) u_cb (
+      .clk(clk), .re(c_valid), .raddr({cb_slot, c_code}), .q(cb_q),
       .we(ld_we && ld_sel == SEL_CB), .waddr(ld_addr[CBA-1:0]), .wdata(ld_data[WW-1:0]));
   eie_ram #(.BLOCK(BIAS_BLK), .DEPTH(BIAS_D), .WIDTH(ACCW), .INIT_FILE(BIAS_FILE)) u_bias (
       .clk(clk), .re(gi_valid), .raddr(gi_bias_addr), .q(bias_q),

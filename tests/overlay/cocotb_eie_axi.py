@@ -148,6 +148,7 @@ async def identity_registers(dut):
                       ("CAP_NX", "NX"), ("CAP_DMAX", "DMAX"), ("CAP_ACC", "ACC_D"), ("CAP_BIAS", "BIAS_D")):
         assert await tb.rd(name) == int(case[f"param_{key}"]), name
     assert await tb.rd("BUILD_HASH") == int(case["build_hash"])
+    assert await tb.rd("CAP_CB") == int(case["param_CB_SLOTS"]) and await tb.rd("CAP_MODELS") == 2
     st = await tb.status()
     assert st & rm.bit("STATUS", "IDLE") and not st & rm.bit("STATUS", "LOADED")
     await tb.wr("CTRL", rm.bit("CTRL", "START"))  # no model: refused
@@ -347,6 +348,30 @@ async def driver_on_rtl(dut):
         except ImageError as exc:
             assert f"ENT: the model needs {core.capacity['ENT'] + 1}, the overlay (P=4) holds {core.capacity['ENT']}" in str(exc), exc
         assert mmio.writes == before and ch_ld.transfers == 3
+        # two resident models: model 0 in slot 0 at base 0, model 1 in slot 1 after it (relocated
+        # table, codebook slots, memories); a swap is one register write; every output bit-exact
+        core.load(case["image0"].tobytes())
+        core.load(case["image1"].tobytes(), slot=1)
+        assert core.slots[1][1]["LAYERS"] == 2 and core.slots[1][1]["ENT"] > 0, core.slots[1][1]
+        for k in (1, 0, 1, 0):
+            before = mmio.writes
+            core.select(k)
+            assert mmio.writes == before + 1, "a swap is one register write"
+            y = core.run_raw(case[f"x{k}"])
+            bad = np.argwhere(y != case[f"y{k}"])
+            assert bad.size == 0, f"resident model {k}: first mismatch at {bad[0]}"
+        # a third model that does not fit beside them: refused naming both sizes, nothing written
+        big = read_image(case["image1"].tobytes())
+        big.capacity["ENT"] = core.capacity["ENT"] - core.slots[0][2]["ENT"] + 8
+        before = mmio.writes
+        try:
+            core.load(big, slot=1)
+            raise AssertionError("a model that does not fit beside the resident one was loaded")
+        except ImageError as exc:
+            assert f"ENT: it needs {big.capacity['ENT']} after {core.slots[0][2]['ENT']}" in str(exc), exc
+        assert mmio.writes == before
+        core.select(0)  # the resident models are untouched
+        assert np.array_equal(core.run_raw(case["x0"]), case["y0"])
         # an overlay with another register-map version: refused naming both
         class Newer:
             def read(self, off):

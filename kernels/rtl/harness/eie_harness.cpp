@@ -182,6 +182,7 @@ int main(int argc, char** argv) {
   top->in_valid = 0;
   top->ld_we = 0;
   top->ld_bcast = 0;
+  top->start_layer = 0;
   tick();
   tick();
   top->rst = 0;

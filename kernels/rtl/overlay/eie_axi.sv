@@ -34,6 +34,10 @@ module eie_axi #(
     parameter ACC_D = 16,
     parameter BIAS_D = 32,
     parameter OL = 4,
+    // codebook slots per PE (0: one per layer; eie_engine.sv)
+    parameter CB_SLOTS = 0,
+    // model slots: resident models with their CONFIG word (MODEL.SEL selects one)
+    parameter MODELS = 2,
     // input FIFO depth in beats (power of two)
     parameter IFIFO_D = 512,
     // identity: first 32 bits of EngineParams.key()
@@ -41,7 +45,8 @@ module eie_axi #(
     // derived
     parameter LA = (NX / 16 > 1) ? $clog2(NX / 16) : 1,
     parameter LW = (NL > 1) ? $clog2(NL) : 1,
-    parameter OFIFO_D = 1 << LA
+    parameter OFIFO_D = 1 << LA,
+    parameter MS = (MODELS > 1) ? $clog2(MODELS) : 1
 ) (
     input  wire         clk,
     input  wire         aresetn,
@@ -101,7 +106,14 @@ module eie_axi #(
   logic st_done, st_loaded, st_refused, st_load_err, irq_pend, irq_en;
   logic [31:0] n_samples, samples_done, cyc_batch, cyc_sample, load_words, load_cycles;
   logic [31:0] cyc_batch_run, cyc_sample_run, load_cycles_run;
-  logic [63:0] cfg;  // the loaded model's CONFIG word
+  logic [63:0] cfg;  // the selected model's CONFIG word
+  logic [63:0] cfg_m[0:MODELS-1];
+  logic [MODELS-1:0] loaded_m;
+  logic [3:0] sel;  // MODEL.SEL
+  logic [MS-1:0] msel;
+  assign msel = sel[MS-1:0];
+  assign cfg = cfg_m[msel];
+  assign st_loaded = loaded_m[msel];
   logic batch, armed;
   logic [15:0] n_in, n_out;
   logic [7:0] in_bits, out_bits;
@@ -146,6 +158,8 @@ module eie_axi #(
       EIE_REG_LOAD_CYCLES: rd_val = load_cycles;
       EIE_REG_MODEL_IO: rd_val = {8'd0, out_bits, 7'd0, in_signed, in_bits};
       EIE_REG_MODEL_N: rd_val = {n_out, n_in};
+      EIE_REG_MODEL: rd_val = 32'(sel);
+      EIE_REG_CAP_MODELS: rd_val = 32'(MODELS);
       EIE_REG_IDENT: rd_val = EIE_IDENT;
       EIE_REG_VERSION: rd_val = {16'(EIE_FORMAT_VERSION), 16'(EIE_REGMAP_VERSION)};
       EIE_REG_BUILD_HASH: rd_val = BUILD_HASH;
@@ -156,7 +170,7 @@ module eie_axi #(
       EIE_REG_CAP_ACC: rd_val = 32'(ACC_D);
       EIE_REG_CAP_BIAS: rd_val = 32'(BIAS_D);
       EIE_REG_CAP_LAYERS: rd_val = 32'(NL);
-      EIE_REG_CAP_CB: rd_val = 32'(NL);
+      EIE_REG_CAP_CB: rd_val = 32'(CB_SLOTS == 0 ? (1 << LW) : CB_SLOTS);
       EIE_REG_CAP_NX: rd_val = 32'(NX);
       EIE_REG_CAP_WIDTHS: rd_val = {4'(IXW), 4'(CBW), 8'(ACCW), 8'(WW), 8'(XW)};
       EIE_REG_CAP_LAYOUT: rd_val = {8'd8, 7'd0, 1'(ANYR), 8'(OL), 8'(MAXG)};
@@ -197,9 +211,9 @@ module eie_axi #(
   eie_engine #(
       .P(P), .ANYR(ANYR), .MAXG(MAXG), .DMAX(DMAX), .NL(NL), .NX(NX), .XW(XW), .WW(WW),
       .ACCW(ACCW), .CBW(CBW), .IXW(IXW), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D),
-      .BIAS_D(BIAS_D), .OL(OL), .INIT_DIR(""), .ENT_L(EPR), .PTR_L(2)
+      .BIAS_D(BIAS_D), .OL(OL), .INIT_DIR(""), .ENT_L(EPR), .PTR_L(2), .CB_SLOTS(CB_SLOTS)
   ) u_engine (
-      .clk(clk), .rst(rst), .start(e_start), .done(e_done), .state_o(e_state), .layer_o(e_layer),
+      .clk(clk), .rst(rst), .start(e_start), .start_layer(cfg[EIE_CFG_BASE_LO+:LW]), .done(e_done), .state_o(e_state), .layer_o(e_layer),
       .in_valid(e_in_valid), .in_ready(e_in_ready), .in_data(e_in_data),
       .out_valid(e_out_valid), .out_line(e_out_line), .out_mask(e_out_mask), .out_data(e_out_data),
       .ld_we(ld_we), .ld_bcast(ld_bcast), .ld_sel(ld_sel), .ld_pe(ld_pe), .ld_addr(ld_addr), .ld_data(ld_data));
@@ -373,11 +387,14 @@ module eie_axi #(
   always_ff @(posedge clk) begin
     srst_q <= ctrl_soft;
     if (wr_fire && wr_addr == EIE_REG_N_SAMPLES && !batch) n_samples <= s_axil_wdata;  // fixed during a batch
+    // the model slot: fixed during a batch and a load; values >= MODELS are not taken
+    if (wr_fire && wr_addr == EIE_REG_MODEL && idle && s_axil_wdata[3:0] < 4'(MODELS)) sel <= s_axil_wdata[3:0];
     if (wr_fire && wr_addr == EIE_REG_IRQ_EN) irq_en <= s_axil_wdata[EIE_IRQ_EN_DONE];
     if (wr_fire && wr_addr == EIE_REG_IRQ && s_axil_wdata[EIE_IRQ_DONE]) irq_pend <= 1'b0;
     if (out_fire && sample_end && samples_done + 32'd1 == n_samples) irq_pend <= 1'b1;
     if (!aresetn) begin
       srst_q <= 1'b0;
+      sel <= '0;
       n_samples <= '0;
       irq_en <= 1'b0;
       irq_pend <= 1'b0;
@@ -472,7 +489,7 @@ module eie_axi #(
       case (h_kind)
         EIE_LD_END: begin
           armed <= 1'b0;
-          st_loaded <= 1'b1;
+          loaded_m[msel] <= 1'b1;
           load_cycles <= load_cycles_run + 32'd1;
         end
         EIE_LD_ENT, EIE_LD_PTR, EIE_LD_CB, EIE_LD_BIAS, EIE_LD_TABLE, EIE_LD_CONFIG: begin
@@ -490,7 +507,7 @@ module eie_axi #(
       endcase
     end
     if (step) begin
-      if (kind == EIE_LD_CONFIG) cfg <= beat;
+      if (kind == EIE_LD_CONFIG) cfg_m[msel] <= beat;
       if (kind == EIE_LD_PTR) prev <= val1[PB-1:0];
       first <= 1'b0;
       if (!(kind == EIE_LD_PTR && first)) addr <= addr + 24'd1;
@@ -507,7 +524,7 @@ module eie_axi #(
     end
     if (load_ok) begin
       armed <= 1'b1;
-      st_loaded <= 1'b0;
+      loaded_m[msel] <= 1'b0;
       st_load_err <= 1'b0;
       load_words <= '0;
       load_cycles_run <= '0;
@@ -520,16 +537,17 @@ module eie_axi #(
       have <= 1'b0;
     end
     if (!aresetn) begin
-      st_loaded <= 1'b0;
+      loaded_m <= '0;
       st_load_err <= 1'b0;
       load_words <= '0;
       load_cycles <= '0;
-      cfg <= '0;
+      for (int m = 0; m < MODELS; m++) cfg_m[m] <= '0;
     end
   end
 
   initial begin
     if (P > 64) $error("eie_axi: P <= 64 (6-bit load PE)");
+    if (MODELS < 1 || MODELS > 16) $error("eie_axi: MODELS must be 1..16 (MODEL.SEL is 4 bits)");
     if ((IFIFO_D & (IFIFO_D - 1)) != 0) $error("eie_axi: IFIFO_D must be a power of two");
   end
 endmodule

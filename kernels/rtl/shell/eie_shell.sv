@@ -97,7 +97,7 @@ module eie_shell #(
   ) u_engine (
       .clk(clk), .rst(rst), .start(start), .done(done), .state_o(state_o), .layer_o(layer_o),
       .in_valid(in_valid), .in_ready(in_ready), .in_data(in_data), .out_valid(out_valid),
-      .out_line(out_line), .out_mask(out_mask), .out_data(out_data), .ld_we(ld_we), .ld_bcast(1'b0),
+      .out_line(out_line), .out_mask(out_mask), .out_data(out_data), .ld_we(ld_we), .ld_bcast(1'b0), .start_layer('0),
       .ld_sel(ld_sel), .ld_pe(ld_pe), .ld_addr(ld_addr), .ld_data(ld_data)
   );
 
