@@ -97,6 +97,9 @@ def size_for(board, P: int, *, bram_limit: float = BRAM_LIMIT, lut_limit: float 
             f"the P={P} overlay needs about {fit.lut} LUT (modelled), more than {lut_limit:.0%} of "
             f"{board.name}'s {res.lut}; take a smaller P"
         )
+    # the load readback (LOAD_READ) where its LUTs fit too
+    if overlay_fit(p.with_(LD_READ=1)).lut <= lut_limit * res.lut:
+        p = p.with_(LD_READ=1)
     return p
 
 
@@ -114,7 +117,7 @@ def preset(board, P: int) -> EngineParams:
 
 def preset_yaml(p: EngineParams) -> str:
     keys = ("P", "DMAX", "NL", "NX", "ENT_D", "PTR_D", "ACC_D", "BIAS_D", "MAXG", "OL", "ANYR",
-            "XW", "WW", "ACCW", "CBW", "IXW", "CB_SLOTS")
+            "XW", "WW", "ACCW", "CBW", "IXW", "CB_SLOTS", "LD_READ")
     return f"  p{p.P}: {{" + ", ".join(f"{k}: {getattr(p, k)}" for k in keys) + "}"
 
 

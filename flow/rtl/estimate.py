@@ -115,7 +115,9 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
     acc_valid = p.ACC_D  # accumulator row valid bits: write decode and read mux, ~1 LUT a row
     # the overlay's row reads: an entry lane mux (one LUT6 per 4 ways a bit), a pointer-pair mux
     row_mux = (p.CBW + p.IXW) * -(-wide_rows(p) // 4) + EA if wide_load else 0
-    pe_lut = queue + 1.07 * (control + accumulate + term + acc_valid + row_mux)
+    # readback (LD_READ): read-address muxes of four RAMs, the memory select and the OR tree
+    readback = (2 * EA + p.CBW + 3 + RW + 1 + 64 + 13) if p.LD_READ else 0
+    pe_lut = queue + 1.07 * (control + accumulate + term + acc_valid + row_mux + readback)
     pe_ff = (
         2 * QA + DW + XW + 2 * EA + XW + 2  # queue pointers, A, B
         + XW + 2 + RW  # C

@@ -44,6 +44,7 @@ class EngineParams:
     BIAS_D: int = 128  # bias words per PE (local rows of all layers)
     OL: int = 16  # gather lanes
     CB_SLOTS: int = 0  # codebook slots per PE (0: one per layer, slot = layer; > 0: table field 14)
+    LD_READ: int = 0  # 1: the load port reads back (ld_re/ld_q; the overlay's LOAD_READ)
 
     def __post_init__(self):
         checks = [
@@ -59,6 +60,7 @@ class EngineParams:
             (self.ACCW > self.XW + self.WW and self.ACCW <= 62, "ACCW must exceed XW + WW (<= 62)"),
             (self.NL >= 1 and self.CBW >= 1 and self.IXW >= 1, "NL, CBW, IXW must be >= 1"),
             (0 <= self.CB_SLOTS <= 256, "CB_SLOTS must be 0..256"),
+            (self.LD_READ in (0, 1), "LD_READ must be 0 or 1"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -88,11 +90,12 @@ class EngineParams:
         return hashlib.sha256(json.dumps(self.generics(), sort_keys=True).encode()).hexdigest()[:16]
 
     def generics(self) -> dict:
-        """The SystemVerilog parameters; CB_SLOTS only when set (0 is the engine's default), so
-        engines without it keep their parameter set and cache keys."""
+        """The SystemVerilog parameters; CB_SLOTS and LD_READ only when set (0 is the engine's
+        default), so engines without them keep their parameter set and cache keys."""
         g = asdict(self)
-        if not g["CB_SLOTS"]:
-            del g["CB_SLOTS"]
+        for k in ("CB_SLOTS", "LD_READ"):
+            if not g[k]:
+                del g[k]
         return g
 
     def with_(self, **kw) -> EngineParams:

@@ -302,3 +302,24 @@ def engine_memories(img: ModelImage, depths: dict[str, int], ptr_bits: int) -> d
             else:
                 m[addr] = v
     return {**mem, "table": table}
+
+
+def expected_rows(img: ModelImage, overlay: dict[str, int]) -> dict[tuple[int, int, int], int]:
+    """(sel, pe, row address) -> the row the load leaves in that memory (the last write wins),
+    masked to the RAM's width in an overlay with capacity `overlay` (CAP_* registers): what the
+    overlay's readback (LOAD_READ) returns; sel 0..3 = ENT, PTR, CB, BIAS (the table is not read)."""
+    cap = img.capacity
+    ew = cap["CBW"] + cap["IXW"]
+    epr = rm.STREAM_BITS // _lanes("ENT", cap)
+    eb = max(1, int(overlay["ENT"]).bit_length())  # clog2(ENT_D + 1)
+    width = {0: epr * ew, 1: 3 * eb, 2: cap["WW"], 3: cap["ACCW"]}
+    rows: dict[tuple[int, int, int], int] = {}
+    for sel, pe, addr, v in engine_writes(img):
+        if sel == 4:
+            continue
+        if sel == 1:
+            v = v[0] | v[1] << eb | v[2] << (2 * eb)
+        v &= (1 << width[sel]) - 1
+        for k in range(cap["P"]) if pe is None else [pe]:
+            rows[(sel, k, addr)] = v
+    return rows

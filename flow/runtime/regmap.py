@@ -69,6 +69,12 @@ REGS: tuple[Reg, ...] = (
         "(< CAP_MODELS; writes during a batch or a load are ignored); STATUS.LOADED, MODEL_IO and MODEL_N "
         "are the selected slot's. A swap between resident models is one write of SEL",
         {"SEL": 0}),
+    Reg("LOAD_READ", 0x34, "wo", "readback of a loaded memory word (when CAP_LAYOUT.READ and idle; ignored "
+        "otherwise): ADDR [15:0] the engine row address, PE [23:16], SEL [26:24] (ENT 0, PTR 1, CB 2, BIAS 3); the "
+        "row is in LOAD_DATA two cycles later (before any AXI4-Lite read that follows the write's response)"),
+    Reg("LOAD_DATA_LO", 0x38, "ro", "the row LOAD_READ read: bits [31:0] (entry rows: words of CBW + IXW bits; "
+        "pointer rows: three pointers {p[2k+2], p[2k+1], p[2k]})"),
+    Reg("LOAD_DATA_HI", 0x3C, "ro", "the row LOAD_READ read: bits [63:32]"),
     # ---- identity and capacity (constants of the bitstream) ----
     Reg("IDENT", 0x40, "ro", "the constant 0x45494531 ('EIE1'): an eie-flow overlay is at this address"),
     Reg("VERSION", 0x44, "ro", "REGMAP_VERSION [15:0], FORMAT_VERSION [31:16] (of model.eie)"),
@@ -84,8 +90,8 @@ REGS: tuple[Reg, ...] = (
     Reg("CAP_NX", 0x6C, "ro", "activation store depth (NX): largest layer input or output"),
     Reg("CAP_WIDTHS", 0x70, "ro", "XW [7:0] activation bits, WW [15:8] weight bits, ACCW [23:16] "
         "accumulator bits, CBW [27:24] code bits, IXW [31:28] index bits"),
-    Reg("CAP_LAYOUT", 0x74, "ro", "MAXG [7:0] column groups, OL [15:8] gather lanes, ANYR [16], "
-        "stream bits / 8 [31:24]"),
+    Reg("CAP_LAYOUT", 0x74, "ro", "MAXG [7:0] column groups, OL [15:8] gather lanes, ANYR [16], READ [17] "
+        "(LOAD_READ reads back), stream bits / 8 [31:24]", {"ANYR": 16, "READ": 17}),
     Reg("CAP_FIFO", 0x78, "ro", "input FIFO depth [15:0] and output FIFO depth [31:16], in beats"),
     Reg("CAP_MODELS", 0x7C, "ro", "model slots (resident models the wrapper keeps a CONFIG for)"),
 )

@@ -15,6 +15,7 @@ test against the RTL (tests/overlay), and on a simulated board. numpy only; pynq
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -23,7 +24,9 @@ import numpy as np
 
 from flow.errors import FlowError, UsageError
 from flow.runtime import regmap as rm
-from flow.runtime.eie_image import ImageError, ModelImage, check_capacity, check_input, read_image
+from flow.runtime.eie_image import (
+    ImageError, ModelImage, check_capacity, check_input, expected_rows, read_image,
+)
 from flow.runtime.packing import StreamLayout
 from flow.runtime.placement import footprint, place, relocate
 
@@ -60,6 +63,7 @@ def read_identity(mmio) -> dict:
     r = {k: mmio.read(rm.offset(f"CAP_{k}")) for k in ("P", "DMAX", "ENT", "PTR", "ACC", "BIAS", "NX", "CB")}
     r.update(LAYERS=mmio.read(rm.offset("CAP_LAYERS")), XW=_f(w, 0, 8), WW=_f(w, 8, 8), ACCW=_f(w, 16, 8),
              CBW=_f(w, 24, 4), IXW=_f(w, 28, 4), MAXG=_f(lay, 0, 8), OL=_f(lay, 8, 8), ANYR=_f(lay, 16, 1),
+             READ=_f(lay, 17, 1),
              STREAM_BITS=8 * _f(lay, 24, 8), IFIFO=_f(fifo, 0, 16), OFIFO=_f(fifo, 16, 16),
              BUILD_HASH=mmio.read(rm.offset("BUILD_HASH")), REGMAP_VERSION=regmap_v, FORMAT_VERSION=format_v,
              MODELS=mmio.read(rm.offset("CAP_MODELS")))
@@ -147,6 +151,28 @@ class OverlayCore:
                         "load_s_at_clock": cyc / (self.clock_mhz * 1e6), "load_host_s": time.perf_counter() - t0,
                         "source": "overlay cycle counters (LOAD_CYCLES) and host wall time"}
         return dict(self.timings)
+
+    def verify_load(self, slot: int | None = None) -> int:
+        """Read back (LOAD_READ) every memory row the model in `slot` (default: the selected one)
+        wrote and compare it with the image: the number of rows checked; FlowError naming the
+        first row that differs. The overlay must be idle (a batch uses the memories' read ports)."""
+        if not self.capacity.get("READ"):
+            raise UsageError("this overlay has no load readback (CAP_LAYOUT.READ is 0: built with LD_READ=0); "
+                             "a load is checked by its word count and the image's CRC only")
+        slot = self.slot if slot is None else slot
+        if slot not in self.slots:
+            raise UsageError(f"model slot {slot!r} holds no model this driver loaded")
+        img, off, _ = self.slots[slot]
+        rows = expected_rows(dataclasses.replace(img, words=relocate(img, off)), self.capacity)
+        self._wait_bit("IDLE", f"{IP_CELL} idle before the readback", "a batch or a load is still running")
+        names = ("ENT", "PTR", "CB", "BIAS")
+        for (sel, pe, addr), want in rows.items():
+            self.mmio.write(rm.offset("LOAD_READ"), addr | pe << 16 | sel << 24)
+            got = self.mmio.read(rm.offset("LOAD_DATA_LO")) | self.mmio.read(rm.offset("LOAD_DATA_HI")) << 32
+            if got != want:
+                raise FlowError(f"{IP_CELL}: {names[sel]} row {addr} of PE {pe} reads {got:#x}, the image "
+                                f"{img.source} wrote {want:#x}: the load did not take (reload the model)")
+        return len(rows)
 
     def select(self, slot: int) -> None:
         """Swap to the resident model in `slot`: one register write (MODEL.SEL)."""
@@ -252,6 +278,9 @@ class EIERTLOverlay:
 
     def select(self, slot: int) -> None:
         self.core.select(slot)
+
+    def verify_load(self, slot: int | None = None) -> int:
+        return self.core.verify_load(slot)
 
     def predict(self, X, raw: bool = False) -> np.ndarray:
         """Floats (quantized to the model's input type) or raw integers (raw=True) -> outputs."""

@@ -63,6 +63,8 @@ module eie_engine #(
     // codebook slots per PE (0: one per layer, the slot is the layer index; > 0: the slot is
     // the layer's table field 14, so models may share the table and the codebooks)
     parameter CB_SLOTS = 0,
+    // 1: the load port reads back (ld_re, ld_q; eie_pe.sv), for an idle engine
+    parameter LD_READ = 0,
     // derived
     localparam NXW = $clog2(NX + 1),
     localparam NLINES = NX / 16,
@@ -102,7 +104,11 @@ module eie_engine #(
     input  logic [      2:0] ld_sel,
     input  logic [      5:0] ld_pe,
     input  logic [     31:0] ld_addr,
-    input  logic [     63:0] ld_data
+    input  logic [     63:0] ld_data,
+    // readback (LD_READ): word ld_addr of memory ld_sel (0..3) of PE ld_pe into ld_q the cycle
+    // after ld_re; only while the engine is idle
+    input  logic             ld_re,
+    output logic [     63:0] ld_q
 );
   initial begin
     if (P > 64 || (ANYR == 0 && (P & (P - 1)) != 0)) $error("P must be a power of two <= 64 (any with ANYR)");
@@ -198,6 +204,7 @@ module eie_engine #(
 
   // ---------------- PEs ----------------
   logic [P*ACCW-1:0] pe_term;
+  logic [P*64-1:0] pe_ldq;
 
   genvar p;
   generate
@@ -208,7 +215,7 @@ module eie_engine #(
       localparam [23:0] ID = {C2, C1, C0};
       eie_pe #(
           .DMAX(DMAX), .XW(XW), .WW(WW), .ACCW(ACCW), .CBW(CBW),
-          .IXW(IXW), .NL(NL), .CB_SLOTS(CB_SLOTS), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D), .BIAS_D(BIAS_D),
+          .IXW(IXW), .NL(NL), .CB_SLOTS(CB_SLOTS), .LD_READ(LD_READ), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D), .BIAS_D(BIAS_D),
           .CW(CW), .ENT_L(ENT_L), .PTR_L(PTR_L),
           .ENT_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ent_", ID, ".mem"}),
           .PTR_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ptr_", ID, ".mem"}),
@@ -220,9 +227,14 @@ module eie_engine #(
           .busy(pe_busy[p]), .gi_valid(gi_valid), .gi_row(gi_row), .gi_bias_addr(gi_bias_addr),
           .gt_valid(gt_valid), .gt_sel(pe_sel[p]), .term(pe_term[p*ACCW+:ACCW]),
           .ld_we(ld_we && (ld_bcast || ld_pe == 6'(p))), .ld_sel(ld_sel), .ld_addr(ld_addr),
-          .ld_data(ld_data));
+          .ld_data(ld_data), .ld_re(ld_re), .ld_me(ld_pe == 6'(p)), .ld_q(pe_ldq[p*64+:64]));
     end
   endgenerate
+  // readback: the PE read answers, the others give zero
+  always_comb begin
+    ld_q = '0;
+    for (int k = 0; k < P; k++) ld_q = ld_q | pe_ldq[k*64+:64];
+  end
 
   // ---------------- gather ----------------
   eie_gather #(.P(P), .OL(OL), .ACCW(ACCW), .XW(XW), .NX(NX)) u_gather (

@@ -372,6 +372,17 @@ async def driver_on_rtl(dut):
         assert mmio.writes == before
         core.select(0)  # the resident models are untouched
         assert np.array_equal(core.run_raw(case["x0"]), case["y0"])
+        # readback (LOAD_READ): every row both resident models wrote reads back as the images say
+        assert core.capacity["READ"] == 1
+        n0, n1 = core.verify_load(0), core.verify_load(1)
+        assert n0 > 0 and n1 > 0
+        # and a row that differs is named (the check can fail): ask for model 1's rows at model 0's place
+        core.slots[1] = (core.slots[1][0], core.slots[0][1], core.slots[1][2])
+        try:
+            core.verify_load(1)
+            raise AssertionError("readback did not notice rows that differ from the image")
+        except Exception as exc:
+            assert "reads 0x" in str(exc) and "wrote 0x" in str(exc), exc
         # an overlay with another register-map version: refused naming both
         class Newer:
             def read(self, off):

@@ -77,6 +77,7 @@ async def images_with_input_gaps(dut):
     dut.ld_we.value = 0
     dut.ld_bcast.value = 0
     dut.start_layer.value = 0
+    dut.ld_re.value = 0
     dut.ld_sel.value = 0
     dut.ld_pe.value = 0
     dut.ld_addr.value = 0

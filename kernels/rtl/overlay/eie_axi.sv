@@ -36,6 +36,8 @@ module eie_axi #(
     parameter OL = 4,
     // codebook slots per PE (0: one per layer; eie_engine.sv)
     parameter CB_SLOTS = 0,
+    // 1: LOAD_READ reads a loaded memory word back (the engine's LD_READ)
+    parameter LD_READ = 0,
     // model slots: resident models with their CONFIG word (MODEL.SEL selects one)
     parameter MODELS = 2,
     // input FIFO depth in beats (power of two)
@@ -173,7 +175,9 @@ module eie_axi #(
       EIE_REG_CAP_CB: rd_val = 32'(CB_SLOTS == 0 ? (1 << LW) : CB_SLOTS);
       EIE_REG_CAP_NX: rd_val = 32'(NX);
       EIE_REG_CAP_WIDTHS: rd_val = {4'(IXW), 4'(CBW), 8'(ACCW), 8'(WW), 8'(XW)};
-      EIE_REG_CAP_LAYOUT: rd_val = {8'd8, 7'd0, 1'(ANYR), 8'(OL), 8'(MAXG)};
+      EIE_REG_CAP_LAYOUT: rd_val = {8'd8, 6'd0, 1'(LD_READ != 0), 1'(ANYR), 8'(OL), 8'(MAXG)};
+      EIE_REG_LOAD_DATA_LO: rd_val = rd_data[31:0];
+      EIE_REG_LOAD_DATA_HI: rd_val = rd_data[63:32];
       EIE_REG_CAP_FIFO: rd_val = {16'(OFIFO_D), 16'(IFIFO_D)};
       default: rd_val = 32'd0;
     endcase
@@ -208,15 +212,39 @@ module eie_axi #(
   logic [5:0] ld_pe;
   logic [31:0] ld_addr;
   logic [63:0] ld_data;
+  // readback: LOAD_READ's fields, the engine read (rd_pend) and the captured row (rd_cap)
+  logic rd_go, rd_pend, rd_cap;
+  logic [2:0] rd_sel;
+  logic [5:0] rd_pe;
+  logic [15:0] rd_addr;
+  logic [63:0] rd_data, e_ld_q;
+  assign rd_go = LD_READ != 0 && wr_fire && wr_addr == EIE_REG_LOAD_READ && idle;
+  always_ff @(posedge clk) begin
+    if (rd_go) begin
+      rd_addr <= s_axil_wdata[15:0];
+      rd_pe <= s_axil_wdata[21:16];
+      rd_sel <= s_axil_wdata[26:24];
+    end
+    rd_pend <= rd_go;
+    rd_cap <= rd_pend;
+    if (rd_cap) rd_data <= e_ld_q;
+    if (!aresetn) begin
+      rd_pend <= 1'b0;
+      rd_cap <= 1'b0;
+      rd_data <= '0;
+    end
+  end
   eie_engine #(
       .P(P), .ANYR(ANYR), .MAXG(MAXG), .DMAX(DMAX), .NL(NL), .NX(NX), .XW(XW), .WW(WW),
       .ACCW(ACCW), .CBW(CBW), .IXW(IXW), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D),
-      .BIAS_D(BIAS_D), .OL(OL), .INIT_DIR(""), .ENT_L(EPR), .PTR_L(2), .CB_SLOTS(CB_SLOTS)
+      .BIAS_D(BIAS_D), .OL(OL), .INIT_DIR(""), .ENT_L(EPR), .PTR_L(2), .CB_SLOTS(CB_SLOTS),
+      .LD_READ(LD_READ)
   ) u_engine (
       .clk(clk), .rst(rst), .start(e_start), .start_layer(cfg[EIE_CFG_BASE_LO+:LW]), .done(e_done), .state_o(e_state), .layer_o(e_layer),
       .in_valid(e_in_valid), .in_ready(e_in_ready), .in_data(e_in_data),
       .out_valid(e_out_valid), .out_line(e_out_line), .out_mask(e_out_mask), .out_data(e_out_data),
-      .ld_we(ld_we), .ld_bcast(ld_bcast), .ld_sel(ld_sel), .ld_pe(ld_pe), .ld_addr(ld_addr), .ld_data(ld_data));
+      .ld_we(ld_we), .ld_bcast(ld_bcast), .ld_sel(ld_sel), .ld_pe(ld_pe), .ld_addr(ld_addr), .ld_data(ld_data),
+      .ld_re(rd_pend), .ld_q(e_ld_q));
 
   // ---------------- input FIFO and unpacker ----------------
   logic if_valid, if_take;
@@ -462,9 +490,9 @@ module eie_axi #(
   // a PTR record's first step (a pad and the first pointer) only sets prev
   assign ld_we = step && kind != EIE_LD_CONFIG && !(kind == EIE_LD_PTR && first);
   assign ld_bcast = bcast && kind != EIE_LD_TABLE;
-  assign ld_sel = (kind == EIE_LD_TABLE) ? 3'd4 : kind[2:0];
-  assign ld_pe = pe_t;
-  assign ld_addr = 32'(addr);
+  assign ld_sel = rd_pend ? rd_sel : (kind == EIE_LD_TABLE) ? 3'd4 : kind[2:0];
+  assign ld_pe = rd_pend ? rd_pe : pe_t;
+  assign ld_addr = rd_pend ? 32'(rd_addr) : 32'(addr);
   always_comb begin
     case (kind)
       EIE_LD_ENT: ld_data = erow;
