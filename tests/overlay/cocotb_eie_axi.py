@@ -237,7 +237,9 @@ async def soft_reset_mid_batch(dut):
     watcher = cocotb.start_soon(watch())
     await tb.wr("CTRL", rm.bit("CTRL", "SOFT_RESET"))
     await ClockCycles(dut.clk, 2)
-    assert caught and caught[0][0] == 1 and caught[0][1] != 0, f"the reset should catch a sample in the engine: {caught}"
+    # (the wrapper's engine-busy flag, as the old clearing pass used it; the engine's state may be
+    # IDLE in the cycle its start or its done pulse is seen)
+    assert caught and caught[0][0] == 1, f"the reset should catch a sample in the engine (busy, state): {caught}"
     watcher.cancel()
     st = await tb.status()
     assert st & rm.bit("STATUS", "IDLE"), f"not idle right after the soft reset (STATUS {st:#x})"
