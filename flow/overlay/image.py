@@ -9,8 +9,11 @@ memory, in the order the wrapper's load path takes them:
     that holds other words; END. A broadcast is used only where every PE's part has one length
     (not for entries of different counts), so the memories equal Images' word for word.
 
-Pointers travel as column pointers (16 bits, COUNT = columns + 1; the wrapper writes the pairs),
-so a pointer costs 16 bits on the bus instead of a pair word.
+Entries travel as whole rows of the overlay's entry RAM (a 64-bit beat is one row: each PE's
+entries padded with zero words to a multiple of the row). Pointers travel as column pointers
+(16 bits: a pad, p[0], then p[1..C] made even in number, `ptr_values`); the wrapper writes one
+pointer-RAM row of three pointers per two values, so a pointer costs 16 bits on the bus and
+half an engine write.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from flow.rtl.images import Images
 from flow.rtl.params import EngineParams, params_for
 from flow.runtime import regmap as rm
 from flow.runtime.eie_image import (
-    _CAP, _FIXED, _IO, CAPACITY_KEYS, EXACT_KEYS, MAGIC, TABLE_WORDS, _crc, _lanes, read_image,
+    _CAP, _FIXED, _IO, CAPACITY_KEYS, EXACT_KEYS, F_CB, MAGIC, TABLE_WORDS, _crc, _lanes, read_image,
 )
 
 STREAM_WIDTHS = (8, 16, 32)  # the wrapper's unpacker and serializer
@@ -57,6 +60,22 @@ def _stream_bits(width: int, what: str) -> int:
     raise UsageError(f"{what} is {width} bits; the overlay's streams take at most 32")
 
 
+def entries_per_row(cap: dict) -> int:
+    """Entry words per load beat, which is one row of the overlay's entry RAM (eie_axi EPR)."""
+    return rm.STREAM_BITS // _lanes("ENT", cap)
+
+
+def ptr_values(col: np.ndarray) -> np.ndarray:
+    """A PTR record's values for column pointers p[0..C]: a pad, p[0], then p[1..C] made even in
+    number (the last repeated): each later pair of values is one pointer-RAM row {p[2k+2],
+    p[2k+1], p[2k]} of the overlay's engine (eie_pe PTR_L = 2), the pad step only sets p[0]."""
+    col = np.asarray(col, np.uint64)
+    tail = col[1:]
+    if tail.size % 2:
+        tail = np.concatenate([tail, tail[-1:]])
+    return np.concatenate([np.zeros(1, np.uint64), col[:1], tail])
+
+
 def _record(kind: str, values, cap: dict, addr: int = 0, pe: int = 0, bcast: bool = False) -> list[int]:
     values = list(values)
     return [rm.pack_header(kind, len(values), addr, pe, bcast), *pack_lanes(values, _lanes(kind, cap))]
@@ -64,7 +83,7 @@ def _record(kind: str, values, cap: dict, addr: int = 0, pe: int = 0, bcast: boo
 
 def capacity_of_params(p: EngineParams) -> dict:
     """What an overlay built with engine parameters p offers (its CAP_* registers)."""
-    return {"P": p.P, "LAYERS": p.NL, "CB": p.NL, "MAXG": p.MAXG, "DMAX": p.DMAX, "NX": p.NX,
+    return {"P": p.P, "LAYERS": p.NL, "CB": p.cb_slots, "MAXG": p.MAXG, "DMAX": p.DMAX, "NX": p.NX,
             "ENT": p.ENT_D, "PTR": p.PTR_D, "ACC": p.ACC_D, "BIAS": p.BIAS_D, "ANYR": p.ANYR,
             **widths_of(p)}  # fmt: skip
 
@@ -91,8 +110,9 @@ def load_words(layers, p: EngineParams) -> tuple[list[int], dict, np.ndarray]:
     words = _record("CONFIG", [rm.pack_fields(
         rm.CONFIG_FIELDS, N_IN=first.n_in, N_OUT=last.n_out,
         IN_BITS=_stream_bits(first.input_t.width, "the input"), IN_SIGNED=int(first.input_t.signed),
-        OUT_BITS=_stream_bits(last.output_t.width, "the output"))], cap)  # fmt: skip
+        OUT_BITS=_stream_bits(last.output_t.width, "the output"), BASE=0)], cap)  # fmt: skip
     table = img.table[: L * TABLE_WORDS].astype(np.uint32)
+    table[F_CB::TABLE_WORDS] = np.arange(L, dtype=np.uint32)  # codebook slot = layer (relocatable)
     words += _record("TABLE", table, cap)
     n_ptr, n_bias = cap["PTR"], cap["BIAS"]
     eb = p.ptr_bits
@@ -101,6 +121,7 @@ def load_words(layers, p: EngineParams) -> tuple[list[int], dict, np.ndarray]:
         "BIAS": [b[:n_bias] for b in img.bias],
     }
     ents, ptrs = [], []
+    epr = entries_per_row(cap)
     for k in range(p.P):
         pair = img.ptr[k][:n_ptr]
         start = pair & np.uint64((1 << eb) - 1)
@@ -111,8 +132,9 @@ def load_words(layers, p: EngineParams) -> tuple[list[int], dict, np.ndarray]:
         if int(col.max(initial=0)) >= 1 << rm.PTR_LANE:
             raise UsageError(f"PE {k} needs {int(col.max())} entry words; the load path's pointers take "
                              f"{rm.PTR_LANE} bits (< {1 << rm.PTR_LANE})")
-        ptrs.append(col)
-        ents.append(img.ent[k][: int(col[-1])])
+        ptrs.append(ptr_values(col) if n_ptr else np.zeros(0, np.uint64))
+        e = img.ent[k][: int(col[-1])]
+        ents.append(np.concatenate([e, np.zeros(-e.size % epr, e.dtype)]))  # whole entry-RAM rows
     per_pe["ENT"], per_pe["PTR"] = ents, ptrs
     for kind in ("CB", "BIAS", "ENT", "PTR"):
         arrs = per_pe[kind]

@@ -56,25 +56,41 @@ def lut_ram(depth: int, width: int) -> int:
     return width * (8 * math.ceil(depth / 256) + math.ceil(depth / 256) - 1)
 
 
-def memories(p: EngineParams) -> dict:
-    """Name -> (count, depth, width) of every RAM in the engine."""
-    LW = max(1, _clog2(p.NL))
+def wide_rows(p: EngineParams) -> int:
+    """Entry words per entry-RAM row of the overlay's engine (eie_axi EPR: one 64-bit load beat
+    of entries at their lane width, a power of two >= CBW + IXW and >= 8)."""
+    lane = 8
+    while lane < p.CBW + p.IXW:
+        lane *= 2
+    return 64 // lane
+
+
+def memories(p: EngineParams, wide_load: bool = False) -> dict:
+    """Name -> (count, depth, width) of every RAM in the engine. wide_load: the overlay's
+    geometry (eie_axi.sv: ENT_L = wide_rows, PTR_L = 2)."""
     ea = p.ptr_bits
+    if wide_load:
+        epr = wide_rows(p)
+        ent = (p.P, -(-p.ENT_D // epr), epr * (p.CBW + p.IXW))
+        ptr = (p.P, -(-p.PTR_D // 2), 3 * ea)
+    else:
+        ent, ptr = (p.P, p.ENT_D, p.CBW + p.IXW), (p.P, p.PTR_D, 2 * ea)
     return {
-        "entries": (p.P, p.ENT_D, p.CBW + p.IXW),
-        "pointers": (p.P, p.PTR_D, 2 * ea),
-        "codebooks": (p.P, (1 << LW) << p.CBW, p.WW),
+        "entries": ent,
+        "pointers": ptr,
+        "codebooks": (p.P, p.cb_depth, p.WW),
         "biases": (p.P, p.BIAS_D, p.ACCW),
         "accumulators": (p.P, p.ACC_D, p.ACCW),
         "banks": (LINE, p.NX // LINE, p.XW),
     }
 
 
-def estimate(p: EngineParams) -> dict:
-    """{"LUT", "FF", "RAMB18", "RAMB36", "BRAM36", "DSP", "parts"} of the engine."""
+def estimate(p: EngineParams, wide_load: bool = False) -> dict:
+    """{"LUT", "FF", "RAMB18", "RAMB36", "BRAM36", "DSP", "parts"} of the engine; wide_load: with
+    the overlay's load-port geometry (memories(wide_load=True)): row read multiplexers added."""
     r18 = r36 = lutram = mem_ff = 0
     mems = {}
-    for name, (n, depth, width) in memories(p).items():
+    for name, (n, depth, width) in memories(p, wide_load).items():
         if depth * width > BLOCK_BITS:
             a, b = block_ram(depth, width)
             r18, r36 = r18 + n * a, r36 + n * b
@@ -97,7 +113,11 @@ def estimate(p: EngineParams) -> dict:
     accumulate = ACCW + 2 * RW  # forward compare and mux (the add is the DSP48's post-adder)
     term = ACCW + 4  # acc + bias (the select is the register's synchronous reset)
     acc_valid = p.ACC_D  # accumulator row valid bits: write decode and read mux, ~1 LUT a row
-    pe_lut = queue + 1.07 * (control + accumulate + term + acc_valid)
+    # the overlay's row reads: an entry lane mux (one LUT6 per 4 ways a bit), a pointer-pair mux
+    row_mux = (p.CBW + p.IXW) * -(-wide_rows(p) // 4) + EA if wide_load else 0
+    # readback (LD_READ): read-address muxes of four RAMs, the memory select and the OR tree
+    readback = (2 * EA + p.CBW + 3 + RW + 1 + 64 + 13) if p.LD_READ else 0
+    pe_lut = queue + 1.07 * (control + accumulate + term + acc_valid + row_mux + readback)
     pe_ff = (
         2 * QA + DW + XW + 2 * EA + XW + 2  # queue pointers, A, B
         + XW + 2 + RW  # C

@@ -43,6 +43,8 @@ class EngineParams:
     ACC_D: int = 64  # accumulator words per PE (local rows of the largest layer)
     BIAS_D: int = 128  # bias words per PE (local rows of all layers)
     OL: int = 16  # gather lanes
+    CB_SLOTS: int = 0  # codebook slots per PE (0: one per layer, slot = layer; > 0: table field 14)
+    LD_READ: int = 0  # 1: the load port reads back (ld_re/ld_q; the overlay's LOAD_READ)
 
     def __post_init__(self):
         checks = [
@@ -57,6 +59,8 @@ class EngineParams:
             (8 <= self.XW <= 32, "XW must be 8..32"),
             (self.ACCW > self.XW + self.WW and self.ACCW <= 62, "ACCW must exceed XW + WW (<= 62)"),
             (self.NL >= 1 and self.CBW >= 1 and self.IXW >= 1, "NL, CBW, IXW must be >= 1"),
+            (0 <= self.CB_SLOTS <= 256, "CB_SLOTS must be 0..256"),
+            (self.LD_READ in (0, 1), "LD_READ must be 0 or 1"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -71,11 +75,28 @@ class EngineParams:
         """Bits of one pointer (entry address 0..ENT_D); a pointer-pair word holds two."""
         return math.ceil(math.log2(self.ENT_D + 1))
 
+    @property
+    def cb_slots(self) -> int:
+        """Codebook slots a model may use (CAP_CB): CB_SLOTS, or one per table layer when 0."""
+        return self.CB_SLOTS or (1 << max(1, math.ceil(math.log2(self.NL))) if self.NL > 1 else 2)
+
+    @property
+    def cb_depth(self) -> int:
+        """Words of a PE's codebook RAM: a power of two of slots (eie_pe SW bits) x 2^CBW."""
+        n = self.cb_slots
+        return (1 << max(1, math.ceil(math.log2(n)) if n > 1 else 1)) << self.CBW
+
     def key(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+        return hashlib.sha256(json.dumps(self.generics(), sort_keys=True).encode()).hexdigest()[:16]
 
     def generics(self) -> dict:
-        return asdict(self)
+        """The SystemVerilog parameters; CB_SLOTS and LD_READ only when set (0 is the engine's
+        default), so engines without them keep their parameter set and cache keys."""
+        g = asdict(self)
+        for k in ("CB_SLOTS", "LD_READ"):
+            if not g[k]:
+                del g[k]
+        return g
 
     def with_(self, **kw) -> EngineParams:
         return replace(self, **kw)

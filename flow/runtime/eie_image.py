@@ -15,6 +15,10 @@ numpy only (it runs on the board). The layout (docs/overlay.md, "model.eie"), li
     188+64L 4     CRC32 (zlib) of bytes [0, 188+64L) and of the N load words
     H       8 N   load words: records (header beat + data beats), flow.runtime.regmap.LOAD_*
 
+Format 2 (this one) lays the load words out for the wide load port: an ENT record fills whole
+entry-RAM rows (address and count multiples of the entries per beat), a PTR record is a pad,
+p[0], then pairs of column pointers (each pair one pointer-RAM row of three pointers).
+
 Everything is checked (magic, version, sizes, CRC, the header against the records) before a
 driver writes anything to a device; each problem is an ImageError naming it and the fix.
 """
@@ -42,6 +46,8 @@ _FIXED = struct.Struct("<8sHHI")
 _CAP = struct.Struct("<16I")
 _IO = struct.Struct("<IIB3x48s48s")
 TABLE_WORDS = 16
+#: table fields a relocation moves (flow/rtl/images.py TABLE; F_CB: the codebook slot, eie_layer_table.sv)
+F_PTR, F_BIAS, F_CB = 4, 5, 14
 
 
 class ImageError(UsageError):
@@ -70,16 +76,11 @@ class ModelImage:
         return parse_records(self.words, self.capacity, self.source)
 
     def word_counts(self) -> dict:
-        """Bus beats and engine writes of the load (docs/overlay.md, "Load time")."""
+        """Bus beats and engine load-port writes of the load (docs/overlay.md, "Load time"):
+        one write per entry row, per pointer row (two values), per other element; a broadcast
+        element is one write into every PE."""
         beats = int(self.words.size)
-        writes = 0
-        for r in self.records():
-            n = r["count"] - 1 if r["kind"] == "PTR" else r["count"]
-            if r["kind"] in ("CONFIG", "END"):
-                n = 0
-            elif r["kind"] != "TABLE" and r["bcast"]:
-                n *= self.capacity["P"]
-            writes += n
+        writes = sum(1 for _ in engine_writes(self))
         return {"beats": beats, "engine_writes": writes}
 
 
@@ -204,9 +205,16 @@ def _check_consistent(img: ModelImage) -> None:
     flat = np.concatenate([unpack_lanes(r["data"], rm.TABLE_LANE, r["count"]) for r in tab]) if tab else []
     if len(flat) != img.table.size or not np.array_equal(np.asarray(flat, np.uint64), img.table.reshape(-1)):
         raise ImageError(f"{src}: the TABLE records differ from the header's layer table: corrupt image")
+    epr = rm.STREAM_BITS // _lanes("ENT", cap)
     for r in recs:
         if not r["bcast"] and r["kind"] in ("ENT", "PTR", "CB", "BIAS") and r["pe"] >= cap["P"]:
             raise ImageError(f"{src}: record {r['kind']} for PE {r['pe']}, the model has P={cap['P']}")
+        if r["kind"] == "ENT" and (r["addr"] % epr or r["count"] % epr):
+            raise ImageError(f"{src}: ENT record at word {r['at']} (address {r['addr']}, {r['count']} entries) "
+                             f"does not fill whole rows of {epr} entries: write the image again")
+        if r["kind"] == "PTR" and (r["addr"] % 2 or r["count"] % 2 or r["count"] == 2):
+            raise ImageError(f"{src}: PTR record at word {r['at']} (address {r['addr']}, {r['count']} values) "
+                             "is not a pad, p[0] and pairs of pointers: write the image again")
 
 
 def check_capacity(img: ModelImage, overlay: dict[str, int], where: str = "the overlay") -> None:
@@ -239,19 +247,79 @@ def check_input(img: ModelImage, x_raw: np.ndarray) -> np.ndarray:
                          f"({img.in_t.width} bits on the stream)") from None
 
 
-def engine_writes(img: ModelImage, n_pe: int, ptr_bits: int):
+def engine_writes(img: ModelImage):
     """The engine load-port writes (sel, pe, addr, value) the wrapper makes of the records, in
-    order: what kernels/rtl/overlay/eie_axi.sv does, for tests and the simulated board.
-    ptr_bits: the overlay's pointer width (clog2(ENT_D + 1)); sel 4 is the table."""
+    order: what kernels/rtl/overlay/eie_axi.sv does (for tests and the simulated board). pe is
+    None for a broadcast write (ld_bcast: every PE); sel 4 is the table. An entry write is a row
+    of entries_per_row words (addr a row index, word i at bits i * (CBW + IXW)); a pointer write
+    is a row {p[2k+2], p[2k+1], p[2k]} of ptr_bits each (addr k), ptr_bits the overlay's
+    pointer width clog2(ENT_D + 1)."""
     sel = {"ENT": 0, "PTR": 1, "CB": 2, "BIAS": 3, "TABLE": 4}
+    cap = img.capacity
+    ew = cap["CBW"] + cap["IXW"]
+    epr = rm.STREAM_BITS // _lanes("ENT", cap)
     for r in img.records():
         kind = r["kind"]
         if kind not in sel:
             continue
-        vals = unpack_lanes(r["data"], _lanes(kind, img.capacity), r["count"])
-        if kind == "PTR":
-            vals = (vals[1:] << np.uint64(ptr_bits)) | vals[:-1]
-        pes = range(n_pe) if r["bcast"] and kind != "TABLE" else [0 if kind == "TABLE" else r["pe"]]
-        for i, v in enumerate(vals):
-            for pe in pes:
-                yield sel[kind], pe, r["addr"] + i, int(v)
+        vals = [int(v) for v in unpack_lanes(r["data"], _lanes(kind, cap), r["count"])]
+        pe = None if r["bcast"] and kind != "TABLE" else (0 if kind == "TABLE" else r["pe"])
+        if kind == "ENT":
+            for i in range(0, len(vals), epr):
+                yield sel[kind], pe, r["addr"] // epr + i // epr, sum(v << (j * ew) for j, v in enumerate(vals[i : i + epr]))
+        elif kind == "PTR":
+            for k in range(1, len(vals) // 2):
+                yield sel[kind], pe, r["addr"] // 2 + k - 1, (vals[2 * k - 1], vals[2 * k], vals[2 * k + 1])
+        else:
+            for i, v in enumerate(vals):
+                yield sel[kind], pe, r["addr"] + i, v
+
+
+def engine_memories(img: ModelImage, depths: dict[str, int], ptr_bits: int) -> dict:
+    """Word-level memories after the load's engine writes: {"ent", "ptr" (pairs {end, start} at
+    ptr_bits each), "cb", "bias": one uint64 array of depths[name] words per PE, "table"}; what
+    the engine holds (flow.rtl.images.Images' layout), for tests and the simulated board."""
+    P = img.capacity["P"]
+    ew = img.capacity["CBW"] + img.capacity["IXW"]
+    epr = rm.STREAM_BITS // _lanes("ENT", img.capacity)
+    mem = {k: [np.zeros(depths[k], np.uint64) for _ in range(P)] for k in ("ent", "ptr", "cb", "bias")}
+    table = np.zeros(depths["table"], np.uint64)
+    for sel, pe, addr, v in engine_writes(img):
+        if sel == 4:
+            table[addr] = v
+            continue
+        for k in range(P) if pe is None else [pe]:
+            m = mem[("ent", "ptr", "cb", "bias")[sel]][k]
+            if sel == 0:
+                for j in range(epr):
+                    if addr * epr + j < m.size:
+                        m[addr * epr + j] = (v >> (j * ew)) & ((1 << ew) - 1)
+            elif sel == 1:
+                p0, p1, p2 = v
+                for j, pair in ((2 * addr, (p1 << ptr_bits) | p0), (2 * addr + 1, (p2 << ptr_bits) | p1)):
+                    if j < m.size:
+                        m[j] = pair
+            else:
+                m[addr] = v
+    return {**mem, "table": table}
+
+
+def expected_rows(img: ModelImage, overlay: dict[str, int]) -> dict[tuple[int, int, int], int]:
+    """(sel, pe, row address) -> the row the load leaves in that memory (the last write wins),
+    masked to the RAM's width in an overlay with capacity `overlay` (CAP_* registers): what the
+    overlay's readback (LOAD_READ) returns; sel 0..3 = ENT, PTR, CB, BIAS (the table is not read)."""
+    cap = img.capacity
+    ew = cap["CBW"] + cap["IXW"]
+    epr = rm.STREAM_BITS // _lanes("ENT", cap)
+    eb = max(1, int(overlay["ENT"]).bit_length())  # clog2(ENT_D + 1)
+    width = {0: epr * ew, 1: 3 * eb, 2: cap["WW"], 3: cap["ACCW"]}
+    rows: dict[tuple[int, int, int], int] = {}
+    for sel, pe, addr, v in engine_writes(img):
+        if sel == 4:
+            continue
+        if sel == 1:
+            v = v[0] | v[1] << eb | v[2] << (2 * eb)
+        v &= (1 << width[sel]) - 1
+        for k in range(cap["P"]) if pe is None else [pe]:
+            rows[(sel, k, addr)] = v
+    return rows

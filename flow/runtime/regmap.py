@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 #: version of this register map; the driver refuses an overlay whose REGMAP_VERSION it does not know
-REGMAP_VERSION = 1
+REGMAP_VERSION = 2
 #: version of the model image format (model.eie) the overlay's load path takes
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: the IDENT register's constant: "EIE1" (ASCII, first letter in the high byte)
 IDENT_VALUE = 0x45494531
 #: address bits of the AXI4-Lite slave (256 bytes of registers)
@@ -47,8 +47,7 @@ REGS: tuple[Reg, ...] = (
         "LOAD: arm the load stream for one model image (refused unless idle)",
         {"START": 0, "SOFT_RESET": 1, "LOAD": 2}),
     Reg("STATUS", 0x04, "ro", "DONE: the last batch finished (cleared by START); IDLE: no batch and no "
-        "load and no clearing pass (after a load or an aborting soft reset the wrapper runs one all-zero sample "
-        "to clear the accumulators); LOADING: the load stream is armed; LOADED: a complete model is in the memories; "
+        "load; LOADING: the load stream is armed; LOADED: a complete model is in the memories; "
         "REFUSED: the last START or LOAD was refused (cleared by the next accepted one); "
         "LOAD_ERR: the last load stream was malformed (the model is not LOADED)",
         {"DONE": 0, "IDLE": 1, "LOADING": 2, "LOADED": 3, "REFUSED": 4, "LOAD_ERR": 5}),
@@ -66,6 +65,16 @@ REGS: tuple[Reg, ...] = (
         "OUT_BITS [23:16] (the widths the streams pack values at)",
         {"IN_SIGNED": 8}),
     Reg("MODEL_N", 0x2C, "ro", "the loaded model's N_IN [15:0] and N_OUT [31:16] (values per sample)"),
+    Reg("MODEL", 0x30, "rw", "SEL [3:0]: the model slot the next batch runs and the next load fills "
+        "(< CAP_MODELS; writes during a batch or a load are ignored); STATUS.LOADED, MODEL_IO and MODEL_N "
+        "are the selected slot's. A swap between resident models is one write of SEL",
+        {"SEL": 0}),
+    Reg("LOAD_READ", 0x34, "wo", "readback of a loaded memory word (when CAP_LAYOUT.READ and idle; ignored "
+        "otherwise): ADDR [15:0] the engine row address, PE [23:16], SEL [26:24] (ENT 0, PTR 1, CB 2, BIAS 3); the "
+        "row is in LOAD_DATA two cycles later (before any AXI4-Lite read that follows the write's response)"),
+    Reg("LOAD_DATA_LO", 0x38, "ro", "the row LOAD_READ read: bits [31:0] (entry rows: words of CBW + IXW bits; "
+        "pointer rows: three pointers {p[2k+2], p[2k+1], p[2k]})"),
+    Reg("LOAD_DATA_HI", 0x3C, "ro", "the row LOAD_READ read: bits [63:32]"),
     # ---- identity and capacity (constants of the bitstream) ----
     Reg("IDENT", 0x40, "ro", "the constant 0x45494531 ('EIE1'): an eie-flow overlay is at this address"),
     Reg("VERSION", 0x44, "ro", "REGMAP_VERSION [15:0], FORMAT_VERSION [31:16] (of model.eie)"),
@@ -77,13 +86,14 @@ REGS: tuple[Reg, ...] = (
     Reg("CAP_ACC", 0x5C, "ro", "accumulator rows per PE (ACC_D: local rows of the largest layer)"),
     Reg("CAP_BIAS", 0x60, "ro", "bias words per PE (BIAS_D: local rows of all layers)"),
     Reg("CAP_LAYERS", 0x64, "ro", "layers the table holds (NL)"),
-    Reg("CAP_CB", 0x68, "ro", "codebook slots per PE (today = NL: slot = layer index)"),
+    Reg("CAP_CB", 0x68, "ro", "codebook slots per PE (a layer's slot is its table field 14)"),
     Reg("CAP_NX", 0x6C, "ro", "activation store depth (NX): largest layer input or output"),
     Reg("CAP_WIDTHS", 0x70, "ro", "XW [7:0] activation bits, WW [15:8] weight bits, ACCW [23:16] "
         "accumulator bits, CBW [27:24] code bits, IXW [31:28] index bits"),
-    Reg("CAP_LAYOUT", 0x74, "ro", "MAXG [7:0] column groups, OL [15:8] gather lanes, ANYR [16], "
-        "stream bits / 8 [31:24]"),
+    Reg("CAP_LAYOUT", 0x74, "ro", "MAXG [7:0] column groups, OL [15:8] gather lanes, ANYR [16], READ [17] "
+        "(LOAD_READ reads back), stream bits / 8 [31:24]", {"ANYR": 16, "READ": 17}),
     Reg("CAP_FIFO", 0x78, "ro", "input FIFO depth [15:0] and output FIFO depth [31:16], in beats"),
+    Reg("CAP_MODELS", 0x7C, "ro", "model slots (resident models the wrapper keeps a CONFIG for)"),
 )
 
 BY_NAME: dict[str, Reg] = {r.name: r for r in REGS}
@@ -160,6 +170,7 @@ CONFIG_FIELDS: dict[str, tuple[int, int]] = {
     "IN_BITS": (32, 8),  # 8, 16 or 32: input values are packed at this width
     "IN_SIGNED": (40, 1),
     "OUT_BITS": (48, 8),  # 8, 16 or 32: output values are packed at this width
+    "BASE": (56, 8),  # table index of the model's first layer (the engine's start layer)
 }
 
 

@@ -3,6 +3,8 @@
     ov = EIEOverlay("overlay_bundle/")    # a bundle with overlay.json: this class
     ov.load("lenet/model.eie")            # or a folder holding model.eie; no bitstream reload
     y = ov.predict(X)
+    ov.load("digits/model.eie", slot=1)   # a second resident model, placed after the first
+    ov.select(1); ov.select(0)            # a swap: one register write (MODEL.SEL)
     ov.timings                            # hardware cycle counters of the last batch and load
 
 The register-level logic (`OverlayCore`) needs only an MMIO object (read/write of 32-bit
@@ -13,6 +15,7 @@ test against the RTL (tests/overlay), and on a simulated board. numpy only; pynq
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -21,8 +24,11 @@ import numpy as np
 
 from flow.errors import FlowError, UsageError
 from flow.runtime import regmap as rm
-from flow.runtime.eie_image import ImageError, ModelImage, check_capacity, check_input, read_image
+from flow.runtime.eie_image import (
+    ImageError, ModelImage, check_capacity, check_input, expected_rows, read_image,
+)
 from flow.runtime.packing import StreamLayout
+from flow.runtime.placement import footprint, place, relocate
 
 #: block-design cells of the overlay (docs/overlay.md, "Block design contract")
 IP_CELL, DMA_CELL, LOAD_DMA_CELL = "eie_0", "axi_dma_0", "axi_dma_1"
@@ -57,8 +63,10 @@ def read_identity(mmio) -> dict:
     r = {k: mmio.read(rm.offset(f"CAP_{k}")) for k in ("P", "DMAX", "ENT", "PTR", "ACC", "BIAS", "NX", "CB")}
     r.update(LAYERS=mmio.read(rm.offset("CAP_LAYERS")), XW=_f(w, 0, 8), WW=_f(w, 8, 8), ACCW=_f(w, 16, 8),
              CBW=_f(w, 24, 4), IXW=_f(w, 28, 4), MAXG=_f(lay, 0, 8), OL=_f(lay, 8, 8), ANYR=_f(lay, 16, 1),
+             READ=_f(lay, 17, 1),
              STREAM_BITS=8 * _f(lay, 24, 8), IFIFO=_f(fifo, 0, 16), OFIFO=_f(fifo, 16, 16),
-             BUILD_HASH=mmio.read(rm.offset("BUILD_HASH")), REGMAP_VERSION=regmap_v, FORMAT_VERSION=format_v)
+             BUILD_HASH=mmio.read(rm.offset("BUILD_HASH")), REGMAP_VERSION=regmap_v, FORMAT_VERSION=format_v,
+             MODELS=mmio.read(rm.offset("CAP_MODELS")))
     return r
 
 
@@ -70,7 +78,10 @@ class OverlayCore:
         self.mmio, self.dma_in, self.dma_out, self.dma_load = mmio, dma_in, dma_out, dma_load
         self.allocate, self.timeout, self.clock_mhz = allocate, float(timeout), float(clock_mhz)
         self.capacity = read_identity(mmio)
-        self.model: ModelImage | None = None
+        self.model: ModelImage | None = None  # the selected slot's
+        self.slot = 0
+        #: resident models: slot -> (image, offsets, footprint) (flow.runtime.placement)
+        self.slots: dict[int, tuple[ModelImage, dict, dict]] = {}
         self.timings: dict = {}
 
     # -- helpers -----------------------------------------------------------------------------
@@ -96,36 +107,84 @@ class OverlayCore:
         self._wait(lambda: bool(self._status() & rm.bit("STATUS", bit)), what, hint)
 
     # -- load ---------------------------------------------------------------------------------
-    def load(self, src) -> dict:
-        """Load model.eie (path, folder holding it, or bytes): every check before any device write."""
+    def load(self, src, slot: int | None = None) -> dict:
+        """Load model.eie (path, folder holding it, or bytes): every check before any device write.
+        slot None: the model alone (slot 0, at base 0; other resident models are dropped); slot k:
+        into model slot k, placed after the other resident models (refused, naming the sizes, when
+        it does not fit beside them), which stay loaded; then `select` swaps with one write."""
         img = src if isinstance(src, ModelImage) else read_image(src)
-        check_capacity(img, self.capacity, f"the overlay (P={self.capacity['P']})")
+        where = f"the overlay (P={self.capacity['P']})"
+        check_capacity(img, self.capacity, where)
+        n_slots = int(self.capacity.get("MODELS", 1))
+        if slot is not None and not (isinstance(slot, int) and 0 <= slot < n_slots):
+            raise UsageError(f"model slot {slot!r}: the overlay has slots 0..{n_slots - 1} (CAP_MODELS)")
+        keep = {} if slot is None else {k: v for k, v in self.slots.items() if k != slot}
+        slot = 0 if slot is None else slot
+        off = place(img, {f"slot {k} ({m.source})": (o, f) for k, (m, o, f) in keep.items()}, self.capacity, where)
+        words = relocate(img, off)
         t0 = time.perf_counter()
         self._wait_bit("IDLE", f"{IP_CELL} idle before the load", "a batch or a load is still running")
+        self.mmio.write(rm.offset("MODEL"), slot)
         self.mmio.write(rm.offset("CTRL"), rm.bit("CTRL", "LOAD"))
         st = self._status()
         if st & rm.bit("STATUS", "REFUSED") or not st & rm.bit("STATUS", "LOADING"):
             raise FlowError(f"{IP_CELL} refused the load (STATUS {st:#x}): it is not idle")
         self.model = None
-        buf = self.allocate(shape=(img.words.size,), dtype=np.uint64)
-        buf[:] = img.words
+        self.slots = keep
+        buf = self.allocate(shape=(words.size,), dtype=np.uint64)
+        buf[:] = words
         if hasattr(buf, "flush"):
             buf.flush()
         self.dma_load.transfer(buf)
         self._wait_channel(self.dma_load, f"{LOAD_DMA_CELL} send channel (model load stream)",
                            "the overlay did not take all load words")
         self._wait_bit("LOADED", f"{IP_CELL} LOADED", "the END record was not taken")
-        self._wait_bit("IDLE", f"{IP_CELL} idle after the load (clearing pass)", "the clearing pass did not end")
+        self._wait_bit("IDLE", f"{IP_CELL} idle after the load", "the load did not end")
         st = self._status()
         taken = self.mmio.read(rm.offset("LOAD_WORDS"))
-        if st & rm.bit("STATUS", "LOAD_ERR") or taken != img.words.size:
-            raise FlowError(f"{IP_CELL} took {taken} of {img.words.size} load words (STATUS {st:#x}): the load failed")
-        self.model = img
+        if st & rm.bit("STATUS", "LOAD_ERR") or taken != words.size:
+            raise FlowError(f"{IP_CELL} took {taken} of {words.size} load words (STATUS {st:#x}): the load failed")
+        self.model, self.slot = img, slot
+        self.slots[slot] = (img, off, footprint(img))
         cyc = self.mmio.read(rm.offset("LOAD_CYCLES"))
         self.timings = {"load_words": int(taken), "load_cycles": int(cyc),
                         "load_s_at_clock": cyc / (self.clock_mhz * 1e6), "load_host_s": time.perf_counter() - t0,
                         "source": "overlay cycle counters (LOAD_CYCLES) and host wall time"}
         return dict(self.timings)
+
+    def verify_load(self, slot: int | None = None) -> int:
+        """Read back (LOAD_READ) every memory row the model in `slot` (default: the selected one)
+        wrote and compare it with the image: the number of rows checked; FlowError naming the
+        first row that differs. The overlay must be idle (a batch uses the memories' read ports)."""
+        if not self.capacity.get("READ"):
+            raise UsageError("this overlay has no load readback (CAP_LAYOUT.READ is 0: built with LD_READ=0); "
+                             "a load is checked by its word count and the image's CRC only")
+        slot = self.slot if slot is None else slot
+        if slot not in self.slots:
+            raise UsageError(f"model slot {slot!r} holds no model this driver loaded")
+        img, off, _ = self.slots[slot]
+        rows = expected_rows(dataclasses.replace(img, words=relocate(img, off)), self.capacity)
+        self._wait_bit("IDLE", f"{IP_CELL} idle before the readback", "a batch or a load is still running")
+        names = ("ENT", "PTR", "CB", "BIAS")
+        for (sel, pe, addr), want in rows.items():
+            self.mmio.write(rm.offset("LOAD_READ"), addr | pe << 16 | sel << 24)
+            got = self.mmio.read(rm.offset("LOAD_DATA_LO")) | self.mmio.read(rm.offset("LOAD_DATA_HI")) << 32
+            if got != want:
+                raise FlowError(f"{IP_CELL}: {names[sel]} row {addr} of PE {pe} reads {got:#x}, the image "
+                                f"{img.source} wrote {want:#x}: the load did not take (reload the model)")
+        return len(rows)
+
+    def select(self, slot: int) -> None:
+        """Swap to the resident model in `slot`: one register write (MODEL.SEL)."""
+        if slot not in self.slots:
+            have = ", ".join(str(k) for k in sorted(self.slots)) or "none"
+            raise UsageError(f"model slot {slot!r} holds no model this driver loaded (resident: {have}); "
+                             "load one with load(path, slot=...)")
+        self.mmio.write(rm.offset("MODEL"), slot)
+        got = self.mmio.read(rm.offset("MODEL")) & 0xF
+        if got != slot:
+            raise FlowError(f"{IP_CELL} kept model slot {got} (MODEL write ignored: a batch or a load is running)")
+        self.model, self.slot = self.slots[slot][0], slot
 
     # -- inference ----------------------------------------------------------------------------
     def _layouts(self):
@@ -170,7 +229,7 @@ class OverlayCore:
     def soft_reset(self) -> None:
         """Abort a batch or load (reset the DMA channels first on a board); the model stays."""
         self.mmio.write(rm.offset("CTRL"), rm.bit("CTRL", "SOFT_RESET"))
-        self._wait_bit("IDLE", f"{IP_CELL} idle after the soft reset", "the clearing pass did not end")
+        self._wait_bit("IDLE", f"{IP_CELL} idle after the soft reset", "the overlay stayed busy")
 
 
 class EIERTLOverlay:
@@ -220,8 +279,14 @@ class EIERTLOverlay:
     def timings(self) -> dict:
         return self.core.timings
 
-    def load(self, src) -> dict:
-        return self.core.load(src)
+    def load(self, src, slot: int | None = None) -> dict:
+        return self.core.load(src, slot)
+
+    def select(self, slot: int) -> None:
+        self.core.select(slot)
+
+    def verify_load(self, slot: int | None = None) -> int:
+        return self.core.verify_load(slot)
 
     def predict(self, X, raw: bool = False) -> np.ndarray:
         """Floats (quantized to the model's input type) or raw integers (raw=True) -> outputs."""

@@ -27,9 +27,13 @@ module eie_control #(
     input  logic           clk,
     input  logic           rst,
     input  logic           start,
+    // table index of the inference's first layer (sampled with start)
+    input  logic [ LW-1:0] start_layer,
     output logic           done,
     output logic [    1:0] state,
     output logic [ LW-1:0] layer,
+    // the current layer is the inference's first (input from the port)
+    output logic           first,
     // SETUP and RUN cycles
     output logic           setup,
     output logic           run,
@@ -76,8 +80,8 @@ module eie_control #(
   logic v1, v2, v3, v4, v5;
   logic [NXW:0] i0_1, i0_2, i0_3, i0_4, i0_5, i0_issue, rbase;
 
-  assign run_done = det_done && !bc_busy && !pe_busy && (layer != '0 || in_all);
-  assign in_ready = state == S_RUN && layer == '0 && in_lines < n_lines;
+  assign run_done = det_done && !bc_busy && !pe_busy && (!first || in_all);
+  assign in_ready = state == S_RUN && first && in_lines < n_lines;
   assign in_fire = in_valid && in_ready;
   // chunks per local row - 1: R / E - 1 (E divides R)
   assign nchunk_last = (ANYR != 0) ? 6'(r_val >> log2e) - 6'd1 : (6'd1 << (log2r - log2e)) - 6'd1;
@@ -96,7 +100,8 @@ module eie_control #(
     case (state)
       S_IDLE: begin
         if (start) begin
-          layer <= '0;
+          layer <= start_layer;
+          first <= 1'b1;
           state <= S_SETUP;
         end
       end
@@ -130,6 +135,7 @@ module eie_control #(
             done  <= 1'b1;
           end else begin
             layer <= layer + 1'b1;
+            first <= 1'b0;
             state <= S_SETUP;
           end
         end
@@ -150,6 +156,7 @@ module eie_control #(
     if (rst) begin
       state <= S_IDLE;
       layer <= '0;
+      first <= 1'b1;
       done <= 1'b0;
       v1 <= 1'b0;
       v2 <= 1'b0;

@@ -56,6 +56,15 @@ module eie_engine #(
     parameter OL = 16,
     // folder of the $readmemh images ("" for none)
     parameter INIT_DIR = "",
+    // load-port geometry (eie_pe.sv; 1/1/0: one word a write, the memories as params_for sizes
+    // them): entry words per entry-RAM row, pointer rows of 3 pointers (2)
+    parameter ENT_L = 1,
+    parameter PTR_L = 1,
+    // codebook slots per PE (0: one per layer, the slot is the layer index; > 0: the slot is
+    // the layer's table field 14, so models may share the table and the codebooks)
+    parameter CB_SLOTS = 0,
+    // 1: the load port reads back (ld_re, ld_q; eie_pe.sv), for an idle engine
+    parameter LD_READ = 0,
     // derived
     localparam NXW = $clog2(NX + 1),
     localparam NLINES = NX / 16,
@@ -66,12 +75,15 @@ module eie_engine #(
     localparam PA = (PTR_D > 1) ? $clog2(PTR_D) : 1,
     localparam RW = (ACC_D > 1) ? $clog2(ACC_D) : 1,
     localparam BA = (BIAS_D > 1) ? $clog2(BIAS_D) : 1,
-    localparam LOL = (OL > 1) ? $clog2(OL) : 0
+    localparam LOL = (OL > 1) ? $clog2(OL) : 0,
+    localparam SW = (CB_SLOTS == 0) ? LW : (CB_SLOTS > 1) ? $clog2(CB_SLOTS) : 1
 ) (
     input  logic             clk,
     input  logic             rst,
     // one inference: start pulse, done pulse after the last output
     input  logic             start,
+    // table index of the first layer (sampled with start; 0 for one model at table index 0)
+    input  logic [   LW-1:0] start_layer,
     output logic             done,
     output logic [      1:0] state_o,
     output logic [   LW-1:0] layer_o,
@@ -84,12 +96,19 @@ module eie_engine #(
     output logic [   LA-1:0] out_line,
     output logic [     15:0] out_mask,
     output logic [16*XW-1:0] out_data,
-    // loader: sel 0 entries, 1 pointer pairs, 2 codebooks, 3 biases (of PE ld_pe), 4 table
+    // loader: sel 0 entries, 1 pointer pairs, 2 codebooks, 3 biases (of PE ld_pe, or of every
+    // PE when ld_bcast), 4 table; an entry write is a row of ENT_L words, a pointer write a row
+    // of PTR_L == 2 ? three pointers : one pair (eie_pe.sv)
     input  logic             ld_we,
+    input  logic             ld_bcast,
     input  logic [      2:0] ld_sel,
     input  logic [      5:0] ld_pe,
     input  logic [     31:0] ld_addr,
-    input  logic [     63:0] ld_data
+    input  logic [     63:0] ld_data,
+    // readback (LD_READ): word ld_addr of memory ld_sel (0..3) of PE ld_pe into ld_q the cycle
+    // after ld_re; only while the engine is idle
+    input  logic             ld_re,
+    output logic [     63:0] ld_q
 );
   initial begin
     if (P > 64 || (ANYR == 0 && (P & (P - 1)) != 0)) $error("P must be a power of two <= 64 (any with ANYR)");
@@ -112,6 +131,11 @@ module eie_engine #(
   logic [DW-1:0] depth;
   logic [6:0] r_val;
   logic [MAXG*10-1:0] rmul;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [7:0] cb_field;  // SW bits of it are the slot (none when CB_SLOTS is 0)
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [SW-1:0] cb_slot;
+  logic first;
   assign log2e = (log2r > 3'(LOL)) ? 3'(LOL) : log2r;
 
   eie_layer_table #(
@@ -122,7 +146,14 @@ module eie_engine #(
       .ld_addr(ld_addr[LW+3:0]), .ld_data(ld_data[31:0]), .n_in(n_in), .n_out(n_out),
       .log2g(log2g), .log2r(log2r), .ptr_base(ptr_base), .bias_base(bias_base), .rows(rows),
       .relu(relu), .rnd(rnd), .sat(sat), .sgn(sgn), .last(last), .shift(shift), .width(width),
-      .omin(omin), .omax(omax), .depth(depth), .r_val(r_val), .rmul(rmul));
+      .omin(omin), .omax(omax), .depth(depth), .cb_slot(cb_field), .r_val(r_val), .rmul(rmul));
+  generate
+    if (CB_SLOTS == 0) begin : g_cb_layer
+      assign cb_slot = layer;
+    end else begin : g_cb_field
+      assign cb_slot = cb_field[SW-1:0];
+    end
+  endgenerate
 
   // ---------------- control ----------------
   logic in_fire, in_all;
@@ -139,7 +170,8 @@ module eie_engine #(
   eie_control #(
       .NL(NL), .NX(NX), .ANYR(ANYR), .ACC_D(ACC_D), .BIAS_D(BIAS_D)
   ) u_ctl (
-      .clk(clk), .rst(rst), .start(start), .done(done), .state(state_o), .layer(layer),
+      .clk(clk), .rst(rst), .start(start), .start_layer(start_layer), .done(done),
+      .state(state_o), .layer(layer), .first(first),
       .setup(setup), .run(run), .in_valid(in_valid), .in_ready(in_ready), .in_fire(in_fire),
       .in_lines(in_lines), .in_all(in_all), .n_in(n_in), .log2r(log2r), .log2e(log2e),
       .r_val(r_val), .rows(rows), .bias_base(bias_base), .last(last), .det_done(det_done),
@@ -164,7 +196,7 @@ module eie_engine #(
   logic [P*XW-1:0] pe_x;
 
   eie_broadcast #(.P(P), .ANYR(ANYR), .MAXG(MAXG), .NX(NX), .XW(XW)) u_bc (
-      .clk(clk), .rst(rst), .init(setup), .run(run), .first_layer(layer == '0),
+      .clk(clk), .rst(rst), .init(setup), .run(run), .first_layer(first),
       .in_lines(in_lines), .in_all(in_all), .n_in(n_in), .log2g(log2g), .log2r(log2r),
       .log2e(log2e), .r_val(r_val), .rmul(rmul), .nz(nz), .bk_re(bk_re), .bk_raddr(bk_raddr),
       .bk_q(bk_q), .pe_ok(pe_ok), .pe_bc(pe_bc), .pe_col(pe_col), .pe_x(pe_x), .gt_sel(gt_sel),
@@ -172,6 +204,7 @@ module eie_engine #(
 
   // ---------------- PEs ----------------
   logic [P*ACCW-1:0] pe_term;
+  logic [P*64-1:0] pe_ldq;
 
   genvar p;
   generate
@@ -182,21 +215,26 @@ module eie_engine #(
       localparam [23:0] ID = {C2, C1, C0};
       eie_pe #(
           .DMAX(DMAX), .XW(XW), .WW(WW), .ACCW(ACCW), .CBW(CBW),
-          .IXW(IXW), .NL(NL), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D), .BIAS_D(BIAS_D),
-          .CW(CW),
+          .IXW(IXW), .NL(NL), .CB_SLOTS(CB_SLOTS), .LD_READ(LD_READ), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D), .BIAS_D(BIAS_D),
+          .CW(CW), .ENT_L(ENT_L), .PTR_L(PTR_L),
           .ENT_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ent_", ID, ".mem"}),
           .PTR_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ptr_", ID, ".mem"}),
           .CB_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/cb_", ID, ".mem"}),
           .BIAS_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/bias_", ID, ".mem"})
       ) u_pe (
-          .clk(clk), .rst(rst), .init(setup), .layer(layer), .ptr_base(ptr_base), .depth(depth),
+          .clk(clk), .rst(rst), .init(setup), .cb_slot(cb_slot), .ptr_base(ptr_base), .depth(depth),
           .my_bc(pe_bc[p]), .my_col(pe_col[p*CW+:CW]), .my_x(pe_x[p*XW+:XW]), .ok(pe_ok[p]),
           .busy(pe_busy[p]), .gi_valid(gi_valid), .gi_row(gi_row), .gi_bias_addr(gi_bias_addr),
           .gt_valid(gt_valid), .gt_sel(pe_sel[p]), .term(pe_term[p*ACCW+:ACCW]),
-          .ld_we(ld_we && ld_pe == 6'(p)), .ld_sel(ld_sel), .ld_addr(ld_addr),
-          .ld_data(ld_data));
+          .ld_we(ld_we && (ld_bcast || ld_pe == 6'(p))), .ld_sel(ld_sel), .ld_addr(ld_addr),
+          .ld_data(ld_data), .ld_re(ld_re), .ld_me(ld_pe == 6'(p)), .ld_q(pe_ldq[p*64+:64]));
     end
   endgenerate
+  // readback: the PE read answers, the others give zero
+  always_comb begin
+    ld_q = '0;
+    for (int k = 0; k < P; k++) ld_q = ld_q | pe_ldq[k*64+:64];
+  end
 
   // ---------------- gather ----------------
   eie_gather #(.P(P), .OL(OL), .ACCW(ACCW), .XW(XW), .NX(NX)) u_gather (

@@ -54,12 +54,13 @@ module eie_layer_table #(
     output logic [    XW-1:0] omin,
     output logic [    XW-1:0] omax,
     output logic [    DW-1:0] depth,
+    output logic [       7:0] cb_slot,  // codebook slot (field 14), used when CB_SLOTS > 0
     output logic [       6:0] r_val,  // R (PEs per group), used when ANYR
     output logic [MAXG*10-1:0] rmul   // R * k at bits 10k, used when ANYR
 );
   localparam F_NIN = 0, F_NOUT = 1, F_LOG2G = 2, F_LOG2R = 3, F_PTR = 4, F_BIAS = 5,
       F_ROWS = 6, F_FLAGS = 7, F_SHIFT = 8, F_WIDTH = 9, F_MIN = 10, F_MAX = 11, F_DEPTH = 12,
-      F_R = 13;
+      F_R = 13, F_CB = 14;
 
   (* mem2reg *) logic [31:0] tbl[0:(1<<LW)*16-1];
   initial begin
@@ -92,6 +93,7 @@ module eie_layer_table #(
       omax <= tbl[tb+F_MAX][XW-1:0];
       depth <= tbl[tb+F_DEPTH][DW-1:0];
       r_val <= tbl[tb+F_R][6:0];
+      cb_slot <= tbl[tb+F_CB][7:0];
       // R * k by shift-and-add (k < 16: R, 2R, 4R, 8R as the bits of k select), no DSP48
       for (int k = 0; k < MAXG; k++) begin
         rmul[k*10+:10] <= ((k & 1) != 0 ? 10'(tbl[tb+F_R][6:0]) : 10'd0) +

@@ -38,8 +38,10 @@ module eie_pe #(
     parameter CBW = 4,
     // relative-index field bits of an entry word
     parameter IXW = 4,
-    // layers the table holds (codebook slots)
+    // layers the table holds (codebook slots when CB_SLOTS is 0)
     parameter NL = 4,
+    // codebook slots (0: one per layer, the slot is the layer index)
+    parameter CB_SLOTS = 0,
     // entry RAM words
     parameter ENT_D = 1024,
     // pointer-pair RAM words (columns of all layers)
@@ -55,6 +57,15 @@ module eie_pe #(
     parameter PTR_FILE = "",
     parameter CB_FILE = "",
     parameter BIAS_FILE = "",
+    // load-port geometry (the overlay's wide load; 1/1/0 is the plain engine, one word a write):
+    // ENT_L entry words per entry-RAM row (a power of two; a load write fills one aligned row)
+    parameter ENT_L = 1,
+    // 1: pointer-pair rows {end, start}; 2: rows {p[2k+2], p[2k+1], p[2k]} of three column
+    // pointers, pair c at row c / 2 (a load write places two new pointers)
+    parameter PTR_L = 1,
+    // 1: the load port reads back (ld_re: word ld_addr of memory ld_sel into ld_q the next
+    // cycle; the PE must be idle, its memories' read ports are shared with the datapath)
+    parameter LD_READ = 0,
     // derived widths
     localparam QA = (DMAX > 1) ? $clog2(DMAX) : 1,
     localparam DW = $clog2(DMAX + 1),
@@ -63,7 +74,8 @@ module eie_pe #(
     localparam RW = (ACC_D > 1) ? $clog2(ACC_D) : 1,
     localparam BA = (BIAS_D > 1) ? $clog2(BIAS_D) : 1,
     localparam LW = (NL > 1) ? $clog2(NL) : 1,
-    localparam CBA = LW + CBW,
+    localparam SW = (CB_SLOTS == 0) ? LW : (CB_SLOTS > 1) ? $clog2(CB_SLOTS) : 1,
+    localparam CBA = SW + CBW,
     localparam EW = CBW + IXW,
     // load port data bits
     localparam LDW = 64
@@ -73,7 +85,7 @@ module eie_pe #(
     // the layer's SETUP cycle: every accumulator row becomes empty (acc_ok cleared)
     input  logic                 init,
     // layer configuration (stable during a layer)
-    input  logic [       LW-1:0] layer,
+    input  logic [       SW-1:0] cb_slot,  // the layer's codebook slot
     input  logic [       PA-1:0] ptr_base,
     input  logic [       DW-1:0] depth,
     // this PE's broadcast (the engine selects its group's bus; valid only when the PE takes
@@ -97,16 +109,27 @@ module eie_pe #(
     input  logic [          2:0] ld_sel,
     /* verilator lint_off UNUSEDSIGNAL */
     input  logic [         31:0] ld_addr,  // shared bus: the memories use their address bits
-    input  logic [      LDW-1:0] ld_data
+    input  logic [      LDW-1:0] ld_data,
     /* verilator lint_on UNUSEDSIGNAL */
+    // readback (LD_READ): ld_re reads in every PE, ld_me marks this one; ld_q is its row the
+    // cycle after (zero from the other PEs, so the engine ORs them)
+    input  logic                 ld_re,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  logic                 ld_me,  // unused without LD_READ
+    /* verilator lint_on UNUSEDSIGNAL */
+    output logic [      LDW-1:0] ld_q
 );
   localparam PW = WW + XW;
   // block RAM for memories of more than 1024 bits, LUT RAM below (flow.rtl.estimate.BLOCK_BITS):
   // block RAM is plentiful beside the LUTs (a 4 x 32 x 16-bit codebook is 66 LUTs as LUT RAM)
   localparam BLOCK_BITS = 1024;
-  localparam ENT_BLK = (ENT_D * EW > BLOCK_BITS) ? 1 : 0;
-  localparam PTR_BLK = (PTR_D * 2 * EA > BLOCK_BITS) ? 1 : 0;
-  localparam CB_BLK = (((1 << LW) << CBW) * WW > BLOCK_BITS) ? 1 : 0;
+  localparam ENT_BLK = (ENT_D * EW > BLOCK_BITS) ? 1 : 0;  // same bits in any row geometry
+  localparam PTR_BLK = (PTR_R * PTR_RW > BLOCK_BITS) ? 1 : 0;
+  localparam CB_BLK = (((1 << SW) << CBW) * WW > BLOCK_BITS) ? 1 : 0;
+  localparam ELA = (ENT_L > 1) ? $clog2(ENT_L) : 0;  // lane bits of an entry address
+  localparam ENT_R = (ENT_D + ENT_L - 1) / ENT_L;  // entry-RAM rows
+  localparam PTR_R = (PTR_L == 2) ? (PTR_D + 1) / 2 : PTR_D;  // pointer-RAM rows
+  localparam PTR_RW = (PTR_L == 2) ? 3 * EA : 2 * EA;  // pointer-RAM row bits
   localparam BIAS_BLK = (BIAS_D * ACCW > BLOCK_BITS) ? 1 : 0;
   localparam ACC_BLK = (ACC_D * ACCW > BLOCK_BITS) ? 1 : 0;
   localparam integer QLASTI = DMAX - 1;
@@ -190,17 +213,82 @@ module eie_pe #(
 
   // ---- memories ----
   logic [ACCW-1:0] bias_q;
-  eie_ram #(.BLOCK(PTR_BLK), .DEPTH(PTR_D), .WIDTH(2 * EA), .INIT_FILE(PTR_FILE)) u_ptr (
-      .clk(clk), .re(pop), .raddr(ptr_addr), .q(ptr_q),
-      .we(ld_we && ld_sel == SEL_PTR), .waddr(ld_addr[PA-1:0]), .wdata(ld_data[2*EA-1:0]));
-  eie_ram #(.BLOCK(ENT_BLK), .DEPTH(ENT_D), .WIDTH(EW), .INIT_FILE(ENT_FILE)) u_ent (
-      .clk(clk), .re(b_active), .raddr(b_cur[$clog2(ENT_D)-1:0]), .q(ent_q),
-      .we(ld_we && ld_sel == SEL_ENT), .waddr(ld_addr[$clog2(ENT_D)-1:0]), .wdata(ld_data[EW-1:0]));
-  eie_ram #(.BLOCK(CB_BLK), .DEPTH((1 << LW) << CBW), .WIDTH(WW), .INIT_FILE(CB_FILE)) u_cb (
-      .clk(clk), .re(c_valid), .raddr({layer, c_code}), .q(cb_q),
+  logic rd_ent, rd_ptr, rd_cb, rd_bias;  // a readback of this memory (constant 0 without LD_READ)
+  assign rd_ent = LD_READ != 0 && ld_re && ld_sel == SEL_ENT;
+  assign rd_ptr = LD_READ != 0 && ld_re && ld_sel == SEL_PTR;
+  assign rd_cb = LD_READ != 0 && ld_re && ld_sel == SEL_CB;
+  assign rd_bias = LD_READ != 0 && ld_re && ld_sel == SEL_BIAS;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [PTR_RW-1:0] prow_rd;  // the pointer and entry RAMs' rows as read (readback only)
+  logic [ENT_L*EW-1:0] erow_rd;
+  /* verilator lint_on UNUSEDSIGNAL */
+  generate
+    if (PTR_L == 2) begin : g_ptr3
+      // rows of three pointers: pair c is {p[c+1], p[c]}, the low or high two of row c / 2
+      logic [3*EA-1:0] prow_q;
+      logic psel;  // c[0] of the row read, held with the RAM's output
+      eie_ram #(.BLOCK(PTR_BLK), .DEPTH(PTR_R), .WIDTH(3 * EA), .INIT_FILE(PTR_FILE)) u_ptr (
+          .clk(clk), .re(pop || rd_ptr), .raddr(rd_ptr ? ld_addr[PA-2:0] : ptr_addr[PA-1:1]), .q(prow_q),
+          .we(ld_we && ld_sel == SEL_PTR), .waddr(ld_addr[PA-2:0]), .wdata(ld_data[3*EA-1:0]));
+      always_ff @(posedge clk) if (pop) psel <= ptr_addr[0];
+      assign ptr_q = psel ? prow_q[3*EA-1:EA] : prow_q[2*EA-1:0];
+      assign prow_rd = prow_q;
+    end else begin : g_ptr2
+      eie_ram #(.BLOCK(PTR_BLK), .DEPTH(PTR_D), .WIDTH(2 * EA), .INIT_FILE(PTR_FILE)) u_ptr (
+          .clk(clk), .re(pop || rd_ptr), .raddr(rd_ptr ? ld_addr[PA-1:0] : ptr_addr), .q(ptr_q),
+          .we(ld_we && ld_sel == SEL_PTR), .waddr(ld_addr[PA-1:0]), .wdata(ld_data[2*EA-1:0]));
+      assign prow_rd = ptr_q;
+    end
+    if (ENT_L > 1) begin : g_entw
+      // rows of ENT_L entry words: word a is lane a % ENT_L of row a / ENT_L
+      localparam ERA = (ENT_R > 1) ? $clog2(ENT_R) : 1;
+      logic [ENT_L*EW-1:0] erow_q;
+      logic [ELA-1:0] esel;  // lane of the word read, held with the RAM's output
+      eie_ram #(.BLOCK(ENT_BLK), .DEPTH(ENT_R), .WIDTH(ENT_L * EW), .INIT_FILE(ENT_FILE)) u_ent (
+          .clk(clk), .re(b_active || rd_ent), .raddr(rd_ent ? ld_addr[ERA-1:0] : b_cur[ELA+:ERA]),
+          .q(erow_q),
+          .we(ld_we && ld_sel == SEL_ENT), .waddr(ld_addr[ERA-1:0]), .wdata(ld_data[ENT_L*EW-1:0]));
+      always_ff @(posedge clk) if (b_active) esel <= b_cur[ELA-1:0];
+      assign ent_q = erow_q[32'(esel)*EW+:EW];
+      assign erow_rd = erow_q;
+    end else begin : g_ent1
+      eie_ram #(.BLOCK(ENT_BLK), .DEPTH(ENT_D), .WIDTH(EW), .INIT_FILE(ENT_FILE)) u_ent (
+          .clk(clk), .re(b_active || rd_ent),
+          .raddr(rd_ent ? ld_addr[$clog2(ENT_D)-1:0] : b_cur[$clog2(ENT_D)-1:0]), .q(ent_q),
+          .we(ld_we && ld_sel == SEL_ENT), .waddr(ld_addr[$clog2(ENT_D)-1:0]), .wdata(ld_data[EW-1:0]));
+      assign erow_rd = ent_q;
+    end
+    if (LD_READ != 0) begin : g_rd
+      logic [2:0] rsel;  // the memory read back, and whether this PE was the one
+      logic rme;
+      always_ff @(posedge clk) begin
+        if (ld_re) begin
+          rsel <= ld_sel;
+          rme <= ld_me;
+        end
+        if (rst) rme <= 1'b0;
+      end
+      always_comb begin
+        ld_q = '0;
+        if (rme) begin
+          case (rsel)
+            SEL_ENT: ld_q = LDW'(erow_rd);
+            SEL_PTR: ld_q = LDW'(prow_rd);
+            SEL_CB: ld_q = LDW'($unsigned(cb_q));
+            SEL_BIAS: ld_q = LDW'(bias_q);
+            default: ld_q = '0;
+          endcase
+        end
+      end
+    end else begin : g_nord
+      assign ld_q = '0;
+    end
+  endgenerate
+  eie_ram #(.BLOCK(CB_BLK), .DEPTH((1 << SW) << CBW), .WIDTH(WW), .INIT_FILE(CB_FILE)) u_cb (
+      .clk(clk), .re(c_valid || rd_cb), .raddr(rd_cb ? ld_addr[CBA-1:0] : {cb_slot, c_code}), .q(cb_q),
       .we(ld_we && ld_sel == SEL_CB), .waddr(ld_addr[CBA-1:0]), .wdata(ld_data[WW-1:0]));
   eie_ram #(.BLOCK(BIAS_BLK), .DEPTH(BIAS_D), .WIDTH(ACCW), .INIT_FILE(BIAS_FILE)) u_bias (
-      .clk(clk), .re(gi_valid), .raddr(gi_bias_addr), .q(bias_q),
+      .clk(clk), .re(gi_valid || rd_bias), .raddr(rd_bias ? ld_addr[BA-1:0] : gi_bias_addr), .q(bias_q),
       .we(ld_we && ld_sel == SEL_BIAS), .waddr(ld_addr[BA-1:0]), .wdata(ld_data[ACCW-1:0]));
   eie_ram #(.BLOCK(ACC_BLK), .DEPTH(ACC_D), .WIDTH(ACCW), .INIT_FILE("")) u_acc (
       .clk(clk), .re(acc_re), .raddr(acc_raddr), .q(acc_q),

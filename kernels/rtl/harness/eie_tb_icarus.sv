@@ -58,7 +58,7 @@ module eie_tb_icarus #(
       .clk(clk), .rst(rst), .start(start), .done(done), .state_o(state_o), .layer_o(layer_o),
       .in_valid(in_valid), .in_ready(in_ready), .in_data(in_data), .out_valid(out_valid),
       .out_line(out_line), .out_mask(out_mask), .out_data(out_data),
-      .ld_we(1'b0), .ld_sel(3'd0), .ld_pe(6'd0), .ld_addr(32'd0), .ld_data(64'd0));
+      .ld_we(1'b0), .ld_bcast(1'b0), .start_layer('0), .ld_sel(3'd0), .ld_pe(6'd0), .ld_addr(32'd0), .ld_data(64'd0), .ld_re(1'b0), .ld_q());
 
   always #5 clk = ~clk;
 

@@ -75,6 +75,9 @@ module eie_shell #(
   endgenerate
 
   logic start, in_valid, ld_we;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [63:0] ld_q_unused;  // no readback here
+  /* verilator lint_on UNUSEDSIGNAL */
   logic [16*XW-1:0] in_data;
   logic [2:0] ld_sel;
   logic [5:0] ld_pe;
@@ -97,8 +100,9 @@ module eie_shell #(
   ) u_engine (
       .clk(clk), .rst(rst), .start(start), .done(done), .state_o(state_o), .layer_o(layer_o),
       .in_valid(in_valid), .in_ready(in_ready), .in_data(in_data), .out_valid(out_valid),
-      .out_line(out_line), .out_mask(out_mask), .out_data(out_data), .ld_we(ld_we),
-      .ld_sel(ld_sel), .ld_pe(ld_pe), .ld_addr(ld_addr), .ld_data(ld_data)
+      .out_line(out_line), .out_mask(out_mask), .out_data(out_data), .ld_we(ld_we), .ld_bcast(1'b0), .start_layer('0),
+      .ld_sel(ld_sel), .ld_pe(ld_pe), .ld_addr(ld_addr), .ld_data(ld_data),
+      .ld_re(1'b0), .ld_q(ld_q_unused)
   );
 
   // ---------------- outputs: register, then a registered XOR fold ----------------
