@@ -10,6 +10,7 @@ The bundle (docs/overlay.md, "The overlay bundle"):
     build_overlay.tcl     the Vivado block design, bitstream and .hwh export (flow/overlay/project.py)
     <name>.bit/.hwh       when Vivado ran (on PATH); otherwise overlay.json says it was not built
     driver/               the numpy-only runtime (pip-installable), notebooks/ when the repo has them
+    dist/                 with --package: the PYNQ overlay package's wheel (flow.build.overlay_pkg)
     yosys_xc7.json        with --yosys: Yosys synthesis of the whole overlay top (measured)
 
 Written into a temporary folder beside the destination and moved into place (flow.outdir), so a
@@ -159,10 +160,11 @@ def _run_yosys(dest: Path, board: Board, meta: dict, say) -> None:
 
 
 def build_overlay(board_name: str, P: int, out: Path | None = None, *, vivado: bool = True, yosys: bool = False,
-                  say: Callable[[str], None] = log.info) -> tuple[Path, dict]:
+                  package: bool = False, say: Callable[[str], None] = log.info) -> tuple[Path, dict]:
     """Build the overlay bundle of `board_name` with P PEs into `out` (default: overlay_home()/<name>);
     returns (folder, overlay.json). Usage errors (unknown board, P not a preset, a folder that is
-    not an overlay) come before any work."""
+    not an overlay) come before any work. `package`: also the pip-installable PYNQ overlay package in
+    <out>/dist (flow.build.overlay_pkg)."""
     from flow.outdir import OutputLock, atomic_folder, check_out
 
     board = load_board(board_name)
@@ -182,6 +184,10 @@ def build_overlay(board_name: str, P: int, out: Path | None = None, *, vivado: b
             if yosys:
                 _run_yosys(tmp, board, meta, say)
             (tmp / META).write_text(json.dumps(meta, indent=1))
+            if package:
+                from flow.build.overlay_pkg import build_package
+
+                build_package(tmp, tmp / "dist", say=say)
     return out, meta
 
 

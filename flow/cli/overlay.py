@@ -39,14 +39,12 @@ def run(args: argparse.Namespace) -> int:
     def say(msg: str) -> None:
         print(f"overlay: {msg}", flush=True)
 
-    folder, meta = build_overlay(args.board, args.pe, args.out, vivado=not args.no_vivado, yosys=args.yosys, say=say)
+    folder, meta = build_overlay(args.board, args.pe, args.out, vivado=not args.no_vivado, yosys=args.yosys,
+                                 package=args.package, say=say)
     bit = "bitstream included" if meta.get("bitstream_built") else "no bitstream (Vivado did not run)"
     print(f"wrote {folder}: overlay {meta['name']} ({meta['board']}, P={meta['P']}, {meta['clock_mhz']:g} MHz, "
           f"register map v{meta['regmap_version']}, model format v{meta['format_version']}, "
           f"build hash {meta['build_hash']:#010x}); {bit}")
-    if args.package:
-        from flow.build.overlay_pkg import build_package
-
-        wheel = build_package(folder, folder / "dist", say=say)
-        print(f"wrote {wheel}")
+    for wheel in sorted((folder / "dist").glob("*.whl")) if args.package else []:
+        print(f"wrote {wheel} (on the board: pip install {folder / 'driver'} {wheel.name})")
     return 0

@@ -1,0 +1,143 @@
+"""Step `overlay`: which engine the build is for, and for the RTL overlay the model image.
+
+`flow build --engine` (options["engine"]):
+- `rtl`: the RTL overlay of the board with the smallest preset P >= the model's n_pe. The overlay
+  is taken from the known place (flow.build.overlay.overlay_home()) and built there first when
+  none exists (said in the output); the model, laid out on P PEs, is written to
+  `overlay/model.eie`, checked against the preset's capacity with both numbers. The HLS-only steps
+  (csim, board, vendor, bundle, sim_board) do not run (`steps_for("rtl")`). A network with layers
+  the RTL does not run is a usage error naming `--engine hls`.
+- `hls`: today's HLS kernel and bundle only.
+- `auto` (default): `rtl` for an all-Dense network that fits a preset, with the HLS bundle built
+  beside it (the simulated board and the README's first command rely on it; without vendor tools
+  it costs seconds); `hls` for a network with other layers (LeNet-5's convolutions) or none
+  fits. The summary's `engine` line says which and why; reports/engine.json records it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+from flow.build.context import step
+from flow.build.steps.common import board, compressed, hls_config, hls_model, write_json
+from flow.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("auto", "rtl", "hls")
+OVERLAY = "overlay"
+IMAGE = f"{OVERLAY}/model.eie"
+
+
+def _overlays_known(ctx) -> list[str]:
+    """The overlays of this board in the known place (their overlay.json): a rebuilt one reruns the step."""
+    from flow.build.overlay import default_dir, read_meta
+
+    b = board(ctx)
+    out = []
+    for key in sorted(b.overlay):
+        meta = read_meta(default_dir(b, int(key[1:])))
+        out.append(f"{key}={json.dumps(meta, sort_keys=True) if meta else 'none'}")
+    return out
+
+
+def _other_layers(model) -> list[str]:
+    from flow.hls.csim import _DATA_ONLY, _identity_relu
+    from flow.hls.layer import is_eie_node
+
+    return [f"{n.name} ({n.class_name})" for n in model.graph.get_layers()
+            if not (n.class_name in _DATA_ONLY or is_eie_node(n) or _identity_relu(n))]
+
+
+def choose_P(b, n_pe: int) -> int | None:
+    """The smallest overlay preset of board `b` with P >= n_pe, or None."""
+    ps = sorted(int(k[1:]) for k in b.overlay)
+    return next((P for P in ps if P >= n_pe), None)
+
+
+def _layers_on(ctx, P: int):
+    """The model's EIE layers laid out on P PEs (a reconversion when the build's n_pe differs)."""
+    from flow.hls.convert import convert
+
+    model = hls_model(ctx)
+    if all(ly.n_pe == P for ly in model.eie_layers):
+        return model.eie_layers
+    cfg = dataclasses.replace(hls_config(ctx), n_pe=P)
+    with tempfile.TemporaryDirectory(prefix="flow-overlay-") as tmp:
+        layers = convert(compressed(ctx), cfg, Path(tmp) / "hls").eie_layers
+    if any(ly.n_pe != P for ly in layers):
+        raise UsageError(f"the model's layers take {sorted({ly.n_pe for ly in layers})} PEs with hls.n_pe={P} "
+                         f"(per-layer n_pe in hls.layers?); the P={P} overlay needs every layer on {P}")
+    return layers
+
+
+def _softmax(ctx) -> bool:
+    last = compressed(ctx).model.layers[-1]
+    return last.get_config().get("activation") == "softmax"
+
+
+def _hls_only(ctx, engine: str, why: str) -> dict:
+    shutil.rmtree(ctx.out / OVERLAY, ignore_errors=True)  # a previous build's image is not this build's
+    ctx.summary["engine"] = f"hls: {why}"
+    rec = {"engine": "hls", "requested": engine, "why": why}
+    write_json(ctx, "engine.json", rec)
+    return rec
+
+
+@step("overlay", depends_on=("hls", "build", "engine"), outputs=(), inputs=_overlays_known)
+def overlay(ctx) -> dict:
+    """Decide the engine; for the RTL overlay write overlay/model.eie for an overlay that exists."""
+    from flow.build.overlay import ensure_overlay
+    from flow.overlay.image import capacity_of_params, image_bytes, write_image
+    from flow.overlay.project import overlay_name
+    from flow.overlay.sizing import preset
+    from flow.runtime.eie_image import check_capacity, read_image
+
+    engine = ctx.options.get("engine", "auto")
+    if engine == "hls":
+        return _hls_only(ctx, engine, "--engine hls: the HLS kernel, the model's weights compiled into ROM")
+    b = board(ctx)
+    model = hls_model(ctx)
+    other = _other_layers(model)
+    if other:
+        why = (f"the network has layers the RTL engine does not run ({', '.join(other[:4])}"
+               f"{', ...' if len(other) > 4 else ''}); the HLS kernel runs them")
+        if engine == "rtl":
+            raise UsageError(f"--engine rtl: {why}: use --engine hls (or auto)")
+        return _hls_only(ctx, engine, why)
+    n_pe = max(ly.n_pe for ly in model.eie_layers)
+    P = choose_P(b, n_pe)
+    if P is None:
+        have = ", ".join(sorted(b.overlay, key=lambda k: int(k[1:]))) or "none"
+        why = f"no overlay preset of {b.name} has P >= {n_pe} (the model's n_pe; presets: {have})"
+        if engine == "rtl":
+            raise UsageError(f"--engine rtl: {why}: take a smaller hls.n_pe or add a preset to board.yaml")
+        return _hls_only(ctx, engine, why)
+    layers = _layers_on(ctx, P)
+    params = preset(b, P)
+    softmax = _softmax(ctx)
+    img = read_image(image_bytes(layers, params, softmax=softmax))
+    check_capacity(img, capacity_of_params(params), f"the {b.name} P={P} overlay")  # both numbers, before writing
+    folder, meta, built = ensure_overlay(b.name, P, say=log.warning)
+    counts = write_image(layers, ctx.out / IMAGE, params, softmax=softmax)
+    name = overlay_name(b, P)
+    why = (f"all {len(layers)} layers are Dense" if engine == "auto" else "--engine rtl") + \
+        (f" (laid out on P={P}: the smallest {b.name} preset >= the model's n_pe {n_pe})" if P != n_pe else "")
+    bit = "with bitstream" if meta.get("bitstream_built") else "no bitstream yet: Vivado did not run"
+    ctx.summary["engine"] = (f"rtl overlay {name}: {why}; {IMAGE} ({counts['bytes']:,} bytes, {counts['beats']:,} "
+                             f"load-stream beats, {counts['beats'] / (b.clock_mhz * 1e3):.3f} ms at "
+                             f"{b.clock_mhz:g} MHz) for the overlay in {folder} ({bit}"
+                             f"{'; built by this build' if built else ''})")
+    if engine == "auto":
+        ctx.summary["engine"] += "; the HLS bundle (bundle/) is built beside it"
+    if built:
+        ctx.notes.append(f"built the {name} overlay in {folder} (none existed); `flow overlay` rebuilds it")
+    rec = {"engine": "rtl", "requested": engine, "why": why, "overlay": str(folder), "overlay_meta": meta,
+           "image": IMAGE, "P": P, "image_counts": counts, "overlay_built_now": built}
+    write_json(ctx, "engine.json", rec)
+    return {k: rec[k] for k in ("engine", "requested", "why", "overlay", "P", "overlay_built_now")}

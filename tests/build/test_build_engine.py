@@ -1,0 +1,84 @@
+"""`flow build --engine`: the overlay step picks the engine, says why, and for the RTL overlay writes
+overlay/model.eie for an overlay in the known place (built there first when none exists).
+
+Runs the steps the decision needs (compress from a saved compressed model, quality, hls, overlay),
+not the whole build (the e2e test runs that)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("hls4ml")
+
+from flow.build.runner import run_build
+from flow.build.steps import RTL_STEPS, STEPS, by_name, steps_for
+from flow.compress.io import save_compressed
+from flow.config import FlowConfig, apply_overrides, dump_config
+from flow.errors import UsageError
+from flow.runtime.eie_image import read_image
+from flow.testing import as_compressed, shared_mlp
+
+FAST = tuple(by_name(n) for n in ("compress", "quality", "hls", "overlay"))
+
+
+@pytest.fixture(scope="module")
+def mlp(tmp_path_factory):
+    from flow.data import load_dataset
+
+    x = load_dataset().x_train[:200]
+    model, types = shared_mlp([64, 32, 10], (0.4, 0.5), calib_x=x, seed=3)
+    folder = tmp_path_factory.mktemp("eng") / "compressed"
+    save_compressed(as_compressed(model, types), folder)
+    return folder
+
+
+def _build(tmp_path, mlp, engine, n_pe=8, name="b"):
+    cfg = apply_overrides(FlowConfig(), {"hls.n_pe": ("--pe", n_pe)})
+    opts = {"model_path": str(mlp), "skip_train": True, "engine": engine, "allow_accuracy_drop": True,
+            "progress": False}
+    return run_build(cfg, tmp_path / name, options=opts, steps=FAST)
+
+
+def test_steps_per_engine():
+    assert steps_for("auto") == steps_for("hls") == STEPS and steps_for("rtl") == RTL_STEPS
+    assert [s.name for s in RTL_STEPS] == ["compress", "quality", "hls", "rtl", "overlay"]
+    with pytest.raises(ValueError):
+        steps_for("fpga")
+
+
+def test_auto_takes_the_overlay_for_dense_and_builds_it_once(tmp_path, mlp, monkeypatch):
+    monkeypatch.setenv("EIE_OVERLAY_DIR", str(tmp_path / "home"))
+    ctx = _build(tmp_path, mlp, "auto")  # n_pe 8: laid out on the smallest preset, P = 16
+    line = ctx.summary["engine"]
+    assert line.startswith("rtl overlay eie_pynq_z2_p16: all 2 layers are Dense (laid out on P=16"), line
+    assert "built by this build" in line and "the HLS bundle (bundle/) is built beside it" in line
+    img = read_image(tmp_path / "b" / "overlay" / "model.eie")
+    assert img.capacity["P"] == 16 and (img.n_in, img.n_out) == (64, 10)
+    ovl = tmp_path / "home" / "eie_pynq_z2_p16"
+    meta = json.loads((ovl / "overlay.json").read_text())
+    assert meta["P"] == 16
+    rec = json.loads((tmp_path / "b" / "reports" / "engine.json").read_text())
+    assert rec["engine"] == "rtl" and rec["overlay"] == str(ovl) and rec["overlay_built_now"] is True
+    # a second build finds the overlay and does not rebuild it
+    stamp = (ovl / "overlay.json").stat().st_mtime_ns
+    ctx = _build(tmp_path, mlp, "rtl", n_pe=16, name="c")
+    assert "built by this build" not in ctx.summary["engine"] and "--engine rtl" in ctx.summary["engine"]
+    assert (ovl / "overlay.json").stat().st_mtime_ns == stamp
+
+
+def test_hls_engine_writes_no_image(tmp_path, mlp, monkeypatch):
+    monkeypatch.setenv("EIE_OVERLAY_DIR", str(tmp_path / "home"))
+    ctx = _build(tmp_path, mlp, "hls")
+    assert ctx.summary["engine"].startswith("hls: --engine hls")
+    assert not (tmp_path / "b" / "overlay").exists() and not (tmp_path / "home").exists()
+
+
+def test_no_preset_large_enough(tmp_path, mlp, monkeypatch):
+    monkeypatch.setenv("EIE_OVERLAY_DIR", str(tmp_path / "home"))
+    ctx = _build(tmp_path, mlp, "auto", n_pe=128)
+    assert ctx.summary["engine"].startswith("hls: no overlay preset of pynq-z2 has P >= 128"), ctx.summary["engine"]
+    with pytest.raises(UsageError, match="--engine rtl: no overlay preset of pynq-z2 has P >= 128"):
+        _build(tmp_path, mlp, "rtl", n_pe=128, name="r")
