@@ -53,7 +53,7 @@ def test_auto_takes_the_overlay_for_dense_and_builds_it_once(tmp_path, mlp, monk
     monkeypatch.setenv("EIE_OVERLAY_DIR", str(tmp_path / "home"))
     ctx = _build(tmp_path, mlp, "auto")  # n_pe 8: laid out on the smallest preset, P = 16
     line = ctx.summary["engine"]
-    assert line.startswith("rtl overlay eie_pynq_z2_p16: all 2 layers are Dense (laid out on P=16"), line
+    assert line.startswith("rtl overlay eie_pynq_z2_p16: all layers are Dense (laid out on P=16"), line
     assert "built by this build" in line and "the HLS bundle (bundle/) is built beside it" in line
     img = read_image(tmp_path / "b" / "overlay" / "model.eie")
     assert img.capacity["P"] == 16 and (img.n_in, img.n_out) == (64, 10)
@@ -62,6 +62,14 @@ def test_auto_takes_the_overlay_for_dense_and_builds_it_once(tmp_path, mlp, monk
     assert meta["P"] == 16
     rec = json.loads((tmp_path / "b" / "reports" / "engine.json").read_text())
     assert rec["engine"] == "rtl" and rec["overlay"] == str(ovl) and rec["overlay_built_now"] is True
+    # the same build again skips the step; a removed overlay makes it rerun and build it again
+    _build(tmp_path, mlp, "auto")
+    assert json.loads((tmp_path / "b" / "build_state.json").read_text())["steps"]["overlay"]["status"] == "skipped"
+    import shutil
+
+    shutil.rmtree(ovl)
+    ctx = _build(tmp_path, mlp, "auto")
+    assert "built by this build" in ctx.summary["engine"] and (ovl / "overlay.json").is_file()
     # a second build finds the overlay and does not rebuild it
     stamp = (ovl / "overlay.json").stat().st_mtime_ns
     ctx = _build(tmp_path, mlp, "rtl", n_pe=16, name="c")
@@ -82,3 +90,19 @@ def test_no_preset_large_enough(tmp_path, mlp, monkeypatch):
     assert ctx.summary["engine"].startswith("hls: no overlay preset of pynq-z2 has P >= 128"), ctx.summary["engine"]
     with pytest.raises(UsageError, match="--engine rtl: no overlay preset of pynq-z2 has P >= 128"):
         _build(tmp_path, mlp, "rtl", n_pe=128, name="r")
+
+
+def test_decide_lenet5_takes_hls():
+    """LeNet-5's convolutions: auto takes the HLS kernel and says why; --engine rtl is a usage error."""
+    from flow.board.boards import load_board
+    from flow.build.steps.overlay import decide
+
+    b = load_board("pynq-z2")
+    other = ["conv1 (Conv2D)", "pool1 (Pooling2D)", "conv2 (Conv2D)", "pool2 (Pooling2D)", "flat (Reshape)"]
+    P, why = decide("auto", other, 16, b)
+    assert P is None and why.startswith("the network has layers the RTL engine does not run (conv1 (Conv2D)")
+    assert why.endswith(", ...); the HLS kernel runs them")
+    with pytest.raises(UsageError, match=r"--engine rtl: the network has layers .*: use --engine hls \(or auto\)"):
+        decide("rtl", other, 16, b)
+    assert decide("auto", [], 64, b) == (64, "all layers are Dense")
+    assert decide("rtl", [], 32, b) == (32, "--engine rtl")

@@ -34,16 +34,25 @@ OVERLAY = "overlay"
 IMAGE = f"{OVERLAY}/model.eie"
 
 
-def _overlays_known(ctx) -> list[str]:
-    """The overlays of this board in the known place (their overlay.json): a rebuilt one reruns the step."""
-    from flow.build.overlay import default_dir, read_meta
+def check_overlay(folder: Path) -> str | None:
+    """None when the overlay the image was written for is still the one in its place (a rebuilt or
+    removed overlay makes the step rerun, and build it again when it is gone)."""
+    from flow.build.overlay import read_meta
 
-    b = board(ctx)
-    out = []
-    for key in sorted(b.overlay):
-        meta = read_meta(default_dir(b, int(key[1:])))
-        out.append(f"{key}={json.dumps(meta, sort_keys=True) if meta else 'none'}")
-    return out
+    try:
+        rec = json.loads((folder / "reports" / "engine.json").read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return "reports/engine.json cannot be read"
+    if not isinstance(rec, dict):
+        return "reports/engine.json is not an object"
+    if rec.get("engine") != "rtl":
+        return None
+    if not (folder / IMAGE).is_file():
+        return f"{IMAGE} is missing"
+    now = read_meta(Path(str(rec.get("overlay"))))
+    if now != rec.get("overlay_meta"):
+        return f"the overlay in {rec.get('overlay')} changed or is gone since the image was written"
+    return None
 
 
 def _other_layers(model) -> list[str]:
@@ -81,6 +90,27 @@ def _softmax(ctx) -> bool:
     return last.get_config().get("activation") == "softmax"
 
 
+def decide(engine: str, other: list[str], n_pe: int, b) -> tuple[int | None, str]:
+    """(P of the RTL overlay, why) or (None, why the HLS kernel); UsageError when --engine rtl cannot be."""
+    if other:
+        why = (f"the network has layers the RTL engine does not run ({', '.join(other[:4])}"
+               f"{', ...' if len(other) > 4 else ''}); the HLS kernel runs them")
+        if engine == "rtl":
+            raise UsageError(f"--engine rtl: {why}: use --engine hls (or auto)")
+        return None, why
+    P = choose_P(b, n_pe)
+    if P is None:
+        have = ", ".join(sorted(b.overlay, key=lambda k: int(k[1:]))) or "none"
+        why = f"no overlay preset of {b.name} has P >= {n_pe} (the model's n_pe; presets: {have})"
+        if engine == "rtl":
+            raise UsageError(f"--engine rtl: {why}: take a smaller hls.n_pe or add a preset to board.yaml")
+        return None, why
+    why = "all layers are Dense" if engine == "auto" else "--engine rtl"
+    if P != n_pe:
+        why += f" (laid out on P={P}: the smallest {b.name} preset >= the model's n_pe {n_pe})"
+    return P, why
+
+
 def _hls_only(ctx, engine: str, why: str) -> dict:
     shutil.rmtree(ctx.out / OVERLAY, ignore_errors=True)  # a previous build's image is not this build's
     ctx.summary["engine"] = f"hls: {why}"
@@ -89,7 +119,7 @@ def _hls_only(ctx, engine: str, why: str) -> dict:
     return rec
 
 
-@step("overlay", depends_on=("hls", "build", "engine"), outputs=(), inputs=_overlays_known)
+@step("overlay", depends_on=("hls", "build", "engine"), outputs=("reports/engine.json",), check=check_overlay)
 def overlay(ctx) -> dict:
     """Decide the engine; for the RTL overlay write overlay/model.eie for an overlay that exists."""
     from flow.build.overlay import ensure_overlay
@@ -103,20 +133,9 @@ def overlay(ctx) -> dict:
         return _hls_only(ctx, engine, "--engine hls: the HLS kernel, the model's weights compiled into ROM")
     b = board(ctx)
     model = hls_model(ctx)
-    other = _other_layers(model)
-    if other:
-        why = (f"the network has layers the RTL engine does not run ({', '.join(other[:4])}"
-               f"{', ...' if len(other) > 4 else ''}); the HLS kernel runs them")
-        if engine == "rtl":
-            raise UsageError(f"--engine rtl: {why}: use --engine hls (or auto)")
-        return _hls_only(ctx, engine, why)
-    n_pe = max(ly.n_pe for ly in model.eie_layers)
-    P = choose_P(b, n_pe)
+    n_pe = max((ly.n_pe for ly in model.eie_layers), default=1)
+    P, why = decide(engine, _other_layers(model), n_pe, b)
     if P is None:
-        have = ", ".join(sorted(b.overlay, key=lambda k: int(k[1:]))) or "none"
-        why = f"no overlay preset of {b.name} has P >= {n_pe} (the model's n_pe; presets: {have})"
-        if engine == "rtl":
-            raise UsageError(f"--engine rtl: {why}: take a smaller hls.n_pe or add a preset to board.yaml")
         return _hls_only(ctx, engine, why)
     layers = _layers_on(ctx, P)
     params = preset(b, P)
@@ -126,8 +145,6 @@ def overlay(ctx) -> dict:
     folder, meta, built = ensure_overlay(b.name, P, say=log.warning)
     counts = write_image(layers, ctx.out / IMAGE, params, softmax=softmax)
     name = overlay_name(b, P)
-    why = (f"all {len(layers)} layers are Dense" if engine == "auto" else "--engine rtl") + \
-        (f" (laid out on P={P}: the smallest {b.name} preset >= the model's n_pe {n_pe})" if P != n_pe else "")
     bit = "with bitstream" if meta.get("bitstream_built") else "no bitstream yet: Vivado did not run"
     ctx.summary["engine"] = (f"rtl overlay {name}: {why}; {IMAGE} ({counts['bytes']:,} bytes, {counts['beats']:,} "
                              f"load-stream beats, {counts['beats'] / (b.clock_mhz * 1e3):.3f} ms at "
