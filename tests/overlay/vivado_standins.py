@@ -15,16 +15,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-#: every Vivado command a generated overlay script may call (anything else fails the run)
-VIVADO_COMMANDS = (
-    "create_project", "get_board_parts", "current_project", "add_files", "get_files", "get_filesets",
-    "update_compile_order", "create_bd_design", "create_bd_cell", "apply_bd_automation", "get_bd_cells",
-    "make_bd_intf_pins_external", "get_bd_intf_pins", "get_bd_pins", "connect_bd_intf_net", "connect_bd_net",
-    "assign_bd_address", "get_bd_addr_spaces", "get_bd_addr_segs", "validate_bd_design", "save_bd_design",
-    "generate_target", "make_wrapper", "current_fileset", "launch_runs", "wait_on_run", "get_property",
-    "get_runs", "open_run", "get_timing_paths", "report_utilization", "report_timing_summary", "set_property",
-)  # fmt: skip
-
 PRELUDE = r"""
 set ::calls {}
 set ::cells [dict create]
