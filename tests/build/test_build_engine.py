@@ -106,3 +106,14 @@ def test_decide_lenet5_takes_hls():
         decide("rtl", other, 16, b)
     assert decide("auto", [], 64, b) == (64, "all layers are Dense")
     assert decide("rtl", [], 32, b) == (32, "--engine rtl")
+
+
+def test_cli_engine_option(capsys):
+    from flow.cli import main
+    from flow.cli.main import build_parser
+
+    assert build_parser().parse_args(["build"]).engine == "auto"
+    assert build_parser().parse_args(["build", "--engine", "rtl"]).engine == "rtl"
+    with pytest.raises(SystemExit) as exc:
+        main(["build", "--engine", "fpga"])
+    assert exc.value.code == 2 and "invalid choice: 'fpga'" in capsys.readouterr().err
