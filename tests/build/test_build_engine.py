@@ -117,3 +117,18 @@ def test_cli_engine_option(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["build", "--engine", "fpga"])
     assert exc.value.code == 2 and "invalid choice: 'fpga'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.csim
+def test_cli_engine_rtl_runs_only_the_overlay_steps(tmp_path, monkeypatch):
+    from flow.cli import main
+
+    monkeypatch.setenv("EIE_OVERLAY_DIR", str(tmp_path / "home"))
+    out = tmp_path / "b"
+    assert main(["build", "--engine", "rtl", "--epochs", "1", "--out", str(out), "--no-progress",
+                 "--allow-accuracy-drop"]) == 0
+    state = json.loads((out / "build_state.json").read_text())
+    assert list(state["steps"]) == ["compress", "quality", "hls", "rtl", "overlay"]
+    assert not (out / "bundle").exists() and read_image(out / "overlay" / "model.eie").capacity["P"] == 16
+    assert state["summary"]["engine"].startswith("rtl overlay eie_pynq_z2_p16: --engine rtl")
