@@ -1,6 +1,8 @@
 """The build steps, one per module, and STEPS: the build order.
 
-compress -> quality -> hls -> resources -> csim -> rtl -> board -> vendor -> bundle -> sim_board -> overlay
+compress -> quality -> hls -> resources -> csim -> rtl -> overlay -> board -> vendor -> bundle -> sim_board
+
+(overlay before the HLS board steps: a rerun of those, e.g. `--allow-ii`, does not rerun it)
 
 `steps_for(engine)`: `flow build --engine rtl` runs only the steps the RTL overlay needs (no HLS
 kernel, board project, vendor tools or HLS bundle); auto and hls run them all (docs/overlay.md).
@@ -18,7 +20,7 @@ from flow.build.steps.rtl import rtl
 from flow.build.steps.sim_board import sim_board
 from flow.build.steps.vendor import vendor
 
-STEPS = (compress, quality, hls, resources, csim, rtl, board_project, vendor, bundle, sim_board, overlay)
+STEPS = (compress, quality, hls, resources, csim, rtl, overlay, board_project, vendor, bundle, sim_board)
 #: the steps of `--engine rtl`
 RTL_STEPS = (compress, quality, hls, rtl, overlay)
 
