@@ -115,6 +115,40 @@ def assemble(dest: Path, board: Board, P: int, *, say: Callable[[str], None] = l
     }
 
 
+#: what Vivado leaves in the bundle besides overlay.json
+VIVADO_FILES = ("utilization.rpt", "timing.rpt")
+
+
+def sources_digest(folder: Path) -> str:
+    """SHA-256 of what the bitstream is made of: rtl/* and the block-design script."""
+    import hashlib
+
+    h = hashlib.sha256()
+    files = sorted(p for p in (Path(folder) / "rtl").glob("*") if p.is_file()) + [Path(folder) / SCRIPT]
+    for f in files:
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _keep_bitstream(old: Path, dest: Path, meta: dict, say) -> bool:
+    """Copy the previous bundle's bitstream into dest when it was built from the same sources (a
+    rebuild without Vivado, or to add --package, must not drop an hour of Vivado); True if kept."""
+    prev = read_meta(old)
+    if not prev or not prev.get("bitstream_built") or prev.get("sources_sha256") != meta["sources_sha256"]:
+        return False
+    names = [prev.get("bitstream"), prev.get("hwh")]
+    if not all(isinstance(n, str) and (old / n).is_file() for n in names):
+        return False
+    for n in [*names, *VIVADO_FILES]:
+        if (old / n).is_file():
+            shutil.copyfile(old / n, dest / n)
+    meta["bitstream_built"] = True
+    meta["vivado"] = prev.get("vivado")
+    meta["bitstream_note"] = "kept from the previous build of the same sources (rtl/ and the script unchanged)"
+    say(f"the bitstream of {old} was built from the same sources: kept ({names[0]}, {names[1]})")
+    return True
+
+
 def _run_vivado(dest: Path, meta: dict, say, keep_log: Path) -> None:
     from flow.board.vendor import find_tools, run_vivado
 
@@ -176,7 +210,10 @@ def build_overlay(board_name: str, P: int, out: Path | None = None, *, vivado: b
             os.umask(umask)
             tmp.chmod(0o777 & ~umask)  # mkdtemp makes it 0700: the mode any made folder has
             meta = assemble(tmp, board, P, say=say)
-            if vivado:
+            meta["sources_sha256"] = sources_digest(tmp)
+            if _keep_bitstream(out, tmp, meta, say):
+                pass
+            elif vivado:
                 _run_vivado(tmp, meta, say, out.parent / f"{out.name}.vivado_run.log")
             else:
                 meta["bitstream_built"] = False

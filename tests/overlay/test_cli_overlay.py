@@ -77,8 +77,16 @@ def test_overlay_with_vivado_on_path(no_vivado, monkeypatch, tmp_path, capsys):
     meta = json.loads((out / "overlay.json").read_text())
     assert meta["bitstream_built"] is True and (out / f"{name}.bit").is_file() and (out / f"{name}.hwh").is_file()
     assert "bitstream included" in capsys.readouterr().out
-    # a failing Vivado: exit 1 naming its log, the previous bundle untouched
+    # a rebuild of the same sources keeps the bitstream (no Vivado run, even without Vivado on PATH)
     monkeypatch.setenv("FAKE_VIVADO_FAIL", "1")
+    assert main(["overlay", "--pe", "16", "--no-vivado"]) == 0
+    meta = json.loads((out / "overlay.json").read_text())
+    assert meta["bitstream_built"] is True and "kept from the previous build" in meta["bitstream_note"]
+    assert (out / f"{name}.bit").read_text() == "bit\n"
+    # changed sources: the old bitstream is not this bundle's; a failing Vivado exits 1 naming its log,
+    # the previous bundle untouched
+    meta["sources_sha256"] = "0" * 64
+    (out / "overlay.json").write_text(json.dumps(meta))
     before = (out / "overlay.json").read_text()
     assert main(["overlay", "--pe", "16"]) == 1
     err = capsys.readouterr().err
