@@ -144,6 +144,7 @@ def overlay(ctx) -> dict:
     check_capacity(img, capacity_of_params(params), f"the {b.name} P={P} overlay")  # both numbers, before writing
     folder, meta, built = ensure_overlay(b.name, P, say=log.warning)
     counts = write_image(layers, ctx.out / IMAGE, params, softmax=softmax)
+    counts.pop("path", None)  # the staging folder's: the record names IMAGE, relative to the build
     name = overlay_name(b, P)
     bit = "with bitstream" if meta.get("bitstream_built") else "no bitstream yet: Vivado did not run"
     ctx.summary["engine"] = (f"rtl overlay {name}: {why}; {IMAGE} ({counts['bytes']:,} bytes, {counts['beats']:,} "
