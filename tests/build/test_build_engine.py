@@ -132,3 +132,25 @@ def test_cli_engine_rtl_runs_only_the_overlay_steps(tmp_path, monkeypatch):
     assert list(state["steps"]) == ["compress", "quality", "hls", "rtl", "overlay"]
     assert not (out / "bundle").exists() and read_image(out / "overlay" / "model.eie").capacity["P"] == 16
     assert state["summary"]["engine"].startswith("rtl overlay eie_pynq_z2_p16: --engine rtl")
+
+
+def test_engine_rtl_refuses_a_conv_network_before_any_work(tmp_path, capsys):
+    """A network with a convolution and --engine rtl: exit 2 in preflight, naming the layer and --engine hls."""
+    import numpy as np
+    import tensorflow as tf
+
+    from flow.cli import main
+    from flow.data import load_dataset
+
+    shape = load_dataset().input_shape
+    L = tf.keras.layers
+    model = tf.keras.Sequential([L.Input(shape=shape), L.Reshape((8, 8, 1)), L.Conv2D(2, 3, name="conv"),
+                                 L.Flatten(), L.Dense(10, activation="softmax", name="fc")])
+    model.get_layer("fc").set_weights([np.zeros((72, 10)), np.zeros(10)])
+    path = tmp_path / "conv.keras"
+    model.save(path)
+    out = tmp_path / "b"
+    assert main(["build", "--engine", "rtl", "--model", str(path), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "--engine rtl: --model" in err and "conv (Conv2D)" in err and "use --engine hls" in err, err
+    assert not out.exists()
