@@ -156,10 +156,10 @@ def main(argv=None) -> int:
         entry["yosys_engine"] = rep
         print(f"  Yosys (engine only): {rep.get('LUT')} LUT, {rep.get('RAMB18')} RAMB18 + {rep.get('RAMB36')} RAMB36, {rep.get('DSP')} DSP")
     if a.synth_overlay:
-        from flow.overlay.synth import synthesize_overlay
+        from flow.overlay.synth import synthesize_params
 
         with tempfile.TemporaryDirectory(dir=ROOT) as tmp:  # under the tree: the WebAssembly Yosys reaches it
-            rep = synthesize_overlay(ov, tmp)
+            rep = synthesize_params(ov, tmp)
         if not rep.get("LUT"):
             print("  Yosys gave no cells for the overlay; not recorded", file=sys.stderr)
             return 1

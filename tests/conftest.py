@@ -44,3 +44,13 @@ def mnist_path() -> Path:
     path = mnist_dir()
     assert path is not None  # guarded by the `mnist` marker
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _overlay_home(tmp_path_factory):
+    """Overlays a test's build makes go to a temporary folder, never ~/.cache (flow.build.overlay)."""
+    import os
+
+    if "EIE_OVERLAY_DIR" not in os.environ:
+        os.environ["EIE_OVERLAY_DIR"] = str(tmp_path_factory.mktemp("overlays"))
+    yield

@@ -48,6 +48,11 @@ class PSType:
     base_config: dict = field(default_factory=dict)
     #: PS interfaces that become top-level ports (DDR, MIO) when no board preset handles them
     external_intfs: tuple = ()
+    #: fabric-to-PS interrupt input pin and the CONFIG values that enable it (the RTL overlay's irq)
+    irq_pin: str = ""
+    irq_config: dict = field(default_factory=dict)
+    #: base address of the GP/HPM master's window, per port number (the RTL overlay's address map)
+    gp_base: tuple = ()
 
 
 PS_TYPES: dict[str, PSType] = {
@@ -68,6 +73,9 @@ PS_TYPES: dict[str, PSType] = {
         clock_freq_key="PCW_FPGA0_PERIPHERAL_FREQMHZ",
         base_config={"PCW_EN_CLK0_PORT": "1", "PCW_EN_RST0_PORT": "1"},
         external_intfs=("DDR", "FIXED_IO"),
+        irq_pin="IRQ_F2P",
+        irq_config={"PCW_USE_FABRIC_INTERRUPT": "1", "PCW_IRQ_F2P_INTR": "1"},
+        gp_base=(0x4000_0000, 0x8000_0000),  # M_AXI_GP0 / GP1 (UG585 address map)
     ),
     "zynq_us": PSType(
         vlnv="xilinx.com:ip:zynq_ultra_ps_e",  # no version: 3.3 (2020.2) ... 3.5 (2023.x) all work
@@ -87,6 +95,9 @@ PS_TYPES: dict[str, PSType] = {
         clock_freq_key="PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ",
         base_config={"PSU__FPGA_PL0_ENABLE": "1", "PSU__NUM_FABRIC_RESETS": "1"},
         external_intfs=(),
+        irq_pin="pl_ps_irq0",
+        irq_config={"PSU__USE__IRQ0": "1"},
+        gp_base=(0xA000_0000, 0xB000_0000),  # M_AXI_HPM0_FPD / HPM1_FPD (UG1085 address map)
     ),
 }
 

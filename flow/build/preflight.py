@@ -156,6 +156,20 @@ def check_engine_layers(model, source: str, recurrent_ok: bool = False) -> None:
         raise UsageError(f"{source}: {exc}") from None
 
 
+#: Keras layers the RTL overlay runs or that move data only (the overlay step decides on the converted
+#: graph; this refuses `--engine rtl` for a convolutional network before any training)
+RTL_KERAS_LAYERS = ("InputLayer", "Dense", "QDense", "Activation", "QActivation", "ReLU", "Flatten", "Reshape",
+                    "Dropout")
+
+
+def check_rtl_engine(model, source: str) -> None:
+    other = [f"{ly.name} ({type(ly).__name__})" for ly in model.layers if type(ly).__name__ not in RTL_KERAS_LAYERS]
+    if other:
+        raise UsageError(f"--engine rtl: {source} has layers the RTL engine does not run ({', '.join(other[:4])}"
+                         f"{', ...' if len(other) > 4 else ''}): use --engine hls (or auto, which takes the HLS "
+                         "kernel for it)")
+
+
 def check(cfg, options: dict):
     """Validate every input of a build before any work (see module docstring)."""
     from flow.board.boards import load_board
@@ -202,6 +216,8 @@ def check(cfg, options: dict):
         source = f"model {cfg.model.name}"
     check_model_vs_data(model, ds, source)
     check_engine_layers(model, source)
+    if options.get("engine") == "rtl":
+        check_rtl_engine(model, source)
     dense = [layer.name for layer in model.layers if type(layer).__name__ in ("Dense", "QDense")]
     weight = [layer.name for layer in model.layers if type(layer).__name__ in ("Dense", "QDense", "Conv2D", "QConv2D")]
     check_hls_layers(cfg, dense)

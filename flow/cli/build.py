@@ -45,6 +45,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="go on when Vitis HLS reports the PE array above II=1 (default: the build stops with the numbers)",
     )
+    p.add_argument(
+        "--engine", choices=("auto", "rtl", "hls"), default="auto",
+        help="rtl: model.eie for the board's RTL overlay (built first when none exists), no HLS kernel; hls: the "
+        "HLS kernel with the weights in ROM; auto (default): rtl for all-Dense networks, with the HLS bundle "
+        "beside it, hls for networks with other layers (convolutions). The summary says which ran and why",
+    )
     options.add_quality(p)
     options.add_no_progress(p)
     p.set_defaults(func=run)
@@ -88,6 +94,7 @@ def _run_locked(args, cfg, console, run_build, print_summary) -> int:
         raise UsageError("--skip-train needs --model <compressed-model folder> (from `flow compress`)")
     opts["skip_train"] = bool(args.skip_train)
     opts["allow_ii"] = bool(getattr(args, "allow_ii", False))
+    opts["engine"] = getattr(args, "engine", "auto")
     preflight.check(cfg, opts)  # every input read and checked before any work
     # a tool that appears (or goes) on PATH makes the vendor step rerun
     opts["vendor_tools"] = sorted(k for k, t in find_tools(probe_versions=False).items() if t is not None)
@@ -98,7 +105,10 @@ def _run_locked(args, cfg, console, run_build, print_summary) -> int:
         mark = "[green]done[/]" if status == "done" else "[dim]up to date, skipped[/]"
         console.print(f"[bold]{name:<14}[/] {mark} ({seconds:.1f} s)")
 
-    ctx = run_build(cfg, Path(args.out), options=opts, force=args.force, on_step=on_step)
+    from flow.build.steps import steps_for
+
+    ctx = run_build(cfg, Path(args.out), options=opts, force=args.force, on_step=on_step,
+                    steps=steps_for(opts["engine"]))
     print_summary(Path(args.out), console=console)
     console.print(f"build finished in {time.perf_counter() - t0:.1f} s -> {ctx.out}")
     return 0

@@ -18,7 +18,7 @@ import warnings
 from flow import __version__
 from flow.errors import FlowError
 
-COMMANDS = ["build", "compress", "csim", "rtlsim", "image", "run", "report", "boards"]
+COMMANDS = ["build", "compress", "csim", "rtlsim", "image", "overlay", "run", "report", "boards"]
 
 
 class _Parser(argparse.ArgumentParser):

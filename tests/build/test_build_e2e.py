@@ -44,6 +44,13 @@ def test_bundle_has_what_the_board_needs(build_dir):
     hls_tcl = (build_dir / "hls" / "build_hls.tcl").read_text()
     assert "xc7z020clg400-1" in hls_tcl and "eie_net_axi" in hls_tcl
     assert "axi_dma_0" in (build_dir / "vivado" / "build_bd.tcl").read_text()
+    # --engine auto (the default): the digits MLP is all Dense, so the RTL overlay's model image is
+    # written too (laid out on P = 16, the smallest pynq-z2 preset >= its n_pe 8), the HLS bundle beside it
+    assert state["summary"]["engine"].startswith("rtl overlay eie_pynq_z2_p16: all layers are Dense")
+    from flow.runtime.eie_image import read_image
+
+    img = read_image(build_dir / "overlay" / "model.eie")
+    assert (img.n_in, img.n_out, img.capacity["P"]) == (64, 10, 16)
 
 
 def test_reports_show_exact_agreement(build_dir):
