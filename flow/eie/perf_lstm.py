@@ -1,16 +1,15 @@
-"""Cycle model of an LSTM layer on the RTL engine's schedule (modelled; the RTL's recurrent-layer
-entry and element-wise unit are not built yet), numpy only.
+"""Cycle model of an LSTM layer on the RTL engine's schedule (modelled: the RTL element-wise unit
+exists and its latency is measured, the engine's recurrent-layer entry is not built yet), numpy only.
 
 Per time step t (flow.eie.lstm: one mat-vec over z_t = [x_t; h_{t-1}], then the element-wise unit):
   SETUP 1 + RUN(z_t) + GATHER      the mat-vec under the RTL's schedule (flow.eie.perf_rtl: the same
                                    detector, queues and PE pipeline, the same gather), its inputs
                                    already in the activation banks (not streamed: ``first=False``)
-  + EW = ceil(H / R) + EW_LATENCY  the element-wise unit (DESIGN ASSUMPTION): one per row-PE,
-                                   pipelined, one hidden unit per cycle (its four gates read from
-                                   the PE's accumulators after the gather; 3 sigmoid and 2 tanh
-                                   table reads: two dual-port tables), EW_LATENCY stages from the
-                                   gates to h_u written into the activation banks as input column
-                                   I + u of the next step; it starts after the gather.
+  + EW = ceil(H / R) + EW_LATENCY  the element-wise unit after the gather (its placement in the
+                                   step is a DESIGN ASSUMPTION: one unit per row-PE, one hidden unit
+                                   per cycle); EW_LATENCY is the RTL unit's (kernels/rtl/
+                                   eie_lstm_cell.sv) measured latency from a unit's last gate to h_u
+                                   (tests/rtl/test_rtl_lstm_cell.py asserts the two are equal).
 Per sequence: LOAD = ceil(T * I / 16) cycles (the host streams the whole input sequence into the
 activation banks, 16 per cycle as the RTL's layer-0 input) + the steps + 1 (the idle cycle that
 takes the next start), as perf_rtl counts an inference.
@@ -30,10 +29,10 @@ import numpy as np
 from flow.eie.lstm import EIELSTM, lstm_sequence
 from flow.eie.perf_rtl import LINE, check_layout, gather_cycles, run_cycles
 
-#: element-wise pipeline stages from the gate values to h written back (DESIGN ASSUMPTION, modelled):
-#: sigmoid/tanh table read (1), interpolation multiply (1), add and round (1), f*c and i*g (1),
-#: sum and cast to cell_t (1), tanh(c) table read (1), multiply (1), add and round (1), o*tanh(c)
-#: (1), cast to h and write to the activation bank (1)
+#: cycles from a hidden unit's gate o entering kernels/rtl/eie_lstm_cell.sv to its h' and c' out
+#: (measured in Verilator by tests/rtl/test_rtl_lstm_cell.py, which asserts this value): sigmoid/tanh
+#: pair read (1), difference x remainder (1), round and add (1), f*c and i*g (1), sum and cast to
+#: cell_t (1), tanh(c') in three (3), o*tanh(c') (1), cast to h_t (1)
 EW_LATENCY = 10
 
 
@@ -84,7 +83,7 @@ class SequenceCycles:
     def summary(self) -> dict:
         per = np.array([s.total for s in self.steps])
         return {
-            "name": self.name, "source": "modelled (flow.eie.perf_lstm; element-wise latency assumed)",
+            "name": self.name, "source": "modelled (flow.eie.perf_lstm; element-wise latency measured on the RTL unit, its place in the step assumed)",
             "load": self.load, "total": self.total, "steps": len(self.steps),
             "step_mean": float(per.mean()) if per.size else 0.0, "step_min": int(per.min(initial=0)),
             "step_max": int(per.max(initial=0)), "ew_latency": EW_LATENCY,
