@@ -23,6 +23,11 @@ def _pow2(n: int) -> bool:
     return n >= 1 and (n & (n - 1)) == 0
 
 
+#: the fields of the LSTM element-wise lanes (generics only when LSTM=1)
+LSTM_FIELDS = ("LSTM", "CELL_D", "L_GF", "L_CLW", "L_CLF", "L_C_RND", "L_C_SAT", "L_HW", "L_HF", "L_H_RND",
+               "L_H_SAT")
+
+
 @dataclass(frozen=True)
 class EngineParams:
     """Hardware parameters; every field is a SystemVerilog parameter of eie_engine."""
@@ -43,6 +48,18 @@ class EngineParams:
     ACC_D: int = 64  # accumulator words per PE (local rows of the largest layer)
     BIAS_D: int = 128  # bias words per PE (local rows of all layers)
     OL: int = 16  # gather lanes
+    # the LSTM element-wise lanes (eie_lstm; flow.rtl.lstm_run.lstm_params sets them): 0 = Dense only
+    LSTM: int = 0
+    CELL_D: int = 64  # cell states per lane
+    L_GF: int = 8  # gate_t fraction bits
+    L_CLW: int = 16  # cell_t
+    L_CLF: int = 8
+    L_C_RND: int = 1
+    L_C_SAT: int = 1
+    L_HW: int = 16  # h_t (the LSTM's input type)
+    L_HF: int = 8
+    L_H_RND: int = 1
+    L_H_SAT: int = 1
 
     def __post_init__(self):
         checks = [
@@ -72,10 +89,17 @@ class EngineParams:
         return math.ceil(math.log2(self.ENT_D + 1))
 
     def key(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+        return hashlib.sha256(json.dumps(self.generics(), sort_keys=True).encode()).hexdigest()[:16]
 
     def generics(self) -> dict:
-        return asdict(self)
+        """The eie_engine parameters; a Dense-only engine (LSTM=0) leaves the LSTM lanes' out, so its
+        generics (and cache keys) are those of an engine without them and wrappers (eie_axi) need not
+        know them."""
+        d = asdict(self)
+        if not self.LSTM:
+            for k in LSTM_FIELDS:
+                d.pop(k)
+        return d
 
     def with_(self, **kw) -> EngineParams:
         return replace(self, **kw)

@@ -20,11 +20,10 @@ module eie_cast #(
   localparam signed [IW:0] HALF = (RND != 0) ? ((IW + 1)'(1) <<< (SHIFT - 1)) : '0;
   localparam signed [IW:0] HI = (IW + 1)'((64'sd1 <<< (OW - 1)) - 64'sd1);
   localparam signed [IW:0] LO = -HI - (IW + 1)'(1);
+  localparam [OW-1:0] HI_O = HI[OW-1:0];
+  localparam [OW-1:0] LO_O = LO[OW-1:0];
   logic signed [IW:0] s;
   assign s = ($signed({x[IW-1], x}) + HALF) >>> SHIFT;
-  always_comb begin
-    if (SAT != 0) y = (s > HI) ? HI[OW-1:0] : (s < LO) ? LO[OW-1:0] : s[OW-1:0];
-    else y = s[OW-1:0];
-  end
+  assign y = (SAT != 0 && s > HI) ? HI_O : (SAT != 0 && s < LO) ? LO_O : s[OW-1:0];
 endmodule
 `default_nettype wire

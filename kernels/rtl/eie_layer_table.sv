@@ -3,6 +3,8 @@
 //
 // Registers, not a RAM: SETUP reads all fields of a layer in one cycle. Word F of layer l is at
 // l * 16 + F (flow.rtl.images.TABLE). rmul holds R * k for k < MAXG (ANYR's group mapping).
+// A recurrent (LSTM) entry (flags bit 5) also has: word 14 the time steps T, word 15 the x lines
+// per step (low half: h_{t-1} starts at column 16 * xl) and the hidden units H (high half).
 `default_nettype none
 module eie_layer_table #(
     // layers the table holds
@@ -55,11 +57,16 @@ module eie_layer_table #(
     output logic [    XW-1:0] omax,
     output logic [    DW-1:0] depth,
     output logic [       6:0] r_val,  // R (PEs per group), used when ANYR
-    output logic [MAXG*10-1:0] rmul   // R * k at bits 10k, used when ANYR
+    output logic [MAXG*10-1:0] rmul,  // R * k at bits 10k, used when ANYR
+    // recurrent entry: flag, time steps, x lines per step, hidden units
+    output logic              rec,
+    output logic [      15:0] steps,
+    output logic [   NXW-5:0] xl,
+    output logic [   NXW-1:0] n_units
 );
   localparam F_NIN = 0, F_NOUT = 1, F_LOG2G = 2, F_LOG2R = 3, F_PTR = 4, F_BIAS = 5,
       F_ROWS = 6, F_FLAGS = 7, F_SHIFT = 8, F_WIDTH = 9, F_MIN = 10, F_MAX = 11, F_DEPTH = 12,
-      F_R = 13;
+      F_R = 13, F_STEPS = 14, F_XL = 15;
 
   (* mem2reg *) logic [31:0] tbl[0:(1<<LW)*16-1];
   initial begin
@@ -92,6 +99,10 @@ module eie_layer_table #(
       omax <= tbl[tb+F_MAX][XW-1:0];
       depth <= tbl[tb+F_DEPTH][DW-1:0];
       r_val <= tbl[tb+F_R][6:0];
+      rec <= tbl[tb+F_FLAGS][5];
+      steps <= tbl[tb+F_STEPS][15:0];
+      xl <= tbl[tb+F_XL][NXW-5:0];
+      n_units <= tbl[tb+F_XL][16+:NXW];
       // R * k by shift-and-add (k < 16: R, 2R, 4R, 8R as the bits of k select), no DSP48
       for (int k = 0; k < MAXG; k++) begin
         rmul[k*10+:10] <= ((k & 1) != 0 ? 10'(tbl[tb+F_R][6:0]) : 10'd0) +

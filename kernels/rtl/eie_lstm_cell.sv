@@ -44,6 +44,8 @@ module eie_lstm_cell #(
     input  logic [ GW-1:0] in_x,
     input  logic [CLW-1:0] in_c,
     output logic           out_valid,
+    // a unit is in the pipeline (out_valid included)
+    output logic           busy,
     output logic [ HW-1:0] out_h,
     output logic [CLW-1:0] out_c
 );
@@ -88,6 +90,8 @@ module eie_lstm_cell #(
   logic [HW-1:0] h_n;
   eie_cast #(.IW(32), .SHIFT(2 * AF - HF), .OW(HW), .RND(H_RND), .SAT(H_SAT)) u_hcast (
       .x(p_h), .y(h_n));
+
+  assign busy = (|v_d) || v4 || v5 || (|v_e) || v9 || out_valid;
 
   always_ff @(posedge clk) begin
     v_d <= {v_d[1:0], in_valid};

@@ -46,7 +46,7 @@ module eie_pwl #(
 
   logic [31:0] q;
   eie_ram #(.BLOCK(1), .DEPTH(N), .WIDTH(32), .INIT_FILE(TABLE_FILE)) u_rom (
-      .clk(clk), .re(1'b1), .raddr(kc), .q(q), .we(1'b0), .waddr('0), .wdata('0));
+      .clk(clk), .re(1'b1), .raddr(kc), .q(q), .we(1'b0), .waddr({AW{1'b0}}), .wdata(32'd0));
 
   logic below1, above1, below2, above2;
   logic [RW-1:0] r1;
