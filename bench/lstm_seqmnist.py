@@ -7,6 +7,9 @@ and the measured cycles, compared with the model (measured, RTL simulation).
     python bench/lstm_seqmnist.py FOLDER --data-dir ../shared/data/mnist [--cycles 200] [--n-pe 16] [--rtl N]
     python bench/lstm_seqmnist.py --synthetic --data-dir ../shared/data/mnist --rtl N   (no trained folder:
         a random LSTM(128) + Dense(10) at 10 % density, MNIST test images as its inputs; cycles only)
+    python bench/lstm_seqmnist.py FOLDER --data-dir ... --yosys-only   (Yosys synth_xilinx on the xc7z020
+        of the engine for this network with the LSTM lanes and of the same engine without them (LSTM=0),
+        merged as "yosys_xc7" into the --out JSON; slow: run it niced, once)
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 
-def _rtl(lstm, dense, x_raw, n_pe: int, ref_y: np.ndarray, chunk: int = 500) -> dict:
-    """The network on the RTL engine for the sequences x_raw: mismatches, cycles, model equality."""
+def _rtl(lstm, dense, x_raw, n_pe: int, ref_y: np.ndarray, n_model: int, chunk: int = 500) -> dict:
+    """The network on the RTL engine for the sequences x_raw: mismatches, cycles, and the cycle
+    model's equality on the first n_model sequences (the python model steps every cycle: slow)."""
     from flow.eie.perf_lstm import sequence_cycles
     from flow.rtl import verilator
     from flow.rtl.lstm_run import lstm_params, rtl_lstm, simulate_lstm
@@ -39,7 +43,8 @@ def _rtl(lstm, dense, x_raw, n_pe: int, ref_y: np.ndarray, chunk: int = 500) -> 
         per.append(r["period"])
     sim_s = time.perf_counter() - t0
     y, cyc, per = np.concatenate(ys), np.concatenate(cyc), np.concatenate(per)
-    seqs = sequence_cycles(lstm, x_raw, ol=params.OL, dense=dense)
+    n_model = min(n_model, len(x_raw))
+    seqs = sequence_cycles(lstm, x_raw[:n_model], ol=params.OL, dense=dense)
     model = np.array([[q.lstm, *q.dense] for q in seqs])
     T = x_raw.shape[1]
     return {
@@ -52,8 +57,8 @@ def _rtl(lstm, dense, x_raw, n_pe: int, ref_y: np.ndarray, chunk: int = 500) -> 
         "lstm_cycles_per_sequence_mean": float(cyc[:, 0].mean()),
         "cycles_per_step_mean": float(cyc[:, 0].mean() / T),
         "dense_cycles_mean": [float(v) for v in cyc[:, 1:].mean(axis=0)],
-        "model_equals_rtl": {"layer_cycles": bool(np.array_equal(model, cyc)),
-                             "period": bool(np.array_equal([q.total for q in seqs], per))},
+        "model_equals_rtl": {"images": n_model, "layer_cycles": bool(np.array_equal(model, cyc[:n_model])),
+                             "period": bool(np.array_equal([q.total for q in seqs], per[:n_model]))},
         "verilator_build_s": round(build_s, 1), "simulation_s": round(sim_s, 1),
     }
 
@@ -78,9 +83,11 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, required=True)
     ap.add_argument("--n-pe", type=int, default=None, help="PEs (default: the folder's config hls.n_pe; 16 synthetic)")
     ap.add_argument("--fifo-depth", type=int, default=8)
-    ap.add_argument("--cycles", type=int, default=200, help="test images for the cycle model")
+    ap.add_argument("--cycles", type=int, default=200,
+                    help="test images for the cycle model (and its comparison with the RTL)")
     ap.add_argument("--rtl", type=int, default=0, help="test images on the RTL engine (-1: all; 0: none)")
     ap.add_argument("--synthetic", action="store_true", help="no folder: a random LSTM(128) + Dense(10)")
+    ap.add_argument("--yosys-only", action="store_true", help="only synthesise the engines, merge into --out")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "lstm_seqmnist.json")
     args = ap.parse_args()
     if (args.folder is None) != args.synthetic:
@@ -107,9 +114,14 @@ def main() -> None:
         cm = load_compressed(args.folder)
         n_pe = args.n_pe or load_config(args.folder / "config.yaml").hls.n_pe
         knobs = {"n_pe": n_pe, "fifo_depth": args.fifo_depth}
-        res = compare(cm, ds.x_test, ds.y_test, **knobs)
         net = engine_network(cm, **knobs)
         lstm, dense = net.lstm, net.dense
+        if args.yosys_only:
+            prev = json.loads(args.out.read_text()) if args.out.exists() else {}
+            prev["yosys_xc7"] = _yosys(lstm, dense)
+            _write(args.out, prev)
+            return
+        res = compare(cm, ds.x_test, ds.y_test, **knobs)
         xin = net.front.predict(ds.x_test, batch_size=1024, verbose=0)
         rep = cm.report
         out = {
@@ -119,6 +131,11 @@ def main() -> None:
             "lstm_kept": next(layer["kept"] for layer in rep["layers"] if layer["name"] == lstm.name),
             "agreement": res,
         }
+    if args.yosys_only:
+        prev = json.loads(args.out.read_text()) if args.out.exists() else {}
+        prev["yosys_xc7"] = _yosys(lstm, dense)
+        _write(args.out, prev)
+        return
     x_raw = lstm.types.input_t.quantize(xin)
     seqs = sequence_cycles(lstm, x_raw[: args.cycles], dense=dense)
     steps = np.array([[s.total for s in q.steps] for q in seqs])
@@ -142,13 +159,38 @@ def main() -> None:
         n = len(x_raw) if args.rtl < 0 else args.rtl
         hs, _ = lstm_sequence(x_raw[:n], lstm)
         ref = eie_network(hs[:, -1], dense)
-        out["rtl"] = _rtl(lstm, dense, x_raw[:n], n_pe, ref)
+        out["rtl"] = _rtl(lstm, dense, x_raw[:n], n_pe, ref, args.cycles)
+    prev = json.loads(args.out.read_text()) if args.out.exists() else {}
+    if "yosys_xc7" in prev and "yosys_xc7" not in out:  # synthesis is kept: it depends on the engine only
+        out["yosys_xc7"] = prev["yosys_xc7"]
+    _write(args.out, out)
+
+
+def _write(path: Path, out: dict) -> None:
     print(json.dumps(out, indent=1))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(out, indent=1))
-    tmp.replace(args.out)
-    print(f"wrote {args.out}")
+    tmp.replace(path)
+    print(f"wrote {path}")
+
+
+def _yosys(lstm, dense) -> dict:
+    """synth_xilinx (xc7z020) of this network's engine with the LSTM lanes and without (LSTM=0)."""
+    import tempfile
+
+    from flow.rtl.lstm_run import lstm_params, rtl_lstm
+    from flow.rtl.yosys import synthesize
+
+    params = lstm_params(rtl_lstm(lstm), dense)
+    keep = ("LUT", "LUT_logic", "FF", "RAMB18", "RAMB36", "BRAM36", "DSP", "sta_ns", "yosys_s", "source", "tool",
+            "engine", "modules")
+    out = {"source": "measured: Yosys synth_xilinx -family xc7 (flow.rtl.yosys.synthesize), pre-route"}
+    for name, p in (("lstm_engine", params), ("dense_engine", params.with_(LSTM=0))):
+        with tempfile.TemporaryDirectory() as tmp:
+            rep = synthesize(p, "xc7", out_dir=tmp)
+        out[name] = {k: rep[k] for k in keep if k in rep}
+    return out
 
 
 if __name__ == "__main__":

@@ -249,13 +249,20 @@ module eie_engine #(
   assign out_data = rec ? l_data : go_data;
 
   // ---------------- LSTM element-wise lanes ----------------
+  // the sigmoid/tanh ROM images (sig.mem, tanh.mem): INIT_DIR's, or the working directory's when
+  // synthesised with EIE_LSTM_TABLES_HERE (flow.rtl.yosys: the other memories get no image there)
+`ifdef EIE_LSTM_TABLES_HERE
+  localparam TDIR = ".";
+`else
+  localparam TDIR = INIT_DIR;
+`endif
   generate
     if (LSTM != 0) begin : g_lstm
       eie_lstm #(
           .OL(OL), .XW(XW), .NX(NX), .CELL_D(CELL_D), .GF(L_GF), .CLW(L_CLW), .CLF(L_CLF),
           .C_RND(L_C_RND), .C_SAT(L_C_SAT), .HW(L_HW), .HF(L_HF), .H_RND(L_H_RND), .H_SAT(L_H_SAT),
-          .SIG_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/sig.mem"}),
-          .TANH_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/tanh.mem"})
+          .SIG_FILE(TDIR == "" ? "" : {TDIR, "/sig.mem"}),
+          .TANH_FILE(TDIR == "" ? "" : {TDIR, "/tanh.mem"})
       ) u_lstm (
           .clk(clk), .rst(rst), .init(setup), .en(g_valid && rec), .g_data(g_data), .log2e(log2e),
           .first_step(first_step), .last_step(last_step), .xl(xl), .n_units(n_units),

@@ -111,6 +111,10 @@ def test_tiny_lstm_seeds(lstm_exe):
         x = np.where(rng.random((4, 4, 6)) < 0.6, rng.integers(it.min_raw, it.max_raw + 1, (4, 4, 6)), 0)
         _, seqs = _check(lstm, [d], x, lstm_exe)
         assert all(q.steps[1].broadcasts > np.count_nonzero(x[b, 1]) for b, q in enumerate(seqs))
+        # every step's cycles: the RTL's LSTM cycles over the first t steps are the model's steps 0 .. t-1
+        for t in range(1, 4):
+            res = simulate_lstm(lstm, [d], x[:, :t], ENGINE, exe=lstm_exe)
+            np.testing.assert_array_equal(res["layer_cycles"][:, 0], [sum(s.total for s in q.steps[:t]) for q in seqs])
 
 
 def test_dense_only_network_on_the_lstm_engine(lstm_exe):
@@ -147,3 +151,22 @@ def test_refusals_name_the_problem():
         check_lstm_fit(rtl_lstm(pg), [], lstm_params(rtl_lstm(pg)), 3)
     with pytest.raises(UsageError, match="time steps"):
         check_lstm_fit(lstm, [], lstm_params(lstm), 70000)
+
+
+@pytest.mark.slow
+def test_seqmnist_shaped_lstm_at_p16():
+    """LSTM(128) over 28 steps of 28 inputs + Dense(10), 10 % density, P = 16 (the sequential-MNIST
+    network's shape, random weights): bit- and cycle-exact on 20 sparse sequences."""
+    rng = np.random.default_rng(11)
+    types = LSTMTypes(**{**LSTM_TYPES_ARGS, "input_t": FixedType(16, 2, True, "RND", "SAT")})
+    _, _, _, lstm = random_lstm(rng, 28, 128, 0.1, 0.1, types=types, n_pe=16)
+    lstm = rtl_lstm(lstm)
+    d = random_layer(rng, 128, 10, density=0.1, n_pe=16, input_t=types.input_t, output_t=OUT_T, bias_t=OUT_T,
+                     name="fc", activation="linear")
+    it = types.input_t
+    x = np.where(rng.random((20, 28, 28)) < 0.2, rng.integers(0, it.max_raw + 1, (20, 28, 28)), 0)
+    from flow.rtl import verilator
+
+    params = lstm_params(lstm, [d])
+    _, seqs = _check(lstm, [d], x, verilator.build(params), params)
+    assert params.P == 16 and all(len(q.steps) == 28 for q in seqs)
