@@ -25,6 +25,8 @@ module eie_control #(
     // accumulator and bias depths (local rows, bias addresses)
     parameter ACC_D = 64,
     parameter BIAS_D = 128,
+    // 1: recurrent entries (the step counter and the gate-by-gate issue); 0: Dense only
+    parameter LSTM = 0,
     localparam LW = (NL > 1) ? $clog2(NL) : 1,
     localparam NXW = $clog2(NX + 1),
     localparam RW = (ACC_D > 1) ? $clog2(ACC_D) : 1,
@@ -77,7 +79,7 @@ module eie_control #(
   localparam S_IDLE = 2'd0, S_SETUP = 2'd1, S_RUN = 2'd2, S_GATHER = 2'd3;
 
   logic [NXW-5:0] n_lines;
-  assign n_lines = rec ? xl : n_in[NXW-1:4] + {{(NXW - 5) {1'b0}}, n_in[3:0] != 4'd0};
+  assign n_lines = (LSTM != 0 && rec) ? xl : n_in[NXW-1:4] + {{(NXW - 5) {1'b0}}, n_in[3:0] != 4'd0};
   logic [15:0] step;
   logic [1:0] gk;  // recurrent issue: the gate (local row 4j + gk) of the chunk
   assign first_step = step == 16'd0;
@@ -100,7 +102,7 @@ module eie_control #(
   assign nchunk_last = (ANYR != 0) ? 6'(r_val >> log2e) - 6'd1 : (6'd1 << (log2r - log2e)) - 6'd1;
   assign gi_valid = state == S_GATHER && !issued_all;
   logic [RW-1:0] g_row;
-  assign g_row = rec ? gr[RW-1:0] + RW'(gk) : gr[RW-1:0];
+  assign g_row = (LSTM != 0 && rec) ? gr[RW-1:0] + RW'(gk) : gr[RW-1:0];
   assign gi_row = g_row;
   assign gi_bias_addr = bias_base + {{(BA - RW) {1'b0}}, g_row};
   // first output row of the chunk: gr * R (rbase, a running sum when ANYR) + gs * E
@@ -136,7 +138,7 @@ module eie_control #(
         if (run_done_q) state <= S_GATHER;
       end
       S_GATHER: begin
-        if (!issued_all && rec) begin
+        if (!issued_all && LSTM != 0 && rec) begin
           if (gk != 2'd3) begin
             gk <= gk + 2'd1;
           end else begin
@@ -158,8 +160,8 @@ module eie_control #(
           end else begin
             gs <= gs + 1'b1;
           end
-        end else if (!(v1 || v2 || v3 || v4 || v5 || ew_busy)) begin
-          if (rec && !last_step) begin
+        end else if (!(v1 || v2 || v3 || v4 || v5 || (LSTM != 0 && ew_busy))) begin
+          if (LSTM != 0 && rec && !last_step) begin
             step <= step + 16'd1;
             state <= S_SETUP;
           end else if (last) begin

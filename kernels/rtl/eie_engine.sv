@@ -143,7 +143,7 @@ module eie_engine #(
 
   eie_layer_table #(
       .NL(NL), .NX(NX), .MAXG(MAXG), .DMAX(DMAX), .XW(XW), .PTR_D(PTR_D), .ACC_D(ACC_D),
-      .BIAS_D(BIAS_D), .INIT_DIR(INIT_DIR)
+      .BIAS_D(BIAS_D), .INIT_DIR(INIT_DIR), .LSTM(LSTM)
   ) u_table (
       .clk(clk), .setup(setup), .layer(layer), .ld_we(ld_we && ld_sel == 3'd4),
       .ld_addr(ld_addr[LW+3:0]), .ld_data(ld_data[31:0]), .n_in(n_in), .n_out(n_out),
@@ -165,7 +165,7 @@ module eie_engine #(
   assign layer_o = layer;
 
   eie_control #(
-      .NL(NL), .NX(NX), .ANYR(ANYR), .ACC_D(ACC_D), .BIAS_D(BIAS_D)
+      .NL(NL), .NX(NX), .ANYR(ANYR), .ACC_D(ACC_D), .BIAS_D(BIAS_D), .LSTM(LSTM)
   ) u_ctl (
       .clk(clk), .rst(rst), .start(start), .done(done), .state(state_o), .layer(layer),
       .setup(setup), .run(run), .in_valid(in_valid), .in_ready(in_ready), .in_fire(in_fire),

@@ -23,6 +23,8 @@ module eie_layer_table #(
     parameter BIAS_D = 128,
     // folder of table.mem ("" for none)
     parameter INIT_DIR = "",
+    // 1: the recurrent fields are registered (an engine with LSTM lanes); 0: they are constant 0
+    parameter LSTM = 0,
     localparam LW = (NL > 1) ? $clog2(NL) : 1,
     localparam NXW = $clog2(NX + 1),
     localparam DW = $clog2(DMAX + 1),
@@ -99,10 +101,10 @@ module eie_layer_table #(
       omax <= tbl[tb+F_MAX][XW-1:0];
       depth <= tbl[tb+F_DEPTH][DW-1:0];
       r_val <= tbl[tb+F_R][6:0];
-      rec <= tbl[tb+F_FLAGS][5];
-      steps <= tbl[tb+F_STEPS][15:0];
-      xl <= tbl[tb+F_XL][NXW-5:0];
-      n_units <= tbl[tb+F_XL][16+:NXW];
+      rec <= (LSTM != 0) && tbl[tb+F_FLAGS][5];
+      steps <= (LSTM != 0) ? tbl[tb+F_STEPS][15:0] : 16'd0;
+      xl <= (LSTM != 0) ? tbl[tb+F_XL][NXW-5:0] : '0;
+      n_units <= (LSTM != 0) ? tbl[tb+F_XL][16+:NXW] : '0;
       // R * k by shift-and-add (k < 16: R, 2R, 4R, 8R as the bits of k select), no DSP48
       for (int k = 0; k < MAXG; k++) begin
         rmul[k*10+:10] <= ((k & 1) != 0 ? 10'(tbl[tb+F_R][6:0]) : 10'd0) +
