@@ -159,10 +159,12 @@ class EIELSTM:
         per_gate: bool = False,
         sigmoid: PWLSpec = DEFAULT_SIGMOID,
         tanh: PWLSpec = DEFAULT_TANH,
+        h_col: int | None = None,
     ) -> EIELSTM:
         """From Keras's LSTM weights: kernel (I, 4H), recurrent_kernel (H, 4H), bias (4H,) or None,
         gates in Keras's order i, f, c, o; weights already shared (<= 2**code_bits - 1 distinct
-        non-zero values per codebook)."""
+        non-zero values per codebook). h_col: the matrix column of h_0 (default I); the columns
+        I .. h_col - 1 are empty (the RTL engine puts h on a store line boundary: h_col = 16 ceil(I / 16))."""
         kernel = np.asarray(kernel, dtype=np.float64)
         rec = np.asarray(recurrent_kernel, dtype=np.float64)
         if kernel.ndim != 2 or kernel.shape[1] % 4 or rec.shape != (kernel.shape[1] // 4, kernel.shape[1]):
@@ -171,6 +173,9 @@ class EIELSTM:
                 "(I, 4H) and (H, 4H)"
             )
         n_in, H = kernel.shape[0], kernel.shape[1] // 4
+        h_col = n_in if h_col is None else int(h_col)
+        if h_col < n_in:
+            raise UsageError(f"layer {name!r}: h_col={h_col} is below the {n_in} inputs; give h_col >= {n_in}")
         bias = np.zeros(4 * H) if bias is None else np.asarray(bias, dtype=np.float64).ravel()
         if bias.shape != (4 * H,):
             raise UsageError(f"layer {name!r}: bias has shape {bias.shape}, expected ({4 * H},)")
@@ -186,8 +191,9 @@ class EIELSTM:
         books, codes = _books(Wt, k["code_bits"], per_gate, H, name)
         rows = engine_rows(H, R)
         n_rows = n_engine_rows(H, R)
-        E = np.zeros((n_rows, n_in + H))
-        E[rows.ravel()] = codes  # rows.ravel() is gate-major, as Wt
+        E = np.zeros((n_rows, h_col + H))
+        E[rows.ravel(), :n_in] = codes[:, :n_in]  # rows.ravel() is gate-major, as Wt
+        E[rows.ravel(), h_col:] = codes[:, n_in:]
         enc = encode(E, k["n_pe"], k["code_bits"], k["index_bits"], codebook=np.arange(1 << k["code_bits"]),
                      col_groups=k["col_groups"])
         books_raw = types.weight_t.quantize(books)
@@ -199,17 +205,27 @@ class EIELSTM:
         weight_raw = books_raw[gate[:, None], decode_codes(enc)]
         accum_t = _accum_t(name, weight_raw, bias_raw, types)
         mat = GateMatrix(
-            name, n_in + H, n_rows, k["n_pe"], k["fifo_depth"], enc.code_bits, enc.index_bits, "linear",
+            name, h_col + H, n_rows, k["n_pe"], k["fifo_depth"], enc.code_bits, enc.index_bits, "linear",
             types.input_t, types.weight_t, types.bias_t, accum_t, types.gate_t, enc, books_raw[0].copy(),
             bias_raw, 1, k["col_groups"], k["detect_width"], gate_books_raw=books_raw,
         )
         return cls(name, n_in, H, types, mat, unit, rows, bool(per_gate))
 
     # -- the reference -------------------------------------------------------------------------
+    @property
+    def h_col(self) -> int:
+        """The matrix column of h_0 (columns n_in .. h_col - 1 are empty)."""
+        return self.matvec.n_in - self.n_hidden
+
+    def z(self, x_raw: np.ndarray, h_raw: np.ndarray) -> np.ndarray:
+        """The mat-vec input [x_t; 0 (padding); h_{t-1}] of [B, I] and [B, H] raw."""
+        x_raw, h_raw = np.atleast_2d(x_raw), np.atleast_2d(h_raw)
+        pad = np.zeros((x_raw.shape[0], self.h_col - self.n_in), np.int64)
+        return np.concatenate([x_raw, pad, h_raw], axis=1)
+
     def gates(self, x_raw: np.ndarray, h_raw: np.ndarray) -> np.ndarray:
         """[B, 4, H] gate pre-activations (gate_t raw) from x_t [B, I] and h_{t-1} [B, H] raw."""
-        z = np.concatenate([x_raw, h_raw], axis=1)
-        y = eie_dense(z, self.matvec)  # [B, n_rows] in gate_t
+        y = eie_dense(self.z(x_raw, h_raw), self.matvec)  # [B, n_rows] in gate_t
         return y[:, self.rows]
 
     def step(self, x_raw, h_raw, c_raw) -> tuple[np.ndarray, np.ndarray]:
@@ -220,7 +236,7 @@ class EIELSTM:
         """(kernel (I, 4H), recurrent kernel (H, 4H), bias (4H,)) as the engine holds them, Keras's layout."""
         W = self.types.weight_t.to_float(self.matvec.weight_raw[self.rows.ravel()])  # (4H, I + H)
         b = self.types.bias_t.to_float(self.matvec.bias_raw[self.rows.ravel()])
-        return W[:, : self.n_in].T, W[:, self.n_in :].T, b
+        return W[:, : self.n_in].T, W[:, self.h_col :].T, b
 
 
 def _check_sequence(x_raw, layer: EIELSTM) -> np.ndarray:

@@ -1,22 +1,22 @@
-"""Cycle model of an LSTM layer on the RTL engine's schedule (modelled; the RTL's recurrent-layer
-entry and element-wise unit are not built yet), numpy only.
+"""Cycle model of an LSTM layer on the RTL engine's recurrent table entry (kernels/rtl: eie_control,
+eie_lstm, eie_lstm_cell), numpy only; equal to the RTL's simulated cycles
+(tests/rtl/test_rtl_lstm_engine.py).
 
-Per time step t (flow.eie.lstm: one mat-vec over z_t = [x_t; h_{t-1}], then the element-wise unit):
-  SETUP 1 + RUN(z_t) + GATHER      the mat-vec under the RTL's schedule (flow.eie.perf_rtl: the same
-                                   detector, queues and PE pipeline, the same gather), its inputs
-                                   already in the activation banks (not streamed: ``first=False``)
-  + EW = ceil(H / R) + EW_LATENCY  the element-wise unit (DESIGN ASSUMPTION): one per row-PE,
-                                   pipelined, one hidden unit per cycle (its four gates read from
-                                   the PE's accumulators after the gather; 3 sigmoid and 2 tanh
-                                   table reads: two dual-port tables), EW_LATENCY stages from the
-                                   gates to h_u written into the activation banks as input column
-                                   I + u of the next step; it starts after the gather.
-Per sequence: LOAD = ceil(T * I / 16) cycles (the host streams the whole input sequence into the
-activation banks, 16 per cycle as the RTL's layer-0 input) + the steps + 1 (the idle cycle that
-takes the next start), as perf_rtl counts an inference.
+Per time step t (flow.eie.lstm: one mat-vec over z_t = [x_t; 0; h_{t-1}], then the element-wise unit):
+  SETUP 1 + RUN(z_t) + GATHER + EW_LATENCY
+    RUN     the mat-vec under the RTL's schedule (flow.eie.perf_rtl.run_cycles) with x_t streamed
+            in during RUN (ceil(h_col / 16) lines, one a cycle, as a first layer's input), h_{t-1}
+            already in the store; step 0 scans only the x columns (h_{-1} = 0)
+    GATHER  the RTL's gather (rows * R / E chunk cycles + 6), issued four local rows (the gates
+            i, f, g, o of E units) at a time, so the element-wise lanes work during the gather
+    EW_LATENCY  the lanes' latency after the last gate o (measured on the RTL unit): h_t is then
+            in the store as the next step's input columns h_col + u (at the last step: columns
+            0 .. H - 1, the next layer's input)
+Per sequence: the steps, then each Dense layer after the LSTM as flow.eie.perf_rtl counts it (its
+input h_T already in the store), + 1 (the idle cycle that takes the next start).
 
 Load efficiency of a step: ideal = ceil(entries of the broadcast columns / P) over the RUN cycles
-(the PE array), and over the whole step (array + gather + element-wise).
+(the PE array), and over the whole step (array, gather and element-wise drain).
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ from types import SimpleNamespace
 import numpy as np
 
 from flow.eie.lstm import EIELSTM, lstm_sequence
-from flow.eie.perf_rtl import LINE, check_layout, gather_cycles, run_cycles
+from flow.eie.perf_rtl import LINE, check_layout, gather_cycles, rtl_layer_cycles, run_cycles
 
-#: element-wise pipeline stages from the gate values to h written back (DESIGN ASSUMPTION, modelled):
-#: sigmoid/tanh table read (1), interpolation multiply (1), add and round (1), f*c and i*g (1),
-#: sum and cast to cell_t (1), tanh(c) table read (1), multiply (1), add and round (1), o*tanh(c)
-#: (1), cast to h and write to the activation bank (1)
+#: cycles from a hidden unit's gate o entering kernels/rtl/eie_lstm_cell.sv to its h' and c' out
+#: (measured in Verilator by tests/rtl/test_rtl_lstm_cell.py, which asserts this value): sigmoid/tanh
+#: pair read (1), difference x remainder (1), round and add (1), f*c and i*g (1), sum and cast to
+#: cell_t (1), tanh(c') in three (3), o*tanh(c') (1), cast to h_t (1)
 EW_LATENCY = 10
 
 
@@ -74,18 +74,22 @@ class StepCycles:
 @dataclass
 class SequenceCycles:
     name: str
-    load: int
     steps: list[StepCycles] = field(default_factory=list)
+    dense: list[int] = field(default_factory=list)  # each Dense layer's cycles after the LSTM
+
+    @property
+    def lstm(self) -> int:
+        return sum(s.total for s in self.steps)
 
     @property
     def total(self) -> int:
-        return self.load + sum(s.total for s in self.steps) + 1
+        return self.lstm + sum(self.dense) + 1
 
     def summary(self) -> dict:
         per = np.array([s.total for s in self.steps])
         return {
-            "name": self.name, "source": "modelled (flow.eie.perf_lstm; element-wise latency assumed)",
-            "load": self.load, "total": self.total, "steps": len(self.steps),
+            "name": self.name, "source": "modelled (flow.eie.perf_lstm; equals the RTL's simulated cycles)",
+            "total": self.total, "lstm": self.lstm, "dense": list(self.dense), "steps": len(self.steps),
             "step_mean": float(per.mean()) if per.size else 0.0, "step_min": int(per.min(initial=0)),
             "step_max": int(per.max(initial=0)), "ew_latency": EW_LATENCY,
             "array_efficiency": [round(s.array_efficiency, 4) for s in self.steps],
@@ -94,30 +98,39 @@ class SequenceCycles:
 
 
 def elementwise_cycles(layer: EIELSTM) -> int:
-    return -(-layer.n_hidden // layer.matvec.row_pes) + EW_LATENCY
+    """The element-wise unit's cycles beyond the gather (its lanes work during the gather)."""
+    return EW_LATENCY
 
 
-def step_cycles(layer: EIELSTM, z_raw, ol: int | None = None) -> StepCycles:
-    """One step for its mat-vec input z_t = [x_t; h_{t-1}] (raw; only its non-zeros matter)."""
+def step_cycles(layer: EIELSTM, z_raw, ol: int | None = None, first_step: bool = False) -> StepCycles:
+    """One step for its mat-vec input z_t = [x_t; 0; h_{t-1}] (raw; only its non-zeros matter)."""
     m = layer.matvec
     check_layout(m)
-    run, bc, pe_entries = run_cycles(m, z_raw, first=False)
+    run, bc, pe_entries = run_cycles(m, z_raw, first=True, n_in=layer.h_col if first_step else None,
+                                     n_lines=-(-layer.h_col // LINE))
     g = gather_cycles(m, SimpleNamespace(OL=ol or default_ol(m.n_pe)))
     return StepCycles(1, run, g, elementwise_cycles(layer), int(pe_entries.sum()), m.n_pe, bc)
 
 
-def sequence_cycles(layer: EIELSTM, x_raw, ol: int | None = None) -> list[SequenceCycles]:
-    """Per sequence of x_raw [B, T, I]: each step's cycles, h_{t-1} from the bit-exact reference."""
+def sequence_cycles(layer: EIELSTM, x_raw, ol: int | None = None, dense=()) -> list[SequenceCycles]:
+    """Per sequence of x_raw [B, T, I]: each step's cycles (h_{t-1} from the bit-exact reference),
+    then the Dense layers `dense` on h_T (flow.eie.perf_rtl)."""
+    from flow.eie.reference import eie_dense
+
     x = np.asarray(x_raw)
     x = x[None] if x.ndim == 2 else x
     hs, _ = lstm_sequence(x, layer)
+    params = SimpleNamespace(OL=ol or default_ol(layer.matvec.n_pe))
     out = []
     for b in range(x.shape[0]):
-        T = x.shape[1]
-        seq = SequenceCycles(layer.name, -(-T * layer.n_in // LINE))
+        seq = SequenceCycles(layer.name)
         h_prev = np.zeros(layer.n_hidden, np.int64)
-        for t in range(T):
-            seq.steps.append(step_cycles(layer, np.concatenate([x[b, t], h_prev]), ol))
+        for t in range(x.shape[1]):
+            seq.steps.append(step_cycles(layer, layer.z(x[b, t], h_prev)[0], ol, first_step=t == 0))
             h_prev = hs[b, t]
+        v = hs[b, -1]
+        for d in dense:
+            seq.dense.append(rtl_layer_cycles(d, v, params, False).total)
+            v = eie_dense(v[None], d)[0]
         out.append(seq)
     return out

@@ -86,13 +86,16 @@ def _log2(n: int) -> int:
     return int(n).bit_length() - 1
 
 
-def run_cycles(layer, x_raw, first: bool) -> tuple[int, int, np.ndarray]:
-    """(RUN cycles, broadcasts, entries per PE) of one layer for input x_raw."""
+def run_cycles(layer, x_raw, first: bool, n_in: int | None = None,
+               n_lines: int | None = None) -> tuple[int, int, np.ndarray]:
+    """(RUN cycles, broadcasts, entries per PE) of one layer for input x_raw. n_in: the columns the
+    detectors scan (default the layer's); n_lines: the input lines that arrive when ``first``
+    (default all of n_in's): a recurrent step streams only its x_t (flow.eie.perf_lstm)."""
     enc = layer.encoding
     G, R = enc.col_groups, enc.row_pes
     Pa = G * R
     D = layer.fifo_depth
-    n_in = layer.n_in
+    n_in = layer.n_in if n_in is None else int(n_in)
     x = np.asarray(x_raw).ravel()
     ent = enc.local_column_entries().astype(np.int64)  # [Pa, n_cols]
     nzc = [np.flatnonzero(x[g::G] != 0) * G + g for g in range(G)]  # non-zero columns per group
@@ -101,7 +104,7 @@ def run_cycles(layer, x_raw, first: bool) -> tuple[int, int, np.ndarray]:
     sent = np.zeros((G, max(1, max(n_nz))), np.int64)
     for g in range(G):
         sent[g, : n_nz[g]] = nzc[g] // G
-    n_lines = -(-n_in // LINE)
+    n_lines = -(-n_in // LINE) if n_lines is None else int(n_lines)
     lines_in = 0 if first else n_lines
     grp = np.arange(Pa) // R
     rows = np.arange(Pa)

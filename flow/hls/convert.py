@@ -163,7 +163,8 @@ def hardware_layers(model, recurrent_ok: bool = False) -> list:
 
 def check_recurrent(layer, recurrent_ok: bool = False) -> None:
     """A recurrent layer's own check (its gates' sigmoid/tanh are part of it, not activations to refuse):
-    `flow compress` takes an LSTM the engine's reference runs; `flow build` (hls4ml, RTL) runs none yet."""
+    `flow compress` takes an LSTM the engine's reference runs; `flow build` (hls4ml) runs none yet (the RTL
+    engine runs one through flow.rtl.lstm_run, outside `flow build`)."""
     from flow.models import RECURRENT_LAYERS, UNSUPPORTED_RECURRENT
     from flow.models import check_recurrent as check_lstm
 
@@ -176,8 +177,9 @@ def check_recurrent(layer, recurrent_ok: bool = False) -> None:
             return
         raise UsageError(
             f"layer '{layer.name}' is an LSTM: `flow build` (hls4ml, RTL) does not run recurrent layers yet; "
-            "`flow compress` compresses it and flow.compress.lstm_engine runs it on the engine's bit-exact "
-            "numpy reference (flow.eie.lstm)"
+            "`flow compress` compresses it, flow.compress.lstm_engine runs it on the engine's bit-exact "
+            "numpy reference (flow.eie.lstm) and bench/lstm_seqmnist.py --rtl on the RTL engine's recurrent "
+            "entry (flow.rtl.lstm_run)"
         )
     raise UsageError(
         f"layer '{layer.name}' ({type(layer).__name__}) is a recurrent layer, which the EIE engine does not "

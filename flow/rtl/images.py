@@ -22,7 +22,13 @@ MEMS = ("ent", "ptr", "cb", "bias")
 TABLE = {
     "n_in": 0, "n_out": 1, "log2g": 2, "log2r": 3, "ptr_base": 4, "bias_base": 5, "rows": 6,
     "flags": 7, "shift": 8, "width": 9, "min": 10, "max": 11, "depth": 12, "r": 13,
+    "steps": 14, "xl_units": 15,
 }  # fmt: skip
+#: word 14 holds the codebook slot in bits 7:0 (overlay images, CB_SLOTS > 0) and a recurrent entry's
+#: time steps in bits 31:16 (kernels/rtl/eie_layer_table.sv)
+STEPS_SHIFT = 16
+#: flags bit of a recurrent (LSTM) entry (kernels/rtl/eie_layer_table.sv)
+FLAG_REC = 1 << 5
 
 
 def _twos(v, bits: int) -> np.ndarray:
@@ -33,7 +39,9 @@ def _twos(v, bits: int) -> np.ndarray:
 class Images:
     """All memory words of one network on one engine (numpy arrays per PE, the table)."""
 
-    def __init__(self, layers, params: EngineParams):
+    def __init__(self, layers, params: EngineParams, recurrent: dict | None = None):
+        """recurrent: {layer index: (time steps T, x lines per step xl, hidden units H)} for an LSTM's
+        mat-vec (flow.rtl.lstm_run), whose entry gets the recurrent flag and fields."""
         self.params = params
         self.need = check_fit(layers, params)
         P = params.P
@@ -91,6 +99,10 @@ class Images:
                 "max": int(_twos(out_t.max_raw, params.XW)),
                 "depth": layer.fifo_depth,
             }
+            if recurrent and li in recurrent:
+                steps, xl, units = recurrent[li]
+                fields.update(flags=int(flags) | FLAG_REC, steps=int(steps) << STEPS_SHIFT,
+                              xl_units=int(xl) | int(units) << 16)
             for name, v in fields.items():
                 self.table[li * TABLE_FIELDS + TABLE[name]] = np.uint64(v)
             ptr_base += enc.n_cols

@@ -23,6 +23,11 @@ def _pow2(n: int) -> bool:
     return n >= 1 and (n & (n - 1)) == 0
 
 
+#: the fields of the LSTM element-wise lanes (generics only when LSTM=1)
+LSTM_FIELDS = ("LSTM", "CELL_D", "L_GF", "L_CLW", "L_CLF", "L_C_RND", "L_C_SAT", "L_HW", "L_HF", "L_H_RND",
+               "L_H_SAT")
+
+
 @dataclass(frozen=True)
 class EngineParams:
     """Hardware parameters; every field is a SystemVerilog parameter of eie_engine."""
@@ -45,6 +50,18 @@ class EngineParams:
     OL: int = 16  # gather lanes
     CB_SLOTS: int = 0  # codebook slots per PE (0: one per layer, slot = layer; > 0: table field 14)
     LD_READ: int = 0  # 1: the load port reads back (ld_re/ld_q; the overlay's LOAD_READ)
+    # the LSTM element-wise lanes (eie_lstm; flow.rtl.lstm_run.lstm_params sets them): 0 = Dense only
+    LSTM: int = 0
+    CELL_D: int = 64  # cell states per lane
+    L_GF: int = 8  # gate_t fraction bits
+    L_CLW: int = 16  # cell_t
+    L_CLF: int = 8
+    L_C_RND: int = 1
+    L_C_SAT: int = 1
+    L_HW: int = 16  # h_t (the LSTM's input type)
+    L_HF: int = 8
+    L_H_RND: int = 1
+    L_H_SAT: int = 1
 
     def __post_init__(self):
         checks = [
@@ -90,13 +107,17 @@ class EngineParams:
         return hashlib.sha256(json.dumps(self.generics(), sort_keys=True).encode()).hexdigest()[:16]
 
     def generics(self) -> dict:
-        """The SystemVerilog parameters; CB_SLOTS and LD_READ only when set (0 is the engine's
-        default), so engines without them keep their parameter set and cache keys."""
-        g = asdict(self)
+        """The SystemVerilog parameters. CB_SLOTS and LD_READ only when set (0 is the engine's
+        default), and a Dense-only engine (LSTM=0) leaves the LSTM lanes' out, so engines without
+        them keep their parameter set and cache keys, and wrappers (eie_axi) need not know them."""
+        d = asdict(self)
         for k in ("CB_SLOTS", "LD_READ"):
-            if not g[k]:
-                del g[k]
-        return g
+            if not d[k]:
+                del d[k]
+        if not self.LSTM:
+            for k in LSTM_FIELDS:
+                d.pop(k)
+        return d
 
     def with_(self, **kw) -> EngineParams:
         return replace(self, **kw)

@@ -49,8 +49,9 @@ def _script(params: EngineParams, family: str, sta: bool, flatten: bool = False,
     srcs = " ".join(os.path.relpath(p, cwd or Path.cwd()) for p in rtl_sources())
     chparam = " ".join(f"-set {k} {v}" for k, v in params.generics().items())
     abc9 = " -abc9" if sta else ""
+    tables = " -DEIE_LSTM_TABLES_HERE" if params.LSTM else ""  # the lanes' ROM images (synthesize writes them)
     return (
-        f"read_verilog -sv -DSYNTHESIS {srcs}\n"
+        f"read_verilog -sv -DSYNTHESIS{tables} {srcs}\n"
         f"chparam {chparam} eie_engine\n"
         f"synth_xilinx -family {family} -top eie_engine{' -flatten' if flatten else ''}"
         f" -noiopad -noclkbuf{abc9}\n"
@@ -219,6 +220,12 @@ def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: boo
         report["cached"] = str(cached)
         (out / f"yosys_{family}.json").write_text(json.dumps(report, indent=1))
         return report
+    if params.LSTM:  # the sigmoid/tanh ROMs' contents (the default PWL tables): without them Yosys drops the ROMs
+        from flow.eie.elementwise import ACT_T, DEFAULT_SIGMOID, DEFAULT_TANH, PWLTable
+        from flow.rtl.lstm_cell import SIG_FILE, TANH_FILE, table_words
+
+        for name, spec in ((SIG_FILE, DEFAULT_SIGMOID), (TANH_FILE, DEFAULT_TANH)):
+            (out / name).write_text("".join(f"{w:08x}\n" for w in table_words(PWLTable.build(spec, ACT_T))))
     (out / "synth.ys").write_text(_script(params, family, sta, flatten, cwd=out))
     t0 = time.perf_counter()
     cmd = tool.cmd("-q", "-l", "yosys.log", "-s", "synth.ys")
@@ -260,7 +267,8 @@ def synthesize(params: EngineParams, family: str = "xc7", out_dir=None, sta: boo
         "yosys_s": round(time.perf_counter() - t0, 1),
         "source": (f"{tool.label()} synth_xilinx; " + ("flattened" if flatten else
                    "hierarchical (no -flatten; one eie_pe module for all PEs)")
-                   + ", memories without $readmemh images (RAMs written through the load port)"),
+                   + ", memories without $readmemh images (RAMs written through the load port)"
+                   + ("; the LSTM lanes' sigmoid/tanh ROMs with theirs" if params.LSTM else "")),
         "hierarchical": not flatten,
         "tool": tool.record(),
     }

@@ -8,6 +8,12 @@
 // Issue (cycle 0) reads the PEs' accumulators and biases, 1 registers the terms (gt_valid),
 // 2 and 3 sum the lanes, 4 requantises, 5 writes the store and the output (g_valid, g_i0: the
 // chunk's first output row).
+// A recurrent (LSTM) layer (rec) runs SETUP, RUN, GATHER once per time step (step 0 .. steps-1):
+// RUN takes the step's xl input lines; GATHER issues, per group of four local rows 4j .. 4j+3
+// (the gates i, f, g, o of a hidden unit, flow.eie.lstm), chunk by chunk the four rows in turn
+// (4j, 4j+1, 4j+2, 4j+3 of chunk 0, then of chunk 1, ...), so the element-wise lanes get a
+// unit's four gates on consecutive cycles; its drain also waits for the lanes (ew_busy). After
+// the last step the next layer's SETUP follows, as after a Dense layer.
 `default_nettype none
 module eie_control #(
     // layers the table holds
@@ -19,6 +25,8 @@ module eie_control #(
     // accumulator and bias depths (local rows, bias addresses)
     parameter ACC_D = 64,
     parameter BIAS_D = 128,
+    // 1: recurrent entries (the step counter and the gate-by-gate issue); 0: Dense only
+    parameter LSTM = 0,
     localparam LW = (NL > 1) ? $clog2(NL) : 1,
     localparam NXW = $clog2(NX + 1),
     localparam RW = (ACC_D > 1) ? $clog2(ACC_D) : 1,
@@ -51,6 +59,13 @@ module eie_control #(
     input  logic [   RW:0] rows,
     input  logic [ BA-1:0] bias_base,
     input  logic           last,
+    // recurrent entry: flag, time steps, x lines per step; the element-wise lanes are busy
+    input  logic           rec,
+    input  logic [   15:0] steps,
+    input  logic [NXW-5:0] xl,
+    input  logic           ew_busy,
+    output logic           first_step,
+    output logic           last_step,
     // RUN's end: detectors done, no broadcast in flight, PEs idle
     input  logic           det_done,
     input  logic           bc_busy,
@@ -68,7 +83,11 @@ module eie_control #(
   localparam S_IDLE = 2'd0, S_SETUP = 2'd1, S_RUN = 2'd2, S_GATHER = 2'd3;
 
   logic [NXW-5:0] n_lines;
-  assign n_lines = n_in[NXW-1:4] + {{(NXW - 5) {1'b0}}, n_in[3:0] != 4'd0};
+  assign n_lines = (LSTM != 0 && rec) ? xl : n_in[NXW-1:4] + {{(NXW - 5) {1'b0}}, n_in[3:0] != 4'd0};
+  logic [15:0] step;
+  logic [1:0] gk;  // recurrent issue: the gate (local row 4j + gk) of the chunk
+  assign first_step = step == 16'd0;
+  assign last_step = step + 16'd1 >= steps;
   assign setup = state == S_SETUP;
   assign run = state == S_RUN;
   assign in_all = in_lines == n_lines;
@@ -86,8 +105,10 @@ module eie_control #(
   // chunks per local row - 1: R / E - 1 (E divides R)
   assign nchunk_last = (ANYR != 0) ? 6'(r_val >> log2e) - 6'd1 : (6'd1 << (log2r - log2e)) - 6'd1;
   assign gi_valid = state == S_GATHER && !issued_all;
-  assign gi_row = gr[RW-1:0];
-  assign gi_bias_addr = bias_base + {{(BA - RW) {1'b0}}, gr[RW-1:0]};
+  logic [RW-1:0] g_row;
+  assign g_row = (LSTM != 0 && rec) ? gr[RW-1:0] + RW'(gk) : gr[RW-1:0];
+  assign gi_row = g_row;
+  assign gi_bias_addr = bias_base + {{(BA - RW) {1'b0}}, g_row};
   // first output row of the chunk: gr * R (rbase, a running sum when ANYR) + gs * E
   assign i0_issue = ((ANYR != 0) ? rbase : ({{(NXW - RW) {1'b0}}, gr} << log2r)) +
                     ({{(NXW - 5) {1'b0}}, gs} << log2e);
@@ -102,6 +123,7 @@ module eie_control #(
         if (start) begin
           layer <= start_layer;
           first <= 1'b1;
+          step <= '0;
           state <= S_SETUP;
         end
       end
@@ -111,6 +133,7 @@ module eie_control #(
         run_done_q <= 1'b0;
         gr <= '0;
         gs <= '0;
+        gk <= '0;
         issued_all <= 1'b0;
         state <= S_RUN;
       end
@@ -120,7 +143,20 @@ module eie_control #(
         if (run_done_q) state <= S_GATHER;
       end
       S_GATHER: begin
-        if (!issued_all) begin
+        if (!issued_all && LSTM != 0 && rec) begin
+          if (gk != 2'd3) begin
+            gk <= gk + 2'd1;
+          end else begin
+            gk <= '0;
+            if (gs == nchunk_last) begin
+              gs <= '0;
+              gr <= gr + (RW + 1)'(4);
+              if (gr + (RW + 1)'(4) == rows) issued_all <= 1'b1;
+            end else begin
+              gs <= gs + 1'b1;
+            end
+          end
+        end else if (!issued_all) begin
           if (gs == nchunk_last) begin
             gs <= '0;
             gr <= gr + 1'b1;
@@ -129,13 +165,17 @@ module eie_control #(
           end else begin
             gs <= gs + 1'b1;
           end
-        end else if (!(v1 || v2 || v3 || v4 || v5)) begin
-          if (last) begin
+        end else if (!(v1 || v2 || v3 || v4 || v5 || (LSTM != 0 && ew_busy))) begin
+          if (LSTM != 0 && rec && !last_step) begin
+            step <= step + 16'd1;
+            state <= S_SETUP;
+          end else if (last) begin
             state <= S_IDLE;
             done  <= 1'b1;
           end else begin
             layer <= layer + 1'b1;
             first <= 1'b0;
+            step <= '0;
             state <= S_SETUP;
           end
         end
@@ -157,6 +197,7 @@ module eie_control #(
       state <= S_IDLE;
       layer <= '0;
       first <= 1'b1;
+      step <= '0;
       done <= 1'b0;
       v1 <= 1'b0;
       v2 <= 1'b0;

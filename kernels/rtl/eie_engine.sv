@@ -17,6 +17,9 @@
 // - eie_gather: lane sums over the G groups (two adder stages), ReLU and requantisation
 //   (eie_requant), then E outputs are written to the store (and, for the last layer, to the
 //   output port).
+// - eie_lstm (LSTM = 1): the element-wise lanes of a recurrent (LSTM) table entry: the gather's
+//   lanes carry gate values into one eie_lstm_cell each, whose h' go to the store as the next
+//   time step's input (docs/rtl.md, "Recurrent layers").
 // Phases per inference: SETUP (1 cycle, load the layer's table entry) -> RUN (input, detect,
 // broadcast, PEs; ends one cycle after everything is idle) -> GATHER (chunks, then a 5-cycle
 // drain) -> SETUP of the next layer, or done.
@@ -65,6 +68,20 @@ module eie_engine #(
     parameter CB_SLOTS = 0,
     // 1: the load port reads back (ld_re, ld_q; eie_pe.sv), for an idle engine
     parameter LD_READ = 0,
+    // 1: the element-wise lanes of a recurrent (LSTM) entry (eie_lstm), with its fixed-point
+    // types (flow.rtl.lstm_cell.cell_generics: gate_t fraction bits; cell_t; h_t = the input
+    // type) and CELL_D cell states per lane; 0: Dense layers only (no lanes, the flag ignored)
+    parameter LSTM = 0,
+    parameter CELL_D = 64,
+    parameter L_GF = 8,
+    parameter L_CLW = 16,
+    parameter L_CLF = 8,
+    parameter L_C_RND = 1,
+    parameter L_C_SAT = 1,
+    parameter L_HW = 16,
+    parameter L_HF = 8,
+    parameter L_H_RND = 1,
+    parameter L_H_SAT = 1,
     // derived
     localparam NXW = $clog2(NX + 1),
     localparam NLINES = NX / 16,
@@ -136,17 +153,28 @@ module eie_engine #(
   /* verilator lint_on UNUSEDSIGNAL */
   logic [SW-1:0] cb_slot;
   logic first;
+  logic rec_t, rec, first_step, last_step, ew_busy;
+  logic [15:0] steps;
+  logic [NXW-5:0] xl;
+  logic [NXW-1:0] n_in_bc;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [NXW-1:0] n_units;  // the lanes' (LSTM = 1)
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign rec = (LSTM != 0) && rec_t;
+  // step 0 of a recurrent entry reads x_0 only (h_{-1} = 0; the store's h columns are stale)
+  assign n_in_bc = (rec && first_step) ? {xl, 4'd0} : n_in;
   assign log2e = (log2r > 3'(LOL)) ? 3'(LOL) : log2r;
 
   eie_layer_table #(
       .NL(NL), .NX(NX), .MAXG(MAXG), .DMAX(DMAX), .XW(XW), .PTR_D(PTR_D), .ACC_D(ACC_D),
-      .BIAS_D(BIAS_D), .INIT_DIR(INIT_DIR)
+      .BIAS_D(BIAS_D), .INIT_DIR(INIT_DIR), .LSTM(LSTM)
   ) u_table (
       .clk(clk), .setup(setup), .layer(layer), .ld_we(ld_we && ld_sel == 3'd4),
       .ld_addr(ld_addr[LW+3:0]), .ld_data(ld_data[31:0]), .n_in(n_in), .n_out(n_out),
       .log2g(log2g), .log2r(log2r), .ptr_base(ptr_base), .bias_base(bias_base), .rows(rows),
       .relu(relu), .rnd(rnd), .sat(sat), .sgn(sgn), .last(last), .shift(shift), .width(width),
-      .omin(omin), .omax(omax), .depth(depth), .cb_slot(cb_field), .r_val(r_val), .rmul(rmul));
+      .omin(omin), .omax(omax), .depth(depth), .cb_slot(cb_field), .r_val(r_val), .rmul(rmul), .rec(rec_t),
+      .steps(steps), .xl(xl), .n_units(n_units));
   generate
     if (CB_SLOTS == 0) begin : g_cb_layer
       assign cb_slot = layer;
@@ -168,28 +196,34 @@ module eie_engine #(
   assign layer_o = layer;
 
   eie_control #(
-      .NL(NL), .NX(NX), .ANYR(ANYR), .ACC_D(ACC_D), .BIAS_D(BIAS_D)
+      .NL(NL), .NX(NX), .ANYR(ANYR), .ACC_D(ACC_D), .BIAS_D(BIAS_D), .LSTM(LSTM)
   ) u_ctl (
       .clk(clk), .rst(rst), .start(start), .start_layer(start_layer), .done(done),
       .state(state_o), .layer(layer), .first(first),
       .setup(setup), .run(run), .in_valid(in_valid), .in_ready(in_ready), .in_fire(in_fire),
       .in_lines(in_lines), .in_all(in_all), .n_in(n_in), .log2r(log2r), .log2e(log2e),
-      .r_val(r_val), .rows(rows), .bias_base(bias_base), .last(last), .det_done(det_done),
+      .r_val(r_val), .rows(rows), .bias_base(bias_base), .last(last), .rec(rec), .steps(steps),
+      .xl(xl), .ew_busy(ew_busy), .first_step(first_step), .last_step(last_step), .det_done(det_done),
       .bc_busy(bc_busy), .pe_busy(|pe_busy), .gi_valid(gi_valid), .gi_row(gi_row),
       .gi_bias_addr(gi_bias_addr), .gt_valid(gt_valid), .gt_sel(gt_sel), .g_valid(g_valid),
       .g_i0(g_i0));
 
   // ---------------- activation store ----------------
   logic [NX-1:0] nz;
-  logic [15:0] bk_re, g_mask;
+  logic [15:0] bk_re, g_mask, l_mask, s_mask;
   logic [16*LA-1:0] bk_raddr;
-  logic [16*XW-1:0] bk_q, g_data;
-  logic [LA-1:0] g_line;
+  logic [16*XW-1:0] bk_q, g_data, l_data, s_data;
+  logic [LA-1:0] g_line, l_line, s_line;
+  logic l_valid;
+  // the store's write: the gather's outputs, or for a recurrent entry the lanes' h
+  assign s_mask = rec ? l_mask : g_mask;
+  assign s_line = rec ? l_line : g_line;
+  assign s_data = rec ? l_data : g_data;
 
   eie_act_store #(.NX(NX), .XW(XW)) u_store (
       .clk(clk), .rd_en(bk_re), .rd_addr(bk_raddr), .rd_q(bk_q), .in_we(in_fire),
-      .in_line(in_lines[LA-1:0]), .in_data(in_data), .g_mask(g_mask), .g_line(g_line),
-      .g_data(g_data), .nz(nz));
+      .in_line(in_lines[LA-1:0]), .in_data(in_data), .g_mask(s_mask), .g_line(s_line),
+      .g_data(s_data), .nz(nz));
 
   // ---------------- detectors and broadcast ----------------
   logic [P*CW-1:0] pe_col;
@@ -197,7 +231,7 @@ module eie_engine #(
 
   eie_broadcast #(.P(P), .ANYR(ANYR), .MAXG(MAXG), .NX(NX), .XW(XW)) u_bc (
       .clk(clk), .rst(rst), .init(setup), .run(run), .first_layer(first),
-      .in_lines(in_lines), .in_all(in_all), .n_in(n_in), .log2g(log2g), .log2r(log2r),
+      .in_lines(in_lines), .in_all(in_all), .n_in(n_in_bc), .log2g(log2g), .log2r(log2r),
       .log2e(log2e), .r_val(r_val), .rmul(rmul), .nz(nz), .bk_re(bk_re), .bk_raddr(bk_raddr),
       .bk_q(bk_q), .pe_ok(pe_ok), .pe_bc(pe_bc), .pe_col(pe_col), .pe_x(pe_x), .gt_sel(gt_sel),
       .pe_sel(pe_sel), .det_done(det_done), .bc_busy(bc_busy));
@@ -237,10 +271,47 @@ module eie_engine #(
   end
 
   // ---------------- gather ----------------
+  logic go_valid;
+  logic [LA-1:0] go_line;
+  logic [15:0] go_mask;
+  logic [16*XW-1:0] go_data;
   eie_gather #(.P(P), .OL(OL), .ACCW(ACCW), .XW(XW), .NX(NX)) u_gather (
       .clk(clk), .pe_term(pe_term), .relu(relu), .rnd(rnd), .sat(sat), .sgn(sgn), .last(last),
       .shift(shift), .width(width), .omin(omin), .omax(omax), .n_out(n_out), .log2e(log2e),
       .g_valid(g_valid), .g_i0(g_i0), .g_mask(g_mask), .g_line(g_line), .g_data(g_data),
-      .out_valid(out_valid), .out_line(out_line), .out_mask(out_mask), .out_data(out_data));
+      .out_valid(go_valid), .out_line(go_line), .out_mask(go_mask), .out_data(go_data));
+  // the output port: the last layer's outputs (a recurrent last layer: h_T at its last step)
+  assign out_valid = rec ? (l_valid && last && last_step && (|l_mask)) : go_valid;
+  assign out_line = rec ? l_line : go_line;
+  assign out_mask = rec ? l_mask : go_mask;
+  assign out_data = rec ? l_data : go_data;
+
+  // ---------------- LSTM element-wise lanes ----------------
+  // the sigmoid/tanh ROM images (sig.mem, tanh.mem): INIT_DIR's, or the working directory's when
+  // synthesised with EIE_LSTM_TABLES_HERE (flow.rtl.yosys: the other memories get no image there)
+`ifdef EIE_LSTM_TABLES_HERE
+  localparam TDIR = ".";
+`else
+  localparam TDIR = INIT_DIR;
+`endif
+  generate
+    if (LSTM != 0) begin : g_lstm
+      eie_lstm #(
+          .OL(OL), .XW(XW), .NX(NX), .CELL_D(CELL_D), .GF(L_GF), .CLW(L_CLW), .CLF(L_CLF),
+          .C_RND(L_C_RND), .C_SAT(L_C_SAT), .HW(L_HW), .HF(L_HF), .H_RND(L_H_RND), .H_SAT(L_H_SAT),
+          .SIG_FILE(TDIR == "" ? "" : {TDIR, "/sig.mem"}),
+          .TANH_FILE(TDIR == "" ? "" : {TDIR, "/tanh.mem"})
+      ) u_lstm (
+          .clk(clk), .rst(rst), .init(setup), .en(g_valid && rec), .g_data(g_data), .log2e(log2e),
+          .first_step(first_step), .last_step(last_step), .xl(xl), .n_units(n_units),
+          .busy(ew_busy), .w_valid(l_valid), .w_mask(l_mask), .w_line(l_line), .w_data(l_data));
+    end else begin : g_no_lstm
+      assign ew_busy = 1'b0;
+      assign l_valid = 1'b0;
+      assign l_mask = '0;
+      assign l_line = '0;
+      assign l_data = '0;
+    end
+  endgenerate
 endmodule
 `default_nettype wire

@@ -3,6 +3,8 @@
 //
 // Registers, not a RAM: SETUP reads all fields of a layer in one cycle. Word F of layer l is at
 // l * 16 + F (flow.rtl.images.TABLE). rmul holds R * k for k < MAXG (ANYR's group mapping).
+// A recurrent (LSTM) entry (flags bit 5) also has: word 14 the time steps T, word 15 the x lines
+// per step (low half: h_{t-1} starts at column 16 * xl) and the hidden units H (high half).
 `default_nettype none
 module eie_layer_table #(
     // layers the table holds
@@ -21,6 +23,8 @@ module eie_layer_table #(
     parameter BIAS_D = 128,
     // folder of table.mem ("" for none)
     parameter INIT_DIR = "",
+    // 1: the recurrent fields are registered (an engine with LSTM lanes); 0: they are constant 0
+    parameter LSTM = 0,
     localparam LW = (NL > 1) ? $clog2(NL) : 1,
     localparam NXW = $clog2(NX + 1),
     localparam DW = $clog2(DMAX + 1),
@@ -56,11 +60,16 @@ module eie_layer_table #(
     output logic [    DW-1:0] depth,
     output logic [       7:0] cb_slot,  // codebook slot (field 14), used when CB_SLOTS > 0
     output logic [       6:0] r_val,  // R (PEs per group), used when ANYR
-    output logic [MAXG*10-1:0] rmul   // R * k at bits 10k, used when ANYR
+    output logic [MAXG*10-1:0] rmul,  // R * k at bits 10k, used when ANYR
+    // recurrent entry: flag, time steps, x lines per step, hidden units
+    output logic              rec,
+    output logic [      15:0] steps,
+    output logic [   NXW-5:0] xl,
+    output logic [   NXW-1:0] n_units
 );
   localparam F_NIN = 0, F_NOUT = 1, F_LOG2G = 2, F_LOG2R = 3, F_PTR = 4, F_BIAS = 5,
       F_ROWS = 6, F_FLAGS = 7, F_SHIFT = 8, F_WIDTH = 9, F_MIN = 10, F_MAX = 11, F_DEPTH = 12,
-      F_R = 13, F_CB = 14;
+      F_R = 13, F_CB = 14, F_STEPS = 14, F_XL = 15;  // word 14: codebook slot [7:0], steps [31:16]
 
   (* mem2reg *) logic [31:0] tbl[0:(1<<LW)*16-1];
   initial begin
@@ -94,6 +103,10 @@ module eie_layer_table #(
       depth <= tbl[tb+F_DEPTH][DW-1:0];
       r_val <= tbl[tb+F_R][6:0];
       cb_slot <= tbl[tb+F_CB][7:0];
+      rec <= (LSTM != 0) && tbl[tb+F_FLAGS][5];
+      steps <= (LSTM != 0) ? tbl[tb+F_STEPS][31:16] : 16'd0;
+      xl <= (LSTM != 0) ? tbl[tb+F_XL][NXW-5:0] : '0;
+      n_units <= (LSTM != 0) ? tbl[tb+F_XL][16+:NXW] : '0;
       // R * k by shift-and-add (k < 16: R, 2R, 4R, 8R as the bits of k select), no DSP48
       for (int k = 0; k < MAXG; k++) begin
         rmul[k*10+:10] <= ((k & 1) != 0 ? 10'(tbl[tb+F_R][6:0]) : 10'd0) +
