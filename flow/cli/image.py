@@ -31,16 +31,12 @@ def _softmax_at_end(model) -> bool:
 
 
 def write(model_dir: Path, cfg, board_name: str, pe: int | None, out: Path) -> dict:
-    from flow.board.boards import load_board
     from flow.compress.io import load_compressed
     from flow.hls.convert import convert
     from flow.hls.csim import reference_covers
-    from flow.overlay.image import capacity_of_params, image_bytes, write_image
-    from flow.overlay.sizing import preset
+    from flow.overlay.image import write_for_board
     from flow.rtl.params import check_config_layouts
-    from flow.runtime.eie_image import check_capacity, read_image
 
-    board = load_board(board_name)
     cm = load_compressed(model_dir)
     dense = [ly.name for ly in cm.model.layers if type(ly).__name__ in ("Dense", "QDense")]
     check_config_layouts(cfg.hls, dense)
@@ -50,15 +46,7 @@ def write(model_dir: Path, cfg, board_name: str, pe: int | None, out: Path) -> d
             raise UsageError(f"{model_dir}: the network has layers besides Dense (e.g. convolutions); the RTL "
                              "overlay runs only EIE Dense layers: use `flow build` (the HLS kernel) for it")
         layers = model.eie_layers
-    P = pe or max(layer.n_pe for layer in layers)
-    overlay = preset(board, P)
-    if any(layer.n_pe != P for layer in layers):
-        raise UsageError(f"the model is laid out on {sorted({layer.n_pe for layer in layers})} PEs, the overlay has "
-                         f"P={P}: compress or convert with hls.n_pe={P} (config.yaml or --pe of flow compress)")
-    softmax = _softmax_at_end(cm.model)
-    img = read_image(image_bytes(layers, overlay, softmax=softmax))
-    check_capacity(img, capacity_of_params(overlay), f"the {board.name} P={P} overlay")
-    return write_image(layers, out, overlay, softmax=softmax)
+    return write_for_board(layers, out, board_name, pe, softmax=_softmax_at_end(cm.model), what=str(model_dir))
 
 
 def run(args) -> int:

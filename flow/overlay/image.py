@@ -187,3 +187,27 @@ def write_image(layers, path, overlay: EngineParams | None = None, *, softmax: b
         if os.path.exists(tmp):
             os.unlink(tmp)
     return {"path": str(path), "bytes": len(data), **img.word_counts()}
+
+
+def write_for_board(layers, out, board_name: str = "pynq-z2", pe: int | None = None, *, softmax: bool = False,
+                    what: str = "the model") -> dict:
+    """model.eie for the board's overlay preset with P PEs (default: the layers' n_pe), checked
+    against every capacity of that preset (both numbers) before anything is written; then written
+    atomically. Shared by `flow image` and hls4ml users (flow.hls.write_overlay_image)."""
+    from flow.board.boards import load_board
+    from flow.errors import UsageError
+    from flow.overlay.sizing import preset
+    from flow.runtime.eie_image import check_capacity
+
+    if not layers:
+        raise UsageError(f"{what} has no Dense layer on EIE: nothing for the RTL overlay to run")
+    board = load_board(board_name)
+    P = pe or max(layer.n_pe for layer in layers)
+    overlay = preset(board, P)
+    if any(layer.n_pe != P for layer in layers):
+        raise UsageError(f"{what} is laid out on {sorted({layer.n_pe for layer in layers})} PEs, the overlay has "
+                         f"P={P}: compress or convert with hls.n_pe={P} (config.yaml, --pe of flow compress, "
+                         "or the EIE block's n_pe in the hls4ml config)")
+    img = read_image(image_bytes(layers, overlay, softmax=softmax))
+    check_capacity(img, capacity_of_params(overlay), f"the {board.name} P={P} overlay")
+    return write_image(layers, out, overlay, softmax=softmax)
