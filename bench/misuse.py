@@ -151,7 +151,10 @@ def digest(path: Path) -> str:
 def _env(case: Case, paths: dict) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONIOENCODING", "LC_ALL")}
     # no empty entry: "" means the working folder, which Python cannot make absolute once it is deleted
-    pythonpath = os.pathsep.join(p for p in (str(ROOT), *env.get("PYTHONPATH", "").split(os.pathsep)) if p)
+    # absolute entries only: from a deleted working folder Python cannot make '' or '.' absolute and dies
+    # before main (a caller's PYTHONPATH=. included)
+    pythonpath = os.pathsep.join(
+        os.path.abspath(p) for p in (str(ROOT), *env.get("PYTHONPATH", "").split(os.pathsep)) if p)
     env.update(PYTHONPATH=pythonpath, TF_CPP_MIN_LOG_LEVEL="3",
                COLUMNS=env.get("MISUSE_COLUMNS", "100"))
     env.setdefault("EIE_RTL_CACHE", str(Path(tempfile.gettempdir()) / "eie-misuse-rtl-cache"))
