@@ -101,11 +101,20 @@ module eie_broadcast #(
           .clk(clk), .init(init), .run(run), .log2g(log2g), .n_in(n_in),
           .avail(avail), .gate(gate[g]), .win(win), .w(det_w[g]),
           .emit(det_emit[g]), .emit_j(det_j[g]), .done(det_dn[g]));
+      // the gate is registered: it says whether every queue of the group had count + in
+      // flight < depth in the previous cycle, so the detector's
+      // emit does not wait on the PEs' compares and their AND (the loop of issue 21); the
+      // emit of the previous cycle is not counted, so each queue holds one slot more than
+      // depth (eie_pe). It opens at SETUP (every queue empty, nothing in flight).
+      logic gate_n;
       always_comb begin
-        gate[g] = 1'b1;
+        gate_n = 1'b1;
         for (int i = 0; i < P; i++) begin
-          if (pe_active[i] && pe_grp[i*GW+:GW] == GW'(g) && !pe_ok[i]) gate[g] = 1'b0;
+          if (pe_active[i] && pe_grp[i*GW+:GW] == GW'(g) && !pe_ok[i]) gate_n = 1'b0;
         end
+      end
+      always_ff @(posedge clk) begin
+        gate[g] <= gate_n || init;
       end
       /* verilator lint_off UNUSEDSIGNAL */
       logic [NXW-1:0] col;  // local column < NX: CW bits
@@ -182,15 +191,30 @@ module eie_broadcast #(
         /* verilator lint_off UNUSEDSIGNAL */
         logic [5:0] g_full;  // only GW bits address a broadcast bus
         /* verilator lint_on UNUSEDSIGNAL */
-        logic [KDW-1:0] kd;
+        logic [KDW-1:0] kd_n, kd;
+        logic [GW-1:0] grp_r;
+        logic [5:0] q_r;
+        logic act_r;
         assign g_full = PI >> log2r;
-        assign q_idx = PI & ((6'd1 << log2r) - 6'd1);
-        assign pe_active[p] = (PI >> (log2r + log2g)) == 6'd0;
-        assign pe_grp[p*GW+:GW] = g_full[GW-1:0];
+        // the mapping changes only per layer: registered, so the bus selects, the gate and the
+        // gather select see flip-flops, not the table's log2r (a high-fanout net); as with
+        // ANYR, they hold the new layer's values from the second RUN cycle on, and the first
+        // RUN cycle cannot need them (nothing in flight: every PE ok, my_bc 0)
         always_comb begin
-          if (log2r <= 3'(KMIN)) kd = '0;
-          else if (log2r >= 3'(KMIN + GW)) kd = KDW'(GW);
-          else kd = KDW'(log2r - 3'(KMIN));
+          if (log2r <= 3'(KMIN)) kd_n = '0;
+          else if (log2r >= 3'(KMIN + GW)) kd_n = KDW'(GW);
+          else kd_n = KDW'(log2r - 3'(KMIN));
+        end
+        always_ff @(posedge clk) begin
+          kd <= kd_n;
+          grp_r <= g_full[GW-1:0];
+          q_r <= PI & ((6'd1 << log2r) - 6'd1);
+          act_r <= (PI >> (log2r + log2g)) == 6'd0;
+        end
+        assign q_idx = q_r;
+        assign pe_active[p] = act_r;
+        assign pe_grp[p*GW+:GW] = grp_r;
+        always_comb begin
           my_bc = 1'b0;
           my_col = '0;
           my_x = '0;
