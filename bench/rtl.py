@@ -108,13 +108,13 @@ def ecp5_rows(args, results: dict) -> list[dict]:
 
 
 def rtl_revision() -> str:
-    """The git commit of the RTL a run synthesised (kernels/rtl), "+dirty" when it has uncommitted
-    changes, or "unknown" outside a git checkout."""
+    """The last git commit that changed the RTL a run synthesised (kernels/rtl), "+dirty" when it has
+    uncommitted changes, or "unknown" outside a git checkout."""
     import subprocess
 
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout.strip()
+        rev = subprocess.run(["git", "log", "-1", "--format=%h", "--", "kernels/rtl"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "kernels/rtl"], cwd=ROOT,
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
