@@ -102,8 +102,9 @@ def ecp5_rows(args, results: dict) -> list[dict]:
         target = ecp5.Ecp5Target(seed=args.seed, freq_mhz=args.freq)
         print(f"== ECP5 P={P} ({target.name}, --freq {args.freq:g}, seed {args.seed}, "
               f"{'placed only' if args.place_only else 'routed'}) ...", flush=True)
+        rev = rtl_revision()  # before the run: the sources Yosys reads now, not those at its end
         rep = ecp5.run(params, args.ecp5_dir / f"P{P}", target, route=not args.place_only)
-        rows.append({"P": P, "engine_from": how, "rtl_rev": rtl_revision(), "label": args.label, **rep})
+        rows.append({"P": P, "engine_from": how, "rtl_rev": rev, "label": args.label, **rep})
     return rows
 
 
