@@ -3,7 +3,7 @@
 The RTL's schedule is control only (which cycle a column is broadcast, popped, walked), so this
 model steps the same registers cycle by cycle: per column group the detector (window w of 64
 columns, next non-zero), its registered gate (every queue of the group had count + in flight < D
-in the previous cycle), the broadcast register, per PE the queue occupancy, the pointer-pair
+in the previous cycle), the emit register (before the bank read), the broadcast register, per PE the queue occupancy, the pointer-pair
 register (A), the walk (B, entries left) and the three entry stages (C, D, E). It equals the
 RTL's simulated cycle count exactly on every layer (tests/rtl/test_rtl_hypothesis.py).
 
@@ -87,14 +87,17 @@ def _log2(n: int) -> int:
     return int(n).bit_length() - 1
 
 
-def run_cycles(layer, x_raw, first: bool, arrival=None, walk: int = 1) -> tuple[int, int, np.ndarray]:
+def run_cycles(layer, x_raw, first: bool, arrival=None, walk: int = 1,
+               emit_stage: bool = True) -> tuple[int, int, np.ndarray]:
     """(RUN cycles, broadcasts, entries per PE) of one layer for input x_raw.
 
     The defaults are the RTL. Two what-ifs for bench/rtl_cycles.py (modelled, not in the RTL):
     ``arrival`` (the RUN cycle, 1-based, from which each input line of 16 counts as arrived; for
     ``first`` the RTL's is line + 2: one line per cycle from the input port) lets a later layer
     start while the previous gather still writes its inputs; ``walk`` entries per PE per cycle
-    (the RTL walks one)."""
+    (the RTL walks one); ``emit_stage`` (the RTL's since issue 21's timing levers; False: the RTL
+    before): a register between a detector's emit and its bank read, so the broadcast comes a
+    cycle later (the gate counts only the broadcast register)."""
     enc = layer.encoding
     G, R = enc.col_groups, enc.row_pes
     Pa = G * R
@@ -119,6 +122,7 @@ def run_cycles(layer, x_raw, first: bool, arrival=None, walk: int = 1) -> tuple[
     w = [0] * G
     idx = [0] * G  # next non-zero (index into nzc[g]) not yet broadcast
     bc_valid = np.zeros(G, bool)
+    e_stage = np.zeros(G, bool)  # the emit registered before the bank read (eie_broadcast e_valid)
     # PE state
     cnt = np.zeros(Pa, np.int64)
     popped = np.zeros(Pa, np.int64)
@@ -173,7 +177,7 @@ def run_cycles(layer, x_raw, first: bool, arrival=None, walk: int = 1) -> tuple[
         a1_col = np.where(pop, sent[grp, np.minimum(popped, sent.shape[1] - 1)], a1_col)
         push = bc_valid[grp]
         busy = bool(((cnt > 0) | a1 | b_active | c | d | e).any())
-        run_done = dets_done and not bc_valid.any() and not busy and all_arrived
+        run_done = dets_done and not bc_valid.any() and not e_stage.any() and not busy and all_arrived
         # register updates
         if Pa and G:
             gate = gmax < D  # a cycle old when the detectors read it (queues: one slot of slack)
@@ -182,7 +186,10 @@ def run_cycles(layer, x_raw, first: bool, arrival=None, walk: int = 1) -> tuple[
         a1 = pop | (a1 & ~accept)
         e, d, c = d, c, b_active
         b_rem = new_rem
-        bc_valid = emit
+        if emit_stage:
+            bc_valid, e_stage = e_stage, emit
+        else:
+            bc_valid = emit
         broadcasts += int(emit.sum())
         run_done_q = run_done
 

@@ -1,9 +1,10 @@
 // eie_broadcast: the detectors of the column groups and the broadcast of their non-zeros to
 // the PEs.
 //
-// One eie_detector per group g < MAXG scans the bitmap; an emitted column j reads its value
-// from bank j % 16 (the groups own disjoint banks); the next cycle the group's broadcast
-// register (local column j / G, value) goes to the queues of the group's R = P / G PEs. A
+// One eie_detector per group g < MAXG scans the bitmap; an emitted column j is registered,
+// then reads its value from bank j % 16 (the groups own disjoint banks); the cycle after that
+// the group's broadcast register (local column j / G, value) goes to the queues of the group's
+// R = P / G PEs. A
 // detector emits only when every queue of its group has room (the gate). Each PE's group and
 // row-PE index come from the layer's G and R: shifts and masks when R is a power of two (a
 // (GW+1)-way bus multiplexer per PE), compares against R * k when ANYR. pe_sel says which PEs'
@@ -63,8 +64,12 @@ module eie_broadcast #(
     output logic                det_done,
     output logic                bc_busy
 );
-  logic [MAXG-1:0] det_emit, det_dn, gate, bc_valid;
+  logic [MAXG-1:0] det_emit, det_dn, gate, bc_valid, e_valid;
   logic [NXW-1:0] det_j[0:MAXG-1];
+  // the emit registered (e_valid, e_j) before the bank read: a detector's scan and the store's
+  // read are in different cycles (issue 21's timing levers; the broadcast a cycle later)
+  // (a packed vector, not an array: Icarus 11 miscompiles a shift of a variable array's word)
+  logic [MAXG*NXW-1:0] e_j;
   logic [WA-1:0] det_w[0:MAXG-1];
   logic [MAXG*CW-1:0] bc_col;
   logic [MAXG*XW-1:0] bc_x;
@@ -75,7 +80,7 @@ module eie_broadcast #(
   logic [9:0] rm[0:MAXG-1];  // R * k, used when ANYR
   /* verilator lint_on UNUSEDSIGNAL */
   assign det_done = &det_dn;
-  assign bc_busy = |bc_valid;
+  assign bc_busy = |bc_valid || |e_valid;
 
   genvar g, p, b;
   generate
@@ -104,8 +109,9 @@ module eie_broadcast #(
       // the gate is registered: it says whether every queue of the group had count + in
       // flight < depth in the previous cycle, so the detector's
       // emit does not wait on the PEs' compares and their AND (the loop of issue 21); the
-      // emit of the previous cycle is not counted, so each queue holds one slot more than
-      // depth (eie_pe). It opens at SETUP (every queue empty, nothing in flight).
+      // emit of the previous cycle is not counted, nor is an emit in the register before the
+      // bank read, so each queue holds two slots more than depth (eie_pe). It opens at SETUP
+      // (every queue empty, nothing in flight).
       logic gate_n;
       always_comb begin
         gate_n = 1'b1;
@@ -119,12 +125,17 @@ module eie_broadcast #(
       /* verilator lint_off UNUSEDSIGNAL */
       logic [NXW-1:0] col;  // local column < NX: CW bits
       /* verilator lint_on UNUSEDSIGNAL */
-      assign col = det_j[g] >> log2g;
+      assign col = e_j[g*NXW+:NXW] >> log2g;
       always_ff @(posedge clk) begin
-        bc_valid[g] <= det_emit[g];
+        e_valid[g] <= det_emit[g];
+        e_j[g*NXW+:NXW] <= det_j[g];
+        bc_valid[g] <= e_valid[g];
         bc_col[g*CW+:CW] <= col[CW-1:0];
-        bc_bank[g] <= det_j[g][3:0];
-        if (rst) bc_valid[g] <= 1'b0;
+        bc_bank[g] <= e_j[g*NXW+:4];
+        if (rst) begin
+          e_valid[g] <= 1'b0;
+          bc_valid[g] <= 1'b0;
+        end
       end
       assign bc_x[g*XW+:XW] = bk_q[bc_bank[g]*XW+:XW];
     end
@@ -134,8 +145,8 @@ module eie_broadcast #(
       logic [3:0] bb;
       assign bb = b;
       assign owner = bb[GW-1:0] & ((GW'(1) << log2g) - GW'(1));
-      assign bk_re[b] = det_emit[owner] && det_j[owner][3:0] == bb;
-      assign bk_raddr[b*LA+:LA] = det_j[owner][LA+3:4];
+      assign bk_re[b] = e_valid[owner] && e_j[owner*NXW+:4] == bb;
+      assign bk_raddr[b*LA+:LA] = e_j[owner*NXW+4+:LA];
     end
 
     for (p = 0; p < P; p = p + 1) begin : g_pe

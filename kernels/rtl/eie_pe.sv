@@ -3,7 +3,7 @@
 // Pipeline of one PE (every memory read is registered; the stage names are the cycle after
 // the read was issued):
 //   queue   activation queue of (local column, value), depth `depth` <= DMAX at run time
-//           (DMAX + 1 slots: the gate is registered, one emit more can arrive);
+//           (DMAX + 2 slots: the gate is registered and the emit too, two more can arrive);
 //           written by its group's broadcast, popped by stage A
 //   A       pop the head and read the column's pointer pair {end, start} (one word: the
 //           start and end pointers in one read); the pair waits in the RAM's output register
@@ -57,8 +57,9 @@ module eie_pe #(
     parameter CB_FILE = "",
     parameter BIAS_FILE = "",
     // derived widths
-    // queue slots: DMAX and one of slack (the detectors' gate is a cycle old, eie_broadcast)
-    localparam QN = DMAX + 1,
+    // queue slots: DMAX and two of slack (the detectors' gate is a cycle old and does not count
+    // the emit registered before the bank read, eie_broadcast)
+    localparam QN = DMAX + 2,
     localparam QA = $clog2(QN),
     localparam DW = $clog2(DMAX + 1),
     localparam CNW = $clog2(QN + 1),
@@ -137,7 +138,8 @@ module eie_pe #(
   assign b_accept = !b_active || (b_cur + 1'b1 == b_end);
   assign pop = (cnt != 0) && (!a1_valid || b_accept);
   // count + in flight < depth; the group's gate registers it, so an emit in the cycle the gate
-  // is computed is not counted: the queue's slot of slack holds it (at most depth + 1 entries)
+  // is computed and one in the emit register are not counted: the queue's two slots of slack
+  // hold them (at most depth + 2 entries)
   assign ok = ({1'b0, cnt} + {{CNW{1'b0}}, my_bc}) < {{(CNW + 1 - DW){1'b0}}, depth};
 
   // ---- stage C / D / E ----

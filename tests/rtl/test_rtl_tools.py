@@ -209,6 +209,7 @@ def test_cycle_model_what_ifs_default_to_the_rtl():
     one, two = run_cycles(layer, x, False)[0], run_cycles(layer, x, False, walk=2)[0]
     assert two < one
     assert run_cycles(layer, x, False, walk=2)[2].sum() == run_cycles(layer, x, False)[2].sum()
+    assert run_cycles(layer, x, False, emit_stage=False)[0] < one  # the RTL before the emit register
 
 
 @pytest.mark.parametrize("n_pe, G, chunks",
