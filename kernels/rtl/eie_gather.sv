@@ -61,8 +61,27 @@ module eie_gather #(
   // entries of tree levels 0 .. H (level m holds OL >> m sums, at 2 OL - (2 OL >> m))
   localparam NH = 2 * OL - (2 * OL >> (H + 1));
   // rounding term of all lanes: 2**(shift-1) when rounding, else 0
-  logic [ACCW:0] half;
-  assign half = (rnd && shift != 6'd0) ? ({{ACCW{1'b0}}, 1'b1} << (shift - 6'd1)) : '0;
+  // the layer's fields change only at SETUP and the gather starts two cycles after it at the
+  // earliest (a RUN cycle between), so the requantisers and the fold's level select take
+  // registered copies (a cycle late): no net from the table register fans out into them, and
+  // the rounding term 2**(shift-1) is decoded a cycle ahead (issue 21's timing levers)
+  logic [ACCW:0] half, half_n;
+  logic relu_r, sat_r, sgn_r;
+  logic [5:0] shift_r, width_r;
+  logic [XW-1:0] omin_r, omax_r;
+  logic [2:0] lvl_r;
+  assign half_n = (rnd && shift != 6'd0) ? ({{ACCW{1'b0}}, 1'b1} << (shift - 6'd1)) : '0;
+  always_ff @(posedge clk) begin
+    half <= half_n;
+    relu_r <= relu;
+    sat_r <= sat;
+    sgn_r <= sgn;
+    shift_r <= shift;
+    width_r <= width;
+    omin_r <= omin;
+    omax_r <= omax;
+    lvl_r <= lvl;
+  end
   logic [ACCW-1:0] tree_n[0:NT-1];
   logic [ACCW-1:0] tree[0:NT-1];
   logic [ACCW-1:0] h_reg[0:NH-1];
@@ -103,7 +122,7 @@ module eie_gather #(
     for (int l = 0; l < OL; l++) begin
       lane_n[l] = '0;
       for (int m = 0; m <= LOL; m++) begin
-        if (lvl == 3'(m) && l < (OL >> m)) lane_n[l] = tree[2*OL-(2*OL>>m)+l];
+        if (lvl_r == 3'(m) && l < (OL >> m)) lane_n[l] = tree[2*OL-(2*OL>>m)+l];
       end
     end
   end
@@ -112,8 +131,8 @@ module eie_gather #(
   generate
     for (b = 0; b < OL; b = b + 1) begin : g_rq
       eie_requant #(.ACCW(ACCW), .XW(XW)) u_rq (
-          .v(lane_reg[b]), .relu(relu), .half(half), .sat(sat), .sgn(sgn), .shift(shift),
-          .width(width), .omin(omin), .omax(omax), .out(rq[b]));
+          .v(lane_reg[b]), .relu(relu_r), .half(half), .sat(sat_r), .sgn(sgn_r), .shift(shift_r),
+          .width(width_r), .omin(omin_r), .omax(omax_r), .out(rq[b]));
     end
   endgenerate
 
