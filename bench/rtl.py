@@ -4,7 +4,7 @@
     PYTHONPATH=. python bench/rtl.py --p64 /work/cache/lenet300_p64 --plain /work/cache/lenet300_plain \
         --data-dir ../shared/data/mnist [--n 10000] [--model-n 300] [--synth 16,32,64] \
         [--synth-xcup 64] [--synth-only]
-    PYTHONPATH=. python bench/rtl.py --ecp5 [--pe 16[,32]] [--seed 1] [--place-only]
+    PYTHONPATH=. python bench/rtl.py --ecp5 [--pe 16[,32]] [--seed 1] [--place-only] [--label TEXT]
 
 For each compressed model: RTL cycles per inference over the test images (mean, p99; RTL
 simulation), bit mismatches against flow.eie.reference (must be 0), accuracy, inferences/s at
@@ -22,7 +22,9 @@ figures of another Yosys stay beside it. Prints a table and writes bench/results
 the LFE5U-85F at --freq 100 and a fixed seed, ecppack) for the engine sized for the
 load-balanced LeNet-300-100 at each P of --pe, inside the registered shell
 (kernels/rtl/shell/eie_shell.sv), and merges its rows into the "ecp5" list of the output file
-(other keys and other P kept); the bitstream goes to build/ecp5/P<P>/engine.bit.
+(other keys, other P and other RTL revisions kept: a row is keyed by P, the git revision of
+kernels/rtl and the seed, and carries --label); the bitstream goes to build/ecp5/P<P>/engine.bit.
+A P below 16 without a recorded engine is a quick proxy: the P = 16 engine with fewer PEs.
 """
 
 from __future__ import annotations
@@ -80,6 +82,12 @@ def lenet_engine(P: int, p64_dir: Path, data_dir: Path, results: dict) -> tuple:
         rec = json.loads(anyr.read_text()).get(f"lenet_P{P}_anyr")
         if rec and "engine" in rec:
             return EngineParams(**rec["engine"]), f"engine of rtl_anyr.json lenet_P{P}_anyr"
+    if P < 16:  # a small proxy for timing iterations: the P = 16 engine with fewer PEs
+        for row in results.get("synth_xc7", []):
+            if row["P"] == 16:
+                return (EngineParams(**row["yosys"]["engine"]).with_(P=P, OL=min(16, P)),
+                        f"proxy: the engine of the recorded Yosys xc7 row P=16 (rtl.json) with P={P}, OL={min(16, P)} "
+                        "(memory depths of P = 16)")  # fmt: skip
     raise SystemExit(f"no engine for P={P}: {p64_dir} is missing and no recorded row has P={P} "
                      "(give --p64 <compressed dir>)")
 
@@ -94,27 +102,55 @@ def ecp5_rows(args, results: dict) -> list[dict]:
         target = ecp5.Ecp5Target(seed=args.seed, freq_mhz=args.freq)
         print(f"== ECP5 P={P} ({target.name}, --freq {args.freq:g}, seed {args.seed}, "
               f"{'placed only' if args.place_only else 'routed'}) ...", flush=True)
+        rev = rtl_revision()  # before the run: the sources Yosys reads now, not those at its end
         rep = ecp5.run(params, args.ecp5_dir / f"P{P}", target, route=not args.place_only)
-        rows.append({"P": P, "engine_from": how, **rep})
+        rows.append({"P": P, "engine_from": how, "rtl_rev": rev, "label": args.label, **rep})
     return rows
+
+
+def rtl_revision() -> str:
+    """The last git commit that changed the RTL a run synthesised (kernels/rtl), "+dirty" when it has
+    uncommitted changes, or "unknown" outside a git checkout."""
+    import subprocess
+
+    try:
+        rev = subprocess.run(["git", "log", "-1", "--format=%h", "--", "kernels/rtl"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "kernels/rtl"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return rev + ("+dirty" if dirty else "")
+
+
+def merge_ecp5(old: list[dict], new: list[dict]) -> list[dict]:
+    """ECP5 rows by (P, RTL revision, seed): a run of the same RTL replaces its row; runs of other
+    revisions stay beside it (the history of the timing levers)."""
+
+    def key(r):
+        return (r["P"], r.get("rtl_rev"), (r.get("target") or {}).get("seed"))
+
+    rows = {key(r): r for r in old}
+    rows.update({key(r): r for r in new})
+    return sorted(rows.values(), key=lambda r: r["P"])  # stable: a P's revisions in run order
 
 
 def print_ecp5(rows: list[dict]) -> None:
     from flow.rtl.nextpnr_report import format_listing
 
-    print("\n| P | routed | Fmax MHz | path ns (logic + routing) | levels | LUT4 | CCU2C | FF (shell) | DP16KD "
+    print("\n| P | RTL | label | routed | Fmax MHz | path ns (logic + routing) | levels | LUT4 | CCU2C | FF (shell) | DP16KD "
           "| MULT18X18D | COMB % of 85F | wall s |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         y, u, p = r["yosys_cells"], r["utilisation"], r["path"] or {}
         comb = u.get("TRELLIS_COMB", {})
-        print(f"| {r['P']} | {r['routed']} | {r['fmax_mhz']} | {p.get('total_ns')} ({p.get('logic_ns')} + "
+        print(f"| {r['P']} | {r.get('rtl_rev')} | {r.get('label') or ''} | {r['routed']} | {r['fmax_mhz']} | {p.get('total_ns')} ({p.get('logic_ns')} + "
               f"{p.get('routing_ns')}) | {p.get('levels')} | {y['LUT4']} | {y['CCU2C']} | {y['FF']} ({r['shell_FF']}) | "
               f"{y['DP16KD']} | {y['MULT18X18D']} | {100 * comb.get('used', 0) / max(1, comb.get('available', 1)):.1f} | "
               f"{r['wall_s']['total_s']} |")  # fmt: skip
     for r in rows:
         if r["path"]:
-            print(f"\ncritical path, P={r['P']} ({r['path']['start']} -> {r['path']['end']}):")
+            print(f"\ncritical path, P={r['P']}, RTL {r.get('rtl_rev')} ({r['path']['start']} -> {r['path']['end']}):")
             print(format_listing(r["path"]["listing"]))
     if rows:
         print("\ntools: " + "; ".join(f"{k}: {v}" for k, v in rows[0]["tools"].items()))
@@ -123,7 +159,7 @@ def print_ecp5(rows: list[dict]) -> None:
 def main_ecp5(args) -> int:
     results: dict = json.loads(args.out.read_text()) if args.out.exists() else {}
     rows = ecp5_rows(args, results)
-    results["ecp5"] = merge_rows(results.get("ecp5", []), rows)
+    results["ecp5"] = merge_ecp5(results.get("ecp5", []), rows)
     tmp = args.out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(results, indent=1))
     tmp.replace(args.out)
@@ -259,6 +295,7 @@ def main(argv=None) -> int:
     ap.add_argument("--pe", default="16", help="P values for --ecp5 (comma-separated)")
     ap.add_argument("--seed", type=int, default=1, help="nextpnr seed for --ecp5")
     ap.add_argument("--freq", type=float, default=100.0, help="nextpnr target MHz for --ecp5")
+    ap.add_argument("--label", default="", help="--ecp5: what this RTL revision changed (kept in the row)")
     ap.add_argument("--place-only", action="store_true", help="--ecp5 without routing (no bitstream)")
     ap.add_argument("--ecp5-dir", type=Path, default=ROOT / "build" / "ecp5")
     args = ap.parse_args(argv)

@@ -2,7 +2,8 @@
 
 The RTL's schedule is control only (which cycle a column is broadcast, popped, walked), so this
 model steps the same registers cycle by cycle: per column group the detector (window w of 64
-columns, next non-zero), the broadcast register, per PE the queue occupancy, the pointer-pair
+columns, next non-zero), its registered gate (every queue of the group had count + in flight < D
+in the previous cycle), the emit register (before the bank read), the broadcast register, per PE the queue occupancy, the pointer-pair
 register (A), the walk (B, entries left) and the three entry stages (C, D, E). It equals the
 RTL's simulated cycle count exactly on every layer (tests/rtl/test_rtl_hypothesis.py).
 
@@ -86,11 +87,19 @@ def _log2(n: int) -> int:
     return int(n).bit_length() - 1
 
 
-def run_cycles(layer, x_raw, first: bool, n_in: int | None = None,
-               n_lines: int | None = None) -> tuple[int, int, np.ndarray]:
+def run_cycles(layer, x_raw, first: bool, n_in: int | None = None, n_lines: int | None = None,
+               arrival=None, walk: int = 1, emit_stage: bool = True) -> tuple[int, int, np.ndarray]:
     """(RUN cycles, broadcasts, entries per PE) of one layer for input x_raw. n_in: the columns the
     detectors scan (default the layer's); n_lines: the input lines that arrive when ``first``
-    (default all of n_in's): a recurrent step streams only its x_t (flow.eie.perf_lstm)."""
+    (default all of n_in's): a recurrent step streams only its x_t (flow.eie.perf_lstm).
+
+    The defaults are the RTL. Two what-ifs for bench/rtl_cycles.py (modelled, not in the RTL):
+    ``arrival`` (the RUN cycle, 1-based, from which each input line of 16 counts as arrived; for
+    ``first`` the RTL's is line + 2: one line per cycle from the input port) lets a later layer
+    start while the previous gather still writes its inputs; ``walk`` entries per PE per cycle
+    (the RTL walks one); ``emit_stage`` (the RTL's since issue 21's timing levers; False: the RTL
+    before): a register between a detector's emit and its bank read, so the broadcast comes a
+    cycle later (the gate counts only the broadcast register)."""
     enc = layer.encoding
     G, R = enc.col_groups, enc.row_pes
     Pa = G * R
@@ -105,13 +114,17 @@ def run_cycles(layer, x_raw, first: bool, n_in: int | None = None,
     for g in range(G):
         sent[g, : n_nz[g]] = nzc[g] // G
     n_lines = -(-n_in // LINE) if n_lines is None else int(n_lines)
-    lines_in = 0 if first else n_lines
+    if arrival is None and first:
+        arrival = np.arange(n_lines) + 2
+    arr = None if arrival is None else np.sort(np.asarray(arrival, np.int64))
+    lines_in = n_lines if arr is None else 0
     grp = np.arange(Pa) // R
     rows = np.arange(Pa)
     # detector state (python ints: G <= 16)
     w = [0] * G
     idx = [0] * G  # next non-zero (index into nzc[g]) not yet broadcast
     bc_valid = np.zeros(G, bool)
+    e_stage = np.zeros(G, bool)  # the emit registered before the bank read (eie_broadcast e_valid)
     # PE state
     cnt = np.zeros(Pa, np.int64)
     popped = np.zeros(Pa, np.int64)
@@ -122,12 +135,15 @@ def run_cycles(layer, x_raw, first: bool, n_in: int | None = None,
     d = np.zeros(Pa, bool)
     e = np.zeros(Pa, bool)
     run_done_q = False
+    gate = np.ones(G, bool)  # the registered gate (eie_broadcast): open in the first RUN cycle
     cycles = 0
     broadcasts = 0
     pe_entries = np.zeros(Pa, np.int64)
     win_lines = WINDOW // LINE
     while True:
         cycles += 1
+        if arr is not None:
+            lines_in = int(np.searchsorted(arr, cycles, side="right"))
         if run_done_q:
             return cycles, broadcasts, pe_entries
         all_arrived = lines_in == n_lines
@@ -145,7 +161,7 @@ def run_cycles(layer, x_raw, first: bool, n_in: int | None = None,
             cols = nzc[g]
             i = idx[g]
             if i < n_nz[g] and cols[i] < lim:
-                if gmax[g] < D:
+                if gate[g]:
                     emit[g] = True
                     idx[g] = i + 1
                     if not (i + 1 < n_nz[g] and cols[i + 1] < lim):
@@ -154,26 +170,29 @@ def run_cycles(layer, x_raw, first: bool, n_in: int | None = None,
                 w[g] += 1
         # PEs
         b_active = b_rem > 0
-        accept = ~b_active | (b_rem == 1)
+        accept = ~b_active | (b_rem <= walk)
         pop = (cnt > 0) & (~a1 | accept)
         load = a1 & accept
         took = np.where(load, ent[rows, a1_col], 0)
-        new_rem = np.where(load, took, np.where(b_active, b_rem - 1, b_rem))
+        new_rem = np.where(load, took, np.where(b_active, np.maximum(b_rem - walk, 0), b_rem))
         pe_entries += took
         a1_col = np.where(pop, sent[grp, np.minimum(popped, sent.shape[1] - 1)], a1_col)
         push = bc_valid[grp]
         busy = bool(((cnt > 0) | a1 | b_active | c | d | e).any())
-        run_done = dets_done and not bc_valid.any() and not busy and all_arrived
+        run_done = dets_done and not bc_valid.any() and not e_stage.any() and not busy and all_arrived
         # register updates
+        if Pa and G:
+            gate = gmax < D  # a cycle old when the detectors read it (queues: one slot of slack)
         popped += pop
         cnt = cnt + push - pop
         a1 = pop | (a1 & ~accept)
         e, d, c = d, c, b_active
         b_rem = new_rem
-        bc_valid = emit
+        if emit_stage:
+            bc_valid, e_stage = e_stage, emit
+        else:
+            bc_valid = emit
         broadcasts += int(emit.sum())
-        if not all_arrived:
-            lines_in += 1
         run_done_q = run_done
 
 

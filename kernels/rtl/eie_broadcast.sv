@@ -1,9 +1,10 @@
 // eie_broadcast: the detectors of the column groups and the broadcast of their non-zeros to
 // the PEs.
 //
-// One eie_detector per group g < MAXG scans the bitmap; an emitted column j reads its value
-// from bank j % 16 (the groups own disjoint banks); the next cycle the group's broadcast
-// register (local column j / G, value) goes to the queues of the group's R = P / G PEs. A
+// One eie_detector per group g < MAXG scans the bitmap; an emitted column j is registered,
+// then reads its value from bank j % 16 (the groups own disjoint banks); the cycle after that
+// the group's broadcast register (local column j / G, value) goes to the queues of the group's
+// R = P / G PEs. A
 // detector emits only when every queue of its group has room (the gate). Each PE's group and
 // row-PE index come from the layer's G and R: shifts and masks when R is a power of two (a
 // (GW+1)-way bus multiplexer per PE), compares against R * k when ANYR. pe_sel says which PEs'
@@ -63,8 +64,12 @@ module eie_broadcast #(
     output logic                det_done,
     output logic                bc_busy
 );
-  logic [MAXG-1:0] det_emit, det_dn, gate, bc_valid;
+  logic [MAXG-1:0] det_emit, det_dn, gate, bc_valid, e_valid;
   logic [NXW-1:0] det_j[0:MAXG-1];
+  // the emit registered (e_valid, e_j) before the bank read: a detector's scan and the store's
+  // read are in different cycles (issue 21's timing levers; the broadcast a cycle later)
+  // (a packed vector, not an array: Icarus 11 miscompiles a shift of a variable array's word)
+  logic [MAXG*NXW-1:0] e_j;
   logic [WA-1:0] det_w[0:MAXG-1];
   logic [MAXG*CW-1:0] bc_col;
   logic [MAXG*XW-1:0] bc_x;
@@ -75,7 +80,7 @@ module eie_broadcast #(
   logic [9:0] rm[0:MAXG-1];  // R * k, used when ANYR
   /* verilator lint_on UNUSEDSIGNAL */
   assign det_done = &det_dn;
-  assign bc_busy = |bc_valid;
+  assign bc_busy = |bc_valid || |e_valid;
 
   genvar g, p, b;
   generate
@@ -101,21 +106,36 @@ module eie_broadcast #(
           .clk(clk), .init(init), .run(run), .log2g(log2g), .n_in(n_in),
           .avail(avail), .gate(gate[g]), .win(win), .w(det_w[g]),
           .emit(det_emit[g]), .emit_j(det_j[g]), .done(det_dn[g]));
+      // the gate is registered: it says whether every queue of the group had count + in
+      // flight < depth in the previous cycle, so the detector's
+      // emit does not wait on the PEs' compares and their AND (the loop of issue 21); the
+      // emit of the previous cycle is not counted, nor is an emit in the register before the
+      // bank read, so each queue holds two slots more than depth (eie_pe). It opens at SETUP
+      // (every queue empty, nothing in flight).
+      logic gate_n;
       always_comb begin
-        gate[g] = 1'b1;
+        gate_n = 1'b1;
         for (int i = 0; i < P; i++) begin
-          if (pe_active[i] && pe_grp[i*GW+:GW] == GW'(g) && !pe_ok[i]) gate[g] = 1'b0;
+          if (pe_active[i] && pe_grp[i*GW+:GW] == GW'(g) && !pe_ok[i]) gate_n = 1'b0;
         end
+      end
+      always_ff @(posedge clk) begin
+        gate[g] <= gate_n || init;
       end
       /* verilator lint_off UNUSEDSIGNAL */
       logic [NXW-1:0] col;  // local column < NX: CW bits
       /* verilator lint_on UNUSEDSIGNAL */
-      assign col = det_j[g] >> log2g;
+      assign col = e_j[g*NXW+:NXW] >> log2g;
       always_ff @(posedge clk) begin
-        bc_valid[g] <= det_emit[g];
+        e_valid[g] <= det_emit[g];
+        e_j[g*NXW+:NXW] <= det_j[g];
+        bc_valid[g] <= e_valid[g];
         bc_col[g*CW+:CW] <= col[CW-1:0];
-        bc_bank[g] <= det_j[g][3:0];
-        if (rst) bc_valid[g] <= 1'b0;
+        bc_bank[g] <= e_j[g*NXW+:4];
+        if (rst) begin
+          e_valid[g] <= 1'b0;
+          bc_valid[g] <= 1'b0;
+        end
       end
       assign bc_x[g*XW+:XW] = bk_q[bc_bank[g]*XW+:XW];
     end
@@ -125,8 +145,8 @@ module eie_broadcast #(
       logic [3:0] bb;
       assign bb = b;
       assign owner = bb[GW-1:0] & ((GW'(1) << log2g) - GW'(1));
-      assign bk_re[b] = det_emit[owner] && det_j[owner][3:0] == bb;
-      assign bk_raddr[b*LA+:LA] = det_j[owner][LA+3:4];
+      assign bk_re[b] = e_valid[owner] && e_j[owner*NXW+:4] == bb;
+      assign bk_raddr[b*LA+:LA] = e_j[owner*NXW+4+:LA];
     end
 
     for (p = 0; p < P; p = p + 1) begin : g_pe
@@ -182,15 +202,30 @@ module eie_broadcast #(
         /* verilator lint_off UNUSEDSIGNAL */
         logic [5:0] g_full;  // only GW bits address a broadcast bus
         /* verilator lint_on UNUSEDSIGNAL */
-        logic [KDW-1:0] kd;
+        logic [KDW-1:0] kd_n, kd;
+        logic [GW-1:0] grp_r;
+        logic [5:0] q_r;
+        logic act_r;
         assign g_full = PI >> log2r;
-        assign q_idx = PI & ((6'd1 << log2r) - 6'd1);
-        assign pe_active[p] = (PI >> (log2r + log2g)) == 6'd0;
-        assign pe_grp[p*GW+:GW] = g_full[GW-1:0];
+        // the mapping changes only per layer: registered, so the bus selects, the gate and the
+        // gather select see flip-flops, not the table's log2r (a high-fanout net); as with
+        // ANYR, they hold the new layer's values from the second RUN cycle on, and the first
+        // RUN cycle cannot need them (nothing in flight: every PE ok, my_bc 0)
         always_comb begin
-          if (log2r <= 3'(KMIN)) kd = '0;
-          else if (log2r >= 3'(KMIN + GW)) kd = KDW'(GW);
-          else kd = KDW'(log2r - 3'(KMIN));
+          if (log2r <= 3'(KMIN)) kd_n = '0;
+          else if (log2r >= 3'(KMIN + GW)) kd_n = KDW'(GW);
+          else kd_n = KDW'(log2r - 3'(KMIN));
+        end
+        always_ff @(posedge clk) begin
+          kd <= kd_n;
+          grp_r <= g_full[GW-1:0];
+          q_r <= PI & ((6'd1 << log2r) - 6'd1);
+          act_r <= (PI >> (log2r + log2g)) == 6'd0;
+        end
+        assign q_idx = q_r;
+        assign pe_active[p] = act_r;
+        assign pe_grp[p*GW+:GW] = grp_r;
+        always_comb begin
           my_bc = 1'b0;
           my_col = '0;
           my_x = '0;

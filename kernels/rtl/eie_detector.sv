@@ -32,31 +32,41 @@ module eie_detector #(
     output logic           done
 );
   localparam [5:0] GI = G_IDX;
-  logic [63:0] taken, gmask, limit, bits;
+  // window index bits: enough for w and for n_in / 64
+  localparam HW = (WA > NXW - 6) ? WA : NXW - 6;
+  logic [63:0] taken, gmask, limit, bits, low;
   logic [ 5:0] k;
   logic        any, rest;
   logic        active;
-  logic [NXW+6:0] wbase;
+  logic [HW-1:0] w_x, n_hi;
+  logic [ 5:0] n_lo;
 
   assign active = (GI >> log2g) == 6'd0;
-  assign wbase = {{(NXW + 1 - WA) {1'b0}}, w, 6'd0};
-  assign done = !active || wbase >= {7'd0, n_in};
+  // column 64 w + i is below n_in = 64 n_hi + n_lo when w < n_hi, or w == n_hi and i < n_lo:
+  // one narrow compare of the window and a decode of n_lo, not 64 adders and compares
+  assign w_x = HW'(w);
+  assign n_hi = HW'(n_in >> 6);
+  assign n_lo = n_in[5:0];
+  assign done = !active || w_x > n_hi || (w_x == n_hi && n_lo == 6'd0);
 
   always_comb begin
     for (int i = 0; i < 64; i++) begin
       gmask[i] = ((i[5:0] & ((6'd1 << log2g) - 6'd1)) == GI);
-      limit[i] = (wbase + i[NXW+6:0]) < {7'd0, n_in};
+      limit[i] = (w_x < n_hi) || (w_x == n_hi && i[5:0] < n_lo);
     end
     bits = win & gmask & limit & ~taken;
+    // the first non-zero as a one-hot word (a carry chain), then its index by OR trees (each
+    // index bit an OR of 32 bits), instead of a 64-deep priority chain
+    low = bits & (~bits + 64'd1);
     k = 6'd0;
-    for (int i = 63; i >= 0; i--) begin
-      if (bits[i]) k = i[5:0];
+    for (int i = 0; i < 64; i++) begin
+      if (low[i]) k = k | i[5:0];
     end
   end
   assign any = bits != 64'd0;
-  assign rest = (bits & (bits - 64'd1)) != 64'd0;
+  assign rest = (bits & ~low) != 64'd0;
   assign emit = run && !done && avail && any && gate;
-  assign emit_j = wbase[NXW-1:0] + {{(NXW - 6) {1'b0}}, k};
+  assign emit_j = NXW'({w, k});
 
   always_ff @(posedge clk) begin
     if (run && !done && avail) begin
@@ -64,7 +74,7 @@ module eie_detector #(
         w <= w + 1'b1;
         taken <= 64'd0;
       end else if (gate) begin
-        taken[k] <= 1'b1;
+        taken <= taken | low;
       end
     end
     if (init) begin

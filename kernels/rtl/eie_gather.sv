@@ -1,8 +1,8 @@
 // eie_gather: the gather datapath, from the PEs' terms to the layer's outputs.
 //
 // Each PE's term (acc + bias of the chunk's row, or 0 when it is not selected) arrives one
-// cycle after the issue. Stage 2 sums the PEs p == l (mod OL) into OL lanes, stage 3 folds the
-// lanes to E = 2**log2e by an adder tree, stage 4 requantises every lane (eie_requant), stage 5
+// cycle after the issue. Stage 2 sums the PEs p == l (mod OL) into OL lanes and makes the first
+// levels of the fold, stage 3 makes the rest of the fold to E = 2**log2e lanes, stage 4 requantises every lane (eie_requant), stage 5
 // writes the chunk's E outputs at rows g_i0 .. g_i0 + E - 1 (those < n_out) to the store, and
 // for the last layer to the output port.
 `default_nettype none
@@ -51,28 +51,70 @@ module eie_gather #(
     output logic [16*XW-1:0] out_data
 );
   localparam NT = 2 * OL - 1;
+  // the adder levels are split between stages 2 and 3 so that neither holds all of them: stage
+  // 2 sums the P / OL terms of each lane (a balanced tree of LK levels) and the first H levels
+  // of the fold, and registers every level it made; stage 3 makes the other LOL - H levels and
+  // selects the level of E lanes (before: LK levels, then all LOL, e.g. 0 + 4 at P = 16)
+  localparam NK = (P + OL - 1) / OL;
+  localparam LK = (NK > 1) ? $clog2(NK) : 0;
+  localparam H = (LOL > LK) ? (LOL - LK) / 2 : 0;
+  // entries of tree levels 0 .. H (level m holds OL >> m sums, at 2 OL - (2 OL >> m))
+  localparam NH = 2 * OL - (2 * OL >> (H + 1));
   // rounding term of all lanes: 2**(shift-1) when rounding, else 0
-  logic [ACCW:0] half;
-  assign half = (rnd && shift != 6'd0) ? ({{ACCW{1'b0}}, 1'b1} << (shift - 6'd1)) : '0;
-  logic [ACCW-1:0] s_reg[0:OL-1];
+  // the layer's fields change only at SETUP and the gather starts two cycles after it at the
+  // earliest (a RUN cycle between), so the requantisers and the fold's level select take
+  // registered copies (a cycle late): no net from the table register fans out into them, and
+  // the rounding term 2**(shift-1) is decoded a cycle ahead (issue 21's timing levers)
+  logic [ACCW:0] half, half_n;
+  logic relu_r, sat_r, sgn_r;
+  logic [5:0] shift_r, width_r;
+  logic [XW-1:0] omin_r, omax_r;
+  logic [2:0] lvl_r;
+  assign half_n = (rnd && shift != 6'd0) ? ({{ACCW{1'b0}}, 1'b1} << (shift - 6'd1)) : '0;
+  always_ff @(posedge clk) begin
+    half <= half_n;
+    relu_r <= relu;
+    sat_r <= sat;
+    sgn_r <= sgn;
+    shift_r <= shift;
+    width_r <= width;
+    omin_r <= omin;
+    omax_r <= omax;
+    lvl_r <= lvl;
+  end
+  logic [ACCW-1:0] tree_n[0:NT-1];
   logic [ACCW-1:0] tree[0:NT-1];
+  logic [ACCW-1:0] h_reg[0:NH-1];
   logic [ACCW-1:0] lane_reg[0:OL-1];
   logic [XW-1:0] out_reg[0:OL-1];
   logic [XW-1:0] rq[0:OL-1];
-  logic [ACCW-1:0] s_n[0:OL-1];
+  logic [ACCW-1:0] kt[0:OL*(1 << LK)-1];
   logic [ACCW-1:0] lane_n[0:OL-1];
   logic [2:0] lvl;
   assign lvl = 3'(LOL) - log2e;
 
   always_comb begin
+    // stage 2: lane l's terms l + k OL by a balanced tree, then fold levels 1 .. H
+    for (int i = 0; i < NT; i++) tree_n[i] = '0;
     for (int l = 0; l < OL; l++) begin
-      s_n[l] = '0;
-      for (int k = 0; k < (P + OL - 1) / OL; k++) begin
-        if (l + k * OL < P) s_n[l] = s_n[l] + pe_term[(l+k*OL)*ACCW+:ACCW];
+      for (int k = 0; k < (1 << LK); k++) begin
+        kt[l*(1<<LK)+k] = (l + k * OL < P) ? pe_term[(l+k*OL)*ACCW+:ACCW] : '0;
+      end
+      for (int m = 1; m <= LK; m++) begin
+        for (int k = 0; k < ((1 << LK) >> m); k++) begin
+          kt[l*(1<<LK)+k] = kt[l*(1<<LK)+2*k] + kt[l*(1<<LK)+2*k+1];
+        end
+      end
+      tree_n[l] = kt[l*(1<<LK)];
+    end
+    for (int m = 1; m <= H; m++) begin
+      for (int l = 0; l < (OL >> m); l++) begin
+        tree_n[2*OL-(2*OL>>m)+l] = tree_n[2*OL-(2*OL>>(m-1))+l] + tree_n[2*OL-(2*OL>>(m-1))+l+(OL>>m)];
       end
     end
-    for (int l = 0; l < OL; l++) tree[l] = s_reg[l];
-    for (int m = 1; m <= LOL; m++) begin
+    // stage 3: levels 0 .. H from the registers, H + 1 .. LOL from level H
+    for (int i = 0; i < NT; i++) tree[i] = (i < NH) ? h_reg[i] : '0;
+    for (int m = H + 1; m <= LOL; m++) begin
       for (int l = 0; l < (OL >> m); l++) begin
         tree[2*OL-(2*OL>>m)+l] = tree[2*OL-(2*OL>>(m-1))+l] + tree[2*OL-(2*OL>>(m-1))+l+(OL>>m)];
       end
@@ -80,7 +122,7 @@ module eie_gather #(
     for (int l = 0; l < OL; l++) begin
       lane_n[l] = '0;
       for (int m = 0; m <= LOL; m++) begin
-        if (lvl == 3'(m) && l < (OL >> m)) lane_n[l] = tree[2*OL-(2*OL>>m)+l];
+        if (lvl_r == 3'(m) && l < (OL >> m)) lane_n[l] = tree[2*OL-(2*OL>>m)+l];
       end
     end
   end
@@ -89,14 +131,14 @@ module eie_gather #(
   generate
     for (b = 0; b < OL; b = b + 1) begin : g_rq
       eie_requant #(.ACCW(ACCW), .XW(XW)) u_rq (
-          .v(lane_reg[b]), .relu(relu), .half(half), .sat(sat), .sgn(sgn), .shift(shift),
-          .width(width), .omin(omin), .omax(omax), .out(rq[b]));
+          .v(lane_reg[b]), .relu(relu_r), .half(half), .sat(sat_r), .sgn(sgn_r), .shift(shift_r),
+          .width(width_r), .omin(omin_r), .omax(omax_r), .out(rq[b]));
     end
   endgenerate
 
   always_ff @(posedge clk) begin
+    for (int i = 0; i < NH; i++) h_reg[i] <= tree_n[i];
     for (int l = 0; l < OL; l++) begin
-      s_reg[l] <= s_n[l];
       lane_reg[l] <= lane_n[l];
       out_reg[l] <= rq[l];
     end

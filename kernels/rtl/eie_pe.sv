@@ -2,7 +2,8 @@
 //
 // Pipeline of one PE (every memory read is registered; the stage names are the cycle after
 // the read was issued):
-//   queue   activation queue of (local column, value), depth `depth` <= DMAX at run time;
+//   queue   activation queue of (local column, value), depth `depth` <= DMAX at run time
+//           (DMAX + 2 slots: the gate is registered and the emit too, two more can arrive);
 //           written by its group's broadcast, popped by stage A
 //   A       pop the head and read the column's pointer pair {end, start} (one word: the
 //           start and end pointers in one read); the pair waits in the RAM's output register
@@ -67,8 +68,12 @@ module eie_pe #(
     // cycle; the PE must be idle, its memories' read ports are shared with the datapath)
     parameter LD_READ = 0,
     // derived widths
-    localparam QA = (DMAX > 1) ? $clog2(DMAX) : 1,
+    // queue slots: DMAX and two of slack (the detectors' gate is a cycle old and does not count
+    // the emit registered before the bank read, eie_broadcast)
+    localparam QN = DMAX + 2,
+    localparam QA = $clog2(QN),
     localparam DW = $clog2(DMAX + 1),
+    localparam CNW = $clog2(QN + 1),
     localparam EA = $clog2(ENT_D + 1),
     localparam PA = (PTR_D > 1) ? $clog2(PTR_D) : 1,
     localparam RW = (ACC_D > 1) ? $clog2(ACC_D) : 1,
@@ -132,16 +137,16 @@ module eie_pe #(
   localparam PTR_RW = (PTR_L == 2) ? 3 * EA : 2 * EA;  // pointer-RAM row bits
   localparam BIAS_BLK = (BIAS_D * ACCW > BLOCK_BITS) ? 1 : 0;
   localparam ACC_BLK = (ACC_D * ACCW > BLOCK_BITS) ? 1 : 0;
-  localparam integer QLASTI = DMAX - 1;
+  localparam integer QLASTI = QN - 1;
   localparam [QA-1:0] QLAST = QLASTI[QA-1:0];
   localparam SEL_ENT = 3'd0, SEL_PTR = 3'd1, SEL_CB = 3'd2, SEL_BIAS = 3'd3;
 
 
   // ---- activation queue ----
-  logic [CW-1:0] q_col[0:DMAX-1];
-  logic [XW-1:0] q_x  [0:DMAX-1];
+  logic [CW-1:0] q_col[0:QN-1];
+  logic [XW-1:0] q_x  [0:QN-1];
   logic [QA-1:0] head, tail;
-  logic [DW-1:0] cnt;
+  logic [CNW-1:0] cnt;
   logic          pop;
 
   // ---- stage A / B ----
@@ -155,7 +160,10 @@ module eie_pe #(
   assign b_active = b_cur != b_end;
   assign b_accept = !b_active || (b_cur + 1'b1 == b_end);
   assign pop = (cnt != 0) && (!a1_valid || b_accept);
-  assign ok = ({1'b0, cnt} + {{DW{1'b0}}, my_bc}) < {1'b0, depth};
+  // count + in flight < depth; the group's gate registers it, so an emit in the cycle the gate
+  // is computed and one in the emit register are not counted: the queue's two slots of slack
+  // hold them (at most depth + 2 entries)
+  assign ok = ({1'b0, cnt} + {{CNW{1'b0}}, my_bc}) < {{(CNW + 1 - DW){1'b0}}, depth};
 
   // ---- stage C / D / E ----
   logic          c_valid, c_first;
@@ -322,7 +330,7 @@ module eie_pe #(
     // control
     if (my_bc) tail <= (tail == QLAST) ? '0 : tail + 1'b1;
     if (pop) head <= (head == QLAST) ? '0 : head + 1'b1;
-    cnt <= cnt + {{(DW-1){1'b0}}, my_bc} - {{(DW-1){1'b0}}, pop};
+    cnt <= cnt + {{(CNW-1){1'b0}}, my_bc} - {{(CNW-1){1'b0}}, pop};
     a1_valid <= pop || (a1_valid && !b_accept);
     if (a1_valid && b_accept) begin
       b_cur <= ptr_q[EA-1:0];

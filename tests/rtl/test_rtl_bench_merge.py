@@ -74,4 +74,17 @@ def test_ecp5_rows_merge_into_the_results_and_keep_everything_else(tmp_path, mon
     assert res["models"] == [{"name": "m"}] and [r["P"] for r in res["ecp5"]] == [16, 32]
     assert res["ecp5"][1]["old"] and "old" not in res["ecp5"][0]
     assert res["ecp5"][0]["engine_from"].startswith("engine of the recorded Yosys xc7 row P=16")
-    assert "| 16 | True | 50.0 |" in capsys.readouterr().out
+    assert res["ecp5"][0]["rtl_rev"] == bench.rtl_revision() and res["ecp5"][0]["label"] == ""
+    assert f"| 16 | {bench.rtl_revision()} |  | True | 50.0 |" in capsys.readouterr().out
+
+
+def test_ecp5_rows_keep_each_rtl_revision():
+    """The lever history: a run of another RTL revision is kept beside, one of the same replaced."""
+    spec = importlib.util.spec_from_file_location("bench_rtl", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    t = {"target": {"seed": 1}}
+    old = [{"P": 16, "rtl_rev": "a", "v": 1, **t}, {"P": 4, "rtl_rev": "a", "v": 2, **t}]
+    new = [{"P": 4, "rtl_rev": "b", "v": 3, **t}, {"P": 16, "rtl_rev": "a", "v": 4, **t}]
+    rows = bench.merge_ecp5(old, new)
+    assert [(r["P"], r["rtl_rev"], r["v"]) for r in rows] == [(4, "a", 2), (4, "b", 3), (16, "a", 4)]

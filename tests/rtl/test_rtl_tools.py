@@ -197,6 +197,24 @@ def test_cycle_model_structure():
     assert period[0] == c.total + 1
 
 
+def test_cycle_model_what_ifs_default_to_the_rtl():
+    """run_cycles' what-ifs (bench/rtl_cycles.py): the layer-0 arrival spelled out is the RTL's, an
+    input already in the store is faster than one arriving a line per cycle, and two entries per PE
+    per cycle take no more cycles than one (and fewer on a work-bound layer)."""
+    from flow.eie.perf_rtl import run_cycles
+
+    rng = np.random.default_rng(1)
+    layer = random_layer(rng, 200, 64, density=0.9, n_pe=4, col_groups=1, fifo_depth=8)
+    x = rng.integers(-3, 4, 200)
+    first, spelled = run_cycles(layer, x, True), run_cycles(layer, x, False, arrival=np.arange(13) + 2)
+    assert first[:2] == spelled[:2] and (first[2] == spelled[2]).all()
+    assert run_cycles(layer, x, False)[0] < first[0]
+    one, two = run_cycles(layer, x, False)[0], run_cycles(layer, x, False, walk=2)[0]
+    assert two < one
+    assert run_cycles(layer, x, False, walk=2)[2].sum() == run_cycles(layer, x, False)[2].sum()
+    assert run_cycles(layer, x, False, emit_stage=False)[0] < one  # the RTL before the emit register
+
+
 @pytest.mark.parametrize("n_pe, G, chunks",
                          [(3, 1, 3), (12, 1, 3), (12, 4, 3), (6, 2, 3), (24, 2, 3), (40, 1, 5)])
 def test_gather_chunks_of_any_r(n_pe, G, chunks):
