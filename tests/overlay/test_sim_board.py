@@ -113,11 +113,13 @@ def test_two_models_one_overlay(bundle, seed):
         tm = ov.timings
         assert tm["samples"] == len(x) and tm["cycles_batch"] > tm["cycles_last_sample"] > 0
     assert dev.downloads == 1
-    # stalls were on: the same batch takes more cycles than without them
+    # stalls were on: the load (bound by its stream) takes more cycles than without them; the batch
+    # never fewer (the input FIFO may hide the input stream's gaps behind the engine's work)
     ov0, _ = _open(bundle, seed=seed, stall=0.0)
-    ov0.load(bundle / "a" / "model.eie")
+    t0 = ov0.load(bundle / "a" / "model.eie")
     assert np.array_equal(ov0.predict(xa, raw=True), eie_network(xa, a))
-    assert ov0.timings["cycles_batch"] < tm["cycles_batch"]
+    assert t0["load_cycles"] < t["load_cycles"]
+    assert ov0.timings["cycles_batch"] <= tm["cycles_batch"]
 
 
 def test_float_predict_quantizes_like_the_reference(bundle):
