@@ -58,28 +58,10 @@ def run(args) -> int:
     args.data_dir = None
     cfg = options.load_config_with(args, cfg_path if cfg_path.is_file() else None)
     out = args.out or args.model_dir / "model.eie"
-    _check_out_file(out)  # before any work
+    from flow.runtime.cli import check_writable
+
+    check_writable(out, "--out", fix="pass --out a .eie file in a writable folder", create_parents=True)  # before any work
     s = write(args.model_dir, cfg, args.board, args.pe, out)
     print(f"wrote {s['path']}: {s['bytes']} bytes, {s['beats']} load-stream beats "
           f"({s['beats'] / 100:.1f} us at 100 MHz), {s['engine_writes']} engine writes")
     return 0
-
-
-def _check_out_file(path: Path) -> None:
-    """Refuse an --out that cannot take the image: a folder, a place below a file, a kernel file
-    system, or a folder that is not writable (the writer makes missing folders)."""
-    import os
-
-    fix = "pass --out a .eie file in a writable folder"
-    path = Path(os.path.abspath(path))
-    if path.is_dir():
-        raise UsageError(f"--out {path} is a folder, not a file; {fix}")
-    if str(path).startswith(("/proc/", "/sys/", "/dev/")):
-        raise UsageError(f"--out {path} is inside a kernel file system; {fix}")
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise UsageError(f"--out {path} is below {parent}, which is a file; {fix}")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UsageError(f"--out {path}: {parent} is not writable; {fix}")

@@ -161,20 +161,28 @@ def warn_other_build(library: Path, own: Path) -> None:
         )
 
 
-def check_writable(path: Path, what: str) -> None:
-    """Refuse, before any work, a report path that cannot be written (no folder, read-only, a folder)."""
-    path = Path(path)
-    fix = "pass --json a file in a writable folder"
+def check_writable(path: Path, what: str, *, fix: str = "pass --json a file in a writable folder",
+                   create_parents: bool = False) -> None:
+    """Refuse, before any work, an output file path that cannot be written: a folder, a place below a
+    file, a kernel file system, a folder that is missing (unless the writer makes missing folders:
+    `create_parents`, then the nearest existing one must be writable) or not writable."""
+    path = Path(os.path.abspath(path))
     if path.is_dir():
         raise UsageError(f"{what} {path} is a folder, not a file; {fix}")
+    if str(path).startswith(("/proc/", "/sys/", "/dev/")) or str(path.resolve()).startswith(("/proc/", "/sys/")):
+        raise UsageError(f"{what} {path} is inside a kernel file system; {fix}")
     parent = path.parent
-    if not parent.is_dir():
+    if create_parents:
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.is_dir():
+            raise UsageError(f"{what} {path} is below {parent}, which is a file; {fix}")
+    elif not parent.is_dir():
         why = "is a file" if parent.exists() else "does not exist"
         raise UsageError(f"{what} {path}: its folder {parent} {why}; {fix}")
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UsageError(f"{what} {path} is not writable; {fix}")
-    if str(path.resolve()).startswith(("/proc/", "/sys/")):
-        raise UsageError(f"{what} {path} is inside a kernel file system; {fix}")
+        where = f": {parent} is not writable" if create_parents else " is not writable"
+        raise UsageError(f"{what} {path}{where}; {fix}")
 
 
 def main(argv: list[str] | None = None) -> int:
