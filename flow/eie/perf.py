@@ -207,31 +207,18 @@ RTL_LINE = 16
 
 
 def rtl_run_cycles(layer, x_raw, first: bool = False) -> int:
-    """The RTL engine's RUN cycles of a layer (flow/eie/perf_rtl.py, kernels/rtl/eie_engine.sv) from
-    this module's schedule: the same PE pipeline and gate; the RTL's detector is gated directly and
-    walks 64-column windows (one cycle for a window without a non-zero of the group, windows of
-    layer 0 scanned as their 4 lines of 16 inputs arrive, one per cycle, ``first``), and its
-    registered run_done adds 2 (the cycle it is computed in, counted from 1, and the cycle it is
-    seen). Where the detector never holds the gate back, this is the HLS kernel's cycles + 2.
-    """
-    entries = _column_costs(layer)
-    P = entries.shape[0]
-    G = int(getattr(layer.encoding, "col_groups", 1))
-    R = P // G
-    cols = broadcast_columns(layer, x_raw)
-    n_win = -(-layer.n_in // RTL_WINDOW)
-    n_lines = -(-layer.n_in // RTL_LINE)
-    lines = RTL_WINDOW // RTL_LINE
-    avail = np.array(
-        [min((w + 1) * lines, n_lines) if first else 0 for w in range(n_win)], dtype=np.int64
-    )
-    end = n_lines if first else 0  # run_done also waits for the whole input
-    for g in range(G):
-        gcols = cols[cols % G == g]
-        n = entries[g * R : (g + 1) * R][:, gcols].astype(np.int64)
-        c, _ = _array_schedule(n, int(layer.fifo_depth), gcols // RTL_WINDOW, avail)
-        end = max(end, c)
-    return end + 2
+    """The RTL engine's RUN cycles of a layer: its own cycle model (flow.eie.perf_rtl, equal to the
+    Verilator simulation of kernels/rtl cycle for cycle).
+
+    Until issue 21's timing levers this was derived from this module's schedule (the HLS kernel's
+    PE pipeline and gate, the RTL's window-walking detector, + 2 for the registered run_done) and
+    equal to the RTL. The RTL's gate is now registered with a slot of slack per queue and a
+    broadcast reaches the PEs a cycle after its emit, so its queueing is no longer the HLS kernel's
+    (e.g. depth 1, one non-zero per 64 columns: 13 cycles in the RTL, 17 by the HLS schedule); the
+    RTL's own model is the one figure, not a second derivation that no longer holds."""
+    from flow.eie.perf_rtl import run_cycles
+
+    return int(run_cycles(layer, x_raw, first)[0])
 
 
 def network_cycles(

@@ -54,20 +54,17 @@ def test_hand_schedules_every_nonzero_is_broadcast():
     assert layer_cycles(_layer(k1, 1, fifo_depth=2)).cycles < layer_cycles(_layer(k1, 1, fifo_depth=1)).cycles
 
 
-def test_rtl_schedule_is_the_hls_one_plus_its_detector():
-    """flow.eie.perf.rtl_run_cycles: the same schedule with the RTL's directly gated detector;
-    where the detector never holds it back (a non-zero in every 64-column window), HLS + 2."""
+def test_rtl_run_cycles_is_the_rtl_model_and_the_hls_schedule_is_not():
+    """rtl_run_cycles is flow.eie.perf_rtl (== Verilator); since the registered gate (one slot of
+    slack per queue) and the emit stage, the HLS kernel's schedule is no longer the RTL's: with
+    depth-1 queues and sparse input the RTL is faster than the HLS schedule + 2 it used to equal."""
+    from flow.eie.perf_rtl import run_cycles
+
     rng = np.random.default_rng(7)
-    for _ in range(20):
-        layer = random_layer(rng, int(rng.integers(64, 300)), 20, density=0.3, n_pe=4,
-                             fifo_depth=int(rng.choice([1, 2, 8])))
-        x = rng.integers(1, 50, layer.n_in)  # all non-zero
-        assert rtl_run_cycles(layer, x) == layer_cycles(layer, x).cycles + 2
-    # a window without a non-zero costs the RTL's detector a cycle before the next one
-    layer = random_layer(rng, 256, 20, density=0.3, n_pe=4)
-    x = np.zeros(256, dtype=np.int64)
-    x[[0, 200]] = 5
-    assert rtl_run_cycles(layer, x) >= layer_cycles(layer, x).cycles + 2
+    layer = random_layer(rng, 256, 20, density=0.3, n_pe=4, fifo_depth=8)
+    x = rng.integers(1, 50, layer.n_in)
+    assert rtl_run_cycles(layer, x) == run_cycles(layer, x, False)[0]
+    assert rtl_run_cycles(layer, np.zeros(256, np.int64)) == run_cycles(layer, np.zeros(256, np.int64), False)[0]
 
 
 @settings(max_examples=40, deadline=None)
@@ -142,24 +139,3 @@ def test_pe_load_plot(tmp_path):
     assert out.exists() and out.stat().st_size > 1000
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    n_in=st.integers(1, 300),
-    log2g=st.integers(0, 2),
-    log2r=st.integers(0, 2),
-    depth=st.sampled_from([1, 2, 4, 8]),
-    density=st.sampled_from([0.02, 0.3]),
-    x_density=st.sampled_from([0.02, 0.1, 0.5, 1.0]),
-    first=st.booleans(),
-    seed=st.integers(0, 2**31),
-)
-def test_one_schedule_with_the_rtl(n_in, log2g, log2r, depth, density, x_density, first, seed):
-    """The HLS kernel's schedule (this module, == csim) with the RTL's detector is the RTL engine's
-    cycle model flow.eie.perf_rtl (== its Verilator simulation), cycle for cycle, layer 0 included."""
-    from flow.eie.perf_rtl import run_cycles
-
-    rng = np.random.default_rng(seed)
-    G, R = 1 << log2g, 1 << log2r
-    layer = random_layer(rng, n_in, 20, density=density, n_pe=G * R, col_groups=G, fifo_depth=depth)
-    x = rng.integers(-50, 50, n_in) * (rng.random(n_in) < x_density)
-    assert rtl_run_cycles(layer, x, first) == run_cycles(layer, x, first)[0]
