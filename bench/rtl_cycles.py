@@ -3,6 +3,12 @@
 
     PYTHONPATH=. FLOW_DATA_DIR=../shared/data/mnist python bench/rtl_cycles.py [--n 100] [--seed 0]
         [--out bench/results/rtl_cycles.json]
+    PYTHONPATH=. python bench/rtl_cycles.py --model <compressed LeNet-300-100 folder> --data-dir ../shared/data/mnist
+        [--out bench/results/rtl_cycles_trained.json]
+
+--model takes a trained compressed model instead (e.g. seed 0 of
+examples/lenet300_mnist_p64_target.yaml, the accuracy-goal model) and its test images; lever 5 is
+left out there (it re-prunes the weights, which needs retraining).
 
 The network: LeNet-300-100 laid out as the accuracy model (P = 64, G = 4/2/8, D = 8, load-balanced
 pruning) with SYNTHETIC weights (bench/roofline.py's `synthetic_layer`: the trained model is not in
@@ -150,16 +156,34 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "rtl_cycles.json")
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--model", type=Path, default=None, help="a trained compressed model folder")
+    ap.add_argument("--data-dir", type=Path, default=None, help="MNIST folder (with --model)")
     args = ap.parse_args(argv)
 
-    layers = _layers(args.seed, LENET)
-    x, source = mnist_test(args.n)
+    if args.model is None:
+        layers = _layers(args.seed, LENET)
+        x, source = mnist_test(args.n)
+        network = ("LeNet-300-100, P = 64, G = 4/2/8, D = 8, synthetic load-balanced weights "
+                   f"(bench/roofline.py synthetic_layer, seed {args.seed})")
+        out = args.out or ROOT / "bench" / "results" / "rtl_cycles.json"
+    else:
+        from rtl import eie_layers_and_data
+
+        if not (args.model / "config.yaml").is_file():
+            print(f"error: {args.model} is not a compressed model folder (no config.yaml); give the folder "
+                  "flow compress wrote", file=sys.stderr)
+            return 2
+        layers, data = eie_layers_and_data(args.model, args.data_dir)
+        x = data.x_test[: args.n].reshape(min(args.n, len(data.x_test)), -1)
+        source = f"MNIST test images (the model's data, first {args.n})"
+        network = f"trained model {args.model} (" + ", ".join(
+            f"{l.name} {l.n_in}x{l.n_out} P={l.encoding.n_pe} G={l.encoding.col_groups}" for l in layers) + ")"
+        out = args.out or ROOT / "bench" / "results" / "rtl_cycles_trained.json"
     x_raw = layers[0].input_t.quantize(x)
     params = params_for(layers)
     res = {
-        "network": "LeNet-300-100, P = 64, G = 4/2/8, D = 8, synthetic load-balanced weights "
-                   f"(bench/roofline.py synthetic_layer, seed {args.seed})",
+        "network": network,
         "inputs": source, "n": int(len(x_raw)),
         "rtl": breakdown(layers, x_raw, params),
         "source": "flow.eie.perf_rtl (the RTL's cycle model; levers below modelled, not in the RTL)",
@@ -173,20 +197,24 @@ def main(argv=None) -> int:
                   overlapped_period(layers, x_raw, params, {})))
     steps.append(("4. + two entries per PE per cycle (all layers)",
                   overlapped_period(layers, x_raw, params, {0: 2, 1: 2, 2: 2})))
-    lenet_g = [(n, i, o, s, 8 if n == "ip2" else g, cb, ib) for n, i, o, s, g, cb, ib in LENET]
-    layers_g = _layers(args.seed, lenet_g)
-    params_g = params_for(layers_g)
-    steps.append(("5. + ip2 with G = 8 (re-pruned synthetic weights; accuracy not measured)",
-                  overlapped_period(layers_g, x_raw, params_g, {0: 2, 1: 2, 2: 2})))
+    if args.model is None:
+        lenet_g = [(n, i, o, s, 8 if n == "ip2" else g, cb, ib) for n, i, o, s, g, cb, ib in LENET]
+        layers_g = _layers(args.seed, lenet_g)
+        params_g = params_for(layers_g)
+        steps.append(("5. + ip2 with G = 8 (re-pruned synthetic weights; accuracy not measured)",
+                      overlapped_period(layers_g, x_raw, params_g, {0: 2, 1: 2, 2: 2})))
+    else:
+        layers_g, params_g = layers, params  # re-pruning a trained model needs retraining: not modelled
     steps.append(("6. + the next image's input streamed in during the current inference (a second input store)",
                   overlapped_period(layers_g, x_raw, params_g, {0: 2, 1: 2, 2: 2}, stream=True)))
-    _, per_g = rtl_network_cycles(layers_g, x_raw, params_g)
-    steps.append(("ip2 with G = 8 alone, on the RTL as it is", float(per_g.mean())))
+    if args.model is None:
+        _, per_g = rtl_network_cycles(layers_g, x_raw, params_g)
+        steps.append(("ip2 with G = 8 alone, on the RTL as it is", float(per_g.mean())))
     res["levers"] = [{"lever": k, "cycles_mean": round(float(v), 2)} for k, v in steps]
     res["timing_levers"] = [{"lever": "the RTL before the emit register (eie_broadcast e_valid/e_j): the broadcast a "
                                       "cycle earlier", "cycles_mean": round(emit_stage_period(layers, x_raw, params), 2)}]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(res, indent=1))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1))
     print(json.dumps(res["rtl"], indent=1))
     print("\n| lever (cumulative) | cycles per inference | saved |")
     print("| --- | --- | --- |")
@@ -198,7 +226,7 @@ def main(argv=None) -> int:
         prev = prev if alone else v
     for t in res["timing_levers"]:
         print(f"timing lever: {t['lever']}: {t['cycles_mean']:.1f} cycles")
-    print(f"\nwrote {args.out}")
+    print(f"\nwrote {out}")
     return 0
 
 
