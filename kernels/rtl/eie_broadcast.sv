@@ -42,6 +42,10 @@ module eie_broadcast #(
     input  logic [     NXW-1:0] n_in,
     input  logic [         2:0] log2g,
     input  logic [         2:0] log2e,
+    // the detectors' decodes of them (eie_layer_table)
+    input  logic [ MAXG*64-1:0] gmask,
+    input  logic [    MAXG-1:0] gact,
+    input  logic [        63:0] lowm,
     // R's trailing zeros (used when not ANYR); R and R * k (used when ANYR)
     /* verilator lint_off UNUSEDSIGNAL */
     input  logic [         2:0] log2r,
@@ -102,8 +106,9 @@ module eie_broadcast #(
       localparam [63:0] WMASK = {(64 / G0) {ONE << (g % G0)}};
       logic [63:0] win;
       assign win = nz[det_w[g]*64+:64] & WMASK;
-      eie_detector #(.G_IDX(g), .NX(NX)) u_det (
-          .clk(clk), .init(init), .run(run), .log2g(log2g), .n_in(n_in),
+      eie_detector #(.NX(NX)) u_det (
+          .clk(clk), .init(init), .run(run), .gmask(gmask[g*64+:64]), .gact(gact[g]),
+          .lowm(lowm), .n_in(n_in),
           .avail(avail), .gate(gate[g]), .win(win), .w(det_w[g]),
           .emit(det_emit[g]), .emit_j(det_j[g]), .done(det_dn[g]));
       // the gate is registered: it says whether every queue of the group had count + in
