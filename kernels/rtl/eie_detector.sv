@@ -35,9 +35,7 @@ module eie_detector #(
 );
   // window index bits: enough for w and for n_in / 64
   localparam HW = (WA > NXW - 6) ? WA : NXW - 6;
-  logic [63:0] taken, limit, bits, low, pre;
-  logic [15:0] nany;
-  logic [ 3:0] sany;
+  logic [63:0] taken, limit, bits, low;
   logic [ 5:0] k;
   logic        any, rest;
   logic        active;
@@ -58,26 +56,15 @@ module eie_detector #(
       limit[i] = (w_x < n_hi) || (w_x == n_hi && lowm[i]);
     end
     bits = win & gmask & limit & ~taken;
-    // the first non-zero as a one-hot word (bits & -bits) without a 64-bit carry chain: the
-    // any-bits of the 16 nibbles and the 4 segments of 16 columns, and for column i the OR of
-    // the bits before it in its nibble, of the nibbles before its nibble in its segment and of
-    // the segments before its segment (each at most three terms), a few LUT levels; then its
-    // index by OR trees (each index bit an OR of 32 bits)
-    for (int n = 0; n < 16; n++) nany[n] = |bits[4*n+:4];
-    for (int s = 0; s < 4; s++) sany[s] = |nany[4*s+:4];
-    for (int i = 0; i < 64; i++) begin
-      pre[i] = 1'b0;
-      for (int t = (i / 4) * 4; t < i; t++) pre[i] = pre[i] | bits[t];
-      for (int n = (i / 16) * 4; n < i / 4; n++) pre[i] = pre[i] | nany[n];
-      for (int s = 0; s < i / 16; s++) pre[i] = pre[i] | sany[s];
-      low[i] = bits[i] && !pre[i];
-    end
+    // the first non-zero as a one-hot word (a carry chain), then its index by OR trees (each
+    // index bit an OR of 32 bits), instead of a 64-deep priority chain
+    low = bits & (~bits + 64'd1);
     k = 6'd0;
     for (int i = 0; i < 64; i++) begin
       if (low[i]) k = k | i[5:0];
     end
   end
-  assign any = sany != 4'd0;
+  assign any = bits != 64'd0;
   assign rest = (bits & ~low) != 64'd0;
   assign emit = run && !done && avail && any && gate;
   assign emit_j = NXW'({w, k});
