@@ -20,10 +20,9 @@ module eie_detector #(
     input  logic           init,
     input  logic           run,
     // the layer's decodes, registered by eie_layer_table at SETUP: the window bits of this
-    // group g ((i & (G - 1)) == g), the group is active (g < G), i < n_in % 64
+    // group g ((i & (G - 1)) == g), the group is active (g < G)
     input  logic [   63:0] gmask,
     input  logic           gact,
-    input  logic [   63:0] lowm,
     input  logic [NXW-1:0] n_in,
     input  logic           avail,
     input  logic           gate,
@@ -44,8 +43,7 @@ module eie_detector #(
 
   assign active = gact;
   // column 64 w + i is below n_in = 64 n_hi + n_lo when w < n_hi, or w == n_hi and i < n_lo:
-  // one narrow compare of the window and a decode of n_lo (lowm, registered), not 64 adders
-  // and compares
+  // one narrow compare of the window and a decode of n_lo, not 64 adders and compares
   assign w_x = HW'(w);
   assign n_hi = HW'(n_in >> 6);
   assign n_lo = n_in[5:0];
@@ -53,7 +51,7 @@ module eie_detector #(
 
   always_comb begin
     for (int i = 0; i < 64; i++) begin
-      limit[i] = (w_x < n_hi) || (w_x == n_hi && lowm[i]);
+      limit[i] = (w_x < n_hi) || (w_x == n_hi && i[5:0] < n_lo);
     end
     bits = win & gmask & limit & ~taken;
     // the first non-zero as a one-hot word (a carry chain), then its index by OR trees (each

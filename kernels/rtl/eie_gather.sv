@@ -82,11 +82,11 @@ module eie_gather #(
     omax_r <= omax;
     lvl_r <= lvl;
   end
-  // the saturation thresholds omin * 2^shift and (omax + 1) * 2^shift (eie_requant), from the
-  // registered copies in two more registered steps (shift, then clamp to [-2^ACCW, 2^ACCW], the
-  // range that decides a compare with an (ACCW + 1)-bit value): the requantisers first use them
-  // in the gather's stage 4, at least four cycles after the copies are set (SETUP, RUN, issue,
-  // stages 1-3). A shift above ACCW + 1 is taken as ACCW + 1: it gives the same clamped value.
+  // the saturation thresholds omin * 2^shift and (omax + 1) * 2^shift (eie_requant), registered
+  // from the registered copies and clamped to [-2^ACCW, 2^ACCW] (the range that decides a
+  // compare with an (ACCW + 1)-bit value): the requantisers first use them in the gather's stage
+  // 4, at least three cycles after the copies are set (RUN, issue, stages 1-3). A shift above
+  // ACCW + 1 is taken as ACCW + 1: it gives the same clamped value.
   localparam TW = ACCW + XW + 2;
   localparam logic signed [TW-1:0] TMAX = TW'(1) <<< ACCW;
   localparam logic signed [ACCW+1:0] TMAXS = (ACCW + 2)'(1) <<< ACCW;
@@ -96,9 +96,9 @@ module eie_gather #(
   assign t_sh = (shift_r > 6'(ACCW + 1)) ? 6'(ACCW + 1) : shift_r;
   assign lo_w = {{(TW - XW) {omin_r[XW-1]}}, omin_r};
   assign hi_w = {{(TW - XW) {omax_r[XW-1]}}, omax_r} + TW'(1);
+  assign lo_sh = lo_w <<< t_sh;
+  assign hi_sh = hi_w <<< t_sh;
   always_ff @(posedge clk) begin
-    lo_sh <= lo_w <<< t_sh;
-    hi_sh <= hi_w <<< t_sh;
     tlo <= (lo_sh < -TMAX) ? -TMAXS : (lo_sh > TMAX) ? TMAXS : lo_sh[ACCW+1:0];
     thi <= (hi_sh < -TMAX) ? -TMAXS : (hi_sh > TMAX) ? TMAXS : hi_sh[ACCW+1:0];
   end

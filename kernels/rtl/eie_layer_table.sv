@@ -2,11 +2,12 @@
 // port) and the fields of the current layer, registered in its SETUP cycle.
 //
 // Registers, not a RAM: SETUP reads all fields of a layer in one cycle. Beside the fields, the
-// detectors' static decodes are registered at the same edge from the same next values (gmask,
-// gact, lowm, lowm_x), so a detector's scan starts at flip-flops, not at a decode of log2g and
-// n_in (issue 21's timing levers); a decode of the registered fields, made a cycle later, would
-// miss the first RUN cycle, in which a detector may emit. Word F of layer l is at
-// l * 16 + F (flow.rtl.images.TABLE). rmul holds R * k for k < MAXG (ANYR's group mapping).
+// input line count (n_lines) and the detectors' group masks (gmask, gact) are registered at the
+// same edge from the same next values, so the input handshake and a detector's scan start at
+// flip-flops, not at an adder or a decode of n_in and log2g (issue 21's timing levers); a
+// decode of the registered fields, made a cycle later, would miss the first RUN cycle, in which
+// a detector may emit and the input port is ready.
+// Word F of layer l is at l * 16 + F (flow.rtl.images.TABLE). rmul holds R * k for k < MAXG (ANYR's group mapping).
 // A recurrent (LSTM) entry (flags bit 5) also has: word 14 the time steps T, word 15 the x lines
 // per step (low half: h_{t-1} starts at column 16 * xl) and the hidden units H (high half).
 `default_nettype none
@@ -70,13 +71,14 @@ module eie_layer_table #(
     output logic [      15:0] steps,
     output logic [   NXW-5:0] xl,
     output logic [   NXW-1:0] n_units,
-    // detector decodes (eie_detector): bit 64 g + i of gmask is column i of a window being in
-    // group g ((i & (G - 1)) == g), gact[g] is g < G, lowm[i] is i < n_in % 64 and lowm_x[i] is
-    // i < (16 xl) % 64 (a recurrent entry's step 0 reads x only; 0 when not LSTM)
-    output logic [MAXG*64-1:0] gmask,
-    output logic [  MAXG-1:0] gact,
-    output logic [      63:0] lowm,
-    output logic [      63:0] lowm_x
+    // input lines of a RUN: the step's xl for a recurrent entry, else ceil(n_in / 16)
+    // (eie_control's input port; registered here so no adder precedes its compare)
+    output logic [   NXW-5:0] n_lines,
+    // detector decodes (eie_detector): bit g MAXG + r of gmask says that window column i with
+    // i % MAXG == r is in group g ((r & (G - 1)) == g: G <= MAXG divides MAXG, so i % MAXG
+    // decides), gact[g] is g < G
+    output logic [MAXG*MAXG-1:0] gmask,
+    output logic [  MAXG-1:0] gact
 );
   localparam F_NIN = 0, F_NOUT = 1, F_LOG2G = 2, F_LOG2R = 3, F_PTR = 4, F_BIAS = 5,
       F_ROWS = 6, F_FLAGS = 7, F_SHIFT = 8, F_WIDTH = 9, F_MIN = 10, F_MAX = 11, F_DEPTH = 12,
@@ -118,15 +120,13 @@ module eie_layer_table #(
       steps <= (LSTM != 0) ? tbl[tb+F_STEPS][31:16] : 16'd0;
       xl <= (LSTM != 0) ? tbl[tb+F_XL][NXW-5:0] : '0;
       n_units <= (LSTM != 0) ? tbl[tb+F_XL][16+:NXW] : '0;
+      n_lines <= (LSTM != 0 && tbl[tb+F_FLAGS][5]) ? tbl[tb+F_XL][NXW-5:0] :
+                 tbl[tb+F_NIN][NXW-1:4] + {{(NXW - 5) {1'b0}}, tbl[tb+F_NIN][3:0] != 4'd0};
       for (int g = 0; g < MAXG; g++) begin
         gact[g] <= (g >> tbl[tb+F_LOG2G][2:0]) == 0;
-        for (int i = 0; i < 64; i++) begin
-          gmask[g*64+i] <= (i[5:0] & ((6'd1 << tbl[tb+F_LOG2G][2:0]) - 6'd1)) == 6'(g);
+        for (int r = 0; r < MAXG; r++) begin
+          gmask[g*MAXG+r] <= (6'(r) & ((6'd1 << tbl[tb+F_LOG2G][2:0]) - 6'd1)) == 6'(g);
         end
-      end
-      for (int i = 0; i < 64; i++) begin
-        lowm[i] <= i[5:0] < tbl[tb+F_NIN][5:0];
-        lowm_x[i] <= (LSTM != 0) && i[5:0] < {tbl[tb+F_XL][1:0], 4'd0};
       end
       // R * k by shift-and-add (k < 16: R, 2R, 4R, 8R as the bits of k select), no DSP48
       for (int k = 0; k < MAXG; k++) begin
