@@ -108,7 +108,7 @@ module eie_broadcast #(
       for (b = 0; b < 64; b = b + 1) begin : g_gm
         assign gm[b] = gmask[g*MAXG+(b%MAXG)];
       end
-      eie_detector #(.NX(NX)) u_det (
+      eie_detector #(.OWN(WMASK), .NX(NX)) u_det (
           .clk(clk), .init(init), .run(run), .gmask(gm), .gact(gact[g]), .n_in(n_in),
           .avail(avail), .gate(gate[g]), .win(win), .w(det_w[g]),
           .emit(det_emit[g]), .emit_j(det_j[g]), .done(det_dn[g]));

@@ -9,6 +9,9 @@
 // read of its value from the activation banks (the broadcast happens the next cycle).
 `default_nettype none
 module eie_detector #(
+    // the window bits this group can own (eie_broadcast's WMASK): a constant, so a synthesis that
+    // keeps the module boundary drops the other bits' logic and `taken` flip-flops
+    parameter logic [63:0] OWN = '1,
     // activations the store holds (a multiple of 64)
     parameter NX = 1024,
     // derived
@@ -53,7 +56,7 @@ module eie_detector #(
     for (int i = 0; i < 64; i++) begin
       limit[i] = (w_x < n_hi) || (w_x == n_hi && i[5:0] < n_lo);
     end
-    bits = win & gmask & limit & ~taken;
+    bits = win & OWN & gmask & limit & ~taken;
     // the first non-zero as a one-hot word (a carry chain), then its index by OR trees (each
     // index bit an OR of 32 bits), instead of a 64-deep priority chain
     low = bits & (~bits + 64'd1);
