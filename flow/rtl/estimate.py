@@ -156,6 +156,11 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
         + 5 * (_clog2(p.NX + 1) + 2) + p.NL * 100 + 80
         + (p.ANYR * (7 + 10 * p.MAXG + _clog2(p.NX + 1) + 1))  # R, R * k, the gather's row base
         + (p.ANYR * p.P * (GW + 6 + 1))  # each PE's registered group, row-PE index, active flag
+        # registered at SETUP by the layer table (issue 21's timing levers): the detectors' group
+        # masks (MAXG distinct columns per group at most), the input line count
+        + sum(p.MAXG // (1 if g == 0 else 1 << _clog2(g + 1)) for g in range(p.MAXG)) + _clog2(p.NX + 1) - 4
+        # the requantisers' saturation thresholds (eie_gather)
+        + 2 * (ACCW + 2)
     )  # fmt: skip
     dsp = p.P  # ANYR's R * k are shift-and-add (no DSP48)
     lut = p.P * pe_lut + engine_lut + lutram

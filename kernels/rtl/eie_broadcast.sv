@@ -42,6 +42,9 @@ module eie_broadcast #(
     input  logic [     NXW-1:0] n_in,
     input  logic [         2:0] log2g,
     input  logic [         2:0] log2e,
+    // the detectors' group masks (eie_layer_table: bit g MAXG + r for columns i % MAXG == r)
+    input  logic [MAXG*MAXG-1:0] gmask,
+    input  logic [    MAXG-1:0] gact,
     // R's trailing zeros (used when not ANYR); R and R * k (used when ANYR)
     /* verilator lint_off UNUSEDSIGNAL */
     input  logic [         2:0] log2r,
@@ -100,10 +103,13 @@ module eie_broadcast #(
       localparam integer G0 = (g == 0) ? 1 : (1 << $clog2(g + 1));
       localparam [G0-1:0] ONE = 1;
       localparam [63:0] WMASK = {(64 / G0) {ONE << (g % G0)}};
-      logic [63:0] win;
+      logic [63:0] win, gm;
       assign win = nz[det_w[g]*64+:64] & WMASK;
-      eie_detector #(.G_IDX(g), .NX(NX)) u_det (
-          .clk(clk), .init(init), .run(run), .log2g(log2g), .n_in(n_in),
+      for (b = 0; b < 64; b = b + 1) begin : g_gm
+        assign gm[b] = gmask[g*MAXG+(b%MAXG)];
+      end
+      eie_detector #(.OWN(WMASK), .NX(NX)) u_det (
+          .clk(clk), .init(init), .run(run), .gmask(gm), .gact(gact[g]), .n_in(n_in),
           .avail(avail), .gate(gate[g]), .win(win), .w(det_w[g]),
           .emit(det_emit[g]), .emit_j(det_j[g]), .done(det_dn[g]));
       // the gate is registered: it says whether every queue of the group had count + in

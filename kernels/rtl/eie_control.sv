@@ -51,8 +51,8 @@ module eie_control #(
     output logic           in_fire,
     output logic [NXW-5:0] in_lines,
     output logic           in_all,
-    // the layer's fields
-    input  logic [NXW-1:0] n_in,
+    // the layer's fields; n_lines: its input lines (eie_layer_table, registered at SETUP)
+    input  logic [NXW-5:0] n_lines,
     input  logic [    2:0] log2r,
     input  logic [    2:0] log2e,
     input  logic [    6:0] r_val,
@@ -62,7 +62,6 @@ module eie_control #(
     // recurrent entry: flag, time steps, x lines per step; the element-wise lanes are busy
     input  logic           rec,
     input  logic [   15:0] steps,
-    input  logic [NXW-5:0] xl,
     input  logic           ew_busy,
     output logic           first_step,
     output logic           last_step,
@@ -82,8 +81,6 @@ module eie_control #(
 );
   localparam S_IDLE = 2'd0, S_SETUP = 2'd1, S_RUN = 2'd2, S_GATHER = 2'd3;
 
-  logic [NXW-5:0] n_lines;
-  assign n_lines = (LSTM != 0 && rec) ? xl : n_in[NXW-1:4] + {{(NXW - 5) {1'b0}}, n_in[3:0] != 4'd0};
   logic [15:0] step;
   logic [1:0] gk;  // recurrent issue: the gate (local row 4j + gk) of the chunk
   assign first_step = step == 16'd0;

@@ -2,15 +2,16 @@
 //
 // Scans the non-zero bitmap of the layer's input in windows of 64 columns (window w holds
 // columns 64w .. 64w+63). Each cycle it emits the first not yet taken non-zero column j of
-// its group (j % G == G_IDX) below n_in, if the group's gate is open (no queue of the group
+// its group (j % G == g) below n_in, if the group's gate is open (no queue of the group
 // could overflow); it moves to the next window in the same cycle when that was the window's
 // last one of its group, and spends one cycle on a window with none. A window is scanned only
 // when `avail` (for layer 0: its 4 lines of 16 inputs have arrived). Emitting j starts the
 // read of its value from the activation banks (the broadcast happens the next cycle).
 `default_nettype none
 module eie_detector #(
-    // this detector's group
-    parameter G_IDX = 0,
+    // the window bits this group can own (eie_broadcast's WMASK): a constant, so a synthesis that
+    // keeps the module boundary drops the other bits' logic and `taken` flip-flops
+    parameter logic [63:0] OWN = '1,
     // activations the store holds (a multiple of 64)
     parameter NX = 1024,
     // derived
@@ -21,7 +22,10 @@ module eie_detector #(
     input  logic           clk,
     input  logic           init,
     input  logic           run,
-    input  logic [    2:0] log2g,
+    // the layer's decodes, registered by eie_layer_table at SETUP: the window bits of this
+    // group g ((i & (G - 1)) == g), the group is active (g < G)
+    input  logic [   63:0] gmask,
+    input  logic           gact,
     input  logic [NXW-1:0] n_in,
     input  logic           avail,
     input  logic           gate,
@@ -31,17 +35,16 @@ module eie_detector #(
     output logic [NXW-1:0] emit_j,
     output logic           done
 );
-  localparam [5:0] GI = G_IDX;
   // window index bits: enough for w and for n_in / 64
   localparam HW = (WA > NXW - 6) ? WA : NXW - 6;
-  logic [63:0] taken, gmask, limit, bits, low;
+  logic [63:0] taken, limit, bits, low;
   logic [ 5:0] k;
   logic        any, rest;
   logic        active;
   logic [HW-1:0] w_x, n_hi;
   logic [ 5:0] n_lo;
 
-  assign active = (GI >> log2g) == 6'd0;
+  assign active = gact;
   // column 64 w + i is below n_in = 64 n_hi + n_lo when w < n_hi, or w == n_hi and i < n_lo:
   // one narrow compare of the window and a decode of n_lo, not 64 adders and compares
   assign w_x = HW'(w);
@@ -51,10 +54,9 @@ module eie_detector #(
 
   always_comb begin
     for (int i = 0; i < 64; i++) begin
-      gmask[i] = ((i[5:0] & ((6'd1 << log2g) - 6'd1)) == GI);
       limit[i] = (w_x < n_hi) || (w_x == n_hi && i[5:0] < n_lo);
     end
-    bits = win & gmask & limit & ~taken;
+    bits = win & OWN & gmask & limit & ~taken;
     // the first non-zero as a one-hot word (a carry chain), then its index by OR trees (each
     // index bit an OR of 32 bits), instead of a 64-deep priority chain
     low = bits & (~bits + 64'd1);

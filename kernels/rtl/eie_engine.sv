@@ -157,6 +157,9 @@ module eie_engine #(
   logic [15:0] steps;
   logic [NXW-5:0] xl;
   logic [NXW-1:0] n_in_bc;
+  logic [MAXG*MAXG-1:0] gmask;
+  logic [MAXG-1:0] gact;
+  logic [NXW-5:0] n_lines;
   /* verilator lint_off UNUSEDSIGNAL */
   logic [NXW-1:0] n_units;  // the lanes' (LSTM = 1)
   /* verilator lint_on UNUSEDSIGNAL */
@@ -174,7 +177,7 @@ module eie_engine #(
       .log2g(log2g), .log2r(log2r), .ptr_base(ptr_base), .bias_base(bias_base), .rows(rows),
       .relu(relu), .rnd(rnd), .sat(sat), .sgn(sgn), .last(last), .shift(shift), .width(width),
       .omin(omin), .omax(omax), .depth(depth), .cb_slot(cb_field), .r_val(r_val), .rmul(rmul), .rec(rec_t),
-      .steps(steps), .xl(xl), .n_units(n_units));
+      .steps(steps), .xl(xl), .n_units(n_units), .gmask(gmask), .gact(gact), .n_lines(n_lines));
   generate
     if (CB_SLOTS == 0) begin : g_cb_layer
       assign cb_slot = layer;
@@ -201,9 +204,9 @@ module eie_engine #(
       .clk(clk), .rst(rst), .start(start), .start_layer(start_layer), .done(done),
       .state(state_o), .layer(layer), .first(first),
       .setup(setup), .run(run), .in_valid(in_valid), .in_ready(in_ready), .in_fire(in_fire),
-      .in_lines(in_lines), .in_all(in_all), .n_in(n_in), .log2r(log2r), .log2e(log2e),
+      .in_lines(in_lines), .in_all(in_all), .n_lines(n_lines), .log2r(log2r), .log2e(log2e),
       .r_val(r_val), .rows(rows), .bias_base(bias_base), .last(last), .rec(rec), .steps(steps),
-      .xl(xl), .ew_busy(ew_busy), .first_step(first_step), .last_step(last_step), .det_done(det_done),
+      .ew_busy(ew_busy), .first_step(first_step), .last_step(last_step), .det_done(det_done),
       .bc_busy(bc_busy), .pe_busy(|pe_busy), .gi_valid(gi_valid), .gi_row(gi_row),
       .gi_bias_addr(gi_bias_addr), .gt_valid(gt_valid), .gt_sel(gt_sel), .g_valid(g_valid),
       .g_i0(g_i0));
@@ -232,7 +235,7 @@ module eie_engine #(
   eie_broadcast #(.P(P), .ANYR(ANYR), .MAXG(MAXG), .NX(NX), .XW(XW)) u_bc (
       .clk(clk), .rst(rst), .init(setup), .run(run), .first_layer(first),
       .in_lines(in_lines), .in_all(in_all), .n_in(n_in_bc), .log2g(log2g), .log2r(log2r),
-      .log2e(log2e), .r_val(r_val), .rmul(rmul), .nz(nz), .bk_re(bk_re), .bk_raddr(bk_raddr),
+      .log2e(log2e), .gmask(gmask), .gact(gact), .r_val(r_val), .rmul(rmul), .nz(nz), .bk_re(bk_re), .bk_raddr(bk_raddr),
       .bk_q(bk_q), .pe_ok(pe_ok), .pe_bc(pe_bc), .pe_col(pe_col), .pe_x(pe_x), .gt_sel(gt_sel),
       .pe_sel(pe_sel), .det_done(det_done), .bc_busy(bc_busy));
 

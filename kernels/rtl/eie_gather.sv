@@ -82,6 +82,26 @@ module eie_gather #(
     omax_r <= omax;
     lvl_r <= lvl;
   end
+  // the saturation thresholds omin * 2^shift and (omax + 1) * 2^shift (eie_requant), registered
+  // from the registered copies and clamped to [-2^ACCW, 2^ACCW] (the range that decides a
+  // compare with an (ACCW + 1)-bit value): the requantisers first use them in the gather's stage
+  // 4, at least three cycles after the copies are set (RUN, issue, stages 1-3). A shift above
+  // ACCW + 1 is taken as ACCW + 1: it gives the same clamped value.
+  localparam TW = ACCW + XW + 2;
+  localparam logic signed [TW-1:0] TMAX = TW'(1) <<< ACCW;
+  localparam logic signed [ACCW+1:0] TMAXS = (ACCW + 2)'(1) <<< ACCW;
+  logic [5:0] t_sh;
+  logic signed [TW-1:0] lo_w, hi_w, lo_sh, hi_sh;
+  logic [ACCW+1:0] tlo, thi;
+  assign t_sh = (shift_r > 6'(ACCW + 1)) ? 6'(ACCW + 1) : shift_r;
+  assign lo_w = {{(TW - XW) {omin_r[XW-1]}}, omin_r};
+  assign hi_w = {{(TW - XW) {omax_r[XW-1]}}, omax_r} + TW'(1);
+  assign lo_sh = lo_w <<< t_sh;
+  assign hi_sh = hi_w <<< t_sh;
+  always_ff @(posedge clk) begin
+    tlo <= (lo_sh < -TMAX) ? -TMAXS : (lo_sh > TMAX) ? TMAXS : lo_sh[ACCW+1:0];
+    thi <= (hi_sh < -TMAX) ? -TMAXS : (hi_sh > TMAX) ? TMAXS : hi_sh[ACCW+1:0];
+  end
   logic [ACCW-1:0] tree_n[0:NT-1];
   logic [ACCW-1:0] tree[0:NT-1];
   logic [ACCW-1:0] h_reg[0:NH-1];
@@ -132,7 +152,7 @@ module eie_gather #(
     for (b = 0; b < OL; b = b + 1) begin : g_rq
       eie_requant #(.ACCW(ACCW), .XW(XW)) u_rq (
           .v(lane_reg[b]), .relu(relu_r), .half(half), .sat(sat_r), .sgn(sgn_r), .shift(shift_r),
-          .width(width_r), .omin(omin_r), .omax(omax_r), .out(rq[b]));
+          .width(width_r), .omin(omin_r), .omax(omax_r), .tlo(tlo), .thi(thi), .out(rq[b]));
     end
   endgenerate
 

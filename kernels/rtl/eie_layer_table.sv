@@ -1,8 +1,13 @@
 // eie_layer_table: the layer table (NL layers x 16 words of 32 bits, written through the load
 // port) and the fields of the current layer, registered in its SETUP cycle.
 //
-// Registers, not a RAM: SETUP reads all fields of a layer in one cycle. Word F of layer l is at
-// l * 16 + F (flow.rtl.images.TABLE). rmul holds R * k for k < MAXG (ANYR's group mapping).
+// Registers, not a RAM: SETUP reads all fields of a layer in one cycle. Beside the fields, the
+// input line count (n_lines) and the detectors' group masks (gmask, gact) are registered at the
+// same edge from the same next values, so the input handshake and a detector's scan start at
+// flip-flops, not at an adder or a decode of n_in and log2g (issue 21's timing levers); a
+// decode of the registered fields, made a cycle later, would miss the first RUN cycle, in which
+// a detector may emit and the input port is ready.
+// Word F of layer l is at l * 16 + F (flow.rtl.images.TABLE). rmul holds R * k for k < MAXG (ANYR's group mapping).
 // A recurrent (LSTM) entry (flags bit 5) also has: word 14 the time steps T, word 15 the x lines
 // per step (low half: h_{t-1} starts at column 16 * xl) and the hidden units H (high half).
 `default_nettype none
@@ -65,7 +70,15 @@ module eie_layer_table #(
     output logic              rec,
     output logic [      15:0] steps,
     output logic [   NXW-5:0] xl,
-    output logic [   NXW-1:0] n_units
+    output logic [   NXW-1:0] n_units,
+    // input lines of a RUN: the step's xl for a recurrent entry, else ceil(n_in / 16)
+    // (eie_control's input port; registered here so no adder precedes its compare)
+    output logic [   NXW-5:0] n_lines,
+    // detector decodes (eie_detector): bit g MAXG + r of gmask says that window column i with
+    // i % MAXG == r is in group g ((r & (G - 1)) == g: G <= MAXG divides MAXG, so i % MAXG
+    // decides), gact[g] is g < G
+    output logic [MAXG*MAXG-1:0] gmask,
+    output logic [  MAXG-1:0] gact
 );
   localparam F_NIN = 0, F_NOUT = 1, F_LOG2G = 2, F_LOG2R = 3, F_PTR = 4, F_BIAS = 5,
       F_ROWS = 6, F_FLAGS = 7, F_SHIFT = 8, F_WIDTH = 9, F_MIN = 10, F_MAX = 11, F_DEPTH = 12,
@@ -107,6 +120,14 @@ module eie_layer_table #(
       steps <= (LSTM != 0) ? tbl[tb+F_STEPS][31:16] : 16'd0;
       xl <= (LSTM != 0) ? tbl[tb+F_XL][NXW-5:0] : '0;
       n_units <= (LSTM != 0) ? tbl[tb+F_XL][16+:NXW] : '0;
+      n_lines <= (LSTM != 0 && tbl[tb+F_FLAGS][5]) ? tbl[tb+F_XL][NXW-5:0] :
+                 tbl[tb+F_NIN][NXW-1:4] + {{(NXW - 5) {1'b0}}, tbl[tb+F_NIN][3:0] != 4'd0};
+      for (int g = 0; g < MAXG; g++) begin
+        gact[g] <= (g >> tbl[tb+F_LOG2G][2:0]) == 0;
+        for (int r = 0; r < MAXG; r++) begin
+          gmask[g*MAXG+r] <= (6'(r) & ((6'd1 << tbl[tb+F_LOG2G][2:0]) - 6'd1)) == 6'(g);
+        end
+      end
       // R * k by shift-and-add (k < 16: R, 2R, 4R, 8R as the bits of k select), no DSP48
       for (int k = 0; k < MAXG; k++) begin
         rmul[k*10+:10] <= ((k & 1) != 0 ? 10'(tbl[tb+F_R][6:0]) : 10'd0) +

@@ -2,6 +2,10 @@
 // (flow.eie.fixed FixedType.cast): optional round-half-up (RND) before an arithmetic right
 // shift, then saturation to [omin, omax] (SAT) or two's-complement wrap to `width` bits,
 // sign- or zero-extended to XW (WRAP). Combinational; the engine registers its output.
+// The saturation compares are made on the value before the shift, against the layer's
+// thresholds omin * 2^shift and (omax + 1) * 2^shift (eie_gather registers them per layer):
+// floor(x / 2^s) < omin iff x < omin * 2^s, and floor(x / 2^s) > omax iff x >= (omax + 1) * 2^s,
+// so the compares run beside the shift, not after it (issue 21's timing levers; same bits).
 `default_nettype none
 module eie_requant #(
     // accumulator bits
@@ -20,18 +24,21 @@ module eie_requant #(
     input  logic [     5:0] width,
     input  logic [  XW-1:0] omin,
     input  logic [  XW-1:0] omax,
+    // omin * 2^shift and (omax + 1) * 2^shift, clamped to [-2^ACCW, 2^ACCW]
+    input  logic [ACCW+1:0] tlo,
+    input  logic [ACCW+1:0] thi,
     output logic [  XW-1:0] out
 );
-  logic signed [ACCW:0] x0, x1, x2, lo, hi;
+  logic signed [ACCW:0] x0, x1, x2;
+  logic signed [ACCW+1:0] xs;
   always_comb begin
     x0 = (relu && v[ACCW-1]) ? '0 : {v[ACCW-1], v};
     x1 = x0 + half;
     x2 = x1 >>> shift;
-    lo = {{(ACCW + 1 - XW) {omin[XW-1]}}, omin};
-    hi = {{(ACCW + 1 - XW) {omax[XW-1]}}, omax};
+    xs = {x1[ACCW], x1};
     if (sat) begin
-      if (x2 < lo) out = omin;
-      else if (x2 > hi) out = omax;
+      if (xs < $signed(tlo)) out = omin;
+      else if (xs >= $signed(thi)) out = omax;
       else out = x2[XW-1:0];
     end else begin
       for (int b = 0; b < XW; b++) begin
