@@ -77,19 +77,12 @@ def _column_costs(layer) -> np.ndarray:
     return layer.encoding.column_entries()  # [P, n_in], 0 off a PE's column group
 
 
-def _array_schedule(n: np.ndarray, depth: int, windows=None, avail=None) -> tuple[int, np.ndarray]:
-    """(cycles, busy cycles per PE) of one group's PE array fed the columns of n [R, K] in order.
-
-    windows / avail (the RTL's detector, ``rtl_run_cycles``): the 64-column window of each token and
-    the first cycle each window may be scanned; the detector reaches token k's window one cycle
-    after the previous emit, spending a cycle on each window between them without a non-zero of
-    the group, and scans the windows after the last one before it is done. Without them the
-    detector stream never runs dry (the HLS kernel).
-    """
+def _array_schedule(n: np.ndarray, depth: int) -> tuple[int, np.ndarray]:
+    """(cycles, busy cycles per PE) of one group's PE array fed the columns of n [R, K] in order
+    (the HLS kernel: its detector stream never runs dry; the RTL's schedule is flow.eie.perf_rtl)."""
     R, K = n.shape
-    rtl = windows is not None
     if K == 0:
-        return (int(_scan(0, 0, avail)) if rtl else 1), np.zeros(R, dtype=np.int64)
+        return 1, np.zeros(R, dtype=np.int64)
     pops = np.zeros((R, K), dtype=np.int64)
     e_prev = -1
     l_prev = np.full(R, -(10**9), dtype=np.int64)
@@ -97,9 +90,6 @@ def _array_schedule(n: np.ndarray, depth: int, windows=None, avail=None) -> tupl
     end = np.zeros(R, dtype=np.int64)
     for k in range(K):
         e = e_prev + 1
-        if rtl:  # the detector: windows strictly between the previous token's and this one's
-            w0 = int(windows[k - 1]) + 1 if k else 0
-            e = max(_scan(e, w0, avail[: int(windows[k])]), int(avail[int(windows[k])]))
         if k >= depth:
             e = max(e, int(pops[:, k - depth].max()) + 1)
         pop = np.maximum(e + 2, l_prev)
@@ -109,16 +99,7 @@ def _array_schedule(n: np.ndarray, depth: int, windows=None, avail=None) -> tupl
         end = np.where(nk > 0, np.maximum(end, l_k + nk + 4), end)
         e_prev, l_prev, n_prev = e, l_k, nk
     end = int(np.maximum(end, l_prev + 1).max())
-    if rtl:  # the detector scans the windows after the last token's before it is done
-        end = max(end, _scan(e_prev + 1, int(windows[-1]) + 1, avail))
     return end, np.maximum(n, 1).sum(axis=1)
-
-
-def _scan(t: int, w0: int, avail) -> int:
-    """The cycle a detector at window w0 in cycle t has passed windows w0..len(avail)-1, all empty."""
-    for w in range(w0, len(avail)):
-        t = max(t, int(avail[w])) + 1
-    return t
 
 
 def broadcast_columns(layer, x_raw=None) -> np.ndarray:
@@ -199,11 +180,6 @@ def layer_cycles(
         overhead,
         n_nonempty,
     )
-
-
-#: the RTL detector's window (columns) and input line (activations per cycle), kernels/rtl/
-RTL_WINDOW = 64
-RTL_LINE = 16
 
 
 def rtl_run_cycles(layer, x_raw, first: bool = False) -> int:
