@@ -175,7 +175,8 @@ def main(argv=None) -> int:
                   "flow compress wrote", file=sys.stderr)
             return 2
         layers, data = eie_layers_and_data(args.model, args.data_dir)
-        x = data.x_test[: args.n].reshape(min(args.n, len(data.x_test)), -1)
+        x = data.x_test[: args.n]
+        x = x.reshape(len(x), -1)
         source = f"MNIST test images (the model's data, first {args.n})"
         network = f"trained model {args.model} (" + ", ".join(
             f"{l.name} {l.n_in}x{l.n_out} P={l.encoding.n_pe} G={l.encoding.col_groups}" for l in layers) + ")"
