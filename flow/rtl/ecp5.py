@@ -15,6 +15,7 @@ or from PATH, found by flow.rtl.tools like Verilator and Yosys (their versions i
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -66,8 +67,11 @@ def tool_versions() -> dict:
     return tools.records(tools.ECP5)
 
 
-def yosys_script(params: EngineParams) -> str:
-    srcs = " ".join(str(p) for p in [*rtl_sources(), SHELL])
+def yosys_script(params: EngineParams, cwd: Path | None = None) -> str:
+    """The synthesis script; with ``cwd`` (the folder Yosys runs in) the sources are relative to it,
+    as flow.rtl.yosys does: the WebAssembly Yosys sees a private /tmp, so an absolute path into a
+    checkout under /tmp is not found. Without it (the cache key) the paths are absolute."""
+    srcs = " ".join(str(p) if cwd is None else os.path.relpath(p, cwd) for p in [*rtl_sources(), SHELL])
     chparam = " ".join(f"-set {k} {v}" for k, v in params.generics().items())
     return (
         f"read_verilog -sv -DSYNTHESIS {srcs}\n"
@@ -129,12 +133,12 @@ def _synth_cache(script: str) -> Path:
     return cache_dir() / "ecp5" / h.hexdigest()[:16]
 
 
-def _synthesise(work: Path, script: str) -> float:
+def _synthesise(work: Path, params: EngineParams) -> float:
     """Yosys synth_ecp5 into ``work`` (synth.json, stat.txt, yosys.log), or a copy of the cached
     result of the same script and sources; returns the Yosys seconds (of the run that made it)."""
-    cached = _synth_cache(script)
+    cached = _synth_cache(yosys_script(params))
     files = ("synth.json", "stat.txt", "yosys.log")
-    (work / "synth.ys").write_text(script)
+    (work / "synth.ys").write_text(yosys_script(params, work))
     if all((cached / f).exists() for f in files):
         for f in files:
             shutil.copyfile(cached / f, work / f)
@@ -165,7 +169,7 @@ def run(params: EngineParams, out_dir, target: Ecp5Target | None = None, route: 
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
-        wall = {"yosys_s": _synthesise(work, yosys_script(params))}
+        wall = {"yosys_s": _synthesise(work, params)}
         wall["nextpnr_s"] = _run(cmds["nextpnr"], work, "nextpnr-ecp5", "nextpnr.log")
         if route:
             wall["ecppack_s"] = _run(cmds["ecppack"], work, "ecppack", "")
