@@ -13,22 +13,31 @@ import numpy as np
 from flow.errors import ConfigError
 
 
-def image_shape(model, x: np.ndarray, shift: int) -> tuple[int, int, int] | None:
-    """(H, W, C) of the images in `x`: its own shape, or the model's leading Reshape for flat data.
+def image_shape(model, x: np.ndarray, shift: int, given=None) -> tuple[int, int, int] | None:
+    """(H, W, C) of the images in `x`: its own shape, `given` (compress.augment_image) or the
+    model's leading Reshape for flat data.
 
     None when `shift` is 0; a shift on data that are not images, or too small for it, is refused.
     """
     if shift <= 0:
         return None
     shape = tuple(x.shape[1:])
-    if len(shape) != 3:
+    if len(shape) != 3 and given is not None:
+        if len(shape) != 1 or int(np.prod(given)) != shape[0]:
+            raise ConfigError(
+                f"compress.augment_image={list(given)} has {int(np.prod(given))} values, but one training "
+                f"sample has shape {shape}; give H x W x C of the flattened images"
+            )
+        shape = tuple(int(v) for v in given)
+    elif len(shape) != 3:
         first = next((layer for layer in model.layers if type(layer).__name__ != "InputLayer"), None)
         target = tuple(first.target_shape) if type(first).__name__ == "Reshape" else ()
         if len(target) != 3 or int(np.prod(target)) != int(np.prod(shape)):
             raise ConfigError(
                 f"compress.augment_shift={shift} translates images, but the training data have shape "
                 f"{tuple(x.shape)} and the model does not start by reshaping them to H x W x C; "
-                "set compress.augment_shift: 0"
+                "set compress.augment_image to [H, W, C] for flattened images (MNIST: [28, 28, 1]), "
+                "or compress.augment_shift: 0"
             )
         shape = target
     if 2 * shift >= min(shape[0], shape[1]):

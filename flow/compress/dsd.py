@@ -30,6 +30,7 @@ def dense_sparse_dense(model, x, y, cfg, *, validation=None, progress=True, seed
         progress=progress,
         restore_best=cfg.best_epoch,
         augment_shift=cfg.augment_shift,
+        augment_image=cfg.augment_image,
     )
     sparse = fit(model, x, y, masks=masks, label="DSD sparse", seed=seed + 300, **common)
     redense = fit(model, x, y, label="DSD re-dense", seed=seed + 400, **common)

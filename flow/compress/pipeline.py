@@ -311,7 +311,7 @@ def prepare(cfg, *, model=None, dataset: Dataset | None = None):
             f"labels go up to {ds.y_train.max()} but the model has {model.output_shape[-1]} outputs"
         )
     sp = split(ds.x_train, ds.y_train, cfg.data)
-    image_shape(model, sp.x_train, c.augment_shift)  # a shift on non-images: refused before training
+    image_shape(model, sp.x_train, c.augment_shift, c.augment_image)  # a shift on non-images: refused before training
     if c.target is not None and sp.validation is None:
         raise ConfigError("compress.target searches on the validation split; set data.validation > 0")
     if c.target is not None:
@@ -343,6 +343,7 @@ def train_dense(cfg, model, sp, *, progress: bool = True, snaps: _Snapshots | No
         label="dense training",
         restore_best=c.best_epoch,
         augment_shift=c.augment_shift,
+        augment_image=c.augment_image,
         **common,
     )
     check_finite(model, "dense model")

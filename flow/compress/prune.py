@@ -191,6 +191,7 @@ def prune(
             seed=seed + 100 + k,
             restore_best=getattr(cfg, "best_epoch", False),
             augment_shift=getattr(cfg, "augment_shift", 0),
+            augment_image=getattr(cfg, "augment_image", None),
             teacher=teacher,
             distill=getattr(cfg, "distill", None),
         )

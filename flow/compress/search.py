@@ -172,6 +172,7 @@ def _candidate(model, dense_w, x, y, val, c, sparsity: dict, seed: int, progress
         label="search",
         seed=seed,
         augment_shift=c.augment_shift,
+        augment_image=c.augment_image,
     )
     pruned_err = 100 * (1 - evaluate(model, *val))
     kernels = {layer.name: layer.kernel.numpy() for layer in layers}

@@ -132,6 +132,7 @@ def fit(
     ternary: dict | None = None,
     restore_best: bool = False,
     augment_shift: int = 0,
+    augment_image=None,
     teacher=None,
     distill=None,
 ) -> dict:
@@ -143,7 +144,8 @@ def fit(
     restore_best: with a validation set, end with the weights of the epoch of best validation
       accuracy (ties: the later epoch); history["best_epoch"] (1-based) records which.
     augment_shift: translate each training image by up to this many pixels (flow.compress.augment);
-      its own generator, so the minibatch order is the same with and without it.
+      its own generator, so the minibatch order is the same with and without it. augment_image:
+      (H, W, C) of one image of flat data (compress.augment_image).
     teacher, distill: a Keras model (the dense one) and its DistillConfig (temperature, weight): the
       loss becomes (1 - weight) * cross-entropy + weight * T^2 * KL(teacher || student) at temperature
       T, on the same (shifted) images; history["loss"] is that loss.
@@ -151,7 +153,7 @@ def fit(
     history: dict = {"loss": [], "val_accuracy": []}
     if epochs <= 0:
         return history
-    img_shape = image_shape(model, x, augment_shift)
+    img_shape = image_shape(model, x, augment_shift, augment_image)
     masks = masks or {}
     shared = shared or {}
     ternary = ternary or {}

@@ -107,6 +107,9 @@ class CompressConfig:
     #: translate every training image by up to this many pixels (random per image, zero fill) in
     #: every training phase; images only (N x H x W x C), 0 = off (flow/compress/augment.py)
     augment_shift: int = 0
+    #: (H, W, C) of one image when the training data are flat vectors and the model does not
+    #: start with a Reshape (an MLP on MNIST: [28, 28, 1]); null: the data's or the Reshape's shape
+    augment_image: list[int] | None = None
     #: Dense-Sparse-Dense (Han et al., ICLR 2017) after dense training: prune to dsd_sparsity,
     #: retrain dsd_epochs, restore the pruned weights (at 0) and retrain dsd_epochs dense, both at
     #: learning_rate * 0.1
@@ -188,6 +191,10 @@ class CompressConfig:
                 raise ValueError(f"{key}={getattr(self, key)} must be >= 0")
         if not 0 <= self.augment_shift <= 8:
             raise ValueError(f"augment_shift={self.augment_shift} must be 0..8 pixels")
+        if self.augment_image is not None and (
+            len(self.augment_image) != 3 or any(int(v) < 1 for v in self.augment_image)
+        ):
+            raise ValueError(f"augment_image={self.augment_image} must be [H, W, C] of positive sizes, e.g. [28, 28, 1]")
         if self.batch_size < 1:
             raise ValueError(f"batch_size={self.batch_size} must be >= 1")
         if self.prune_steps < 1:

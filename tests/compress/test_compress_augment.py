@@ -81,12 +81,24 @@ def test_image_shape_reads_the_models_reshape_and_refuses_what_it_cannot_shift()
     assert image_shape(_tiny_conv(), x, 2) == (8, 8, 1)
     assert image_shape(_tiny_conv(), x, 0) is None
     assert image_shape(None, np.zeros((4, 8, 8, 1), np.float32), 1) == (8, 8, 1)
-    with pytest.raises(ConfigError, match="does not start by reshaping .*set compress.augment_shift: 0"):
+    with pytest.raises(ConfigError, match="does not start by reshaping .*augment_image .*augment_shift: 0"):
         image_shape(_tiny_conv(reshape=False), x, 2)
     with pytest.raises(ConfigError, match="too large for 8x8 images; use at most 3"):
         image_shape(_tiny_conv(), x, 4)
     with pytest.raises(ValueError, match="augment_shift=9 must be 0..8"):
         CompressConfig(augment_shift=9)
+
+
+def test_augment_image_shapes_flat_data_for_an_mlp_and_is_checked():
+    x = np.zeros((4, 64), np.float32)
+    assert image_shape(None, x, 1, [8, 8, 1]) == (8, 8, 1)
+    assert image_shape(None, x, 0, [8, 8, 1]) is None
+    with pytest.raises(ConfigError, match=r"augment_image=\[28, 28, 1\] has 784 values, but one training sample has shape \(64,\)"):
+        image_shape(None, x, 1, [28, 28, 1])
+    with pytest.raises(ConfigError, match="too large for 8x8 images"):
+        image_shape(None, x, 4, [8, 8, 1])
+    with pytest.raises(ValueError, match=r"augment_image=\[8, 8\] must be \[H, W, C\]"):
+        CompressConfig(augment_image=[8, 8])
 
 
 def test_training_with_shifts_is_reproducible_and_differs_from_without():
@@ -117,3 +129,23 @@ def test_compress_refuses_a_shift_on_a_model_without_images_before_training(tmp_
     with pytest.raises(ConfigError, match="augment_shift=1 translates images"):
         compress(cfg, tmp_path / "o", progress=False)
     assert not (tmp_path / "o").exists()
+
+
+def test_an_mlp_on_flat_images_trains_with_shifts_given_augment_image():
+    import tensorflow as tf
+
+    from flow.compress.train import fit
+    from flow.data import load_dataset
+
+    ds = load_dataset(FlowConfig().data)  # digits: flat 64-vectors of 8x8 images
+
+    def run(shift: int) -> list[np.ndarray]:
+        tf.keras.utils.set_random_seed(3)
+        model = tf.keras.Sequential([tf.keras.Input((64,)), tf.keras.layers.Dense(10, name="ip1")])
+        fit(model, ds.x_train[:400], ds.y_train[:400], epochs=2, batch_size=32, lr=1e-2,
+            progress=False, seed=3, augment_shift=shift, augment_image=[8, 8, 1])
+        return model.get_weights()
+
+    a, b, plain = run(1), run(1), run(0)
+    assert all(np.array_equal(u, v) for u, v in zip(a, b))
+    assert not all(np.array_equal(u, v) for u, v in zip(a, plain))
