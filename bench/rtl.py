@@ -324,6 +324,8 @@ def main(argv=None) -> int:
             continue
         print(f"== {name}: simulating {args.n} images ...", flush=True)
         r, layers = simulate_model(name, d, args.data_dir, args.n, args.model_n)
+        if "p64" in name:  # the folder's own column groups, not the default layout's
+            r["name"] = name = "lenet300 p64 (load-balanced, G=" + "/".join(str(l.encoding.col_groups) for l in layers) + ")"
         results["models"].append(r)
         if "p64" in name:
             p64_layers = layers
