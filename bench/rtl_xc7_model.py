@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """A MODELLED routed clock and throughput of the engine on the xc7z020 (issue 21, target 3).
 
-    PYTHONPATH=. python bench/rtl_xc7_model.py [--pe 64] [--ecp5-pe 16] [--out bench/results/rtl.json]
+    PYTHONPATH=. python bench/rtl_xc7_model.py [--pe 64] [--ecp5-pe 16] [--trained codesign]
+        [--out bench/results/rtl.json]
 
 There is no open place-and-route for the xc7z020 here (Vivado is not installed), so:
 - Yosys 0.70 `synth_xilinx -family xc7` (flow.rtl.yosys, hierarchical, `sta`: cell delays only, no
@@ -13,9 +14,9 @@ There is no open place-and-route for the xc7z020 here (Vivado is not installed),
   ECP5's, so this is pessimistic on that count, and the pre-route path may not be the routed one:
   a model, labelled so;
 - throughput = modelled MHz / cycles per inference: the synthetic LeNet-300-100 of
-  bench/results/rtl_cycles.json (the cycle model = RTL), and the trained model's 221.9 measured
-  on the RTL before the timing levers plus the levers' cycles (bench/results/rtl_cycles.json
-  timing_levers: the emit register's one cycle per layer), modelled.
+  bench/results/rtl_cycles.json (the cycle model = RTL), and a trained model's cycles measured on
+  the RTL in Verilator (the rtl.json "models" row whose label contains --trained: by default the
+  co-designed examples/lenet300_mnist_p64_codesign.yaml, all 10,000 test images).
 Writes rtl.json "xc7_modelled" (other keys kept).
 """
 
@@ -31,8 +32,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-TRAINED_CYCLES = 221.9  # bench/results/rtl.json "models": measured (Verilator) before the timing levers
-
 
 def main(argv=None) -> int:
     from rtl import row_yosys_version, rtl_revision
@@ -44,6 +43,7 @@ def main(argv=None) -> int:
     ap.add_argument("--pe", type=int, default=64)
     ap.add_argument("--ecp5-pe", type=int, default=16)
     ap.add_argument("--ecp5-rev", default=None, help="the ECP5 row's RTL revision (default: the last of --ecp5-pe)")
+    ap.add_argument("--trained", default="codesign", help="label text of the rtl.json models row to use")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "rtl.json")
     args = ap.parse_args(argv)
     res = json.loads(args.out.read_text())
@@ -51,6 +51,10 @@ def main(argv=None) -> int:
     if not rows:
         raise SystemExit(f"no Yosys 0.70 xc7 row of P={args.pe} in {args.out}")
     params = EngineParams(**rows[0]["yosys"]["engine"])
+    trained = [m for m in res.get("models", []) if args.trained in m.get("label", "")]
+    if not trained:
+        raise SystemExit(f"no rtl.json models row labelled with {args.trained!r}: run bench/rtl.py --p64 <folder> first")
+    trained = trained[-1]
     rev = rtl_revision()
     ecp = [r for r in res.get("ecp5", []) if r["P"] == args.ecp5_pe and r.get("path")
            and (args.ecp5_rev is None or r.get("rtl_rev") == args.ecp5_rev)]
@@ -63,7 +67,6 @@ def main(argv=None) -> int:
         rep = yosys.synthesize(params, family="xc7", out_dir=tmp)
     cyc = json.loads((ROOT / "bench" / "results" / "rtl_cycles.json").read_text())
     synthetic = cyc["rtl"]["period_mean"]
-    lever_cycles = synthetic - min(t["cycles_mean"] for t in cyc.get("timing_levers", [])) if cyc.get("timing_levers") else 0.0
     ns = rep["sta_ns"] * ratio
     mhz = 1000.0 / ns
     out = {
@@ -74,12 +77,16 @@ def main(argv=None) -> int:
                         "logic_ns": path["logic_ns"], "ratio": round(ratio, 3)},
         "modelled_routed_ns": round(ns, 2), "modelled_mhz": round(mhz, 1),
         "cycles_synthetic": synthetic,
-        "cycles_trained_modelled": round(TRAINED_CYCLES + lever_cycles, 1),
+        "trained": {"label": trained.get("label"), "rtl_rev": trained.get("rtl_rev"), "n": trained["n"],
+                    "error_pct": round(trained["error_pct"], 2), "cycles_measured": round(trained["cycles_mean"], 1)},
         "inferences_per_s_synthetic": round(mhz * 1e6 / synthetic),
-        "inferences_per_s_trained_modelled": round(mhz * 1e6 / (TRAINED_CYCLES + lever_cycles)),
-        "ecp5_measured": {"fmax_mhz": ecp[-1]["fmax_mhz"], "inferences_per_s_synthetic": round(ecp[-1]["fmax_mhz"] * 1e6 / synthetic)},
+        "inferences_per_s_trained": round(mhz * 1e6 / trained["cycles_mean"]),
+        "ecp5_measured": {"P": args.ecp5_pe, "fmax_mhz": ecp[-1]["fmax_mhz"],
+                          "inferences_per_s_synthetic": round(ecp[-1]["fmax_mhz"] * 1e6 / synthetic),
+                          "inferences_per_s_trained": round(ecp[-1]["fmax_mhz"] * 1e6 / trained["cycles_mean"])},
         "source": "MODELLED: Yosys 0.70 synth_xilinx sta (cells only, measured) x the ECP5's routed/logic ratio of its "
-                  "routed critical path (nextpnr, measured); cycles from the cycle model (= RTL)",
+                  "routed critical path (nextpnr, measured); cycles: synthetic from the cycle model (= RTL), trained "
+                  "measured in Verilator",
     }  # fmt: skip
     res["xc7_modelled"] = out
     tmp = args.out.with_suffix(".json.tmp")
