@@ -15,13 +15,17 @@ every G, and reports per layer and G:
 - the kept magnitude relative to plain magnitude pruning at the same sparsity, a cheap proxy for
   what the balance costs in accuracy (the accuracy itself needs the whole flow: bench/deep_compression.py).
 It picks, per layer, the G that keeps the most magnitude among those within --tolerance (5 %) of
-the layer's fewest cycles: near-ties in cycles go to the milder balance. The pick is modelled, on a one-shot mask; the
+the layer's fewest cycles: near-ties in cycles go to the milder balance. With --board B the pick
+must also load onto B's P = n_pe overlay (boards/B/board.yaml: G <= MAXG, each layer's local rows
+<= ACC_D, all layers' local rows <= BIAS_D): among the combinations that fit, the fewest total
+cycles (then the most kept magnitude). The pick is modelled, on a one-shot mask; the
 trained model's cycles are measured afterwards (bench/rtl.py --p64 / bench/rtl_cycles.py --model).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -57,6 +61,10 @@ def layer_cycles(name, kernel, x_nz, n_pe, G, fifo_depth, index_bits, first):
     return 1 + float(np.mean(runs)) + gather_cycles(layer, params)
 
 
+def per_layer_pick(per_layer, choice) -> list[dict]:
+    return [next(r for r in cands if r["G"] == choice[r["layer"]]) for cands in per_layer]
+
+
 def main(argv=None) -> int:
     from flow.cli.options import load_config_with
     from flow.compress.matrices import get_kernel
@@ -70,6 +78,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n", type=int, default=200, help="test images for the cycle model")
     ap.add_argument("--groups", default="2,4,8", help="column groups to try (powers of two; the shipped overlays have MAXG = 8)")
+    ap.add_argument("--board", default=None, help="pick only layouts that load onto this board's overlay preset")
     ap.add_argument("--tolerance", type=float, default=0.05, help="cycles within this fraction of the best tie")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "codesign.json")
     args = ap.parse_args(argv)
@@ -83,12 +92,22 @@ def main(argv=None) -> int:
         return 2
     cfg = load_config_with(argparse.Namespace(data_dir=args.data_dir), args.config)
     cfg.seed = args.seed
+    cap = None
+    if args.board:
+        from flow.board.boards import load_board
+        from flow.overlay.sizing import preset
+
+        try:
+            cap = preset(load_board(args.board), int(cfg.hls.n_pe))
+        except Exception as e:  # noqa: BLE001 - an unknown board or P: one message, exit 2
+            print(f"error: --board {args.board}: {e}", file=sys.stderr)
+            return 2
     c = cfg.compress
     t0 = time.perf_counter()
     model, ds = dense_model(cfg)
     t_dense = time.perf_counter() - t0
     x = ds.x_test[: args.n].reshape(args.n, -1).astype(np.float64)
-    rows, choice = [], {}
+    rows, choice, per_layer = [], {}, []
     a = {g: x for g in groups}  # each G's own masked activations feed its next layer
     a_pick = x
     dense_layers = [l for l in weight_layers(model) if type(l).__name__ == "Dense"]
@@ -111,21 +130,41 @@ def main(argv=None) -> int:
             cyc = layer_cycles(layer.name, kk, (a_pick != 0).astype(float), int(k["n_pe"]), G,
                                int(k["fifo_depth"]), int(c.layer_index_bits.get(layer.name, c.index_bits)), li == 0)
             row = {"layer": layer.name, "G": G, "R": k["n_pe"] // G, "kept": round(float(m.mean()), 4),
+                   "local_rows": -(-kernel.shape[1] // (k["n_pe"] // G)),
                    "kept_magnitude_vs_magnitude_pruning": round(float(np.abs(kernel)[m].sum()) / base, 4),
                    "cycles": round(cyc, 2)}
             rows.append(row)
             out = a_pick @ kk + bias
             a[G] = np.maximum(out, 0) if relu else out
             cands.append(row)
+        per_layer.append(cands)
         fastest = min(r["cycles"] for r in cands)
         near = [r for r in cands if r["cycles"] <= fastest * (1 + args.tolerance)]
         pick = max(near, key=lambda r: (r["kept_magnitude_vs_magnitude_pruning"], -r["cycles"]))["G"]
         choice[layer.name] = pick
         a_pick = a[pick]
+    fit = None
+    if cap is not None:
+        combos = [c for c in itertools.product(*per_layer)
+                  if all(r["G"] <= cap.MAXG and r["local_rows"] <= cap.ACC_D for r in c)
+                  and sum(r["local_rows"] for r in c) <= cap.BIAS_D]
+        if not combos:
+            print(f"error: no layout of these groups fits the {args.board} P={cap.P} overlay "
+                  f"(MAXG {cap.MAXG}, ACC_D {cap.ACC_D}, BIAS_D {cap.BIAS_D})", file=sys.stderr)
+            return 2
+        best = min(combos, key=lambda c: (sum(r["cycles"] for r in c),
+                                          -sum(r["kept_magnitude_vs_magnitude_pruning"] for r in c)))
+        if any(choice[r["layer"]] != r["G"] for r in best):
+            print(f"(the per-layer pick {choice} does not load onto the {args.board} overlay: "
+                  f"local rows {sum(r['local_rows'] for r in per_layer_pick(per_layer, choice))} > BIAS_D {cap.BIAS_D} "
+                  "or a G/ACC_D limit; fewest total cycles among those that fit)")
+        choice = {r["layer"]: r["G"] for r in best}
+        fit = {"board": args.board, "P": cap.P, "MAXG": cap.MAXG, "ACC_D": cap.ACC_D, "BIAS_D": cap.BIAS_D,
+               "local_rows": sum(r["local_rows"] for r in best)}
     res = {
         "config": str(args.config), "seed": args.seed, "n": args.n, "dense_seconds": round(t_dense, 1),
         "source": "modelled: one-shot balanced masks of the dense model, flow.eie.perf_rtl cycles (= RTL)",
-        "tolerance": args.tolerance, "rows": rows, "choice": choice,
+        "tolerance": args.tolerance, "rows": rows, "choice": choice, "overlay_fit": fit,
     }  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(args.out.name + ".part")
@@ -140,7 +179,11 @@ def main(argv=None) -> int:
             mark = " (pick)" if choice.get(r["layer"]) == r["G"] else ""
             print(f"| {r['layer']} | {r['G']}{mark} | {r['R']} | {r['kept']:.4f} | "
                   f"{r['kept_magnitude_vs_magnitude_pruning']:.3f} | {r['cycles']:.1f} |")
-    print(f"\npick (most kept magnitude within {args.tolerance:.0%} of the fewest modelled cycles): {choice}\nwrote {args.out}")
+    if fit:
+        print(f"\nloads onto the {fit['board']} P={fit['P']} overlay: {fit['local_rows']} local rows <= BIAS_D {fit['BIAS_D']}")
+    how = (f"fewest modelled cycles among the layouts that load onto the {fit['board']} overlay" if fit else
+           f"most kept magnitude within {args.tolerance:.0%} of the fewest modelled cycles")
+    print(f"\npick ({how}): {choice}\nwrote {args.out}")
     return 0
 
 
