@@ -92,10 +92,16 @@ def load(config: str, data_dir: str, quick: bool):
 
 def settings_of(config: dict) -> dict:
     """What decides a run's numbers: the seed and the data, model and compress sections (where the
-    data come from, `data.data_dir`, aside)."""
+    data come from, `data.data_dir`, aside), and with compress.load_balance the engine layout
+    (hls n_pe, col_groups, layers), whose row PEs the balanced masks follow."""
     out = {"seed": config.get("seed"), **{k: dict(config.get(k) or {}) for k in ("data", "model", "compress")}}
     out["data"].pop("data_dir", None)
+    hls = config.get("hls") or {}
+    out["hls"] = {k: hls.get(k) for k in LAYOUT_KEYS} if out["compress"].get("load_balance") else {}
     return out
+
+
+LAYOUT_KEYS = ("n_pe", "col_groups", "layers")
 
 
 def setting_differences(recorded: dict, cfg) -> list[str]:
@@ -108,7 +114,7 @@ def setting_differences(recorded: dict, cfg) -> list[str]:
     new, default = settings_of(cfg.to_dict()), settings_of(FlowConfig().to_dict())
     diffs = [] if recorded.get("seed") == new["seed"] else ["seed"]
     searched = {"layer_sparsity", "layer_bits", "layer_index_bits"} if new["compress"].get("target") else set()
-    for section in ("data", "model", "compress"):
+    for section in ("data", "model", "compress", "hls"):
         old, cur = recorded.get(section) or {}, new[section]
         for key in sorted(set(cur) - (searched if section == "compress" else set())):
             was = old.get(key, default[section].get(key))

@@ -41,7 +41,8 @@ def kept_rows(out: Path, key: str, settings: dict, quick: bool, seeds: list[int]
     default = FlowConfig().to_dict()
 
     def filled(st: dict) -> dict:  # a key added to the flow since the record counts as its default
-        return {sec: {**default[sec], **(st.get(sec) or {}), "data_dir": None} for sec in ("data", "model", "compress")}
+        out = {sec: {**default[sec], **(st.get(sec) or {}), "data_dir": None} for sec in ("data", "model", "compress")}
+        return {**out, "hls": st.get("hls") or {}}  # the layout, recorded for load-balanced runs
 
     if not old or filled(old.get("settings") or {}) != filled(settings) or old.get("quick") != quick:
         return []
@@ -69,6 +70,9 @@ def run(
     t0 = time.perf_counter()
     settings = {k: v for k, v in cfg.to_dict().items() if k in ("data", "model", "compress")}
     settings["data"].pop("data_dir", None)
+    if cfg.compress.load_balance:  # balanced masks follow the engine's row PEs: the layout decides the numbers
+        hls = cfg.to_dict()["hls"]
+        settings["hls"] = {k: hls.get(k) for k in ("n_pe", "col_groups", "layers")}
     earlier = kept_rows(out, key, settings, quick, seeds)  # a stopped run of the same settings
     rows += earlier
     spent = sum(r["wall_seconds"] for r in earlier)

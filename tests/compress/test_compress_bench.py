@@ -140,6 +140,13 @@ def test_a_rerun_keeps_the_seeds_recorded_with_the_same_settings(tmp_path):
     cfg.compress.epochs += 1
     changed = {k: v for k, v in cfg.to_dict().items() if k in ("data", "model", "compress")}
     assert seeds.kept_rows(out, "net", changed, False, [0, 1, 2]) == []
+    # a load-balanced run records its engine layout: the same settings on another layout are rerun
+    layout = {**settings, "hls": {"n_pe": 64, "col_groups": 1, "layers": {"ip2": {"col_groups": 8}}}}
+    seeds.record(out, "bal", {"settings": layout, "quick": False, "rows": [{"seed": 0}]})
+    assert seeds.kept_rows(out, "bal", layout, False, [0]) == [{"seed": 0}]
+    other = {**settings, "hls": {"n_pe": 64, "col_groups": 1, "layers": {"ip2": {"col_groups": 4}}}}
+    assert seeds.kept_rows(out, "bal", other, False, [0]) == []
+    assert seeds.kept_rows(out, "bal", settings, False, [0]) == []  # recorded before the layout was
 
 
 def test_setting_differences_name_the_key_and_treat_missing_keys_as_defaults():
@@ -159,3 +166,18 @@ def test_setting_differences_name_the_key_and_treat_missing_keys_as_defaults():
     assert bench.setting_differences(older, cfg) == []
     older["seed"] = 1
     assert bench.setting_differences(older, cfg) == ["seed"]
+
+
+def test_a_load_balanced_run_is_not_reused_across_engine_layouts():
+    from flow.config import load_config
+
+    bench = _bench()
+    cfg = load_config(bench.EXAMPLES / "lenet300_mnist_p64_codesign.yaml")
+    rec = bench.settings_of(cfg.to_dict())
+    assert bench.setting_differences(rec, cfg) == []
+    cfg.hls.layers["ip2"] = {"col_groups": 8}  # other row PEs: other balanced masks
+    assert bench.setting_differences(rec, cfg) == ["hls.layers"]
+    plain = load_config(bench.EXAMPLES / "lenet300_mnist_target.yaml")  # no load_balance: layout irrelevant
+    rec = bench.settings_of(plain.to_dict())
+    plain.hls.n_pe = 4
+    assert bench.setting_differences(rec, plain) == []
