@@ -6,6 +6,18 @@
 // PE forwards its last accumulator write, the gather's read-and-clear wants the old data).
 // INIT_FILE (a hex file, one word a line) initialises the contents with $readmemh; "" leaves
 // them to the write port (the run-time loader).
+
+// the image of one bank of a split memory (eie_ram SPLIT): word k of the unsplit memory is lane
+// k % FL of its file row k / FL; lane l of row r of bank b is word 2 (r BL + l) + b
+`define EIE_RAM_SPLIT_INIT \
+        logic [FW-1:0] img[0:FD-1]; \
+        initial begin \
+          $readmemh(INIT_FILE, img); \
+          for (int r = 0; r < DEPTH; r++) \
+            for (int l = 0; l < BL; l++) \
+              mem[r][l*LANE_W+:LANE_W] = img[(2 * (r * BL + l) + SPLIT_BANK) / FL][((2 * (r * BL + l) + SPLIT_BANK) % FL)*LANE_W+:LANE_W]; \
+        end
+
 `default_nettype none
 module eie_ram #(
     // words
@@ -17,8 +29,21 @@ module eie_ram #(
     // 1: block RAM (ram_style "block"), 0: distributed (LUT) RAM; chosen by the instantiating
     // module with the rule of flow.rtl.estimate (so the estimate and Yosys agree)
     parameter BLOCK = 0,
+    // 1: this RAM is bank SPLIT_BANK of a memory split in two by word-address parity (eie_pe's
+    // entry RAM with WALK = 2): INIT_FILE is the unsplit memory's image (rows of one word of
+    // LANE_W bits, or of 2 * WIDTH bits: two of this RAM's rows interleaved), and this RAM takes
+    // the words of its parity; 0: INIT_FILE is this RAM's own image
+    parameter SPLIT = 0,
+    parameter SPLIT_BANK = 0,
+    // bits of one word of a row (a row holds WIDTH / LANE_W words; SPLIT only)
+    parameter LANE_W = WIDTH,
     // address bits, derived
-    localparam AW = (DEPTH > 1) ? $clog2(DEPTH) : 1
+    localparam AW = (DEPTH > 1) ? $clog2(DEPTH) : 1,
+    // SPLIT: words per row, the image's row bits, rows and words per row
+    localparam BL = WIDTH / LANE_W,
+    localparam FW = (BL == 1) ? LANE_W : 2 * WIDTH,
+    localparam FD = (BL == 1) ? 2 * DEPTH : DEPTH,
+    localparam FL = FW / LANE_W
 ) (
     input  logic             clk,
     input  logic             re,
@@ -31,8 +56,12 @@ module eie_ram #(
   generate
     if (BLOCK) begin : g_block
       (* ram_style = "block" *) logic [WIDTH-1:0] mem[0:DEPTH-1];
-      initial begin
-        if (INIT_FILE != "") $readmemh(INIT_FILE, mem);
+      if (SPLIT == 0) begin : g_init
+        initial begin
+          if (INIT_FILE != "") $readmemh(INIT_FILE, mem);
+        end
+      end else if (INIT_FILE != "") begin : g_split_init
+        `EIE_RAM_SPLIT_INIT
       end
       always_ff @(posedge clk) begin
         if (re) q <= mem[raddr];
@@ -40,12 +69,73 @@ module eie_ram #(
       end
     end else begin : g_dist
       (* ram_style = "distributed" *) logic [WIDTH-1:0] mem[0:DEPTH-1];
-      initial begin
-        if (INIT_FILE != "") $readmemh(INIT_FILE, mem);
+      if (SPLIT == 0) begin : g_init
+        initial begin
+          if (INIT_FILE != "") $readmemh(INIT_FILE, mem);
+        end
+      end else if (INIT_FILE != "") begin : g_split_init
+        `EIE_RAM_SPLIT_INIT
       end
       always_ff @(posedge clk) begin
         if (re) q <= mem[raddr];
         if (we) mem[waddr] <= wdata;
+      end
+    end
+  endgenerate
+endmodule
+
+
+// eie_ram_2r: one write and two reads per cycle, port A reading or writing at one address
+// (read-first) and port B reading: the shape of a true dual-port block RAM with one port
+// read-only, or of a LUT RAM with a second read port (RAM64X1D), so Yosys maps it to one memory
+// (eie_pe's codebook with WALK = 2: two codes a cycle; the load writes through port A while
+// the PE is idle). Read data registered as in eie_ram.
+`default_nettype none
+/* verilator lint_off DECLFILENAME */
+module eie_ram_2r #(
+/* verilator lint_on DECLFILENAME */
+    parameter DEPTH = 16,
+    parameter WIDTH = 8,
+    parameter INIT_FILE = "",
+    parameter BLOCK = 0,
+    localparam AW = (DEPTH > 1) ? $clog2(DEPTH) : 1
+) (
+    input  logic             clk,
+    // port A: read (re_a) or write (we_a) at addr_a
+    input  logic             re_a,
+    input  logic             we_a,
+    input  logic [   AW-1:0] addr_a,
+    input  logic [WIDTH-1:0] wdata_a,
+    output logic [WIDTH-1:0] q_a,
+    // port B: read
+    input  logic             re_b,
+    input  logic [   AW-1:0] addr_b,
+    output logic [WIDTH-1:0] q_b
+);
+  generate
+    if (BLOCK) begin : g_block
+      (* ram_style = "block" *) logic [WIDTH-1:0] mem[0:DEPTH-1];
+      initial begin
+        if (INIT_FILE != "") $readmemh(INIT_FILE, mem);
+      end
+      always_ff @(posedge clk) begin
+        if (re_a) q_a <= mem[addr_a];
+        if (we_a) mem[addr_a] <= wdata_a;
+      end
+      always_ff @(posedge clk) begin
+        if (re_b) q_b <= mem[addr_b];
+      end
+    end else begin : g_dist
+      (* ram_style = "distributed" *) logic [WIDTH-1:0] mem[0:DEPTH-1];
+      initial begin
+        if (INIT_FILE != "") $readmemh(INIT_FILE, mem);
+      end
+      always_ff @(posedge clk) begin
+        if (re_a) q_a <= mem[addr_a];
+        if (we_a) mem[addr_a] <= wdata_a;
+      end
+      always_ff @(posedge clk) begin
+        if (re_b) q_b <= mem[addr_b];
       end
     end
   endgenerate
