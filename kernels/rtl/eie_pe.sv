@@ -29,10 +29,14 @@
 // WALK = 2 (two entries per cycle, two multipliers; WALK = 1 is the pipeline above unchanged):
 //   B       walks words cur and cur + 1 per cycle (the last cycle of an odd column only cur);
 //           the next pair is taken in the cycle of the column's last one or two entries, so a
-//           column of n entries takes ceil(n / 2) cycles, an empty one one cycle. The entry
-//           RAM is two banks by word-address parity (bank b holds the words a % 2 == b, each a
-//           plain eie_ram), so cur and cur + 1 come from different banks whatever cur's parity;
-//           the loader's writes and readback see the unsplit memory (same images, same rows)
+//           column of n entries takes ceil(n / 2) cycles, an empty one one cycle. ENT_L = 1: the
+//           entry RAM has a second read port (eie_ram_2r: port A cur, or the loader's write or
+//           readback, port B cur + 1), one block RAM as before. ENT_L > 1 (the overlay's rows
+//           of ENT_L words): two banks by word-address parity (bank b holds the words of its
+//           parity, ENT_L / 2 a row, each bank a plain eie_ram of half the width, so as many
+//           block RAMs as the one memory: a true dual-port block RAM is at most half as wide),
+//           so cur and cur + 1 come from different banks whatever cur's parity; the loader's
+//           writes and readback see the unsplit rows (same images, same load format)
 //   C       row0 = first ? ri0 : last_row + 1 + ri0, row1 = row0 + 1 + ri1; two codebook
 //           reads from one RAM with a second read port (eie_ram_2r: port A read or load write,
 //           port B read)
@@ -277,9 +281,23 @@ module eie_pe #(
           .we(ld_we && ld_sel == SEL_PTR), .waddr(ld_addr[PA-1:0]), .wdata(ld_data[2*EA-1:0]));
       assign prow_rd = ptr_q;
     end
-    if (WALK == 2) begin : g_ent2
-      // two banks by word-address parity; with ENT_L > 1 a bank row holds the ENT_L / 2 words
-      // of its parity of an ENT_L-word row (lane l of bank b: word 2 l + b of the row)
+    if (WALK == 2 && ENT_L == 1) begin : g_ent2r
+      // one RAM, two reads: cur at port A (shared with the loader), cur + 1 at port B
+      localparam EAA = $clog2(ENT_D);
+      logic ent_ld;  // a load write or readback owns port A
+      /* verilator lint_off UNUSEDSIGNAL */
+      logic [EA-1:0] nxt;  // < ENT_D when read (cur + 1 < end)
+      /* verilator lint_on UNUSEDSIGNAL */
+      assign ent_ld = (ld_we && ld_sel == SEL_ENT) || rd_ent;
+      assign nxt = b_cur + 1'b1;
+      eie_ram_2r #(.BLOCK(ENT_BLK), .DEPTH(ENT_D), .WIDTH(EW), .INIT_FILE(ENT_FILE)) u_ent (
+          .clk(clk), .re_a(b_active || rd_ent), .we_a(ld_we && ld_sel == SEL_ENT),
+          .addr_a(ent_ld ? ld_addr[EAA-1:0] : b_cur[EAA-1:0]), .wdata_a(ld_data[EW-1:0]), .q_a(ent_q),
+          .re_b(b_active && b_two), .addr_b(nxt[EAA-1:0]), .q_b(ent_q1));
+      assign erow_rd = ent_q;
+    end else if (WALK == 2) begin : g_ent2
+      // two banks by word-address parity; a bank row holds the ENT_L / 2 words of its parity of
+      // an ENT_L-word row (lane l of bank b: word 2 l + b of the row)
       localparam BL = (ENT_L > 1) ? ENT_L / 2 : 1;  // words per bank row
       localparam BLA = (BL > 1) ? $clog2(BL) : 1;  // lane bits
       localparam BR = (ENT_L > 1) ? ENT_R : (ENT_D + 1) / 2;  // bank rows

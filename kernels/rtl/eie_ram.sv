@@ -85,11 +85,14 @@ module eie_ram #(
 endmodule
 
 
-// eie_ram_2r: one write and two reads per cycle, port A reading or writing at one address
-// (read-first) and port B reading: the shape of a true dual-port block RAM with one port
-// read-only, or of a LUT RAM with a second read port (RAM64X1D), so Yosys maps it to one memory
-// (eie_pe's codebook with WALK = 2: two codes a cycle; the load writes through port A while
-// the PE is idle). Read data registered as in eie_ram.
+// eie_ram_2r: two reads per cycle, port A reading or writing at one address and port B
+// reading: the shape of a true dual-port block RAM with one port read-only, or of a LUT RAM with
+// a second read port (RAM64X1D), so Yosys maps it to one memory (eie_pe with WALK = 2: the
+// codebook's two codes a cycle, the entry RAM's words cur and cur + 1; the loader writes through
+// port A while the PE is idle). Read data registered as in eie_ram; a write of port A also
+// registers the old word into q_a (read-first, as the block RAM's port does: holding q_a over
+// a write would cost a register and a multiplexer per bit beside the RAM, and nothing uses
+// q_a after a load write before the next read).
 `default_nettype none
 /* verilator lint_off DECLFILENAME */
 module eie_ram_2r #(
@@ -119,7 +122,7 @@ module eie_ram_2r #(
         if (INIT_FILE != "") $readmemh(INIT_FILE, mem);
       end
       always_ff @(posedge clk) begin
-        if (re_a) q_a <= mem[addr_a];
+        if (re_a || we_a) q_a <= mem[addr_a];
         if (we_a) mem[addr_a] <= wdata_a;
       end
       always_ff @(posedge clk) begin
@@ -131,7 +134,7 @@ module eie_ram_2r #(
         if (INIT_FILE != "") $readmemh(INIT_FILE, mem);
       end
       always_ff @(posedge clk) begin
-        if (re_a) q_a <= mem[addr_a];
+        if (re_a || we_a) q_a <= mem[addr_a];
         if (we_a) mem[addr_a] <= wdata_a;
       end
       always_ff @(posedge clk) begin
