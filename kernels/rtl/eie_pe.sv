@@ -245,8 +245,11 @@ module eie_pe #(
 
   logic busy_w2;  // WALK = 2: the second slot's stages
   assign busy = (cnt != 0) || a1_valid || b_active || c_valid || d_valid || e_valid || busy_w2;
-  // the gathered accumulator (both banks' with WALK = 2)
+  // WALK = 2: the gathered accumulator, both banks' (WALK = 1 uses acc_q directly: as a wire of
+  // the generate block, Yosys/abc9 no longer merged its select into the adder, +36 LUT per PE)
+  /* verilator lint_off UNUSEDSIGNAL */
   logic [ACCW-1:0] acc_term;
+  /* verilator lint_on UNUSEDSIGNAL */
 
   // ---- memories ----
   logic [ACCW-1:0] bias_q;
@@ -296,13 +299,12 @@ module eie_pe #(
           .re_b(b_active && b_two), .addr_b(nxt[EAA-1:0]), .q_b(ent_q1));
       assign erow_rd = ent_q;
     end else if (WALK == 2) begin : g_ent2
-      // two banks by word-address parity; a bank row holds the ENT_L / 2 words of its parity of
-      // an ENT_L-word row (lane l of bank b: word 2 l + b of the row)
-      localparam BL = (ENT_L > 1) ? ENT_L / 2 : 1;  // words per bank row
+      // ENT_L > 1: two banks by word-address parity; a bank row holds the ENT_L / 2 words of its
+      // parity of an ENT_L-word row (lane l of bank b: word 2 l + b of the row)
+      localparam BL = ENT_L / 2;  // words per bank row
       localparam BLA = (BL > 1) ? $clog2(BL) : 1;  // lane bits
-      localparam BR = (ENT_L > 1) ? ENT_R : (ENT_D + 1) / 2;  // bank rows
+      localparam BR = ENT_R;  // bank rows
       localparam BRA = (BR > 1) ? $clog2(BR) : 1;
-      localparam RSH = (ENT_L > 1) ? ELA : 1;  // a word's bank row: its address >> RSH
       localparam BBLK = (BR * BL * EW > BLOCK_BITS) ? 1 : 0;
       logic [EA-1:0] nxt;
       logic [2*EA-1:0] wa;  // the word each bank reads: cur, cur + 1 in parity order
@@ -322,21 +324,14 @@ module eie_pe #(
         logic re, we;
         logic [BRA-1:0] ra, wad;
         assign w = wa[b*EA+:EA];
-        if (ENT_L > 1) begin : g_wide
-          for (genvar l = 0; l < BL; l++) begin : g_lane
-            assign wd[l*EW+:EW] = ld_data[(2*l+b)*EW+:EW];
-          end
-          assign we = ld_we && ld_sel == SEL_ENT;
-          assign wad = ld_addr[BRA-1:0];
-          assign re = bre[b] || rd_ent;
-          assign ra = rd_ent ? ld_addr[BRA-1:0] : w[RSH+:BRA];
-        end else begin : g_narrow
-          assign wd = ld_data[EW-1:0];
-          assign we = ld_we && ld_sel == SEL_ENT && ld_addr[0] == 1'(b);
-          assign wad = ld_addr[1+:BRA];
-          assign re = bre[b] || (rd_ent && ld_addr[0] == 1'(b));
-          assign ra = rd_ent ? ld_addr[1+:BRA] : w[RSH+:BRA];
+        for (genvar l = 0; l < BL; l++) begin : g_lane
+          assign wd[l*EW+:EW] = ld_data[(2*l+b)*EW+:EW];
         end
+        // a load write or readback is of a whole row: both banks at row ld_addr
+        assign we = ld_we && ld_sel == SEL_ENT;
+        assign wad = ld_addr[BRA-1:0];
+        assign re = bre[b] || rd_ent;
+        assign ra = rd_ent ? ld_addr[BRA-1:0] : w[ELA+:BRA];
         eie_ram #(.BLOCK(BBLK), .DEPTH(BR), .WIDTH(BL * EW), .INIT_FILE(ENT_FILE), .SPLIT(1),
                   .SPLIT_BANK(b), .LANE_W(EW)) u_ent (
             .clk(clk), .re(re), .raddr(ra), .q(q), .we(we), .waddr(wad), .wdata(wd));
@@ -352,15 +347,9 @@ module eie_pe #(
       always_ff @(posedge clk) if (b_active) odd <= b_cur[0];
       assign ent_q = odd ? words[EW+:EW] : words[EW-1:0];
       assign ent_q1 = odd ? words[EW-1:0] : words[EW+:EW];
-      if (ENT_L > 1) begin : g_rdw
-        for (genvar l = 0; l < BL; l++) begin : g_lane
-          assign erow_rd[(2*l)*EW+:EW] = bq[l*EW+:EW];
-          assign erow_rd[(2*l+1)*EW+:EW] = bq[(BL+l)*EW+:EW];
-        end
-      end else begin : g_rd1
-        logic rbank;  // the bank read back
-        always_ff @(posedge clk) if (rd_ent) rbank <= ld_addr[0];
-        assign erow_rd = rbank ? bq[EW+:EW] : bq[EW-1:0];
+      for (genvar l = 0; l < BL; l++) begin : g_rdl  // readback: the row re-interleaved
+        assign erow_rd[(2*l)*EW+:EW] = bq[l*EW+:EW];
+        assign erow_rd[(2*l+1)*EW+:EW] = bq[(BL+l)*EW+:EW];
       end
     end else if (ENT_L > 1) begin : g_entw
       // rows of ENT_L entry words: word a is lane a % ENT_L of row a / ENT_L
@@ -504,7 +493,7 @@ module eie_pe #(
           .we(ld_we && ld_sel == SEL_CB), .waddr(ld_addr[CBA-1:0]), .wdata(ld_data[WW-1:0]));
       assign row_next = row;
       assign busy_w2 = 1'b0;
-      assign acc_term = q_use ? acc_q : '0;
+      assign acc_term = '0;  // unused
     end
   endgenerate
   eie_ram #(.BLOCK(BIAS_BLK), .DEPTH(BIAS_D), .WIDTH(ACCW), .INIT_FILE(BIAS_FILE)) u_bias (
@@ -533,7 +522,7 @@ module eie_pe #(
     e_prod <= prod;
     f_row <= e_row;
     f_sum <= sum;
-    if (gt_valid) term <= gt_sel ? acc_term + bias_q : '0;
+    if (gt_valid) term <= gt_sel ? ((WALK == 2) ? acc_term : (q_use ? acc_q : '0)) + bias_q : '0;
     // the valid bit of the row read, beside the RAM's registered read (a write in the same
     // cycle is not seen, as in the RAM: stage E forwards it)
     if (acc_re) q_ok <= acc_ok[acc_raddr];

@@ -7,15 +7,15 @@
 // INIT_FILE (a hex file, one word a line) initialises the contents with $readmemh; "" leaves
 // them to the write port (the run-time loader).
 
-// the image of one bank of a split memory (eie_ram SPLIT): word k of the unsplit memory is lane
-// k % FL of its file row k / FL; lane l of row r of bank b is word 2 (r BL + l) + b
+// the image of one bank of a split memory (eie_ram SPLIT): the unsplit memory's rows hold 2 BL
+// words; lane l of row r of bank b is lane 2 l + b of its row r
 `define EIE_RAM_SPLIT_INIT \
-        logic [FW-1:0] img[0:FD-1]; \
+        logic [2*WIDTH-1:0] img[0:DEPTH-1]; \
         initial begin \
           $readmemh(INIT_FILE, img); \
           for (int r = 0; r < DEPTH; r++) \
             for (int l = 0; l < BL; l++) \
-              mem[r][l*LANE_W+:LANE_W] = img[(2 * (r * BL + l) + SPLIT_BANK) / FL][((2 * (r * BL + l) + SPLIT_BANK) % FL)*LANE_W+:LANE_W]; \
+              mem[r][l*LANE_W+:LANE_W] = img[r][(2 * l + SPLIT_BANK)*LANE_W+:LANE_W]; \
         end
 
 `default_nettype none
@@ -29,21 +29,18 @@ module eie_ram #(
     // 1: block RAM (ram_style "block"), 0: distributed (LUT) RAM; chosen by the instantiating
     // module with the rule of flow.rtl.estimate (so the estimate and Yosys agree)
     parameter BLOCK = 0,
-    // 1: this RAM is bank SPLIT_BANK of a memory split in two by word-address parity (eie_pe's
-    // entry RAM with WALK = 2): INIT_FILE is the unsplit memory's image (rows of one word of
-    // LANE_W bits, or of 2 * WIDTH bits: two of this RAM's rows interleaved), and this RAM takes
-    // the words of its parity; 0: INIT_FILE is this RAM's own image
+    // 1: this RAM is bank SPLIT_BANK of a memory of rows of 2 * WIDTH bits split in two by
+    // word-address parity (eie_pe's entry RAM of wide rows with WALK = 2): INIT_FILE is the
+    // unsplit memory's image, and this RAM takes the words (LANE_W bits) of its parity of each
+    // row; 0: INIT_FILE is this RAM's own image
     parameter SPLIT = 0,
     parameter SPLIT_BANK = 0,
     // bits of one word of a row (a row holds WIDTH / LANE_W words; SPLIT only)
     parameter LANE_W = WIDTH,
     // address bits, derived
     localparam AW = (DEPTH > 1) ? $clog2(DEPTH) : 1,
-    // SPLIT: words per row, the image's row bits, rows and words per row
-    localparam BL = WIDTH / LANE_W,
-    localparam FW = (BL == 1) ? LANE_W : 2 * WIDTH,
-    localparam FD = (BL == 1) ? 2 * DEPTH : DEPTH,
-    localparam FL = FW / LANE_W
+    // SPLIT: words per row
+    localparam BL = WIDTH / LANE_W
 ) (
     input  logic             clk,
     input  logic             re,
