@@ -71,14 +71,14 @@ def test_wrapper_lint_clean():
     assert r.returncode == 0, r.stderr
 
 
-def _run_cocotb(tmp_path, seed: int, n: int) -> None:
+def _run_cocotb(tmp_path, seed: int, n: int, engine: EngineParams = SMALL) -> None:
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
 
     use_verilator_env()
     case = _case(tmp_path / "case.npz", seed, n)
-    cache = Path(os.environ.get("EIE_RTL_CACHE", tmp_path)) / "cocotb_eie_axi"
-    params = {k: v for k, v in SMALL.generics().items()}
+    cache = Path(os.environ.get("EIE_RTL_CACHE", tmp_path)) / ("cocotb_eie_axi" + ("" if engine == SMALL else f"_{engine.key()}"))
+    params = {k: v for k, v in engine.generics().items()}
     params.update(IFIFO_D=64, BUILD_HASH=0x1234ABCD)
     runner = get_runner("verilator")
     runner.build(sources=SOURCES, includes=INCLUDES, hdl_toplevel="eie_axi", parameters=params,
@@ -97,6 +97,12 @@ def _run_cocotb(tmp_path, seed: int, n: int) -> None:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_wrapper_cocotb(tmp_path, seed):
     _run_cocotb(tmp_path, seed, 12)
+
+
+def test_wrapper_cocotb_walk2(tmp_path):
+    """WALK = 2 behind the wrapper: its rows of 8 entry words (ENT_L = 8) go to the PEs' two parity
+    banks, loaded, read back (LOAD_READ) and walked two entries a cycle; the same 5 tests."""
+    _run_cocotb(tmp_path, 4, 12, SMALL.with_(WALK=2))
 
 
 @pytest.mark.slow
