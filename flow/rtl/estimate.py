@@ -26,6 +26,9 @@ ANYR_ADD = 10
 #: (depth, width) geometries of a simple-dual-port RAMB18 and RAMB36 and Yosys' costs
 RAMB18 = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
 RAMB36 = ((512, 72), (1024, 36), (2048, 18), (4096, 9), (8192, 4), (16384, 2), (32768, 1))
+#: true dual-port geometries (a RAM with a second read port, eie_ram_2r): at most half as wide
+RAMB18_TDP = ((1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
+RAMB36_TDP = ((1024, 36), (2048, 18), (4096, 9), (8192, 4), (16384, 2), (32768, 1))
 COST18, COST36 = 129, 257
 
 
@@ -33,10 +36,10 @@ def _clog2(n: int) -> int:
     return max(0, math.ceil(math.log2(n))) if n > 1 else 0
 
 
-def block_ram(depth: int, width: int) -> tuple[int, int]:
-    """(RAMB18, RAMB36) for one block memory: the cheapest geometry."""
+def block_ram(depth: int, width: int, tdp: bool = False) -> tuple[int, int]:
+    """(RAMB18, RAMB36) for one block memory: the cheapest geometry (``tdp``: true dual-port)."""
     best = None
-    for geoms, cost, kind in ((RAMB18, COST18, 0), (RAMB36, COST36, 1)):
+    for geoms, cost, kind in ((RAMB18_TDP if tdp else RAMB18, COST18, 0), (RAMB36_TDP if tdp else RAMB36, COST36, 1)):
         for d, w in geoms:
             n = math.ceil(width / w) * math.ceil(depth / d)
             key = (n * cost, kind)
@@ -77,7 +80,7 @@ def memories(p: EngineParams, wide_load: bool = False) -> dict:
         ptr = (p.P, -(-p.PTR_D // 2), 3 * ea)
     else:
         ent, ptr = (p.P, p.ENT_D, p.CBW + p.IXW), (p.P, p.PTR_D, 2 * ea)
-    if p.WALK == 2 and wide_load:  # two banks by word-address parity (eie_pe.sv g_ent2)
+    if p.WALK == 2 and wide_load and ent[1] <= 512:  # two banks by word-address parity (eie_pe.sv g_ent2)
         ent = (2 * p.P, ent[1], ent[2] // 2)
     return {
         "entries": ent,
@@ -89,19 +92,29 @@ def memories(p: EngineParams, wide_load: bool = False) -> dict:
     }
 
 
+def two_read(p: EngineParams, wide_load: bool = False) -> set[str]:
+    """The memories with a second read port (eie_ram_2r): with WALK = 2 the codebook, and the entry
+    RAM unless it is two parity banks (wide rows, up to 512 of them)."""
+    if p.WALK != 2:
+        return set()
+    banks = wide_load and memories(p, wide_load)["entries"][0] == 2 * p.P
+    return {"codebooks"} if banks else {"codebooks", "entries"}
+
+
 def estimate(p: EngineParams, wide_load: bool = False) -> dict:
     """{"LUT", "FF", "RAMB18", "RAMB36", "BRAM36", "DSP", "parts"} of the engine; wide_load: with
     the overlay's load-port geometry (memories(wide_load=True)): row read multiplexers added."""
     r18 = r36 = lutram = mem_ff = 0
     mems = {}
+    tdp = two_read(p, wide_load)
     for name, (n, depth, width) in memories(p, wide_load).items():
         if depth * width > BLOCK_BITS:
-            a, b = block_ram(depth, width)
+            a, b = block_ram(depth, width, name in tdp)
             r18, r36 = r18 + n * a, r36 + n * b
             mems[name] = {"block": True, "RAMB18": n * a, "RAMB36": n * b}
         else:
             sites = lut_ram(depth, width)
-            if p.WALK == 2 and (name == "codebooks" or (name == "entries" and not wide_load)):
+            if name in tdp:
                 sites = 2 * width * math.ceil(depth / 64)  # a second read port: RAM64X1D, 2 LUTs a bit
             lutram += n * sites
             mem_ff += n * width  # the registered read port

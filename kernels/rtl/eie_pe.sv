@@ -31,12 +31,14 @@
 //           the next pair is taken in the cycle of the column's last one or two entries, so a
 //           column of n entries takes ceil(n / 2) cycles, an empty one one cycle. ENT_L = 1: the
 //           entry RAM has a second read port (eie_ram_2r: port A cur, or the loader's write or
-//           readback, port B cur + 1), one block RAM as before. ENT_L > 1 (the overlay's rows
-//           of ENT_L words): two banks by word-address parity (bank b holds the words of its
+//           readback, port B cur + 1), one block RAM as before; so has ENT_L > 1 (the overlay's
+//           rows of ENT_L words) with more than 512 rows (port B the row of cur + 1). ENT_L > 1
+//           with up to 512 rows: two banks by word-address parity (bank b holds the words of its
 //           parity, ENT_L / 2 a row, each bank a plain eie_ram of half the width, so as many
-//           block RAMs as the one memory: a true dual-port block RAM is at most half as wide),
-//           so cur and cur + 1 come from different banks whatever cur's parity; the loader's
-//           writes and readback see the unsplit rows (same images, same load format)
+//           block RAMs as the one memory: a true dual-port block RAM is at most half as wide as
+//           a simple dual-port one at 512 rows, 36 bits against 72), so cur and cur + 1 come from
+//           different banks whatever cur's parity; the loader's writes and readback see the
+//           unsplit rows either way (same images, same load format)
 //   C       row0 = first ? ri0 : last_row + 1 + ri0, row1 = row0 + 1 + ri1; two codebook
 //           reads from one RAM with a second read port (eie_ram_2r: port A read or load write,
 //           port B read)
@@ -298,9 +300,32 @@ module eie_pe #(
           .addr_a(ent_ld ? ld_addr[EAA-1:0] : b_cur[EAA-1:0]), .wdata_a(ld_data[EW-1:0]), .q_a(ent_q),
           .re_b(b_active && b_two), .addr_b(nxt[EAA-1:0]), .q_b(ent_q1));
       assign erow_rd = ent_q;
+    end else if (WALK == 2 && ENT_R > 512) begin : g_ent2w
+      // ENT_L > 1, more than 512 rows: one RAM, port A the row of cur (or the loader's), port B
+      // the row of cur + 1 (a true dual-port block RAM is as wide as a simple dual-port one there)
+      localparam ERA = $clog2(ENT_R);
+      logic ent_ld;  // a load write or readback owns port A
+      /* verilator lint_off UNUSEDSIGNAL */
+      logic [EA-1:0] nxt;  // < ENT_D when read (cur + 1 < end)
+      /* verilator lint_on UNUSEDSIGNAL */
+      logic [ENT_L*EW-1:0] qa, qb;
+      logic [ELA-1:0] sa, sb;  // lanes of the words read, held with the RAM's outputs
+      assign ent_ld = (ld_we && ld_sel == SEL_ENT) || rd_ent;
+      assign nxt = b_cur + 1'b1;
+      eie_ram_2r #(.BLOCK(ENT_BLK), .DEPTH(ENT_R), .WIDTH(ENT_L * EW), .INIT_FILE(ENT_FILE)) u_ent (
+          .clk(clk), .re_a(b_active || rd_ent), .we_a(ld_we && ld_sel == SEL_ENT),
+          .addr_a(ent_ld ? ld_addr[ERA-1:0] : b_cur[ELA+:ERA]), .wdata_a(ld_data[ENT_L*EW-1:0]), .q_a(qa),
+          .re_b(b_active && b_two), .addr_b(nxt[ELA+:ERA]), .q_b(qb));
+      always_ff @(posedge clk) begin
+        if (b_active) sa <= b_cur[ELA-1:0];
+        if (b_active && b_two) sb <= nxt[ELA-1:0];
+      end
+      assign ent_q = qa[32'(sa)*EW+:EW];
+      assign ent_q1 = qb[32'(sb)*EW+:EW];
+      assign erow_rd = qa;
     end else if (WALK == 2) begin : g_ent2
-      // ENT_L > 1: two banks by word-address parity; a bank row holds the ENT_L / 2 words of its
-      // parity of an ENT_L-word row (lane l of bank b: word 2 l + b of the row)
+      // ENT_L > 1, up to 512 rows: two banks by word-address parity; a bank row holds the ENT_L / 2
+      // words of its parity of an ENT_L-word row (lane l of bank b: word 2 l + b of the row)
       localparam BL = ENT_L / 2;  // words per bank row
       localparam BLA = (BL > 1) ? $clog2(BL) : 1;  // lane bits
       localparam BR = ENT_R;  // bank rows

@@ -41,9 +41,10 @@ SMALL = EngineParams(P=2, MAXG=2, DMAX=4, NL=2, NX=64, XW=8, WW=4, ACCW=16, CBW=
      {"LSTM": 1, "P": 1, "NX": 64, "MAXG": 1, "OL": 1, "DMAX": 1, "NL": 1, "CELL_D": 1},
      {"WALK": 2}, {"WALK": 2, "P": 1, "NX": 64, "MAXG": 1, "OL": 1, "DMAX": 1, "NL": 1, "ENT_D": 3, "ACC_D": 2},
      {"WALK": 2, "ENT_L": 4, "PTR_L": 2, "LD_READ": 1, "CB_SLOTS": 16, "ENT_D": 1001},
+     {"WALK": 2, "ENT_L": 4, "PTR_L": 2, "LD_READ": 1, "ENT_D": 8192},
      {"WALK": 2, "ENT_L": 2, "LD_READ": 1, "ENT_D": 4096, "ACC_D": 512, "BIAS_D": 1024, "ANYR": 1, "P": 12, "OL": 4, "MAXG": 4}],
     ids=["default", "P64", "P1", "P12_anyr", "P1_anyr", "lstm", "lstm_P12_anyr", "lstm_P1", "walk2",
-         "walk2_P1", "walk2_wide4_read", "walk2_wide2_read_anyr"],
+         "walk2_P1", "walk2_wide4_read", "walk2_wide4_deep_read", "walk2_wide2_read_anyr"],
 )
 def test_verilator_lint_clean(generics):
     verilator = tools.require("verilator")
