@@ -348,10 +348,11 @@ def main(argv=None) -> int:
         else:
             from flow.rtl.params import params_for
 
-            engines = {P: params_for([l.with_array(n_pe=P, col_groups=min(l.col_groups, P)) for l in p64_layers])
-                       .with_(WALK=2) for P in ps}
+            relaid = {P: [l.with_array(n_pe=P, col_groups=min(l.col_groups, P)) for l in p64_layers] for P in ps}
+            engines = {P: params_for(relaid[P]).with_(WALK=2) for P in ps}
         print("== Yosys synth_xilinx -family xc7, WALK = 2", flush=True)
-        results["synth_xc7_walk2"] = merge_rows(results.get("synth_xc7_walk2", []), synth_sweep(None, ps, "xc7", engines))
+        rows = synth_sweep(None, ps, "xc7", engines)
+        results["synth_xc7_walk2"] = merge_rows(results.get("synth_xc7_walk2", []), rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
 

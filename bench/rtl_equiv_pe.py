@@ -75,7 +75,8 @@ def prove(gold_dir: Path, gen: dict, work: Path, seq: int = 2) -> dict:
         for s in srcs[side]:
             (work / side / s).write_text((folder / s).read_text())
     rel = {side: [f"{side}/{s}" for s in names] for side, names in srcs.items()}
-    (work / "elab.ys").write_text(_elab(rel["gold"], gen, "gold", "gold.il") + _elab(rel["gate"], gen, "gate", "gate_raw.il"))
+    script = _elab(rel["gold"], gen, "gold", "gold.il") + _elab(rel["gate"], gen, "gate", "gate_raw.il")
+    (work / "elab.ys").write_text(script)
     subprocess.run(yosys.cmd("-q", "-s", "elab.ys"), cwd=work, check=True, env=yosys.child_env())
     gate, n = _map((work / "gate_raw.il").read_text(), (work / "gold.il").read_text())
     (work / "gate.il").write_text(gate)
@@ -83,7 +84,8 @@ def prove(gold_dir: Path, gen: dict, work: Path, seq: int = 2) -> dict:
         "read_rtlil gold.il\nread_rtlil gate.il\nequiv_make gold gate equiv\nhierarchy -top equiv\n"
         f"equiv_simple -seq {seq}\nequiv_induct -seq {seq}\ntee -o status.txt equiv_status\nequiv_status -assert\n")
     t0 = time.perf_counter()
-    res = subprocess.run(yosys.cmd("-q", "-s", "equiv.ys"), cwd=work, capture_output=True, text=True, env=yosys.child_env())
+    res = subprocess.run(yosys.cmd("-q", "-s", "equiv.ys"), cwd=work, capture_output=True, text=True,
+                         env=yosys.child_env())
     status = (work / "status.txt").read_text() if (work / "status.txt").exists() else ""
     m = re.search(r"Found (\d+) \$equiv cells in equiv:\s*\n\s*Of those cells (\d+) are proven and (\d+) are unproven", status)
     return {"proven": res.returncode == 0, "equiv_cells": int(m.group(1)) if m else None,

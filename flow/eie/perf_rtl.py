@@ -98,9 +98,10 @@ def run_cycles(layer, x_raw, first: bool, n_in: int | None = None, n_lines: int 
     entries takes ceil(n / walk) cycles, an empty one one. Two what-ifs for bench/rtl_cycles.py
     (modelled, not in the RTL): ``arrival`` (the RUN cycle, 1-based, from which each input line of
     16 counts as arrived; for ``first`` the RTL's is line + 2: one line per cycle from the input
-    port) lets a later layer start while the previous gather still writes its inputs; ``emit_stage`` (the RTL's since issue 21's timing levers; False: the RTL
-    before): a register between a detector's emit and its bank read, so the broadcast comes a
-    cycle later (the gate counts only the broadcast register)."""
+    port) lets a later layer start while the previous gather still writes its inputs;
+    ``emit_stage`` (the RTL's since issue 21's timing levers; False: the RTL before): a register
+    between a detector's emit and its bank read, so the broadcast comes a cycle later (the gate
+    counts only the broadcast register)."""
     enc = layer.encoding
     G, R = enc.col_groups, enc.row_pes
     Pa = G * R

@@ -39,7 +39,8 @@ def _clog2(n: int) -> int:
 def block_ram(depth: int, width: int, tdp: bool = False) -> tuple[int, int]:
     """(RAMB18, RAMB36) for one block memory: the cheapest geometry (``tdp``: true dual-port)."""
     best = None
-    for geoms, cost, kind in ((RAMB18_TDP if tdp else RAMB18, COST18, 0), (RAMB36_TDP if tdp else RAMB36, COST36, 1)):
+    r18, r36 = (RAMB18_TDP, RAMB36_TDP) if tdp else (RAMB18, RAMB36)
+    for geoms, cost, kind in ((r18, COST18, 0), (r36, COST36, 1)):
         for d, w in geoms:
             n = math.ceil(width / w) * math.ceil(depth / d)
             key = (n * cost, kind)

@@ -110,7 +110,8 @@ class EngineParams:
 
     def generics(self) -> dict:
         """The SystemVerilog parameters. CB_SLOTS and LD_READ only when set (0 is the engine's
-        default), WALK only when 2 (1 is the default), and a Dense-only engine (LSTM=0) leaves the LSTM lanes' out, so engines without
+        default), WALK only when 2 (1 is the default), and a Dense-only engine (LSTM=0) leaves
+        the LSTM lanes' out, so engines without
         them keep their parameter set and cache keys, and wrappers (eie_axi) need not know them."""
         d = asdict(self)
         for k in ("CB_SLOTS", "LD_READ"):

@@ -77,7 +77,8 @@ def _run_cocotb(tmp_path, seed: int, n: int, engine: EngineParams = SMALL) -> No
 
     use_verilator_env()
     case = _case(tmp_path / "case.npz", seed, n, engine)
-    cache = Path(os.environ.get("EIE_RTL_CACHE", tmp_path)) / ("cocotb_eie_axi" + ("" if engine == SMALL else f"_{engine.key()}"))
+    folder = "cocotb_eie_axi" + ("" if engine == SMALL else f"_{engine.key()}")
+    cache = Path(os.environ.get("EIE_RTL_CACHE", tmp_path)) / folder
     params = {k: v for k, v in engine.generics().items()}
     params.update(IFIFO_D=64, BUILD_HASH=0x1234ABCD)
     runner = get_runner("verilator")
