@@ -44,7 +44,7 @@ def _rtl(lstm, dense, x_raw, n_pe: int, ref_y: np.ndarray, n_model: int, chunk: 
     sim_s = time.perf_counter() - t0
     y, cyc, per = np.concatenate(ys), np.concatenate(cyc), np.concatenate(per)
     n_model = min(n_model, len(x_raw))
-    seqs = sequence_cycles(lstm, x_raw[:n_model], ol=params.OL, dense=dense)
+    seqs = sequence_cycles(lstm, x_raw[:n_model], ol=params.OL, dense=dense, walk=params.WALK)
     model = np.array([[q.lstm, *q.dense] for q in seqs])
     T = x_raw.shape[1]
     return {

@@ -3,7 +3,7 @@
 
     PYTHONPATH=. python bench/rtl.py --p64 /work/cache/lenet300_p64 --plain /work/cache/lenet300_plain \
         --data-dir ../shared/data/mnist [--n 10000] [--model-n 300] [--synth 16,32,64] \
-        [--synth-xcup 64] [--synth-only]
+        [--synth-xcup 64] [--synth-only] [--synth-walk2 16,64]
     PYTHONPATH=. python bench/rtl.py --ecp5 [--pe 16[,32]] [--seed 1] [--place-only] [--label TEXT]
 
 For each compressed model: RTL cycles per inference over the test images (mean, p99; RTL
@@ -16,7 +16,9 @@ simulation results (and other entries) already in the output file and reruns onl
 compressed model it synthesises the engines recorded there for those P, the same generics; Yosys results are
 cached by parameters, sources and Yosys version). Every row records the tool that made it (flow.rtl.tools:
 which one, its version); a synthesis row replaces only the row of the same P and Yosys version, so the
-figures of another Yosys stay beside it. Prints a table and writes bench/results/rtl.json.
+figures of another Yosys stay beside it. --synth-walk2 synthesises the same engines with WALK = 2
+(two entries per PE per cycle) at those P into "synth_xc7_walk2" (xc7z020). Prints a table and
+writes bench/results/rtl.json.
 
 --ecp5 runs only the open-tool ECP5 flow (flow.rtl.ecp5: Yosys synth_ecp5, nextpnr-ecp5 for
 the LFE5U-85F at --freq 100 and a fixed seed, ecppack) for the engine sized for the
@@ -290,6 +292,7 @@ def main(argv=None) -> int:
     ap.add_argument("--synth", default="16,32,64")
     ap.add_argument("--synth-xcup", default="64")
     ap.add_argument("--synth-only", action="store_true")
+    ap.add_argument("--synth-walk2", default="", help="P values: the engines with WALK = 2 (synth_xc7_walk2)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "rtl.json")
     ap.add_argument("--ecp5", action="store_true", help="only the ECP5 open-tool flow (see above)")
     ap.add_argument("--pe", default="16", help="P values for --ecp5 (comma-separated)")
@@ -340,6 +343,18 @@ def main(argv=None) -> int:
         engines = recorded_engines(results[key], ps) if recorded else None
         print(f"== Yosys synth_xilinx -family {family} (engine sized for LeNet-300-100 at each P)", flush=True)
         results[key] = merge_rows(results[key], synth_sweep(p64_layers, ps, family, engines))
+    if args.synth_walk2 and (p64_layers is not None or recorded):
+        ps = [int(p) for p in args.synth_walk2.split(",")]
+        if recorded:
+            engines = {P: e.with_(WALK=2) for P, e in recorded_engines(results["synth_xc7"], ps).items()}
+        else:
+            from flow.rtl.params import params_for
+
+            relaid = {P: [l.with_array(n_pe=P, col_groups=min(l.col_groups, P)) for l in p64_layers] for P in ps}
+            engines = {P: params_for(relaid[P]).with_(WALK=2) for P in ps}
+        print("== Yosys synth_xilinx -family xc7, WALK = 2", flush=True)
+        rows = synth_sweep(None, ps, "xc7", engines)
+        results["synth_xc7_walk2"] = merge_rows(results.get("synth_xc7_walk2", []), rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
 

@@ -13,7 +13,9 @@ left out there (it re-prunes the weights, which needs retraining).
 The network: LeNet-300-100 laid out as the accuracy model (P = 64, G = 4/2/8, D = 8, load-balanced
 pruning) with SYNTHETIC weights (bench/roofline.py's `synthetic_layer`: the trained model is not in
 the repository), on the first --n MNIST test images (noise when the files are absent: the JSON says
-which). Every figure is from the cycle model flow.eie.perf_rtl:
+which). --rtl N also simulates the first N images on the RTL (Verilator) with WALK = 1 and 2:
+measured cycles, bit mismatches against flow.eie.reference and cycle mismatches against the
+model ("rtl_measured" in the JSON). Every other figure is from the cycle model flow.eie.perf_rtl:
 - "rtl": the model as it is, equal to the RTL cycle for cycle (tests/rtl/test_rtl_sim.py): per
   layer SETUP, RUN and GATHER, the idle cycle, and what bounds each RUN (the input transfer, the
   broadcasts of the busiest group, the entries of the busiest PE);
@@ -23,7 +25,8 @@ which). Every figure is from the cycle model flow.eie.perf_rtl:
   3. ping-pong accumulators and activation store: layer l+1's RUN starts in the cycle after its
      SETUP, while layer l's gather still runs, and scans a window once the gather has written
      its lines (as layer 0 does with the input port); the gather of l+1 waits for that of l;
-  4. two entries per PE per cycle (a second multiplier per PE: 128 of the xc7z020's 220 DSPs);
+  4. two entries per PE per cycle (a second multiplier per PE: 128 of the xc7z020's 220 DSPs;
+     in the RTL since the engine parameter WALK = 2, so also "WALK = 2 alone, on the RTL");
   5. ip2 with G = 8 column groups instead of 2 (co-design of G and pruning: the synthetic
      weights re-pruned for it; the accuracy would need a retrained model);
   6. the next image's input streamed into a second input store during the current inference,
@@ -159,6 +162,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--model", type=Path, default=None, help="a trained compressed model folder")
     ap.add_argument("--data-dir", type=Path, default=None, help="MNIST folder (with --model)")
+    ap.add_argument("--rtl", type=int, default=0, metavar="N",
+                    help="simulate the first N images on the RTL with WALK = 1 and 2 (Verilator)")
     args = ap.parse_args(argv)
 
     if args.model is None:
@@ -211,6 +216,23 @@ def main(argv=None) -> int:
     if args.model is None:
         _, per_g = rtl_network_cycles(layers_g, x_raw, params_g)
         steps.append(("ip2 with G = 8 alone, on the RTL as it is", float(per_g.mean())))
+    _, per_w2 = rtl_network_cycles(layers, x_raw, params.with_(WALK=2))
+    steps.append(("WALK = 2 alone, on the RTL (engine parameter WALK = 2: two entries per PE per cycle)",
+                  float(per_w2.mean())))
+    if args.rtl:
+        from flow.rtl.run import rtlsim
+
+        res["rtl_measured"] = []
+        for walk in (1, 2):
+            sim = rtlsim(layers, x_raw[: args.rtl], params=params.with_(WALK=walk), check_model=args.rtl)
+            res["rtl_measured"].append({
+                "WALK": walk, "n": sim["n"], "cycles_mean": round(sim["cycles_mean"], 2),
+                "layer_cycles_mean": [round(v, 2) for v in sim["layer_cycles_mean"]],
+                "bit_mismatches": sim["bit_mismatches"], "model_cycle_mismatches": sim["model_cycle_mismatches"],
+                "source": sim["source"]})  # fmt: skip
+            print(f"RTL measured, WALK = {walk}, first {sim['n']} images: {sim['cycles_mean']:.2f} cycles per "
+                  f"inference (layers {[round(v, 2) for v in sim['layer_cycles_mean']]}), bit mismatches "
+                  f"{sim['bit_mismatches']}, model cycle mismatches {sim['model_cycle_mismatches']}")
     res["levers"] = [{"lever": k, "cycles_mean": round(float(v), 2)} for k, v in steps]
     res["timing_levers"] = [{"lever": "the RTL before the emit register (eie_broadcast e_valid/e_j): the broadcast a "
                                       "cycle earlier", "cycles_mean": round(emit_stage_period(layers, x_raw, params), 2)}]
@@ -221,7 +243,7 @@ def main(argv=None) -> int:
     print("| --- | --- | --- |")
     prev = None
     for k, v in steps:
-        alone = k.startswith("ip2 with G = 8 alone")  # against the RTL, not cumulative
+        alone = k.startswith(("ip2 with G = 8 alone", "WALK = 2 alone"))  # against the RTL, not cumulative
         ref = rtl if alone else prev
         print(f"| {k} | {v:.1f} | {'' if ref is None else f'{ref - v:.1f}'} |")
         prev = prev if alone else v

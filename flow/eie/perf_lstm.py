@@ -102,31 +102,35 @@ def elementwise_cycles(layer: EIELSTM) -> int:
     return EW_LATENCY
 
 
-def step_cycles(layer: EIELSTM, z_raw, ol: int | None = None, first_step: bool = False) -> StepCycles:
-    """One step for its mat-vec input z_t = [x_t; 0; h_{t-1}] (raw; only its non-zeros matter)."""
+def step_cycles(layer: EIELSTM, z_raw, ol: int | None = None, first_step: bool = False,
+                walk: int = 1) -> StepCycles:
+    """One step for its mat-vec input z_t = [x_t; 0; h_{t-1}] (raw; only its non-zeros matter);
+    ``walk``: the engine's WALK (entries per PE per cycle)."""
     m = layer.matvec
     check_layout(m)
     run, bc, pe_entries = run_cycles(m, z_raw, first=True, n_in=layer.h_col if first_step else None,
-                                     n_lines=-(-layer.h_col // LINE))
+                                     n_lines=-(-layer.h_col // LINE), walk=walk)
     g = gather_cycles(m, SimpleNamespace(OL=ol or default_ol(m.n_pe)))
     return StepCycles(1, run, g, elementwise_cycles(layer), int(pe_entries.sum()), m.n_pe, bc)
 
 
-def sequence_cycles(layer: EIELSTM, x_raw, ol: int | None = None, dense=()) -> list[SequenceCycles]:
+def sequence_cycles(layer: EIELSTM, x_raw, ol: int | None = None, dense=(),
+                    walk: int = 1) -> list[SequenceCycles]:
     """Per sequence of x_raw [B, T, I]: each step's cycles (h_{t-1} from the bit-exact reference),
-    then the Dense layers `dense` on h_T (flow.eie.perf_rtl)."""
+    then the Dense layers `dense` on h_T (flow.eie.perf_rtl); ``walk``: the engine's WALK."""
     from flow.eie.reference import eie_dense
 
     x = np.asarray(x_raw)
     x = x[None] if x.ndim == 2 else x
     hs, _ = lstm_sequence(x, layer)
-    params = SimpleNamespace(OL=ol or default_ol(layer.matvec.n_pe))
+    params = SimpleNamespace(OL=ol or default_ol(layer.matvec.n_pe), WALK=walk)
     out = []
     for b in range(x.shape[0]):
         seq = SequenceCycles(layer.name)
         h_prev = np.zeros(layer.n_hidden, np.int64)
         for t in range(x.shape[1]):
-            seq.steps.append(step_cycles(layer, layer.z(x[b, t], h_prev)[0], ol, first_step=t == 0))
+            z = layer.z(x[b, t], h_prev)[0]
+            seq.steps.append(step_cycles(layer, z, ol, first_step=t == 0, walk=walk))
             h_prev = hs[b, t]
         v = hs[b, -1]
         for d in dense:

@@ -93,13 +93,15 @@ def run_cycles(layer, x_raw, first: bool, n_in: int | None = None, n_lines: int 
     detectors scan (default the layer's); n_lines: the input lines that arrive when ``first``
     (default all of n_in's): a recurrent step streams only its x_t (flow.eie.perf_lstm).
 
-    The defaults are the RTL. Two what-ifs for bench/rtl_cycles.py (modelled, not in the RTL):
-    ``arrival`` (the RUN cycle, 1-based, from which each input line of 16 counts as arrived; for
-    ``first`` the RTL's is line + 2: one line per cycle from the input port) lets a later layer
-    start while the previous gather still writes its inputs; ``walk`` entries per PE per cycle
-    (the RTL walks one); ``emit_stage`` (the RTL's since issue 21's timing levers; False: the RTL
-    before): a register between a detector's emit and its bank read, so the broadcast comes a
-    cycle later (the gate counts only the broadcast register)."""
+    The defaults are the RTL with WALK = 1. ``walk``: entries per PE per cycle, the engine
+    parameter WALK (1 or 2, both in the RTL; rtl_layer_cycles passes params.WALK): a column of n
+    entries takes ceil(n / walk) cycles, an empty one one. Two what-ifs for bench/rtl_cycles.py
+    (modelled, not in the RTL): ``arrival`` (the RUN cycle, 1-based, from which each input line of
+    16 counts as arrived; for ``first`` the RTL's is line + 2: one line per cycle from the input
+    port) lets a later layer start while the previous gather still writes its inputs;
+    ``emit_stage`` (the RTL's since issue 21's timing levers; False: the RTL before): a register
+    between a detector's emit and its bank read, so the broadcast comes a cycle later (the gate
+    counts only the broadcast register)."""
     enc = layer.encoding
     G, R = enc.col_groups, enc.row_pes
     Pa = G * R
@@ -206,7 +208,7 @@ def gather_cycles(layer, params) -> int:
 
 def rtl_layer_cycles(layer, x_raw, params, first: bool) -> RTLLayerCycles:
     check_layout(layer)
-    run, bc, pe_entries = run_cycles(layer, x_raw, first)
+    run, bc, pe_entries = run_cycles(layer, x_raw, first, walk=int(getattr(params, "WALK", 1)))
     return RTLLayerCycles(layer.name, 1, run, gather_cycles(layer, params), bc, pe_entries)
 
 

@@ -7,7 +7,9 @@ eie_requant, the engine's glue; flow.rtl.yosys.module_breakdown).
 Rules that make BRAM exact: a memory of more than BLOCK_BITS (1024) bits is a block RAM (ram_style
 "block", eie_pe.sv / eie_act_store.sv), others are LUT RAM; a block RAM takes the cheapest RAMB18
 / RAMB36 geometry (Yosys memory_libmap costs 129 / 257 per primitive). One DSP48 per PE (the
-weight x activation multiply).
+weight x activation multiply), two with WALK = 2 (eie_pe.sv: the accumulators in two banks, the
+codebook and, with one-word rows, the entry RAM one memory with a second read port, wide rows two
+banks of half the width).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ ANYR_ADD = 10
 #: (depth, width) geometries of a simple-dual-port RAMB18 and RAMB36 and Yosys' costs
 RAMB18 = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
 RAMB36 = ((512, 72), (1024, 36), (2048, 18), (4096, 9), (8192, 4), (16384, 2), (32768, 1))
+#: true dual-port geometries (a RAM with a second read port, eie_ram_2r): at most half as wide
+RAMB18_TDP = ((1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
+RAMB36_TDP = ((1024, 36), (2048, 18), (4096, 9), (8192, 4), (16384, 2), (32768, 1))
 COST18, COST36 = 129, 257
 
 
@@ -31,10 +36,11 @@ def _clog2(n: int) -> int:
     return max(0, math.ceil(math.log2(n))) if n > 1 else 0
 
 
-def block_ram(depth: int, width: int) -> tuple[int, int]:
-    """(RAMB18, RAMB36) for one block memory: the cheapest geometry."""
+def block_ram(depth: int, width: int, tdp: bool = False) -> tuple[int, int]:
+    """(RAMB18, RAMB36) for one block memory: the cheapest geometry (``tdp``: true dual-port)."""
     best = None
-    for geoms, cost, kind in ((RAMB18, COST18, 0), (RAMB36, COST36, 1)):
+    r18, r36 = (RAMB18_TDP, RAMB36_TDP) if tdp else (RAMB18, RAMB36)
+    for geoms, cost, kind in ((r18, COST18, 0), (r36, COST36, 1)):
         for d, w in geoms:
             n = math.ceil(width / w) * math.ceil(depth / d)
             key = (n * cost, kind)
@@ -75,14 +81,25 @@ def memories(p: EngineParams, wide_load: bool = False) -> dict:
         ptr = (p.P, -(-p.PTR_D // 2), 3 * ea)
     else:
         ent, ptr = (p.P, p.ENT_D, p.CBW + p.IXW), (p.P, p.PTR_D, 2 * ea)
+    if p.WALK == 2 and wide_load and ent[1] <= 512:  # two banks by word-address parity (eie_pe.sv g_ent2)
+        ent = (2 * p.P, ent[1], ent[2] // 2)
     return {
         "entries": ent,
         "pointers": ptr,
         "codebooks": (p.P, p.cb_depth, p.WW),
         "biases": (p.P, p.BIAS_D, p.ACCW),
-        "accumulators": (p.P, p.ACC_D, p.ACCW),
+        "accumulators": (p.WALK * p.P, p.ACC_D, p.ACCW),
         "banks": (LINE, p.NX // LINE, p.XW),
     }
+
+
+def two_read(p: EngineParams, wide_load: bool = False) -> set[str]:
+    """The memories with a second read port (eie_ram_2r): with WALK = 2 the codebook, and the entry
+    RAM unless it is two parity banks (wide rows, up to 512 of them)."""
+    if p.WALK != 2:
+        return set()
+    banks = wide_load and memories(p, wide_load)["entries"][0] == 2 * p.P
+    return {"codebooks"} if banks else {"codebooks", "entries"}
 
 
 def estimate(p: EngineParams, wide_load: bool = False) -> dict:
@@ -90,13 +107,16 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
     the overlay's load-port geometry (memories(wide_load=True)): row read multiplexers added."""
     r18 = r36 = lutram = mem_ff = 0
     mems = {}
+    tdp = two_read(p, wide_load)
     for name, (n, depth, width) in memories(p, wide_load).items():
         if depth * width > BLOCK_BITS:
-            a, b = block_ram(depth, width)
+            a, b = block_ram(depth, width, name in tdp)
             r18, r36 = r18 + n * a, r36 + n * b
             mems[name] = {"block": True, "RAMB18": n * a, "RAMB36": n * b}
         else:
             sites = lut_ram(depth, width)
+            if name in tdp:
+                sites = 2 * width * math.ceil(depth / 64)  # a second read port: RAM64X1D, 2 LUTs a bit
             lutram += n * sites
             mem_ff += n * width  # the registered read port
             mems[name] = {"block": False, "LUT": n * sites}
@@ -117,7 +137,11 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
     row_mux = (p.CBW + p.IXW) * -(-wide_rows(p) // 4) + EA if wide_load else 0
     # readback (LD_READ): read-address muxes of four RAMs, the memory select and the OR tree
     readback = (2 * EA + p.CBW + 3 + RW + 1 + 64 + 13) if p.LD_READ else 0
-    pe_lut = queue + 1.07 * (control + accumulate + term + acc_valid + row_mux + readback)
+    # WALK = 2: the second row adder, entry-word and bank-address muxes, the second accumulate and
+    # valid bits, the three-input term (calibrated against Yosys, docs/rtl.md)
+    walk2 = ((RW + p.IXW) + 2 * (p.CBW + p.IXW) + 2 * EA + accumulate + acc_valid + ACCW
+             if p.WALK == 2 else 0)  # fmt: skip
+    pe_lut = queue + 1.07 * (control + accumulate + term + acc_valid + row_mux + readback + walk2)
     pe_ff = (
         2 * QA + DW + XW + 2 * EA + XW + 2  # queue pointers, A, B
         + XW + 2 + RW  # C
@@ -125,6 +149,7 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
         + RW + ACCW + 1 + ACCW  # forward, term
         + p.ACC_D + 1  # accumulator row valid bits and the one read
         + (p.DMAX * (CW + XW) if p.DMAX <= 1 else 0)
+        + ((1 + RW + 1 + RW + 1 + RW + ACCW + 1 + p.ACC_D + 1 + 1) if p.WALK == 2 else 0)  # slot 1's C-F
     )  # fmt: skip
     # ---- engine: detectors, requantisers, glue (eie_engine's own logic) ----
     nwin = max(1, p.NX // WINDOW)
@@ -162,7 +187,7 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
         # the requantisers' saturation thresholds (eie_gather)
         + 2 * (ACCW + 2)
     )  # fmt: skip
-    dsp = p.P  # ANYR's R * k are shift-and-add (no DSP48)
+    dsp = p.WALK * p.P  # ANYR's R * k are shift-and-add (no DSP48)
     lut = p.P * pe_lut + engine_lut + lutram
     ff = p.P * pe_ff + engine_ff + mem_ff
     return {

@@ -50,6 +50,7 @@ class EngineParams:
     OL: int = 16  # gather lanes
     CB_SLOTS: int = 0  # codebook slots per PE (0: one per layer, slot = layer; > 0: table field 14)
     LD_READ: int = 0  # 1: the load port reads back (ld_re/ld_q; the overlay's LOAD_READ)
+    WALK: int = 1  # entries each PE walks per cycle: 1, or 2 (two multipliers per PE; eie_pe.sv)
     # the LSTM element-wise lanes (eie_lstm; flow.rtl.lstm_run.lstm_params sets them): 0 = Dense only
     LSTM: int = 0
     CELL_D: int = 64  # cell states per lane
@@ -78,6 +79,7 @@ class EngineParams:
             (self.NL >= 1 and self.CBW >= 1 and self.IXW >= 1, "NL, CBW, IXW must be >= 1"),
             (0 <= self.CB_SLOTS <= 256, "CB_SLOTS must be 0..256"),
             (self.LD_READ in (0, 1), "LD_READ must be 0 or 1"),
+            (self.WALK in (1, 2), "WALK must be 1 or 2"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -108,12 +110,15 @@ class EngineParams:
 
     def generics(self) -> dict:
         """The SystemVerilog parameters. CB_SLOTS and LD_READ only when set (0 is the engine's
-        default), and a Dense-only engine (LSTM=0) leaves the LSTM lanes' out, so engines without
+        default), WALK only when 2 (1 is the default), and a Dense-only engine (LSTM=0) leaves
+        the LSTM lanes' out, so engines without
         them keep their parameter set and cache keys, and wrappers (eie_axi) need not know them."""
         d = asdict(self)
         for k in ("CB_SLOTS", "LD_READ"):
             if not d[k]:
                 del d[k]
+        if d["WALK"] == 1:
+            del d["WALK"]
         if not self.LSTM:
             for k in LSTM_FIELDS:
                 d.pop(k)

@@ -68,6 +68,8 @@ module eie_engine #(
     parameter CB_SLOTS = 0,
     // 1: the load port reads back (ld_re, ld_q; eie_pe.sv), for an idle engine
     parameter LD_READ = 0,
+    // entries each PE walks per cycle: 1, or 2 (two multipliers per PE; eie_pe.sv)
+    parameter WALK = 1,
     // 1: the element-wise lanes of a recurrent (LSTM) entry (eie_lstm), with its fixed-point
     // types (flow.rtl.lstm_cell.cell_generics: gate_t fraction bits; cell_t; h_t = the input
     // type) and CELL_D cell states per lane; 0: Dense layers only (no lanes, the flag ignored)
@@ -132,6 +134,7 @@ module eie_engine #(
     if (OL > P || OL > 16) $error("OL must be <= P and <= 16");
     if (NX % 64 != 0) $error("NX must be a multiple of 64");
     if (ACCW <= XW + WW) $error("ACCW must exceed XW + WW");
+    if (WALK != 1 && WALK != 2) $error("WALK must be 1 or 2");
   end
 
   // ---------------- layer table ----------------
@@ -253,7 +256,7 @@ module eie_engine #(
       eie_pe #(
           .DMAX(DMAX), .XW(XW), .WW(WW), .ACCW(ACCW), .CBW(CBW),
           .IXW(IXW), .NL(NL), .CB_SLOTS(CB_SLOTS), .LD_READ(LD_READ), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D), .BIAS_D(BIAS_D),
-          .CW(CW), .ENT_L(ENT_L), .PTR_L(PTR_L),
+          .CW(CW), .ENT_L(ENT_L), .PTR_L(PTR_L), .WALK(WALK),
           .ENT_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ent_", ID, ".mem"}),
           .PTR_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ptr_", ID, ".mem"}),
           .CB_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/cb_", ID, ".mem"}),

@@ -25,6 +25,29 @@
 // not its power-up contents, not the partial sums of an inference cut short by a reset.
 // eie_broadcast selects the PE's broadcast bus and term from the PE's index, so
 // every PE is the same module with no index parameter: hierarchical synthesis maps it once.
+//
+// WALK = 2 (two entries per cycle, two multipliers; WALK = 1 is the pipeline above unchanged):
+//   B       walks words cur and cur + 1 per cycle (the last cycle of an odd column only cur);
+//           the next pair is taken in the cycle of the column's last one or two entries, so a
+//           column of n entries takes ceil(n / 2) cycles, an empty one one cycle. ENT_L = 1: the
+//           entry RAM has a second read port (eie_ram_2r: port A cur, or the loader's write or
+//           readback, port B cur + 1), one block RAM as before; so has ENT_L > 1 (the overlay's
+//           rows of ENT_L words) with more than 512 rows (port B the row of cur + 1). ENT_L > 1
+//           with up to 512 rows: two banks by word-address parity (bank b holds the words of its
+//           parity, ENT_L / 2 a row, each bank a plain eie_ram of half the width, so as many
+//           block RAMs as the one memory: a true dual-port block RAM is at most half as wide as
+//           a simple dual-port one at 512 rows, 36 bits against 72), so cur and cur + 1 come from
+//           different banks whatever cur's parity; the loader's writes and readback see the
+//           unsplit rows either way (same images, same load format)
+//   C       row0 = first ? ri0 : last_row + 1 + ri0, row1 = row0 + 1 + ri1; two codebook
+//           reads from one RAM with a second read port (eie_ram_2r: port A read or load write,
+//           port B read)
+//   D, E    per slot as above: slot 0 (entries 0, 2, 4, ... of the column) accumulates into
+//           bank A, slot 1 (entries 1, 3, ...) into bank B, each bank a 1R1W RAM with its own
+//           valid bits and its own forward of the previous write (a column's rows are
+//           distinct, so the two products of a cycle never meet; a row hit by both banks in
+//           different cycles is two partial sums)
+//   gather  reads both banks: term = accA + accB + bias (a bank's unwritten row counts 0)
 `default_nettype none
 module eie_pe #(
     // activation queue capacity (power of two)
@@ -67,6 +90,8 @@ module eie_pe #(
     // 1: the load port reads back (ld_re: word ld_addr of memory ld_sel into ld_q the next
     // cycle; the PE must be idle, its memories' read ports are shared with the datapath)
     parameter LD_READ = 0,
+    // entries walked per cycle: 1, or 2 (two multipliers; banked entry RAM and accumulators)
+    parameter WALK = 1,
     // derived widths
     // queue slots: DMAX and two of slack (the detectors' gate is a cycle old and does not count
     // the emit registered before the bank read, eie_broadcast)
@@ -157,8 +182,10 @@ module eie_pe #(
   logic [XW-1:0] b_x;
   logic          b_first;
   logic          b_active, b_accept;
+  logic          b_two;  // WALK = 2: two entries left at least (cur and cur + 1 both walked)
   assign b_active = b_cur != b_end;
-  assign b_accept = !b_active || (b_cur + 1'b1 == b_end);
+  assign b_two = (WALK == 2) && (b_cur + 1'b1 != b_end);
+  assign b_accept = !b_active || (b_cur + 1'b1 == b_end) || ((WALK == 2) && (b_cur + EA'(2) == b_end));
   assign pop = (cnt != 0) && (!a1_valid || b_accept);
   // count + in flight < depth; the group's gate registers it, so an emit in the cycle the gate
   // is computed and one in the emit register are not counted: the queue's two slots of slack
@@ -178,6 +205,7 @@ module eie_pe #(
   logic [CBW-1:0] c_code;
   logic [IXW-1:0] c_ri;
   logic [RW-1:0] row, last_row;
+  logic [RW-1:0] row_next;  // the column's last row so far after this cycle's entries
   assign c_code = ent_q[IXW+:CBW];
   assign c_ri = ent_q[IXW-1:0];
   /* verilator lint_off UNUSEDSIGNAL */
@@ -217,7 +245,13 @@ module eie_pe #(
   assign base = (f_valid && f_row == e_row) ? f_sum : (q_use ? acc_q : '0);
   assign sum  = base + {{(ACCW-PW){e_prod[PW-1]}}, e_prod};
 
-  assign busy = (cnt != 0) || a1_valid || b_active || c_valid || d_valid || e_valid;
+  logic busy_w2;  // WALK = 2: the second slot's stages
+  assign busy = (cnt != 0) || a1_valid || b_active || c_valid || d_valid || e_valid || busy_w2;
+  // WALK = 2: the gathered accumulator, both banks' (WALK = 1 uses acc_q directly: as a wire of
+  // the generate block, Yosys/abc9 no longer merged its select into the adder, +36 LUT per PE)
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [ACCW-1:0] acc_term;
+  /* verilator lint_on UNUSEDSIGNAL */
 
   // ---- memories ----
   logic [ACCW-1:0] bias_q;
@@ -229,6 +263,11 @@ module eie_pe #(
   /* verilator lint_off UNUSEDSIGNAL */
   logic [PTR_RW-1:0] prow_rd;  // the pointer and entry RAMs' rows as read (readback only)
   logic [ENT_L*EW-1:0] erow_rd;
+  /* verilator lint_on UNUSEDSIGNAL */
+  /* verilator lint_off UNUSEDSIGNAL */
+  /* verilator lint_off UNDRIVEN */
+  logic [EW-1:0] ent_q1;  // WALK = 2: the word cur + 1 (slot 1)
+  /* verilator lint_on UNDRIVEN */
   /* verilator lint_on UNUSEDSIGNAL */
   generate
     if (PTR_L == 2) begin : g_ptr3
@@ -247,7 +286,97 @@ module eie_pe #(
           .we(ld_we && ld_sel == SEL_PTR), .waddr(ld_addr[PA-1:0]), .wdata(ld_data[2*EA-1:0]));
       assign prow_rd = ptr_q;
     end
-    if (ENT_L > 1) begin : g_entw
+    if (WALK == 2 && ENT_L == 1) begin : g_ent2r
+      // one RAM, two reads: cur at port A (shared with the loader), cur + 1 at port B
+      localparam EAA = $clog2(ENT_D);
+      logic ent_ld;  // a load write or readback owns port A
+      /* verilator lint_off UNUSEDSIGNAL */
+      logic [EA-1:0] nxt;  // < ENT_D when read (cur + 1 < end)
+      /* verilator lint_on UNUSEDSIGNAL */
+      assign ent_ld = (ld_we && ld_sel == SEL_ENT) || rd_ent;
+      assign nxt = b_cur + 1'b1;
+      eie_ram_2r #(.BLOCK(ENT_BLK), .DEPTH(ENT_D), .WIDTH(EW), .INIT_FILE(ENT_FILE)) u_ent (
+          .clk(clk), .re_a(b_active || rd_ent), .we_a(ld_we && ld_sel == SEL_ENT),
+          .addr_a(ent_ld ? ld_addr[EAA-1:0] : b_cur[EAA-1:0]), .wdata_a(ld_data[EW-1:0]), .q_a(ent_q),
+          .re_b(b_active && b_two), .addr_b(nxt[EAA-1:0]), .q_b(ent_q1));
+      assign erow_rd = ent_q;
+    end else if (WALK == 2 && ENT_R > 512) begin : g_ent2w
+      // ENT_L > 1, more than 512 rows: one RAM, port A the row of cur (or the loader's), port B
+      // the row of cur + 1 (a true dual-port block RAM is as wide as a simple dual-port one there)
+      localparam ERA = $clog2(ENT_R);
+      logic ent_ld;  // a load write or readback owns port A
+      /* verilator lint_off UNUSEDSIGNAL */
+      logic [EA-1:0] nxt;  // < ENT_D when read (cur + 1 < end)
+      /* verilator lint_on UNUSEDSIGNAL */
+      logic [ENT_L*EW-1:0] qa, qb;
+      logic [ELA-1:0] sa, sb;  // lanes of the words read, held with the RAM's outputs
+      assign ent_ld = (ld_we && ld_sel == SEL_ENT) || rd_ent;
+      assign nxt = b_cur + 1'b1;
+      eie_ram_2r #(.BLOCK(ENT_BLK), .DEPTH(ENT_R), .WIDTH(ENT_L * EW), .INIT_FILE(ENT_FILE)) u_ent (
+          .clk(clk), .re_a(b_active || rd_ent), .we_a(ld_we && ld_sel == SEL_ENT),
+          .addr_a(ent_ld ? ld_addr[ERA-1:0] : b_cur[ELA+:ERA]), .wdata_a(ld_data[ENT_L*EW-1:0]), .q_a(qa),
+          .re_b(b_active && b_two), .addr_b(nxt[ELA+:ERA]), .q_b(qb));
+      always_ff @(posedge clk) begin
+        if (b_active) sa <= b_cur[ELA-1:0];
+        if (b_active && b_two) sb <= nxt[ELA-1:0];
+      end
+      assign ent_q = qa[32'(sa)*EW+:EW];
+      assign ent_q1 = qb[32'(sb)*EW+:EW];
+      assign erow_rd = qa;
+    end else if (WALK == 2) begin : g_ent2
+      // ENT_L > 1, up to 512 rows: two banks by word-address parity; a bank row holds the ENT_L / 2
+      // words of its parity of an ENT_L-word row (lane l of bank b: word 2 l + b of the row)
+      localparam BL = ENT_L / 2;  // words per bank row
+      localparam BLA = (BL > 1) ? $clog2(BL) : 1;  // lane bits
+      localparam BR = ENT_R;  // bank rows
+      localparam BRA = (BR > 1) ? $clog2(BR) : 1;
+      localparam BBLK = (BR * BL * EW > BLOCK_BITS) ? 1 : 0;
+      logic [EA-1:0] nxt;
+      logic [2*EA-1:0] wa;  // the word each bank reads: cur, cur + 1 in parity order
+      logic [1:0] bre;
+      logic [2*EW-1:0] words;  // the words read, bank 1's high
+      logic [2*BL*EW-1:0] bq;  // the rows read, bank 1's high
+      logic odd;  // cur was odd (slot 0 is bank 1's word), held with the RAMs' outputs
+      assign nxt = b_cur + 1'b1;
+      assign wa = b_cur[0] ? {b_cur, nxt} : {nxt, b_cur};
+      assign bre[0] = b_active && (!b_cur[0] || b_two);
+      assign bre[1] = b_active && (b_cur[0] || b_two);
+      for (genvar b = 0; b < 2; b++) begin : g_bank
+        /* verilator lint_off UNUSEDSIGNAL */
+        logic [EA-1:0] w;  // its bank row and lane bits are used
+        /* verilator lint_on UNUSEDSIGNAL */
+        logic [BL*EW-1:0] q, wd;
+        logic re, we;
+        logic [BRA-1:0] ra, wad;
+        assign w = wa[b*EA+:EA];
+        for (genvar l = 0; l < BL; l++) begin : g_lane
+          assign wd[l*EW+:EW] = ld_data[(2*l+b)*EW+:EW];
+        end
+        // a load write or readback is of a whole row: both banks at row ld_addr
+        assign we = ld_we && ld_sel == SEL_ENT;
+        assign wad = ld_addr[BRA-1:0];
+        assign re = bre[b] || rd_ent;
+        assign ra = rd_ent ? ld_addr[BRA-1:0] : w[ELA+:BRA];
+        eie_ram #(.BLOCK(BBLK), .DEPTH(BR), .WIDTH(BL * EW), .INIT_FILE(ENT_FILE), .SPLIT(1),
+                  .SPLIT_BANK(b), .LANE_W(EW)) u_ent (
+            .clk(clk), .re(re), .raddr(ra), .q(q), .we(we), .waddr(wad), .wdata(wd));
+        assign bq[b*BL*EW+:BL*EW] = q;
+        if (BL > 1) begin : g_sel
+          logic [BLA-1:0] lsel;  // lane of the word read
+          always_ff @(posedge clk) if (bre[b]) lsel <= w[1+:BLA];
+          assign words[b*EW+:EW] = q[32'(lsel)*EW+:EW];
+        end else begin : g_one
+          assign words[b*EW+:EW] = q;
+        end
+      end
+      always_ff @(posedge clk) if (b_active) odd <= b_cur[0];
+      assign ent_q = odd ? words[EW+:EW] : words[EW-1:0];
+      assign ent_q1 = odd ? words[EW-1:0] : words[EW+:EW];
+      for (genvar l = 0; l < BL; l++) begin : g_rdl  // readback: the row re-interleaved
+        assign erow_rd[(2*l)*EW+:EW] = bq[l*EW+:EW];
+        assign erow_rd[(2*l+1)*EW+:EW] = bq[(BL+l)*EW+:EW];
+      end
+    end else if (ENT_L > 1) begin : g_entw
       // rows of ENT_L entry words: word a is lane a % ENT_L of row a / ENT_L
       localparam ERA = (ENT_R > 1) ? $clog2(ENT_R) : 1;
       logic [ENT_L*EW-1:0] erow_q;
@@ -292,9 +421,106 @@ module eie_pe #(
       assign ld_q = '0;
     end
   endgenerate
-  eie_ram #(.BLOCK(CB_BLK), .DEPTH((1 << SW) << CBW), .WIDTH(WW), .INIT_FILE(CB_FILE)) u_cb (
-      .clk(clk), .re(c_valid || rd_cb), .raddr(rd_cb ? ld_addr[CBA-1:0] : {cb_slot, c_code}), .q(cb_q),
-      .we(ld_we && ld_sel == SEL_CB), .waddr(ld_addr[CBA-1:0]), .wdata(ld_data[WW-1:0]));
+  generate
+    if (WALK == 2) begin : g_w2
+      // ---- the second slot: word cur + 1 (C), its product (D) and accumulator bank B (E) ----
+      logic          c_valid1;
+      logic [CBW-1:0] c_code1;
+      logic [IXW-1:0] c_ri1;
+      logic [RW-1:0] row1;
+      /* verilator lint_off UNUSEDSIGNAL */
+      logic [RW+IXW-1:0] row1_wide;  // a row is < ACC_D (the fit check)
+      /* verilator lint_on UNUSEDSIGNAL */
+      assign c_code1 = ent_q1[IXW+:CBW];
+      assign c_ri1 = ent_q1[IXW-1:0];
+      assign row1_wide = {{IXW{1'b0}}, row} + {{(RW+IXW-1){1'b0}}, 1'b1} + {{RW{1'b0}}, c_ri1};
+      assign row1 = row1_wide[RW-1:0];
+      assign row_next = c_valid1 ? row1 : row;
+      logic signed [WW-1:0] cb_q1;
+      logic cb_ld;  // a load write or readback owns port A
+      assign cb_ld = (ld_we && ld_sel == SEL_CB) || rd_cb;
+      eie_ram_2r #(.BLOCK(CB_BLK), .DEPTH((1 << SW) << CBW), .WIDTH(WW), .INIT_FILE(CB_FILE)) u_cb (
+          .clk(clk), .re_a(c_valid || rd_cb), .we_a(ld_we && ld_sel == SEL_CB),
+          .addr_a(cb_ld ? ld_addr[CBA-1:0] : {cb_slot, c_code}), .wdata_a(ld_data[WW-1:0]), .q_a(cb_q),
+          .re_b(c_valid1), .addr_b({cb_slot, c_code1}), .q_b(cb_q1));
+
+      logic          d_valid1;
+      logic [RW-1:0] d_row1;
+      logic signed [PW-1:0] prod1;
+      assign prod1 = cb_q1 * d_xs;
+      logic            e_valid1;
+      logic [  RW-1:0] e_row1;
+      logic signed [PW-1:0] e_prod1;
+      logic [ACCW-1:0] acc_q1, sum1, base1;
+      logic [ACC_D-1:0] acc_ok1;
+      logic            q_ok1, q_use1;
+      logic            acc_re1;
+      logic [  RW-1:0] acc_raddr1;
+      assign acc_re1 = d_valid1 || gi_valid;
+      assign acc_raddr1 = gi_valid ? gi_row : d_row1;
+`ifdef EIE_TEST_NO_ACC_VALID
+      assign q_use1 = 1'b1;
+`else
+      assign q_use1 = q_ok1;
+`endif
+      logic            f_valid1;
+      logic [  RW-1:0] f_row1;
+      logic [ACCW-1:0] f_sum1;
+      assign base1 = (f_valid1 && f_row1 == e_row1) ? f_sum1 : (q_use1 ? acc_q1 : '0);
+      assign sum1  = base1 + {{(ACCW-PW){e_prod1[PW-1]}}, e_prod1};
+      eie_ram #(.BLOCK(ACC_BLK), .DEPTH(ACC_D), .WIDTH(ACCW), .INIT_FILE("")) u_acc1 (
+          .clk(clk), .re(acc_re1), .raddr(acc_raddr1), .q(acc_q1),
+          .we(e_valid1), .waddr(e_row1), .wdata(sum1));
+      assign busy_w2 = d_valid1 || e_valid1;  // c_valid1 implies c_valid
+      assign acc_term = (q_use ? acc_q : '0) + (q_use1 ? acc_q1 : '0);
+      always_ff @(posedge clk) begin
+        d_row1 <= row1;
+        e_row1 <= d_row1;
+        e_prod1 <= prod1;
+        f_row1 <= e_row1;
+        f_sum1 <= sum1;
+        if (acc_re1) q_ok1 <= acc_ok1[acc_raddr1];
+        if (e_valid1) acc_ok1[e_row1] <= 1'b1;
+        if (init) acc_ok1 <= '0;
+        c_valid1 <= b_active && b_two;
+        d_valid1 <= c_valid1 && c_code1 != '0;
+        e_valid1 <= d_valid1;
+        f_valid1 <= e_valid1;
+        if (rst) begin
+          c_valid1 <= 1'b0;
+          d_valid1 <= 1'b0;
+          e_valid1 <= 1'b0;
+          f_valid1 <= 1'b0;
+        end
+      end
+`ifndef SYNTHESIS
+      // the check below, for bank B
+      /* verilator lint_off PROCASSINIT */
+      logic chk_armed1 = 1'b0;
+      /* verilator lint_on PROCASSINIT */
+      logic [ACC_D-1:0] chk_wr1;
+      logic [RW-1:0] chk_grow1;
+      always_ff @(posedge clk) begin
+        if (rst) chk_armed1 <= 1'b1;
+        if (chk_armed1 && !rst && e_valid1 && !(f_valid1 && f_row1 == e_row1) && q_use1 && !chk_wr1[e_row1])
+          $error("eie_pe %m: accumulator bank B row %0d read before it was written in this layer", e_row1);
+        if (chk_armed1 && !rst && gt_valid && gt_sel && q_use1 && !chk_wr1[chk_grow1])
+          $error("eie_pe %m: accumulator bank B row %0d gathered before it was written in this layer",
+                 chk_grow1);
+        if (gi_valid) chk_grow1 <= gi_row;
+        if (e_valid1) chk_wr1[e_row1] <= 1'b1;
+        if (init) chk_wr1 <= '0;
+      end
+`endif
+    end else begin : g_w1
+      eie_ram #(.BLOCK(CB_BLK), .DEPTH((1 << SW) << CBW), .WIDTH(WW), .INIT_FILE(CB_FILE)) u_cb (
+          .clk(clk), .re(c_valid || rd_cb), .raddr(rd_cb ? ld_addr[CBA-1:0] : {cb_slot, c_code}), .q(cb_q),
+          .we(ld_we && ld_sel == SEL_CB), .waddr(ld_addr[CBA-1:0]), .wdata(ld_data[WW-1:0]));
+      assign row_next = row;
+      assign busy_w2 = 1'b0;
+      assign acc_term = '0;  // unused
+    end
+  endgenerate
   eie_ram #(.BLOCK(BIAS_BLK), .DEPTH(BIAS_D), .WIDTH(ACCW), .INIT_FILE(BIAS_FILE)) u_bias (
       .clk(clk), .re(gi_valid || rd_bias), .raddr(rd_bias ? ld_addr[BA-1:0] : gi_bias_addr), .q(bias_q),
       .we(ld_we && ld_sel == SEL_BIAS), .waddr(ld_addr[BA-1:0]), .wdata(ld_data[ACCW-1:0]));
@@ -314,14 +540,14 @@ module eie_pe #(
     end
     c_x <= b_x;
     c_first <= b_first;
-    if (c_valid) last_row <= row;
+    if (c_valid) last_row <= row_next;
     d_row <= row;
     d_x <= c_x;
     e_row <= d_row;
     e_prod <= prod;
     f_row <= e_row;
     f_sum <= sum;
-    if (gt_valid) term <= gt_sel ? (q_use ? acc_q : '0) + bias_q : '0;
+    if (gt_valid) term <= gt_sel ? ((WALK == 2) ? acc_term : (q_use ? acc_q : '0)) + bias_q : '0;
     // the valid bit of the row read, beside the RAM's registered read (a write in the same
     // cycle is not seen, as in the RAM: stage E forwards it)
     if (acc_re) q_ok <= acc_ok[acc_raddr];
@@ -337,7 +563,7 @@ module eie_pe #(
       b_end <= ptr_q[2*EA-1:EA];
       b_first <= 1'b1;
     end else if (b_active) begin
-      b_cur <= b_cur + 1'b1;
+      b_cur <= b_cur + (b_two ? EA'(2) : EA'(1));
       b_first <= 1'b0;
     end
     c_valid <= b_active;

@@ -44,16 +44,16 @@ def _models(seed: int, n: int = 12):
     return [a, b], xs
 
 
-def _case(path: Path, seed: int, n: int = 12) -> Path:
+def _case(path: Path, seed: int, n: int = 12, engine: EngineParams = SMALL) -> Path:
     models, xs = _models(seed, n)
     case = {"seed": seed, "abort_after": 300, "build_hash": 0x1234ABCD}
-    for k in SMALL.generics():
-        case[f"param_{k}"] = SMALL.generics()[k]
+    for k in engine.generics():
+        case[f"param_{k}"] = engine.generics()[k]
     for k, (layers, x) in enumerate(zip(models, xs)):
-        data = image_bytes(layers, SMALL)
+        data = image_bytes(layers, engine)
         case[f"image{k}"] = np.frombuffer(data, np.uint8)
         img = read_image(data)
-        check_capacity(img, capacity_of_params(SMALL), "the small test overlay")
+        check_capacity(img, capacity_of_params(engine), "the small test overlay")
         case[f"load{k}"] = img.words
         case[f"x{k}"] = x
         case[f"y{k}"] = eie_network(x, layers)
@@ -71,14 +71,15 @@ def test_wrapper_lint_clean():
     assert r.returncode == 0, r.stderr
 
 
-def _run_cocotb(tmp_path, seed: int, n: int) -> None:
+def _run_cocotb(tmp_path, seed: int, n: int, engine: EngineParams = SMALL) -> None:
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
 
     use_verilator_env()
-    case = _case(tmp_path / "case.npz", seed, n)
-    cache = Path(os.environ.get("EIE_RTL_CACHE", tmp_path)) / "cocotb_eie_axi"
-    params = {k: v for k, v in SMALL.generics().items()}
+    case = _case(tmp_path / "case.npz", seed, n, engine)
+    folder = "cocotb_eie_axi" + ("" if engine == SMALL else f"_{engine.key()}")
+    cache = Path(os.environ.get("EIE_RTL_CACHE", tmp_path)) / folder
+    params = {k: v for k, v in engine.generics().items()}
     params.update(IFIFO_D=64, BUILD_HASH=0x1234ABCD)
     runner = get_runner("verilator")
     runner.build(sources=SOURCES, includes=INCLUDES, hdl_toplevel="eie_axi", parameters=params,
@@ -97,6 +98,14 @@ def _run_cocotb(tmp_path, seed: int, n: int) -> None:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_wrapper_cocotb(tmp_path, seed):
     _run_cocotb(tmp_path, seed, 12)
+
+
+@pytest.mark.parametrize("ent_d", [512, 8192], ids=["banks", "two_read"])
+def test_wrapper_cocotb_walk2(tmp_path, ent_d):
+    """WALK = 2 behind the wrapper: its rows of 8 entry words (ENT_L = 8), 64 rows in the PEs' two
+    parity banks or 1024 rows in one RAM with a second read port (eie_pe.sv), loaded, read back
+    (LOAD_READ) and walked two entries a cycle; the same 5 tests."""
+    _run_cocotb(tmp_path, 4, 12, SMALL.with_(WALK=2, ENT_D=ent_d))
 
 
 @pytest.mark.slow

@@ -52,7 +52,7 @@ def _check(lstm, dense, x, exe, params=ENGINE):
     ref = eie_network(hs[:, -1], dense) if dense else hs[:, -1]
     bad = np.argwhere(res["y"] != ref)
     assert bad.size == 0, f"first mismatch at {bad[0]}: rtl {res['y'][tuple(bad[0])]} ref {ref[tuple(bad[0])]}"
-    seqs = sequence_cycles(lstm, x, ol=params.OL, dense=dense)
+    seqs = sequence_cycles(lstm, x, ol=params.OL, dense=dense, walk=params.WALK)
     np.testing.assert_array_equal(res["layer_cycles"], [[q.lstm, *q.dense] for q in seqs])
     np.testing.assert_array_equal(res["period"], [q.total for q in seqs])
     return res, seqs
@@ -115,6 +115,26 @@ def test_tiny_lstm_seeds(lstm_exe):
         for t in range(1, 4):
             res = simulate_lstm(lstm, [d], x[:, :t], ENGINE, exe=lstm_exe)
             np.testing.assert_array_equal(res["layer_cycles"][:, 0], [sum(s.total for s in q.steps[:t]) for q in seqs])
+
+
+def test_tiny_lstm_walk2():
+    """WALK = 2 on the LSTM engine: the recurrent mat-vec walks two entries a cycle, bits and cycles
+    (flow.eie.perf_lstm with walk = 2) exact; dense weights so the columns are long."""
+    from flow.rtl import verilator
+
+    params = ENGINE.with_(WALK=2)
+    exe = verilator.build(params)
+    for seed in range(2):
+        rng = np.random.default_rng(10 + seed)
+        _, _, _, lstm = random_lstm(rng, 12, 16, 1.0, 0.7, n_pe=4, col_groups=2)
+        lstm = rtl_lstm(lstm)
+        d = random_layer(rng, 16, 5, density=0.8, n_pe=4, input_t=TYPES.input_t, output_t=OUT_T, bias_t=OUT_T,
+                         name="d0", activation="linear")
+        it = TYPES.input_t
+        x = np.where(rng.random((3, 4, 12)) < 0.7, rng.integers(it.min_raw, it.max_raw + 1, (3, 4, 12)), 0)
+        _, seqs = _check(lstm, [d], x, exe, params)
+        walk1 = sequence_cycles(lstm, x, ol=params.OL, dense=[d])
+        assert sum(q.total for q in seqs) < sum(q.total for q in walk1)
 
 
 def test_dense_only_network_on_the_lstm_engine(lstm_exe):

@@ -38,8 +38,13 @@ SMALL = EngineParams(P=2, MAXG=2, DMAX=4, NL=2, NX=64, XW=8, WW=4, ACCW=16, CBW=
      {"P": 1, "NX": 64, "MAXG": 1, "OL": 1, "DMAX": 1, "NL": 1, "ANYR": 1},
      {"LSTM": 1}, {"LSTM": 1, "P": 12, "OL": 4, "MAXG": 4, "ANYR": 1, "L_CLW": 10, "L_CLF": 5, "L_HW": 8,
                    "L_HF": 4, "L_C_SAT": 0, "L_H_RND": 0},
-     {"LSTM": 1, "P": 1, "NX": 64, "MAXG": 1, "OL": 1, "DMAX": 1, "NL": 1, "CELL_D": 1}],
-    ids=["default", "P64", "P1", "P12_anyr", "P1_anyr", "lstm", "lstm_P12_anyr", "lstm_P1"],
+     {"LSTM": 1, "P": 1, "NX": 64, "MAXG": 1, "OL": 1, "DMAX": 1, "NL": 1, "CELL_D": 1},
+     {"WALK": 2}, {"WALK": 2, "P": 1, "NX": 64, "MAXG": 1, "OL": 1, "DMAX": 1, "NL": 1, "ENT_D": 3, "ACC_D": 2},
+     {"WALK": 2, "ENT_L": 4, "PTR_L": 2, "LD_READ": 1, "CB_SLOTS": 16, "ENT_D": 1001},
+     {"WALK": 2, "ENT_L": 4, "PTR_L": 2, "LD_READ": 1, "ENT_D": 8192},
+     {"WALK": 2, "ENT_L": 2, "LD_READ": 1, "ENT_D": 4096, "ACC_D": 512, "BIAS_D": 1024, "ANYR": 1, "P": 12, "OL": 4, "MAXG": 4}],
+    ids=["default", "P64", "P1", "P12_anyr", "P1_anyr", "lstm", "lstm_P12_anyr", "lstm_P1", "walk2",
+         "walk2_P1", "walk2_wide4_read", "walk2_wide4_deep_read", "walk2_wide2_read_anyr"],
 )
 def test_verilator_lint_clean(generics):
     verilator = tools.require("verilator")
@@ -49,9 +54,9 @@ def test_verilator_lint_clean(generics):
     assert res.returncode == 0 and "%Warning" not in res.stderr, res.stderr[-3000:]
 
 
-def _assert_estimate_matches(rep: dict, est: dict, P: int) -> None:
+def _assert_estimate_matches(rep: dict, est: dict, P: int, walk: int = 1) -> None:
     """The estimator's contract: BRAM and DSP equal to Yosys, LUT and FF within 20 %."""
-    assert rep["DSP"] == est["DSP"] == P  # one per PE (ANYR's R * k are shift-and-add)
+    assert rep["DSP"] == est["DSP"] == P * walk  # WALK per PE (ANYR's R * k are shift-and-add)
     assert (rep["RAMB18"], rep["RAMB36"]) == (est["RAMB18"], est["RAMB36"])
     assert abs(rep["LUT"] - est["LUT"]) <= 0.2 * rep["LUT"], (P, rep["LUT"], est["LUT"])
     assert abs(rep["FF"] - est["FF"]) <= 0.2 * rep["FF"], (P, rep["FF"], est["FF"])
@@ -60,12 +65,13 @@ def _assert_estimate_matches(rep: dict, est: dict, P: int) -> None:
 @pytest.mark.yosys
 @pytest.mark.parametrize("params", [SMALL, pytest.param(SMALL.with_(P=4, OL=4), marks=pytest.mark.slow),
                                     pytest.param(SMALL.with_(P=3, ANYR=1), marks=pytest.mark.slow),
-                                    pytest.param(SMALL.with_(P=4, OL=4, ANYR=1), marks=pytest.mark.slow)],
-                         ids=["P2", "P4", "P3_anyr", "P4_anyr"])  # fmt: skip
+                                    pytest.param(SMALL.with_(P=4, OL=4, ANYR=1), marks=pytest.mark.slow),
+                                    SMALL.with_(WALK=2)],
+                         ids=["P2", "P4", "P3_anyr", "P4_anyr", "P2_walk2"])  # fmt: skip
 def test_yosys_small_engine_matches_estimate(tmp_path, params):
     """Yosys (hierarchical, cached by parameters and sources) against flow.rtl.estimate."""
     rep = yosys.synthesize(params, family="xc7", out_dir=tmp_path)
-    _assert_estimate_matches(rep, estimate.estimate(params), params.P)
+    _assert_estimate_matches(rep, estimate.estimate(params), params.P, params.WALK)
     assert rep["sta_ns"] is not None and rep["sta_ns"] > 0
     assert rep["modules"]["eie_pe"]["instances"] == params.P
     assert sum(m["LUT"] for m in rep["modules"].values()) == rep["LUT"]
@@ -85,6 +91,18 @@ def test_estimate_matches_the_benchmarked_yosys_counts():
     for r in rows:
         assert "hierarchical" in r["yosys"]["source"], "bench/results/rtl.json predates hierarchical synthesis"
         _assert_estimate_matches(r["yosys"], estimate.estimate(EngineParams(**r["yosys"]["engine"])), r["P"])
+
+
+def test_estimate_matches_the_walk2_yosys_counts():
+    """bench/results/rtl.json "synth_xc7_walk2": the LeNet-300-100 engines with WALK = 2 (P = 16 and
+    64, Yosys 0.70), recorded counts against the estimator."""
+    bench = json.loads((ROOT / "bench" / "results" / "rtl.json").read_text())
+    rows = bench["synth_xc7_walk2"]
+    assert {16, 64} <= {r["P"] for r in rows}
+    for r in rows:
+        p = EngineParams(**r["yosys"]["engine"])
+        assert p.WALK == 2
+        _assert_estimate_matches(r["yosys"], estimate.estimate(p), p.P, 2)
 
 
 def test_estimate_matches_the_any_r_yosys_counts():

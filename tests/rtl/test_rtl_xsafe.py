@@ -52,12 +52,15 @@ def _net(anyr: int, seed: int = 1):
     return layers, x.astype(np.int64), params
 
 
-@pytest.fixture(scope="module", params=[0, 1], ids=["anyr0", "anyr1"])
+@pytest.fixture(scope="module", params=[(0, 1), (1, 1), (0, 2)], ids=["anyr0", "anyr1", "walk2"])
 def xu(request):
-    """(layers, x, params, x-unique harness) per ANYR."""
+    """(layers, x, params, x-unique harness) per ANYR, and with WALK = 2 (two accumulator banks, each
+    with its valid bits; the entry RAM's second read port)."""
     from flow.rtl import verilator
 
-    layers, x, params = _net(request.param)
+    anyr, walk = request.param
+    layers, x, params = _net(anyr)
+    params = params.with_(WALK=walk)
     return layers, x, params, verilator.build(params, x_unique=True)
 
 
