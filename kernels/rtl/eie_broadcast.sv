@@ -40,6 +40,8 @@ module eie_broadcast #(
     input  logic                in_all,
     // the layer's fields
     input  logic [     NXW-1:0] n_in,
+    // during SETUP: the n_in being loaded (the detectors' window limits at the same edge)
+    input  logic [     NXW-1:0] n_nx,
     input  logic [         2:0] log2g,
     input  logic [         2:0] log2e,
     // the detectors' group masks (eie_layer_table: bit g MAXG + r for columns i % MAXG == r)
@@ -109,7 +111,7 @@ module eie_broadcast #(
         assign gm[b] = gmask[g*MAXG+(b%MAXG)];
       end
       eie_detector #(.OWN(WMASK), .NX(NX)) u_det (
-          .clk(clk), .init(init), .run(run), .gmask(gm), .gact(gact[g]), .n_in(n_in),
+          .clk(clk), .init(init), .run(run), .gmask(gm), .gact(gact[g]), .n_in(n_in), .n_nx(n_nx),
           .avail(avail), .gate(gate[g]), .win(win), .w(det_w[g]),
           .emit(det_emit[g]), .emit_j(det_j[g]), .done(det_dn[g]));
       // the gate is registered: it says whether every queue of the group had count + in
