@@ -36,7 +36,9 @@ module eie_broadcast #(
     input  logic                run,
     // layer 0: a window is scanned once its 4 lines arrived (in_lines of n_lines)
     input  logic                first_layer,
-    input  logic [     NXW-5:0] in_lines,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  logic [     NXW-5:0] in_lines,  // whole windows: in_lines / 4
+    /* verilator lint_on UNUSEDSIGNAL */
     input  logic                in_all,
     // the layer's fields
     input  logic [     NXW-1:0] n_in,
@@ -95,10 +97,12 @@ module eie_broadcast #(
 
     for (g = 0; g < MAXG; g = g + 1) begin : g_det
       logic avail;
-      logic [15:0] need, have;
-      assign need = {{(14 - WA) {1'b0}}, det_w[g], 2'b00} + 16'd4;
-      assign have = {{(16 - (NXW - 4)) {1'b0}}, in_lines};
-      assign avail = !first_layer || in_all || (need <= have);
+      logic [15:0] wx, have;
+      // window w's lines 4w .. 4w + 3 have arrived: 4 (w + 1) <= in_lines, i.e. w < in_lines / 4
+      // (one narrow compare of registers, no adder before it)
+      assign wx = {{(16 - WA) {1'b0}}, det_w[g]};
+      assign have = {{(16 - (NXW - 6)) {1'b0}}, in_lines[NXW-5:2]};
+      assign avail = !first_layer || in_all || (wx < have);
       // the window bits this detector can ever take: column j is group j % G for some G > g,
       // so j % G0 == g with G0 the smallest power of two above g (others are left out, and
       // with them their window multiplexers)
