@@ -214,6 +214,8 @@ module eie_engine #(
 
   // ---------------- activation store ----------------
   logic [NX-1:0] nz;
+  logic [LA-1:0] wr_line;
+  logic [15:0] wr_mask, wr_nz;
   logic [15:0] bk_re, g_mask, l_mask, s_mask;
   logic [16*LA-1:0] bk_raddr;
   logic [16*XW-1:0] bk_q, g_data, l_data, s_data;
@@ -227,7 +229,7 @@ module eie_engine #(
   eie_act_store #(.NX(NX), .XW(XW)) u_store (
       .clk(clk), .rd_en(bk_re), .rd_addr(bk_raddr), .rd_q(bk_q), .in_we(in_fire),
       .in_line(in_lines[LA-1:0]), .in_data(in_data), .g_mask(s_mask), .g_line(s_line),
-      .g_data(s_data), .nz(nz));
+      .g_data(s_data), .nz(nz), .wr_line(wr_line), .wr_mask(wr_mask), .wr_nz(wr_nz));
 
   // ---------------- detectors and broadcast ----------------
   logic [P*CW-1:0] pe_col;
@@ -237,6 +239,7 @@ module eie_engine #(
       .clk(clk), .rst(rst), .init(setup), .run(run), .first_layer(first),
       .in_lines(in_lines), .in_all(in_all), .n_in(n_det), .n_nx(n_det_nx), .log2g(log2g), .log2r(log2r),
       .log2e(log2e), .gmask(gmask), .gact(gact), .r_val(r_val), .rmul(rmul), .nz(nz), .bk_re(bk_re), .bk_raddr(bk_raddr),
+      .wr_line(wr_line), .wr_mask(wr_mask), .wr_nz(wr_nz),
       .bk_q(bk_q), .pe_ok(pe_ok), .pe_bc(pe_bc), .pe_col(pe_col), .pe_x(pe_x), .gt_sel(gt_sel),
       .pe_sel(pe_sel), .det_done(det_done), .bc_busy(bc_busy));
 
