@@ -27,14 +27,20 @@ module eie_act_store #(
     input  logic [   LA-1:0] g_line,
     input  logic [16*XW-1:0] g_data,
     // non-zero bitmap: bit j set when activation j is non-zero
-    output logic [   NX-1:0] nz
+    output logic [   NX-1:0] nz,
+    // the bitmap's write at this edge: line wr_line, its words wr_mask, which are non-zero (the
+    // detectors' window registers follow it)
+    output logic [   LA-1:0] wr_line,
+    output logic [     15:0] wr_mask,
+    output logic [     15:0] wr_nz
 );
-  logic [15:0] wr_mask;
-  logic [LA-1:0] wr_line;
   logic [16*XW-1:0] wr_data;
   assign wr_mask = in_we ? 16'hffff : g_mask;
   assign wr_line = in_we ? in_line : g_line;
   assign wr_data = in_we ? in_data : g_data;
+  always_comb begin
+    for (int i = 0; i < 16; i++) wr_nz[i] = wr_data[i*XW+:XW] != '0;
+  end
 
   genvar b;
   generate
@@ -48,7 +54,7 @@ module eie_act_store #(
   always_ff @(posedge clk) begin
     for (int L = 0; L < NLINES; L++) begin
       for (int i = 0; i < 16; i++) begin
-        if (wr_mask[i] && wr_line == LA'(L)) nz[L*16+i] <= wr_data[i*XW+:XW] != '0;
+        if (wr_mask[i] && wr_line == LA'(L)) nz[L*16+i] <= wr_nz[i];
       end
     end
   end

@@ -36,10 +36,14 @@ module eie_broadcast #(
     input  logic                run,
     // layer 0: a window is scanned once its 4 lines arrived (in_lines of n_lines)
     input  logic                first_layer,
-    input  logic [     NXW-5:0] in_lines,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  logic [     NXW-5:0] in_lines,  // whole windows: in_lines / 4
+    /* verilator lint_on UNUSEDSIGNAL */
     input  logic                in_all,
     // the layer's fields
     input  logic [     NXW-1:0] n_in,
+    // during SETUP: the n_in being loaded (the detectors' window limits at the same edge)
+    input  logic [     NXW-1:0] n_nx,
     input  logic [         2:0] log2g,
     input  logic [         2:0] log2e,
     // the detectors' group masks (eie_layer_table: bit g MAXG + r for columns i % MAXG == r)
@@ -53,6 +57,10 @@ module eie_broadcast #(
     /* verilator lint_on UNUSEDSIGNAL */
     // activation store: bitmap, bank reads
     input  logic [      NX-1:0] nz,
+    // the bitmap's write at this edge (eie_act_store: line, words, non-zero words)
+    input  logic [        LA-1:0] wr_line,
+    input  logic [          15:0] wr_mask,
+    input  logic [          15:0] wr_nz,
     output logic [        15:0] bk_re,
     output logic [   16*LA-1:0] bk_raddr,
     input  logic [   16*XW-1:0] bk_q,
@@ -93,24 +101,29 @@ module eie_broadcast #(
 
     for (g = 0; g < MAXG; g = g + 1) begin : g_det
       logic avail;
-      logic [15:0] need, have;
-      assign need = {{(14 - WA) {1'b0}}, det_w[g], 2'b00} + 16'd4;
-      assign have = {{(16 - (NXW - 4)) {1'b0}}, in_lines};
-      assign avail = !first_layer || in_all || (need <= have);
+      logic [15:0] wa, have;
+      // window w's lines 4w .. 4w + 3 have arrived: 4 (w + 1) <= in_lines, i.e. w < in_lines / 4
+      // (one narrow compare of registers, no adder before it)
+      assign wa = {{(16 - WA) {1'b0}}, det_w[g]};
+      assign have = {{(16 - (NXW - 6)) {1'b0}}, in_lines[NXW-5:2]};
+      assign avail = !first_layer || in_all || (wa < have);
       // the window bits this detector can ever take: column j is group j % G for some G > g,
       // so j % G0 == g with G0 the smallest power of two above g (others are left out, and
       // with them their window multiplexers)
       localparam integer G0 = (g == 0) ? 1 : (1 << $clog2(g + 1));
       localparam [G0-1:0] ONE = 1;
       localparam [63:0] WMASK = {(64 / G0) {ONE << (g % G0)}};
-      logic [63:0] win, gm;
-      assign win = nz[det_w[g]*64+:64] & WMASK;
+      // the bitmap's window wx (0 at SETUP, else w + 1): the detector's window register loads it
+      logic [63:0] nzx, gm;
+      logic [WA-1:0] det_wx;
+      assign nzx = nz[det_wx*64+:64] & WMASK;
       for (b = 0; b < 64; b = b + 1) begin : g_gm
         assign gm[b] = gmask[g*MAXG+(b%MAXG)];
       end
       eie_detector #(.OWN(WMASK), .NX(NX)) u_det (
-          .clk(clk), .init(init), .run(run), .gmask(gm), .gact(gact[g]), .n_in(n_in),
-          .avail(avail), .gate(gate[g]), .win(win), .w(det_w[g]),
+          .clk(clk), .init(init), .run(run), .gmask(gm), .gact(gact[g]), .n_in(n_in), .n_nx(n_nx),
+          .avail(avail), .gate(gate[g]), .wx(det_wx), .nzx(nzx), .wr_line(wr_line),
+          .wr_mask(wr_mask), .wr_nz(wr_nz), .w(det_w[g]),
           .emit(det_emit[g]), .emit_j(det_j[g]), .done(det_dn[g]));
       // the gate is registered: it says whether every queue of the group had count + in
       // flight < depth in the previous cycle, so the detector's

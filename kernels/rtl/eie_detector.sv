@@ -7,6 +7,15 @@
 // last one of its group, and spends one cycle on a window with none. A window is scanned only
 // when `avail` (for layer 0: its 4 lines of 16 inputs have arrived). Emitting j starts the
 // read of its value from the activation banks (the broadcast happens the next cycle).
+// The window's limit (which of its columns are below n_in, and whether any is) is not compared
+// in the scan's cycle: it is kept in registers beside w (issue 21's timing levers), loaded from
+// the same next values as w: window 0 of the next layer's n_in (n_nx) at SETUP, window w + 1 on
+// a move. The limit mask and `taken` are one register (m: the window's columns below n_in not yet
+// taken), so a column's scan bit is its bitmap bit and two flip-flops. The window's bitmap bits
+// are a register too (win), loaded the same way: window 0 at SETUP, window w + 1 on a move (nzx:
+// the bitmap's window wx), else window w again; each with the store's write of that edge (a line
+// of 16 words: the input port in layer 0, the gather between layers) merged in, so win is the
+// bitmap's window w in every cycle and the scan does not wait for the window multiplexer.
 `default_nettype none
 module eie_detector #(
     // the window bits this group can own (eie_broadcast's WMASK): a constant, so a synthesis that
@@ -17,7 +26,8 @@ module eie_detector #(
     // derived
     localparam NXW = $clog2(NX + 1),
     // window counter bits: w reaches NX / 64 (past the last window) when n_in > NX - 64
-    localparam WA = $clog2(NX / 64 + 1)
+    localparam WA = $clog2(NX / 64 + 1),
+    localparam LA = $clog2(NX / 16)
 ) (
     input  logic           clk,
     input  logic           init,
@@ -26,10 +36,19 @@ module eie_detector #(
     // group g ((i & (G - 1)) == g), the group is active (g < G)
     input  logic [   63:0] gmask,
     input  logic           gact,
+    // the layer's n_in (registered at SETUP), and during SETUP the value it is loaded with
     input  logic [NXW-1:0] n_in,
+    input  logic [NXW-1:0] n_nx,
     input  logic           avail,
     input  logic           gate,
-    input  logic [   63:0] win,
+    // the window the registers load next (wx: 0 at SETUP, else w + 1) and the bitmap's window wx
+    // (nz as registered), and the store's write at this edge: line wr_line, its words wr_mask,
+    // which of them are non-zero (wr_nz)
+    output logic [ WA-1:0] wx,
+    input  logic [   63:0] nzx,
+    input  logic [ LA-1:0] wr_line,
+    input  logic [   15:0] wr_mask,
+    input  logic [   15:0] wr_nz,
     output logic [ WA-1:0] w,
     output logic           emit,
     output logic [NXW-1:0] emit_j,
@@ -37,26 +56,50 @@ module eie_detector #(
 );
   // window index bits: enough for w and for n_in / 64
   localparam HW = (WA > NXW - 6) ? WA : NXW - 6;
-  logic [63:0] taken, limit, bits, low;
+  logic [63:0] m, m_n, bits, low, win, win_n, win_stay, win_next;
+  logic [ 3:0] hit_w, hit_x;
+  logic [WA-1:0] wr_w;
+  logic        mv, take;
   logic [ 5:0] k;
-  logic        any, rest;
-  logic        active;
-  logic [HW-1:0] w_x, n_hi;
-  logic [ 5:0] n_lo;
+  logic        any, rest, live, live_n;
+  logic [HW-1:0] wl, hi_n;
+  logic [ 5:0] lo_n;
 
-  assign active = gact;
   // column 64 w + i is below n_in = 64 n_hi + n_lo when w < n_hi, or w == n_hi and i < n_lo:
-  // one narrow compare of the window and a decode of n_lo, not 64 adders and compares
-  assign w_x = HW'(w);
-  assign n_hi = HW'(n_in >> 6);
-  assign n_lo = n_in[5:0];
-  assign done = !active || w_x > n_hi || (w_x == n_hi && n_lo == 6'd0);
-
+  // one narrow compare of the window and a decode of n_lo, not 64 adders and compares; made for
+  // the window the registers hold next (0 of the next layer at SETUP, else w + 1), so the scan
+  // starts at flip-flops (m, live), not at this compare
+  assign wx = init ? '0 : w + 1'b1;
+  assign wl = HW'(wx);
+  assign hi_n = init ? HW'(n_nx >> 6) : HW'(n_in >> 6);
+  assign lo_n = init ? n_nx[5:0] : n_in[5:0];
+  assign live_n = (wl < hi_n) || (wl == hi_n && lo_n != 6'd0);
   always_comb begin
     for (int i = 0; i < 64; i++) begin
-      limit[i] = (w_x < n_hi) || (w_x == n_hi && i[5:0] < n_lo);
+      m_n[i] = (wl < hi_n) || (wl == hi_n && i[5:0] < lo_n);
     end
-    bits = win & OWN & gmask & limit & ~taken;
+  end
+  // done: the group is idle, or no column of window w is below n_in
+  assign done = !gact || !live;
+
+  // the window register's next value: window wx on a move or at SETUP, else window w, with the
+  // write of this edge merged in when its line is in that window (line q of window x is 4 x + q)
+  assign wr_w = WA'(wr_line >> 2);
+  always_comb begin
+    for (int q = 0; q < 4; q++) begin
+      hit_w[q] = wr_w == w && wr_line[1:0] == 2'(q);
+      hit_x[q] = wr_w == wx && wr_line[1:0] == 2'(q);
+    end
+    for (int i = 0; i < 64; i++) begin
+      win_stay[i] = (wr_mask[i%16] && hit_w[i/16]) ? wr_nz[i%16] : win[i];
+      win_next[i] = (wr_mask[i%16] && hit_x[i/16]) ? wr_nz[i%16] : nzx[i];
+    end
+    // the scan's late decision (mv) is the last select
+    win_n = ((mv || init) ? win_next : win_stay) & OWN;
+  end
+
+  always_comb begin
+    bits = win & OWN & gmask & m;
     // the first non-zero as a one-hot word (a carry chain), then its index by OR trees (each
     // index bit an OR of 32 bits), instead of a 64-deep priority chain
     low = bits & (~bits + 64'd1);
@@ -69,19 +112,23 @@ module eie_detector #(
   assign rest = (bits & ~low) != 64'd0;
   assign emit = run && !done && avail && any && gate;
   assign emit_j = NXW'({w, k});
+  // move to window w + 1 (none left, or the last one emitted), or take the first one
+  assign mv = run && !done && avail && (!any || (gate && !rest));
+  assign take = run && !done && avail && any && rest && gate;
 
   always_ff @(posedge clk) begin
-    if (run && !done && avail) begin
-      if (!any || (gate && !rest)) begin
-        w <= w + 1'b1;
-        taken <= 64'd0;
-      end else if (gate) begin
-        taken <= taken | low;
-      end
+    win <= win_n;
+    if (mv) begin
+      w <= wx;
+      m <= m_n;
+      live <= live_n;
+    end else if (take) begin
+      m <= m & ~low;
     end
     if (init) begin
       w <= '0;
-      taken <= 64'd0;
+      m <= m_n;
+      live <= live_n;
     end
   end
 endmodule

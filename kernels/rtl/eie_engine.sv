@@ -140,7 +140,7 @@ module eie_engine #(
   // ---------------- layer table ----------------
   logic setup, run;
   logic [LW-1:0] layer;
-  logic [NXW-1:0] n_in, n_out;
+  logic [NXW-1:0] n_out;
   logic [2:0] log2g, log2r, log2e;
   logic [PA-1:0] ptr_base;
   logic [BA-1:0] bias_base;
@@ -158,8 +158,10 @@ module eie_engine #(
   logic first;
   logic rec_t, rec, first_step, last_step, ew_busy;
   logic [15:0] steps;
-  logic [NXW-5:0] xl;
-  logic [NXW-1:0] n_in_bc;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [NXW-5:0] xl;  // the lanes' (LSTM = 1)
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [NXW-1:0] n_det, n_det_nx;
   logic [MAXG*MAXG-1:0] gmask;
   logic [MAXG-1:0] gact;
   logic [NXW-5:0] n_lines;
@@ -167,8 +169,6 @@ module eie_engine #(
   logic [NXW-1:0] n_units;  // the lanes' (LSTM = 1)
   /* verilator lint_on UNUSEDSIGNAL */
   assign rec = (LSTM != 0) && rec_t;
-  // step 0 of a recurrent entry reads x_0 only (h_{-1} = 0; the store's h columns are stale)
-  assign n_in_bc = (rec && first_step) ? {xl, 4'd0} : n_in;
   assign log2e = (log2r > 3'(LOL)) ? 3'(LOL) : log2r;
 
   eie_layer_table #(
@@ -176,7 +176,8 @@ module eie_engine #(
       .BIAS_D(BIAS_D), .INIT_DIR(INIT_DIR), .LSTM(LSTM)
   ) u_table (
       .clk(clk), .setup(setup), .layer(layer), .ld_we(ld_we && ld_sel == 3'd4),
-      .ld_addr(ld_addr[LW+3:0]), .ld_data(ld_data[31:0]), .n_in(n_in), .n_out(n_out),
+      .ld_addr(ld_addr[LW+3:0]), .ld_data(ld_data[31:0]), .n_out(n_out),
+      .first_step(first_step), .n_det(n_det), .n_det_nx(n_det_nx),
       .log2g(log2g), .log2r(log2r), .ptr_base(ptr_base), .bias_base(bias_base), .rows(rows),
       .relu(relu), .rnd(rnd), .sat(sat), .sgn(sgn), .last(last), .shift(shift), .width(width),
       .omin(omin), .omax(omax), .depth(depth), .cb_slot(cb_field), .r_val(r_val), .rmul(rmul), .rec(rec_t),
@@ -216,6 +217,8 @@ module eie_engine #(
 
   // ---------------- activation store ----------------
   logic [NX-1:0] nz;
+  logic [LA-1:0] wr_line;
+  logic [15:0] wr_mask, wr_nz;
   logic [15:0] bk_re, g_mask, l_mask, s_mask;
   logic [16*LA-1:0] bk_raddr;
   logic [16*XW-1:0] bk_q, g_data, l_data, s_data;
@@ -229,7 +232,7 @@ module eie_engine #(
   eie_act_store #(.NX(NX), .XW(XW)) u_store (
       .clk(clk), .rd_en(bk_re), .rd_addr(bk_raddr), .rd_q(bk_q), .in_we(in_fire),
       .in_line(in_lines[LA-1:0]), .in_data(in_data), .g_mask(s_mask), .g_line(s_line),
-      .g_data(s_data), .nz(nz));
+      .g_data(s_data), .nz(nz), .wr_line(wr_line), .wr_mask(wr_mask), .wr_nz(wr_nz));
 
   // ---------------- detectors and broadcast ----------------
   logic [P*CW-1:0] pe_col;
@@ -237,8 +240,9 @@ module eie_engine #(
 
   eie_broadcast #(.P(P), .ANYR(ANYR), .MAXG(MAXG), .NX(NX), .XW(XW)) u_bc (
       .clk(clk), .rst(rst), .init(setup), .run(run), .first_layer(first),
-      .in_lines(in_lines), .in_all(in_all), .n_in(n_in_bc), .log2g(log2g), .log2r(log2r),
+      .in_lines(in_lines), .in_all(in_all), .n_in(n_det), .n_nx(n_det_nx), .log2g(log2g), .log2r(log2r),
       .log2e(log2e), .gmask(gmask), .gact(gact), .r_val(r_val), .rmul(rmul), .nz(nz), .bk_re(bk_re), .bk_raddr(bk_raddr),
+      .wr_line(wr_line), .wr_mask(wr_mask), .wr_nz(wr_nz),
       .bk_q(bk_q), .pe_ok(pe_ok), .pe_bc(pe_bc), .pe_col(pe_col), .pe_x(pe_x), .gt_sel(gt_sel),
       .pe_sel(pe_sel), .det_done(det_done), .bc_busy(bc_busy));
 

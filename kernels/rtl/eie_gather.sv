@@ -151,7 +151,7 @@ module eie_gather #(
   generate
     for (b = 0; b < OL; b = b + 1) begin : g_rq
       eie_requant #(.ACCW(ACCW), .XW(XW)) u_rq (
-          .v(lane_reg[b]), .relu(relu_r), .half(half), .sat(sat_r), .sgn(sgn_r), .shift(shift_r),
+          .v(lane_reg[b]), .relu(1'b0), .half(half), .sat(sat_r), .sgn(sgn_r), .shift(shift_r),
           .width(width_r), .omin(omin_r), .omax(omax_r), .tlo(tlo), .thi(thi), .out(rq[b]));
     end
   endgenerate
@@ -159,7 +159,10 @@ module eie_gather #(
   always_ff @(posedge clk) begin
     for (int i = 0; i < NH; i++) h_reg[i] <= tree_n[i];
     for (int l = 0; l < OL; l++) begin
-      lane_reg[l] <= lane_n[l];
+      // ReLU at the end of stage 3 (max(v, 0) is what the requantiser's ReLU would take): the
+      // layer's relu flag meets the lane's sign bit here, not at the start of the requantiser's
+      // add, shift and compares (the P = 16 critical path of issue 21: relu_r's fanout)
+      lane_reg[l] <= (relu_r && lane_n[l][ACCW-1]) ? '0 : lane_n[l];
       out_reg[l] <= rq[l];
     end
   end

@@ -41,12 +41,18 @@ module eie_layer_table #(
     // the SETUP cycle of `layer`: its fields are registered
     input  logic              setup,
     input  logic [    LW-1:0] layer,
+    // the step being set up is a recurrent entry's first (eie_control; stable from SETUP on)
+    input  logic              first_step,
     // load port: word ld_addr of the table when ld_we
     input  logic              ld_we,
     input  logic [  LW+3:0]   ld_addr,
     input  logic [    31:0]   ld_data,
-    // the current layer's fields
-    output logic [   NXW-1:0] n_in,
+    // the current layer's fields; n_det: the detectors' n_in (the n_in field, or for a recurrent
+    // entry's step 0 its x columns 16 xl: h_{-1} = 0, the store's h columns are stale), and
+    // n_det_nx the value it is loaded with during SETUP (the detectors register their window
+    // limit of window 0 from it at the same edge)
+    output logic [   NXW-1:0] n_det,
+    output logic [   NXW-1:0] n_det_nx,
     output logic [   NXW-1:0] n_out,
     output logic [       2:0] log2g,
     output logic [       2:0] log2r,  // trailing zeros of R (log2 R when R is a power of two)
@@ -94,10 +100,12 @@ module eie_layer_table #(
 
   logic [LW+3:0] tb;
   assign tb = {layer, 4'd0};
+  assign n_det_nx = (LSTM != 0 && tbl[tb+F_FLAGS][5] && first_step) ? {tbl[tb+F_XL][NXW-5:0], 4'd0} :
+                    tbl[tb+F_NIN][NXW-1:0];
 
   always_ff @(posedge clk) begin
     if (setup) begin
-      n_in <= tbl[tb+F_NIN][NXW-1:0];
+      n_det <= n_det_nx;
       n_out <= tbl[tb+F_NOUT][NXW-1:0];
       log2g <= tbl[tb+F_LOG2G][2:0];
       log2r <= tbl[tb+F_LOG2R][2:0];
