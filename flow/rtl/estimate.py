@@ -174,7 +174,10 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
     gather = (p.P - p.OL) * ACCW + (p.OL - 1) * ACCW + p.OL * ACCW  # lane sums, tree, lane mux
     store_write = 2 * LINE * XW + 64
     table = 150 * math.ceil(p.NL / 4)
-    glue_lut = bus_select + gate + win_mux + bc_x + bitmap + gather + store_write + table + ACCW + 150
+    # each detector's window bits as a register (issue 21's timing levers): loaded from the next
+    # window or kept, with the store's write of that edge merged in, and the window limit beside it
+    win_reg = 4 * win_bits
+    glue_lut = bus_select + gate + win_mux + bc_x + bitmap + gather + store_write + table + ACCW + 150 + win_reg
     engine_lut = p.MAXG * detector + p.OL * requant + glue_lut
     engine_ff = (
         p.NX + p.MAXG * (8 + CW + 5) + 2 * p.OL * ACCW + p.OL * XW
