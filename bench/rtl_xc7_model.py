@@ -83,7 +83,8 @@ def main(argv=None) -> int:
         "inferences_per_s_trained": round(mhz * 1e6 / trained["cycles_mean"]),
         "ecp5_measured": {"P": args.ecp5_pe, "fmax_mhz": ecp[-1]["fmax_mhz"],
                           "inferences_per_s_synthetic": round(ecp[-1]["fmax_mhz"] * 1e6 / synthetic),
-                          "inferences_per_s_trained": round(ecp[-1]["fmax_mhz"] * 1e6 / trained["cycles_mean"])},
+                          "note": "the P = 16 engine's clock over the P = 64 network's cycles: a bound "
+                                  "until a P = 64 engine routes"},
         "source": "MODELLED: Yosys 0.70 synth_xilinx sta (cells only, measured) x the ECP5's routed/logic ratio of its "
                   "routed critical path (nextpnr, measured); cycles: synthetic from the cycle model (= RTL), trained "
                   "measured in Verilator",
