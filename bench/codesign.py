@@ -48,7 +48,7 @@ def dense_model(cfg):
 
 def layer_cycles(name, kernel, x_nz, n_pe, G, fifo_depth, index_bits, first):
     """Mean modelled RTL cycles (1 + RUN + GATHER) of a masked kernel for inputs x_nz (0/1)."""
-    from flow.eie.perf_rtl import gather_cycles, run_cycles
+    from flow.eie.perf_rtl import rtl_layer_cycles
     from flow.rtl.params import params_for
     from flow.testing import dense_layer
 
@@ -57,8 +57,7 @@ def layer_cycles(name, kernel, x_nz, n_pe, G, fifo_depth, index_bits, first):
                         index_bits=index_bits)
     xr = layer.input_t.quantize(x_nz)
     params = params_for([layer])
-    runs = [run_cycles(layer, xr[i], first)[0] for i in range(len(xr))]
-    return 1 + float(np.mean(runs)) + gather_cycles(layer, params)
+    return float(np.mean([rtl_layer_cycles(layer, xr[i], params, first).total for i in range(len(xr))]))
 
 
 def per_layer_pick(per_layer, choice) -> list[dict]:

@@ -94,14 +94,13 @@ def settings_of(config: dict) -> dict:
     """What decides a run's numbers: the seed and the data, model and compress sections (where the
     data come from, `data.data_dir`, aside), and with compress.load_balance the engine layout
     (hls n_pe, col_groups, layers), whose row PEs the balanced masks follow."""
+    from flow.eie.knobs import LAYOUT_KEYS
+
     out = {"seed": config.get("seed"), **{k: dict(config.get(k) or {}) for k in ("data", "model", "compress")}}
     out["data"].pop("data_dir", None)
     hls = config.get("hls") or {}
     out["hls"] = {k: hls.get(k) for k in LAYOUT_KEYS} if out["compress"].get("load_balance") else {}
     return out
-
-
-LAYOUT_KEYS = ("n_pe", "col_groups", "layers")
 
 
 def setting_differences(recorded: dict, cfg) -> list[str]:

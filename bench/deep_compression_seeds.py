@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from flow.compress.seeds import run_seeds, summarize
+from flow.eie.knobs import LAYOUT_KEYS
 
 log = logging.getLogger("bench")
 
@@ -72,7 +73,7 @@ def run(
     settings["data"].pop("data_dir", None)
     if cfg.compress.load_balance:  # balanced masks follow the engine's row PEs: the layout decides the numbers
         hls = cfg.to_dict()["hls"]
-        settings["hls"] = {k: hls.get(k) for k in ("n_pe", "col_groups", "layers")}
+        settings["hls"] = {k: hls.get(k) for k in LAYOUT_KEYS}
     earlier = kept_rows(out, key, settings, quick, seeds)  # a stopped run of the same settings
     rows += earlier
     spent = sum(r["wall_seconds"] for r in earlier)

@@ -53,6 +53,9 @@ EIE_KNOBS = tuple(DEFAULTS)
 #: the knobs a layer may override in the YAML `hls.layers: {name: {...}}` (the bit widths come
 #: from the compressed model)
 LAYER_KNOBS = ("n_pe", "fifo_depth", "broadcast", "col_groups", "detect_width")
+#: the hls keys that decide an engine layout's row PEs, so a load-balanced mask (bench/deep_compression*.py
+#: compare them before reusing a recorded run)
+LAYOUT_KEYS = ("n_pe", "col_groups", "layers")
 #: deprecated knobs: (the only value the engine has, what replaced the knob)
 DEPRECATED = {
     "broadcast": (
