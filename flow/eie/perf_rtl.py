@@ -11,6 +11,9 @@ Per layer: 1 SETUP cycle + RUN cycles (until one cycle after everything is idle)
 (rows * R / E chunk cycles + 6: five pipeline stages and the cycle that sees them empty).
 Per inference: the sum + 1 (the idle cycle in which the next start is taken), the period of
 back-to-back inferences. Layer 0 receives its input at 16 activations per cycle during RUN.
+With the engine's OVERLAP = 1 (Dense engines) a layer other than the last has no drain: the next
+layer's SETUP follows its last chunk, and that layer's detectors take a window once the drain
+has written its lines (gather_arrival), as layer 0 takes the input port's.
 """
 
 from __future__ import annotations
@@ -88,7 +91,8 @@ def _log2(n: int) -> int:
 
 
 def run_cycles(layer, x_raw, first: bool, n_in: int | None = None, n_lines: int | None = None,
-               arrival=None, walk: int = 1, emit_stage: bool = True) -> tuple[int, int, np.ndarray]:
+               arrival=None, walk: int = 1, emit_stage: bool = True,
+               all_at: int | None = None) -> tuple[int, int, np.ndarray]:
     """(RUN cycles, broadcasts, entries per PE) of one layer for input x_raw. n_in: the columns the
     detectors scan (default the layer's); n_lines: the input lines that arrive when ``first``
     (default all of n_in's): a recurrent step streams only its x_t (flow.eie.perf_lstm).
@@ -101,7 +105,9 @@ def run_cycles(layer, x_raw, first: bool, n_in: int | None = None, n_lines: int 
     port) lets a later layer start while the previous gather still writes its inputs;
     ``emit_stage`` (the RTL's since issue 21's timing levers; False: the RTL before): a register
     between a detector's emit and its bank read, so the broadcast comes a cycle later (the gate
-    counts only the broadcast register)."""
+    counts only the broadcast register). ``all_at``: the RUN cycle from which all input counts as
+    arrived (the RTL's arr_all after an overlapped gather, gather_arrival), where ``arrival`` then
+    lists the whole lines as they complete; None: all arrived once every line of ``arrival`` has."""
     enc = layer.encoding
     G, R = enc.col_groups, enc.row_pes
     Pa = G * R
@@ -148,7 +154,7 @@ def run_cycles(layer, x_raw, first: bool, n_in: int | None = None, n_lines: int 
             lines_in = int(np.searchsorted(arr, cycles, side="right"))
         if run_done_q:
             return cycles, broadcasts, pe_entries
-        all_arrived = lines_in == n_lines
+        all_arrived = lines_in >= n_lines if all_at is None else cycles >= all_at
         emit = np.zeros(G, bool)
         dets_done = True
         if Pa and G:
@@ -200,16 +206,46 @@ def run_cycles(layer, x_raw, first: bool, n_in: int | None = None, n_lines: int 
 
 def gather_cycles(layer, params) -> int:
     """rows * R / E + GATHER_TAIL: chunks of E = min(OL, the largest power of two dividing R)."""
+    return _chunks(layer, params)[0] + GATHER_TAIL
+
+
+def _chunks(layer, params) -> tuple[int, int]:
+    """(chunks, E) of the layer's gather."""
     enc = layer.encoding
     R = enc.row_pes
     log2e = min(_log2(R & -R), _log2(params.OL))
-    return enc.max_local_rows * (enc.row_pes >> log2e) + GATHER_TAIL
+    return enc.max_local_rows * (R >> log2e), 1 << log2e
 
 
-def rtl_layer_cycles(layer, x_raw, params, first: bool) -> RTLLayerCycles:
+def gather_arrival(prev, params) -> tuple[np.ndarray, int]:
+    """With OVERLAP: (the RUN cycle from which each whole line of the previous layer's outputs
+    counts as written, the RUN cycle from which all of them do) for the layer after ``prev``. Its
+    chunk c (of N, E outputs each) is issued in GATHER cycle c + 1 and written five cycles later;
+    the next layer's SETUP is GATHER cycle N + 1 and its RUN starts at N + 2, so the write is seen
+    from RUN cycle c + 6 - N; line k is whole after chunk ceil(16 (k + 1) / E) - 1, and all is
+    written after the last chunk (RUN cycle 5)."""
+    n, e = _chunks(prev, params)
+    k = np.arange(max(0, min(n * e // LINE, int(getattr(params, "NX", 1 << 20)) // LINE)))
+    chunk = -(-(LINE * (k + 1)) // e) - 1
+    return chunk + 6 - n, 5
+
+
+def overlaps(params) -> bool:
+    return bool(getattr(params, "OVERLAP", 0))
+
+
+def rtl_layer_cycles(layer, x_raw, params, first: bool, prev=None, last: bool = True) -> RTLLayerCycles:
+    """One layer's cycles. With the engine's OVERLAP: ``prev`` (the layer before, whose gather
+    drains into this RUN; None for the first) and ``last`` (no next layer: the drain is this
+    layer's)."""
     check_layout(layer)
-    run, bc, pe_entries = run_cycles(layer, x_raw, first, walk=int(getattr(params, "WALK", 1)))
-    return RTLLayerCycles(layer.name, 1, run, gather_cycles(layer, params), bc, pe_entries)
+    arrival = all_at = None
+    if overlaps(params) and not first and prev is not None:
+        arrival, all_at = gather_arrival(prev, params)
+    run, bc, pe_entries = run_cycles(layer, x_raw, first, arrival=arrival, all_at=all_at,
+                                     walk=int(getattr(params, "WALK", 1)))
+    gather = gather_cycles(layer, params) - (GATHER_TAIL if overlaps(params) and not last else 0)
+    return RTLLayerCycles(layer.name, 1, run, gather, bc, pe_entries)
 
 
 def rtl_network_cycles(layers, x_raw, params) -> tuple[list[list[RTLLayerCycles]], np.ndarray]:
@@ -221,7 +257,8 @@ def rtl_network_cycles(layers, x_raw, params) -> tuple[list[list[RTLLayerCycles]
     per = [[] for _ in range(x.shape[0])]
     for li, layer in enumerate(layers):
         for i in range(x.shape[0]):
-            per[i].append(rtl_layer_cycles(layer, x[i], params, li == 0))
+            per[i].append(rtl_layer_cycles(layer, x[i], params, li == 0, prev=layers[li - 1] if li else None,
+                                           last=li == len(layers) - 1))
         x = eie_dense(x, layer)
     period = np.array([sum(c.total for c in p) + 1 for p in per], dtype=np.int64)
     return per, period

@@ -51,6 +51,9 @@ class EngineParams:
     CB_SLOTS: int = 0  # codebook slots per PE (0: one per layer, slot = layer; > 0: table field 14)
     LD_READ: int = 0  # 1: the load port reads back (ld_re/ld_q; the overlay's LOAD_READ)
     WALK: int = 1  # entries each PE walks per cycle: 1, or 2 (two multipliers per PE; eie_pe.sv)
+    # 1: a layer's gather drains beside the next layer's SETUP and RUN (eie_control.sv); -1: 1 for
+    # a Dense-only engine, 0 with the LSTM lanes (a recurrent gather does not overlap)
+    OVERLAP: int = -1
     # the LSTM element-wise lanes (eie_lstm; flow.rtl.lstm_run.lstm_params sets them): 0 = Dense only
     LSTM: int = 0
     CELL_D: int = 64  # cell states per lane
@@ -65,6 +68,8 @@ class EngineParams:
     L_H_SAT: int = 1
 
     def __post_init__(self):
+        if self.OVERLAP == -1:
+            object.__setattr__(self, "OVERLAP", 0 if self.LSTM else 1)
         checks = [
             (self.ANYR in (0, 1), "ANYR must be 0 or 1"),
             (1 <= self.P <= 64 and (self.ANYR or _pow2(self.P)),
@@ -80,6 +85,8 @@ class EngineParams:
             (0 <= self.CB_SLOTS <= 256, "CB_SLOTS must be 0..256"),
             (self.LD_READ in (0, 1), "LD_READ must be 0 or 1"),
             (self.WALK in (1, 2), "WALK must be 1 or 2"),
+            (self.OVERLAP in (0, 1), "OVERLAP must be 0 or 1"),
+            (not (self.OVERLAP and self.LSTM), "OVERLAP=1 needs LSTM=0 (a recurrent gather does not overlap)"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -110,21 +117,25 @@ class EngineParams:
 
     def generics(self) -> dict:
         """The SystemVerilog parameters. CB_SLOTS and LD_READ only when set (0 is the engine's
-        default), WALK only when 2 (1 is the default), and a Dense-only engine (LSTM=0) leaves
-        the LSTM lanes' out, so engines without
-        them keep their parameter set and cache keys, and wrappers (eie_axi) need not know them."""
+        default), WALK only when 2 (1 is the default), OVERLAP only when 1 (the RTL's default is
+        0), and a Dense-only engine (LSTM=0) leaves the LSTM lanes' out, so engines without them
+        keep their parameter set and cache keys, and wrappers (eie_axi) need not know them."""
         d = asdict(self)
         for k in ("CB_SLOTS", "LD_READ"):
             if not d[k]:
                 del d[k]
         if d["WALK"] == 1:
             del d["WALK"]
+        if not d["OVERLAP"]:
+            del d["OVERLAP"]
         if not self.LSTM:
             for k in LSTM_FIELDS:
                 d.pop(k)
         return d
 
     def with_(self, **kw) -> EngineParams:
+        if "LSTM" in kw and "OVERLAP" not in kw:
+            kw["OVERLAP"] = -1  # follows the lanes again (1 for Dense, 0 with LSTM)
         return replace(self, **kw)
 
 

@@ -14,6 +14,13 @@
 // (4j, 4j+1, 4j+2, 4j+3 of chunk 0, then of chunk 1, ...), so the element-wise lanes get a
 // unit's four gates on consecutive cycles; its drain also waits for the lanes (ew_busy). After
 // the last step the next layer's SETUP follows, as after a Dense layer.
+// OVERLAP = 1 (Dense engines, issue 21's lever 3): the next layer's SETUP follows the cycle of
+// the gather's last issue, not its drain; the drain's five stages run beside that SETUP and the
+// next RUN (the gather's fields are held by the engine from the hand-off, g_start). The next
+// layer's detectors then see its input lines arrive as the gather writes them, as layer 0 sees
+// the input port's: arr_lines (whole lines written: (i0 + E) / 16 of the last chunk written) and
+// arr_all (the layer's last chunk written); its RUN ends only after arr_all. The last layer
+// drains as before, then done.
 `default_nettype none
 module eie_control #(
     // layers the table holds
@@ -27,6 +34,8 @@ module eie_control #(
     parameter BIAS_D = 128,
     // 1: recurrent entries (the step counter and the gate-by-gate issue); 0: Dense only
     parameter LSTM = 0,
+    // 1: the next layer's SETUP and RUN overlap the gather's drain (Dense only: LSTM = 0)
+    parameter OVERLAP = 0,
     localparam LW = (NL > 1) ? $clog2(NL) : 1,
     localparam NXW = $clog2(NX + 1),
     localparam RW = (ACC_D > 1) ? $clog2(ACC_D) : 1,
@@ -77,7 +86,12 @@ module eie_control #(
     output logic [    5:0] gt_sel,
     // gather write (cycle 5): valid and the chunk's first output row
     output logic           g_valid,
-    output logic [  NXW:0] g_i0
+    output logic [  NXW:0] g_i0,
+    // the hand-off RUN -> GATHER (the engine registers the gather's fields)
+    output logic           g_start,
+    // the current layer's input lines arrived (OVERLAP: written by the previous gather) and all
+    output logic [NXW-5:0] arr_lines,
+    output logic           arr_all
 );
   localparam S_IDLE = 2'd0, S_SETUP = 2'd1, S_RUN = 2'd2, S_GATHER = 2'd3;
 
@@ -96,7 +110,16 @@ module eie_control #(
   logic v1, v2, v3, v4, v5;
   logic [NXW:0] i0_1, i0_2, i0_3, i0_4, i0_5, i0_issue, rbase;
 
-  assign run_done = det_done && !bc_busy && !pe_busy && (!first || in_all);
+  // OVERLAP: the previous gather's writes (whole lines of its chunks, and its last chunk)
+  logic [NXW-5:0] wlines;
+  logic wall;
+  logic [NXW-5:0] ln_issue, ln1, ln2, ln3, ln4, ln5;
+  logic fin_issue, fin1, fin2, fin3, fin4, fin5;
+  logic [NXW:0] ie_issue;
+  assign arr_lines = first ? in_lines : wlines;
+  assign arr_all = first ? in_all : (OVERLAP == 0 || wall);
+  assign run_done = det_done && !bc_busy && !pe_busy && arr_all;
+  assign g_start = state == S_RUN && run_done_q;
   assign in_ready = state == S_RUN && first && in_lines < n_lines;
   assign in_fire = in_valid && in_ready;
   // chunks per local row - 1: R / E - 1 (E divides R)
@@ -109,6 +132,10 @@ module eie_control #(
   // first output row of the chunk: gr * R (rbase, a running sum when ANYR) + gs * E
   assign i0_issue = ((ANYR != 0) ? rbase : ({{(NXW - RW) {1'b0}}, gr} << log2r)) +
                     ({{(NXW - 5) {1'b0}}, gs} << log2e);
+  // the chunk's end i0 + E: its whole lines, clamped to the store's (NX / 16 fits NXW - 4 bits)
+  assign ie_issue = i0_issue + ((NXW + 1)'(1) << log2e);
+  assign ln_issue = (ie_issue[NXW:4] > (NXW - 3)'(NX / 16)) ? (NXW - 4)'(NX / 16) : ie_issue[NXW-1:4];
+  assign fin_issue = gs == nchunk_last && gr + 1'b1 == rows;
   assign gt_valid = v1;
   assign g_valid = v5;
   assign g_i0 = i0_5;
@@ -137,7 +164,11 @@ module eie_control #(
       S_RUN: begin
         run_done_q <= run_done;
         if (in_fire) in_lines <= in_lines + 1'b1;
-        if (run_done_q) state <= S_GATHER;
+        if (run_done_q) begin
+          state <= S_GATHER;
+          wlines <= '0;
+          wall <= 1'b0;
+        end
       end
       S_GATHER: begin
         if (!issued_all && LSTM != 0 && rec) begin
@@ -158,7 +189,16 @@ module eie_control #(
             gs <= '0;
             gr <= gr + 1'b1;
             rbase <= rbase + {{(NXW - 6) {1'b0}}, r_val};
-            if (gr + 1'b1 == rows) issued_all <= 1'b1;
+            if (gr + 1'b1 == rows) begin
+              issued_all <= 1'b1;
+              // OVERLAP: the next layer's SETUP now; this gather drains beside it
+              if (OVERLAP != 0 && !last) begin
+                layer <= layer + 1'b1;
+                first <= 1'b0;
+                step <= '0;
+                state <= S_SETUP;
+              end
+            end
           end else begin
             gs <= gs + 1'b1;
           end
@@ -189,6 +229,20 @@ module eie_control #(
     i0_3 <= i0_2;
     i0_4 <= i0_3;
     i0_5 <= i0_4;
+    ln1 <= ln_issue;
+    ln2 <= ln1;
+    ln3 <= ln2;
+    ln4 <= ln3;
+    ln5 <= ln4;
+    fin1 <= gi_valid && fin_issue;
+    fin2 <= fin1;
+    fin3 <= fin2;
+    fin4 <= fin3;
+    fin5 <= fin4;
+    if (v5) begin
+      wlines <= ln5;
+      if (fin5) wall <= 1'b1;
+    end
     gt_sel <= gs;
     if (rst) begin
       state <= S_IDLE;
@@ -201,6 +255,12 @@ module eie_control #(
       v3 <= 1'b0;
       v4 <= 1'b0;
       v5 <= 1'b0;
+      fin1 <= 1'b0;
+      fin2 <= 1'b0;
+      fin3 <= 1'b0;
+      fin4 <= 1'b0;
+      fin5 <= 1'b0;
+      wall <= 1'b1;
     end
   end
 endmodule

@@ -22,7 +22,9 @@
 //   time step's input (docs/rtl.md, "Recurrent layers").
 // Phases per inference: SETUP (1 cycle, load the layer's table entry) -> RUN (input, detect,
 // broadcast, PEs; ends one cycle after everything is idle) -> GATHER (chunks, then a 5-cycle
-// drain) -> SETUP of the next layer, or done.
+// drain) -> SETUP of the next layer, or done. OVERLAP = 1: the next layer's SETUP follows the
+// gather's last chunk; the drain runs beside it and the next RUN, whose detectors take each
+// window once the gather has written its lines (eie_control); the gather's fields are held.
 // Memories are initialised from INIT_DIR/*.mem ($readmemh; "" for none) and writable through
 // the load port (ld_*), so a model can be replaced at run time.
 `default_nettype none
@@ -84,6 +86,9 @@ module eie_engine #(
     parameter L_HF = 8,
     parameter L_H_RND = 1,
     parameter L_H_SAT = 1,
+    // 1: a layer's gather drains beside the next layer's SETUP and RUN (issue 21's lever 3;
+    // Dense engines only, LSTM = 0); 0: strictly one phase after the other
+    parameter OVERLAP = 0,
     // derived
     localparam NXW = $clog2(NX + 1),
     localparam NLINES = NX / 16,
@@ -135,6 +140,7 @@ module eie_engine #(
     if (NX % 64 != 0) $error("NX must be a multiple of 64");
     if (ACCW <= XW + WW) $error("ACCW must exceed XW + WW");
     if (WALK != 1 && WALK != 2) $error("WALK must be 1 or 2");
+    if (OVERLAP != 0 && LSTM != 0) $error("OVERLAP needs LSTM = 0 (a recurrent gather does not overlap)");
   end
 
   // ---------------- layer table ----------------
@@ -191,8 +197,8 @@ module eie_engine #(
   endgenerate
 
   // ---------------- control ----------------
-  logic in_fire, in_all;
-  logic [NXW-5:0] in_lines;
+  logic in_fire, in_all, arr_all, g_start;
+  logic [NXW-5:0] in_lines, arr_lines;
   logic det_done, bc_busy;
   logic [P-1:0] pe_ok, pe_busy, pe_bc, pe_sel;
   logic gi_valid, gt_valid, g_valid;
@@ -203,7 +209,7 @@ module eie_engine #(
   assign layer_o = layer;
 
   eie_control #(
-      .NL(NL), .NX(NX), .ANYR(ANYR), .ACC_D(ACC_D), .BIAS_D(BIAS_D), .LSTM(LSTM)
+      .NL(NL), .NX(NX), .ANYR(ANYR), .ACC_D(ACC_D), .BIAS_D(BIAS_D), .LSTM(LSTM), .OVERLAP(OVERLAP)
   ) u_ctl (
       .clk(clk), .rst(rst), .start(start), .start_layer(start_layer), .done(done),
       .state(state_o), .layer(layer), .first(first),
@@ -213,7 +219,28 @@ module eie_engine #(
       .ew_busy(ew_busy), .first_step(first_step), .last_step(last_step), .det_done(det_done),
       .bc_busy(bc_busy), .pe_busy(|pe_busy), .gi_valid(gi_valid), .gi_row(gi_row),
       .gi_bias_addr(gi_bias_addr), .gt_valid(gt_valid), .gt_sel(gt_sel), .g_valid(g_valid),
-      .g_i0(g_i0));
+      .g_i0(g_i0), .g_start(g_start), .arr_lines(arr_lines), .arr_all(arr_all));
+
+  // the gather's fields: the table's, or with OVERLAP a copy taken at the hand-off RUN -> GATHER,
+  // held while the drain runs beside the next layer's SETUP (which loads the table's)
+  logic gf_relu, gf_rnd, gf_sat, gf_sgn, gf_last;
+  logic [5:0] gf_shift, gf_width;
+  logic [XW-1:0] gf_omin, gf_omax;
+  logic [NXW-1:0] gf_n_out;
+  logic [2:0] gf_log2e;
+  generate
+    if (OVERLAP != 0) begin : g_gf_held
+      always_ff @(posedge clk) begin
+        if (g_start) begin
+          {gf_relu, gf_rnd, gf_sat, gf_sgn, gf_last} <= {relu, rnd, sat, sgn, last};
+          {gf_shift, gf_width, gf_omin, gf_omax, gf_n_out, gf_log2e} <= {shift, width, omin, omax, n_out, log2e};
+        end
+      end
+    end else begin : g_gf_table
+      assign {gf_relu, gf_rnd, gf_sat, gf_sgn, gf_last} = {relu, rnd, sat, sgn, last};
+      assign {gf_shift, gf_width, gf_omin, gf_omax, gf_n_out, gf_log2e} = {shift, width, omin, omax, n_out, log2e};
+    end
+  endgenerate
 
   // ---------------- activation store ----------------
   logic [NX-1:0] nz;
@@ -239,8 +266,8 @@ module eie_engine #(
   logic [P*XW-1:0] pe_x;
 
   eie_broadcast #(.P(P), .ANYR(ANYR), .MAXG(MAXG), .NX(NX), .XW(XW)) u_bc (
-      .clk(clk), .rst(rst), .init(setup), .run(run), .first_layer(first),
-      .in_lines(in_lines), .in_all(in_all), .n_in(n_det), .n_nx(n_det_nx), .log2g(log2g), .log2r(log2r),
+      .clk(clk), .rst(rst), .init(setup), .run(run), .first_layer((OVERLAP != 0) || first),
+      .in_lines(arr_lines), .in_all(arr_all), .n_in(n_det), .n_nx(n_det_nx), .log2g(log2g), .log2r(log2r),
       .log2e(log2e), .gmask(gmask), .gact(gact), .r_val(r_val), .rmul(rmul), .nz(nz), .bk_re(bk_re), .bk_raddr(bk_raddr),
       .wr_line(wr_line), .wr_mask(wr_mask), .wr_nz(wr_nz),
       .bk_q(bk_q), .pe_ok(pe_ok), .pe_bc(pe_bc), .pe_col(pe_col), .pe_x(pe_x), .gt_sel(gt_sel),
@@ -286,8 +313,9 @@ module eie_engine #(
   logic [15:0] go_mask;
   logic [16*XW-1:0] go_data;
   eie_gather #(.P(P), .OL(OL), .ACCW(ACCW), .XW(XW), .NX(NX)) u_gather (
-      .clk(clk), .pe_term(pe_term), .relu(relu), .rnd(rnd), .sat(sat), .sgn(sgn), .last(last),
-      .shift(shift), .width(width), .omin(omin), .omax(omax), .n_out(n_out), .log2e(log2e),
+      .clk(clk), .pe_term(pe_term), .relu(gf_relu), .rnd(gf_rnd), .sat(gf_sat), .sgn(gf_sgn),
+      .last(gf_last), .shift(gf_shift), .width(gf_width), .omin(gf_omin), .omax(gf_omax),
+      .n_out(gf_n_out), .log2e(gf_log2e),
       .g_valid(g_valid), .g_i0(g_i0), .g_mask(g_mask), .g_line(g_line), .g_data(g_data),
       .out_valid(go_valid), .out_line(go_line), .out_mask(go_mask), .out_data(go_data));
   // the output port: the last layer's outputs (a recurrent last layer: h_T at its last step)

@@ -26,6 +26,8 @@ module eie_tb_icarus #(
     parameter ACC_D = 64,
     parameter BIAS_D = 128,
     parameter OL = 16,
+    parameter WALK = 1,
+    parameter OVERLAP = 0,
     // images, inputs and outputs per image, layers of the network
     parameter N_IMG = 1,
     parameter N_IN = 16,
@@ -53,7 +55,7 @@ module eie_tb_icarus #(
   eie_engine #(
       .P(P), .ANYR(ANYR), .MAXG(MAXG), .DMAX(DMAX), .NL(NL), .NX(NX), .XW(XW), .WW(WW),
       .ACCW(ACCW), .CBW(CBW), .IXW(IXW), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D),
-      .BIAS_D(BIAS_D), .OL(OL), .INIT_DIR(".")
+      .BIAS_D(BIAS_D), .OL(OL), .INIT_DIR("."), .WALK(WALK), .OVERLAP(OVERLAP)
   ) dut (
       .clk(clk), .rst(rst), .start(start), .done(done), .state_o(state_o), .layer_o(layer_o),
       .in_valid(in_valid), .in_ready(in_ready), .in_data(in_data), .out_valid(out_valid),
