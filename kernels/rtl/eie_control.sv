@@ -54,12 +54,11 @@ module eie_control #(
     // SETUP and RUN cycles
     output logic           setup,
     output logic           run,
-    // input port (layer 0's lines): handshake, lines taken, all of them taken
+    // input port (layer 0's lines): handshake, lines taken
     input  logic           in_valid,
     output logic           in_ready,
     output logic           in_fire,
     output logic [NXW-5:0] in_lines,
-    output logic           in_all,
     // the layer's fields; n_lines: its input lines (eie_layer_table, registered at SETUP)
     input  logic [NXW-5:0] n_lines,
     input  logic [    2:0] log2r,
@@ -101,6 +100,7 @@ module eie_control #(
   assign last_step = step + 16'd1 >= steps;
   assign setup = state == S_SETUP;
   assign run = state == S_RUN;
+  logic in_all;
   assign in_all = in_lines == n_lines;
 
   logic run_done, run_done_q;
@@ -115,7 +115,9 @@ module eie_control #(
   logic wall;
   logic [NXW-5:0] ln_issue, ln1, ln2, ln3, ln4, ln5;
   logic fin_issue, fin1, fin2, fin3, fin4, fin5;
-  logic [NXW:0] ie_issue;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [NXW:0] ie_issue;  // its whole lines: bits NXW .. 4
+  /* verilator lint_on UNUSEDSIGNAL */
   assign arr_lines = first ? in_lines : wlines;
   assign arr_all = first ? in_all : (OVERLAP == 0 || wall);
   assign run_done = det_done && !bc_busy && !pe_busy && arr_all;

@@ -197,8 +197,12 @@ module eie_engine #(
   endgenerate
 
   // ---------------- control ----------------
-  logic in_fire, in_all, arr_all, g_start;
-  logic [NXW-5:0] in_lines, arr_lines;
+  logic in_fire, arr_all;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic g_start;  // OVERLAP's
+  logic [NXW-5:0] in_lines;  // the store's line address: its low bits
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [NXW-5:0] arr_lines;
   logic det_done, bc_busy;
   logic [P-1:0] pe_ok, pe_busy, pe_bc, pe_sel;
   logic gi_valid, gt_valid, g_valid;
@@ -214,7 +218,7 @@ module eie_engine #(
       .clk(clk), .rst(rst), .start(start), .start_layer(start_layer), .done(done),
       .state(state_o), .layer(layer), .first(first),
       .setup(setup), .run(run), .in_valid(in_valid), .in_ready(in_ready), .in_fire(in_fire),
-      .in_lines(in_lines), .in_all(in_all), .n_lines(n_lines), .log2r(log2r), .log2e(log2e),
+      .in_lines(in_lines), .n_lines(n_lines), .log2r(log2r), .log2e(log2e),
       .r_val(r_val), .rows(rows), .bias_base(bias_base), .last(last), .rec(rec), .steps(steps),
       .ew_busy(ew_busy), .first_step(first_step), .last_step(last_step), .det_done(det_done),
       .bc_busy(bc_busy), .pe_busy(|pe_busy), .gi_valid(gi_valid), .gi_row(gi_row),
