@@ -189,6 +189,9 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
         + sum(p.MAXG // (1 if g == 0 else 1 << _clog2(g + 1)) for g in range(p.MAXG)) + _clog2(p.NX + 1) - 4
         # the requantisers' saturation thresholds (eie_gather)
         + 2 * (ACCW + 2)
+        # OVERLAP: the gather's fields held (flags, shift, width, omin/omax, n_out, log2e) and
+        # eie_control's written-lines count, its five-stage pipeline and the last-chunk flags
+        + p.OVERLAP * (5 + 12 + 2 * XW + _clog2(p.NX + 1) + 3 + 6 * (_clog2(p.NX + 1) - 4) + 1 + 5)
     )  # fmt: skip
     dsp = p.WALK * p.P  # ANYR's R * k are shift-and-add (no DSP48)
     lut = p.P * pe_lut + engine_lut + lutram
