@@ -18,6 +18,7 @@ from flow.testing import W8
 from flow.rtl.params import TEST_ENGINE
 from flow.rtl.run import simulate_layers
 
+from test_rtl_sim import _check as check_sim  # bits against the reference, cycles against the model
 from test_rtl_sim import _small_net, networks  # the strategies of the WALK = 1 tests
 
 pytestmark = pytest.mark.verilator
@@ -33,15 +34,7 @@ def exe2():
 
 
 def _check(layers, x, exe, load_port=False):
-    res = simulate_layers(layers, x, ENGINE2, exe=exe, load_port=load_port)
-    ref = eie_network(x, layers)
-    bad = np.argwhere(res["y"] != ref)
-    assert bad.size == 0, f"first mismatch at {bad[0]}: rtl {res['y'][tuple(bad[0])]} ref {ref[tuple(bad[0])]}"
-    per, period = rtl_network_cycles(layers, x, ENGINE2)
-    model = np.array([[c.total for c in p] for p in per])
-    np.testing.assert_array_equal(res["layer_cycles"], model)
-    np.testing.assert_array_equal(res["period"], period)
-    return res
+    return check_sim(layers, x, exe, params=ENGINE2, load_port=load_port)
 
 
 def test_walk_is_a_generic_only_when_two():
