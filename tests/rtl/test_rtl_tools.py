@@ -88,7 +88,11 @@ def test_estimate_matches_the_benchmarked_yosys_counts():
     assert len({r["P"] for r in rows}) >= 3
     new = {r["P"] for r in bench["synth_xc7"] if (r.get("tool") or {}).get("version") == "0.70"}
     assert {16, 32, 64} <= new, new
-    for r in rows:
+    # a row whose -abc9 mapping crashed was mapped with plain abc (flow.rtl.yosys' fallback, named in
+    # its sta_note): another mapping than the one the estimator models, kept as measured, not compared
+    abc9 = [r for r in rows if "abc9 failed" not in (r["yosys"].get("sta_note") or "")]
+    assert {16, 32, 64} <= {r["P"] for r in abc9}
+    for r in abc9:
         assert "hierarchical" in r["yosys"]["source"], "bench/results/rtl.json predates hierarchical synthesis"
         _assert_estimate_matches(r["yosys"], estimate.estimate(EngineParams(**r["yosys"]["engine"])), r["P"])
 
