@@ -13,7 +13,9 @@ Per inference: the sum + 1 (the idle cycle in which the next start is taken), th
 back-to-back inferences. Layer 0 receives its input at 16 activations per cycle during RUN.
 With the engine's OVERLAP = 1 (Dense engines) a layer other than the last has no drain: the next
 layer's SETUP follows its last chunk, and that layer's detectors take a window once the drain
-has written its lines (gather_arrival), as layer 0 takes the input port's.
+has written its lines (gather_arrival), as layer 0 takes the input port's. With OVERLAP = 2
+(accumulators ping-pong) a layer other than the last has no GATHER at all: the next SETUP
+follows the hand-off and the whole gather, issue and drain, runs beside it.
 """
 
 from __future__ import annotations
@@ -220,18 +222,25 @@ def _chunks(layer, params) -> tuple[int, int]:
 def gather_arrival(prev, params) -> tuple[np.ndarray, int]:
     """With OVERLAP: (the RUN cycle from which each whole line of the previous layer's outputs
     counts as written, the RUN cycle from which all of them do) for the layer after ``prev``. Its
-    chunk c (of N, E outputs each) is issued in GATHER cycle c + 1 and written five cycles later;
-    the next layer's SETUP is GATHER cycle N + 1 and its RUN starts at N + 2, so the write is seen
-    from RUN cycle c + 6 - N; line k is whole after chunk ceil(16 (k + 1) / E) - 1, and all is
-    written after the last chunk (RUN cycle 5)."""
+    chunk c (of N, E outputs each) is issued in GATHER cycle c + 1 and written five cycles later.
+    OVERLAP = 1: the next layer's SETUP is GATHER cycle N + 1 and its RUN starts at N + 2, so the
+    write is seen from RUN cycle c + 6 - N; OVERLAP = 2: the SETUP is GATHER cycle 1, the RUN
+    starts at 2, so from RUN cycle c + 6. Line k is whole after chunk ceil(16 (k + 1) / E) - 1,
+    and all is written after the last chunk (RUN cycle 5, or N + 5)."""
     n, e = _chunks(prev, params)
     k = np.arange(max(0, min(n * e // LINE, int(getattr(params, "NX", 1 << 20)) // LINE)))
     chunk = -(-(LINE * (k + 1)) // e) - 1
-    return chunk + 6 - n, 5
+    shift = 0 if overlap_mode(params) == 2 else n
+    return chunk + 6 - shift, 5 + n - shift
+
+
+def overlap_mode(params) -> int:
+    """The engine's OVERLAP (0 for a params object without it, e.g. the LSTM models')."""
+    return int(getattr(params, "OVERLAP", 0))
 
 
 def overlaps(params) -> bool:
-    return bool(getattr(params, "OVERLAP", 0))
+    return overlap_mode(params) > 0
 
 
 def rtl_layer_cycles(layer, x_raw, params, first: bool, prev=None, last: bool = True) -> RTLLayerCycles:
@@ -244,7 +253,11 @@ def rtl_layer_cycles(layer, x_raw, params, first: bool, prev=None, last: bool = 
         arrival, all_at = gather_arrival(prev, params)
     run, bc, pe_entries = run_cycles(layer, x_raw, first, arrival=arrival, all_at=all_at,
                                      walk=int(getattr(params, "WALK", 1)))
-    gather = gather_cycles(layer, params) - (GATHER_TAIL if overlaps(params) and not last else 0)
+    gather = gather_cycles(layer, params)
+    if not last and overlap_mode(params) == 1:
+        gather -= GATHER_TAIL
+    elif not last and overlap_mode(params) == 2:
+        gather = 0
     return RTLLayerCycles(layer.name, 1, run, gather, bc, pe_entries)
 
 

@@ -51,8 +51,9 @@ class EngineParams:
     CB_SLOTS: int = 0  # codebook slots per PE (0: one per layer, slot = layer; > 0: table field 14)
     LD_READ: int = 0  # 1: the load port reads back (ld_re/ld_q; the overlay's LOAD_READ)
     WALK: int = 1  # entries each PE walks per cycle: 1, or 2 (two multipliers per PE; eie_pe.sv)
-    # 1: a layer's gather drains beside the next layer's SETUP and RUN (eie_control.sv); -1: 1 for
-    # a Dense-only engine, 0 with the LSTM lanes (a recurrent gather does not overlap)
+    # 1: a layer's gather drains beside the next layer's SETUP and RUN (eie_control.sv); 2: its
+    # whole gather runs beside them (two accumulator banks per PE, ping-pong); -1: 1 for a
+    # Dense-only engine, 0 with the LSTM lanes (a recurrent gather does not overlap)
     OVERLAP: int = -1
     # the LSTM element-wise lanes (eie_lstm; flow.rtl.lstm_run.lstm_params sets them): 0 = Dense only
     LSTM: int = 0
@@ -85,8 +86,9 @@ class EngineParams:
             (0 <= self.CB_SLOTS <= 256, "CB_SLOTS must be 0..256"),
             (self.LD_READ in (0, 1), "LD_READ must be 0 or 1"),
             (self.WALK in (1, 2), "WALK must be 1 or 2"),
-            (self.OVERLAP in (0, 1), "OVERLAP must be 0 or 1"),
-            (not (self.OVERLAP and self.LSTM), "OVERLAP=1 needs LSTM=0 (a recurrent gather does not overlap)"),
+            (self.OVERLAP in (0, 1, 2), "OVERLAP must be 0, 1 or 2"),
+            (not (self.OVERLAP and self.LSTM),
+             f"OVERLAP={self.OVERLAP} needs LSTM=0 (a recurrent gather does not overlap)"),
         ]
         for ok, msg in checks:
             if not ok:

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 from flow.paths import kernels_dir
 
 RTL_DIR = kernels_dir().parent / "rtl"  # kernels/rtl beside kernels/hls (source tree or wheel)
-SOURCES = ("eie_ram.sv", "eie_ram_2r.sv", "eie_detector.sv", "eie_requant.sv", "eie_pe.sv", "eie_layer_table.sv",
+SOURCES = ("eie_ram.sv", "eie_ram_2r.sv", "eie_detector.sv", "eie_requant.sv", "eie_pe_acc.sv", "eie_pe.sv", "eie_layer_table.sv",
            "eie_act_store.sv",
            "eie_broadcast.sv", "eie_control.sv", "eie_gather.sv", "eie_pwl.sv", "eie_cast.sv", "eie_lstm_cell.sv",
            "eie_lstm.sv", "eie_engine.sv")

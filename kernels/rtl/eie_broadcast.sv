@@ -21,6 +21,9 @@ module eie_broadcast #(
     parameter NX = 1024,
     // activation bits
     parameter XW = 16,
+    // 1: the gather select keeps the gathered layer's mapping, taken at the hand-off (the engine's
+    // OVERLAP = 2: the next layer's mapping is loaded while that gather runs)
+    parameter GSEL_HELD = 0,
     localparam NXW = $clog2(NX + 1),
     localparam NLINES = NX / 16,
     localparam LA = (NLINES > 1) ? $clog2(NLINES) : 1,
@@ -45,7 +48,12 @@ module eie_broadcast #(
     // during SETUP: the n_in being loaded (the detectors' window limits at the same edge)
     input  logic [     NXW-1:0] n_nx,
     input  logic [         2:0] log2g,
+    /* verilator lint_off UNUSEDSIGNAL */
     input  logic [         2:0] log2e,
+    // GSEL_HELD: the hand-off RUN -> GATHER and the gathered layer's log2e
+    input  logic                g_start,
+    input  logic [         2:0] g_log2e,
+    /* verilator lint_on UNUSEDSIGNAL */
     // the detectors' group masks (eie_layer_table: bit g MAXG + r for columns i % MAXG == r)
     input  logic [MAXG*MAXG-1:0] gmask,
     input  logic [    MAXG-1:0] gact,
@@ -170,12 +178,24 @@ module eie_broadcast #(
 
     for (p = 0; p < P; p = p + 1) begin : g_pe
       localparam [5:0] PI = p;
-      logic [5:0] q_idx, q_sel;
+      logic [5:0] q_idx;
       logic my_bc;
       logic [CW-1:0] my_col;
       logic [XW-1:0] my_x;
-      assign q_sel = q_idx >> log2e;
-      assign pe_sel[p] = pe_active[p] && q_sel == gt_sel;
+      if (GSEL_HELD != 0) begin : g_gsel_held
+        // the PE's row-PE index and active flag of the gathered layer, taken at the hand-off
+        logic [5:0] q_g;
+        logic act_g;
+        always_ff @(posedge clk) begin
+          if (g_start) begin
+            q_g <= q_idx;
+            act_g <= pe_active[p];
+          end
+        end
+        assign pe_sel[p] = act_g && (q_g >> g_log2e) == gt_sel;
+      end else begin : g_gsel
+        assign pe_sel[p] = pe_active[p] && (q_idx >> log2e) == gt_sel;
+      end
       assign pe_bc[p] = my_bc;
       assign pe_col[p*CW+:CW] = my_col;
       assign pe_x[p*XW+:XW] = my_x;

@@ -21,6 +21,10 @@
 // the input port's: arr_lines (whole lines written: (i0 + E) / 16 of the last chunk written) and
 // arr_all (the layer's last chunk written); its RUN ends only after arr_all. The last layer
 // drains as before, then done.
+// OVERLAP = 2 (the PEs' accumulators ping-pong, eie_pe PP): the next layer's SETUP follows the
+// hand-off itself, so the whole gather (issue and drain) runs beside the next SETUP and RUN; the
+// gather's counters and fields are its own (taken at the hand-off), acc_rb / acc_gb name the
+// accumulator banks of the running layer and of the gather (swapped at each hand-off).
 `default_nettype none
 module eie_control #(
     // layers the table holds
@@ -34,7 +38,8 @@ module eie_control #(
     parameter BIAS_D = 128,
     // 1: recurrent entries (the step counter and the gate-by-gate issue); 0: Dense only
     parameter LSTM = 0,
-    // 1: the next layer's SETUP and RUN overlap the gather's drain (Dense only: LSTM = 0)
+    // 1: the next layer's SETUP and RUN overlap the gather's drain; 2: its whole gather (issue
+    // and drain; the PEs' accumulators ping-pong); Dense only: LSTM = 0
     parameter OVERLAP = 0,
     localparam LW = (NL > 1) ? $clog2(NL) : 1,
     localparam NXW = $clog2(NX + 1),
@@ -90,7 +95,10 @@ module eie_control #(
     output logic           g_start,
     // the current layer's input lines arrived (OVERLAP: written by the previous gather) and all
     output logic [NXW-5:0] arr_lines,
-    output logic           arr_all
+    output logic           arr_all,
+    // OVERLAP = 2: the accumulator banks of the running layer and of the gather
+    output logic           acc_rb,
+    output logic           acc_gb
 );
   localparam S_IDLE = 2'd0, S_SETUP = 2'd1, S_RUN = 2'd2, S_GATHER = 2'd3;
 
@@ -125,19 +133,45 @@ module eie_control #(
   assign in_ready = state == S_RUN && first && in_lines < n_lines;
   assign in_fire = in_valid && in_ready;
   // chunks per local row - 1: R / E - 1 (E divides R)
-  assign nchunk_last = (ANYR != 0) ? 6'(r_val >> log2e) - 6'd1 : (6'd1 << (log2r - log2e)) - 6'd1;
-  assign gi_valid = state == S_GATHER && !issued_all;
+  // the gather's fields: with OVERLAP = 2 its own copy (taken at the hand-off: the next SETUP
+  // loads the table's while it issues), else the table's
+  logic [RW:0] u_rows;
+  logic [6:0] u_rval;
+  logic [2:0] u_log2r, u_log2e;
+  logic [BA-1:0] u_bbase;
+  generate
+    if (OVERLAP == 2) begin : g_gf
+      always_ff @(posedge clk) begin
+        if (g_start) begin
+          u_rows <= rows;
+          u_rval <= r_val;
+          u_log2r <= log2r;
+          u_log2e <= log2e;
+          u_bbase <= bias_base;
+        end
+      end
+    end else begin : g_gt
+      assign u_rows = rows;
+      assign u_rval = r_val;
+      assign u_log2r = log2r;
+      assign u_log2e = log2e;
+      assign u_bbase = bias_base;
+    end
+  endgenerate
+  assign nchunk_last = (ANYR != 0) ? 6'(u_rval >> u_log2e) - 6'd1 : (6'd1 << (u_log2r - u_log2e)) - 6'd1;
+  // the issue: from the hand-off to the last chunk (OVERLAP = 2: in any state)
+  assign gi_valid = (OVERLAP == 2 || state == S_GATHER) && !issued_all;
   logic [RW-1:0] g_row;
   assign g_row = (LSTM != 0 && rec) ? gr[RW-1:0] + RW'(gk) : gr[RW-1:0];
   assign gi_row = g_row;
-  assign gi_bias_addr = bias_base + {{(BA - RW) {1'b0}}, g_row};
+  assign gi_bias_addr = u_bbase + {{(BA - RW) {1'b0}}, g_row};
   // first output row of the chunk: gr * R (rbase, a running sum when ANYR) + gs * E
-  assign i0_issue = ((ANYR != 0) ? rbase : ({{(NXW - RW) {1'b0}}, gr} << log2r)) +
-                    ({{(NXW - 5) {1'b0}}, gs} << log2e);
+  assign i0_issue = ((ANYR != 0) ? rbase : ({{(NXW - RW) {1'b0}}, gr} << u_log2r)) +
+                    ({{(NXW - 5) {1'b0}}, gs} << u_log2e);
   // the chunk's end i0 + E: its whole lines, clamped to the store's (NX / 16 fits NXW - 4 bits)
-  assign ie_issue = i0_issue + ((NXW + 1)'(1) << log2e);
+  assign ie_issue = i0_issue + ((NXW + 1)'(1) << u_log2e);
   assign ln_issue = (ie_issue[NXW:4] > (NXW - 3)'(NX / 16)) ? (NXW - 4)'(NX / 16) : ie_issue[NXW-1:4];
-  assign fin_issue = gs == nchunk_last && gr + 1'b1 == rows;
+  assign fin_issue = gs == nchunk_last && gr + 1'b1 == u_rows;
   assign gt_valid = v1;
   assign g_valid = v5;
   assign g_i0 = i0_5;
@@ -154,55 +188,35 @@ module eie_control #(
         end
       end
       S_SETUP: begin
-        rbase <= '0;
         in_lines <= '0;
         run_done_q <= 1'b0;
-        gr <= '0;
-        gs <= '0;
-        gk <= '0;
-        issued_all <= 1'b0;
         state <= S_RUN;
       end
       S_RUN: begin
         run_done_q <= run_done;
         if (in_fire) in_lines <= in_lines + 1'b1;
         if (run_done_q) begin
-          state <= S_GATHER;
           wlines <= '0;
           wall <= 1'b0;
+          if (OVERLAP == 2 && !last) begin
+            // the next layer's SETUP now; this layer's whole gather runs beside it
+            layer <= layer + 1'b1;
+            first <= 1'b0;
+            step <= '0;
+            state <= S_SETUP;
+          end else begin
+            state <= S_GATHER;
+          end
         end
       end
       S_GATHER: begin
-        if (!issued_all && LSTM != 0 && rec) begin
-          if (gk != 2'd3) begin
-            gk <= gk + 2'd1;
-          end else begin
-            gk <= '0;
-            if (gs == nchunk_last) begin
-              gs <= '0;
-              gr <= gr + (RW + 1)'(4);
-              if (gr + (RW + 1)'(4) == rows) issued_all <= 1'b1;
-            end else begin
-              gs <= gs + 1'b1;
-            end
-          end
-        end else if (!issued_all) begin
-          if (gs == nchunk_last) begin
-            gs <= '0;
-            gr <= gr + 1'b1;
-            rbase <= rbase + {{(NXW - 6) {1'b0}}, r_val};
-            if (gr + 1'b1 == rows) begin
-              issued_all <= 1'b1;
-              // OVERLAP: the next layer's SETUP now; this gather drains beside it
-              if (OVERLAP != 0 && !last) begin
-                layer <= layer + 1'b1;
-                first <= 1'b0;
-                step <= '0;
-                state <= S_SETUP;
-              end
-            end
-          end else begin
-            gs <= gs + 1'b1;
+        if (!issued_all) begin
+          // OVERLAP = 1: at the last chunk the next layer's SETUP; this gather drains beside it
+          if (OVERLAP == 1 && !(LSTM != 0 && rec) && fin_issue && !last) begin
+            layer <= layer + 1'b1;
+            first <= 1'b0;
+            step <= '0;
+            state <= S_SETUP;
           end
         end else if (!(v1 || v2 || v3 || v4 || v5 || (LSTM != 0 && ew_busy))) begin
           if (LSTM != 0 && rec && !last_step) begin
@@ -221,6 +235,40 @@ module eie_control #(
       end
       default: state <= S_IDLE;
     endcase
+    // the gather's issue: its counters start at the hand-off, then one chunk a cycle
+    if (g_start) begin
+      rbase <= '0;
+      gr <= '0;
+      gs <= '0;
+      gk <= '0;
+      issued_all <= 1'b0;
+      if (OVERLAP == 2) begin
+        acc_gb <= acc_rb;
+        acc_rb <= !acc_rb;
+      end
+    end else if (gi_valid && LSTM != 0 && rec) begin
+      if (gk != 2'd3) begin
+        gk <= gk + 2'd1;
+      end else begin
+        gk <= '0;
+        if (gs == nchunk_last) begin
+          gs <= '0;
+          gr <= gr + (RW + 1)'(4);
+          if (gr + (RW + 1)'(4) == u_rows) issued_all <= 1'b1;
+        end else begin
+          gs <= gs + 1'b1;
+        end
+      end
+    end else if (gi_valid) begin
+      if (gs == nchunk_last) begin
+        gs <= '0;
+        gr <= gr + 1'b1;
+        rbase <= rbase + {{(NXW - 6) {1'b0}}, u_rval};
+        if (gr + 1'b1 == u_rows) issued_all <= 1'b1;
+      end else begin
+        gs <= gs + 1'b1;
+      end
+    end
     v1 <= gi_valid;
     v2 <= v1;
     v3 <= v2;
@@ -263,6 +311,9 @@ module eie_control #(
       fin4 <= 1'b0;
       fin5 <= 1'b0;
       wall <= 1'b1;
+      issued_all <= 1'b1;
+      acc_rb <= 1'b0;
+      acc_gb <= 1'b1;
     end
   end
 endmodule

@@ -87,7 +87,8 @@ module eie_engine #(
     parameter L_H_RND = 1,
     parameter L_H_SAT = 1,
     // 1: a layer's gather drains beside the next layer's SETUP and RUN (issue 21's lever 3;
-    // Dense engines only, LSTM = 0); 0: strictly one phase after the other
+    // Dense engines only, LSTM = 0); 2: its whole gather runs beside them (the PEs' accumulators
+    // ping-pong: twice the accumulator memory); 0: strictly one phase after the other
     parameter OVERLAP = 0,
     // derived
     localparam NXW = $clog2(NX + 1),
@@ -140,6 +141,7 @@ module eie_engine #(
     if (NX % 64 != 0) $error("NX must be a multiple of 64");
     if (ACCW <= XW + WW) $error("ACCW must exceed XW + WW");
     if (WALK != 1 && WALK != 2) $error("WALK must be 1 or 2");
+    if (OVERLAP > 2) $error("OVERLAP must be 0, 1 or 2");
     if (OVERLAP != 0 && LSTM != 0) $error("OVERLAP needs LSTM = 0 (a recurrent gather does not overlap)");
   end
 
@@ -197,7 +199,7 @@ module eie_engine #(
   endgenerate
 
   // ---------------- control ----------------
-  logic in_fire, arr_all;
+  logic in_fire, arr_all, acc_rb, acc_gb;
   /* verilator lint_off UNUSEDSIGNAL */
   logic g_start;  // OVERLAP's
   logic [NXW-5:0] in_lines;  // the store's line address: its low bits
@@ -223,7 +225,8 @@ module eie_engine #(
       .ew_busy(ew_busy), .first_step(first_step), .last_step(last_step), .det_done(det_done),
       .bc_busy(bc_busy), .pe_busy(|pe_busy), .gi_valid(gi_valid), .gi_row(gi_row),
       .gi_bias_addr(gi_bias_addr), .gt_valid(gt_valid), .gt_sel(gt_sel), .g_valid(g_valid),
-      .g_i0(g_i0), .g_start(g_start), .arr_lines(arr_lines), .arr_all(arr_all));
+      .g_i0(g_i0), .g_start(g_start), .arr_lines(arr_lines), .arr_all(arr_all), .acc_rb(acc_rb),
+      .acc_gb(acc_gb));
 
   // the gather's fields: the table's, or with OVERLAP a copy taken at the hand-off RUN -> GATHER,
   // held while the drain runs beside the next layer's SETUP (which loads the table's)
@@ -269,9 +272,9 @@ module eie_engine #(
   logic [P*CW-1:0] pe_col;
   logic [P*XW-1:0] pe_x;
 
-  eie_broadcast #(.P(P), .ANYR(ANYR), .MAXG(MAXG), .NX(NX), .XW(XW)) u_bc (
+  eie_broadcast #(.P(P), .ANYR(ANYR), .MAXG(MAXG), .NX(NX), .XW(XW), .GSEL_HELD(OVERLAP == 2 ? 1 : 0)) u_bc (
       .clk(clk), .rst(rst), .init(setup), .run(run), .first_layer((OVERLAP != 0) || first),
-      .in_lines(arr_lines), .in_all(arr_all), .n_in(n_det), .n_nx(n_det_nx), .log2g(log2g), .log2r(log2r),
+      .in_lines(arr_lines), .in_all(arr_all), .n_in(n_det), .n_nx(n_det_nx), .log2g(log2g), .g_start(g_start), .g_log2e(gf_log2e), .log2r(log2r),
       .log2e(log2e), .gmask(gmask), .gact(gact), .r_val(r_val), .rmul(rmul), .nz(nz), .bk_re(bk_re), .bk_raddr(bk_raddr),
       .wr_line(wr_line), .wr_mask(wr_mask), .wr_nz(wr_nz),
       .bk_q(bk_q), .pe_ok(pe_ok), .pe_bc(pe_bc), .pe_col(pe_col), .pe_x(pe_x), .gt_sel(gt_sel),
@@ -291,13 +294,13 @@ module eie_engine #(
       eie_pe #(
           .DMAX(DMAX), .XW(XW), .WW(WW), .ACCW(ACCW), .CBW(CBW),
           .IXW(IXW), .NL(NL), .CB_SLOTS(CB_SLOTS), .LD_READ(LD_READ), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D), .BIAS_D(BIAS_D),
-          .CW(CW), .ENT_L(ENT_L), .PTR_L(PTR_L), .WALK(WALK),
+          .CW(CW), .ENT_L(ENT_L), .PTR_L(PTR_L), .WALK(WALK), .PP(OVERLAP == 2 ? 1 : 0),
           .ENT_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ent_", ID, ".mem"}),
           .PTR_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ptr_", ID, ".mem"}),
           .CB_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/cb_", ID, ".mem"}),
           .BIAS_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/bias_", ID, ".mem"})
       ) u_pe (
-          .clk(clk), .rst(rst), .init(setup), .cb_slot(cb_slot), .ptr_base(ptr_base), .depth(depth),
+          .clk(clk), .rst(rst), .init(setup), .acc_rb(acc_rb), .acc_gb(acc_gb), .cb_slot(cb_slot), .ptr_base(ptr_base), .depth(depth),
           .my_bc(pe_bc[p]), .my_col(pe_col[p*CW+:CW]), .my_x(pe_x[p*XW+:XW]), .ok(pe_ok[p]),
           .busy(pe_busy[p]), .gi_valid(gi_valid), .gi_row(gi_row), .gi_bias_addr(gi_bias_addr),
           .gt_valid(gt_valid), .gt_sel(pe_sel[p]), .term(pe_term[p*ACCW+:ACCW]),

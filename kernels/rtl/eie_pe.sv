@@ -48,6 +48,12 @@
 //           distinct, so the two products of a cycle never meet; a row hit by both banks in
 //           different cycles is two partial sums)
 //   gather  reads both banks: term = accA + accB + bias (a bank's unwritten row counts 0)
+//
+// PP = 1 (the engine's OVERLAP = 2: a layer's gather issues beside the next layer's RUN): every
+// accumulator memory is two, ping and pong, each with its own valid bits and read port. The
+// running layer reads and writes bank acc_rb, the gather reads bank acc_gb (the engine flips them
+// at each hand-off RUN -> GATHER), so the gather of layer l and the accumulation of layer l + 1
+// never share a row or a port; SETUP clears the valid bits of bank acc_rb only.
 `default_nettype none
 module eie_pe #(
     // activation queue capacity (power of two)
@@ -92,6 +98,8 @@ module eie_pe #(
     parameter LD_READ = 0,
     // entries walked per cycle: 1, or 2 (two multipliers; banked entry RAM and accumulators)
     parameter WALK = 1,
+    // 1: two accumulator banks (ping-pong, the engine's OVERLAP = 2); 0: one
+    parameter PP = 0,
     // derived widths
     // queue slots: DMAX and two of slack (the detectors' gate is a cycle old and does not count
     // the emit registered before the bank read, eie_broadcast)
@@ -114,6 +122,11 @@ module eie_pe #(
     input  logic                 rst,
     // the layer's SETUP cycle: every accumulator row becomes empty (acc_ok cleared)
     input  logic                 init,
+    // PP: the banks of the running layer and of the gather (unused when PP = 0)
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  logic                 acc_rb,
+    input  logic                 acc_gb,
+    /* verilator lint_on UNUSEDSIGNAL */
     // layer configuration (stable during a layer)
     input  logic [       SW-1:0] cb_slot,  // the layer's codebook slot
     input  logic [       PA-1:0] ptr_base,
@@ -227,17 +240,22 @@ module eie_pe #(
   logic [  RW-1:0] e_row;
   logic signed [PW-1:0] e_prod;
   logic [ACCW-1:0] acc_q, sum, base;
-  // accumulator row valid bits (written in this layer) and the one of the row read last
-  logic [ACC_D-1:0] acc_ok;
-  logic            q_ok, q_use;
-  logic            acc_re;
-  logic [  RW-1:0] acc_raddr;
-  assign acc_re = d_valid || gi_valid;
-  assign acc_raddr = gi_valid ? gi_row : d_row;
+  // the valid bit (written in this layer) of the row read last by stage D (q_ok) and by the
+  // gather (q_okg); the gather's word acc_qg (with PP = 0 the same read as stage D's)
+  logic            q_ok, q_use, q_okg, q_usg;
+  logic [ACCW-1:0] acc_qg;
+`ifndef SYNTHESIS
+  // the banks the simulation checks follow (bank 0 when PP = 0)
+  logic CK_RB, CK_GB;
+  assign CK_RB = PP != 0 && acc_rb;
+  assign CK_GB = PP != 0 && acc_gb;
+`endif
 `ifdef EIE_TEST_NO_ACC_VALID
   assign q_use = 1'b1;  // a deliberately broken variant (tests: the read-before-write check)
+  assign q_usg = 1'b1;
 `else
   assign q_use = q_ok;
+  assign q_usg = q_okg;
 `endif
   logic            f_valid;
   logic [  RW-1:0] f_row;
@@ -451,37 +469,32 @@ module eie_pe #(
       logic            e_valid1;
       logic [  RW-1:0] e_row1;
       logic signed [PW-1:0] e_prod1;
-      logic [ACCW-1:0] acc_q1, sum1, base1;
-      logic [ACC_D-1:0] acc_ok1;
-      logic            q_ok1, q_use1;
-      logic            acc_re1;
-      logic [  RW-1:0] acc_raddr1;
-      assign acc_re1 = d_valid1 || gi_valid;
-      assign acc_raddr1 = gi_valid ? gi_row : d_row1;
+      logic [ACCW-1:0] acc_q1, sum1, base1, acc_qg1;
+      logic            q_ok1, q_use1, q_okg1, q_usg1;
 `ifdef EIE_TEST_NO_ACC_VALID
       assign q_use1 = 1'b1;
+      assign q_usg1 = 1'b1;
 `else
       assign q_use1 = q_ok1;
+      assign q_usg1 = q_okg1;
 `endif
       logic            f_valid1;
       logic [  RW-1:0] f_row1;
       logic [ACCW-1:0] f_sum1;
       assign base1 = (f_valid1 && f_row1 == e_row1) ? f_sum1 : (q_use1 ? acc_q1 : '0);
       assign sum1  = base1 + {{(ACCW-PW){e_prod1[PW-1]}}, e_prod1};
-      eie_ram #(.BLOCK(ACC_BLK), .DEPTH(ACC_D), .WIDTH(ACCW), .INIT_FILE("")) u_acc1 (
-          .clk(clk), .re(acc_re1), .raddr(acc_raddr1), .q(acc_q1),
-          .we(e_valid1), .waddr(e_row1), .wdata(sum1));
+      eie_pe_acc #(.ACC_D(ACC_D), .ACCW(ACCW), .BLOCK(ACC_BLK), .PP(PP)) u_acc1 (
+          .clk(clk), .clr(init), .rb(acc_rb), .gb(acc_gb), .a_re(d_valid1), .a_addr(d_row1),
+          .g_re(gi_valid), .g_addr(gi_row), .we(e_valid1), .waddr(e_row1), .wdata(sum1),
+          .qa(acc_q1), .oka(q_ok1), .qg(acc_qg1), .okg(q_okg1));
       assign busy_w2 = d_valid1 || e_valid1;  // c_valid1 implies c_valid
-      assign acc_term = (q_use ? acc_q : '0) + (q_use1 ? acc_q1 : '0);
+      assign acc_term = (q_usg ? acc_qg : '0) + (q_usg1 ? acc_qg1 : '0);
       always_ff @(posedge clk) begin
         d_row1 <= row1;
         e_row1 <= d_row1;
         e_prod1 <= prod1;
         f_row1 <= e_row1;
         f_sum1 <= sum1;
-        if (acc_re1) q_ok1 <= acc_ok1[acc_raddr1];
-        if (e_valid1) acc_ok1[e_row1] <= 1'b1;
-        if (init) acc_ok1 <= '0;
         c_valid1 <= b_active && b_two;
         d_valid1 <= c_valid1 && c_code1 != '0;
         e_valid1 <= d_valid1;
@@ -498,18 +511,18 @@ module eie_pe #(
       /* verilator lint_off PROCASSINIT */
       logic chk_armed1 = 1'b0;
       /* verilator lint_on PROCASSINIT */
-      logic [ACC_D-1:0] chk_wr1;
+      logic [ACC_D-1:0] chk_wr1[0:1];
       logic [RW-1:0] chk_grow1;
       always_ff @(posedge clk) begin
         if (rst) chk_armed1 <= 1'b1;
-        if (chk_armed1 && !rst && e_valid1 && !(f_valid1 && f_row1 == e_row1) && q_use1 && !chk_wr1[e_row1])
+        if (chk_armed1 && !rst && e_valid1 && !(f_valid1 && f_row1 == e_row1) && q_use1 && !chk_wr1[CK_RB][e_row1])
           $error("eie_pe %m: accumulator bank B row %0d read before it was written in this layer", e_row1);
-        if (chk_armed1 && !rst && gt_valid && gt_sel && q_use1 && !chk_wr1[chk_grow1])
+        if (chk_armed1 && !rst && gt_valid && gt_sel && q_usg1 && !chk_wr1[CK_GB][chk_grow1])
           $error("eie_pe %m: accumulator bank B row %0d gathered before it was written in this layer",
                  chk_grow1);
         if (gi_valid) chk_grow1 <= gi_row;
-        if (e_valid1) chk_wr1[e_row1] <= 1'b1;
-        if (init) chk_wr1 <= '0;
+        if (e_valid1) chk_wr1[CK_RB][e_row1] <= 1'b1;
+        if (init) chk_wr1[CK_RB] <= '0;
       end
 `endif
     end else begin : g_w1
@@ -524,9 +537,10 @@ module eie_pe #(
   eie_ram #(.BLOCK(BIAS_BLK), .DEPTH(BIAS_D), .WIDTH(ACCW), .INIT_FILE(BIAS_FILE)) u_bias (
       .clk(clk), .re(gi_valid || rd_bias), .raddr(rd_bias ? ld_addr[BA-1:0] : gi_bias_addr), .q(bias_q),
       .we(ld_we && ld_sel == SEL_BIAS), .waddr(ld_addr[BA-1:0]), .wdata(ld_data[ACCW-1:0]));
-  eie_ram #(.BLOCK(ACC_BLK), .DEPTH(ACC_D), .WIDTH(ACCW), .INIT_FILE("")) u_acc (
-      .clk(clk), .re(acc_re), .raddr(acc_raddr), .q(acc_q),
-      .we(e_valid), .waddr(e_row), .wdata(sum));
+  eie_pe_acc #(.ACC_D(ACC_D), .ACCW(ACCW), .BLOCK(ACC_BLK), .PP(PP)) u_acc (
+      .clk(clk), .clr(init), .rb(acc_rb), .gb(acc_gb), .a_re(d_valid), .a_addr(d_row),
+      .g_re(gi_valid), .g_addr(gi_row), .we(e_valid), .waddr(e_row), .wdata(sum),
+      .qa(acc_q), .oka(q_ok), .qg(acc_qg), .okg(q_okg));
 
   always_ff @(posedge clk) begin
     // queue storage (no reset)
@@ -547,12 +561,7 @@ module eie_pe #(
     e_prod <= prod;
     f_row <= e_row;
     f_sum <= sum;
-    if (gt_valid) term <= gt_sel ? ((WALK == 2) ? acc_term : (q_use ? acc_q : '0)) + bias_q : '0;
-    // the valid bit of the row read, beside the RAM's registered read (a write in the same
-    // cycle is not seen, as in the RAM: stage E forwards it)
-    if (acc_re) q_ok <= acc_ok[acc_raddr];
-    if (e_valid) acc_ok[e_row] <= 1'b1;
-    if (init) acc_ok <= '0;
+    if (gt_valid) term <= gt_sel ? ((WALK == 2) ? acc_term : (q_usg ? acc_qg : '0)) + bias_q : '0;
     // control
     if (my_bc) tail <= (tail == QLAST) ? '0 : tail + 1'b1;
     if (pop) head <= (head == QLAST) ? '0 : head + 1'b1;
@@ -592,18 +601,18 @@ module eie_pe #(
   /* verilator lint_off PROCASSINIT */
   logic chk_armed = 1'b0;
   /* verilator lint_on PROCASSINIT */
-  logic [ACC_D-1:0] chk_wr;
+  logic [ACC_D-1:0] chk_wr[0:1];  // per bank (PP; bank 0 only when PP = 0)
   logic [RW-1:0] chk_grow;
   always_ff @(posedge clk) begin
     if (rst) chk_armed <= 1'b1;
-    if (chk_armed && !rst && e_valid && !(f_valid && f_row == e_row) && q_use && !chk_wr[e_row])
+    if (chk_armed && !rst && e_valid && !(f_valid && f_row == e_row) && q_use && !chk_wr[CK_RB][e_row])
       $error("eie_pe %m: accumulator row %0d read before it was written in this layer", e_row);
-    if (chk_armed && !rst && gt_valid && gt_sel && q_use && !chk_wr[chk_grow])
+    if (chk_armed && !rst && gt_valid && gt_sel && q_usg && !chk_wr[CK_GB][chk_grow])
       $error("eie_pe %m: accumulator row %0d gathered before it was written in this layer",
              chk_grow);
     if (gi_valid) chk_grow <= gi_row;
-    if (e_valid) chk_wr[e_row] <= 1'b1;
-    if (init) chk_wr <= '0;
+    if (e_valid) chk_wr[CK_RB][e_row] <= 1'b1;
+    if (init) chk_wr[CK_RB] <= '0;
   end
 `endif
 endmodule

@@ -1,14 +1,16 @@
 """OVERLAP (eie_control.sv, issue 21's lever 3): a layer's gather drains beside the next layer's
-SETUP and RUN, whose detectors take a window once the gather has written its lines. The default
+SETUP and RUN (1), or runs whole beside them with the PEs' accumulators in two banks (2); the next
+layer's detectors take a window once the gather has written its lines. OVERLAP = 1 is the default
 for Dense engines (TEST_ENGINE has it, so every test of test_rtl_sim.py runs it); here the
-parameter's rules, the arrival schedule's numbers, and the RTL with OVERLAP = 0 and 1 side by
-side: both bit-exact and cycle-exact, and the overlap strictly faster where a drain is hidden."""
+parameter's rules, the arrival schedule's numbers, and the RTL with OVERLAP = 0, 1 and 2 side by
+side: all bit-exact and cycle-exact, and each step strictly faster where it hides a gather."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flow.errors import UsageError
 from flow.eie.perf_rtl import GATHER_TAIL, gather_arrival, gather_cycles, rtl_network_cycles
@@ -18,6 +20,7 @@ from flow.testing import random_layer
 from test_rtl_sim import _check, _small_net, networks
 
 ENGINE0 = TEST_ENGINE.with_(OVERLAP=0)
+ENGINE2 = TEST_ENGINE.with_(OVERLAP=2)
 
 
 def test_overlap_is_on_for_dense_engines_and_off_with_the_lstm_lanes():
@@ -27,8 +30,11 @@ def test_overlap_is_on_for_dense_engines_and_off_with_the_lstm_lanes():
     assert ENGINE0.key() != TEST_ENGINE.key()
     with pytest.raises(UsageError, match="OVERLAP=1 needs LSTM=0"):
         EngineParams(LSTM=1, OVERLAP=1)
-    with pytest.raises(UsageError, match="OVERLAP must be 0 or 1"):
-        EngineParams(OVERLAP=2)
+    with pytest.raises(UsageError, match="OVERLAP=2 needs LSTM=0"):
+        EngineParams(LSTM=1, OVERLAP=2)
+    with pytest.raises(UsageError, match="OVERLAP must be 0, 1 or 2"):
+        EngineParams(OVERLAP=3)
+    assert ENGINE2.generics()["OVERLAP"] == 2
 
 
 def test_gather_arrival_counts_whole_lines_from_the_chunks_written():
@@ -40,6 +46,10 @@ def test_gather_arrival_counts_whole_lines_from_the_chunks_written():
     np.testing.assert_array_equal(arrival, [-6, -2, 2])
     assert all_at == 5
     assert gather_cycles(prev, TEST_ENGINE) == 15 + GATHER_TAIL
+    # OVERLAP = 2: the next RUN starts N = 15 cycles earlier, beside the issue itself
+    arrival, all_at = gather_arrival(prev, ENGINE2)
+    np.testing.assert_array_equal(arrival, [9, 13, 17])
+    assert all_at == 20
 
 
 def test_model_overlap_drops_the_drain_of_every_layer_but_the_last():
@@ -75,3 +85,62 @@ def test_rtl_without_overlap_still_equals_reference_and_model(net):
 
     layers, x = net
     _check(layers, x, verilator.build(ENGINE0), params=ENGINE0)
+
+
+def _deep_net(seed=3):
+    """A first layer with many gather chunks (300 outputs at R = E = 16: 19) before a layer whose
+    first window arrives after four of them: OVERLAP = 2 starts that layer's RUN 19 cycles earlier."""
+    rng = np.random.default_rng(seed)
+    l1 = random_layer(rng, 300, 300, density=0.1, n_pe=64, col_groups=4, fifo_depth=8, name="a")
+    l2 = random_layer(rng, 300, 60, density=0.3, n_pe=64, col_groups=4, fifo_depth=8,
+                      input_t=l1.output_t, name="b")  # fmt: skip
+    x = l1.input_t.quantize(np.where(rng.random((3, 300)) < 0.4, rng.normal(size=(3, 300)), 0))
+    return [l1, l2], x
+
+
+@pytest.mark.verilator
+def test_rtl_with_the_whole_gather_overlapped_equals_reference_and_model(engine_exe):
+    """OVERLAP = 2 against 1 on the same network: bits equal, each cycle-exact, and faster where the
+    first layer's gather is long; layer 0 has no GATHER of its own."""
+    from flow.rtl import verilator
+
+    layers, x = _deep_net()
+    one = _check(layers, x, engine_exe, params=TEST_ENGINE)
+    two = _check(layers, x, verilator.build(ENGINE2), params=ENGINE2)
+    np.testing.assert_array_equal(one["y"], two["y"])
+    assert (two["period"] < one["period"]).all()
+    per, _ = rtl_network_cycles(layers, x, ENGINE2)
+    assert all(p[0].gather == 0 and p[-1].gather > 0 for p in per)
+
+
+@pytest.mark.verilator
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(net=networks())
+def test_rtl_with_ping_pong_accumulators_equals_reference_and_model(net):
+    from flow.rtl import verilator
+
+    layers, x = net
+    _check(layers, x, verilator.build(ENGINE2), params=ENGINE2)
+
+
+@pytest.mark.slow
+@pytest.mark.verilator
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(net=networks(st.integers(1, 64)))
+def test_rtl_with_ping_pong_accumulators_equals_reference_and_model_many(net):
+    from flow.rtl import verilator
+
+    layers, x = net
+    _check(layers, x, verilator.build(ENGINE2), params=ENGINE2)
+
+
+@pytest.mark.verilator
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+@given(net=networks())
+def test_rtl_with_ping_pong_and_walk2_equals_reference_and_model(net):
+    """Both banks of WALK = 2 ping-pong too."""
+    from flow.rtl import verilator
+
+    layers, x = net
+    engine = ENGINE2.with_(WALK=2)
+    _check(layers, x, verilator.build(engine), params=engine)
