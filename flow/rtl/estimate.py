@@ -88,7 +88,8 @@ def memories(p: EngineParams, wide_load: bool = False) -> dict:
         "pointers": ptr,
         "codebooks": (p.P, p.cb_depth, p.WW),
         "biases": (p.P, p.BIAS_D, p.ACCW),
-        "accumulators": (p.WALK * p.P, p.ACC_D, p.ACCW),
+        # OVERLAP = 2: ping-pong, two banks of each (eie_pe_acc)
+        "accumulators": ((2 if p.OVERLAP == 2 else 1) * p.WALK * p.P, p.ACC_D, p.ACCW),
         "banks": (LINE, p.NX // LINE, p.XW),
     }
 
@@ -133,6 +134,9 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
     accumulate = ACCW + 2 * RW  # forward compare and mux (the add is the DSP48's post-adder)
     term = ACCW + 4  # acc + bias (the select is the register's synchronous reset)
     acc_valid = p.ACC_D  # accumulator row valid bits: write decode and read mux, ~1 LUT a row
+    # OVERLAP = 2: the second bank's valid bits, each bank's read-address mux, the word selects of
+    # the accumulate and of the gather (per slot)
+    pp = (p.ACC_D + 2 * RW + 2 * ACCW) * p.WALK if p.OVERLAP == 2 else 0
     # the overlay's row reads: an entry lane mux (one LUT6 per 4 ways a bit), a pointer-pair mux
     row_mux = (p.CBW + p.IXW) * -(-wide_rows(p) // 4) + EA if wide_load else 0
     # readback (LD_READ): read-address muxes of four RAMs, the memory select and the OR tree
@@ -141,7 +145,7 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
     # valid bits, the three-input term (calibrated against Yosys, docs/rtl.md)
     walk2 = ((RW + p.IXW) + 2 * (p.CBW + p.IXW) + 2 * EA + accumulate + acc_valid + ACCW
              if p.WALK == 2 else 0)  # fmt: skip
-    pe_lut = queue + 1.07 * (control + accumulate + term + acc_valid + row_mux + readback + walk2)
+    pe_lut = queue + 1.07 * (control + accumulate + term + acc_valid + row_mux + readback + walk2 + pp)
     pe_ff = (
         2 * QA + DW + XW + 2 * EA + XW + 2  # queue pointers, A, B
         + XW + 2 + RW  # C
@@ -150,6 +154,7 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
         + p.ACC_D + 1  # accumulator row valid bits and the one read
         + (p.DMAX * (CW + XW) if p.DMAX <= 1 else 0)
         + ((1 + RW + 1 + RW + 1 + RW + ACCW + 1 + p.ACC_D + 1 + 1) if p.WALK == 2 else 0)  # slot 1's C-F
+        + ((p.ACC_D + 1) * p.WALK + 7 if p.OVERLAP == 2 else 0)  # second bank's valid bits, gather select
     )  # fmt: skip
     # ---- engine: detectors, requantisers, glue (eie_engine's own logic) ----
     nwin = max(1, p.NX // WINDOW)
@@ -191,7 +196,9 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
         + 2 * (ACCW + 2)
         # OVERLAP: the gather's fields held (flags, shift, width, omin/omax, n_out, log2e) and
         # eie_control's written-lines count, its five-stage pipeline and the last-chunk flags
-        + p.OVERLAP * (5 + 12 + 2 * XW + _clog2(p.NX + 1) + 3 + 6 * (_clog2(p.NX + 1) - 4) + 1 + 5)
+        + min(1, p.OVERLAP) * (5 + 12 + 2 * XW + _clog2(p.NX + 1) + 3 + 6 * (_clog2(p.NX + 1) - 4) + 1 + 5)
+        # OVERLAP = 2: the gather's own rows, R, log2 R, E and bias base; the two bank flags
+        + (RW + 1 + 7 + 3 + 3 + _clog2(max(2, p.BIAS_D)) + 2 if p.OVERLAP == 2 else 0)
     )  # fmt: skip
     dsp = p.WALK * p.P  # ANYR's R * k are shift-and-add (no DSP48)
     lut = p.P * pe_lut + engine_lut + lutram
