@@ -194,7 +194,7 @@ def eie_layers_and_data(model_dir, data_dir):
     return model.eie_layers, load_dataset(cfg.data)
 
 
-def simulate_model(name, model_dir, data_dir, n, model_n) -> dict:
+def simulate_model(name, model_dir, data_dir, n, model_n, overlap: int | None = None) -> dict:
     from flow.eie.perf_rtl import rtl_network_cycles
     from flow.rtl import tools
     from flow.eie.reference import eie_network
@@ -205,6 +205,8 @@ def simulate_model(name, model_dir, data_dir, n, model_n) -> dict:
     x, y = ds.x_test[:n], ds.y_test[:n]
     x_raw = layers[0].input_t.quantize(x.reshape(x.shape[0], -1))
     params = params_for(layers)
+    if overlap is not None:  # --overlap: the engine's OVERLAP (default: params_for's, 1 for Dense)
+        params = params.with_(OVERLAP=overlap)
     t0 = time.perf_counter()
     res = simulate_layers(layers, x_raw, params)
     sim_s = time.perf_counter() - t0
@@ -292,6 +294,9 @@ def main(argv=None) -> int:
     ap.add_argument("--synth", default="16,32,64")
     ap.add_argument("--synth-xcup", default="64")
     ap.add_argument("--synth-only", action="store_true")
+    ap.add_argument("--overlap", type=int, default=None,
+                    help="the simulated engine's OVERLAP (default 1: the gather's drain beside the next RUN; "
+                         "2: the whole gather, accumulators ping-pong)")
     ap.add_argument("--synth-walk2", default="", help="P values: the engines with WALK = 2 (synth_xc7_walk2)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "rtl.json")
     ap.add_argument("--ecp5", action="store_true", help="only the ECP5 open-tool flow (see above)")
@@ -326,7 +331,7 @@ def main(argv=None) -> int:
                 p64_layers = eie_layers_and_data(d, args.data_dir)[0]
             continue
         print(f"== {name}: simulating {args.n} images ...", flush=True)
-        r, layers = simulate_model(name, d, args.data_dir, args.n, args.model_n)
+        r, layers = simulate_model(name, d, args.data_dir, args.n, args.model_n, args.overlap)
         if "p64" in name:  # the folder's own column groups, not the default layout's
             r["name"] = name = "lenet300 p64 (load-balanced, G=" + "/".join(str(l.encoding.col_groups) for l in layers) + ")"
         results["models"].append(r)
