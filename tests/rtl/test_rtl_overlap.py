@@ -144,3 +144,24 @@ def test_rtl_with_ping_pong_and_walk2_equals_reference_and_model(net):
     layers, x = net
     engine = ENGINE2.with_(WALK=2)
     _check(layers, x, verilator.build(engine), params=engine)
+
+
+#: OVERLAP = 2 with accumulators in LUT RAM (ACC_D x ACCW <= 1024 bits: eie_pe_acc's one memory with
+#: two read ports), beside TEST_ENGINE's block-RAM accumulators (two RAMs)
+ENGINE2_LUT = ENGINE2.with_(ACC_D=16, ACCW=40, BIAS_D=64)
+
+
+@pytest.mark.verilator
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@given(net=networks(st.sampled_from([16, 32, 64])))
+def test_rtl_with_ping_pong_accumulators_in_lut_ram_equals_reference_and_model(net):
+    from flow.rtl import verilator
+    from flow.rtl.params import check_fit
+    from hypothesis import assume
+
+    layers, x = net
+    try:
+        check_fit(layers, ENGINE2_LUT)
+    except UsageError:
+        assume(False)
+    _check(layers, x, verilator.build(ENGINE2_LUT), params=ENGINE2_LUT)
