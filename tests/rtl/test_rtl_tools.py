@@ -97,6 +97,17 @@ def test_estimate_matches_the_benchmarked_yosys_counts():
         _assert_estimate_matches(r["yosys"], estimate.estimate(EngineParams(**r["yosys"]["engine"])), r["P"])
 
 
+def test_estimate_matches_the_overlap2_yosys_counts():
+    """bench/results/rtl.json "synth_xc7_overlap2": the P = 64 engine with OVERLAP = 2 (accumulators
+    ping-pong), Yosys 0.70, recorded counts against the estimator; it still fits the xc7z020's 80 %."""
+    bench = json.loads((ROOT / "bench" / "results" / "rtl.json").read_text())
+    (row,) = bench["synth_xc7_overlap2"]
+    params = EngineParams(**row["engine"])
+    assert params.OVERLAP == 2
+    _assert_estimate_matches(row, estimate.estimate(params), row["P"])
+    assert row["LUT"] <= 0.8 * 53200
+
+
 def test_estimate_matches_the_walk2_yosys_counts():
     """bench/results/rtl.json "synth_xc7_walk2": the LeNet-300-100 engines with WALK = 2 (P = 16 and
     64, Yosys 0.70), recorded counts against the estimator."""
