@@ -38,15 +38,22 @@ CONFIGS = {
     "ld_read1": {**BASE, "LD_READ": 1},
     "wide4_ptr3_slots_read": {**BASE, "ENT_L": 4, "PTR_L": 2, "CB_SLOTS": 4, "LD_READ": 1},
 }
-#: gate name infixes that only a generate level added (removed when the gold has the result)
-INFIXES = (re.compile(r"g_w1\."), re.compile(r"(?:genblk\d+\.)+(?=g_ent1\.|g_entw\.)"))
+#: gate name infixes that only a generate level added (removed when the gold has the result), and
+#: the accumulator's state that moved into eie_pe_acc (u_acc, PP = 0: its RAM, valid bits, read bit)
+INFIXES = ((re.compile(r"g_w1\."), ""), (re.compile(r"(?:genblk\d+\.)+(?=g_ent1\.|g_entw\.)"), ""),
+           (re.compile(r"u_acc\.g_one\.u_ram\."), "u_acc."), (re.compile(r"u_acc\.g_one\.ok(?=\W|$)"), "acc_ok"),
+           (re.compile(r"u_acc\.g_one\.q_ok(?=\W|$)"), "q_ok"))
 
 
-def _elab(srcs, gen: dict, name: str, il: str) -> str:
+def _elab(srcs, gen: dict, name: str, il: str, extra: str = "") -> str:
     chparam = " ".join(f"-set {k} {v}" for k, v in gen.items())
     return (f"design -reset\nread_verilog -sv -DSYNTHESIS {' '.join(srcs)}\nchparam {chparam} eie_pe\n"
             f"hierarchy -top eie_pe\nproc\nflatten\nmemory\nopt -fast\nopt_clean\nrename -top {name}\n"
-            f"write_rtlil {il}\n")  # fmt: skip
+            f"{extra}write_rtlil {il}\n")  # fmt: skip
+
+
+#: the gate's inputs that only OVERLAP = 2 (PP = 1) reads: unused at PP = 0, so not ports of the miter
+GATE_ONLY_PORTS = ("acc_rb", "acc_gb")
 
 
 def _map(gate: str, gold: str) -> tuple[str, int]:
@@ -54,8 +61,8 @@ def _map(gate: str, gold: str) -> tuple[str, int]:
     mapping = {}
     for w in gate_w:
         new = w
-        for pat in INFIXES:
-            new = pat.sub("", new)
+        for pat, to in INFIXES:
+            new = pat.sub(to, new)
         if new != w and new in gold_w and new not in gate_w:
             mapping[w] = new
     if not mapping:
@@ -69,13 +76,14 @@ def prove(gold_dir: Path, gen: dict, work: Path, seq: int = 2) -> dict:
 
     yosys = tools.require("yosys")
     work.mkdir(parents=True, exist_ok=True)
-    srcs = {"gold": ["eie_ram.sv", "eie_pe.sv"], "gate": ["eie_ram.sv", "eie_ram_2r.sv", "eie_pe.sv"]}
+    srcs = {"gold": ["eie_ram.sv", "eie_pe.sv"], "gate": ["eie_ram.sv", "eie_ram_2r.sv", "eie_pe_acc.sv", "eie_pe.sv"]}
     for side, folder in (("gold", gold_dir), ("gate", RTL_DIR)):
         (work / side).mkdir(exist_ok=True)
         for s in srcs[side]:
             (work / side / s).write_text((folder / s).read_text())
     rel = {side: [f"{side}/{s}" for s in names] for side, names in srcs.items()}
-    script = _elab(rel["gold"], gen, "gold", "gold.il") + _elab(rel["gate"], gen, "gate", "gate_raw.il")
+    script = _elab(rel["gold"], gen, "gold", "gold.il") + _elab(rel["gate"], gen, "gate", "gate_raw.il",
+                                                                   "delete -port " + " ".join(f"gate/{p}" for p in GATE_ONLY_PORTS) + "\n")
     (work / "elab.ys").write_text(script)
     subprocess.run(yosys.cmd("-q", "-s", "elab.ys"), cwd=work, check=True, env=yosys.child_env())
     gate, n = _map((work / "gate_raw.il").read_text(), (work / "gold.il").read_text())
