@@ -194,6 +194,9 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
         + sum(p.MAXG // (1 if g == 0 else 1 << _clog2(g + 1)) for g in range(p.MAXG)) + _clog2(p.NX + 1) - 4
         # the requantisers' saturation thresholds (eie_gather)
         + 2 * (ACCW + 2)
+        # each detector's window register and its limit-and-taken mask (eie_detector win, m: the
+        # bits its group can own), the window counter and its live flag
+        + 2 * win_bits + p.MAXG * (_clog2(p.NX // WINDOW + 1) + 1)
         # OVERLAP: the gather's fields held (flags, shift, width, omin/omax, n_out, log2e) and
         # eie_control's written-lines count, its five-stage pipeline and the last-chunk flags
         + min(1, p.OVERLAP) * (5 + 12 + 2 * XW + _clog2(p.NX + 1) + 3 + 6 * (_clog2(p.NX + 1) - 4) + 1 + 5)
