@@ -50,11 +50,12 @@ def main(argv=None) -> int:
     rows = [r for r in res["synth_xc7"] if r["P"] == args.pe and row_yosys_version(r) == "0.70"]
     if not rows:
         raise SystemExit(f"no Yosys 0.70 xc7 row of P={args.pe} in {args.out}")
-    params = EngineParams(**rows[0]["yosys"]["engine"])
     trained = [m for m in res.get("models", []) if args.trained in m.get("label", "")]
     if not trained:
         raise SystemExit(f"no rtl.json models row labelled with {args.trained!r}: run bench/rtl.py --p64 <folder> first")
     trained = trained[-1]
+    # the recorded engine with the OVERLAP its cycles were measured on (the accumulators' banks)
+    params = EngineParams(**rows[0]["yosys"]["engine"]).with_(OVERLAP=int(trained["engine"].get("OVERLAP", 1)))
     rev = rtl_revision()
     ecp = [r for r in res.get("ecp5", []) if r["P"] == args.ecp5_pe and r.get("path")
            and (args.ecp5_rev is None or r.get("rtl_rev") == args.ecp5_rev)]
