@@ -88,21 +88,29 @@ module eie_gather #(
   end
   // the saturation thresholds omin * 2^shift and (omax + 1) * 2^shift (eie_requant) minus the
   // rounding term 2^(shift-1) when rnd_r (the requantisers compare the lane before its rounding
-  // add), registered from the registered copies and clamped to [-2^ACCW, 2^ACCW] (the range
-  // that decides a compare with an (ACCW + 1)-bit value): the requantisers first use them in the
-  // gather's stage 4, at least three cycles after the copies are set (RUN, issue, stages 1-3).
-  // A shift above ACCW + 1 is taken as ACCW + 1: it gives the same clamped value. The term is
-  // taken off before the shift, at twice the scale: (2 omin - rnd) * 2^shift / 2 (exact: rnd
-  // only at shift >= 1), so no subtraction follows the shift.
+  // add), clamped to [-2^ACCW, 2^ACCW] (the range that decides a compare with an (ACCW + 1)-bit
+  // value). A shift above ACCW + 1 is taken as ACCW + 1: it gives the same clamped value. The
+  // term is taken off before the shift, at twice the scale: (2 omin - rnd) * 2^shift / 2 (exact:
+  // rnd only at shift >= 1), so no subtraction follows the shift. Two register steps from the
+  // registered copies: the shift amount and the (XW + 2)-bit values before the shift (t_sh,
+  // lo_n, hi_n: the clamp of the shift and the adds leave the shift -> compare path, and the
+  // copy shift_r's fanout into every lane), then the thresholds; the requantisers first use them
+  // in the gather's stage 4, at least three cycles after the copies are set (RUN, issue, stages
+  // 1-3), and they are set two cycles after the copies.
   localparam TW = ACCW + XW + 3;
   localparam logic signed [TW-1:0] TMAX = TW'(1) <<< ACCW;
   localparam logic signed [ACCW+1:0] TMAXS = (ACCW + 2)'(1) <<< ACCW;
   logic [5:0] t_sh;
+  logic signed [XW+1:0] lo_n, hi_n;
   logic signed [TW-1:0] lo_w, hi_w, lo_sh, hi_sh, lo_h, hi_h;
   logic [ACCW+1:0] tlo_h, thi_h;
-  assign t_sh = (shift_r > 6'(ACCW + 1)) ? 6'(ACCW + 1) : shift_r;
-  assign lo_w = {{(TW - XW - 1) {omin_r[XW-1]}}, omin_r, 1'b0} - TW'(rnd_r);
-  assign hi_w = {{(TW - XW - 1) {omax_r[XW-1]}}, omax_r, 1'b0} + (rnd_r ? TW'(1) : TW'(2));
+  always_ff @(posedge clk) begin
+    t_sh <= (shift_r > 6'(ACCW + 1)) ? 6'(ACCW + 1) : shift_r;
+    lo_n <= {omin_r[XW-1], omin_r, 1'b0} - (XW + 2)'(rnd_r);
+    hi_n <= {omax_r[XW-1], omax_r, 1'b0} + (rnd_r ? (XW + 2)'(1) : (XW + 2)'(2));
+  end
+  assign lo_w = {{(TW - XW - 2) {lo_n[XW+1]}}, lo_n};
+  assign hi_w = {{(TW - XW - 2) {hi_n[XW+1]}}, hi_n};
   assign lo_sh = lo_w <<< t_sh;
   assign hi_sh = hi_w <<< t_sh;
   assign lo_h = lo_sh >>> 1;

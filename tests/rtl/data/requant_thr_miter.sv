@@ -1,6 +1,6 @@
 // Miter of test_rtl_requant_thresholds.py: eie_requant with the thresholds and rounding flags
 // eie_gather computes (the same expressions, here combinational: the gather registers them in
-// two steps) against the post-shift reference (requant_post_shift.sv), which adds the
+// three steps) against the post-shift reference (requant_post_shift.sv), which adds the
 // gather's rounding term 2^(shift-1) (half_n) before its shift; ok is 1 when both outputs agree.
 // A width of 0 is no layer's (flow.fixed.FixedType: width >= 1), and the reference's wrap reads
 // bit 63 of its shifted value there (out of range, undefined): left out.
@@ -24,6 +24,7 @@ module requant_thr_miter #(
   localparam logic signed [TW-1:0] TMAX = TW'(1) <<< ACCW;
   localparam logic signed [ACCW+1:0] TMAXS = (ACCW + 2)'(1) <<< ACCW;
   logic [5:0] t_sh;
+  logic signed [XW+1:0] lo_n, hi_n;
   logic signed [TW-1:0] lo_w, hi_w, lo_sh, hi_sh, lo_h, hi_h;
   logic [ACCW+1:0] tlo_h, thi_h;
   logic [ACCW:0] half_n;
@@ -33,8 +34,10 @@ module requant_thr_miter #(
   assign rnd_r = |half_n[ACCW-1:0];
   assign flip_r = half_n[ACCW];
   assign t_sh = (shift > 6'(ACCW + 1)) ? 6'(ACCW + 1) : shift;
-  assign lo_w = {{(TW - XW - 1) {omin[XW-1]}}, omin, 1'b0} - TW'(rnd_r);
-  assign hi_w = {{(TW - XW - 1) {omax[XW-1]}}, omax, 1'b0} + (rnd_r ? TW'(1) : TW'(2));
+  assign lo_n = {omin[XW-1], omin, 1'b0} - (XW + 2)'(rnd_r);
+  assign hi_n = {omax[XW-1], omax, 1'b0} + (rnd_r ? (XW + 2)'(1) : (XW + 2)'(2));
+  assign lo_w = {{(TW - XW - 2) {lo_n[XW+1]}}, lo_n};
+  assign hi_w = {{(TW - XW - 2) {hi_n[XW+1]}}, hi_n};
   assign lo_sh = lo_w <<< t_sh;
   assign hi_sh = hi_w <<< t_sh;
   assign lo_h = lo_sh >>> 1;
