@@ -35,12 +35,20 @@ module eie_act_store #(
     output logic [     15:0] wr_nz
 );
   logic [16*XW-1:0] wr_data;
+  logic [15:0] in_nz, g_nz;
   assign wr_mask = in_we ? 16'hffff : g_mask;
   assign wr_line = in_we ? in_line : g_line;
   assign wr_data = in_we ? in_data : g_data;
+  // which words are non-zero, of each source before the select: the input port's write enable
+  // (its ready, a compare of the line count) meets one multiplexer, not the words' OR trees (the
+  // detectors' window registers take wr_nz in the same cycle; the same bits)
   always_comb begin
-    for (int i = 0; i < 16; i++) wr_nz[i] = wr_data[i*XW+:XW] != '0;
+    for (int i = 0; i < 16; i++) begin
+      in_nz[i] = in_data[i*XW+:XW] != '0;
+      g_nz[i] = g_data[i*XW+:XW] != '0;
+    end
   end
+  assign wr_nz = in_we ? in_nz : g_nz;
 
   genvar b;
   generate

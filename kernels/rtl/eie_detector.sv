@@ -62,6 +62,11 @@ module eie_detector #(
   logic        mv, take;
   logic [ 5:0] k;
   logic        any, rest, live, live_n;
+  // the scan's "any" and "two or more" bits, by a tree of pairs (level v holds 64 >> v nodes)
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [63:0] t_any[0:6];
+  logic [63:0] t_two[0:6];
+  /* verilator lint_on UNUSEDSIGNAL */
   logic [HW-1:0] wl, hi_n;
   logic [ 5:0] lo_n;
 
@@ -108,8 +113,24 @@ module eie_detector #(
       if (low[i]) k = k | i[5:0];
     end
   end
-  assign any = bits != 64'd0;
-  assign rest = (bits & ~low) != 64'd0;
+  // any: a column to emit; rest: another one after it (two or more bits), so the window is kept.
+  // Both from a tree of LUTs beside the carry chain (for each node: any of its bits, two or more
+  // of them), not from bits & ~low after the chain: the move (win, m, w) does not wait for the
+  // chain, which only makes the emitted column and `taken` (the same function: no cycle changes)
+  always_comb begin
+    t_any[0] = bits;
+    t_two[0] = '0;
+    for (int v = 1; v <= 6; v++) begin
+      t_any[v] = '0;
+      t_two[v] = '0;
+      for (int n = 0; n < (64 >> v); n++) begin
+        t_any[v][n] = t_any[v-1][2*n] || t_any[v-1][2*n+1];
+        t_two[v][n] = t_two[v-1][2*n] || t_two[v-1][2*n+1] || (t_any[v-1][2*n] && t_any[v-1][2*n+1]);
+      end
+    end
+  end
+  assign any = t_any[6][0];
+  assign rest = t_two[6][0];
   assign emit = run && !done && avail && any && gate;
   assign emit_j = NXW'({w, k});
   // move to window w + 1 (none left, or the last one emitted), or take the first one

@@ -64,15 +64,19 @@ module eie_gather #(
   // the layer's fields change only at SETUP and the gather starts two cycles after it at the
   // earliest (a RUN cycle between), so the requantisers and the fold's level select take
   // registered copies (a cycle late): no net from the table register fans out into them, and
-  // the rounding term 2**(shift-1) is decoded a cycle ahead (issue 21's timing levers)
-  logic [ACCW:0] half, half_n;
-  logic relu_r, sat_r, sgn_r;
+  // the rounding is decoded a cycle ahead (issue 21's timing levers)
+  logic [ACCW:0] half_n;
+  logic rnd_r, flip_r, relu_r, sat_r, sgn_r;
   logic [5:0] shift_r, width_r;
   logic [XW-1:0] omin_r, omax_r;
   logic [2:0] lvl_r;
   assign half_n = (rnd && shift != 6'd0) ? ({{ACCW{1'b0}}, 1'b1} << (shift - 6'd1)) : '0;
   always_ff @(posedge clk) begin
-    half <= half_n;
+    // the requantisers' rounding (eie_requant): the term 2^(shift-1) at 1 <= shift <= ACCW
+    // (rnd_r), or the 2^ACCW that wraps the (ACCW + 1)-bit sum at shift = ACCW + 1 (flip_r);
+    // no term at a larger shift (it leaves ACCW + 1 bits)
+    rnd_r <= |half_n[ACCW-1:0];
+    flip_r <= half_n[ACCW];
     relu_r <= relu;
     sat_r <= sat;
     sgn_r <= sgn;
@@ -82,25 +86,38 @@ module eie_gather #(
     omax_r <= omax;
     lvl_r <= lvl;
   end
-  // the saturation thresholds omin * 2^shift and (omax + 1) * 2^shift (eie_requant), registered
-  // from the registered copies and clamped to [-2^ACCW, 2^ACCW] (the range that decides a
-  // compare with an (ACCW + 1)-bit value): the requantisers first use them in the gather's stage
-  // 4, at least three cycles after the copies are set (RUN, issue, stages 1-3). A shift above
-  // ACCW + 1 is taken as ACCW + 1: it gives the same clamped value.
-  localparam TW = ACCW + XW + 2;
+  // the saturation thresholds omin * 2^shift and (omax + 1) * 2^shift (eie_requant) minus the
+  // rounding term 2^(shift-1) when rnd_r (the requantisers compare the lane before its rounding
+  // add), clamped to [-2^ACCW, 2^ACCW] (the range that decides a compare with an (ACCW + 1)-bit
+  // value). A shift above ACCW + 1 is taken as ACCW + 1: it gives the same clamped value. The
+  // term is taken off before the shift, at twice the scale: (2 omin - rnd) * 2^shift / 2 (exact:
+  // rnd only at shift >= 1), so no subtraction follows the shift. Two register steps from the
+  // registered copies: the shift amount and the (XW + 2)-bit values before the shift (t_sh,
+  // lo_n, hi_n: the clamp of the shift and the adds leave the shift -> compare path, and the
+  // copy shift_r's fanout into every lane), then the thresholds; the requantisers first use them
+  // in the gather's stage 4, at least three cycles after the copies are set (RUN, issue, stages
+  // 1-3), and they are set two cycles after the copies.
+  localparam TW = ACCW + XW + 3;
   localparam logic signed [TW-1:0] TMAX = TW'(1) <<< ACCW;
   localparam logic signed [ACCW+1:0] TMAXS = (ACCW + 2)'(1) <<< ACCW;
   logic [5:0] t_sh;
-  logic signed [TW-1:0] lo_w, hi_w, lo_sh, hi_sh;
-  logic [ACCW+1:0] tlo, thi;
-  assign t_sh = (shift_r > 6'(ACCW + 1)) ? 6'(ACCW + 1) : shift_r;
-  assign lo_w = {{(TW - XW) {omin_r[XW-1]}}, omin_r};
-  assign hi_w = {{(TW - XW) {omax_r[XW-1]}}, omax_r} + TW'(1);
+  logic signed [XW+1:0] lo_n, hi_n;
+  logic signed [TW-1:0] lo_w, hi_w, lo_sh, hi_sh, lo_h, hi_h;
+  logic [ACCW+1:0] tlo_h, thi_h;
+  always_ff @(posedge clk) begin
+    t_sh <= (shift_r > 6'(ACCW + 1)) ? 6'(ACCW + 1) : shift_r;
+    lo_n <= {omin_r[XW-1], omin_r, 1'b0} - (XW + 2)'(rnd_r);
+    hi_n <= {omax_r[XW-1], omax_r, 1'b0} + (rnd_r ? (XW + 2)'(1) : (XW + 2)'(2));
+  end
+  assign lo_w = {{(TW - XW - 2) {lo_n[XW+1]}}, lo_n};
+  assign hi_w = {{(TW - XW - 2) {hi_n[XW+1]}}, hi_n};
   assign lo_sh = lo_w <<< t_sh;
   assign hi_sh = hi_w <<< t_sh;
+  assign lo_h = lo_sh >>> 1;
+  assign hi_h = hi_sh >>> 1;
   always_ff @(posedge clk) begin
-    tlo <= (lo_sh < -TMAX) ? -TMAXS : (lo_sh > TMAX) ? TMAXS : lo_sh[ACCW+1:0];
-    thi <= (hi_sh < -TMAX) ? -TMAXS : (hi_sh > TMAX) ? TMAXS : hi_sh[ACCW+1:0];
+    tlo_h <= (lo_h < -TMAX) ? -TMAXS : (lo_h > TMAX) ? TMAXS : lo_h[ACCW+1:0];
+    thi_h <= (hi_h < -TMAX) ? -TMAXS : (hi_h > TMAX) ? TMAXS : hi_h[ACCW+1:0];
   end
   logic [ACCW-1:0] tree_n[0:NT-1];
   logic [ACCW-1:0] tree[0:NT-1];
@@ -151,8 +168,9 @@ module eie_gather #(
   generate
     for (b = 0; b < OL; b = b + 1) begin : g_rq
       eie_requant #(.ACCW(ACCW), .XW(XW)) u_rq (
-          .v(lane_reg[b]), .relu(1'b0), .half(half), .sat(sat_r), .sgn(sgn_r), .shift(shift_r),
-          .width(width_r), .omin(omin_r), .omax(omax_r), .tlo(tlo), .thi(thi), .out(rq[b]));
+          .v(lane_reg[b]), .relu(1'b0), .rnd(rnd_r), .flip(flip_r), .sat(sat_r), .sgn(sgn_r),
+          .shift(shift_r), .width(width_r), .omin(omin_r), .omax(omax_r), .tlo(tlo_h), .thi(thi_h),
+          .out(rq[b]));
     end
   endgenerate
 

@@ -1,7 +1,9 @@
 """The requantiser's saturation against per-layer thresholds (issue 21's timing lever, eie_requant.sv
-and eie_gather.sv) gives the same output bits as the compares after the shift that it replaced:
-a Yosys SAT proof over every input (accumulator, rounding term, shift 0..63, width, bounds, modes)
-of a miter of both, at the test's small widths and at the LeNet-300-100 engine's."""
+and eie_gather.sv), and its rounding without an add in front of the shift and the compares (the
+thresholds minus the rounding term, an increment after the shift), give the same output bits as
+the add -> shift -> compares that they replaced: a Yosys SAT proof over every input (accumulator,
+rounding on or off, shift 0..63, width 1..63, bounds, modes) of a miter of both, at the test's
+small widths and at the LeNet-300-100 engine's."""
 
 from __future__ import annotations
 
@@ -52,6 +54,24 @@ def test_the_proof_finds_a_wrong_threshold(tmp_path):
     assert "model found: FAIL!" in out, out[-2000:]
 
 
+@pytest.mark.yosys
+@pytest.mark.parametrize("old,new", [
+    # the wrapping rounding term at shift = ACCW + 1 taken as no rounding
+    ("assign flip_r = half_n[ACCW];", "assign flip_r = 1'b0;"),
+    # the low threshold not moved by the rounding term
+    ("assign lo_n = {omin[XW-1], omin, 1'b0} - (XW + 2)'(rnd_r);",
+     "assign lo_n = {omin[XW-1], omin, 1'b0};"),
+])  # fmt: skip
+def test_the_proof_finds_a_wrong_rounding(tmp_path, old, new):
+    """The miter can fail on the rounding: without the flip at shift = ACCW + 1, or with the low
+    threshold not moved by the rounding term, the outputs differ somewhere."""
+    bad = (DATA / "requant_thr_miter.sv").read_text().replace(old, new)
+    assert bad != (DATA / "requant_thr_miter.sv").read_text()
+    (tmp_path / "bad_miter.sv").write_text(bad)
+    out = _prove(tmp_path, 13, 8, tmp_path / "bad_miter.sv")
+    assert "model found: FAIL!" in out, out[-2000:]
+
+
 def test_the_miter_uses_the_gathers_threshold_expressions():
     """The miter's thresholds are eie_gather's (its registered copies omin_r, omax_r, shift_r read
     as the miter's inputs), so the proof is about the RTL, not a copy that drifted."""
@@ -62,7 +82,8 @@ def test_the_miter_uses_the_gathers_threshold_expressions():
         s = s.replace("omin_r", "omin").replace("omax_r", "omax").replace("shift_r", "shift")
         return re.sub(r"\s+", " ", s)
 
-    exprs = dict(re.findall(r"assign (t_sh|lo_w|hi_w|lo_sh|hi_sh|tlo|thi) = ([^;]*);", miter))
-    assert len(exprs) == 7, exprs
+    names = "t_sh|lo_n|hi_n|lo_w|hi_w|lo_sh|hi_sh|lo_h|hi_h|tlo_h|thi_h|half_n|rnd_r|flip_r"
+    exprs = dict(re.findall(rf"assign ({names}) = ([^;]*);", miter))
+    assert len(exprs) == 14, exprs
     for name, rhs in exprs.items():
         assert re.search(rf"{name} (?:=|<=) {re.escape(norm(rhs))};", norm(gather)), (name, rhs)
