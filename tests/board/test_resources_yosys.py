@@ -32,7 +32,7 @@ LUT_RAMS = ((16, 32), (32, 32), (64, 32), (16, 8), (256, 8))
 def _sources():
     from flow.rtl.verilator import rtl_sources
 
-    return [p for p in rtl_sources() if p.name in ("eie_ram.sv", "eie_pe.sv")]
+    return [p for p in rtl_sources() if p.name in ("eie_ram.sv", "eie_pe_acc.sv", "eie_pe.sv")]
 
 
 def _synth(tmp_path, cache, top: str, params: dict) -> dict:
