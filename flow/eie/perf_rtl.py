@@ -239,9 +239,6 @@ def overlap_mode(params) -> int:
     return int(getattr(params, "OVERLAP", 0))
 
 
-def overlaps(params) -> bool:
-    return overlap_mode(params) > 0
-
 
 def rtl_layer_cycles(layer, x_raw, params, first: bool, prev=None, last: bool = True) -> RTLLayerCycles:
     """One layer's cycles. With the engine's OVERLAP: ``prev`` (the layer before, whose gather
@@ -249,7 +246,7 @@ def rtl_layer_cycles(layer, x_raw, params, first: bool, prev=None, last: bool = 
     layer's)."""
     check_layout(layer)
     arrival = all_at = None
-    if overlaps(params) and not first and prev is not None:
+    if overlap_mode(params) and not first and prev is not None:
         arrival, all_at = gather_arrival(prev, params)
     run, bc, pe_entries = run_cycles(layer, x_raw, first, arrival=arrival, all_at=all_at,
                                      walk=int(getattr(params, "WALK", 1)))

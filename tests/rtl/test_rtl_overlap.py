@@ -23,6 +23,13 @@ ENGINE0 = TEST_ENGINE.with_(OVERLAP=0)
 ENGINE2 = TEST_ENGINE.with_(OVERLAP=2)
 
 
+def _check_on(engine, layers, x):
+    """test_rtl_sim's bit and cycle check on ``engine`` (its Verilator build is cached by parameters)."""
+    from flow.rtl import verilator
+
+    return _check(layers, x, verilator.build(engine), params=engine)
+
+
 def test_overlap_is_on_for_dense_engines_and_off_with_the_lstm_lanes():
     assert EngineParams().OVERLAP == 1 and EngineParams().generics()["OVERLAP"] == 1
     assert EngineParams(LSTM=1).OVERLAP == 0 and "OVERLAP" not in EngineParams(LSTM=1).generics()
@@ -67,11 +74,9 @@ def test_model_overlap_drops_the_drain_of_every_layer_but_the_last():
 def test_rtl_with_and_without_overlap_equals_reference_and_model(engine_exe):
     """The same network on both engines: bits equal, each cycle-exact against its own schedule,
     and the overlapped one faster."""
-    from flow.rtl import verilator
-
     layers, x = _small_net()
     on = _check(layers, x, engine_exe, params=TEST_ENGINE)
-    off = _check(layers, x, verilator.build(ENGINE0), params=ENGINE0)
+    off = _check_on(ENGINE0, layers, x)
     np.testing.assert_array_equal(on["y"], off["y"])
     assert (on["period"] < off["period"]).all()
 
@@ -81,10 +86,8 @@ def test_rtl_with_and_without_overlap_equals_reference_and_model(engine_exe):
 @given(net=networks())
 def test_rtl_without_overlap_still_equals_reference_and_model(net):
     """OVERLAP = 0 (the LSTM engines' schedule for their Dense layers) stays exact."""
-    from flow.rtl import verilator
-
     layers, x = net
-    _check(layers, x, verilator.build(ENGINE0), params=ENGINE0)
+    _check_on(ENGINE0, layers, x)
 
 
 def _deep_net(seed=3):
@@ -102,11 +105,9 @@ def _deep_net(seed=3):
 def test_rtl_with_the_whole_gather_overlapped_equals_reference_and_model(engine_exe):
     """OVERLAP = 2 against 1 on the same network: bits equal, each cycle-exact, and faster where the
     first layer's gather is long; layer 0 has no GATHER of its own."""
-    from flow.rtl import verilator
-
     layers, x = _deep_net()
     one = _check(layers, x, engine_exe, params=TEST_ENGINE)
-    two = _check(layers, x, verilator.build(ENGINE2), params=ENGINE2)
+    two = _check_on(ENGINE2, layers, x)
     np.testing.assert_array_equal(one["y"], two["y"])
     assert (two["period"] < one["period"]).all()
     per, _ = rtl_network_cycles(layers, x, ENGINE2)
@@ -117,10 +118,8 @@ def test_rtl_with_the_whole_gather_overlapped_equals_reference_and_model(engine_
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(net=networks())
 def test_rtl_with_ping_pong_accumulators_equals_reference_and_model(net):
-    from flow.rtl import verilator
-
     layers, x = net
-    _check(layers, x, verilator.build(ENGINE2), params=ENGINE2)
+    _check_on(ENGINE2, layers, x)
 
 
 @pytest.mark.slow
@@ -128,10 +127,8 @@ def test_rtl_with_ping_pong_accumulators_equals_reference_and_model(net):
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(net=networks(st.integers(1, 64)))
 def test_rtl_with_ping_pong_accumulators_equals_reference_and_model_many(net):
-    from flow.rtl import verilator
-
     layers, x = net
-    _check(layers, x, verilator.build(ENGINE2), params=ENGINE2)
+    _check_on(ENGINE2, layers, x)
 
 
 @pytest.mark.verilator
@@ -139,11 +136,9 @@ def test_rtl_with_ping_pong_accumulators_equals_reference_and_model_many(net):
 @given(net=networks())
 def test_rtl_with_ping_pong_and_walk2_equals_reference_and_model(net):
     """Both banks of WALK = 2 ping-pong too."""
-    from flow.rtl import verilator
-
     layers, x = net
     engine = ENGINE2.with_(WALK=2)
-    _check(layers, x, verilator.build(engine), params=engine)
+    _check_on(engine, layers, x)
 
 
 #: OVERLAP = 2 with accumulators in LUT RAM (ACC_D x ACCW <= 1024 bits: eie_pe_acc's one memory with
@@ -155,7 +150,6 @@ ENGINE2_LUT = ENGINE2.with_(ACC_D=16, ACCW=40, BIAS_D=64)
 @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
 @given(net=networks(st.sampled_from([16, 32, 64])))
 def test_rtl_with_ping_pong_accumulators_in_lut_ram_equals_reference_and_model(net):
-    from flow.rtl import verilator
     from flow.rtl.params import check_fit
     from hypothesis import assume
 
@@ -164,4 +158,4 @@ def test_rtl_with_ping_pong_accumulators_in_lut_ram_equals_reference_and_model(n
         check_fit(layers, ENGINE2_LUT)
     except UsageError:
         assume(False)
-    _check(layers, x, verilator.build(ENGINE2_LUT), params=ENGINE2_LUT)
+    _check_on(ENGINE2_LUT, layers, x)
