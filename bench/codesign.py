@@ -46,8 +46,9 @@ def dense_model(cfg):
     return model, ds
 
 
-def layer_cycles(name, kernel, x_nz, n_pe, G, fifo_depth, index_bits, first):
-    """Mean modelled RTL cycles (1 + RUN + GATHER) of a masked kernel for inputs x_nz (0/1)."""
+def layer_cycles(name, kernel, x_nz, n_pe, G, fifo_depth, index_bits, first, walk: int = 1):
+    """Mean modelled RTL cycles (1 + RUN + GATHER) of a masked kernel for inputs x_nz (0/1) on an
+    engine walking ``walk`` entries per PE per cycle (the engine parameter WALK)."""
     from flow.eie.perf_rtl import rtl_layer_cycles
     from flow.rtl.params import params_for
     from flow.testing import dense_layer
@@ -56,7 +57,7 @@ def layer_cycles(name, kernel, x_nz, n_pe, G, fifo_depth, index_bits, first):
     layer = dense_layer(name, q, np.zeros(kernel.shape[1]), n_pe=n_pe, col_groups=G, fifo_depth=fifo_depth,
                         index_bits=index_bits)
     xr = layer.input_t.quantize(x_nz)
-    params = params_for([layer])
+    params = params_for([layer]).with_(WALK=walk)
     return float(np.mean([rtl_layer_cycles(layer, xr[i], params, first).total for i in range(len(xr))]))
 
 
@@ -78,6 +79,8 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=200, help="test images for the cycle model")
     ap.add_argument("--groups", default="2,4,8", help="column groups to try (powers of two; the shipped overlays have MAXG = 8)")
     ap.add_argument("--board", default=None, help="pick only layouts that load onto this board's overlay preset")
+    ap.add_argument("--walk", type=int, default=1, choices=(1, 2),
+                    help="the engine's WALK: entries per PE per cycle (2: two multipliers a PE)")
     ap.add_argument("--tolerance", type=float, default=0.05, help="cycles within this fraction of the best tie")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "codesign.json")
     args = ap.parse_args(argv)
@@ -127,7 +130,7 @@ def main(argv=None) -> int:
             m = balanced_mask(kernel, sp, k["n_pe"] // G)
             kk = kernel * m
             cyc = layer_cycles(layer.name, kk, (a_pick != 0).astype(float), int(k["n_pe"]), G,
-                               int(k["fifo_depth"]), int(c.layer_index_bits.get(layer.name, c.index_bits)), li == 0)
+                               int(k["fifo_depth"]), int(c.layer_index_bits.get(layer.name, c.index_bits)), li == 0, args.walk)
             row = {"layer": layer.name, "G": G, "R": k["n_pe"] // G, "kept": round(float(m.mean()), 4),
                    "local_rows": -(-kernel.shape[1] // (k["n_pe"] // G)),
                    "kept_magnitude_vs_magnitude_pruning": round(float(np.abs(kernel)[m].sum()) / base, 4),
@@ -161,7 +164,7 @@ def main(argv=None) -> int:
         fit = {"board": args.board, "P": cap.P, "MAXG": cap.MAXG, "ACC_D": cap.ACC_D, "BIAS_D": cap.BIAS_D,
                "local_rows": sum(r["local_rows"] for r in best)}
     res = {
-        "config": str(args.config), "seed": args.seed, "n": args.n, "dense_seconds": round(t_dense, 1),
+        "config": str(args.config), "seed": args.seed, "n": args.n, "walk": args.walk, "dense_seconds": round(t_dense, 1),
         "source": "modelled: one-shot balanced masks of the dense model, flow.eie.perf_rtl cycles (= RTL)",
         "tolerance": args.tolerance, "rows": rows, "choice": choice, "overlay_fit": fit,
     }  # fmt: skip

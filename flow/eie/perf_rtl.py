@@ -3,7 +3,8 @@
 The RTL's schedule is control only (which cycle a column is broadcast, popped, walked), so this
 model steps the same registers cycle by cycle: per column group the detector (window w of 64
 columns, next non-zero), its registered gate (every queue of the group had count + in flight < D
-in the previous cycle), the emit register (before the bank read), the broadcast register, per PE the queue occupancy, the pointer-pair
+in the previous cycle), the emit register (before the bank read), the broadcast register, per PE
+the queue occupancy (only the columns with entries in the PE enter it), the pointer-pair
 register (A), the walk (B, entries left) and the three entry stages (C, D, E). It equals the
 RTL's simulated cycle count exactly on every layer (tests/rtl/test_rtl_hypothesis.py).
 
@@ -101,7 +102,9 @@ def run_cycles(layer, x_raw, first: bool, n_in: int | None = None, n_lines: int 
 
     The defaults are the RTL with WALK = 1. ``walk``: entries per PE per cycle, the engine
     parameter WALK (1 or 2, both in the RTL; rtl_layer_cycles passes params.WALK): a column of n
-    entries takes ceil(n / walk) cycles, an empty one one. Two what-ifs for bench/rtl_cycles.py
+    entries takes ceil(n / walk) cycles; a PE's queue takes only the columns with entries in it
+    (eie_pe's non-empty bits, read the cycle before the broadcast), so an empty one costs it
+    nothing. Two what-ifs for bench/rtl_cycles.py
     (modelled, not in the RTL): ``arrival`` (the RUN cycle, 1-based, from which each input line of
     16 counts as arrived; for ``first`` the RTL's is line + 2: one line per cycle from the input
     port) lets a later layer start while the previous gather still writes its inputs;
@@ -135,9 +138,13 @@ def run_cycles(layer, x_raw, first: bool, n_in: int | None = None, n_lines: int 
     idx = [0] * G  # next non-zero (index into nzc[g]) not yet broadcast
     bc_valid = np.zeros(G, bool)
     e_stage = np.zeros(G, bool)  # the emit registered before the bank read (eie_broadcast e_valid)
-    # PE state
+    # PE state: a PE's queue takes only the broadcasts whose column has entries in it (eie_pe
+    # u_nzc); qbuf holds the columns it took, in order
     cnt = np.zeros(Pa, np.int64)
     popped = np.zeros(Pa, np.int64)
+    pushed = np.zeros(Pa, np.int64)
+    qbuf = np.zeros((Pa, sent.shape[1] + 1), np.int64)
+    kb = np.zeros(G, np.int64)  # broadcasts that left each group's broadcast register
     a1 = np.zeros(Pa, bool)
     a1_col = np.zeros(Pa, np.int64)
     b_rem = np.zeros(Pa, np.int64)
@@ -159,8 +166,10 @@ def run_cycles(layer, x_raw, first: bool, n_in: int | None = None, n_lines: int 
         all_arrived = lines_in >= n_lines if all_at is None else cycles >= all_at
         emit = np.zeros(G, bool)
         dets_done = True
+        bc_col = sent[grp, np.minimum(kb[grp], sent.shape[1] - 1)]
+        push = bc_valid[grp] & (ent[rows, bc_col] > 0)
         if Pa and G:
-            gmax = cnt.reshape(G, R).max(axis=1) + bc_valid  # fullest queue + in-flight, per group
+            gmax = (cnt + push).reshape(G, R).max(axis=1)  # fullest queue + in-flight, per group
         for g in range(G):
             if w[g] * WINDOW >= n_in:
                 continue
@@ -186,14 +195,16 @@ def run_cycles(layer, x_raw, first: bool, n_in: int | None = None, n_lines: int 
         took = np.where(load, ent[rows, a1_col], 0)
         new_rem = np.where(load, took, np.where(b_active, np.maximum(b_rem - walk, 0), b_rem))
         pe_entries += took
-        a1_col = np.where(pop, sent[grp, np.minimum(popped, sent.shape[1] - 1)], a1_col)
-        push = bc_valid[grp]
+        a1_col = np.where(pop, qbuf[rows, popped], a1_col)
+        qbuf[rows[push], pushed[push]] = bc_col[push]
         busy = bool(((cnt > 0) | a1 | b_active | c | d | e).any())
         run_done = dets_done and not bc_valid.any() and not e_stage.any() and not busy and all_arrived
         # register updates
         if Pa and G:
             gate = gmax < D  # a cycle old when the detectors read it (queues: one slot of slack)
         popped += pop
+        pushed += push
+        kb += bc_valid
         cnt = cnt + push - pop
         a1 = pop | (a1 & ~accept)
         e, d, c = d, c, b_active

@@ -18,6 +18,9 @@ from flow.rtl.params import TABLE_FIELDS, EngineParams, _log2, check_fit
 
 SEL_ENT, SEL_PTR, SEL_CB, SEL_BIAS, SEL_TABLE = range(5)
 MEMS = ("ent", "ptr", "cb", "bias")
+#: the $readmemh images: the load port's memories and the non-empty column bits, which the
+#: loader does not write itself (each PE derives them from its pointer writes, eie_pe u_nzc)
+INIT_MEMS = MEMS + ("nzc",)
 #: table word index of each field
 TABLE = {
     "n_in": 0, "n_out": 1, "log2g": 2, "log2r": 3, "ptr_base": 4, "bias_base": 5, "rows": 6,
@@ -108,6 +111,14 @@ class Images:
             ptr_base += enc.n_cols
             bias_base += rows
 
+    @property
+    def nzc(self) -> list:
+        """Per PE, one bit per pointer pair: the column has entries in that PE (end != start), the
+        bit the PE reads to skip a broadcast column it has none in."""
+        eb = np.uint64(self.params.ptr_bits)
+        mask = np.uint64((1 << self.params.ptr_bits) - 1)
+        return [((w >> eb) != (w & mask)).astype(np.uint64) for w in self.ptr]
+
     def _mem(self, name: str) -> list:
         return getattr(self, name)
 
@@ -115,7 +126,7 @@ class Images:
         """$readmemh files: table.mem and <mem>_<pe:03d>.mem for every PE of the engine."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        for name in MEMS:
+        for name in INIT_MEMS:
             for k, words in enumerate(self._mem(name)):
                 (folder / f"{name}_{k:03d}.mem").write_text("".join(f"{int(w):x}\n" for w in words))
         (folder / "table.mem").write_text("".join(f"{int(w):x}\n" for w in self.table))
@@ -140,8 +151,9 @@ def blank_mem(params: EngineParams, folder) -> Path:
     """All-zero $readmemh files (an engine whose model comes only through the load port)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    depth = {"ent": params.ENT_D, "ptr": params.PTR_D, "cb": params.NL << params.CBW, "bias": params.BIAS_D}
-    for name in MEMS:
+    depth = {"ent": params.ENT_D, "ptr": params.PTR_D, "cb": params.NL << params.CBW, "bias": params.BIAS_D,
+             "nzc": params.PTR_D}
+    for name in INIT_MEMS:
         text = "0\n" * depth[name]
         for k in range(params.P):
             (folder / f"{name}_{k:03d}.mem").write_text(text)

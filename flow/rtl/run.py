@@ -15,7 +15,7 @@ import numpy as np
 
 from flow.errors import FlowError, ToolMissing, UsageError
 from flow.rtl import tools
-from flow.rtl.images import Images
+from flow.rtl.images import INIT_MEMS, Images
 from flow.rtl.params import EngineParams, check_fit, params_for
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ def _trim_write(images: Images, folder: Path) -> None:
     """$readmemh files without trailing zero words, none for an all-zero memory (the harness
     starts from zeroed memories)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("ent", "ptr", "cb", "bias"):
+    for name in INIT_MEMS:
         for k, words in enumerate(getattr(images, name)):
             nz = np.flatnonzero(words)
             if not nz.size:  # a missing image leaves the memory zero (Verilator only warns)

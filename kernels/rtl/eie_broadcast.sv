@@ -77,6 +77,9 @@ module eie_broadcast #(
     output logic [       P-1:0] pe_bc,
     output logic [    P*CW-1:0] pe_col,
     output logic [    P*XW-1:0] pe_x,
+    // the local column in the PE's group's emit register, a cycle before it is broadcast: the PE
+    // reads whether it has entries there, so a column it has none in never enters its queue
+    output logic [    P*CW-1:0] pe_ecol,
     input  logic [         5:0] gt_sel,
     output logic [       P-1:0] pe_sel,
     // every detector done, a broadcast in flight
@@ -90,7 +93,7 @@ module eie_broadcast #(
   // (a packed vector, not an array: Icarus 11 miscompiles a shift of a variable array's word)
   logic [MAXG*NXW-1:0] e_j;
   logic [WA-1:0] det_w[0:MAXG-1];
-  logic [MAXG*CW-1:0] bc_col;
+  logic [MAXG*CW-1:0] bc_col, e_col;
   logic [MAXG*XW-1:0] bc_x;
   logic [3:0] bc_bank[0:MAXG-1];
   logic [P-1:0] pe_active;
@@ -153,11 +156,12 @@ module eie_broadcast #(
       logic [NXW-1:0] col;  // local column < NX: CW bits
       /* verilator lint_on UNUSEDSIGNAL */
       assign col = e_j[g*NXW+:NXW] >> log2g;
+      assign e_col[g*CW+:CW] = col[CW-1:0];
       always_ff @(posedge clk) begin
         e_valid[g] <= det_emit[g];
         e_j[g*NXW+:NXW] <= det_j[g];
         bc_valid[g] <= e_valid[g];
-        bc_col[g*CW+:CW] <= col[CW-1:0];
+        bc_col[g*CW+:CW] <= e_col[g*CW+:CW];
         bc_bank[g] <= e_j[g*NXW+:4];
         if (rst) begin
           e_valid[g] <= 1'b0;
@@ -180,7 +184,7 @@ module eie_broadcast #(
       localparam [5:0] PI = p;
       logic [5:0] q_idx;
       logic my_bc;
-      logic [CW-1:0] my_col;
+      logic [CW-1:0] my_col, my_ecol;
       logic [XW-1:0] my_x;
       if (GSEL_HELD != 0) begin : g_gsel_held
         // the PE's row-PE index and active flag of the gathered layer, taken at the hand-off
@@ -199,6 +203,7 @@ module eie_broadcast #(
       assign pe_bc[p] = my_bc;
       assign pe_col[p*CW+:CW] = my_col;
       assign pe_x[p*XW+:XW] = my_x;
+      assign pe_ecol[p*CW+:CW] = my_ecol;
       if (ANYR != 0) begin : g_any
         // group g = p / R as the count of k >= 1 with R * k <= p (rmul: the multiples of the
         // layer's R, registered at SETUP; no divider), row-PE index q = p - R * g; idle when
@@ -231,6 +236,7 @@ module eie_broadcast #(
         assign pe_grp[p*GW+:GW] = gi;
         assign my_bc = pe_active[p] && bc_valid[gi];
         assign my_col = bc_col[gi*CW+:CW];
+        assign my_ecol = e_col[gi*CW+:CW];
         assign my_x = bc_x[gi*XW+:XW];
       end else begin : g_pow2
         // group g = p >> log2r, row-PE index q = p % R (R = 2**log2r), idle when g >= G.
@@ -267,11 +273,13 @@ module eie_broadcast #(
         always_comb begin
           my_bc = 1'b0;
           my_col = '0;
+          my_ecol = '0;
           my_x = '0;
           for (int d = 0; d <= GW; d++) begin
             if (kd == KDW'(d)) begin
               my_bc = pe_active[p] && bc_valid[((p >> (KMIN + d)) % MAXG)];
               my_col = bc_col[((p >> (KMIN + d)) % MAXG)*CW+:CW];
+              my_ecol = e_col[((p >> (KMIN + d)) % MAXG)*CW+:CW];
               my_x = bc_x[((p >> (KMIN + d)) % MAXG)*XW+:XW];
             end
           end

@@ -269,7 +269,7 @@ module eie_engine #(
       .g_data(s_data), .nz(nz), .wr_line(wr_line), .wr_mask(wr_mask), .wr_nz(wr_nz));
 
   // ---------------- detectors and broadcast ----------------
-  logic [P*CW-1:0] pe_col;
+  logic [P*CW-1:0] pe_col, pe_ecol;
   logic [P*XW-1:0] pe_x;
 
   eie_broadcast #(.P(P), .ANYR(ANYR), .MAXG(MAXG), .NX(NX), .XW(XW), .GSEL_HELD(OVERLAP == 2 ? 1 : 0)) u_bc (
@@ -277,7 +277,7 @@ module eie_engine #(
       .in_lines(arr_lines), .in_all(arr_all), .n_in(n_det), .n_nx(n_det_nx), .log2g(log2g), .g_start(g_start), .g_log2e(gf_log2e), .log2r(log2r),
       .log2e(log2e), .gmask(gmask), .gact(gact), .r_val(r_val), .rmul(rmul), .nz(nz), .bk_re(bk_re), .bk_raddr(bk_raddr),
       .wr_line(wr_line), .wr_mask(wr_mask), .wr_nz(wr_nz),
-      .bk_q(bk_q), .pe_ok(pe_ok), .pe_bc(pe_bc), .pe_col(pe_col), .pe_x(pe_x), .gt_sel(gt_sel),
+      .bk_q(bk_q), .pe_ok(pe_ok), .pe_bc(pe_bc), .pe_col(pe_col), .pe_ecol(pe_ecol), .pe_x(pe_x), .gt_sel(gt_sel),
       .pe_sel(pe_sel), .det_done(det_done), .bc_busy(bc_busy));
 
   // ---------------- PEs ----------------
@@ -297,11 +297,12 @@ module eie_engine #(
           .CW(CW), .ENT_L(ENT_L), .PTR_L(PTR_L), .WALK(WALK), .PP(OVERLAP == 2 ? 1 : 0),
           .ENT_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ent_", ID, ".mem"}),
           .PTR_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ptr_", ID, ".mem"}),
+          .NZC_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/nzc_", ID, ".mem"}),
           .CB_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/cb_", ID, ".mem"}),
           .BIAS_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/bias_", ID, ".mem"})
       ) u_pe (
           .clk(clk), .rst(rst), .init(setup), .acc_rb(acc_rb), .acc_gb(acc_gb), .cb_slot(cb_slot), .ptr_base(ptr_base), .depth(depth),
-          .my_bc(pe_bc[p]), .my_col(pe_col[p*CW+:CW]), .my_x(pe_x[p*XW+:XW]), .ok(pe_ok[p]),
+          .my_bc(pe_bc[p]), .my_col(pe_col[p*CW+:CW]), .my_ecol(pe_ecol[p*CW+:CW]), .my_x(pe_x[p*XW+:XW]), .ok(pe_ok[p]),
           .busy(pe_busy[p]), .gi_valid(gi_valid), .gi_row(gi_row), .gi_bias_addr(gi_bias_addr),
           .gt_valid(gt_valid), .gt_sel(pe_sel[p]), .term(pe_term[p*ACCW+:ACCW]),
           .ld_we(ld_we && (ld_bcast || ld_pe == 6'(p))), .ld_sel(ld_sel), .ld_addr(ld_addr),

@@ -4,13 +4,17 @@
 // the read was issued):
 //   queue   activation queue of (local column, value), depth `depth` <= DMAX at run time
 //           (DMAX + 2 slots: the gate is registered and the emit too, two more can arrive);
-//           written by its group's broadcast, popped by stage A
+//           written by its group's broadcast when the column has entries in this PE, popped
+//           by stage A. Whether it has is a bit per column (u_nzc, written beside the
+//           pointer pair by the loader: end != start) read with the column of the group's
+//           emit register (my_ecol), the cycle before the broadcast: a column empty here
+//           costs this PE nothing, where it cost stage B a cycle (issue 21)
 //   A       pop the head and read the column's pointer pair {end, start} (one word: the
 //           start and end pointers in one read); the pair waits in the RAM's output register
 //           until B takes it
 //   B       walk the column: one entry read per cycle from `cur` to `end`; B takes the next
-//           pair in the cycle it issues its last entry, so columns follow back to back; an
-//           empty column costs B the one cycle of taking it
+//           pair in the cycle it issues its last entry, so columns follow back to back (no
+//           column reaches the queue empty: see the queue's non-empty bits)
 //   C       entry word {code, rel_index}: row = first ? ri : row + 1 + ri; codebook read
 //   D       weight x activation (one multiplier); accumulator read of the row
 //   E       sum = (row written in the previous cycle ? forwarded sum : accumulator) + product,
@@ -29,7 +33,7 @@
 // WALK = 2 (two entries per cycle, two multipliers; WALK = 1 is the pipeline above unchanged):
 //   B       walks words cur and cur + 1 per cycle (the last cycle of an odd column only cur);
 //           the next pair is taken in the cycle of the column's last one or two entries, so a
-//           column of n entries takes ceil(n / 2) cycles, an empty one one cycle. ENT_L = 1: the
+//           column of n entries takes ceil(n / 2) cycles. ENT_L = 1: the
 //           entry RAM has a second read port (eie_ram_2r: port A cur, or the loader's write or
 //           readback, port B cur + 1), one block RAM as before; so has ENT_L > 1 (the overlay's
 //           rows of ENT_L words) with more than 512 rows (port B the row of cur + 1). ENT_L > 1
@@ -85,6 +89,8 @@ module eie_pe #(
     // $readmemh images ("" for none)
     parameter ENT_FILE = "",
     parameter PTR_FILE = "",
+    // the non-empty column bits (PTR_L = 1: one a pointer-pair word, end != start)
+    parameter NZC_FILE = "",
     parameter CB_FILE = "",
     parameter BIAS_FILE = "",
     // load-port geometry (the overlay's wide load; 1/1/0 is the plain engine, one word a write):
@@ -135,6 +141,8 @@ module eie_pe #(
     // part in the layer)
     input  logic                 my_bc,
     input  logic [       CW-1:0] my_col,
+    // the column of the group's emit register (broadcast in the next cycle)
+    input  logic [       CW-1:0] my_ecol,
     input  logic [       XW-1:0] my_x,
     // queue gate and status
     output logic                 ok,
@@ -186,6 +194,9 @@ module eie_pe #(
   logic [QA-1:0] head, tail;
   logic [CNW-1:0] cnt;
   logic          pop;
+  // the broadcast is pushed when its column has entries here (nzc_q: read the cycle before)
+  logic          push, nzc_q;
+  assign push = my_bc && nzc_q;
 
   // ---- stage A / B ----
   logic          a1_valid;
@@ -203,7 +214,7 @@ module eie_pe #(
   // count + in flight < depth; the group's gate registers it, so an emit in the cycle the gate
   // is computed and one in the emit register are not counted: the queue's two slots of slack
   // hold them (at most depth + 2 entries)
-  assign ok = ({1'b0, cnt} + {{CNW{1'b0}}, my_bc}) < {{(CNW + 1 - DW){1'b0}}, depth};
+  assign ok = ({1'b0, cnt} + {{CNW{1'b0}}, push}) < {{(CNW + 1 - DW){1'b0}}, depth};
 
   // ---- stage C / D / E ----
   logic          c_valid, c_first;
@@ -542,9 +553,36 @@ module eie_pe #(
       .g_re(gi_valid), .g_addr(gi_row), .we(e_valid), .waddr(e_row), .wdata(sum),
       .qa(acc_q), .oka(q_ok), .qg(acc_qg), .okg(q_okg));
 
+  // ---- non-empty column bits: the address of the column in the emit register, read every
+  // cycle, so the bit is out with the broadcast ----
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [PA+CW-1:0] nzc_sum;  // fits PA bits (the fit check, as ptr_sum)
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign nzc_sum = {{CW{1'b0}}, ptr_base} + {{PA{1'b0}}, my_ecol};
+  generate
+    if (PTR_L == 2) begin : g_nzc2
+      // rows of two bits beside the pointer rows {p[2k+2], p[2k+1], p[2k]}: column 2k, 2k + 1
+      localparam NZC_BLK = (PTR_R * 2 > BLOCK_BITS) ? 1 : 0;
+      logic [1:0] nzc_row;
+      logic nsel;
+      eie_ram #(.BLOCK(NZC_BLK), .DEPTH(PTR_R), .WIDTH(2), .INIT_FILE(NZC_FILE)) u_nzc (
+          .clk(clk), .re(1'b1), .raddr(nzc_sum[PA-1:1]), .q(nzc_row),
+          .we(ld_we && ld_sel == SEL_PTR), .waddr(ld_addr[PA-2:0]),
+          .wdata({ld_data[3*EA-1:2*EA] != ld_data[2*EA-1:EA], ld_data[2*EA-1:EA] != ld_data[EA-1:0]}));
+      always_ff @(posedge clk) nsel <= nzc_sum[0];
+      assign nzc_q = nzc_row[nsel];
+    end else begin : g_nzc1
+      localparam NZC_BLK = (PTR_D > BLOCK_BITS) ? 1 : 0;
+      eie_ram #(.BLOCK(NZC_BLK), .DEPTH(PTR_D), .WIDTH(1), .INIT_FILE(NZC_FILE)) u_nzc (
+          .clk(clk), .re(1'b1), .raddr(nzc_sum[PA-1:0]), .q(nzc_q),
+          .we(ld_we && ld_sel == SEL_PTR), .waddr(ld_addr[PA-1:0]),
+          .wdata(ld_data[2*EA-1:EA] != ld_data[EA-1:0]));
+    end
+  endgenerate
+
   always_ff @(posedge clk) begin
     // queue storage (no reset)
-    if (my_bc) begin
+    if (push) begin
       q_col[tail] <= my_col;
       q_x[tail]   <= my_x;
     end
@@ -563,9 +601,9 @@ module eie_pe #(
     f_sum <= sum;
     if (gt_valid) term <= gt_sel ? ((WALK == 2) ? acc_term : (q_usg ? acc_qg : '0)) + bias_q : '0;
     // control
-    if (my_bc) tail <= (tail == QLAST) ? '0 : tail + 1'b1;
+    if (push) tail <= (tail == QLAST) ? '0 : tail + 1'b1;
     if (pop) head <= (head == QLAST) ? '0 : head + 1'b1;
-    cnt <= cnt + {{(CNW-1){1'b0}}, my_bc} - {{(CNW-1){1'b0}}, pop};
+    cnt <= cnt + {{(CNW-1){1'b0}}, push} - {{(CNW-1){1'b0}}, pop};
     a1_valid <= pop || (a1_valid && !b_accept);
     if (a1_valid && b_accept) begin
       b_cur <= ptr_q[EA-1:0];
