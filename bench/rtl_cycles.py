@@ -101,6 +101,41 @@ def overlapped_period(layers, x_raw, params, walk: dict[int, int], stream: bool 
     return float(np.mean(periods))
 
 
+def lever_period(layers, x_raw, params, partial: bool = False, stream: bool = False,
+                 cross: bool = False) -> float:
+    """Mean period of the engine ``params`` (OVERLAP 1 or 2) with the next levers, each modelled
+    (not in the RTL): ``partial``, a detector scans the arrived lines of its window (perf_rtl
+    run_cycles partial); ``stream``, the next image's input already in a second store when layer 0
+    starts; ``cross``, the next image's first SETUP follows the last layer's last chunk (OVERLAP =
+    1) or its hand-off (OVERLAP = 2), the last gather beside it, and no idle cycle."""
+    from flow.eie.perf_rtl import GATHER_TAIL, gather_arrival, gather_cycles, overlap_mode, run_cycles
+    from flow.eie.reference import eie_dense
+
+    ov = overlap_mode(params)
+    acts = [np.atleast_2d(x_raw)]
+    for layer in layers:
+        acts.append(eie_dense(acts[-1], layer))
+    per = []
+    for i in range(acts[0].shape[0]):
+        t = 0 if cross else 1
+        for li, layer in enumerate(layers):
+            arrival = all_at = None
+            if li:
+                arrival, all_at = gather_arrival(layers[li - 1], params)
+            first = li == 0 and not stream
+            t += 1 + run_cycles(layer, acts[li][i], first, arrival=arrival, all_at=all_at,
+                                walk=int(params.WALK), partial=partial)[0]
+            last = li == len(layers) - 1
+            g = gather_cycles(layer, params)
+            if ov == 2 and (not last or cross):
+                g = 0
+            elif ov == 1 and (not last or cross):
+                g -= GATHER_TAIL
+            t += g
+        per.append(t)
+    return float(np.mean(per))
+
+
 def emit_stage_period(layers, x_raw, params) -> float:
     """Mean period of the RTL without the register between each detector's emit and its bank read
     (the RTL before that timing lever)."""
@@ -226,6 +261,21 @@ def main(argv=None) -> int:
                   float(per_o2.mean())))
     _, per_o2w2 = rtl_network_cycles(layers, x_raw, params.with_(OVERLAP=2, WALK=2))
     steps.append(("OVERLAP = 2 and WALK = 2, on the RTL", float(per_o2w2.mean())))
+    res["next_levers"] = []
+    for overlap in (1, 2):
+        for walk in (1, 2):
+            pr = params.with_(OVERLAP=overlap, WALK=walk)
+            row = {"OVERLAP": overlap, "WALK": walk, "rtl": lever_period(layers, x_raw, pr)}
+            row["a_partial_windows"] = lever_period(layers, x_raw, pr, partial=True)
+            row["b_plus_input_streamed"] = lever_period(layers, x_raw, pr, partial=True, stream=True)
+            row["c_plus_last_gather_beside_next_image"] = lever_period(layers, x_raw, pr, partial=True,
+                                                                       stream=True, cross=True)
+            per, _ = rtl_network_cycles(layers, x_raw, pr)
+            # the work alone: per image, each layer's busiest PE's entries / WALK (no fill, drain,
+            # arrival or SETUP): what no schedule of one image at a time gets below
+            row["floor_busiest_pe_work"] = float(np.mean([sum(-(-int(c.pe_entries.max()) // walk) for c in p)
+                                                          for p in per]))
+            res["next_levers"].append({k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()})
     if args.rtl:
         from flow.rtl.run import rtlsim
 
@@ -255,6 +305,15 @@ def main(argv=None) -> int:
         ref = rtl if alone else prev
         print(f"| {k} | {v:.1f} | {'' if ref is None else f'{ref - v:.1f}'} |")
         prev = prev if alone else v
+    print("\nnext levers, each on top of the one before (modelled, not in the RTL):")
+    print("| engine | the RTL | a. a detector scans the arrived lines of its window | b. + the next input "
+          "in a second store | c. + the last gather beside the next image, no idle cycle | the busiest PEs' work "
+          "alone |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in res["next_levers"]:
+        print(f"| OVERLAP = {r['OVERLAP']}, WALK = {r['WALK']} | {r['rtl']:.1f} | {r['a_partial_windows']:.1f} | "
+              f"{r['b_plus_input_streamed']:.1f} | {r['c_plus_last_gather_beside_next_image']:.1f} | "
+              f"{r['floor_busiest_pe_work']:.1f} |")
     for t in res["timing_levers"]:
         print(f"timing lever: {t['lever']}: {t['cycles_mean']:.1f} cycles")
     print(f"\nwrote {out}")

@@ -2,7 +2,7 @@
 
 The RTL's schedule is control only (which cycle a column is broadcast, popped, walked), so this
 model steps the same registers cycle by cycle: per column group the detector (window w of 64
-columns, next non-zero), its registered gate (every queue of the group had count + in flight < D
+columns, next non-zero; a window's lines scanned as they arrive), its registered gate (every queue of the group had count + in flight < D
 in the previous cycle), the emit register (before the bank read), the broadcast register, per PE
 the queue occupancy (only the columns with entries in the PE enter it), the pointer-pair
 register (A), the walk (B, entries left) and the three entry stages (C, D, E). It equals the
@@ -95,16 +95,17 @@ def _log2(n: int) -> int:
 
 def run_cycles(layer, x_raw, first: bool, n_in: int | None = None, n_lines: int | None = None,
                arrival=None, walk: int = 1, emit_stage: bool = True,
-               all_at: int | None = None) -> tuple[int, int, np.ndarray]:
+               all_at: int | None = None, partial: bool = True,
+               skip: bool = True) -> tuple[int, int, np.ndarray]:
     """(RUN cycles, broadcasts, entries per PE) of one layer for input x_raw. n_in: the columns the
     detectors scan (default the layer's); n_lines: the input lines that arrive when ``first``
     (default all of n_in's): a recurrent step streams only its x_t (flow.eie.perf_lstm).
 
     The defaults are the RTL with WALK = 1. ``walk``: entries per PE per cycle, the engine
     parameter WALK (1 or 2, both in the RTL; rtl_layer_cycles passes params.WALK): a column of n
-    entries takes ceil(n / walk) cycles; a PE's queue takes only the columns with entries in it
-    (eie_pe's non-empty bits, read the cycle before the broadcast), so an empty one costs it
-    nothing. Two what-ifs for bench/rtl_cycles.py
+    entries takes ceil(n / walk) cycles; ``skip`` (the engine parameter SKIP): a PE's queue takes
+    only the columns with entries in it (eie_pe's non-empty bits, read the cycle before the
+    broadcast), so an empty one costs it nothing; without, an empty one costs one cycle. Two what-ifs for bench/rtl_cycles.py
     (modelled, not in the RTL): ``arrival`` (the RUN cycle, 1-based, from which each input line of
     16 counts as arrived; for ``first`` the RTL's is line + 2: one line per cycle from the input
     port) lets a later layer start while the previous gather still writes its inputs;
@@ -112,7 +113,10 @@ def run_cycles(layer, x_raw, first: bool, n_in: int | None = None, n_lines: int 
     between a detector's emit and its bank read, so the broadcast comes a cycle later (the gate
     counts only the broadcast register). ``all_at``: the RUN cycle from which all input counts as
     arrived (the RTL's arr_all after an overlapped gather, gather_arrival), where ``arrival`` then
-    lists the whole lines as they complete; None: all arrived once every line of ``arrival`` has."""
+    lists the whole lines as they complete; None: all arrived once every line of ``arrival`` has.
+    ``partial`` (the RTL's; False: the RTL before, a what-if for bench/rtl_cycles.py): a detector
+    scans the lines of its window that have arrived, instead of waiting for all four; it moves on
+    once all four have and none is left."""
     enc = layer.encoding
     G, R = enc.col_groups, enc.row_pes
     Pa = G * R
@@ -167,25 +171,28 @@ def run_cycles(layer, x_raw, first: bool, n_in: int | None = None, n_lines: int 
         emit = np.zeros(G, bool)
         dets_done = True
         bc_col = sent[grp, np.minimum(kb[grp], sent.shape[1] - 1)]
-        push = bc_valid[grp] & (ent[rows, bc_col] > 0)
+        push = bc_valid[grp] & ((ent[rows, bc_col] > 0) | (not skip))
         if Pa and G:
             gmax = (cnt + push).reshape(G, R).max(axis=1)  # fullest queue + in-flight, per group
         for g in range(G):
             if w[g] * WINDOW >= n_in:
                 continue
             dets_done = False
-            if not (all_arrived or (w[g] + 1) * win_lines <= lines_in):
-                continue
             lim = (w[g] + 1) * WINDOW
+            full = all_arrived or (w[g] + 1) * win_lines <= lines_in
+            if not full:
+                if not partial or lines_in * LINE <= w[g] * WINDOW:
+                    continue
+                lim = lines_in * LINE  # the arrived lines of window w
             cols = nzc[g]
             i = idx[g]
             if i < n_nz[g] and cols[i] < lim:
                 if gate[g]:
                     emit[g] = True
                     idx[g] = i + 1
-                    if not (i + 1 < n_nz[g] and cols[i + 1] < lim):
+                    if full and not (i + 1 < n_nz[g] and cols[i + 1] < lim):
                         w[g] += 1
-            else:
+            elif full:
                 w[g] += 1
         # PEs
         b_active = b_rem > 0
@@ -260,7 +267,8 @@ def rtl_layer_cycles(layer, x_raw, params, first: bool, prev=None, last: bool = 
     if overlap_mode(params) and not first and prev is not None:
         arrival, all_at = gather_arrival(prev, params)
     run, bc, pe_entries = run_cycles(layer, x_raw, first, arrival=arrival, all_at=all_at,
-                                     walk=int(getattr(params, "WALK", 1)))
+                                     walk=int(getattr(params, "WALK", 1)),
+                                     skip=bool(getattr(params, "SKIP", 1)))
     gather = gather_cycles(layer, params)
     if not last and overlap_mode(params) == 1:
         gather -= GATHER_TAIL

@@ -87,31 +87,45 @@ def overlay_fit(p: EngineParams) -> OverlayFit:
     return OverlayFit(p, bram18, int(overlay_lut + PLATFORM.lut), int(ff), est["DSP"], int(overlay_lut))
 
 
-def size_for(board, P: int, *, bram_limit: float = BRAM_LIMIT, lut_limit: float = LUT_LIMIT) -> EngineParams:
-    """The largest overlay engine with P PEs for `board` (a flow.board.boards.Board)."""
-    res = board.resources
-    budget = bram_limit * res.bram18
+def _largest(board, P: int, skip: int, budget: float):
+    """(params, fit) of the most entries, then pointers, then rows within the RAMB18 budget; None."""
     lut_rows = BLOCK_BITS // BASE["ACCW"]  # accumulator / bias memories in LUT RAM up to this depth
     best = None
     for rows in (lut_rows, 64, 128):
         for ent in range(512, 32768 + 1, 512):  # PTR_LANE 16 bits: ENT_D <= 32768
             for ptr in range(512, 8192 + 1, 256):
-                p = EngineParams(P=P, OL=min(16, P), ENT_D=ent, PTR_D=ptr, ACC_D=rows, BIAS_D=rows, **BASE)
+                p = EngineParams(P=P, OL=min(16, P), ENT_D=ent, PTR_D=ptr, ACC_D=rows, BIAS_D=rows, SKIP=skip,
+                                 **BASE)
                 fit = overlay_fit(p)
                 if fit.bram18 > budget:
                     continue
                 key = (ent, ptr, rows)
                 if best is None or key > best[0]:
                     best = (key, p, fit)
-    if best is None:
+    return None if best is None else best[1:]
+
+
+def size_for(board, P: int, *, bram_limit: float = BRAM_LIMIT, lut_limit: float = LUT_LIMIT) -> EngineParams:
+    """The largest overlay engine with P PEs for `board` (a flow.board.boards.Board): with the PEs'
+    non-empty column bits (SKIP = 1) where their LUTs fit, else without (SKIP = 0)."""
+    res = board.resources
+    budget = bram_limit * res.bram18
+    problem = ""
+    for skip in (1, 0):
+        found = _largest(board, P, skip, budget)
+        if found is None:
+            continue
+        p, fit = found
+        problem = fit.lut_problem(res.lut, lut_limit)
+        if not problem:
+            break
+    else:
+        if problem:
+            raise UsageError(f"{problem} ({board.name}); take a smaller P")
         raise UsageError(
             f"no overlay with P={P} fits {board.name}: even ENT_D=512, PTR_D=512 needs more than "
             f"{budget:.0f} of {res.bram18} RAMB18; take a smaller P"
         )
-    _, p, fit = best
-    problem = fit.lut_problem(res.lut, lut_limit)
-    if problem:
-        raise UsageError(f"{problem} ({board.name}); take a smaller P")
     # the load readback (LOAD_READ) where its LUTs fit too
     if not overlay_fit(p.with_(LD_READ=1)).lut_problem(res.lut, lut_limit):
         p = p.with_(LD_READ=1)
@@ -132,7 +146,7 @@ def preset(board, P: int) -> EngineParams:
 
 def preset_yaml(p: EngineParams) -> str:
     keys = ("P", "DMAX", "NL", "NX", "ENT_D", "PTR_D", "ACC_D", "BIAS_D", "MAXG", "OL", "ANYR",
-            "XW", "WW", "ACCW", "CBW", "IXW", "CB_SLOTS", "LD_READ")
+            "XW", "WW", "ACCW", "CBW", "IXW", "CB_SLOTS", "LD_READ", "SKIP")
     return f"  p{p.P}: {{" + ", ".join(f"{k}: {getattr(p, k)}" for k in keys) + "}"
 
 

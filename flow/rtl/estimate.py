@@ -83,12 +83,13 @@ def memories(p: EngineParams, wide_load: bool = False) -> dict:
         ent, ptr = (p.P, p.ENT_D, p.CBW + p.IXW), (p.P, p.PTR_D, 2 * ea)
     # a bit per pointer pair, beside it: the column has entries in the PE (eie_pe u_nzc)
     nzc = (p.P, ptr[1], 2) if wide_load else (p.P, p.PTR_D, 1)
+    skip = {"nonempty": nzc} if p.SKIP else {}
     if p.WALK == 2 and wide_load and ent[1] <= 512:  # two banks by word-address parity (eie_pe.sv g_ent2)
         ent = (2 * p.P, ent[1], ent[2] // 2)
     return {
         "entries": ent,
         "pointers": ptr,
-        "nonempty": nzc,
+        **skip,
         "codebooks": (p.P, p.cb_depth, p.WW),
         "biases": (p.P, p.BIAS_D, p.ACCW),
         # OVERLAP = 2: ping-pong, two banks of each (eie_pe_acc)
@@ -134,7 +135,7 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
     # ---- per PE (one eie_pe module; coefficients calibrated on Yosys' per-module counts) ----
     queue = 4 * (math.ceil(CW / 6) + math.ceil(XW / 6)) if p.DMAX > 1 else 0  # RAM32M
     control = 4 * EA + CW + 3 * QA + 2 * DW + 2 * RW + 12  # queue, pointer walk, row, gate
-    control += _clog2(max(2, p.PTR_D)) + 2  # the non-empty bit's address adder and the push
+    control += (_clog2(max(2, p.PTR_D)) + 2) * p.SKIP  # the non-empty bit's address adder, the push
     accumulate = ACCW + 2 * RW  # forward compare and mux (the add is the DSP48's post-adder)
     term = ACCW + 4  # acc + bias (the select is the register's synchronous reset)
     acc_valid = p.ACC_D  # accumulator row valid bits: write decode and read mux, ~1 LUT a row
@@ -174,7 +175,7 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
         ways = GW + 1
         mapping = 0
     # each PE's bus: broadcast column, value and valid, and the emit register's column (eie_pe u_nzc)
-    bus_select = p.P * ((2 * CW + XW + 1) * math.ceil(ways / 4) + 8) + mapping
+    bus_select = p.P * (((1 + p.SKIP) * CW + XW + 1) * math.ceil(ways / 4) + 8) + mapping
     gate = p.MAXG * p.P // 3
     # a detector's window multiplexer covers only the bits its group can own (eie_broadcast.sv)
     win_bits = sum(64 // (1 if g == 0 else 1 << _clog2(g + 1)) for g in range(p.MAXG))

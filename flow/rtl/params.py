@@ -55,6 +55,9 @@ class EngineParams:
     # whole gather runs beside them (two accumulator banks per PE, ping-pong); -1: 1 for a
     # Dense-only engine, 0 with the LSTM lanes (a recurrent gather does not overlap)
     OVERLAP: int = -1
+    # 1: a PE's queue takes only the broadcast columns it has entries in (a bit per pointer pair,
+    # eie_pe u_nzc); 0: every column, an empty one a cycle of its walk (no bits' memory)
+    SKIP: int = 1
     # the LSTM element-wise lanes (eie_lstm; flow.rtl.lstm_run.lstm_params sets them): 0 = Dense only
     LSTM: int = 0
     CELL_D: int = 64  # cell states per lane
@@ -87,6 +90,7 @@ class EngineParams:
             (self.LD_READ in (0, 1), "LD_READ must be 0 or 1"),
             (self.WALK in (1, 2), "WALK must be 1 or 2"),
             (self.OVERLAP in (0, 1, 2), "OVERLAP must be 0, 1 or 2"),
+            (self.SKIP in (0, 1), "SKIP must be 0 or 1"),
             (not (self.OVERLAP and self.LSTM),
              f"OVERLAP={self.OVERLAP} needs LSTM=0 (a recurrent gather does not overlap)"),
         ]
@@ -120,7 +124,7 @@ class EngineParams:
     def generics(self) -> dict:
         """The SystemVerilog parameters. CB_SLOTS and LD_READ only when set (0 is the engine's
         default), WALK only when 2 (1 is the default), OVERLAP only when 1 (the RTL's default is
-        0), and a Dense-only engine (LSTM=0) leaves the LSTM lanes' out, so engines without them
+        0), SKIP only when 0 (1 is the default), and a Dense-only engine (LSTM=0) leaves the LSTM lanes' out, so engines without them
         keep their parameter set and cache keys, and wrappers (eie_axi) need not know them."""
         d = asdict(self)
         for k in ("CB_SLOTS", "LD_READ"):
@@ -130,6 +134,8 @@ class EngineParams:
             del d["WALK"]
         if not d["OVERLAP"]:
             del d["OVERLAP"]
+        if d["SKIP"] == 1:
+            del d["SKIP"]
         if not self.LSTM:
             for k in LSTM_FIELDS:
                 d.pop(k)

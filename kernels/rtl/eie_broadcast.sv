@@ -37,11 +37,10 @@ module eie_broadcast #(
     // SETUP (detectors restart) and RUN (detectors scan)
     input  logic                init,
     input  logic                run,
-    // layer 0: a window is scanned once its 4 lines arrived (in_lines of n_lines)
+    // layer 0 (and a layer after an overlapped gather): a window's columns are scanned as their
+    // lines arrive (in_lines of n_lines), and it is left once its 4 lines have
     input  logic                first_layer,
-    /* verilator lint_off UNUSEDSIGNAL */
-    input  logic [     NXW-5:0] in_lines,  // whole windows: in_lines / 4
-    /* verilator lint_on UNUSEDSIGNAL */
+    input  logic [     NXW-5:0] in_lines,
     input  logic                in_all,
     // the layer's fields
     input  logic [     NXW-1:0] n_in,
@@ -112,12 +111,18 @@ module eie_broadcast #(
 
     for (g = 0; g < MAXG; g = g + 1) begin : g_det
       logic avail;
+      logic [3:0] am;
       logic [15:0] wa, have;
       // window w's lines 4w .. 4w + 3 have arrived: 4 (w + 1) <= in_lines, i.e. w < in_lines / 4
-      // (one narrow compare of registers, no adder before it)
+      // (one narrow compare of registers, no adder before it); its line q has: 4 w + q < in_lines
       assign wa = {{(16 - WA) {1'b0}}, det_w[g]};
       assign have = {{(16 - (NXW - 6)) {1'b0}}, in_lines[NXW-5:2]};
       assign avail = !first_layer || in_all || (wa < have);
+      for (b = 0; b < 4; b = b + 1) begin : g_am
+        logic [17:0] wq;
+        assign wq = {wa, 2'(b)};
+        assign am[b] = avail || (wq < 18'(in_lines));
+      end
       // the window bits this detector can ever take: column j is group j % G for some G > g,
       // so j % G0 == g with G0 the smallest power of two above g (others are left out, and
       // with them their window multiplexers)
@@ -133,7 +138,7 @@ module eie_broadcast #(
       end
       eie_detector #(.OWN(WMASK), .NX(NX)) u_det (
           .clk(clk), .init(init), .run(run), .gmask(gm), .gact(gact[g]), .n_in(n_in), .n_nx(n_nx),
-          .avail(avail), .gate(gate[g]), .wx(det_wx), .nzx(nzx), .wr_line(wr_line),
+          .avail(avail), .am(am), .gate(gate[g]), .wx(det_wx), .nzx(nzx), .wr_line(wr_line),
           .wr_mask(wr_mask), .wr_nz(wr_nz), .w(det_w[g]),
           .emit(det_emit[g]), .emit_j(det_j[g]), .done(det_dn[g]));
       // the gate is registered: it says whether every queue of the group had count + in

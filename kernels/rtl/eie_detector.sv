@@ -4,8 +4,12 @@
 // columns 64w .. 64w+63). Each cycle it emits the first not yet taken non-zero column j of
 // its group (j % G == g) below n_in, if the group's gate is open (no queue of the group
 // could overflow); it moves to the next window in the same cycle when that was the window's
-// last one of its group, and spends one cycle on a window with none. A window is scanned only
-// when `avail` (for layer 0: its 4 lines of 16 inputs have arrived). Emitting j starts the
+// last one of its group, and spends one cycle on a window with none. A window's columns are
+// scanned as their lines arrive (`am`: which of its 4 lines of 16 inputs have, in order: the input
+// port in layer 0, a gather between layers with OVERLAP), and it is left only when all four
+// have (`avail`): the first non-zero of the window is emitted when it lies in an arrived line,
+// which, the lines arriving in order, is when any arrived line has one (issue 21: a detector no
+// longer waits for a whole window). Emitting j starts the
 // read of its value from the activation banks (the broadcast happens the next cycle).
 // The window's limit (which of its columns are below n_in, and whether any is) is not compared
 // in the scan's cycle: it is kept in registers beside w (issue 21's timing levers), loaded from
@@ -39,7 +43,10 @@ module eie_detector #(
     // the layer's n_in (registered at SETUP), and during SETUP the value it is loaded with
     input  logic [NXW-1:0] n_in,
     input  logic [NXW-1:0] n_nx,
+    // all four lines of window w have arrived; which of them have (a prefix: line q of the window
+    // is line 4 w + q of the store)
     input  logic           avail,
+    input  logic [    3:0] am,
     input  logic           gate,
     // the window the registers load next (wx: 0 at SETUP, else w + 1) and the bitmap's window wx
     // (nz as registered), and the store's write at this edge: line wr_line, its words wr_mask,
@@ -62,6 +69,7 @@ module eie_detector #(
   logic        mv, take;
   logic [ 5:0] k;
   logic        any, rest, live, live_n;
+  logic [ 3:0] l_any, l_two;  // per line of the window: a non-zero, two or more
   // the scan's "any" and "two or more" bits, by a tree of pairs (level v holds 64 >> v nodes)
   /* verilator lint_off UNUSEDSIGNAL */
   logic [63:0] t_any[0:6];
@@ -129,13 +137,18 @@ module eie_detector #(
       end
     end
   end
-  assign any = t_any[6][0];
-  assign rest = t_two[6][0];
-  assign emit = run && !done && avail && any && gate;
+  // any and rest over the arrived lines only: the tree's level 4 holds one node a line; the
+  // arrived lines are a prefix, so the chain's first non-zero is in one of them when any is
+  assign l_any = t_any[4][3:0] & am;
+  assign l_two = t_two[4][3:0] & am;
+  assign any = |l_any;
+  assign rest = |l_two || (l_any[0] && |l_any[3:1]) || (l_any[1] && |l_any[3:2]) || (l_any[2] && l_any[3]);
+  assign emit = run && !done && any && gate;
   assign emit_j = NXW'({w, k});
-  // move to window w + 1 (none left, or the last one emitted), or take the first one
+  // move to window w + 1 once all its lines arrived (none left, or the last one emitted), else
+  // take the first one (the window is kept while lines are missing)
   assign mv = run && !done && avail && (!any || (gate && !rest));
-  assign take = run && !done && avail && any && rest && gate;
+  assign take = run && !done && any && gate && (rest || !avail);
 
   always_ff @(posedge clk) begin
     win <= win_n;

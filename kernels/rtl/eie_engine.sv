@@ -90,6 +90,9 @@ module eie_engine #(
     // Dense engines only, LSTM = 0); 2: its whole gather runs beside them (the PEs' accumulators
     // ping-pong: twice the accumulator memory); 0: strictly one phase after the other
     parameter OVERLAP = 0,
+    // 1: a PE's queue takes only the broadcast columns with entries in it (eie_pe's non-empty
+    // bits, one per pointer pair); 0: every column, without the bits
+    parameter SKIP = 1,
     // derived
     localparam NXW = $clog2(NX + 1),
     localparam NLINES = NX / 16,
@@ -294,7 +297,7 @@ module eie_engine #(
       eie_pe #(
           .DMAX(DMAX), .XW(XW), .WW(WW), .ACCW(ACCW), .CBW(CBW),
           .IXW(IXW), .NL(NL), .CB_SLOTS(CB_SLOTS), .LD_READ(LD_READ), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D), .BIAS_D(BIAS_D),
-          .CW(CW), .ENT_L(ENT_L), .PTR_L(PTR_L), .WALK(WALK), .PP(OVERLAP == 2 ? 1 : 0),
+          .CW(CW), .ENT_L(ENT_L), .PTR_L(PTR_L), .WALK(WALK), .PP(OVERLAP == 2 ? 1 : 0), .SKIP(SKIP),
           .ENT_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ent_", ID, ".mem"}),
           .PTR_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ptr_", ID, ".mem"}),
           .NZC_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/nzc_", ID, ".mem"}),

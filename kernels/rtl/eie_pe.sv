@@ -106,6 +106,9 @@ module eie_pe #(
     parameter WALK = 1,
     // 1: two accumulator banks (ping-pong, the engine's OVERLAP = 2); 0: one
     parameter PP = 0,
+    // 1: the queue takes only the columns with entries here (the non-empty bits, u_nzc); 0: every
+    // broadcast column (an empty one costs stage B a cycle), without the bits' memory
+    parameter SKIP = 1,
     // derived widths
     // queue slots: DMAX and two of slack (the detectors' gate is a cycle old and does not count
     // the emit registered before the bank read, eie_broadcast)
@@ -141,8 +144,10 @@ module eie_pe #(
     // part in the layer)
     input  logic                 my_bc,
     input  logic [       CW-1:0] my_col,
-    // the column of the group's emit register (broadcast in the next cycle)
+    // the column of the group's emit register (broadcast in the next cycle; unused when SKIP = 0)
+    /* verilator lint_off UNUSEDSIGNAL */
     input  logic [       CW-1:0] my_ecol,
+    /* verilator lint_on UNUSEDSIGNAL */
     input  logic [       XW-1:0] my_x,
     // queue gate and status
     output logic                 ok,
@@ -560,7 +565,9 @@ module eie_pe #(
   /* verilator lint_on UNUSEDSIGNAL */
   assign nzc_sum = {{CW{1'b0}}, ptr_base} + {{PA{1'b0}}, my_ecol};
   generate
-    if (PTR_L == 2) begin : g_nzc2
+    if (SKIP == 0) begin : g_noskip
+      assign nzc_q = 1'b1;
+    end else if (PTR_L == 2) begin : g_nzc2
       // rows of two bits beside the pointer rows {p[2k+2], p[2k+1], p[2k]}: column 2k, 2k + 1
       localparam NZC_BLK = (PTR_R * 2 > BLOCK_BITS) ? 1 : 0;
       logic [1:0] nzc_row;

@@ -42,6 +42,8 @@ module eie_axi #(
     parameter WALK = 1,
     // 1: a layer's gather drains beside the next layer's SETUP and RUN (the engine's OVERLAP)
     parameter OVERLAP = 0,
+    // 1: the PEs skip broadcast columns they have no entries in (the engine's SKIP)
+    parameter SKIP = 1,
     // model slots: resident models with their CONFIG word (MODEL.SEL selects one)
     parameter MODELS = 2,
     // input FIFO depth in beats (power of two)
@@ -242,7 +244,7 @@ module eie_axi #(
       .P(P), .ANYR(ANYR), .MAXG(MAXG), .DMAX(DMAX), .NL(NL), .NX(NX), .XW(XW), .WW(WW),
       .ACCW(ACCW), .CBW(CBW), .IXW(IXW), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D),
       .BIAS_D(BIAS_D), .OL(OL), .INIT_DIR(""), .ENT_L(EPR), .PTR_L(2), .CB_SLOTS(CB_SLOTS),
-      .LD_READ(LD_READ), .WALK(WALK), .OVERLAP(OVERLAP)
+      .LD_READ(LD_READ), .WALK(WALK), .OVERLAP(OVERLAP), .SKIP(SKIP)
   ) u_engine (
       .clk(clk), .rst(rst), .start(e_start), .start_layer(cfg[EIE_CFG_BASE_LO+:LW]), .done(e_done), .state_o(e_state), .layer_o(e_layer),
       .in_valid(e_in_valid), .in_ready(e_in_ready), .in_data(e_in_data),
