@@ -135,7 +135,7 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
     # ---- per PE (one eie_pe module; coefficients calibrated on Yosys' per-module counts) ----
     queue = 4 * (math.ceil(CW / 6) + math.ceil(XW / 6)) if p.DMAX > 1 else 0  # RAM32M
     control = 4 * EA + CW + 3 * QA + 2 * DW + 2 * RW + 12  # queue, pointer walk, row, gate
-    control += (_clog2(max(2, p.PTR_D)) + 2) * p.SKIP  # the non-empty bit's address adder, the push
+    control += 2 * p.SKIP  # the push gated by the non-empty bit (its address adder is the pop's, moved)
     accumulate = ACCW + 2 * RW  # forward compare and mux (the add is the DSP48's post-adder)
     term = ACCW + 4  # acc + bias (the select is the register's synchronous reset)
     acc_valid = p.ACC_D  # accumulator row valid bits: write decode and read mux, ~1 LUT a row
@@ -157,6 +157,7 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
         + RW + 1 + RW + 1  # D, E (product and activation registers sit in the DSP48)
         + RW + ACCW + 1 + ACCW  # forward, term
         + p.ACC_D + 1  # accumulator row valid bits and the one read
+        + p.SKIP * _clog2(max(2, p.PTR_D))  # SKIP: the pointer address registered for the push
         + (p.DMAX * (CW + XW) if p.DMAX <= 1 else 0)
         + ((1 + RW + 1 + RW + 1 + RW + ACCW + 1 + p.ACC_D + 1 + 1) if p.WALK == 2 else 0)  # slot 1's C-F
         + ((p.ACC_D + 1) * p.WALK + 7 if p.OVERLAP == 2 else 0)  # second bank's valid bits, gather select
@@ -174,8 +175,8 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
     else:  # R a power of two: the (GW+1) buses p >> k can be its group
         ways = GW + 1
         mapping = 0
-    # each PE's bus: broadcast column, value and valid, and the emit register's column (eie_pe u_nzc)
-    bus_select = p.P * (((1 + p.SKIP) * CW + XW + 1) * math.ceil(ways / 4) + 8) + mapping
+    # each PE's bus: a column (the broadcast's, or with SKIP the emit register's), value and valid
+    bus_select = p.P * ((CW + XW + 1) * math.ceil(ways / 4) + 8) + mapping
     gate = p.MAXG * p.P // 3
     # a detector's window multiplexer covers only the bits its group can own (eie_broadcast.sv)
     win_bits = sum(64 // (1 if g == 0 else 1 << _clog2(g + 1)) for g in range(p.MAXG))

@@ -141,9 +141,11 @@ module eie_pe #(
     input  logic [       PA-1:0] ptr_base,
     input  logic [       DW-1:0] depth,
     // this PE's broadcast (the engine selects its group's bus; valid only when the PE takes
-    // part in the layer)
+    // part in the layer); the column is used only when SKIP = 0
     input  logic                 my_bc,
+    /* verilator lint_off UNUSEDSIGNAL */
     input  logic [       CW-1:0] my_col,
+    /* verilator lint_on UNUSEDSIGNAL */
     // the column of the group's emit register (broadcast in the next cycle; unused when SKIP = 0)
     /* verilator lint_off UNUSEDSIGNAL */
     input  logic [       CW-1:0] my_ecol,
@@ -194,7 +196,9 @@ module eie_pe #(
 
 
   // ---- activation queue ----
-  logic [CW-1:0] q_col[0:QN-1];
+  // a queue entry's pointer-pair address, ptr_base + its local column (added at the push, so the
+  // pop reads the pointer RAM at a flip-flop's address), and its value
+  logic [PA-1:0] q_pa[0:QN-1];
   logic [XW-1:0] q_x  [0:QN-1];
   logic [QA-1:0] head, tail;
   logic [CNW-1:0] cnt;
@@ -225,12 +229,8 @@ module eie_pe #(
   logic          c_valid, c_first;
   logic [XW-1:0] c_x;
   logic [EW-1:0] ent_q;
-  logic [PA-1:0] ptr_addr;
-  /* verilator lint_off UNUSEDSIGNAL */
-  logic [PA+CW-1:0] ptr_sum;  // fits PA bits (the fit check)
-  /* verilator lint_on UNUSEDSIGNAL */
-  assign ptr_sum = {{CW{1'b0}}, ptr_base} + {{PA{1'b0}}, q_col[head]};
-  assign ptr_addr = ptr_sum[PA-1:0];
+  logic [PA-1:0] ptr_addr, push_pa;
+  assign ptr_addr = q_pa[head];
   logic [CBW-1:0] c_code;
   logic [IXW-1:0] c_ri;
   logic [RW-1:0] row, last_row;
@@ -559,11 +559,16 @@ module eie_pe #(
       .qa(acc_q), .oka(q_ok), .qg(acc_qg), .okg(q_okg));
 
   // ---- non-empty column bits: the address of the column in the emit register, read every
-  // cycle, so the bit is out with the broadcast ----
+  // cycle, so the bit is out with the broadcast; the address, registered, is the one pushed (so
+  // with SKIP the PE needs only the emit register's column, not the broadcast's) ----
   /* verilator lint_off UNUSEDSIGNAL */
-  logic [PA+CW-1:0] nzc_sum;  // fits PA bits (the fit check, as ptr_sum)
+  logic [PA+CW-1:0] nzc_sum, bc_sum;  // fit PA bits (the fit check)
   /* verilator lint_on UNUSEDSIGNAL */
+  logic [PA-1:0] nzc_aq;
   assign nzc_sum = {{CW{1'b0}}, ptr_base} + {{PA{1'b0}}, my_ecol};
+  assign bc_sum = {{CW{1'b0}}, ptr_base} + {{PA{1'b0}}, my_col};
+  always_ff @(posedge clk) nzc_aq <= nzc_sum[PA-1:0];
+  assign push_pa = (SKIP != 0) ? nzc_aq : bc_sum[PA-1:0];
   generate
     if (SKIP == 0) begin : g_noskip
       assign nzc_q = 1'b1;
@@ -590,7 +595,7 @@ module eie_pe #(
   always_ff @(posedge clk) begin
     // queue storage (no reset)
     if (push) begin
-      q_col[tail] <= my_col;
+      q_pa[tail] <= push_pa;
       q_x[tail]   <= my_x;
     end
     if (pop) a1_x <= q_x[head];
