@@ -72,6 +72,9 @@ module eie_engine #(
     parameter LD_READ = 0,
     // entries each PE walks per cycle: 1, or 2 (two multipliers per PE; eie_pe.sv)
     parameter WALK = 1,
+    // 1: each PE's codebook in LUT RAM whatever its size (eie_pe.sv; the ECP5 flow's choice:
+    // stage D's multiply then starts at a flip-flop, not at a DP16KD's clock-to-output)
+    parameter CB_LUT = 0,
     // 1: the element-wise lanes of a recurrent (LSTM) entry (eie_lstm), with its fixed-point
     // types (flow.rtl.lstm_cell.cell_generics: gate_t fraction bits; cell_t; h_t = the input
     // type) and CELL_D cell states per lane; 0: Dense layers only (no lanes, the flag ignored)
@@ -172,7 +175,7 @@ module eie_engine #(
   logic [NXW-1:0] n_det, n_det_nx;
   logic [MAXG*MAXG-1:0] gmask;
   logic [MAXG-1:0] gact;
-  logic [NXW-5:0] n_lines;
+  logic [NXW-5:0] n_lines, n_lines_nx;
   /* verilator lint_off UNUSEDSIGNAL */
   logic [NXW-1:0] n_units;  // the lanes' (LSTM = 1)
   /* verilator lint_on UNUSEDSIGNAL */
@@ -189,7 +192,8 @@ module eie_engine #(
       .log2g(log2g), .log2r(log2r), .ptr_base(ptr_base), .bias_base(bias_base), .rows(rows),
       .relu(relu), .rnd(rnd), .sat(sat), .sgn(sgn), .last(last), .shift(shift), .width(width),
       .omin(omin), .omax(omax), .depth(depth), .cb_slot(cb_field), .r_val(r_val), .rmul(rmul), .rec(rec_t),
-      .steps(steps), .xl(xl), .n_units(n_units), .gmask(gmask), .gact(gact), .n_lines(n_lines));
+      .steps(steps), .xl(xl), .n_units(n_units), .gmask(gmask), .gact(gact), .n_lines(n_lines),
+      .n_lines_nx(n_lines_nx));
   generate
     if (CB_SLOTS == 0) begin : g_cb_layer
       assign cb_slot = layer;
@@ -220,7 +224,7 @@ module eie_engine #(
       .clk(clk), .rst(rst), .start(start), .start_layer(start_layer), .done(done),
       .state(state_o), .layer(layer), .first(first),
       .setup(setup), .run(run), .in_valid(in_valid), .in_ready(in_ready), .in_fire(in_fire),
-      .in_lines(in_lines), .n_lines(n_lines), .log2r(log2r), .log2e(log2e),
+      .in_lines(in_lines), .n_lines(n_lines), .n_lines_nx(n_lines_nx), .log2r(log2r), .log2e(log2e),
       .r_val(r_val), .rows(rows), .bias_base(bias_base), .last(last), .rec(rec), .steps(steps),
       .ew_busy(ew_busy), .first_step(first_step), .last_step(last_step), .det_done(det_done),
       .bc_busy(bc_busy), .pe_busy(|pe_busy), .gi_valid(gi_valid), .gi_row(gi_row),
@@ -294,7 +298,7 @@ module eie_engine #(
       eie_pe #(
           .DMAX(DMAX), .XW(XW), .WW(WW), .ACCW(ACCW), .CBW(CBW),
           .IXW(IXW), .NL(NL), .CB_SLOTS(CB_SLOTS), .LD_READ(LD_READ), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D), .BIAS_D(BIAS_D),
-          .CW(CW), .ENT_L(ENT_L), .PTR_L(PTR_L), .WALK(WALK), .PP(OVERLAP == 2 ? 1 : 0),
+          .CW(CW), .ENT_L(ENT_L), .PTR_L(PTR_L), .WALK(WALK), .PP(OVERLAP == 2 ? 1 : 0), .CB_LUT(CB_LUT),
           .ENT_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ent_", ID, ".mem"}),
           .PTR_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ptr_", ID, ".mem"}),
           .CB_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/cb_", ID, ".mem"}),

@@ -100,6 +100,10 @@ module eie_pe #(
     parameter WALK = 1,
     // 1: two accumulator banks (ping-pong, the engine's OVERLAP = 2); 0: one
     parameter PP = 0,
+    // 1: the codebook in LUT RAM whatever its size (its registered read then starts stage D's
+    // multiply at a flip-flop, not at a block RAM's clock-to-output: the ECP5's DP16KD takes
+    // 5.83 ns there); 0: by the size rule below (block RAM above BLOCK_BITS)
+    parameter CB_LUT = 0,
     // derived widths
     // queue slots: DMAX and two of slack (the detectors' gate is a cycle old and does not count
     // the emit registered before the bank read, eie_broadcast)
@@ -168,7 +172,7 @@ module eie_pe #(
   localparam BLOCK_BITS = 1024;
   localparam ENT_BLK = (ENT_D * EW > BLOCK_BITS) ? 1 : 0;  // same bits in any row geometry
   localparam PTR_BLK = (PTR_R * PTR_RW > BLOCK_BITS) ? 1 : 0;
-  localparam CB_BLK = (((1 << SW) << CBW) * WW > BLOCK_BITS) ? 1 : 0;
+  localparam CB_BLK = (CB_LUT == 0 && ((1 << SW) << CBW) * WW > BLOCK_BITS) ? 1 : 0;
   localparam ELA = (ENT_L > 1) ? $clog2(ENT_L) : 0;  // lane bits of an entry address
   localparam ENT_R = (ENT_D + ENT_L - 1) / ENT_L;  // entry-RAM rows
   localparam PTR_R = (PTR_L == 2) ? (PTR_D + 1) / 2 : PTR_D;  // pointer-RAM rows
