@@ -100,9 +100,9 @@ module eie_pe #(
     parameter WALK = 1,
     // 1: two accumulator banks (ping-pong, the engine's OVERLAP = 2); 0: one
     parameter PP = 0,
-    // 1: the codebook in LUT RAM whatever its size (its registered read then starts stage D's
-    // multiply at a flip-flop, not at a block RAM's clock-to-output: the ECP5's DP16KD takes
-    // 5.83 ns there); 0: by the size rule below (block RAM above BLOCK_BITS)
+    // 1: the codebook in LUT RAM whatever its size, not after a block RAM's clock-to-output
+    // (the ECP5's DP16KD: 5.83 ns) in front of the multiplier; with WALK = 1 read at an address
+    // registered in stage C (g_w1l); 0: by the size rule below (block RAM above BLOCK_BITS)
     parameter CB_LUT = 0,
     // derived widths
     // queue slots: DMAX and two of slack (the detectors' gate is a cycle old and does not count
@@ -529,6 +529,28 @@ module eie_pe #(
         if (init) chk_wr1[CK_RB] <= '0;
       end
 `endif
+    end else if (CB_LUT != 0) begin : g_w1l
+      // CB_LUT: the codebook in LUT RAM, its read address registered in stage C (cb_ra) and the
+      // word read asynchronously in stage D, so the entry RAM's output ends at cb_ra and the LUT
+      // RAM's read multiplexers sit before the multiplier (a flip-flop on the word, as eie_ram
+      // makes it, left the whole read after the entry block RAM: 15.0 ns at P = 16). cb_q is the
+      // same word in the same cycle as eie_ram's registered read, unless a load write of that
+      // word shares the read's cycle (eie_ram: the old word; here the new one), which the engine
+      // never does: the load port writes and reads back an idle engine, one access a cycle.
+      // Yosys keeps cb_ra as the LUT RAM's read address register (memory_libmap)
+      (* ram_style = "distributed" *) logic [WW-1:0] cbm[0:((1 << SW) << CBW)-1];
+      logic [CBA-1:0] cb_ra;
+      initial begin
+        if (CB_FILE != "") $readmemh(CB_FILE, cbm);
+      end
+      always_ff @(posedge clk) begin
+        if (c_valid || rd_cb) cb_ra <= rd_cb ? ld_addr[CBA-1:0] : {cb_slot, c_code};
+        if (ld_we && ld_sel == SEL_CB) cbm[ld_addr[CBA-1:0]] <= ld_data[WW-1:0];
+      end
+      assign cb_q = cbm[cb_ra];
+      assign row_next = row;
+      assign busy_w2 = 1'b0;
+      assign acc_term = '0;  // unused
     end else begin : g_w1
       eie_ram #(.BLOCK(CB_BLK), .DEPTH((1 << SW) << CBW), .WIDTH(WW), .INIT_FILE(CB_FILE)) u_cb (
           .clk(clk), .re(c_valid || rd_cb), .raddr(rd_cb ? ld_addr[CBA-1:0] : {cb_slot, c_code}), .q(cb_q),
