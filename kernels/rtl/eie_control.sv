@@ -93,6 +93,10 @@ module eie_control #(
     // gather write (cycle 5): valid and the chunk's first output row
     output logic           g_valid,
     output logic [  NXW:0] g_i0,
+    // the values g_valid and g_i0 take at this edge (the gather registers its store-write mask
+    // from them, so the mask is a flip-flop in cycle 5)
+    output logic           g_valid_nx,
+    output logic [  NXW:0] g_i0_nx,
     // the hand-off RUN -> GATHER (the engine registers the gather's fields)
     output logic           g_start,
     // the current layer's input lines arrived (OVERLAP: written by the previous gather) and all
@@ -181,6 +185,8 @@ module eie_control #(
   assign gt_valid = v1;
   assign g_valid = v5;
   assign g_i0 = i0_5;
+  assign g_valid_nx = v4 && !rst;
+  assign g_i0_nx = i0_4;
 
   always_ff @(posedge clk) begin
     done <= 1'b0;

@@ -104,6 +104,10 @@ module eie_pe #(
     // (the ECP5's DP16KD: 5.83 ns) in front of the multiplier; with WALK = 1 read at an address
     // registered in stage C (g_w1l); 0: by the size rule below (block RAM above BLOCK_BITS)
     parameter CB_LUT = 0,
+    // 1: the accumulators and the biases in LUT RAM whatever their size (eie_ram's registered
+    // read: stage E's add and the gather's term start at flip-flops, not at a block RAM's
+    // clock-to-output); 0: by the size rule below
+    parameter ACC_LUT = 0,
     // derived widths
     // queue slots: DMAX and two of slack (the detectors' gate is a cycle old and does not count
     // the emit registered before the bank read, eie_broadcast)
@@ -177,8 +181,8 @@ module eie_pe #(
   localparam ENT_R = (ENT_D + ENT_L - 1) / ENT_L;  // entry-RAM rows
   localparam PTR_R = (PTR_L == 2) ? (PTR_D + 1) / 2 : PTR_D;  // pointer-RAM rows
   localparam PTR_RW = (PTR_L == 2) ? 3 * EA : 2 * EA;  // pointer-RAM row bits
-  localparam BIAS_BLK = (BIAS_D * ACCW > BLOCK_BITS) ? 1 : 0;
-  localparam ACC_BLK = (ACC_D * ACCW > BLOCK_BITS) ? 1 : 0;
+  localparam BIAS_BLK = (ACC_LUT == 0 && BIAS_D * ACCW > BLOCK_BITS) ? 1 : 0;
+  localparam ACC_BLK = (ACC_LUT == 0 && ACC_D * ACCW > BLOCK_BITS) ? 1 : 0;
   localparam integer QLASTI = QN - 1;
   localparam [QA-1:0] QLAST = QLASTI[QA-1:0];
   localparam SEL_ENT = 3'd0, SEL_PTR = 3'd1, SEL_CB = 3'd2, SEL_BIAS = 3'd3;

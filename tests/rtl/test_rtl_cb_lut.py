@@ -1,5 +1,5 @@
-"""CB_LUT = 1 (eie_pe.sv g_w1l: the codebook in LUT RAM, read at an address registered in stage C,
-the ECP5 flow's engine): bits against flow.eie.reference and cycles against flow.eie.perf_rtl, as
+"""CB_LUT = 1 (eie_pe.sv g_w1l: the codebook in LUT RAM, read at an address registered in stage C)
+with ACC_LUT = 1 (accumulators and biases in LUT RAM), the ECP5 flow's engine: bits against flow.eie.reference and cycles against flow.eie.perf_rtl, as
 the default engine (the model has no CB_LUT: no cycle may change), through $readmemh images and
 through the load port (the codebook's write port)."""
 
@@ -15,7 +15,7 @@ from test_rtl_sim import _small_net, networks
 
 pytestmark = pytest.mark.verilator
 
-ENGINE_CBL = TEST_ENGINE.with_(CB_LUT=1)
+ENGINE_CBL = TEST_ENGINE.with_(CB_LUT=1, ACC_LUT=1)
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +26,9 @@ def exe_cbl():
 
 
 def test_cb_lut_is_a_generic_only_when_set():
-    assert "CB_LUT" not in TEST_ENGINE.generics()
-    assert ENGINE_CBL.generics()["CB_LUT"] == 1 and ENGINE_CBL.key() != TEST_ENGINE.key()
+    assert "CB_LUT" not in TEST_ENGINE.generics() and "ACC_LUT" not in TEST_ENGINE.generics()
+    g = ENGINE_CBL.generics()
+    assert g["CB_LUT"] == 1 and g["ACC_LUT"] == 1 and ENGINE_CBL.key() != TEST_ENGINE.key()
 
 
 def test_cb_lut_load_port_and_images(exe_cbl):
