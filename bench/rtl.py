@@ -29,7 +29,7 @@ kernels/rtl and the seed, and carries --label); the bitstream goes to build/ecp5
 A P below 16 without a recorded engine is a quick proxy: the P = 16 engine with fewer PEs.
 --cb-lut 1 (the default) sets the engine's CB_LUT: each PE's codebook in LUT RAM (eie_pe.sv),
 the ECP5's choice since 61.28 MHz (a DP16KD read into the multiplier was the path); 0 the size rule.
---acc-lut 1 (the default) likewise sets ACC_LUT: the accumulators and biases in LUT RAM.
+--acc-lut 1 sets ACC_LUT: the accumulators and biases in LUT RAM too (default 0).
 """
 
 from __future__ import annotations
@@ -314,9 +314,10 @@ def main(argv=None) -> int:
     ap.add_argument("--cb-lut", type=int, default=1, choices=(0, 1),
                     help="--ecp5: the engine's CB_LUT (1, the default: each PE's codebook in LUT RAM, "
                     "so the multiplier starts at a flip-flop, not at a DP16KD's 5.83 ns clock-to-output)")
-    ap.add_argument("--acc-lut", type=int, default=1, choices=(0, 1),
-                    help="--ecp5: the engine's ACC_LUT (1, the default: each PE's accumulators and biases in "
-                    "LUT RAM, so stage E's add and the gather's term start at flip-flops)")
+    ap.add_argument("--acc-lut", type=int, default=0, choices=(0, 1),
+                    help="--ecp5: the engine's ACC_LUT (1: each PE's accumulators and biases in LUT RAM, so "
+                    "stage E's add and the gather's term start at flip-flops; 0, the default: their paths were "
+                    "never the routed critical one, and at P = 16 it took 13,000 more TRELLIS_COMB)")
     ap.add_argument("--place-only", action="store_true", help="--ecp5 without routing (no bitstream)")
     ap.add_argument("--ecp5-dir", type=Path, default=ROOT / "build" / "ecp5")
     args = ap.parse_args(argv)

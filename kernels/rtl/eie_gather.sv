@@ -131,7 +131,7 @@ module eie_gather #(
   logic [ACCW-1:0] h_reg[0:NH-1];
   logic [ACCW-1:0] lane_reg[0:OL-1];
   logic [XW-1:0] out_reg[0:OL-1];
-  logic [OL-1:0] out_nz;  // out_reg[l] != 0, registered beside it
+  logic [OL-1:0] out_nz;  // out_reg[l] != 0
   logic [XW-1:0] rq[0:OL-1];
   logic [ACCW-1:0] kt[0:OL*(1 << LK)-1];
   logic [ACCW-1:0] lane_n[0:OL-1];
@@ -190,15 +190,16 @@ module eie_gather #(
       // add, shift and compares (the P = 16 critical path of issue 21: relu_r's fanout)
       lane_reg[l] <= (relu_r && lane_n[l][ACCW-1]) ? '0 : lane_n[l];
       out_reg[l] <= rq[l];
-      out_nz[l] <= rq[l] != '0;
     end
   end
 
   // stage 5's write mask is registered from stage 4's valid and first row (g_valid_nx, g_i0_nx;
   // the layer's n_out and log2e are held over the whole gather), and the words' non-zero flags
-  // are the lanes' registered beside out_reg: the store's bitmap and the detectors' window
-  // registers (which merge this write, 8 x 64 bits) start at flip-flops, not at the lane select
-  // and the compare with n_out (the routed path of d9ea4a8: log2e -> select -> win). Same bits.
+  // are the lanes' (out_reg[l] != 0) selected by log2e, not the selected words' OR trees: the
+  // store's bitmap and the detectors' window registers (which merge this write, 8 x 64 bits) do
+  // not wait for the compare with n_out and the wide lane select (the routed path of d9ea4a8:
+  // log2e -> select -> win). Same bits. (A flip-flop for the flags beside out_reg put their OR
+  // tree after the requantiser: 61.15 MHz, its path shift -> out_nz.)
   logic [3:0] e_mask;
   logic [15:0] g_mask_q;
   assign e_mask = (4'd1 << log2e) - 4'd1;
@@ -210,6 +211,7 @@ module eie_gather #(
   end
   assign g_mask = g_mask_q;
   always_comb begin
+    for (int l = 0; l < OL; l++) out_nz[l] = out_reg[l] != '0;
     for (int i = 0; i < 16; i++) begin
       /* verilator lint_off WIDTH */
       g_data[i*XW+:XW] = out_reg[4'(i) & e_mask];  // OL = 1: index 0
