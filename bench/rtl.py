@@ -27,6 +27,9 @@ load-balanced LeNet-300-100 at each P of --pe, inside the registered shell
 (other keys, other P and other RTL revisions kept: a row is keyed by P, the git revision of
 kernels/rtl and the seed, and carries --label); the bitstream goes to build/ecp5/P<P>/engine.bit.
 A P below 16 without a recorded engine is a quick proxy: the P = 16 engine with fewer PEs.
+--cb-lut 1 (the default) sets the engine's CB_LUT: each PE's codebook in LUT RAM (eie_pe.sv),
+the ECP5's choice since 61.28 MHz (a DP16KD read into the multiplier was the path); 0 the size rule.
+--acc-lut 1 sets ACC_LUT: the accumulators and biases in LUT RAM too (default 0).
 """
 
 from __future__ import annotations
@@ -101,6 +104,10 @@ def ecp5_rows(args, results: dict) -> list[dict]:
     rows = []
     for P in [int(p) for p in args.pe.split(",")]:
         params, how = lenet_engine(P, args.p64, args.data_dir, results)
+        if args.cb_lut:  # the ECP5's choice: codebooks in LUT RAM (the row's "engine" has CB_LUT)
+            params, how = params.with_(CB_LUT=1), how + ", CB_LUT=1"
+        if args.acc_lut:  # and accumulators and biases (ACC_LUT)
+            params, how = params.with_(ACC_LUT=1), how + ", ACC_LUT=1"
         target = ecp5.Ecp5Target(seed=args.seed, freq_mhz=args.freq)
         print(f"== ECP5 P={P} ({target.name}, --freq {args.freq:g}, seed {args.seed}, "
               f"{'placed only' if args.place_only else 'routed'}) ...", flush=True)
@@ -304,6 +311,13 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1, help="nextpnr seed for --ecp5")
     ap.add_argument("--freq", type=float, default=100.0, help="nextpnr target MHz for --ecp5")
     ap.add_argument("--label", default="", help="--ecp5: what this RTL revision changed (kept in the row)")
+    ap.add_argument("--cb-lut", type=int, default=1, choices=(0, 1),
+                    help="--ecp5: the engine's CB_LUT (1, the default: each PE's codebook in LUT RAM, "
+                    "so the multiplier starts at a flip-flop, not at a DP16KD's 5.83 ns clock-to-output)")
+    ap.add_argument("--acc-lut", type=int, default=0, choices=(0, 1),
+                    help="--ecp5: the engine's ACC_LUT (1: each PE's accumulators and biases in LUT RAM, so "
+                    "stage E's add and the gather's term start at flip-flops; 0, the default: their paths were "
+                    "never the routed critical one, and at P = 16 it took 13,000 more TRELLIS_COMB)")
     ap.add_argument("--place-only", action="store_true", help="--ecp5 without routing (no bitstream)")
     ap.add_argument("--ecp5-dir", type=Path, default=ROOT / "build" / "ecp5")
     args = ap.parse_args(argv)

@@ -114,7 +114,8 @@ def estimate(p: EngineParams, wide_load: bool = False) -> dict:
     mems = {}
     tdp = two_read(p, wide_load)
     for name, (n, depth, width) in memories(p, wide_load).items():
-        if depth * width > BLOCK_BITS:
+        lut = (name == "codebooks" and p.CB_LUT) or (name in ("accumulators", "biases") and p.ACC_LUT)
+        if depth * width > BLOCK_BITS and not lut:
             a, b = block_ram(depth, width, name in tdp)
             r18, r36 = r18 + n * a, r36 + n * b
             mems[name] = {"block": True, "RAMB18": n * a, "RAMB36": n * b}

@@ -58,6 +58,13 @@ class EngineParams:
     # 1: a PE's queue takes only the broadcast columns it has entries in (a bit per pointer pair,
     # eie_pe u_nzc); 0: every column, an empty one a cycle of its walk (no bits' memory)
     SKIP: int = 1
+    # 1: each PE's codebook in LUT RAM whatever its size (eie_pe.sv; 0: block RAM above 1024
+    # bits). The ECP5 flow's choice (bench/rtl.py --ecp5): a DP16KD's 5.83 ns clock-to-output
+    # in front of the multiplier was the routed critical path; the xc7 keeps 0 (LUT budget)
+    CB_LUT: int = 0
+    # 1: each PE's accumulators and biases in LUT RAM whatever their size (eie_pe.sv): stage E's
+    # add and the gather's term start at flip-flops, not at a DP16KD's clock-to-output (the ECP5)
+    ACC_LUT: int = 0
     # the LSTM element-wise lanes (eie_lstm; flow.rtl.lstm_run.lstm_params sets them): 0 = Dense only
     LSTM: int = 0
     CELL_D: int = 64  # cell states per lane
@@ -91,6 +98,8 @@ class EngineParams:
             (self.WALK in (1, 2), "WALK must be 1 or 2"),
             (self.OVERLAP in (0, 1, 2), "OVERLAP must be 0, 1 or 2"),
             (self.SKIP in (0, 1), "SKIP must be 0 or 1"),
+            (self.CB_LUT in (0, 1), "CB_LUT must be 0 or 1"),
+            (self.ACC_LUT in (0, 1), "ACC_LUT must be 0 or 1"),
             (not (self.OVERLAP and self.LSTM),
              f"OVERLAP={self.OVERLAP} needs LSTM=0 (a recurrent gather does not overlap)"),
         ]
@@ -122,12 +131,13 @@ class EngineParams:
         return hashlib.sha256(json.dumps(self.generics(), sort_keys=True).encode()).hexdigest()[:16]
 
     def generics(self) -> dict:
-        """The SystemVerilog parameters. CB_SLOTS and LD_READ only when set (0 is the engine's
-        default), WALK only when 2 (1 is the default), OVERLAP only when 1 (the RTL's default is
-        0), SKIP only when 0 (1 is the default), and a Dense-only engine (LSTM=0) leaves the LSTM lanes' out, so engines without them
+        """The SystemVerilog parameters. CB_SLOTS, LD_READ, CB_LUT and ACC_LUT only when set (0 is
+        the engine's default), WALK only when 2 (1 is the default), OVERLAP only when 1 (the RTL's
+        default is 0), SKIP only when 0 (1 is the default), and a Dense-only engine (LSTM=0) leaves
+        the LSTM lanes' out, so engines without them
         keep their parameter set and cache keys, and wrappers (eie_axi) need not know them."""
         d = asdict(self)
-        for k in ("CB_SLOTS", "LD_READ"):
+        for k in ("CB_SLOTS", "LD_READ", "CB_LUT", "ACC_LUT"):
             if not d[k]:
                 del d[k]
         if d["WALK"] == 1:

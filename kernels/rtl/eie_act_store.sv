@@ -26,6 +26,8 @@ module eie_act_store #(
     input  logic [     15:0] g_mask,
     input  logic [   LA-1:0] g_line,
     input  logic [16*XW-1:0] g_data,
+    // which words of g_data are non-zero (the gather's registered flags)
+    input  logic [     15:0] g_nz,
     // non-zero bitmap: bit j set when activation j is non-zero
     output logic [   NX-1:0] nz,
     // the bitmap's write at this edge: line wr_line, its words wr_mask, which are non-zero (the
@@ -35,7 +37,7 @@ module eie_act_store #(
     output logic [     15:0] wr_nz
 );
   logic [16*XW-1:0] wr_data;
-  logic [15:0] in_nz, g_nz;
+  logic [15:0] in_nz;
   assign wr_mask = in_we ? 16'hffff : g_mask;
   assign wr_line = in_we ? in_line : g_line;
   assign wr_data = in_we ? in_data : g_data;
@@ -45,7 +47,6 @@ module eie_act_store #(
   always_comb begin
     for (int i = 0; i < 16; i++) begin
       in_nz[i] = in_data[i*XW+:XW] != '0;
-      g_nz[i] = g_data[i*XW+:XW] != '0;
     end
   end
   assign wr_nz = in_we ? in_nz : g_nz;

@@ -66,6 +66,8 @@ module eie_control #(
     output logic [NXW-5:0] in_lines,
     // the layer's fields; n_lines: its input lines (eie_layer_table, registered at SETUP)
     input  logic [NXW-5:0] n_lines,
+    // the value n_lines takes at the SETUP edge (eie_layer_table's next value)
+    input  logic [NXW-5:0] n_lines_nx,
     input  logic [    2:0] log2r,
     input  logic [    2:0] log2e,
     input  logic [    6:0] r_val,
@@ -91,6 +93,10 @@ module eie_control #(
     // gather write (cycle 5): valid and the chunk's first output row
     output logic           g_valid,
     output logic [  NXW:0] g_i0,
+    // the values g_valid and g_i0 take at this edge (the gather registers its store-write mask
+    // from them, so the mask is a flip-flop in cycle 5)
+    output logic           g_valid_nx,
+    output logic [  NXW:0] g_i0_nx,
     // the hand-off RUN -> GATHER (the engine registers the gather's fields)
     output logic           g_start,
     // the current layer's input lines arrived (OVERLAP: written by the previous gather) and all
@@ -130,7 +136,11 @@ module eie_control #(
   assign arr_all = first ? in_all : (OVERLAP == 0 || wall);
   assign run_done = det_done && !bc_busy && !pe_busy && arr_all;
   assign g_start = state == S_RUN && run_done_q;
-  assign in_ready = state == S_RUN && first && in_lines < n_lines;
+  // in_more == (in_lines < n_lines) in RUN, a flip-flop updated with in_lines (loaded at SETUP
+  // from the table's next n_lines, stepped by in_fire): the input handshake, and the store write
+  // and detector window after it, start at a register, not at a line-count compare
+  logic in_more;
+  assign in_ready = state == S_RUN && first && in_more;
   assign in_fire = in_valid && in_ready;
   // chunks per local row - 1: R / E - 1 (E divides R)
   // the gather's fields: with OVERLAP = 2 its own copy (taken at the hand-off: the next SETUP
@@ -175,6 +185,8 @@ module eie_control #(
   assign gt_valid = v1;
   assign g_valid = v5;
   assign g_i0 = i0_5;
+  assign g_valid_nx = v4 && !rst;
+  assign g_i0_nx = i0_4;
 
   always_ff @(posedge clk) begin
     done <= 1'b0;
@@ -189,12 +201,16 @@ module eie_control #(
       end
       S_SETUP: begin
         in_lines <= '0;
+        in_more <= n_lines_nx != '0;
         run_done_q <= 1'b0;
         state <= S_RUN;
       end
       S_RUN: begin
         run_done_q <= run_done;
-        if (in_fire) in_lines <= in_lines + 1'b1;
+        if (in_fire) begin
+          in_lines <= in_lines + 1'b1;
+          in_more <= {1'b0, in_lines} + 1'b1 < {1'b0, n_lines};
+        end
         if (run_done_q) begin
           wlines <= '0;
           wall <= 1'b0;

@@ -72,6 +72,12 @@ module eie_engine #(
     parameter LD_READ = 0,
     // entries each PE walks per cycle: 1, or 2 (two multipliers per PE; eie_pe.sv)
     parameter WALK = 1,
+    // 1: each PE's codebook in LUT RAM whatever its size (eie_pe.sv; the ECP5 flow's choice:
+    // stage D's multiply then starts at a flip-flop, not at a DP16KD's clock-to-output)
+    parameter CB_LUT = 0,
+    // 1: each PE's accumulators and biases in LUT RAM whatever their size (eie_pe.sv; the ECP5
+    // flow's choice: stage E's add and the gather's term then start at flip-flops)
+    parameter ACC_LUT = 0,
     // 1: the element-wise lanes of a recurrent (LSTM) entry (eie_lstm), with its fixed-point
     // types (flow.rtl.lstm_cell.cell_generics: gate_t fraction bits; cell_t; h_t = the input
     // type) and CELL_D cell states per lane; 0: Dense layers only (no lanes, the flag ignored)
@@ -175,7 +181,7 @@ module eie_engine #(
   logic [NXW-1:0] n_det, n_det_nx;
   logic [MAXG*MAXG-1:0] gmask;
   logic [MAXG-1:0] gact;
-  logic [NXW-5:0] n_lines;
+  logic [NXW-5:0] n_lines, n_lines_nx;
   /* verilator lint_off UNUSEDSIGNAL */
   logic [NXW-1:0] n_units;  // the lanes' (LSTM = 1)
   /* verilator lint_on UNUSEDSIGNAL */
@@ -192,7 +198,8 @@ module eie_engine #(
       .log2g(log2g), .log2r(log2r), .ptr_base(ptr_base), .bias_base(bias_base), .rows(rows),
       .relu(relu), .rnd(rnd), .sat(sat), .sgn(sgn), .last(last), .shift(shift), .width(width),
       .omin(omin), .omax(omax), .depth(depth), .cb_slot(cb_field), .r_val(r_val), .rmul(rmul), .rec(rec_t),
-      .steps(steps), .xl(xl), .n_units(n_units), .gmask(gmask), .gact(gact), .n_lines(n_lines));
+      .steps(steps), .xl(xl), .n_units(n_units), .gmask(gmask), .gact(gact), .n_lines(n_lines),
+      .n_lines_nx(n_lines_nx));
   generate
     if (CB_SLOTS == 0) begin : g_cb_layer
       assign cb_slot = layer;
@@ -214,7 +221,8 @@ module eie_engine #(
   logic [RW-1:0] gi_row;
   logic [BA-1:0] gi_bias_addr;
   logic [5:0] gt_sel;
-  logic [NXW:0] g_i0;
+  logic [NXW:0] g_i0, g_i0_nx;
+  logic g_valid_nx;
   assign layer_o = layer;
 
   eie_control #(
@@ -223,12 +231,12 @@ module eie_engine #(
       .clk(clk), .rst(rst), .start(start), .start_layer(start_layer), .done(done),
       .state(state_o), .layer(layer), .first(first),
       .setup(setup), .run(run), .in_valid(in_valid), .in_ready(in_ready), .in_fire(in_fire),
-      .in_lines(in_lines), .n_lines(n_lines), .log2r(log2r), .log2e(log2e),
+      .in_lines(in_lines), .n_lines(n_lines), .n_lines_nx(n_lines_nx), .log2r(log2r), .log2e(log2e),
       .r_val(r_val), .rows(rows), .bias_base(bias_base), .last(last), .rec(rec), .steps(steps),
       .ew_busy(ew_busy), .first_step(first_step), .last_step(last_step), .det_done(det_done),
       .bc_busy(bc_busy), .pe_busy(|pe_busy), .gi_valid(gi_valid), .gi_row(gi_row),
       .gi_bias_addr(gi_bias_addr), .gt_valid(gt_valid), .gt_sel(gt_sel), .g_valid(g_valid),
-      .g_i0(g_i0), .g_start(g_start), .arr_lines(arr_lines), .arr_all(arr_all), .acc_rb(acc_rb),
+      .g_i0(g_i0), .g_valid_nx(g_valid_nx), .g_i0_nx(g_i0_nx), .g_start(g_start), .arr_lines(arr_lines), .arr_all(arr_all), .acc_rb(acc_rb),
       .acc_gb(acc_gb));
 
   // the gather's fields: the table's, or with OVERLAP a copy taken at the hand-off RUN -> GATHER,
@@ -259,17 +267,22 @@ module eie_engine #(
   logic [15:0] bk_re, g_mask, l_mask, s_mask;
   logic [16*LA-1:0] bk_raddr;
   logic [16*XW-1:0] bk_q, g_data, l_data, s_data;
+  logic [15:0] g_nz, l_nz, s_nz;
   logic [LA-1:0] g_line, l_line, s_line;
   logic l_valid;
   // the store's write: the gather's outputs, or for a recurrent entry the lanes' h
   assign s_mask = rec ? l_mask : g_mask;
   assign s_line = rec ? l_line : g_line;
   assign s_data = rec ? l_data : g_data;
+  assign s_nz = rec ? l_nz : g_nz;
+  always_comb begin
+    for (int i = 0; i < 16; i++) l_nz[i] = l_data[i*XW+:XW] != '0;
+  end
 
   eie_act_store #(.NX(NX), .XW(XW)) u_store (
       .clk(clk), .rd_en(bk_re), .rd_addr(bk_raddr), .rd_q(bk_q), .in_we(in_fire),
       .in_line(in_lines[LA-1:0]), .in_data(in_data), .g_mask(s_mask), .g_line(s_line),
-      .g_data(s_data), .nz(nz), .wr_line(wr_line), .wr_mask(wr_mask), .wr_nz(wr_nz));
+      .g_data(s_data), .g_nz(s_nz), .nz(nz), .wr_line(wr_line), .wr_mask(wr_mask), .wr_nz(wr_nz));
 
   // ---------------- detectors and broadcast ----------------
   logic [P*CW-1:0] pe_col, pe_ecol;
@@ -297,7 +310,7 @@ module eie_engine #(
       eie_pe #(
           .DMAX(DMAX), .XW(XW), .WW(WW), .ACCW(ACCW), .CBW(CBW),
           .IXW(IXW), .NL(NL), .CB_SLOTS(CB_SLOTS), .LD_READ(LD_READ), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D), .BIAS_D(BIAS_D),
-          .CW(CW), .ENT_L(ENT_L), .PTR_L(PTR_L), .WALK(WALK), .PP(OVERLAP == 2 ? 1 : 0), .SKIP(SKIP),
+          .CW(CW), .ENT_L(ENT_L), .PTR_L(PTR_L), .WALK(WALK), .PP(OVERLAP == 2 ? 1 : 0), .CB_LUT(CB_LUT), .ACC_LUT(ACC_LUT), .SKIP(SKIP),
           .ENT_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ent_", ID, ".mem"}),
           .PTR_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/ptr_", ID, ".mem"}),
           .NZC_FILE(INIT_DIR == "" ? "" : {INIT_DIR, "/nzc_", ID, ".mem"}),
@@ -327,7 +340,8 @@ module eie_engine #(
       .clk(clk), .pe_term(pe_term), .relu(gf_relu), .rnd(gf_rnd), .sat(gf_sat), .sgn(gf_sgn),
       .last(gf_last), .shift(gf_shift), .width(gf_width), .omin(gf_omin), .omax(gf_omax),
       .n_out(gf_n_out), .log2e(gf_log2e),
-      .g_valid(g_valid), .g_i0(g_i0), .g_mask(g_mask), .g_line(g_line), .g_data(g_data),
+      .g_valid(g_valid), .g_i0(g_i0), .g_valid_nx(g_valid_nx), .g_i0_nx(g_i0_nx), .g_mask(g_mask),
+      .g_line(g_line), .g_data(g_data), .g_nz(g_nz),
       .out_valid(go_valid), .out_line(go_line), .out_mask(go_mask), .out_data(go_data));
   // the output port: the last layer's outputs (a recurrent last layer: h_T at its last step)
   assign out_valid = rec ? (l_valid && last && last_step && (|l_mask)) : go_valid;

@@ -39,11 +39,18 @@ module eie_gather #(
     input  logic [      2:0] log2e,
     // stage 5: valid and the chunk's first output row
     input  logic             g_valid,
-    input  logic [    NXW:0] g_i0,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  logic [    NXW:0] g_i0,  // its line bits (the mask is registered from g_i0_nx)
+    /* verilator lint_on UNUSEDSIGNAL */
+    // the values g_valid and g_i0 take at this edge (eie_control: stage 4's)
+    input  logic             g_valid_nx,
+    input  logic [    NXW:0] g_i0_nx,
     // store write (the words of g_mask in line g_line)
     output logic [     15:0] g_mask,
     output logic [   LA-1:0] g_line,
     output logic [16*XW-1:0] g_data,
+    // which words of g_data are non-zero (for the store's bitmap and the detectors' windows)
+    output logic [     15:0] g_nz,
     // output port (last layer)
     output logic             out_valid,
     output logic [   LA-1:0] out_line,
@@ -124,6 +131,7 @@ module eie_gather #(
   logic [ACCW-1:0] h_reg[0:NH-1];
   logic [ACCW-1:0] lane_reg[0:OL-1];
   logic [XW-1:0] out_reg[0:OL-1];
+  logic [OL-1:0] out_nz;  // out_reg[l] != 0
   logic [XW-1:0] rq[0:OL-1];
   logic [ACCW-1:0] kt[0:OL*(1 << LK)-1];
   logic [ACCW-1:0] lane_n[0:OL-1];
@@ -185,14 +193,29 @@ module eie_gather #(
     end
   end
 
+  // stage 5's write mask is registered from stage 4's valid and first row (g_valid_nx, g_i0_nx;
+  // the layer's n_out and log2e are held over the whole gather), and the words' non-zero flags
+  // are the lanes' (out_reg[l] != 0) selected by log2e, not the selected words' OR trees: the
+  // store's bitmap and the detectors' window registers (which merge this write, 8 x 64 bits) do
+  // not wait for the compare with n_out and the wide lane select (the routed path of d9ea4a8:
+  // log2e -> select -> win). Same bits. (A flip-flop for the flags beside out_reg put their OR
+  // tree after the requantiser: 61.15 MHz, its path shift -> out_nz.)
   logic [3:0] e_mask;
+  logic [15:0] g_mask_q;
   assign e_mask = (4'd1 << log2e) - 4'd1;
-  always_comb begin
+  always_ff @(posedge clk) begin
     for (int i = 0; i < 16; i++) begin
-      g_mask[i] = g_valid && ((4'(i) & ~e_mask) == g_i0[3:0]) &&
-                  ({g_i0[NXW:4], 4'(i)} < {1'b0, n_out});
+      g_mask_q[i] <= g_valid_nx && ((4'(i) & ~e_mask) == g_i0_nx[3:0]) &&
+                     ({g_i0_nx[NXW:4], 4'(i)} < {1'b0, n_out});
+    end
+  end
+  assign g_mask = g_mask_q;
+  always_comb begin
+    for (int l = 0; l < OL; l++) out_nz[l] = out_reg[l] != '0;
+    for (int i = 0; i < 16; i++) begin
       /* verilator lint_off WIDTH */
       g_data[i*XW+:XW] = out_reg[4'(i) & e_mask];  // OL = 1: index 0
+      g_nz[i] = out_nz[4'(i) & e_mask];
       /* verilator lint_on WIDTH */
     end
   end

@@ -80,6 +80,8 @@ module eie_layer_table #(
     // input lines of a RUN: the step's xl for a recurrent entry, else ceil(n_in / 16)
     // (eie_control's input port; registered here so no adder precedes its compare)
     output logic [   NXW-5:0] n_lines,
+    // its next value (the one SETUP registers), for eie_control's `in_more` flag at the same edge
+    output logic [   NXW-5:0] n_lines_nx,
     // detector decodes (eie_detector): bit g MAXG + r of gmask says that window column i with
     // i % MAXG == r is in group g ((r & (G - 1)) == g: G <= MAXG divides MAXG, so i % MAXG
     // decides), gact[g] is g < G
@@ -102,6 +104,9 @@ module eie_layer_table #(
   assign tb = {layer, 4'd0};
   assign n_det_nx = (LSTM != 0 && tbl[tb+F_FLAGS][5] && first_step) ? {tbl[tb+F_XL][NXW-5:0], 4'd0} :
                     tbl[tb+F_NIN][NXW-1:0];
+
+  assign n_lines_nx = (LSTM != 0 && tbl[tb+F_FLAGS][5]) ? tbl[tb+F_XL][NXW-5:0] :
+                      tbl[tb+F_NIN][NXW-1:4] + {{(NXW - 5) {1'b0}}, tbl[tb+F_NIN][3:0] != 4'd0};
 
   always_ff @(posedge clk) begin
     if (setup) begin
@@ -128,8 +133,7 @@ module eie_layer_table #(
       steps <= (LSTM != 0) ? tbl[tb+F_STEPS][31:16] : 16'd0;
       xl <= (LSTM != 0) ? tbl[tb+F_XL][NXW-5:0] : '0;
       n_units <= (LSTM != 0) ? tbl[tb+F_XL][16+:NXW] : '0;
-      n_lines <= (LSTM != 0 && tbl[tb+F_FLAGS][5]) ? tbl[tb+F_XL][NXW-5:0] :
-                 tbl[tb+F_NIN][NXW-1:4] + {{(NXW - 5) {1'b0}}, tbl[tb+F_NIN][3:0] != 4'd0};
+      n_lines <= n_lines_nx;
       for (int g = 0; g < MAXG; g++) begin
         gact[g] <= (g >> tbl[tb+F_LOG2G][2:0]) == 0;
         for (int r = 0; r < MAXG; r++) begin

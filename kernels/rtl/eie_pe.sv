@@ -109,6 +109,14 @@ module eie_pe #(
     // 1: the queue takes only the columns with entries here (the non-empty bits, u_nzc); 0: every
     // broadcast column (an empty one costs stage B a cycle), without the bits' memory
     parameter SKIP = 1,
+    // 1: the codebook in LUT RAM whatever its size, not after a block RAM's clock-to-output
+    // (the ECP5's DP16KD: 5.83 ns) in front of the multiplier; with WALK = 1 read at an address
+    // registered in stage C (g_w1l); 0: by the size rule below (block RAM above BLOCK_BITS)
+    parameter CB_LUT = 0,
+    // 1: the accumulators and the biases in LUT RAM whatever their size (eie_ram's registered
+    // read: stage E's add and the gather's term start at flip-flops, not at a block RAM's
+    // clock-to-output); 0: by the size rule below
+    parameter ACC_LUT = 0,
     // derived widths
     // queue slots: DMAX and two of slack (the detectors' gate is a cycle old and does not count
     // the emit registered before the bank read, eie_broadcast)
@@ -183,13 +191,13 @@ module eie_pe #(
   localparam BLOCK_BITS = 1024;
   localparam ENT_BLK = (ENT_D * EW > BLOCK_BITS) ? 1 : 0;  // same bits in any row geometry
   localparam PTR_BLK = (PTR_R * PTR_RW > BLOCK_BITS) ? 1 : 0;
-  localparam CB_BLK = (((1 << SW) << CBW) * WW > BLOCK_BITS) ? 1 : 0;
+  localparam CB_BLK = (CB_LUT == 0 && ((1 << SW) << CBW) * WW > BLOCK_BITS) ? 1 : 0;
   localparam ELA = (ENT_L > 1) ? $clog2(ENT_L) : 0;  // lane bits of an entry address
   localparam ENT_R = (ENT_D + ENT_L - 1) / ENT_L;  // entry-RAM rows
   localparam PTR_R = (PTR_L == 2) ? (PTR_D + 1) / 2 : PTR_D;  // pointer-RAM rows
   localparam PTR_RW = (PTR_L == 2) ? 3 * EA : 2 * EA;  // pointer-RAM row bits
-  localparam BIAS_BLK = (BIAS_D * ACCW > BLOCK_BITS) ? 1 : 0;
-  localparam ACC_BLK = (ACC_D * ACCW > BLOCK_BITS) ? 1 : 0;
+  localparam BIAS_BLK = (ACC_LUT == 0 && BIAS_D * ACCW > BLOCK_BITS) ? 1 : 0;
+  localparam ACC_BLK = (ACC_LUT == 0 && ACC_D * ACCW > BLOCK_BITS) ? 1 : 0;
   localparam integer QLASTI = QN - 1;
   localparam [QA-1:0] QLAST = QLASTI[QA-1:0];
   localparam SEL_ENT = 3'd0, SEL_PTR = 3'd1, SEL_CB = 3'd2, SEL_BIAS = 3'd3;
@@ -541,6 +549,28 @@ module eie_pe #(
         if (init) chk_wr1[CK_RB] <= '0;
       end
 `endif
+    end else if (CB_LUT != 0) begin : g_w1l
+      // CB_LUT: the codebook in LUT RAM, its read address registered in stage C (cb_ra) and the
+      // word read asynchronously in stage D, so the entry RAM's output ends at cb_ra and the LUT
+      // RAM's read multiplexers sit before the multiplier (a flip-flop on the word, as eie_ram
+      // makes it, left the whole read after the entry block RAM: 15.0 ns at P = 16). cb_q is the
+      // same word in the same cycle as eie_ram's registered read, unless a load write of that
+      // word shares the read's cycle (eie_ram: the old word; here the new one), which the engine
+      // never does: the load port writes and reads back an idle engine, one access a cycle.
+      // Yosys keeps cb_ra as the LUT RAM's read address register (memory_libmap)
+      (* ram_style = "distributed" *) logic [WW-1:0] cbm[0:((1 << SW) << CBW)-1];
+      logic [CBA-1:0] cb_ra;
+      initial begin
+        if (CB_FILE != "") $readmemh(CB_FILE, cbm);
+      end
+      always_ff @(posedge clk) begin
+        if (c_valid || rd_cb) cb_ra <= rd_cb ? ld_addr[CBA-1:0] : {cb_slot, c_code};
+        if (ld_we && ld_sel == SEL_CB) cbm[ld_addr[CBA-1:0]] <= ld_data[WW-1:0];
+      end
+      assign cb_q = cbm[cb_ra];
+      assign row_next = row;
+      assign busy_w2 = 1'b0;
+      assign acc_term = '0;  // unused
     end else begin : g_w1
       eie_ram #(.BLOCK(CB_BLK), .DEPTH((1 << SW) << CBW), .WIDTH(WW), .INIT_FILE(CB_FILE)) u_cb (
           .clk(clk), .re(c_valid || rd_cb), .raddr(rd_cb ? ld_addr[CBA-1:0] : {cb_slot, c_code}), .q(cb_q),

@@ -120,7 +120,12 @@ def test_shell_register_count_formula():
 
 
 @pytest.mark.verilator
-@pytest.mark.parametrize("generics", [{}, {"P": 64, "XW": 32, "ACCW": 48, "NX": 320, "NL": 1}], ids=["default", "P64_XW32"])
+@pytest.mark.parametrize("generics", [{}, {"P": 64, "XW": 32, "ACCW": 48, "NX": 320, "NL": 1},
+                                      {"WW": 16, "CBW": 5, "NL": 3, "CB_LUT": 1},
+                                      {"WW": 16, "CBW": 5, "NL": 3, "CB_LUT": 1, "WALK": 2},
+                                      {"WW": 16, "CBW": 5, "NL": 3, "ACC_D": 75, "BIAS_D": 93, "ACCW": 36,
+                                       "CB_LUT": 1, "ACC_LUT": 1, "OVERLAP": 2}],
+                         ids=["default", "P64_XW32", "cb_lut", "cb_lut_walk2", "acc_lut_pp"])
 def test_shell_lint_clean(generics):
     from flow.rtl import tools
 
