@@ -80,8 +80,9 @@ def lenet_engine(P: int, p64_dir: Path, data_dir: Path, results: dict) -> tuple:
         lay = [l.with_array(n_pe=P, col_groups=min(l.col_groups, P)) for l in layers]
         return params_for(lay), f"params_for({p64_dir}) re-laid out on P={P}"
     for row in results.get("synth_xc7", []) + results.get("synth_xcup", []):
-        if row["P"] == P:
-            return EngineParams(**row["yosys"]["engine"]), f"engine of the recorded Yosys xc7 row P={P} (rtl.json)"
+        if row["P"] == P:  # its sizing; SKIP (marked 0 on rows made before it) follows today's default
+            eng = {k: v for k, v in row["yosys"]["engine"].items() if k != "SKIP"}
+            return EngineParams(**eng), f"engine of the recorded Yosys xc7 row P={P} (rtl.json)"
     anyr = ROOT / "bench" / "results" / "rtl_anyr.json"
     if anyr.exists():
         rec = json.loads(anyr.read_text()).get(f"lenet_P{P}_anyr")
@@ -256,7 +257,9 @@ def recorded_engines(rows: list[dict], ps) -> dict:
     synthesised), for --synth-only without the compressed model; refused naming a missing P."""
     from flow.rtl.params import EngineParams
 
-    found = {r["P"]: EngineParams(**r["yosys"]["engine"]) for r in rows if "yosys" in r}
+    # the rows' sizing; SKIP (marked 0 on rows made before it) follows today's default
+    found = {r["P"]: EngineParams(**{k: v for k, v in r["yosys"]["engine"].items() if k != "SKIP"})
+             for r in rows if "yosys" in r}
     missing = [P for P in ps if P not in found]
     if missing:
         raise SystemExit(f"no recorded engine for P = {missing} in the output file: pass --p64 <compressed model>")
