@@ -29,7 +29,8 @@ kernels/rtl and the seed, and carries --label); the bitstream goes to build/ecp5
 A P below 16 without a recorded engine is a quick proxy: the P = 16 engine with fewer PEs.
 --cb-lut 1 (the default) sets the engine's CB_LUT: each PE's codebook in LUT RAM (eie_pe.sv),
 the ECP5's choice since 61.28 MHz (a DP16KD read into the multiplier was the path); 0 the size rule.
---acc-lut 1 sets ACC_LUT: the accumulators and biases in LUT RAM too (default 0).
+--acc-lut 1 sets ACC_LUT: the accumulators and biases in LUT RAM too (default 0). --skip 0 sets
+SKIP = 0 (no non-empty column bits).
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ def ecp5_rows(args, results: dict) -> list[dict]:
             params, how = params.with_(CB_LUT=1), how + ", CB_LUT=1"
         if args.acc_lut:  # and accumulators and biases (ACC_LUT)
             params, how = params.with_(ACC_LUT=1), how + ", ACC_LUT=1"
+        if not args.skip:  # without the PEs' non-empty column bits (SKIP = 0)
+            params, how = params.with_(SKIP=0), how + ", SKIP=0"
         target = ecp5.Ecp5Target(seed=args.seed, freq_mhz=args.freq)
         print(f"== ECP5 P={P} ({target.name}, --freq {args.freq:g}, seed {args.seed}, "
               f"{'placed only' if args.place_only else 'routed'}) ...", flush=True)
@@ -317,6 +320,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cb-lut", type=int, default=1, choices=(0, 1),
                     help="--ecp5: the engine's CB_LUT (1, the default: each PE's codebook in LUT RAM, "
                     "so the multiplier starts at a flip-flop, not at a DP16KD's 5.83 ns clock-to-output)")
+    ap.add_argument("--skip", type=int, choices=(0, 1), default=1,
+                    help="--ecp5: the engine's SKIP (1, the default: each PE's non-empty column bits; 0: without)")
     ap.add_argument("--acc-lut", type=int, default=0, choices=(0, 1),
                     help="--ecp5: the engine's ACC_LUT (1: each PE's accumulators and biases in LUT RAM, so "
                     "stage E's add and the gather's term start at flip-flops; 0, the default: their paths were "
