@@ -124,8 +124,9 @@ def test_shell_register_count_formula():
                                       {"WW": 16, "CBW": 5, "NL": 3, "CB_LUT": 1},
                                       {"WW": 16, "CBW": 5, "NL": 3, "CB_LUT": 1, "WALK": 2},
                                       {"WW": 16, "CBW": 5, "NL": 3, "ACC_D": 75, "BIAS_D": 93, "ACCW": 36,
-                                       "CB_LUT": 1, "ACC_LUT": 1, "OVERLAP": 2}],
-                         ids=["default", "P64_XW32", "cb_lut", "cb_lut_walk2", "acc_lut_pp"])
+                                       "CB_LUT": 1, "ACC_LUT": 1, "OVERLAP": 2},
+                                      {"WW": 16, "CBW": 5, "NL": 3, "CB_LUT": 1, "SKIP": 0}],
+                         ids=["default", "P64_XW32", "cb_lut", "cb_lut_walk2", "acc_lut_pp", "cb_lut_noskip"])
 def test_shell_lint_clean(generics):
     from flow.rtl import tools
 

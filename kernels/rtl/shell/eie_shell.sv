@@ -36,6 +36,7 @@ module eie_shell #(
     parameter OVERLAP = 0,
     parameter CB_LUT = 0,
     parameter ACC_LUT = 0,
+    parameter SKIP = 1,
     // derived (as in eie_engine)
     parameter NLINES = NX / 16,
     parameter LA = (NLINES > 1) ? $clog2(NLINES) : 1,
@@ -101,7 +102,7 @@ module eie_shell #(
       .P(P), .ANYR(ANYR), .MAXG(MAXG), .DMAX(DMAX), .NL(NL), .NX(NX), .XW(XW), .WW(WW),
       .ACCW(ACCW), .CBW(CBW), .IXW(IXW), .ENT_D(ENT_D), .PTR_D(PTR_D), .ACC_D(ACC_D),
       .BIAS_D(BIAS_D), .OL(OL), .INIT_DIR(""), .WALK(WALK), .OVERLAP(OVERLAP),
-      .CB_LUT(CB_LUT), .ACC_LUT(ACC_LUT)
+      .CB_LUT(CB_LUT), .ACC_LUT(ACC_LUT), .SKIP(SKIP)
   ) u_engine (
       .clk(clk), .rst(rst), .start(start), .done(done), .state_o(state_o), .layer_o(layer_o),
       .in_valid(in_valid), .in_ready(in_ready), .in_data(in_data), .out_valid(out_valid),
