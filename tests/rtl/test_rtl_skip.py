@@ -21,8 +21,8 @@ from flow.rtl.images import Images
 from flow.rtl.params import TEST_ENGINE, EngineParams
 from flow.testing import random_layer
 
-from test_rtl_overlap import _check_on
-from test_rtl_sim import _check, networks
+from test_rtl_overlap import _check_faster_than, _check_on
+from test_rtl_sim import networks
 
 NOSKIP = TEST_ENGINE.with_(SKIP=0)
 
@@ -81,11 +81,7 @@ def test_model_partial_windows_start_layer_0_before_its_first_window_is_whole():
 
 @pytest.mark.verilator
 def test_rtl_with_and_without_skip_equals_reference_and_model(engine_exe):
-    layers, x = _sparse_net()
-    on = _check(layers, x, engine_exe, params=TEST_ENGINE)
-    off = _check_on(NOSKIP, layers, x)
-    np.testing.assert_array_equal(on["y"], off["y"])
-    assert (on["period"] < off["period"]).all()
+    _check_faster_than(NOSKIP, *_sparse_net(), engine_exe)
 
 
 @pytest.mark.verilator
