@@ -87,7 +87,7 @@ def overlay_fit(p: EngineParams) -> OverlayFit:
     return OverlayFit(p, bram18, int(overlay_lut + PLATFORM.lut), int(ff), est["DSP"], int(overlay_lut))
 
 
-def _largest(board, P: int, skip: int, budget: float):
+def _largest(P: int, skip: int, budget: float):
     """(params, fit) of the most entries, then pointers, then rows within the RAMB18 budget; None."""
     lut_rows = BLOCK_BITS // BASE["ACCW"]  # accumulator / bias memories in LUT RAM up to this depth
     best = None
@@ -112,7 +112,7 @@ def size_for(board, P: int, *, bram_limit: float = BRAM_LIMIT, lut_limit: float 
     budget = bram_limit * res.bram18
     problem = ""
     for skip in (1, 0):
-        found = _largest(board, P, skip, budget)
+        found = _largest(P, skip, budget)
         if found is None:
             continue
         p, fit = found
